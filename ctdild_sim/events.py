@@ -1,0 +1,84 @@
+"""The event log: what happened to whom, and when, in one replicate.
+
+The log is the engine's only output; metrics are pure functions of it. Rows are plain tuples
+(cheap to append) and become the documented event table:
+
+    replicate, day, date, site, patient_id, cohort, event, detail, value
+
+``day`` is days since study start (the simulation's time unit); ``date`` is derived from the
+scenario start date when the table is built; ``patient_id`` is the candidate number (None for
+trial-level events); ``cohort`` is 1-based; ``value`` carries the number an event is about
+(cells infused, days waited) so nothing has to be parsed back out of ``detail``.
+"""
+
+from __future__ import annotations
+
+from enum import StrEnum
+from typing import NamedTuple
+
+
+class EventName(StrEnum):
+    """Every event the engine records; the strings are part of the output contract."""
+
+    SITE_ACTIVATED = "site_activated"
+    REFERRED = "referred"
+    SCREEN_PASSED = "screen_passed"
+    SCREEN_FAILED = "screen_failed"
+    SCREEN_EXPIRED = "screen_expired"
+    CANDIDATE_LOST = "candidate_lost"
+    RECRUITMENT_CLOSED = "recruitment_closed"
+    RECRUITMENT_REOPENED = "recruitment_reopened"
+    COHORT_OPENED = "cohort_opened"
+    ENROLLED = "enrolled"
+    COHORT_ENROLLED = "cohort_enrolled"
+    ADMITTED = "admitted"
+    INFUSED = "infused"
+    DISCHARGED = "discharged"
+    ADVERSE_EVENT = "adverse_event"
+    REVIEW_OPENED = "review_opened"
+    PAUSE_STARTED = "pause_started"
+    REVIEW_COMPLETED = "review_completed"
+    PAUSE_ENDED = "pause_ended"
+    COHORT_REPEATED = "cohort_repeated"
+    HOLD_COMPLETED = "hold_completed"
+    GATE_PASSED = "gate_passed"
+    VISIT = "visit"
+    WITHDRAWN = "withdrawn"
+    DIED = "died"
+    REPLACEMENT_ADDED = "replacement_added"
+    FOLLOW_UP_COMPLETED = "follow_up_completed"
+    TRIAL_STOPPED = "trial_stopped"
+    TRIAL_COMPLETED = "trial_completed"
+    HORIZON_REACHED = "horizon_reached"
+
+
+class Event(NamedTuple):
+    """One row of the event log (without replicate and date, added when tables are built)."""
+
+    day: float
+    site: str | None
+    patient_id: int | None
+    cohort: int | None
+    event: str
+    detail: str
+    value: float
+
+
+class EventLog:
+    """Append-only list of events, stamped with the simulation clock."""
+
+    def __init__(self, env) -> None:
+        self.env = env
+        self.rows: list[Event] = []
+
+    def record(
+        self,
+        event: EventName,
+        *,
+        site: str | None = None,
+        patient_id: int | None = None,
+        cohort: int | None = None,
+        detail: str = "",
+        value: float = float("nan"),
+    ) -> None:
+        self.rows.append(Event(float(self.env.now), site, patient_id, cohort, event.value, detail, value))

@@ -1,0 +1,161 @@
+"""Reading scenario files, and turning every way they can be wrong into a plain message.
+
+The CLI prints ``ScenarioError`` as ``FILE: FIELD: PROBLEM`` lines and exits with code 2; it
+never shows a traceback. Pydantic's error locations are mapped back to the YAML field path, and
+an unknown key gets a "did you mean" from the keys that the model at that place accepts.
+"""
+
+from __future__ import annotations
+
+import difflib
+import types
+import typing
+from pathlib import Path
+
+import yaml
+from pydantic import BaseModel, ValidationError
+
+from ctdild_sim.scenario import Scenario
+
+
+class ScenarioError(Exception):
+    """A scenario file that cannot be used; ``problems`` are (field, message) pairs."""
+
+    def __init__(self, path: str | Path, problems: list[tuple[str, str]]):
+        self.path = str(path)
+        self.problems = problems
+        super().__init__(self.render())
+
+    def render(self) -> str:
+        return "\n".join(
+            f"{self.path}: {field}: {message}" if field else f"{self.path}: {message}"
+            for field, message in self.problems
+        )
+
+
+def load_scenario(path: str | Path) -> Scenario:
+    """Read and validate one scenario file."""
+    path = Path(path)
+    try:
+        text = path.read_text(encoding="utf-8")
+    except FileNotFoundError:
+        raise ScenarioError(path, [("", "file not found")]) from None
+    except IsADirectoryError:
+        raise ScenarioError(path, [("", "is a directory, not a scenario file")]) from None
+    except (OSError, UnicodeDecodeError) as exc:
+        raise ScenarioError(path, [("", f"cannot be read ({exc})")]) from None
+    return parse_scenario(text, path)
+
+
+def parse_scenario(text: str, source: str | Path = "<scenario>") -> Scenario:
+    """Validate scenario YAML text; ``source`` names it in messages."""
+    try:
+        data = yaml.safe_load(text)
+    except yaml.YAMLError as exc:
+        mark = getattr(exc, "problem_mark", None)
+        where = f"line {mark.line + 1}, column {mark.column + 1}: " if mark else ""
+        problem = getattr(exc, "problem", None) or str(exc)
+        raise ScenarioError(source, [("", f"YAML syntax error: {where}{problem}")]) from None
+    if data is None:
+        raise ScenarioError(source, [("", "the file is empty; a scenario is a YAML mapping of fields")])
+    if not isinstance(data, dict):
+        raise ScenarioError(
+            source, [("", f"the top level must be a mapping of fields, not a {type(data).__name__}")]
+        )
+    try:
+        return Scenario.model_validate(data)
+    except ValidationError as exc:
+        raise ScenarioError(source, [_describe(err) for err in exc.errors()]) from None
+
+
+def _field_path(loc: tuple) -> str:
+    parts: list[str] = []
+    for item in loc:
+        if isinstance(item, int):
+            parts.append(f"[{item}]")
+        elif item in _DIST_TAGS:
+            continue  # pydantic inserts the discriminator tag; the file has no such level
+        else:
+            parts.append(("." if parts else "") + str(item))
+    return "".join(parts)
+
+
+def _describe(err: dict) -> tuple[str, str]:
+    loc = tuple(err["loc"])
+    kind = err["type"]
+    field = _field_path(loc)
+    if kind == "extra_forbidden":
+        allowed = _allowed_keys(loc[:-1])
+        hint = difflib.get_close_matches(str(loc[-1]), allowed, n=1)
+        message = "unknown field"
+        if hint:
+            message += f"; did you mean '{hint[0]}'?"
+        elif allowed:
+            message += f"; allowed here: {', '.join(sorted(allowed))}"
+        return field, message
+    if kind == "missing":
+        return field, "required field is missing"
+    if kind == "union_tag_invalid":
+        return field, f"unknown distribution {err['ctx']['tag']!r}; use one of {err['ctx']['expected_tags']}"
+    if kind == "union_tag_not_found":
+        return (
+            field,
+            "a distribution needs a 'dist' key (fixed, exponential, lognormal, gamma, normal, uniform)",
+        )
+    message = err["msg"]
+    if message.startswith("Value error, "):
+        message = message[len("Value error, ") :]
+    if "input" in err and kind not in ("value_error",) and not isinstance(err["input"], dict | list):
+        message += f" (got {err['input']!r})"
+    return field, message
+
+
+_DIST_TAGS = {"fixed", "exponential", "lognormal", "gamma", "normal", "uniform"}
+
+
+def _allowed_keys(loc: tuple) -> list[str]:
+    """The keys accepted by the model found at ``loc`` (for "did you mean" hints)."""
+    model: typing.Any = Scenario
+    for item in loc:
+        model = _step(model, item)
+        if model is None:
+            return []
+    model = _unwrap_model(model)
+    if model is None:
+        return []
+    return [f.alias or name for name, f in model.model_fields.items()]
+
+
+def _unwrap_model(tp: typing.Any) -> type[BaseModel] | None:
+    if isinstance(tp, type) and issubclass(tp, BaseModel):
+        return tp
+    return None
+
+
+def _step(tp: typing.Any, item: typing.Any) -> typing.Any:
+    """Descend one location step from a type: a model field, a list index, a dict key, a union tag."""
+    origin = typing.get_origin(tp)
+    if origin is typing.Annotated:
+        return _step(typing.get_args(tp)[0], item)
+    if origin in (typing.Union, types.UnionType):
+        for arg in typing.get_args(tp):
+            model = _unwrap_model(arg)
+            if model is not None and item in _DIST_TAGS:
+                tag = model.model_fields.get("dist")
+                if tag is not None and typing.get_args(tag.annotation) == (item,):
+                    return model
+            if model is not None and isinstance(item, str) and item in model.model_fields:
+                return _step(model, item)
+        return None
+    if origin is list:
+        return typing.get_args(tp)[0] if isinstance(item, int) else None
+    if origin is dict:
+        return typing.get_args(tp)[1]
+    model = _unwrap_model(tp)
+    if model is not None:
+        if item in _DIST_TAGS and "dist" in model.model_fields:
+            return model
+        for name, f in model.model_fields.items():
+            if item in (name, f.alias):
+                return f.annotation
+    return None

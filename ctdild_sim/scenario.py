@@ -1,0 +1,450 @@
+"""The scenario: every parameter of one simulated trial, validated.
+
+A scenario file is the single source of truth. The listing of NCT06574581 fixes the design
+(cohorts, dose, hold, eligibility thresholds); everything it leaves open is a named field here
+with a description, and the shipped YAML files say why each default was chosen. Models are
+strict (unknown keys are errors) and cross-field rules live in validators that name the field
+and the bad value, so ``ctdild-sim validate`` can say exactly what is wrong.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import itertools
+import math
+from typing import Literal
+
+from pydantic import Field, field_validator, model_validator
+
+from ctdild_sim.distributions import Distribution, can_be_negative
+from ctdild_sim.model_base import StrictModel
+
+Probability = float
+PROBABILITY_TOLERANCE = 1e-9
+
+CTD_TYPES = (
+    "dermatomyositis",
+    "polymyositis",
+    "systemic_sclerosis",
+    "sle",
+    "rheumatoid_arthritis",
+    "sjogren",
+    "uctd",
+    "mctd",
+)
+"""CTD diagnoses a referred candidate may carry; the listing admits the first six only."""
+
+ILD_PROFILES = ("fibrotic_progressive", "rapidly_progressive", "acute_worsening", "stable_or_improving")
+"""Clinical pictures of the lung disease; each draws the facts the ILD inclusion rule reads."""
+
+
+def _probability(value: float, name: str) -> float:
+    if not (0.0 <= value <= 1.0) or math.isnan(value):
+        raise ValueError(f"{name} (={value}) must be a probability between 0 and 1")
+    return value
+
+
+def _sums_to_one(weights: dict[str, float], what: str) -> None:
+    total = sum(weights.values())
+    if abs(total - 1.0) > 1e-6:
+        raise ValueError(f"{what} must sum to 1 (they sum to {total:.6g})")
+
+
+def _no_negative_durations(model: StrictModel, names: tuple[str, ...]) -> None:
+    for name in names:
+        if can_be_negative(getattr(model, name)):
+            raise ValueError(
+                f"{name} is a duration and can draw negative values; give it a 'low' of at least 0"
+            )
+
+
+class Site(StrictModel):
+    """A recruiting site (or a group of identical sites)."""
+
+    name: str = Field(min_length=1, description="Site label used in the event table.")
+    count: int = Field(default=1, ge=1, description="Number of identical sites this entry stands for.")
+    activation_days: Distribution = Field(
+        description="Days from study start until the site can refer candidates (contracts, IRB, training)."
+    )
+    referral_rate_per_month: float = Field(
+        gt=0, description="Mean rate of referred candidates per site per month (30.4375 days)."
+    )
+    referral_rate_cv: float = Field(
+        ge=0,
+        description=(
+            "Coefficient of variation of the site's rate across replicates: each replicate draws the "
+            "rate from a Gamma with this CV (Poisson-Gamma); 0 gives a known, constant rate."
+        ),
+    )
+    never_enrols_probability: Probability = Field(
+        default=0.0, description="Probability that the site, once activated, refers nobody at all."
+    )
+
+    @field_validator("never_enrols_probability")
+    @classmethod
+    def _check_probability(cls, v: float, info) -> float:
+        return _probability(v, info.field_name)
+
+    @model_validator(mode="after")
+    def _durations(self) -> Site:
+        _no_negative_durations(self, ("activation_days",))
+        return self
+
+
+class IldProfile(StrictModel):
+    """How candidates with one clinical ILD picture look on the facts the ILD inclusion rule reads."""
+
+    weight: Probability = Field(description="Share of referred candidates with this profile.")
+    treatment_months: Distribution = Field(
+        description="Months on steroids + immunosuppressants before referral."
+    )
+    on_potent_immunosuppressant: Probability = Field(
+        description="Probability the candidate is on a potent immunosuppressant as well as steroids."
+    )
+    steroid_mg_per_kg_day: Distribution = Field(description="Current steroid dose in mg/kg/day.")
+    fvc_decline_pct: Distribution = Field(description="FVC decline from baseline, percent.")
+    dlco_decline_pct: Distribution = Field(description="DLCO decline from baseline, percent.")
+    ct_enlarging: Probability = Field(description="Probability that CT shows enlarging lesions.")
+    symptom_onset_days: Distribution = Field(description="Days since onset of pulmonary symptoms.")
+    worsening_dyspnoea_and_hypoxaemia: Probability = Field(
+        description="Probability of gradually worsening dyspnoea with falling blood oxygen."
+    )
+    improving_under_treatment: Probability = Field(
+        description="Probability that lung function or CT improved under treatment (exclusion 2)."
+    )
+    death_hazard_per_year: float = Field(
+        ge=0, description="Constant hazard of death after enrolment, per year, for this profile."
+    )
+
+    @field_validator(
+        "weight",
+        "on_potent_immunosuppressant",
+        "ct_enlarging",
+        "worsening_dyspnoea_and_hypoxaemia",
+        "improving_under_treatment",
+    )
+    @classmethod
+    def _check_probability(cls, v: float, info) -> float:
+        return _probability(v, info.field_name)
+
+    @model_validator(mode="after")
+    def _durations(self) -> IldProfile:
+        _no_negative_durations(
+            self,
+            (
+                "treatment_months",
+                "steroid_mg_per_kg_day",
+                "symptom_onset_days",
+            ),
+        )
+        return self
+
+
+class Population(StrictModel):
+    """Who gets referred: the prevalences from which every candidate record is drawn."""
+
+    age_years: Distribution = Field(description="Age at referral, years.")
+    female: Probability = Field(description="Probability the candidate is female.")
+    childbearing_potential: Probability = Field(
+        description="Probability a woman younger than menopause_age can become pregnant."
+    )
+    menopause_age: float = Field(
+        gt=0, description="Age from which women are taken as not of childbearing potential."
+    )
+    pregnant: Probability = Field(description="Probability a woman of childbearing potential is pregnant.")
+    breastfeeding: Probability = Field(
+        description="Probability a woman of childbearing potential is breastfeeding."
+    )
+    agrees_to_contraception: Probability = Field(
+        description="Probability a person of childbearing potential agrees to effective contraception."
+    )
+    ctd_type: dict[Literal[CTD_TYPES], Probability] = Field(  # type: ignore[valid-type]
+        description="Share of each CTD diagnosis among referred candidates; must sum to 1."
+    )
+    ild_profiles: dict[Literal[ILD_PROFILES], IldProfile] = Field(  # type: ignore[valid-type]
+        description="Clinical ILD pictures among referred candidates; their weights must sum to 1."
+    )
+    family_support: Probability = Field(
+        description="Probability the PI and social worker confirm a family support system."
+    )
+    consents: Probability = Field(description="Probability the candidate signs the informed consent.")
+    got_u_per_l: Distribution = Field(description="Serum GOT (AST), U/L.")
+    gpt_u_per_l: Distribution = Field(description="Serum GPT (ALT), U/L.")
+    enzymes_from_myopathy: Probability = Field(
+        description=(
+            "Probability that raised GOT/GPT in a dermato-/polymyositis patient is attributed to the "
+            "myopathy (the listing's exception to exclusion 4)."
+        )
+    )
+    creatinine_mg_dl: Distribution = Field(description="Serum creatinine, mg/dL.")
+    immune_deficiency_or_notifiable_infection: Probability = Field(
+        description="Probability of HIV/AIDS or a notifiable infectious disease (exclusion 5)."
+    )
+    body_weight_kg: Distribution = Field(description="Body weight, kg (the dose is per kg).")
+
+    @field_validator(
+        "female",
+        "childbearing_potential",
+        "pregnant",
+        "breastfeeding",
+        "agrees_to_contraception",
+        "family_support",
+        "consents",
+        "enzymes_from_myopathy",
+        "immune_deficiency_or_notifiable_infection",
+    )
+    @classmethod
+    def _check_probability(cls, v: float, info) -> float:
+        return _probability(v, info.field_name)
+
+    @field_validator("ctd_type")
+    @classmethod
+    def _ctd_shares(cls, v: dict[str, float]) -> dict[str, float]:
+        for name, p in v.items():
+            _probability(p, name)
+        _sums_to_one(v, "CTD type shares")
+        return v
+
+    @field_validator("ild_profiles")
+    @classmethod
+    def _profile_weights(cls, v: dict[str, IldProfile]) -> dict[str, IldProfile]:
+        _sums_to_one({k: p.weight for k, p in v.items()}, "ILD profile weights")
+        return v
+
+    @model_validator(mode="after")
+    def _positive_quantities(self) -> Population:
+        _no_negative_durations(
+            self, ("age_years", "got_u_per_l", "gpt_u_per_l", "creatinine_mg_dl", "body_weight_kg")
+        )
+        return self
+
+
+class Screening(StrictModel):
+    """Pre-treatment evaluation: how long it takes and how long a passed screen stays valid."""
+
+    duration_days: Distribution = Field(
+        description="Days from referral to the screening decision, social-worker interview included."
+    )
+    window_days: float = Field(gt=0, description="Days a passed screen stays valid while waiting for a slot.")
+    on_expiry: Literal["rescreen", "lost"] = Field(
+        description="What happens to a candidate whose passed screen expires before enrolment."
+    )
+    max_rescreens: int = Field(ge=0, description="Rescreens allowed per candidate before they are lost.")
+
+    @model_validator(mode="after")
+    def _durations(self) -> Screening:
+        _no_negative_durations(self, ("duration_days",))
+        return self
+
+
+class Cohort(StrictModel):
+    """One dose cohort of the sequential design."""
+
+    name: str = Field(min_length=1, description="Cohort label.")
+    size: int = Field(ge=1, description="Number of evaluable subjects the cohort needs.")
+    infusions: int = Field(ge=1, description="Infusions each subject receives.")
+    dose_cells_per_kg: float = Field(gt=0, description="Cells per kg body weight per infusion.")
+
+
+class Dosing(StrictModel):
+    """Admission and infusion logistics."""
+
+    enrolment_to_first_infusion_days: Distribution = Field(
+        description="Days from enrolment to the first admission for infusion."
+    )
+    repeat_interval_days: Distribution = Field(
+        description="Days between consecutive infusions of one subject (cohorts with 2+ infusions)."
+    )
+    stagger_days: float = Field(
+        ge=0,
+        description=(
+            "Sentinel dosing: minimum days between the first infusions of consecutive subjects in "
+            "a cohort; 0 doses subjects as soon as they are ready."
+        ),
+    )
+    beds: int = Field(ge=1, description="Inpatient beds available for infusion admissions at once.")
+    length_of_stay_days: Distribution = Field(description="Days in hospital for one infusion admission.")
+
+    @model_validator(mode="after")
+    def _durations(self) -> Dosing:
+        _no_negative_durations(
+            self, ("enrolment_to_first_infusion_days", "repeat_interval_days", "length_of_stay_days")
+        )
+        return self
+
+
+class AdverseEventType(StrictModel):
+    """A kind of adverse event that can follow an infusion."""
+
+    name: str = Field(min_length=1, description="Label, e.g. transient_fever or serious_related.")
+    probability: Probability | list[list[Probability]] = Field(
+        description=(
+            "Probability per infusion: one number for every infusion, or one list per cohort with "
+            "one probability per infusion number."
+        )
+    )
+    triggers_review: bool = Field(
+        description=(
+            "Whether this AE stops escalation: it pauses the trial for a safety review and blocks the gate."
+        )
+    )
+    onset_days: Distribution = Field(description="Days from infusion to the AE being observed.")
+
+    @field_validator("probability")
+    @classmethod
+    def _check_probability(cls, v: float | list[list[float]]) -> float | list[list[float]]:
+        values = [v] if isinstance(v, float | int) else [p for row in v for p in row]
+        for p in values:
+            _probability(p, "probability")
+        return v
+
+    @model_validator(mode="after")
+    def _durations(self) -> AdverseEventType:
+        _no_negative_durations(self, ("onset_days",))
+        return self
+
+    def probability_for(self, cohort_index: int, infusion_index: int) -> float:
+        """Probability at a given cohort (0-based) and infusion number (0-based)."""
+        if isinstance(self.probability, list):
+            return self.probability[cohort_index][infusion_index]
+        return float(self.probability)
+
+
+class ReviewOutcomes(StrictModel):
+    """Probabilities of the safety review's decision after a triggering AE."""
+
+    resume: Probability = Field(description="The AE is judged acceptable; dosing and enrolment resume.")
+    repeat_cohort: Probability = Field(
+        description="The dose level is repeated: the cohort takes another `size` subjects."
+    )
+    stop: Probability = Field(description="The trial is stopped.")
+
+    @field_validator("resume", "repeat_cohort", "stop")
+    @classmethod
+    def _check_probability(cls, v: float, info) -> float:
+        return _probability(v, info.field_name)
+
+    @model_validator(mode="after")
+    def _sum(self) -> ReviewOutcomes:
+        _sums_to_one(
+            {"resume": self.resume, "repeat_cohort": self.repeat_cohort, "stop": self.stop},
+            "review outcome probabilities (resume + repeat_cohort + stop)",
+        )
+        return self
+
+
+class Safety(StrictModel):
+    """The cohort gate, adverse events and the pause they trigger."""
+
+    hold_days: float = Field(
+        ge=0,
+        description=(
+            "Days every subject of a cohort is observed after their last infusion before the next "
+            "cohort may open (the listing's 4 weeks)."
+        ),
+    )
+    adverse_events: list[AdverseEventType] = Field(description="AE kinds drawn after each infusion.")
+    death_triggers_review: bool = Field(
+        description="Whether a death on study counts as a triggering serious AE (pause and review)."
+    )
+    review_days: Distribution = Field(description="Days the safety review (DSMB / PI and IRB) takes.")
+    review_outcomes: ReviewOutcomes = Field(description="What the review decides.")
+    max_cohort_repeats: int = Field(
+        ge=0, description="Times one cohort may be repeated; a further repeat decision stops the trial."
+    )
+
+    @model_validator(mode="after")
+    def _durations(self) -> Safety:
+        _no_negative_durations(self, ("review_days",))
+        return self
+
+
+class Retention(StrictModel):
+    """Leaving the study early, and whether such subjects are replaced."""
+
+    withdrawal_hazard_per_year: float = Field(
+        ge=0, description="Constant hazard of withdrawal after enrolment, per year."
+    )
+    replace_non_evaluable: bool = Field(
+        description=(
+            "Whether a subject who withdraws or dies before completing infusions and the hold is "
+            "replaced by a new subject in the same cohort."
+        )
+    )
+
+
+class FollowUp(StrictModel):
+    """Post-infusion visit schedule; the last visit of the last subject is LPLV."""
+
+    visit_days: list[float] = Field(
+        min_length=1,
+        description="Days after the subject's last infusion of each follow-up visit, increasing.",
+    )
+
+    @field_validator("visit_days")
+    @classmethod
+    def _increasing(cls, v: list[float]) -> list[float]:
+        if any(d < 0 for d in v):
+            raise ValueError(f"visit days must be >= 0 (got {v})")
+        if any(b <= a for a, b in itertools.pairwise(v)):
+            raise ValueError(f"visit days must be strictly increasing (got {v})")
+        return v
+
+
+class Scenario(StrictModel):
+    """One trial scenario: design from the listing plus every assumption it leaves open."""
+
+    name: str = Field(min_length=1, description="Short scenario name shown in reports.")
+    description: str = Field(default="", description="What this scenario represents.")
+    start_date: dt.date = Field(description="Study start date; day 0 of the simulation.")
+    registered_completion_date: dt.date | None = Field(
+        default=None, description="Registered completion date to test the timeline against."
+    )
+    horizon_days: float = Field(
+        default=3652.5,
+        gt=0,
+        description="Days after which a replicate is cut off if the trial has not ended.",
+    )
+    sites: list[Site] = Field(min_length=1, description="Recruiting sites.")
+    population: Population = Field(description="Who is referred.")
+    screening: Screening = Field(description="Screening logistics.")
+    cohorts: list[Cohort] = Field(min_length=1, description="Dose cohorts, in the order they open.")
+    dosing: Dosing = Field(description="Admission and infusion logistics.")
+    safety: Safety = Field(description="Cohort gate, AEs and safety pauses.")
+    retention: Retention = Field(description="Withdrawal and replacement.")
+    follow_up: FollowUp = Field(description="Follow-up visits.")
+
+    @model_validator(mode="after")
+    def _cross_checks(self) -> Scenario:
+        if self.registered_completion_date is not None and self.registered_completion_date <= self.start_date:
+            raise ValueError(
+                f"registered_completion_date ({self.registered_completion_date}) must be after "
+                f"start_date ({self.start_date})"
+            )
+        names = [c.name for c in self.cohorts]
+        if len(set(names)) != len(names):
+            raise ValueError(f"cohort names must be unique (got {names})")
+        shape = [c.infusions for c in self.cohorts]
+        for i, ae in enumerate(self.safety.adverse_events):
+            if isinstance(ae.probability, list):
+                got = [len(row) for row in ae.probability]
+                if got != shape:
+                    raise ValueError(
+                        f"safety.adverse_events[{i}].probability needs one list per cohort with one "
+                        f"probability per infusion, shaped {shape}; got {got}"
+                    )
+        return self
+
+    @property
+    def target_enrolment(self) -> int:
+        """Evaluable subjects the design needs (10 for the listing)."""
+        return sum(c.size for c in self.cohorts)
+
+    @property
+    def planned_infusions(self) -> int:
+        """Infusions the design gives without replacements (20 for the listing)."""
+        return sum(c.size * c.infusions for c in self.cohorts)
+
+    def day_of(self, date: dt.date) -> float:
+        """Simulation day of a calendar date."""
+        return float((date - self.start_date).days)

@@ -1,0 +1,120 @@
+"""Screening, the waiting list of screened candidates, and enrolment into open slots.
+
+Screening takes a drawn time (labs, imaging, the PI and social-worker interviews) and then
+evaluates every criterion of the listing. A candidate who passes waits for a cohort slot; a
+passed screen is valid for ``window_days``, after which the candidate is rescreened (up to
+``max_rescreens`` times) or lost. Enrolment takes the first valid candidate for each open slot,
+and never while a safety pause is in force.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import TYPE_CHECKING
+
+import simpy
+
+from ctdild_sim.candidates import Candidate
+from ctdild_sim.eligibility import failed_criteria
+from ctdild_sim.events import EventName
+
+if TYPE_CHECKING:
+    from ctdild_sim.engine import Trial
+
+
+@dataclass(slots=True)
+class ScreenedCandidate:
+    candidate: Candidate
+    passed_day: float
+    rescreens: int
+
+
+class WaitingList:
+    """Candidates with a valid passed screen, first come first served."""
+
+    def __init__(self, env: simpy.Environment):
+        self.env = env
+        self.entries: list[ScreenedCandidate] = []
+        self._changed = env.event()
+
+    def add(self, entry: ScreenedCandidate) -> None:
+        self.entries.append(entry)
+        changed, self._changed = self._changed, self.env.event()
+        changed.succeed()
+
+    def changed(self) -> simpy.Event:
+        """Fires at the next addition."""
+        return self._changed
+
+    def remove(self, entry: ScreenedCandidate) -> bool:
+        if entry in self.entries:
+            self.entries.remove(entry)
+            return True
+        return False
+
+
+class Screening:
+    """Screens referred candidates and enrols screened ones into the slots the gate offers."""
+
+    def __init__(self, trial: Trial):
+        self.trial = trial
+        self.spec = trial.scenario.screening
+        self.rng = trial.streams.screening
+        self.waiting = WaitingList(trial.env)
+        self.results: list[tuple[int, str, float, float, tuple[str, ...]]] = []
+        trial.env.process(self._enrol())
+
+    def screen(self, candidate: Candidate, rescreens: int = 0):
+        """simpy process: one screening of one candidate."""
+        env, log = self.trial.env, self.trial.log
+        referred = env.now
+        yield env.timeout(self.spec.duration_days.sample(self.rng))
+        failed = failed_criteria(candidate)
+        self.results.append((candidate.candidate_id, candidate.site, referred, env.now, failed))
+        if failed:
+            log.record(
+                EventName.SCREEN_FAILED,
+                site=candidate.site,
+                patient_id=candidate.candidate_id,
+                detail=",".join(failed),
+                value=float(len(failed)),
+            )
+            return
+        log.record(
+            EventName.SCREEN_PASSED,
+            site=candidate.site,
+            patient_id=candidate.candidate_id,
+            value=float(rescreens),
+        )
+        entry = ScreenedCandidate(candidate, env.now, rescreens)
+        self.waiting.add(entry)
+        env.process(self._expire(entry))
+
+    def _expire(self, entry: ScreenedCandidate):
+        env = self.trial.env
+        yield env.timeout(self.spec.window_days)
+        if not self.waiting.remove(entry):
+            return  # enrolled in time
+        c = entry.candidate
+        self.trial.log.record(
+            EventName.SCREEN_EXPIRED, site=c.site, patient_id=c.candidate_id, value=float(entry.rescreens)
+        )
+        if self.spec.on_expiry == "rescreen" and entry.rescreens < self.spec.max_rescreens:
+            env.process(self.screen(c, entry.rescreens + 1))
+        else:
+            self.trial.log.record(
+                EventName.CANDIDATE_LOST, site=c.site, patient_id=c.candidate_id, detail="screen expired"
+            )
+
+    def _enrol(self):
+        """simpy process: fill each slot the gate offers with the first waiting candidate."""
+        trial = self.trial
+        pause = trial.safety.pause
+        while True:
+            cohort_index = yield trial.gate.slots.get()
+            while pause.active or not self.waiting.entries:
+                yield pause.cleared if pause.active else self.waiting.changed()
+            entry = self.waiting.entries.pop(0)
+            trial.enrol(
+                entry.candidate, trial.gate.cohorts[cohort_index], waited=trial.env.now - entry.passed_day
+            )

@@ -1,0 +1,139 @@
+"""Replicate records as long, tidy tables keyed by replicate (the output contract).
+
+- ``events``: replicate, day, date, site, patient_id, cohort, event, detail, value
+- ``patients``: one row per enrolled subject and replicate
+- ``screenings``: one row per screening decision (rescreens included)
+- ``metrics``: one row per replicate (see ``metrics.replicate_metrics``)
+
+Dates are the scenario start date plus the whole days elapsed.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+from collections.abc import Iterable
+from dataclasses import dataclass
+
+import numpy as np
+import pandas as pd
+
+from ctdild_sim.engine import ReplicateResult
+
+EVENT_COLUMNS = ["replicate", "day", "date", "site", "patient_id", "cohort", "event", "detail", "value"]
+
+
+@dataclass(frozen=True)
+class RunTables:
+    """The four tables of a run."""
+
+    events: pd.DataFrame
+    patients: pd.DataFrame
+    screenings: pd.DataFrame
+    metrics: pd.DataFrame
+
+    def items(self) -> list[tuple[str, pd.DataFrame]]:
+        return [
+            ("events", self.events),
+            ("patients", self.patients),
+            ("screenings", self.screenings),
+            ("metrics", self.metrics),
+        ]
+
+
+def day_to_date(start: dt.date, days: pd.Series | np.ndarray) -> pd.Series:
+    """Calendar dates of simulation days (NaN stays missing)."""
+    days = pd.Series(days, dtype="float64")
+    return (pd.Timestamp(start) + pd.to_timedelta(np.floor(days), unit="D")).dt.date
+
+
+def events_table(results: Iterable[ReplicateResult], start: dt.date) -> pd.DataFrame:
+    rows = [(r.replicate, *ev) for r in results for ev in r.events]
+    frame = pd.DataFrame(
+        rows, columns=["replicate", "day", "site", "patient_id", "cohort", "event", "detail", "value"]
+    )
+    frame["replicate"] = frame["replicate"].astype("int64")
+    frame["day"] = frame["day"].astype("float64")
+    frame["patient_id"] = frame["patient_id"].astype("Int64")
+    frame["cohort"] = frame["cohort"].astype("Int64")
+    frame["site"] = frame["site"].astype("string")
+    frame["event"] = frame["event"].astype("string")
+    frame["detail"] = frame["detail"].astype("string")
+    frame["value"] = frame["value"].astype("float64")
+    frame["date"] = day_to_date(start, frame["day"])
+    return frame[EVENT_COLUMNS]
+
+
+def patients_table(results: Iterable[ReplicateResult]) -> pd.DataFrame:
+    rows = []
+    for r in results:
+        for p in r.patients:
+            c = p.candidate
+            rows.append(
+                {
+                    "replicate": r.replicate,
+                    "patient_id": p.patient_id,
+                    "site": p.site,
+                    "cohort": p.cohort_number,
+                    "enrolled_day": p.enrolled_day,
+                    "waited_for_slot_days": p.waited_for_slot_days,
+                    "first_infusion_day": p.first_infusion_day,
+                    "last_infusion_day": p.last_infusion_day,
+                    "planned_infusions": p.planned_infusions,
+                    "infusions_given": p.infusions_given,
+                    "cells_infused": p.cells_infused,
+                    "bed_wait_days": p.bed_wait_days,
+                    "hold_completed": p.hold_completed,
+                    "status": p.status,
+                    "end_day": p.end_day,
+                    "age": c.age,
+                    "female": c.female,
+                    "ctd_type": c.ctd_type,
+                    "ild_profile": c.ild_profile,
+                    "body_weight_kg": c.body_weight_kg,
+                }
+            )
+    return pd.DataFrame(
+        rows,
+        columns=[
+            "replicate",
+            "patient_id",
+            "site",
+            "cohort",
+            "enrolled_day",
+            "waited_for_slot_days",
+            "first_infusion_day",
+            "last_infusion_day",
+            "planned_infusions",
+            "infusions_given",
+            "cells_infused",
+            "bed_wait_days",
+            "hold_completed",
+            "status",
+            "end_day",
+            "age",
+            "female",
+            "ctd_type",
+            "ild_profile",
+            "body_weight_kg",
+        ],
+    )
+
+
+def screenings_table(results: Iterable[ReplicateResult]) -> pd.DataFrame:
+    rows = [
+        (r.replicate, cid, site, referred, decided, not failed, ",".join(failed))
+        for r in results
+        for cid, site, referred, decided, failed in r.screenings
+    ]
+    return pd.DataFrame(
+        rows,
+        columns=[
+            "replicate",
+            "candidate_id",
+            "site",
+            "screening_started_day",
+            "decision_day",
+            "eligible",
+            "failed_criteria",
+        ],
+    )
