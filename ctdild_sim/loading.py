@@ -34,21 +34,36 @@ class ScenarioError(Exception):
 
 
 def load_scenario(path: str | Path) -> Scenario:
-    """Read and validate one scenario file."""
+    """Read and validate one scenario file (following its ``extends`` chain)."""
     path = Path(path)
+    data = _read_mapping(path, chain=())
+    return _validate(data, path)
+
+
+def parse_scenario(text: str, source: str | Path = "<scenario>") -> Scenario:
+    """Validate scenario YAML text; ``source`` names it in messages (``extends`` is relative to it)."""
+    data = _parse_mapping(text, Path(source))
+    if EXTENDS in data:
+        data = _extend(data, Path(source), chain=(Path(source).resolve(),))
+    return _validate(data, source)
+
+
+EXTENDS = "extends"
+"""Key naming a parent scenario file (relative to this one): its fields apply unless overridden."""
+
+
+def _read_text(path: Path) -> str:
     try:
-        text = path.read_text(encoding="utf-8")
+        return path.read_text(encoding="utf-8")
     except FileNotFoundError:
         raise ScenarioError(path, [("", "file not found")]) from None
     except IsADirectoryError:
         raise ScenarioError(path, [("", "is a directory, not a scenario file")]) from None
     except (OSError, UnicodeDecodeError) as exc:
         raise ScenarioError(path, [("", f"cannot be read ({exc})")]) from None
-    return parse_scenario(text, path)
 
 
-def parse_scenario(text: str, source: str | Path = "<scenario>") -> Scenario:
-    """Validate scenario YAML text; ``source`` names it in messages."""
+def _parse_mapping(text: str, source: Path) -> dict:
     try:
         data = yaml.safe_load(text)
     except yaml.YAMLError as exc:
@@ -62,6 +77,43 @@ def parse_scenario(text: str, source: str | Path = "<scenario>") -> Scenario:
         raise ScenarioError(
             source, [("", f"the top level must be a mapping of fields, not a {type(data).__name__}")]
         )
+    return data
+
+
+def _read_mapping(path: Path, chain: tuple[Path, ...]) -> dict:
+    data = _parse_mapping(_read_text(path), path)
+    if EXTENDS in data:
+        data = _extend(data, path, (*chain, path.resolve()))
+    return data
+
+
+def _extend(data: dict, path: Path, chain: tuple[Path, ...]) -> dict:
+    """Merge ``data`` over the scenario it extends.
+
+    Mappings merge key by key; lists, values and distributions (mappings with ``dist``) replace.
+    """
+    parent_name = data.pop(EXTENDS)
+    if not isinstance(parent_name, str) or not parent_name:
+        raise ScenarioError(path, [(EXTENDS, f"must be a file name (got {parent_name!r})")])
+    parent_path = (path.parent / parent_name) if not Path(parent_name).is_absolute() else Path(parent_name)
+    if parent_path.resolve() in chain:
+        raise ScenarioError(path, [(EXTENDS, f"{parent_name} extends this file again (a cycle)")])
+    if not parent_path.is_file():
+        raise ScenarioError(path, [(EXTENDS, f"parent scenario {parent_name} not found beside this file")])
+    return _deep_merge(_read_mapping(parent_path, chain), data)
+
+
+def _deep_merge(base: dict, override: dict) -> dict:
+    merged = dict(base)
+    for key, value in override.items():
+        if isinstance(value, dict) and isinstance(merged.get(key), dict) and "dist" not in value:
+            merged[key] = _deep_merge(merged[key], value)
+        else:
+            merged[key] = value
+    return merged
+
+
+def _validate(data: dict, source: str | Path) -> Scenario:
     try:
         return Scenario.model_validate(data)
     except ValidationError as exc:

@@ -57,7 +57,7 @@ def draw_site_rate(site: Site, rng) -> float:
     return float(rng.gamma(shape, mean / shape))
 
 
-def site_referrals(trial: Trial, site_name: str, activation_days: float, rate_per_day: float):
+def site_referrals(trial: Trial, site_name: str, activation_days: float, rate_per_day: float, regular: bool):
     """simpy process: one activated site referring candidates until the trial ends."""
     env, rng = trial.env, trial.streams.referrals
     yield env.timeout(activation_days)
@@ -65,7 +65,8 @@ def site_referrals(trial: Trial, site_name: str, activation_days: float, rate_pe
     if rate_per_day <= 0:
         return
     while True:
-        yield env.timeout(rng.exponential(1.0 / rate_per_day))
+        gap = 1.0 / rate_per_day if regular else rng.exponential(1.0 / rate_per_day)
+        yield env.timeout(gap)
         if trial.recruitment.closed:
             yield trial.recruitment.reopened
             continue
@@ -84,4 +85,5 @@ def start_sites(trial: Trial) -> None:
             rate = draw_site_rate(site, rng)
             if rng.random() < site.never_enrols_probability:
                 rate = 0.0
-            trial.env.process(site_referrals(trial, name, activation, rate))
+            regular = site.referral_process == "regular"
+            trial.env.process(site_referrals(trial, name, activation, rate, regular))

@@ -76,6 +76,13 @@ class Site(StrictModel):
             "rate from a Gamma with this CV (Poisson-Gamma); 0 gives a known, constant rate."
         ),
     )
+    referral_process: Literal["poisson", "regular"] = Field(
+        default="poisson",
+        description=(
+            "How referrals arrive: 'poisson' (random, memoryless) or 'regular' (exactly every "
+            "1/rate days, for planning what-ifs and hand-checkable runs)."
+        ),
+    )
     never_enrols_probability: Probability = Field(
         default=0.0, description="Probability that the site, once activated, refers nobody at all."
     )

@@ -1,0 +1,118 @@
+"""Shared fixtures: a deterministic scenario to build test cases from, and event-log helpers."""
+
+from __future__ import annotations
+
+import copy
+from pathlib import Path
+
+import pandas as pd
+import pytest
+
+from ctdild_sim.engine import ReplicateResult
+from ctdild_sim.loading import _deep_merge
+from ctdild_sim.referrals import DAYS_PER_MONTH
+from ctdild_sim.scenario import Scenario
+
+ROOT = Path(__file__).resolve().parents[1]
+SCENARIOS = ROOT / "scenarios"
+BASE_SCENARIO = SCENARIOS / "nct06574581.yaml"
+
+
+def fixed(value: float) -> dict:
+    return {"dist": "fixed", "value": value}
+
+
+def per_month(interval_days: float) -> float:
+    """The referral rate (per month) that gives one referral every ``interval_days``."""
+    return DAYS_PER_MONTH / interval_days
+
+
+ELIGIBLE_PROFILE = {
+    "weight": 1.0,
+    "treatment_months": fixed(36),
+    "on_potent_immunosuppressant": 1.0,
+    "steroid_mg_per_kg_day": fixed(0.2),
+    "fvc_decline_pct": fixed(12),
+    "dlco_decline_pct": fixed(5),
+    "ct_enlarging": 0.0,
+    "symptom_onset_days": fixed(900),
+    "worsening_dyspnoea_and_hypoxaemia": 0.0,
+    "improving_under_treatment": 0.0,
+    "death_hazard_per_year": 0.0,
+}
+
+DETERMINISTIC = {
+    "name": "deterministic",
+    "start_date": "2024-08-20",
+    "registered_completion_date": "2026-05-30",
+    "horizon_days": 5000,
+    "sites": [
+        {
+            "name": "S",
+            "activation_days": fixed(10),
+            "referral_rate_per_month": per_month(5),
+            "referral_rate_cv": 0.0,
+            "referral_process": "regular",
+        }
+    ],
+    "population": {
+        "age_years": fixed(50),
+        "female": 0.0,
+        "childbearing_potential": 0.0,
+        "menopause_age": 50,
+        "pregnant": 0.0,
+        "breastfeeding": 0.0,
+        "agrees_to_contraception": 1.0,
+        "ctd_type": {"systemic_sclerosis": 1.0},
+        "ild_profiles": {"fibrotic_progressive": ELIGIBLE_PROFILE},
+        "family_support": 1.0,
+        "consents": 1.0,
+        "got_u_per_l": fixed(30),
+        "gpt_u_per_l": fixed(30),
+        "enzymes_from_myopathy": 0.0,
+        "creatinine_mg_dl": fixed(0.8),
+        "immune_deficiency_or_notifiable_infection": 0.0,
+        "body_weight_kg": fixed(60),
+    },
+    "screening": {"duration_days": fixed(14), "window_days": 1000, "on_expiry": "lost", "max_rescreens": 0},
+    "cohorts": [
+        {"name": "1 infusion", "size": 3, "infusions": 1, "dose_cells_per_kg": 1e6},
+        {"name": "2 infusions", "size": 4, "infusions": 2, "dose_cells_per_kg": 1e6},
+        {"name": "3 infusions", "size": 3, "infusions": 3, "dose_cells_per_kg": 1e6},
+    ],
+    "dosing": {
+        "enrolment_to_first_infusion_days": fixed(7),
+        "repeat_interval_days": fixed(28),
+        "stagger_days": 0,
+        "beds": 10,
+        "length_of_stay_days": fixed(2),
+    },
+    "safety": {
+        "hold_days": 28,
+        "adverse_events": [
+            {"name": "serious", "probability": 0.0, "triggers_review": True, "onset_days": fixed(5)}
+        ],
+        "death_triggers_review": True,
+        "review_days": fixed(10),
+        "review_outcomes": {"resume": 1.0, "repeat_cohort": 0.0, "stop": 0.0},
+        "max_cohort_repeats": 1,
+    },
+    "retention": {"withdrawal_hazard_per_year": 0.0, "replace_non_evaluable": False},
+    "follow_up": {"visit_days": [7, 28]},
+}
+"""Everyone eligible, fixed durations, regular referrals every 5 days, no AEs, nobody leaves."""
+
+
+def make_scenario(**overrides) -> Scenario:
+    """The deterministic scenario with top-level sections deep-merged from ``overrides``."""
+    data = _deep_merge(copy.deepcopy(DETERMINISTIC), overrides)
+    return Scenario.model_validate(data)
+
+
+def events_frame(result: ReplicateResult) -> pd.DataFrame:
+    return pd.DataFrame(result.events, columns=["day", "site", "patient_id", "cohort", "event", "detail", "value"])
+
+
+@pytest.fixture
+def deterministic() -> Scenario:
+    return make_scenario()
