@@ -19,7 +19,7 @@ import math
 from typing import Annotated, Literal
 
 import numpy as np
-from pydantic import Field, model_validator
+from pydantic import AfterValidator, Field, model_validator
 
 from ctdild_sim.model_base import StrictModel
 
@@ -163,3 +163,13 @@ def can_be_negative(d: Fixed | Exponential | LogNormal | Gamma | Normal | Unifor
     if isinstance(d, Uniform):
         return d.low < 0
     return False
+
+
+def _check_non_negative(d: Fixed | Exponential | LogNormal | Gamma | Normal | Uniform):
+    if can_be_negative(d):
+        raise ValueError("can draw negative values here; give it a 'low' of at least 0")
+    return d
+
+
+NonNegativeDistribution = Annotated[Distribution, AfterValidator(_check_non_negative)]
+"""A distribution that never draws below 0: durations, doses, laboratory values."""

@@ -125,7 +125,7 @@ def _field_path(loc: tuple) -> str:
     for item in loc:
         if isinstance(item, int):
             parts.append(f"[{item}]")
-        elif item in _DIST_TAGS:
+        elif item in _DIST_TAGS or item == "[key]":
             continue  # pydantic inserts the discriminator tag; the file has no such level
         else:
             parts.append(("." if parts else "") + str(item))

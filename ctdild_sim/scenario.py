@@ -14,9 +14,9 @@ import itertools
 import math
 from typing import Literal
 
-from pydantic import Field, field_validator, model_validator
+from pydantic import Field, ValidationInfo, field_validator, model_validator
 
-from ctdild_sim.distributions import Distribution, can_be_negative
+from ctdild_sim.distributions import Distribution, NonNegativeDistribution
 from ctdild_sim.model_base import StrictModel
 
 Probability = float
@@ -50,20 +50,12 @@ def _sums_to_one(weights: dict[str, float], what: str) -> None:
         raise ValueError(f"{what} must sum to 1 (they sum to {total:.6g})")
 
 
-def _no_negative_durations(model: StrictModel, names: tuple[str, ...]) -> None:
-    for name in names:
-        if can_be_negative(getattr(model, name)):
-            raise ValueError(
-                f"{name} is a duration and can draw negative values; give it a 'low' of at least 0"
-            )
-
-
 class Site(StrictModel):
     """A recruiting site (or a group of identical sites)."""
 
     name: str = Field(min_length=1, description="Site label used in the event table.")
     count: int = Field(default=1, ge=1, description="Number of identical sites this entry stands for.")
-    activation_days: Distribution = Field(
+    activation_days: NonNegativeDistribution = Field(
         description="Days from study start until the site can refer candidates (contracts, IRB, training)."
     )
     referral_rate_per_month: float = Field(
@@ -92,27 +84,22 @@ class Site(StrictModel):
     def _check_probability(cls, v: float, info) -> float:
         return _probability(v, info.field_name)
 
-    @model_validator(mode="after")
-    def _durations(self) -> Site:
-        _no_negative_durations(self, ("activation_days",))
-        return self
-
 
 class IldProfile(StrictModel):
     """How candidates with one clinical ILD picture look on the facts the ILD inclusion rule reads."""
 
     weight: Probability = Field(description="Share of referred candidates with this profile.")
-    treatment_months: Distribution = Field(
+    treatment_months: NonNegativeDistribution = Field(
         description="Months on steroids + immunosuppressants before referral."
     )
     on_potent_immunosuppressant: Probability = Field(
         description="Probability the candidate is on a potent immunosuppressant as well as steroids."
     )
-    steroid_mg_per_kg_day: Distribution = Field(description="Current steroid dose in mg/kg/day.")
+    steroid_mg_per_kg_day: NonNegativeDistribution = Field(description="Current steroid dose in mg/kg/day.")
     fvc_decline_pct: Distribution = Field(description="FVC decline from baseline, percent.")
     dlco_decline_pct: Distribution = Field(description="DLCO decline from baseline, percent.")
     ct_enlarging: Probability = Field(description="Probability that CT shows enlarging lesions.")
-    symptom_onset_days: Distribution = Field(description="Days since onset of pulmonary symptoms.")
+    symptom_onset_days: NonNegativeDistribution = Field(description="Days since onset of pulmonary symptoms.")
     worsening_dyspnoea_and_hypoxaemia: Probability = Field(
         description="Probability of gradually worsening dyspnoea with falling blood oxygen."
     )
@@ -134,23 +121,11 @@ class IldProfile(StrictModel):
     def _check_probability(cls, v: float, info) -> float:
         return _probability(v, info.field_name)
 
-    @model_validator(mode="after")
-    def _durations(self) -> IldProfile:
-        _no_negative_durations(
-            self,
-            (
-                "treatment_months",
-                "steroid_mg_per_kg_day",
-                "symptom_onset_days",
-            ),
-        )
-        return self
-
 
 class Population(StrictModel):
     """Who gets referred: the prevalences from which every candidate record is drawn."""
 
-    age_years: Distribution = Field(description="Age at referral, years.")
+    age_years: NonNegativeDistribution = Field(description="Age at referral, years.")
     female: Probability = Field(description="Probability the candidate is female.")
     childbearing_potential: Probability = Field(
         description="Probability a woman younger than menopause_age can become pregnant."
@@ -175,19 +150,19 @@ class Population(StrictModel):
         description="Probability the PI and social worker confirm a family support system."
     )
     consents: Probability = Field(description="Probability the candidate signs the informed consent.")
-    got_u_per_l: Distribution = Field(description="Serum GOT (AST), U/L.")
-    gpt_u_per_l: Distribution = Field(description="Serum GPT (ALT), U/L.")
+    got_u_per_l: NonNegativeDistribution = Field(description="Serum GOT (AST), U/L.")
+    gpt_u_per_l: NonNegativeDistribution = Field(description="Serum GPT (ALT), U/L.")
     enzymes_from_myopathy: Probability = Field(
         description=(
             "Probability that raised GOT/GPT in a dermato-/polymyositis patient is attributed to the "
             "myopathy (the listing's exception to exclusion 4)."
         )
     )
-    creatinine_mg_dl: Distribution = Field(description="Serum creatinine, mg/dL.")
+    creatinine_mg_dl: NonNegativeDistribution = Field(description="Serum creatinine, mg/dL.")
     immune_deficiency_or_notifiable_infection: Probability = Field(
         description="Probability of HIV/AIDS or a notifiable infectious disease (exclusion 5)."
     )
-    body_weight_kg: Distribution = Field(description="Body weight, kg (the dose is per kg).")
+    body_weight_kg: NonNegativeDistribution = Field(description="Body weight, kg (the dose is per kg).")
 
     @field_validator(
         "female",
@@ -218,18 +193,11 @@ class Population(StrictModel):
         _sums_to_one({k: p.weight for k, p in v.items()}, "ILD profile weights")
         return v
 
-    @model_validator(mode="after")
-    def _positive_quantities(self) -> Population:
-        _no_negative_durations(
-            self, ("age_years", "got_u_per_l", "gpt_u_per_l", "creatinine_mg_dl", "body_weight_kg")
-        )
-        return self
-
 
 class Screening(StrictModel):
     """Pre-treatment evaluation: how long it takes and how long a passed screen stays valid."""
 
-    duration_days: Distribution = Field(
+    duration_days: NonNegativeDistribution = Field(
         description="Days from referral to the screening decision, social-worker interview included."
     )
     window_days: float = Field(gt=0, description="Days a passed screen stays valid while waiting for a slot.")
@@ -237,11 +205,6 @@ class Screening(StrictModel):
         description="What happens to a candidate whose passed screen expires before enrolment."
     )
     max_rescreens: int = Field(ge=0, description="Rescreens allowed per candidate before they are lost.")
-
-    @model_validator(mode="after")
-    def _durations(self) -> Screening:
-        _no_negative_durations(self, ("duration_days",))
-        return self
 
 
 class Cohort(StrictModel):
@@ -256,10 +219,10 @@ class Cohort(StrictModel):
 class Dosing(StrictModel):
     """Admission and infusion logistics."""
 
-    enrolment_to_first_infusion_days: Distribution = Field(
+    enrolment_to_first_infusion_days: NonNegativeDistribution = Field(
         description="Days from enrolment to the first admission for infusion."
     )
-    repeat_interval_days: Distribution = Field(
+    repeat_interval_days: NonNegativeDistribution = Field(
         description="Days between consecutive infusions of one subject (cohorts with 2+ infusions)."
     )
     stagger_days: float = Field(
@@ -270,14 +233,9 @@ class Dosing(StrictModel):
         ),
     )
     beds: int = Field(ge=1, description="Inpatient beds available for infusion admissions at once.")
-    length_of_stay_days: Distribution = Field(description="Days in hospital for one infusion admission.")
-
-    @model_validator(mode="after")
-    def _durations(self) -> Dosing:
-        _no_negative_durations(
-            self, ("enrolment_to_first_infusion_days", "repeat_interval_days", "length_of_stay_days")
-        )
-        return self
+    length_of_stay_days: NonNegativeDistribution = Field(
+        description="Days in hospital for one infusion admission."
+    )
 
 
 class AdverseEventType(StrictModel):
@@ -295,7 +253,7 @@ class AdverseEventType(StrictModel):
             "Whether this AE stops escalation: it pauses the trial for a safety review and blocks the gate."
         )
     )
-    onset_days: Distribution = Field(description="Days from infusion to the AE being observed.")
+    onset_days: NonNegativeDistribution = Field(description="Days from infusion to the AE being observed.")
 
     @field_validator("probability")
     @classmethod
@@ -304,11 +262,6 @@ class AdverseEventType(StrictModel):
         for p in values:
             _probability(p, "probability")
         return v
-
-    @model_validator(mode="after")
-    def _durations(self) -> AdverseEventType:
-        _no_negative_durations(self, ("onset_days",))
-        return self
 
     def probability_for(self, cohort_index: int, infusion_index: int) -> float:
         """Probability at a given cohort (0-based) and infusion number (0-based)."""
@@ -354,16 +307,13 @@ class Safety(StrictModel):
     death_triggers_review: bool = Field(
         description="Whether a death on study counts as a triggering serious AE (pause and review)."
     )
-    review_days: Distribution = Field(description="Days the safety review (DSMB / PI and IRB) takes.")
+    review_days: NonNegativeDistribution = Field(
+        description="Days the safety review (DSMB / PI and IRB) takes."
+    )
     review_outcomes: ReviewOutcomes = Field(description="What the review decides.")
     max_cohort_repeats: int = Field(
         ge=0, description="Times one cohort may be repeated; a further repeat decision stops the trial."
     )
-
-    @model_validator(mode="after")
-    def _durations(self) -> Safety:
-        _no_negative_durations(self, ("review_days",))
-        return self
 
 
 class Retention(StrictModel):
@@ -421,26 +371,38 @@ class Scenario(StrictModel):
     retention: Retention = Field(description="Withdrawal and replacement.")
     follow_up: FollowUp = Field(description="Follow-up visits.")
 
-    @model_validator(mode="after")
-    def _cross_checks(self) -> Scenario:
-        if self.registered_completion_date is not None and self.registered_completion_date <= self.start_date:
-            raise ValueError(
-                f"registered_completion_date ({self.registered_completion_date}) must be after "
-                f"start_date ({self.start_date})"
-            )
-        names = [c.name for c in self.cohorts]
+    @field_validator("registered_completion_date")
+    @classmethod
+    def _after_start(cls, v: dt.date | None, info: ValidationInfo) -> dt.date | None:
+        start = info.data.get("start_date")
+        if v is not None and start is not None and v <= start:
+            raise ValueError(f"{v} is not after start_date {start}")
+        return v
+
+    @field_validator("cohorts")
+    @classmethod
+    def _unique_names(cls, v: list[Cohort]) -> list[Cohort]:
+        names = [c.name for c in v]
         if len(set(names)) != len(names):
             raise ValueError(f"cohort names must be unique (got {names})")
-        shape = [c.infusions for c in self.cohorts]
-        for i, ae in enumerate(self.safety.adverse_events):
+        return v
+
+    @field_validator("safety")
+    @classmethod
+    def _ae_shape_matches_cohorts(cls, v: Safety, info: ValidationInfo) -> Safety:
+        cohorts = info.data.get("cohorts")
+        if not cohorts:
+            return v
+        shape = [c.infusions for c in cohorts]
+        for i, ae in enumerate(v.adverse_events):
             if isinstance(ae.probability, list):
                 got = [len(row) for row in ae.probability]
                 if got != shape:
                     raise ValueError(
-                        f"safety.adverse_events[{i}].probability needs one list per cohort with one "
-                        f"probability per infusion, shaped {shape}; got {got}"
+                        f"adverse_events[{i}].probability needs one list per cohort with one "
+                        f"probability per infusion, shaped {shape} like the cohorts; got {got}"
                     )
-        return self
+        return v
 
     @property
     def target_enrolment(self) -> int:

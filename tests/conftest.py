@@ -110,7 +110,9 @@ def make_scenario(**overrides) -> Scenario:
 
 
 def events_frame(result: ReplicateResult) -> pd.DataFrame:
-    return pd.DataFrame(result.events, columns=["day", "site", "patient_id", "cohort", "event", "detail", "value"])
+    return pd.DataFrame(
+        result.events, columns=["day", "site", "patient_id", "cohort", "event", "detail", "value"]
+    )
 
 
 @pytest.fixture

@@ -1,0 +1,5 @@
+"""``python -m ctdild_sim`` is the ``ctdild-sim`` command."""
+
+from ctdild_sim.cli import main
+
+main()
