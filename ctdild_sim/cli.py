@@ -30,6 +30,8 @@ from ctdild_sim.summary import (
 )
 
 BAD_INPUT = 2
+REPORT_WIDTH = 120
+"""Columns of the report when stdout is a file or a pipe (rich would otherwise wrap at 80)."""
 
 
 def _fail(message: str) -> None:
@@ -101,7 +103,7 @@ def run(scenario_file: Path, replicates: int, seed: int, out: Path | None, quiet
             check_output_dir(out)
     except (ScenarioError, OutputError) as exc:
         _fail(str(exc))
-    console = Console()
+    console = Console(width=None if sys.stdout.isatty() else REPORT_WIDTH)
     with Progress(
         TextColumn("[bold]{task.description}"),
         BarColumn(),

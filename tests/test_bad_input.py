@@ -11,9 +11,10 @@ from pathlib import Path
 import pytest
 import yaml
 from click.testing import CliRunner
-from conftest import BASE_SCENARIO
 
 from ctdild_sim.cli import main
+
+from conftest import BASE_SCENARIO
 
 BASE = yaml.safe_load(BASE_SCENARIO.read_text())
 

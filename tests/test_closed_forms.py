@@ -10,12 +10,13 @@ import math
 
 import numpy as np
 import pytest
-from conftest import fixed, make_scenario
 from scipy import stats
 
 from ctdild_sim.engine import run_replicate
 from ctdild_sim.metrics import replicate_metrics
 from ctdild_sim.referrals import DAYS_PER_MONTH
+
+from conftest import fixed, make_scenario
 
 Z = 4.0
 SEED = 20240820

@@ -5,10 +5,11 @@ from __future__ import annotations
 import math
 
 import pytest
-from conftest import fixed, make_scenario, per_month
 
 from ctdild_sim.engine import run_replicate
 from ctdild_sim.metrics import replicate_metrics
+
+from conftest import fixed, make_scenario, per_month
 
 
 def metrics_of(scenario, seed=1, replicate=0):

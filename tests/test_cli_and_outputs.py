@@ -1,0 +1,150 @@
+"""The CLI end to end: the milestone report, the written tables, byte-for-byte reproducibility."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import pandas as pd
+import pytest
+from click.testing import CliRunner
+
+from ctdild_sim.cli import main
+from ctdild_sim.eligibility import CRITERION_NAMES
+from ctdild_sim.loading import load_scenario
+from ctdild_sim.metrics import milestone_columns
+from ctdild_sim.output import write_tables
+from ctdild_sim.runner import run_scenario
+from ctdild_sim.tables import EVENT_COLUMNS
+
+from conftest import BASE_SCENARIO, SCENARIOS
+
+TABLES = ("events", "patients", "screenings", "metrics", "milestones", "screen_failures")
+
+
+def run_cli(*args: str):
+    return CliRunner().invoke(main, list(args), catch_exceptions=False)
+
+
+@pytest.fixture(scope="module")
+def base_run(tmp_path_factory) -> tuple[Path, str]:
+    out = tmp_path_factory.mktemp("run") / "out"
+    result = run_cli("run", str(BASE_SCENARIO), "-n", "30", "--seed", "11", "--out", str(out), "--quiet")
+    assert result.exit_code == 0, result.output
+    return out, result.stdout
+
+
+def test_report_lists_every_milestone_and_headline(base_run):
+    _, text = base_run
+    for label in ("First infusion", "Cohort 1 (1 infusion) enrolled", "Cohort 1 gate passed",
+                  "Cohort 2 gate passed", "Cohort 3 hold complete", "Last patient in", "Last infusion",
+                  "Last patient last visit", "P10", "P50", "P90"):  # fmt: skip
+        assert label in text
+    assert "P(last patient last visit by registered completion 2026-05-30)" in text
+    assert "Screen failure" in text and "P(stopped early)" in text and "pauses per replicate" in text
+    for name in CRITERION_NAMES:
+        assert name in text
+
+
+def test_report_figures_come_from_the_tables(base_run):
+    out, text = base_run
+    metrics = pd.read_parquet(out / "metrics.parquet")
+    milestones = pd.read_parquet(out / "milestones.parquet")
+    lplv = milestones.set_index("milestone").loc["lplv_day"]
+    assert str(lplv["p50_date"]) in text
+    rate = metrics["n_screen_failed"].sum() / metrics["n_screened"].sum()
+    assert f"Screen failure {rate:.1%}" in text
+    deadline = (pd.Timestamp("2026-05-30") - pd.Timestamp("2024-08-20")).days + 1
+    p = (metrics["lplv_day"] < deadline).mean()
+    assert f"2026-05-30): {p:.1%}" in text
+
+
+def test_tables_are_written_in_both_formats(base_run):
+    out, _ = base_run
+    for name in TABLES:
+        parquet = pd.read_parquet(out / f"{name}.parquet")
+        csv = pd.read_csv(out / f"{name}.csv")
+        assert len(parquet) == len(csv) > 0
+    events = pd.read_parquet(out / "events.parquet")
+    assert list(events.columns) == EVENT_COLUMNS
+    assert set(events["replicate"]) == set(range(30))
+    metrics = pd.read_parquet(out / "metrics.parquet")
+    for column in [*milestone_columns(3), "n_referred", "n_screened", "n_screen_failed", "n_enrolled",
+                   "n_infusions", "n_triggering_ae", "n_pauses", "pause_days", "stopped_early",
+                   "cells_infused", *[f"sf_{c}" for c in CRITERION_NAMES]]:  # fmt: skip
+        assert column in metrics.columns
+    first = events[events["event"] == "infused"].iloc[0]
+    assert first["date"] == (pd.Timestamp("2024-08-20") + pd.Timedelta(days=int(first["day"]))).date()
+
+
+def test_same_seed_same_bytes(base_run, tmp_path):
+    out, _ = base_run
+    again = tmp_path / "again"
+    run_cli("run", str(BASE_SCENARIO), "-n", "30", "--seed", "11", "--out", str(again), "--quiet")
+    for name in TABLES:
+        for ext in ("parquet", "csv"):
+            assert (out / f"{name}.{ext}").read_bytes() == (again / f"{name}.{ext}").read_bytes(), name
+
+
+def test_other_seed_other_results(base_run, tmp_path):
+    out, _ = base_run
+    other = tmp_path / "other"
+    run_cli("run", str(BASE_SCENARIO), "-n", "30", "--seed", "12", "--out", str(other), "--quiet")
+    assert (out / "events.csv").read_bytes() != (other / "events.csv").read_bytes()
+
+
+def test_fewer_replicates_are_a_prefix():
+    scenario = load_scenario(BASE_SCENARIO)
+    big = run_scenario(scenario, 12, seed=5).metrics
+    small = run_scenario(scenario, 5, seed=5).metrics
+    pd.testing.assert_frame_equal(small, big.iloc[:5].reset_index(drop=True))
+
+
+def test_rerun_replaces_a_previous_run(base_run, tmp_path):
+    out = tmp_path / "out"
+    run_cli("run", str(BASE_SCENARIO), "-n", "3", "--out", str(out), "--quiet")
+    run_cli("run", str(BASE_SCENARIO), "-n", "4", "--out", str(out), "--quiet")
+    assert len(pd.read_parquet(out / "metrics.parquet")) == 4
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["out"]
+
+
+def test_failed_write_leaves_nothing(tmp_path):
+    class Boom(pd.DataFrame):
+        def to_csv(self, *args, **kwargs):
+            raise RuntimeError("disk full")
+
+    out = tmp_path / "out"
+    with pytest.raises(RuntimeError):
+        write_tables(out, [("ok", pd.DataFrame({"a": [1]})), ("bad", Boom({"a": [1]}))])
+    assert list(tmp_path.iterdir()) == []
+
+
+def test_schema_is_json_schema_with_descriptions():
+    result = run_cli("schema")
+    schema = json.loads(result.stdout)
+    assert schema["title"] == "Scenario"
+    assert "start_date" in schema["required"]
+    site = schema["$defs"]["Site"]["properties"]
+    assert "description" in site["referral_rate_per_month"]
+    assert schema["$defs"]["Gamma"]["properties"]["mean"]
+
+
+@pytest.mark.parametrize("path", sorted(SCENARIOS.glob("*.yaml")), ids=lambda p: p.name)
+def test_every_shipped_scenario_validates_and_runs(path):
+    result = run_cli("validate", str(path))
+    assert result.exit_code == 0 and ": ok" in result.stdout
+    scenario = load_scenario(path)
+    tables = run_scenario(scenario, 5, seed=1)
+    assert len(tables.metrics) == 5
+    assert (tables.metrics["n_enrolled"] > 0).all()
+
+
+def test_shipped_scenarios_keep_the_listing_design():
+    for path in SCENARIOS.glob("*.yaml"):
+        s = load_scenario(path)
+        assert [(c.size, c.infusions, c.dose_cells_per_kg) for c in s.cohorts] == [
+            (3, 1, 1e6), (4, 2, 1e6), (3, 3, 1e6)
+        ], path  # fmt: skip
+        assert s.safety.hold_days == 28
+        assert str(s.start_date) == "2024-08-20"
+        assert s.planned_infusions == 20
