@@ -24,6 +24,7 @@ from ctdild_sim.scenario import Scenario
 from ctdild_sim.summary import (
     milestone_summary,
     overview,
+    phase_durations,
     probability_done_by,
     screen_failure_summary,
     to_date,
@@ -169,6 +170,14 @@ def _print_report(
         f"slot, {o['mean_bed_wait_days']:.1f} subject-days waiting for a bed; "
         f"{o['mean_deaths']:.2f} deaths, {o['mean_withdrawals']:.2f} withdrawals."
     )
+    pt = Table(title="Where the time goes (days, over the replicates that completed each phase)")
+    for col in ("Phase", "Replicates", "P10", "P50", "P90"):
+        pt.add_column(col, justify="left" if col == "Phase" else "right")
+    for row in phase_durations(metrics, scenario).itertuples():
+        pt.add_row(
+            row.phase, str(row.replicates), *(f"{v:.0f}" for v in (row.p10_days, row.p50_days, row.p90_days))
+        )
+    console.print(pt)
     ft = Table(title="Screen failures by criterion (a candidate can fail several)")
     for col in ("Criterion", "Share of screened", "Per replicate"):
         ft.add_column(col, justify="left" if col == "Criterion" else "right")

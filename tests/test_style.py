@@ -1,0 +1,19 @@
+"""ruff keeps the style: the lint and format checks run with the tests, so CI enforces them."""
+
+from __future__ import annotations
+
+import shutil
+import subprocess
+
+import pytest
+
+from conftest import ROOT
+
+PATHS = ["ctdild_sim", "dashboard", "tests"]
+
+
+@pytest.mark.skipif(shutil.which("ruff") is None, reason="ruff is installed by the [test] extra")
+@pytest.mark.parametrize("command", [["check"], ["format", "--check"]], ids=["lint", "format"])
+def test_ruff(command):
+    proc = subprocess.run(["ruff", *command, *PATHS], cwd=ROOT, capture_output=True, text=True, check=False)
+    assert proc.returncode == 0, proc.stdout + proc.stderr
