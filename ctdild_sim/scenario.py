@@ -20,7 +20,7 @@ from ctdild_sim.distributions import Distribution, NonNegativeDistribution
 from ctdild_sim.model_base import StrictModel
 
 Probability = float
-PROBABILITY_TOLERANCE = 1e-9
+"""A probability; every such field is checked by `_probability`, which names the field and value."""
 
 CTD_TYPES = (
     "dermatomyositis",
@@ -33,9 +33,6 @@ CTD_TYPES = (
     "mctd",
 )
 """CTD diagnoses a referred candidate may carry; the listing admits the first six only."""
-
-ILD_PROFILES = ("fibrotic_progressive", "rapidly_progressive", "acute_worsening", "stable_or_improving")
-"""Clinical pictures of the lung disease; each draws the facts the ILD inclusion rule reads."""
 
 
 def _probability(value: float, name: str) -> float:
@@ -143,8 +140,12 @@ class Population(StrictModel):
     ctd_type: dict[Literal[CTD_TYPES], Probability] = Field(  # type: ignore[valid-type]
         description="Share of each CTD diagnosis among referred candidates; must sum to 1."
     )
-    ild_profiles: dict[Literal[ILD_PROFILES], IldProfile] = Field(  # type: ignore[valid-type]
-        description="Clinical ILD pictures among referred candidates; their weights must sum to 1."
+    ild_profiles: dict[str, IldProfile] = Field(
+        min_length=1,
+        description=(
+            "Clinical ILD pictures among referred candidates, by any name (e.g. fibrotic_progressive, "
+            "rapidly_progressive); their weights must sum to 1."
+        ),
     )
     family_support: Probability = Field(
         description="Probability the PI and social worker confirm a family support system."

@@ -44,18 +44,19 @@ class TestTimeToNthEligibleCandidate:
     REPLICATES = 2000
 
     @pytest.fixture(scope="class")
-    def times(self) -> np.ndarray:
+    @classmethod
+    def times(cls) -> np.ndarray:
         scenario = make_scenario(
-            sites=poisson_site(self.RATE),
-            population={"family_support": self.ELIGIBLE},
+            sites=poisson_site(cls.RATE),
+            population={"family_support": cls.ELIGIBLE},
             screening={"duration_days": fixed(0)},
             cohorts=[{"name": "all", "size": 10, "infusions": 1, "dose_cells_per_kg": 1e6}],
         )
         out = []
-        for r in range(self.REPLICATES):
+        for r in range(cls.REPLICATES):
             result = run_replicate(scenario, SEED, r)
             passes = sorted(e.day for e in result.events if e.event == "screen_passed")
-            out.append(passes[self.N - 1])
+            out.append(passes[cls.N - 1])
         return np.array(out)
 
     @property
@@ -108,13 +109,14 @@ class TestGateProbabilities:
     REPLICATES = 2000
 
     @pytest.fixture(scope="class")
-    def metrics(self) -> list[dict]:
+    @classmethod
+    def metrics(cls) -> list[dict]:
         scenario = make_scenario(
             safety={
                 "adverse_events": [
                     {
                         "name": "serious",
-                        "probability": [list(row) for row in self.P],
+                        "probability": [list(row) for row in cls.P],
                         "triggers_review": True,
                         "onset_days": fixed(5),
                     }
@@ -122,7 +124,7 @@ class TestGateProbabilities:
                 "review_outcomes": {"resume": 0.0, "repeat_cohort": 0.0, "stop": 1.0},
             }
         )
-        return [replicate_metrics(run_replicate(scenario, SEED, r), 3) for r in range(self.REPLICATES)]
+        return [replicate_metrics(run_replicate(scenario, SEED, r), 3) for r in range(cls.REPLICATES)]
 
     @pytest.mark.parametrize("k", [1, 2, 3])
     def test_gate_k(self, metrics, k):
