@@ -9,7 +9,9 @@ person in two scenarios that share a population (common random numbers).
 
 from __future__ import annotations
 
+import bisect
 from dataclasses import dataclass
+from itertools import accumulate
 
 import numpy as np
 
@@ -49,9 +51,10 @@ class Candidate:
     body_weight_kg: float
 
 
-def _choose(rng: np.random.Generator, names: list[str], weights: np.ndarray) -> str:
-    u = rng.random()
-    index = int(np.searchsorted(np.cumsum(weights), u * weights.sum(), side="right"))
+def _choose(rng: np.random.Generator, names: list[str], cumulative: list[float]) -> str:
+    """One name, picked with the probabilities whose running totals are ``cumulative``."""
+    u = rng.random() * cumulative[-1]
+    index = bisect.bisect_right(cumulative, u)
     return names[min(index, len(names) - 1)]
 
 
@@ -62,9 +65,11 @@ class CandidateFactory:
         self.population = population
         self.rng = rng
         self._ctd_names = list(population.ctd_type)
-        self._ctd_weights = np.array([population.ctd_type[n] for n in self._ctd_names])
+        self._ctd_cumulative = list(accumulate(population.ctd_type[n] for n in self._ctd_names))
         self._profile_names = list(population.ild_profiles)
-        self._profile_weights = np.array([population.ild_profiles[n].weight for n in self._profile_names])
+        self._profile_cumulative = list(
+            accumulate(population.ild_profiles[n].weight for n in self._profile_names)
+        )
         self._next_id = 1
 
     def draw(self, site: str) -> Candidate:
@@ -76,8 +81,8 @@ class CandidateFactory:
         pregnant = bool(rng.random() < pop.pregnant) and childbearing
         breastfeeding = bool(rng.random() < pop.breastfeeding) and childbearing
         agrees = bool(rng.random() < pop.agrees_to_contraception)
-        ctd = _choose(rng, self._ctd_names, self._ctd_weights)
-        profile_name = _choose(rng, self._profile_names, self._profile_weights)
+        ctd = _choose(rng, self._ctd_names, self._ctd_cumulative)
+        profile_name = _choose(rng, self._profile_names, self._profile_cumulative)
         profile: IldProfile = pop.ild_profiles[profile_name]
         myopathy_draw = rng.random() < pop.enzymes_from_myopathy
         candidate = Candidate(
