@@ -120,12 +120,20 @@ def _validate(data: dict, source: str | Path) -> Scenario:
         raise ScenarioError(source, [_describe(err) for err in exc.errors()]) from None
 
 
+def _is_branch_tag(item: object) -> bool:
+    """Whether a location step is pydantic's name for a union member, not a key of the file."""
+    return isinstance(item, str) and ("[" in item or item in _SCALAR_TAGS)
+
+
+_SCALAR_TAGS = {"float", "int", "str", "bool", "list", "dict"}
+
+
 def _field_path(loc: tuple) -> str:
     parts: list[str] = []
     for item in loc:
         if isinstance(item, int):
             parts.append(f"[{item}]")
-        elif item in _DIST_TAGS or item == "[key]":
+        elif item in _DIST_TAGS or item == "[key]" or _is_branch_tag(item):
             continue  # pydantic inserts the discriminator tag; the file has no such level
         else:
             parts.append(("." if parts else "") + str(item))

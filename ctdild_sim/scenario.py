@@ -12,15 +12,20 @@ from __future__ import annotations
 import datetime as dt
 import itertools
 import math
-from typing import Literal
+from typing import Annotated, Literal
 
-from pydantic import Field, ValidationInfo, field_validator, model_validator
+from pydantic import (
+    AfterValidator,
+    Field,
+    PlainValidator,
+    ValidationInfo,
+    WithJsonSchema,
+    field_validator,
+    model_validator,
+)
 
 from ctdild_sim.distributions import Distribution, NonNegativeDistribution
 from ctdild_sim.model_base import StrictModel
-
-Probability = float
-"""A probability; every such field is checked by `_probability`, which names the field and value."""
 
 CTD_TYPES = (
     "dermatomyositis",
@@ -39,6 +44,49 @@ def _probability(value: float, name: str) -> float:
     if not (0.0 <= value <= 1.0) or math.isnan(value):
         raise ValueError(f"{name} (={value}) must be a probability between 0 and 1")
     return value
+
+
+def _check_probability(value: float, info: ValidationInfo) -> float:
+    return _probability(value, info.field_name or "probability")
+
+
+Probability = Annotated[float, AfterValidator(_check_probability)]
+"""A probability in [0, 1]; the error names the field and the value."""
+
+
+def _parse_ae_probability(value: object) -> float | list[list[float]]:
+    """One probability for every infusion, or one list per cohort of per-infusion probabilities."""
+    shape_hint = (
+        "one probability, or one list per cohort of per-infusion probabilities like [[0.02], [0.02, 0.03]]"
+    )
+    if isinstance(value, int | float) and not isinstance(value, bool):
+        return _probability(float(value), "probability")
+    if not isinstance(value, list) or not all(isinstance(row, list) for row in value):
+        raise ValueError(f"must be {shape_hint} (got {value!r})")
+    parsed = []
+    for i, row in enumerate(value):
+        if not all(isinstance(p, int | float) and not isinstance(p, bool) for p in row):
+            raise ValueError(f"must be {shape_hint} (got {value!r})")
+        parsed.append([_probability(float(p), f"[{i}][{j}]") for j, p in enumerate(row)])
+    return parsed
+
+
+AeProbability = Annotated[
+    float | list[list[float]],
+    PlainValidator(_parse_ae_probability),
+    WithJsonSchema(
+        {
+            "anyOf": [
+                {"type": "number", "minimum": 0, "maximum": 1},
+                {
+                    "type": "array",
+                    "items": {"type": "array", "items": {"type": "number", "minimum": 0, "maximum": 1}},
+                },
+            ]
+        }
+    ),
+]
+"""An AE probability per infusion: one number, or a list per cohort with one per infusion number."""
 
 
 def _sums_to_one(weights: dict[str, float], what: str) -> None:
@@ -76,11 +124,6 @@ class Site(StrictModel):
         default=0.0, description="Probability that the site, once activated, refers nobody at all."
     )
 
-    @field_validator("never_enrols_probability")
-    @classmethod
-    def _check_probability(cls, v: float, info) -> float:
-        return _probability(v, info.field_name)
-
 
 class IldProfile(StrictModel):
     """How candidates with one clinical ILD picture look on the facts the ILD inclusion rule reads."""
@@ -106,17 +149,6 @@ class IldProfile(StrictModel):
     death_hazard_per_year: float = Field(
         ge=0, description="Constant hazard of death after enrolment, per year, for this profile."
     )
-
-    @field_validator(
-        "weight",
-        "on_potent_immunosuppressant",
-        "ct_enlarging",
-        "worsening_dyspnoea_and_hypoxaemia",
-        "improving_under_treatment",
-    )
-    @classmethod
-    def _check_probability(cls, v: float, info) -> float:
-        return _probability(v, info.field_name)
 
 
 class Population(StrictModel):
@@ -165,26 +197,9 @@ class Population(StrictModel):
     )
     body_weight_kg: NonNegativeDistribution = Field(description="Body weight, kg (the dose is per kg).")
 
-    @field_validator(
-        "female",
-        "childbearing_potential",
-        "pregnant",
-        "breastfeeding",
-        "agrees_to_contraception",
-        "family_support",
-        "consents",
-        "enzymes_from_myopathy",
-        "immune_deficiency_or_notifiable_infection",
-    )
-    @classmethod
-    def _check_probability(cls, v: float, info) -> float:
-        return _probability(v, info.field_name)
-
     @field_validator("ctd_type")
     @classmethod
     def _ctd_shares(cls, v: dict[str, float]) -> dict[str, float]:
-        for name, p in v.items():
-            _probability(p, name)
         _sums_to_one(v, "CTD type shares")
         return v
 
@@ -243,7 +258,7 @@ class AdverseEventType(StrictModel):
     """A kind of adverse event that can follow an infusion."""
 
     name: str = Field(min_length=1, description="Label, e.g. transient_fever or serious_related.")
-    probability: Probability | list[list[Probability]] = Field(
+    probability: AeProbability = Field(
         description=(
             "Probability per infusion: one number for every infusion, or one list per cohort with "
             "one probability per infusion number."
@@ -255,14 +270,6 @@ class AdverseEventType(StrictModel):
         )
     )
     onset_days: NonNegativeDistribution = Field(description="Days from infusion to the AE being observed.")
-
-    @field_validator("probability")
-    @classmethod
-    def _check_probability(cls, v: float | list[list[float]]) -> float | list[list[float]]:
-        values = [v] if isinstance(v, float | int) else [p for row in v for p in row]
-        for p in values:
-            _probability(p, "probability")
-        return v
 
     def probability_for(self, cohort_index: int, infusion_index: int) -> float:
         """Probability at a given cohort (0-based) and infusion number (0-based)."""
@@ -279,11 +286,6 @@ class ReviewOutcomes(StrictModel):
         description="The dose level is repeated: the cohort takes another `size` subjects."
     )
     stop: Probability = Field(description="The trial is stopped.")
-
-    @field_validator("resume", "repeat_cohort", "stop")
-    @classmethod
-    def _check_probability(cls, v: float, info) -> float:
-        return _probability(v, info.field_name)
 
     @model_validator(mode="after")
     def _sum(self) -> ReviewOutcomes:

@@ -43,6 +43,18 @@ CASES = [
     ("unknown-top-key", mutated("cohort", []), "cohort", "did you mean 'cohorts'"),
     ("unknown-nested-key", mutated("safety.hold_day", 28), "safety.hold_day", "did you mean 'hold_days'"),
     (
+        "ae-flat-list",
+        mutated("safety.adverse_events.0.probability", [0.1, 0.2]),
+        "safety.adverse_events[0].probability",
+        "one list per cohort of per-infusion probabilities",
+    ),
+    (
+        "ae-probability-above-1",
+        mutated("safety.adverse_events.0.probability", [[0.1], [0.1, 2], [0.1, 0.1, 0.1]]),
+        "safety.adverse_events[0].probability",
+        "[1][1] (=2.0) must be a probability between 0 and 1",
+    ),
+    (
         "unknown-dist-key",
         mutated("dosing.length_of_stay_days.medain", 3),
         "dosing.length_of_stay_days.medain",
