@@ -74,6 +74,7 @@ class CohortGate:
         for cohort in self.cohorts:
             self.open_cohort = cohort
             trial.log.record(EventName.COHORT_OPENED, cohort=cohort.number)
+            trial.supply.on_cohort_opened(cohort)
             self.add_slots(cohort, cohort.spec.size)
             while True:
                 yield cohort.all_settled()

@@ -15,12 +15,14 @@ import simpy
 from ctdild_sim.candidates import Candidate, CandidateFactory
 from ctdild_sim.cohorts import CohortGate, CohortState
 from ctdild_sim.events import Event, EventLog, EventName
+from ctdild_sim.inventory import Allocation, Lot
 from ctdild_sim.patient import Journey, Patient, draw_exit_times
 from ctdild_sim.referrals import Recruitment, start_sites
 from ctdild_sim.safety import SafetyReview
 from ctdild_sim.scenario import Scenario
 from ctdild_sim.screening import Screening
 from ctdild_sim.streams import ReplicateStreams
+from ctdild_sim.supply import Supply, UnlimitedSupply
 
 
 @dataclass(frozen=True)
@@ -33,6 +35,8 @@ class ReplicateResult:
     screenings: list[tuple[int, str, float, float, tuple[str, ...]]]
     end_day: float
     outcome: str  # "completed", "stopped" or "horizon"
+    lots: list[Lot]
+    allocations: list[Allocation]
 
 
 class Trial:
@@ -47,6 +51,7 @@ class Trial:
         self.completed = self.env.event()
         self.beds = simpy.Resource(self.env, capacity=scenario.dosing.beds)
         self.candidates = CandidateFactory(scenario.population, streams.candidates)
+        self.supply = Supply(self, scenario.product) if scenario.product else UnlimitedSupply(self)
         self.recruitment = Recruitment(self)
         self.safety = SafetyReview(self)
         self.gate = CohortGate(self)
@@ -59,6 +64,10 @@ class Trial:
     def enrol(self, candidate: Candidate, cohort: CohortState, waited: float) -> None:
         death, withdrawal = draw_exit_times(self, candidate)
         patient = Patient(candidate, cohort, self.env.now, waited, death, withdrawal)
+        patient.screen_passed_day = self.env.now - waited
+        patient.vials_per_dose = self.supply.vials_per_dose(
+            candidate.body_weight_kg, cohort.spec.dose_cells_per_kg
+        )
         self.patients.append(patient)
         self.active_patients += 1
         self.log.record(
@@ -103,6 +112,7 @@ def run_replicate(scenario: Scenario, seed: int, replicate: int) -> ReplicateRes
     else:
         outcome = "horizon"
         trial.log.record(EventName.HORIZON_REACHED)
+    trial.supply.close()
     return ReplicateResult(
         replicate=replicate,
         events=trial.log.rows,
@@ -110,4 +120,6 @@ def run_replicate(scenario: Scenario, seed: int, replicate: int) -> ReplicateRes
         screenings=trial.screening.results,
         end_day=float(env.now),
         outcome=outcome,
+        lots=trial.supply.lots,
+        allocations=trial.supply.inventory.audit if trial.supply.limited else [],
     )

@@ -13,6 +13,8 @@ from collections import Counter
 from ctdild_sim.eligibility import CRITERION_NAMES
 from ctdild_sim.engine import ReplicateResult
 from ctdild_sim.events import EventName as E
+from ctdild_sim.scenario import Scenario
+from ctdild_sim.supply_metrics import supply_metrics
 
 NAN = math.nan
 
@@ -29,8 +31,9 @@ def screen_failure_column(criterion: str) -> str:
     return f"sf_{criterion}"
 
 
-def replicate_metrics(result: ReplicateResult, n_cohorts: int) -> dict[str, float | int | bool | str]:
-    """The metrics record of one replicate."""
+def replicate_metrics(result: ReplicateResult, scenario: Scenario) -> dict[str, float | int | bool | str]:
+    """The metrics record of one replicate: milestones, counts, time lost, and product supply."""
+    n_cohorts = len(scenario.cohorts)
     counts: Counter[str] = Counter()
     failures: Counter[str] = Counter()
     first_time: dict[str, float] = {}
@@ -107,4 +110,5 @@ def replicate_metrics(result: ReplicateResult, n_cohorts: int) -> dict[str, floa
     )
     for criterion in CRITERION_NAMES:
         record[screen_failure_column(criterion)] = failures[criterion]
+    record.update(supply_metrics(result, scenario.product))
     return record

@@ -1,10 +1,12 @@
 """One enrolled subject's journey through the protocol.
 
 enrolment -> admission for the first infusion (after sentinel spacing, outside any safety pause,
-when a bed is free) -> repeat infusions at the scenario's interval -> the safety hold after the
-last infusion, which settles the subject for the cohort gate -> follow-up visits. Death or
-withdrawal can end the journey at any point; a subject who leaves before the hold is complete is
-not evaluable and, if the scenario says so, is replaced in the same cohort.
+once the dose is in stock and a bed is free; the thawed vials must be infused within the thaw
+window) -> repeat infusions at the scenario's interval -> the safety hold after the last infusion,
+which settles the subject for the cohort gate -> follow-up visits. Death or withdrawal can end the
+journey at any point, and so can a screen that expires while the subject waits for their first
+dose; a subject who leaves before the hold is complete is not evaluable and, if the scenario says
+so, is replaced in the same cohort.
 """
 
 from __future__ import annotations
@@ -18,6 +20,7 @@ import simpy
 from ctdild_sim.candidates import Candidate
 from ctdild_sim.cohorts import CohortState
 from ctdild_sim.events import EventName
+from ctdild_sim.inventory import DoseRequest
 
 if TYPE_CHECKING:
     from ctdild_sim.engine import Trial
@@ -40,6 +43,9 @@ class Patient:
     last_infusion_day: float = math.nan
     cells_infused: float = 0.0
     bed_wait_days: float = 0.0
+    screen_passed_day: float = math.nan
+    vials_per_dose: int = 0
+    product_wait_days: float = 0.0
     hold_completed: bool = False
     status: str = "ongoing"
     end_day: float = math.nan
@@ -87,13 +93,19 @@ class Journey:
     def __init__(self, trial: Trial, patient: Patient):
         self.trial = trial
         self.env = trial.env
+        self.supply = trial.supply
         self.p = patient
+        self.open_requests: list[DoseRequest] = []
+        self.exit_reason: str | None = None
         after = patient.leaves_after_days
         patient.leave = self.env.timeout(after) if math.isfinite(after) else self.env.event()
 
     def run(self):
         p, trial, dosing = self.p, self.trial, self.trial.scenario.dosing
         rng = trial.streams.dosing
+        claims = (
+            [self._claim() for _ in range(p.planned_infusions)] if self.supply.reserve_at_enrolment else []
+        )
         if not (
             yield from self._until(self.env.timeout(dosing.enrolment_to_first_infusion_days.sample(rng)))
         ):
@@ -104,16 +116,20 @@ class Journey:
                 gap = max(0.0, p.last_infusion_day + interval - self.env.now)
                 if not (yield from self._until(self.env.timeout(gap))):
                     return self._leave()
-            if not (yield from self._infusion(k)):
+            if not (yield from self._infusion(k, claims[k] if claims else None)):
                 return self._leave()
         if not (yield from self._hold_and_follow_up()):
             return self._leave()
         p.status = "completed"
         p.end_day = self.env.now
-        trial.log.record(
-            EventName.FOLLOW_UP_COMPLETED, site=p.site, patient_id=p.patient_id, cohort=p.cohort_number
-        )
+        self._record(EventName.FOLLOW_UP_COMPLETED)
         trial.patient_done(p)
+
+    def _record(self, event: EventName, detail: str = "", value: float = math.nan) -> None:
+        p = self.p
+        self.trial.log.record(
+            event, site=p.site, patient_id=p.patient_id, cohort=p.cohort_number, detail=detail, value=value
+        )
 
     def _until(self, event: simpy.Event):
         """Wait for ``event`` unless the subject leaves first; True when the event came first."""
@@ -131,7 +147,46 @@ class Journey:
             request.cancel()
         return None
 
-    def _infusion(self, k: int):
+    def _claim(self) -> DoseRequest:
+        req = self.supply.request(self.p.patient_id, self.p.vials_per_dose)
+        self.open_requests.append(req)
+        return req
+
+    def _await_product(self, req: DoseRequest, first: bool):
+        """Wait until the dose is in stock; False if the subject left (or was lost) meanwhile.
+
+        Before the first dose the passed screen keeps ageing: when it expires the subject is
+        rescreened or lost, as the product section says.
+        """
+        if req.fulfilled.triggered:
+            return True
+        p, env = self.p, self.env
+        started = env.now
+        self._record(EventName.PRODUCT_WAIT_STARTED, value=float(req.vials))
+        while True:
+            waits = [req.fulfilled, p.leave]
+            if first:
+                expires = p.screen_passed_day + self.trial.scenario.screening.window_days
+                waits.append(env.timeout(max(0.0, expires - env.now)))
+            yield env.any_of(waits)
+            if p.leave.processed:
+                return False
+            if req.fulfilled.triggered:
+                p.product_wait_days += env.now - started
+                self._record(EventName.PRODUCT_WAIT_ENDED, value=env.now - started)
+                return True
+            self._record(EventName.SCREEN_EXPIRED, detail="waiting for product")
+            if self.supply.spec.on_screen_expiry == "lost":
+                p.product_wait_days += env.now - started
+                self.exit_reason = "lost"
+                return False
+            screening = self.trial.scenario.screening.duration_days.sample(self.trial.streams.screening)
+            if not (yield from self._until(env.timeout(screening))):
+                return False
+            p.screen_passed_day = env.now
+            self._record(EventName.SCREEN_PASSED, detail="rescreened while waiting for product")
+
+    def _infusion(self, k: int, claim: DoseRequest | None):
         """Admit and infuse the k-th dose (0-based); False if the subject left first."""
         p, trial = self.p, self.trial
         stagger = trial.scenario.dosing.stagger_days
@@ -144,6 +199,9 @@ class Journey:
         while bed is None:
             if trial.safety.pause.active and not (yield from self._until(trial.safety.pause.cleared)):
                 break
+            claim = claim or self._claim()
+            if not (yield from self._await_product(claim, first=k == 0)):
+                break
             asked = self.env.now
             bed = yield from self._acquire(trial.beds)
             if bed is None:
@@ -152,6 +210,25 @@ class Journey:
             if trial.safety.pause.active:  # a pause began while the subject waited for a bed
                 trial.beds.release(bed)
                 bed = None
+                continue
+            vials = self.supply.take(claim)
+            self.open_requests.remove(claim)
+            claim = None
+            if vials is None:  # the claimed vials expired before the infusion: claim again
+                trial.beds.release(bed)
+                bed = None
+                continue
+            if self.supply.limited:
+                self._record(EventName.VIALS_THAWED, value=float(p.vials_per_dose))
+            if not self.supply.thaw_in_time():
+                self.supply.finish(vials, infused=False)
+                self._record(
+                    EventName.VIALS_WASTED, detail="thaw window exceeded", value=float(p.vials_per_dose)
+                )
+                trial.beds.release(bed)
+                bed = None
+                continue
+            self.supply.finish(vials, infused=True)
         if bed is None:
             if sentinel is not None:
                 p.cohort.sentinel.release(sentinel)
@@ -159,21 +236,8 @@ class Journey:
         if sentinel is not None:
             self.env.process(self._release_after(p.cohort.sentinel, sentinel, stagger))
         cells = p.candidate.body_weight_kg * p.cohort.spec.dose_cells_per_kg
-        trial.log.record(
-            EventName.ADMITTED,
-            site=p.site,
-            patient_id=p.patient_id,
-            cohort=p.cohort_number,
-            value=float(k + 1),
-        )
-        trial.log.record(
-            EventName.INFUSED,
-            site=p.site,
-            patient_id=p.patient_id,
-            cohort=p.cohort_number,
-            detail=f"infusion {k + 1} of {p.planned_infusions}",
-            value=cells,
-        )
+        self._record(EventName.ADMITTED, value=float(k + 1))
+        self._record(EventName.INFUSED, detail=f"infusion {k + 1} of {p.planned_infusions}", value=cells)
         p.infusions_given += 1
         p.cells_infused += cells
         if k == 0:
@@ -185,9 +249,7 @@ class Journey:
         )
         trial.beds.release(bed)
         if stayed:
-            trial.log.record(
-                EventName.DISCHARGED, site=p.site, patient_id=p.patient_id, cohort=p.cohort_number
-            )
+            self._record(EventName.DISCHARGED)
         return stayed
 
     def _release_after(self, resource: simpy.Resource, request: simpy.Event, days: float):
@@ -199,41 +261,30 @@ class Journey:
         p, trial = self.p, self.trial
         hold = trial.scenario.safety.hold_days
         schedule = [(hold, 0, "hold")] + [(d, 1, "visit") for d in trial.scenario.follow_up.visit_days]
-        for _n, (offset, _, kind) in enumerate(sorted(schedule)):
+        for offset, _, kind in sorted(schedule):
             due = max(0.0, p.last_infusion_day + offset - self.env.now)
             if not (yield from self._until(self.env.timeout(due))):
                 return False
             if kind == "hold":
                 p.hold_completed = True
-                trial.log.record(
-                    EventName.HOLD_COMPLETED, site=p.site, patient_id=p.patient_id, cohort=p.cohort_number
-                )
+                self._record(EventName.HOLD_COMPLETED)
                 p.cohort.settle()
             else:
-                trial.log.record(
-                    EventName.VISIT,
-                    site=p.site,
-                    patient_id=p.patient_id,
-                    cohort=p.cohort_number,
-                    detail=f"day {offset:g}",
-                    value=offset,
-                )
+                self._record(EventName.VISIT, detail=f"day {offset:g}", value=offset)
         return True
 
     def _leave(self) -> None:
-        """The subject died or withdrew: settle them for the gate, replace if needed, report."""
+        """The subject died, withdrew or was lost: give back claimed product, settle them for the
+        gate, replace if needed, report."""
         p, trial = self.p, self.trial
-        died = p.death_after_days <= p.withdrawal_after_days
-        p.status = "died" if died else "withdrawn"
+        for req in self.open_requests:
+            self.supply.cancel(req)
+        self.open_requests.clear()
+        died = self.exit_reason is None and p.death_after_days <= p.withdrawal_after_days
+        p.status = self.exit_reason or ("died" if died else "withdrawn")
         p.end_day = self.env.now
-        trial.log.record(
-            EventName.DIED if died else EventName.WITHDRAWN,
-            site=p.site,
-            patient_id=p.patient_id,
-            cohort=p.cohort_number,
-            detail=f"after {p.infusions_given} infusion(s)",
-            value=float(p.infusions_given),
-        )
+        event = {"died": EventName.DIED, "withdrawn": EventName.WITHDRAWN, "lost": EventName.LOST}[p.status]
+        self._record(event, detail=f"after {p.infusions_given} infusion(s)", value=float(p.infusions_given))
         if not p.hold_completed:
             if trial.scenario.retention.replace_non_evaluable:
                 trial.log.record(EventName.REPLACEMENT_ADDED, patient_id=p.patient_id, cohort=p.cohort_number)

@@ -14,6 +14,7 @@ import pandas as pd
 from ctdild_sim.engine import ReplicateResult, run_replicate
 from ctdild_sim.metrics import replicate_metrics
 from ctdild_sim.scenario import Scenario
+from ctdild_sim.supply_metrics import lot_table, weekly_supply_table
 from ctdild_sim.tables import RunTables, events_table, patients_table, screenings_table
 
 
@@ -31,11 +32,12 @@ def run_scenario(
         results.append(run_replicate(scenario, seed, r))
         if on_replicate is not None:
             on_replicate(r)
-    n_cohorts = len(scenario.cohorts)
-    metrics = pd.DataFrame([replicate_metrics(r, n_cohorts) for r in results])
+    metrics = pd.DataFrame([replicate_metrics(r, scenario) for r in results])
     return RunTables(
         events=events_table(results, scenario.start_date),
         patients=patients_table(results),
         screenings=screenings_table(results),
         metrics=metrics,
+        lots=lot_table(results),
+        supply_weekly=weekly_supply_table(results),
     )

@@ -11,11 +11,9 @@ from __future__ import annotations
 
 import datetime as dt
 import itertools
-import math
 from typing import Annotated, Literal
 
 from pydantic import (
-    AfterValidator,
     Field,
     PlainValidator,
     ValidationInfo,
@@ -25,7 +23,8 @@ from pydantic import (
 )
 
 from ctdild_sim.distributions import Distribution, NonNegativeDistribution
-from ctdild_sim.model_base import StrictModel
+from ctdild_sim.model_base import Probability, StrictModel, check_probability
+from ctdild_sim.product_spec import Product
 
 CTD_TYPES = (
     "dermatomyositis",
@@ -40,34 +39,20 @@ CTD_TYPES = (
 """CTD diagnoses a referred candidate may carry; the listing admits the first six only."""
 
 
-def _probability(value: float, name: str) -> float:
-    if not (0.0 <= value <= 1.0) or math.isnan(value):
-        raise ValueError(f"{name} (={value}) must be a probability between 0 and 1")
-    return value
-
-
-def _check_probability(value: float, info: ValidationInfo) -> float:
-    return _probability(value, info.field_name or "probability")
-
-
-Probability = Annotated[float, AfterValidator(_check_probability)]
-"""A probability in [0, 1]; the error names the field and the value."""
-
-
 def _parse_ae_probability(value: object) -> float | list[list[float]]:
     """One probability for every infusion, or one list per cohort of per-infusion probabilities."""
     shape_hint = (
         "one probability, or one list per cohort of per-infusion probabilities like [[0.02], [0.02, 0.03]]"
     )
     if isinstance(value, int | float) and not isinstance(value, bool):
-        return _probability(float(value), "probability")
+        return check_probability(float(value), "probability")
     if not isinstance(value, list) or not all(isinstance(row, list) for row in value):
         raise ValueError(f"must be {shape_hint} (got {value!r})")
     parsed = []
     for i, row in enumerate(value):
         if not all(isinstance(p, int | float) and not isinstance(p, bool) for p in row):
             raise ValueError(f"must be {shape_hint} (got {value!r})")
-        parsed.append([_probability(float(p), f"[{i}][{j}]") for j, p in enumerate(row)])
+        parsed.append([check_probability(float(p), f"[{i}][{j}]") for j, p in enumerate(row)])
     return parsed
 
 
@@ -373,6 +358,10 @@ class Scenario(StrictModel):
     safety: Safety = Field(description="Cohort gate, AEs and safety pauses.")
     retention: Retention = Field(description="Withdrawal and replacement.")
     follow_up: FollowUp = Field(description="Follow-up visits.")
+    product: Product | None = Field(
+        default=None,
+        description="The cell product and its supply; without it the product is never limiting.",
+    )
 
     @field_validator("registered_completion_date")
     @classmethod

@@ -13,7 +13,17 @@ from dataclasses import dataclass
 
 import numpy as np
 
-COMPONENTS = ("sites", "referrals", "candidates", "screening", "dosing", "safety", "retention")
+COMPONENTS = (
+    "sites",
+    "referrals",
+    "candidates",
+    "screening",
+    "dosing",
+    "safety",
+    "retention",
+    "manufacturing",
+    "thaw",
+)
 """Model components with a stream of their own; append only, never reorder (it changes results)."""
 
 
@@ -28,6 +38,8 @@ class ReplicateStreams:
     dosing: np.random.Generator
     safety: np.random.Generator
     retention: np.random.Generator
+    manufacturing: np.random.Generator
+    thaw: np.random.Generator
 
     @classmethod
     def for_replicate(cls, seed: int, replicate: int) -> ReplicateStreams:

@@ -4,6 +4,10 @@
 - ``patients``: one row per enrolled subject and replicate
 - ``screenings``: one row per screening decision (rescreens included)
 - ``metrics``: one row per replicate (see ``metrics.replicate_metrics``)
+- ``lots``: one row per lot (manufactured or stocked at the start) and replicate
+- ``supply_weekly``: one row per replicate and week since study start (see ``supply_metrics``)
+- ``lots``: one row per manufactured (or initially stocked) lot and replicate
+- ``supply_weekly``: one row per replicate and week since study start (see ``supply_metrics``)
 
 Dates are the scenario start date plus the whole days elapsed.
 """
@@ -12,7 +16,7 @@ from __future__ import annotations
 
 import datetime as dt
 from collections.abc import Iterable
-from dataclasses import dataclass
+from dataclasses import dataclass, fields
 
 import numpy as np
 import pandas as pd
@@ -24,20 +28,17 @@ EVENT_COLUMNS = ["replicate", "day", "date", "site", "patient_id", "cohort", "ev
 
 @dataclass(frozen=True)
 class RunTables:
-    """The four tables of a run."""
+    """The tables of a run, each long and keyed by replicate."""
 
     events: pd.DataFrame
     patients: pd.DataFrame
     screenings: pd.DataFrame
     metrics: pd.DataFrame
+    lots: pd.DataFrame
+    supply_weekly: pd.DataFrame
 
     def items(self) -> list[tuple[str, pd.DataFrame]]:
-        return [
-            ("events", self.events),
-            ("patients", self.patients),
-            ("screenings", self.screenings),
-            ("metrics", self.metrics),
-        ]
+        return [(f.name, getattr(self, f.name)) for f in fields(self)]
 
 
 def day_to_date(start: dt.date, days: pd.Series | np.ndarray) -> pd.Series:
@@ -63,60 +64,24 @@ def events_table(results: Iterable[ReplicateResult], start: dt.date) -> pd.DataF
     return frame[EVENT_COLUMNS]
 
 
+PATIENT_COLUMNS = [
+    "replicate", "patient_id", "site", "cohort", "enrolled_day", "waited_for_slot_days",
+    "first_infusion_day", "last_infusion_day", "planned_infusions", "infusions_given", "cells_infused",
+    "vials_per_dose", "bed_wait_days", "product_wait_days", "hold_completed", "status", "end_day", "age",
+    "female", "ctd_type", "ild_profile", "body_weight_kg",
+]  # fmt: skip
+
+
 def patients_table(results: Iterable[ReplicateResult]) -> pd.DataFrame:
-    rows = []
-    for r in results:
-        for p in r.patients:
-            c = p.candidate
-            rows.append(
-                {
-                    "replicate": r.replicate,
-                    "patient_id": p.patient_id,
-                    "site": p.site,
-                    "cohort": p.cohort_number,
-                    "enrolled_day": p.enrolled_day,
-                    "waited_for_slot_days": p.waited_for_slot_days,
-                    "first_infusion_day": p.first_infusion_day,
-                    "last_infusion_day": p.last_infusion_day,
-                    "planned_infusions": p.planned_infusions,
-                    "infusions_given": p.infusions_given,
-                    "cells_infused": p.cells_infused,
-                    "bed_wait_days": p.bed_wait_days,
-                    "hold_completed": p.hold_completed,
-                    "status": p.status,
-                    "end_day": p.end_day,
-                    "age": c.age,
-                    "female": c.female,
-                    "ctd_type": c.ctd_type,
-                    "ild_profile": c.ild_profile,
-                    "body_weight_kg": c.body_weight_kg,
-                }
-            )
-    return pd.DataFrame(
-        rows,
-        columns=[
-            "replicate",
-            "patient_id",
-            "site",
-            "cohort",
-            "enrolled_day",
-            "waited_for_slot_days",
-            "first_infusion_day",
-            "last_infusion_day",
-            "planned_infusions",
-            "infusions_given",
-            "cells_infused",
-            "bed_wait_days",
-            "hold_completed",
-            "status",
-            "end_day",
-            "age",
-            "female",
-            "ctd_type",
-            "ild_profile",
-            "body_weight_kg",
-        ],
-    )
+    rows = [
+        (r.replicate, p.patient_id, p.site, p.cohort_number, p.enrolled_day, p.waited_for_slot_days,
+         p.first_infusion_day, p.last_infusion_day, p.planned_infusions, p.infusions_given, p.cells_infused,
+         p.vials_per_dose, p.bed_wait_days, p.product_wait_days, p.hold_completed, p.status, p.end_day,
+         p.candidate.age, p.candidate.female, p.candidate.ctd_type, p.candidate.ild_profile,
+         p.candidate.body_weight_kg)
+        for r in results for p in r.patients
+    ]  # fmt: skip
+    return pd.DataFrame(rows, columns=PATIENT_COLUMNS)
 
 
 def screenings_table(results: Iterable[ReplicateResult]) -> pd.DataFrame:

@@ -88,7 +88,10 @@ def test_poisson_gamma_referral_counts():
         horizon_days=horizon,
     )
     counts = np.array(
-        [replicate_metrics(run_replicate(scenario, SEED, r), 3)["n_referred"] for r in range(replicates)]
+        [
+            replicate_metrics(run_replicate(scenario, SEED, r), scenario)["n_referred"]
+            for r in range(replicates)
+        ]
     )
     mean = rate / DAYS_PER_MONTH * horizon
     var = mean + (cv * mean) ** 2
@@ -124,7 +127,7 @@ class TestGateProbabilities:
                 "review_outcomes": {"resume": 0.0, "repeat_cohort": 0.0, "stop": 1.0},
             }
         )
-        return [replicate_metrics(run_replicate(scenario, SEED, r), 3) for r in range(cls.REPLICATES)]
+        return [replicate_metrics(run_replicate(scenario, SEED, r), scenario) for r in range(cls.REPLICATES)]
 
     @pytest.mark.parametrize("k", [1, 2, 3])
     def test_gate_k(self, metrics, k):

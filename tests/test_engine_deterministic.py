@@ -14,7 +14,7 @@ from conftest import fixed, make_scenario, per_month
 
 def metrics_of(scenario, seed=1, replicate=0):
     result = run_replicate(scenario, seed, replicate)
-    return result, replicate_metrics(result, len(scenario.cohorts))
+    return result, replicate_metrics(result, scenario)
 
 
 def test_listing_design_milestones_by_hand(deterministic):
@@ -157,7 +157,7 @@ def test_triggering_ae_pauses_and_resumes_exact_log():
         (85.0, "follow_up_completed", 2),
         (85.0, "trial_completed", None),
     ]
-    m = replicate_metrics(result, 2)
+    m = replicate_metrics(result, scenario)
     assert m["n_pauses"] == 2 and m["pause_days"] == pytest.approx(20)
     assert m["n_triggering_ae"] == 2
 

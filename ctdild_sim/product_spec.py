@@ -1,0 +1,157 @@
+"""Scenario models of the allogeneic AD-MSC product: dose arithmetic, lots, stock policy.
+
+The listing fixes only the dose (1e6 cells/kg per infusion). How the product is made, released,
+stored, thawed and replenished is the sponsor's and the manufacturer's choice, so every part of it
+is a field here. A scenario without a ``product`` section treats the product as never limiting.
+"""
+
+from __future__ import annotations
+
+import math
+from typing import Annotated, Literal
+
+from pydantic import Field, field_validator, model_validator
+
+from ctdild_sim.distributions import NonNegativeDistribution
+from ctdild_sim.model_base import Probability, StrictModel
+
+
+class LotSpec(StrictModel):
+    """One manufacturing campaign: a donor's lipoaspirate expanded, filled, tested and released."""
+
+    lead_time_days: NonNegativeDistribution = Field(
+        description="Days from campaign start (a manufacturing slot taken) to fill."
+    )
+    yield_cells: NonNegativeDistribution = Field(description="Viable cells a campaign yields at fill.")
+    qc_release_days: NonNegativeDistribution = Field(
+        description="Days from fill to QC release (sterility, mycoplasma, endotoxin, identity, potency)."
+    )
+    failure_probability: Probability = Field(
+        description="Probability a lot fails QC release and is destroyed (decided at the end of QC)."
+    )
+    shelf_life_days: float = Field(gt=0, description="Cryopreserved shelf life, counted from fill.")
+    max_parallel_campaigns: int = Field(ge=1, description="Campaigns the manufacturing site can run at once.")
+
+
+class ReorderPoint(StrictModel):
+    """Start a lot whenever projected available vials fall below a reorder point."""
+
+    kind: Literal["reorder_point"] = Field(description="Policy tag.")
+    reorder_point_vials: int = Field(
+        ge=0,
+        description=(
+            "Start a lot when released unreserved vials, minus vials still owed to waiting subjects, "
+            "plus the expected good vials of lots in process, fall below this."
+        ),
+    )
+
+
+class MakeToOrder(StrictModel):
+    """Start enough lots for a cohort's expected need when the cohort opens."""
+
+    kind: Literal["make_to_order"] = Field(description="Policy tag.")
+    cover: float = Field(
+        gt=0,
+        description=(
+            "Multiple of the cohort's expected vial need (mean weight, planned infusions) to order, "
+            "in expected good vials per lot, net of released unreserved stock."
+        ),
+    )
+
+
+class Schedule(StrictModel):
+    """Start lots on fixed days (what the lot planner recommends)."""
+
+    kind: Literal["schedule"] = Field(description="Policy tag.")
+    start_days: list[float] = Field(description="Days since study start on which a lot is ordered.")
+
+    @field_validator("start_days")
+    @classmethod
+    def _non_negative(cls, v: list[float]) -> list[float]:
+        if any(d < 0 for d in v):
+            raise ValueError(f"start days must be >= 0 (got {v})")
+        return sorted(v)
+
+
+StockPolicy = Annotated[ReorderPoint | MakeToOrder | Schedule, Field(discriminator="kind")]
+
+
+class Product(StrictModel):
+    """The cell product: per-kg doses in whole vials, lots, inventory rules and stock policy."""
+
+    vial_cells: float = Field(gt=0, description="Viable cells per vial (vial strength).")
+    overage_fraction: float = Field(
+        ge=0, description="Extra cells thawed above the prescribed dose, as a fraction of it."
+    )
+    thaw_to_infusion_hours: NonNegativeDistribution = Field(
+        description="Hours from thawing the vials to starting the infusion."
+    )
+    thaw_window_hours: float = Field(
+        gt=0, description="Thawed cells must be infused within this many hours or are wasted."
+    )
+    lots: LotSpec = Field(description="How lots are made and released.")
+    initial_lots: int = Field(ge=0, description="Released lots in stock on study start day.")
+    initial_stock_age_days: float = Field(
+        ge=0, description="Days since fill of the initial lots on study start day."
+    )
+    min_remaining_shelf_life_days: float = Field(
+        ge=0, description="Vials are not allocated to a dose with fewer days than this left before expiry."
+    )
+    reserve_at: Literal["enrolment", "admission"] = Field(
+        description=(
+            "When a subject's doses are claimed from stock: all of them at enrolment, or each one at "
+            "its admission."
+        )
+    )
+    on_screen_expiry: Literal["rescreen", "lost"] = Field(
+        description=(
+            "A subject still waiting for their first dose when their passed screen expires is "
+            "rescreened (screening duration again) or lost (non-evaluable; replaced if the "
+            "scenario replaces)."
+        )
+    )
+    policy: StockPolicy = Field(description="How new lots are started.")
+    order_on_stockout: bool = Field(
+        description=(
+            "Start a lot at once when subjects are owed more vials than stock plus lots in process "
+            "can be expected to give (under any policy)."
+        )
+    )
+
+    @model_validator(mode="after")
+    def _consistent(self) -> Product:
+        lots = self.lots
+        if lots.failure_probability >= 1:
+            raise ValueError("lots.failure_probability must be below 1: no lot would ever be released")
+        qc = lots.qc_release_days.mean
+        if lots.shelf_life_days <= qc:
+            raise ValueError(
+                f"lots.shelf_life_days (={lots.shelf_life_days:g}) must exceed the mean QC release time "
+                f"(={qc:g} days): lots would expire before they are released"
+            )
+        if self.min_remaining_shelf_life_days >= lots.shelf_life_days:
+            raise ValueError(
+                f"min_remaining_shelf_life_days (={self.min_remaining_shelf_life_days:g}) must be less "
+                f"than lots.shelf_life_days (={lots.shelf_life_days:g})"
+            )
+        if self.initial_lots and self.initial_stock_age_days >= lots.shelf_life_days:
+            raise ValueError(
+                f"initial_stock_age_days (={self.initial_stock_age_days:g}) must be less than "
+                f"lots.shelf_life_days (={lots.shelf_life_days:g}): the initial stock would be expired"
+            )
+        if lots.yield_cells.mean < self.vial_cells:
+            raise ValueError(
+                f"lots.yield_cells has a mean (={lots.yield_cells.mean:.3g}) below one vial "
+                f"(vial_cells={self.vial_cells:.3g})"
+            )
+        return self
+
+    def vials_per_dose(self, weight_kg: float, dose_cells_per_kg: float) -> int:
+        """Whole vials to thaw for one infusion: dose plus overage, rounded up."""
+        cells = weight_kg * dose_cells_per_kg * (1.0 + self.overage_fraction)
+        return max(1, math.ceil(cells / self.vial_cells - 1e-9))  # tolerance: 2.0000000000000004 is 2
+
+    @property
+    def expected_good_vials_per_lot(self) -> float:
+        """Mean vials a started lot contributes (yield over vial strength, net of failures)."""
+        return (self.lots.yield_cells.mean / self.vial_cells) * (1.0 - self.lots.failure_probability)

@@ -1,0 +1,107 @@
+"""Product supply records of a replicate: the lot table, the weekly series and the supply metrics.
+
+All pure functions of a replicate's lots, patients and events. Vial conservation holds in every
+replicate: filled = used + wasted + expired + destroyed + on hand (``on hand`` counts released
+vials, claimed or not, and vials still in QC).
+"""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Iterable
+
+import numpy as np
+import pandas as pd
+
+from ctdild_sim.engine import ReplicateResult
+from ctdild_sim.events import EventName as E
+from ctdild_sim.product_spec import Product
+
+LOT_COLUMNS = [
+    "replicate", "lot_id", "initial_stock", "ordered_day", "started_day", "filled_day", "released_day",
+    "failed_day", "expiry_day", "yield_cells", "vials", "vials_used", "vials_wasted", "vials_expired",
+    "vials_destroyed", "vials_on_hand",
+]  # fmt: skip
+
+WEEKLY_COLUMNS = [
+    "replicate", "week", "week_start_day", "vials_thawed", "vials_used", "vials_wasted", "cells_infused",
+    "vials_released", "vials_expired", "vials_in_stock",
+]  # fmt: skip
+
+
+def supply_metrics(result: ReplicateResult, product: Product | None) -> dict[str, float | int]:
+    """Supply metrics of one replicate (zeros when the scenario has no product section)."""
+    lots = result.lots
+    vial_cells = product.vial_cells if product else math.nan
+    stockouts = sum(1 for e in result.events if e.event == E.PRODUCT_WAIT_STARTED)
+    filled = sum(lot.vials for lot in lots if not math.isnan(lot.filled_day))
+    return {
+        "lots_ordered": sum(1 for e in result.events if e.event == E.LOT_ORDERED),
+        "lots_started": sum(1 for e in result.events if e.event == E.LOT_STARTED),
+        "lots_failed": sum(1 for e in result.events if e.event == E.LOT_FAILED),
+        "lots_released": sum(1 for e in result.events if e.event == E.LOT_RELEASED),
+        "lots_initial": sum(1 for lot in lots if lot.initial_stock),
+        "lots_consumed": sum(1 for lot in lots if lot.used > 0),
+        "vials_filled": filled,
+        "vials_used": sum(lot.used for lot in lots),
+        "vials_wasted": sum(lot.wasted for lot in lots),
+        "vials_expired": sum(lot.expired for lot in lots),
+        "vials_destroyed": sum(lot.destroyed for lot in lots),
+        "vials_on_hand": sum(lot.on_hand for lot in lots),
+        "cells_filled": filled * vial_cells if product else 0.0,
+        "cells_in_vials_used": sum(lot.used for lot in lots) * vial_cells if product else 0.0,
+        "stockout_events": stockouts,
+        "patient_days_waiting_for_product": sum(p.product_wait_days for p in result.patients),
+        "n_lost_waiting_for_product": sum(1 for p in result.patients if p.status == "lost"),
+    }
+
+
+def lot_table(results: Iterable[ReplicateResult]) -> pd.DataFrame:
+    rows = [
+        (r.replicate, lot.lot_id, lot.initial_stock, lot.ordered_day, lot.started_day, lot.filled_day,
+         lot.released_day, lot.failed_day, lot.expiry_day, lot.yield_cells, lot.vials, lot.used, lot.wasted,
+         lot.expired, lot.destroyed, lot.on_hand)
+        for r in results for lot in r.lots
+    ]  # fmt: skip
+    return pd.DataFrame(rows, columns=LOT_COLUMNS)
+
+
+_WEEKLY_EVENTS = {
+    E.VIALS_THAWED: "vials_thawed",
+    E.VIALS_WASTED: "vials_wasted",
+    E.INFUSED: "cells_infused",
+    E.LOT_RELEASED: "vials_released",
+    E.VIALS_EXPIRED: "vials_expired",
+}
+
+
+def weekly_supply_table(results: Iterable[ReplicateResult], weeks: int | None = None) -> pd.DataFrame:
+    """Per replicate and week since study start: product demand, releases, expiry and stock.
+
+    ``vials_in_stock`` is released vials not yet thawed or expired at the end of the week
+    (claimed ones included). Weeks run to the last week of any replicate (or ``weeks``).
+    """
+    results = list(results)
+    last = max((int(r.end_day // 7) for r in results), default=0) + 1
+    n_weeks = weeks or last
+    frames = []
+    for r in results:
+        series = {name: np.zeros(n_weeks) for name in _WEEKLY_EVENTS.values()}
+        for e in r.events:
+            column = _WEEKLY_EVENTS.get(e.event)
+            week = int(e.day // 7)
+            if column is None or week >= n_weeks:
+                continue
+            series[column][week] += e.value
+        frame = pd.DataFrame(series)
+        frame["vials_used"] = frame["vials_thawed"] - frame["vials_wasted"]
+        frame["vials_in_stock"] = (
+            frame["vials_released"] - frame["vials_thawed"] - frame["vials_expired"]
+        ).cumsum()
+        frame.insert(0, "week", np.arange(n_weeks))
+        frame.insert(0, "replicate", r.replicate)
+        frame.insert(2, "week_start_day", frame["week"] * 7.0)
+        frames.append(frame)
+    if not frames:
+        return pd.DataFrame(columns=WEEKLY_COLUMNS)
+    return pd.concat(frames, ignore_index=True)[WEEKLY_COLUMNS]
