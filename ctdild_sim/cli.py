@@ -12,23 +12,19 @@ import sys
 from pathlib import Path
 
 import click
+import pandas as pd
 from rich.console import Console
 from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeRemainingColumn
-from rich.table import Table
 
 from ctdild_sim import __version__
 from ctdild_sim.loading import ScenarioError, load_scenario
+from ctdild_sim.lot_plan import plan_reorder_point
 from ctdild_sim.output import OutputError, check_output_dir, write_tables
-from ctdild_sim.runner import run_scenario
+from ctdild_sim.report import plan_report, supply_report, trial_report
+from ctdild_sim.runner import run_scenario, simulate_metrics
 from ctdild_sim.scenario import Scenario
-from ctdild_sim.summary import (
-    milestone_summary,
-    overview,
-    phase_durations,
-    probability_done_by,
-    screen_failure_summary,
-    to_date,
-)
+from ctdild_sim.summary import milestone_summary, screen_failure_summary
+from ctdild_sim.supply_summary import demand_bands, lot_starts
 
 BAD_INPUT = 2
 REPORT_WIDTH = 120
@@ -72,40 +68,33 @@ def schema() -> None:
     click.echo(json.dumps(Scenario.model_json_schema(by_alias=True), indent=2))
 
 
-@main.command()
-@click.argument("scenario_file", type=click.Path(path_type=Path))
-@click.option(
-    "--replicates",
-    "-n",
-    default=200,
-    show_default=True,
-    type=click.IntRange(min=1),
-    help="Number of Monte Carlo replicates.",
-)
-@click.option(
-    "--seed",
-    default=20240820,
-    show_default=True,
-    type=click.IntRange(min=0),
-    help="Root seed; replicate r uses the streams spawned for (seed, r).",
-)
-@click.option(
-    "--out",
-    type=click.Path(path_type=Path),
-    default=None,
-    help="Folder for the tables (Parquet and CSV); nothing is written without it.",
-)
-@click.option("--quiet", is_flag=True, help="No progress bar.")
-def run(scenario_file: Path, replicates: int, seed: int, out: Path | None, quiet: bool) -> None:
-    """Simulate SCENARIO_FILE and print its milestone table."""
+FRESH_SEED_OFFSET = 1_000_003
+"""Added to the seed for the fresh-seed check of a lot plan (streams no search replicate used)."""
+
+
+def _load(scenario_file: Path, out: Path | None) -> Scenario:
+    """The scenario, and a usable output folder, or exit 2 with the problem."""
     try:
         scenario = load_scenario(scenario_file)
         if out is not None:
             check_output_dir(out)
     except (ScenarioError, OutputError) as exc:
         _fail(str(exc))
-    console = Console(width=None if sys.stdout.isatty() else REPORT_WIDTH)
-    with Progress(
+    return scenario
+
+
+def _write(console: Console, out: Path | None, tables) -> None:
+    if out is None:
+        return
+    try:
+        write_tables(out, tables)
+    except OutputError as exc:
+        _fail(str(exc))
+    console.print(f"Tables written to {out}/ (Parquet and CSV).")
+
+
+def _progress(quiet: bool) -> Progress:
+    return Progress(
         TextColumn("[bold]{task.description}"),
         BarColumn(),
         MofNCompleteColumn(),
@@ -113,76 +102,110 @@ def run(scenario_file: Path, replicates: int, seed: int, out: Path | None, quiet
         console=Console(stderr=True),
         disable=quiet,
         transient=True,
-    ) as bar:
+    )
+
+
+def _console() -> Console:
+    return Console(width=None if sys.stdout.isatty() else REPORT_WIDTH)
+
+
+replicates_option = click.option(
+    "--replicates", "-n", default=200, show_default=True, type=click.IntRange(min=1),
+    help="Number of Monte Carlo replicates.",
+)  # fmt: skip
+seed_option = click.option(
+    "--seed", default=20240820, show_default=True, type=click.IntRange(min=0),
+    help="Root seed; replicate r uses the streams spawned for (seed, r).",
+)  # fmt: skip
+out_option = click.option(
+    "--out", type=click.Path(path_type=Path), default=None,
+    help="Folder for the tables (Parquet and CSV); nothing is written without it.",
+)  # fmt: skip
+quiet_option = click.option("--quiet", is_flag=True, help="No progress bar.")
+
+
+@main.command()
+@click.argument("scenario_file", type=click.Path(path_type=Path))
+@replicates_option
+@seed_option
+@out_option
+@quiet_option
+def run(scenario_file: Path, replicates: int, seed: int, out: Path | None, quiet: bool) -> None:
+    """Simulate SCENARIO_FILE and print its milestone table."""
+    scenario = _load(scenario_file, out)
+    console = _console()
+    with _progress(quiet) as bar:
         task = bar.add_task(f"Simulating {scenario.name}", total=replicates)
         tables = run_scenario(scenario, replicates, seed, on_replicate=lambda _: bar.advance(task))
-    milestones = milestone_summary(tables.metrics, scenario)
-    failures = screen_failure_summary(tables.metrics)
-    _print_report(console, scenario, tables.metrics, milestones, failures, replicates, seed)
-    if out is not None:
-        try:
-            write_tables(out, [*tables.items(), ("milestones", milestones), ("screen_failures", failures)])
-        except OutputError as exc:
-            _fail(str(exc))
-        console.print(f"Tables written to {out}/ (Parquet and CSV).")
+    trial_report(console, scenario, tables, seed)
+    extra = [
+        ("milestones", milestone_summary(tables.metrics, scenario)),
+        ("screen_failures", screen_failure_summary(tables.metrics)),
+    ]
+    _write(console, out, [*tables.items(), *extra])
 
 
-def _fmt_day(start, day: float) -> str:
-    if day == float("inf"):
-        return "not reached"
-    return to_date(start, day).isoformat()
-
-
-def _print_report(
-    console: Console, scenario, metrics, milestones, failures, replicates: int, seed: int
+@main.command()
+@click.argument("scenario_file", type=click.Path(path_type=Path))
+@replicates_option
+@seed_option
+@click.option(
+    "--target-stockout", type=click.FloatRange(min=0, max=1, min_open=True, max_open=True), default=None,
+    help="Search the smallest reorder point whose P(a subject waits for product) stays under this.",
+)  # fmt: skip
+@click.option(
+    "--max-reorder-point", type=click.IntRange(min=0), default=None,
+    help="Largest reorder point (vials) the search tries [default: twice the largest cohort's need].",
+)  # fmt: skip
+@click.option(
+    "--period", type=click.Choice(["week", "month", "quarter"]), default="month", show_default=True,
+    help="Period of the demand table (the written table is always weekly).",
+)  # fmt: skip
+@out_option
+@quiet_option
+def supply(
+    scenario_file: Path,
+    replicates: int,
+    seed: int,
+    target_stockout: float | None,
+    max_reorder_point: int | None,
+    period: str,
+    out: Path | None,
+    quiet: bool,
 ) -> None:
-    table = Table(title=f"{scenario.name}: milestone dates over {replicates} replicates (seed {seed})")
-    for col in ("Milestone", "Reached", "P10", "P50", "P90"):
-        table.add_column(col, justify="left" if col == "Milestone" else "right")
-    for row in milestones.itertuples():
-        table.add_row(
-            row.label,
-            f"{row.reached:.0%}",
-            _fmt_day(scenario.start_date, row.p10_day),
-            _fmt_day(scenario.start_date, row.p50_day),
-            _fmt_day(scenario.start_date, row.p90_day),
-        )
-    console.print(table)
-    o = overview(metrics)
-    if scenario.registered_completion_date is not None:
-        p = probability_done_by(metrics, scenario, scenario.registered_completion_date)
-        console.print(
-            f"P(last patient last visit by registered completion {scenario.registered_completion_date}): "
-            f"[bold]{p:.1%}[/bold]"
-        )
-    console.print(
-        f"Screen failure {o['screen_failure_rate']:.1%} of screened candidates; "
-        f"mean {o['mean_referred']:.1f} referred, {o['mean_enrolled']:.1f} enrolled per replicate."
-    )
-    console.print(
-        f"Safety: {o['mean_triggering_ae']:.2f} triggering AEs and "
-        f"{o['mean_pauses']:.2f} pauses per replicate "
-        f"(P(any pause) {o['p_any_pause']:.1%}, mean {o['mean_pause_days']:.1f} paused days); "
-        f"P(stopped early) {o['p_stopped_early']:.1%}; P(not finished within horizon) {o['p_horizon']:.1%}."
-    )
-    console.print(
-        f"Time lost per replicate (mean): {o['mean_slot_wait_days']:.0f} candidate-days waiting for a cohort "
-        f"slot, {o['mean_bed_wait_days']:.1f} subject-days waiting for a bed; "
-        f"{o['mean_deaths']:.2f} deaths, {o['mean_withdrawals']:.2f} withdrawals."
-    )
-    pt = Table(title="Where the time goes (days, over the replicates that completed each phase)")
-    for col in ("Phase", "Replicates", "P10", "P50", "P90"):
-        pt.add_column(col, justify="left" if col == "Phase" else "right")
-    for row in phase_durations(metrics, scenario).itertuples():
-        pt.add_row(
-            row.phase, str(row.replicates), *(f"{v:.0f}" for v in (row.p10_days, row.p50_days, row.p90_days))
-        )
-    console.print(pt)
-    ft = Table(title="Screen failures by criterion (a candidate can fail several)")
-    for col in ("Criterion", "Share of screened", "Per replicate"):
-        ft.add_column(col, justify="left" if col == "Criterion" else "right")
-    for row in failures.itertuples():
-        ft.add_row(
-            f"{row.criterion}: {row.text}", f"{row.share_of_screened:.1%}", f"{row.mean_per_replicate:.1f}"
-        )
-    console.print(ft)
+    """Forecast AD-MSC product demand, lots and stock-outs for SCENARIO_FILE; with
+    --target-stockout, plan the reorder point that meets the target with the fewest lots."""
+    scenario = _load(scenario_file, out)
+    if scenario.product is None:
+        _fail(f"{scenario_file}: product: the scenario has no product section, so there is no supply to plan")
+    console = _console()
+    extra = []
+    if target_stockout is not None:
+        with _progress(quiet) as bar:
+            task = bar.add_task("Searching the reorder point", total=None)
+            plan = plan_reorder_point(scenario, target_stockout, replicates, seed, max_reorder_point,
+                                      on_evaluated=lambda _: bar.advance(task))  # fmt: skip
+        fresh = None
+        if plan.met:
+            with _progress(quiet) as bar:
+                task = bar.add_task("Checking the plan on fresh seeds", total=replicates)
+                fresh = simulate_metrics(plan.scenario, replicates, seed + FRESH_SEED_OFFSET,
+                                         on_replicate=lambda _: bar.advance(task))  # fmt: skip
+        plan_report(console, plan, fresh)
+        search = [(t.point, t.replicates, t.risk, t.upper) for t in plan.tried]
+        columns = ["reorder_point", "replicates", "stockout_risk", "upper_95"]
+        extra.append(("lot_plan_search", pd.DataFrame(search, columns=columns)))
+        if not plan.met:
+            _write(console, out, extra)
+            return
+        scenario = plan.scenario
+    with _progress(quiet) as bar:
+        task = bar.add_task(f"Simulating {scenario.name}", total=replicates)
+        tables = run_scenario(scenario, replicates, seed, on_replicate=lambda _: bar.advance(task))
+    supply_report(console, scenario, tables, period)
+    extra += [
+        ("demand_weekly_bands", demand_bands(tables.supply_weekly, scenario.start_date, "week")),
+        ("lot_starts", lot_starts(tables.lots, replicates, scenario.start_date)),
+    ]
+    _write(console, out, [("metrics", tables.metrics), ("lots", tables.lots),
+                          ("supply_weekly", tables.supply_weekly), *extra])  # fmt: skip

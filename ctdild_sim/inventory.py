@@ -93,13 +93,17 @@ class LotInventory:
         self.waiting: deque[DoseRequest] = deque()
         self.audit: list[Allocation] = []
         self.on_change: list[Callable[[], None]] = []
+        self.on_release: list[Callable[[Lot], None]] = []
 
     # -- what is available ---------------------------------------------------------------
-    def usable(self, lot: Lot) -> bool:
-        return lot.expiry_day - self.env.now >= self.spec.min_remaining_shelf_life_days
+    def usable(self, lot: Lot, at: float | None = None) -> bool:
+        """Whether the lot's vials may be allocated now (or on day ``at``)."""
+        day = self.env.now if at is None else at
+        return lot.expiry_day - day >= self.spec.min_remaining_shelf_life_days
 
-    def free_usable(self) -> int:
-        return sum(lot.free for lot in self.released if self.usable(lot))
+    def free_usable(self, at: float | None = None) -> int:
+        """Unclaimed released vials allocatable now (or still allocatable on day ``at``)."""
+        return sum(lot.free for lot in self.released if self.usable(lot, at))
 
     def owed(self) -> int:
         """Vials claimed by requests still waiting."""
@@ -154,6 +158,8 @@ class LotInventory:
         keys = [x.expiry_day for x in self.released]
         self.released.insert(bisect.bisect_right(keys, lot.expiry_day), lot)
         self.env.process(self._expire(lot))
+        for callback in self.on_release:
+            callback(lot)
         self._serve()
         self.changed()
 

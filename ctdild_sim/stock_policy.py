@@ -1,7 +1,9 @@
 """When to start new lots: the stock policies a manufacturing planner compares.
 
-- reorder point: whenever projected available vials (released and unclaimed, less vials owed to
-  waiting subjects, plus the expected good vials of lots in process) drop below the point;
+- reorder point: whenever projected available vials drop below the point. The projection looks
+  one replenishment lead time (mean campaign plus QC) ahead: released unclaimed vials that will
+  still be allocatable then, less vials owed to waiting subjects, plus the expected good vials of
+  lots in process; so a lot about to expire is replaced before it does;
 - make to order: when a cohort opens, enough lots for its expected need;
 - schedule: on fixed days.
 
@@ -15,6 +17,7 @@ from __future__ import annotations
 import math
 from typing import TYPE_CHECKING
 
+from ctdild_sim.inventory import Lot
 from ctdild_sim.product_spec import MakeToOrder, ReorderPoint, Schedule
 
 if TYPE_CHECKING:
@@ -23,22 +26,27 @@ if TYPE_CHECKING:
 
 
 class StockPolicy:
-    """Base: the stock-out safety net shared by every policy."""
+    """Base: the projection and the stock-out safety net shared by every policy."""
 
     def __init__(self, supply: Supply):
         self.supply = supply
         supply.inventory.on_change.append(self.on_stock_change)
 
+    @property
+    def lead_days(self) -> float:
+        """Mean replenishment lead time: campaign plus QC release."""
+        lots = self.supply.spec.lots
+        return lots.lead_time_days.mean + lots.qc_release_days.mean
+
     def projected_vials(self) -> float:
+        """Vials we can count on one replenishment lead time from now."""
         inv = self.supply.inventory
-        return inv.free_usable() - inv.owed() + self.supply.manufacturing.expected_in_process()
+        available = inv.free_usable(at=self.supply.env.now + self.lead_days)
+        return available - inv.owed() + self.supply.manufacturing.expected_in_process()
 
     def on_stock_change(self) -> None:
-        if (
-            self.supply.spec.order_on_stockout
-            and self.supply.inventory.waiting
-            and self.projected_vials() < 0
-        ):
+        inv = self.supply.inventory
+        if self.supply.spec.order_on_stockout and inv.waiting and self.projected_vials() < 0:
             self.supply.manufacturing.order("stock-out: subjects owed more than stock and lots in process")
 
     def on_cohort_opened(self, cohort: CohortState) -> None:
@@ -49,11 +57,22 @@ class ReorderPointPolicy(StockPolicy):
     def __init__(self, supply: Supply, spec: ReorderPoint):
         self.point = spec.reorder_point_vials
         super().__init__(supply)
+        supply.inventory.on_release.append(self._watch)
 
     def on_stock_change(self) -> None:
         while self.projected_vials() < self.point:
             self.supply.manufacturing.order(f"projected vials below reorder point {self.point}")
         super().on_stock_change()
+
+    def _watch(self, lot: Lot) -> None:
+        """Review the stock again on the day this lot's vials leave the projection."""
+        self.supply.env.process(self._review_when_leaving_projection(lot))
+
+    def _review_when_leaving_projection(self, lot: Lot):
+        env = self.supply.env
+        leaves = lot.expiry_day - self.supply.spec.min_remaining_shelf_life_days - self.lead_days
+        yield env.timeout(max(0.0, leaves - env.now) + 1e-9)  # just past the boundary day
+        self.on_stock_change()
 
 
 class MakeToOrderPolicy(StockPolicy):

@@ -1,0 +1,237 @@
+"""Terminal reports: the summaries of ``summary`` and ``supply_summary`` as rich tables.
+
+Every figure printed here is computed by the library from a run's tables; this module only
+formats.
+"""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Iterable, Sequence
+
+import pandas as pd
+from rich.console import Console
+from rich.table import Table
+
+from ctdild_sim.lot_plan import LotPlan
+from ctdild_sim.scenario import Scenario
+from ctdild_sim.summary import (
+    milestone_summary,
+    overview,
+    phase_durations,
+    probability_done_by,
+    screen_failure_summary,
+    to_date,
+)
+from ctdild_sim.supply_summary import Period, active_periods, demand_bands, lot_starts, supply_overview
+from ctdild_sim.tables import RunTables
+
+
+def table(title: str, columns: Sequence[str], rows: Iterable[Sequence[str]]) -> Table:
+    """A rich table whose first column is left-aligned and the rest right-aligned."""
+    out = Table(title=title)
+    for i, column in enumerate(columns):
+        out.add_column(column, justify="left" if i == 0 else "right")
+    for row in rows:
+        out.add_row(*row)
+    return out
+
+
+def fmt_date(scenario: Scenario, day: float) -> str:
+    return "not reached" if not math.isfinite(day) else to_date(scenario.start_date, day).isoformat()
+
+
+def fmt_cells(x: float) -> str:
+    return f"{x:.2e}"
+
+
+def trial_report(console: Console, scenario: Scenario, tables: RunTables, seed: int) -> None:
+    """Milestones, completion probability, screening, safety, time lost and product waits."""
+    metrics = tables.metrics
+    milestones = milestone_summary(metrics, scenario)
+    console.print(
+        table(
+            f"{scenario.name}: milestone dates over {len(metrics)} replicates (seed {seed})",
+            ("Milestone", "Reached", "P10", "P50", "P90"),
+            (
+                (
+                    r.label,
+                    f"{r.reached:.0%}",
+                    *(fmt_date(scenario, d) for d in (r.p10_day, r.p50_day, r.p90_day)),
+                )
+                for r in milestones.itertuples()
+            ),
+        )
+    )
+    o = overview(metrics)
+    if scenario.registered_completion_date is not None:
+        p = probability_done_by(metrics, scenario, scenario.registered_completion_date)
+        console.print(
+            f"P(last patient last visit by registered completion {scenario.registered_completion_date}): "
+            f"[bold]{p:.1%}[/bold]"
+        )
+    console.print(
+        f"Screen failure {o['screen_failure_rate']:.1%} of screened candidates; "
+        f"mean {o['mean_referred']:.1f} referred, {o['mean_enrolled']:.1f} enrolled per replicate."
+    )
+    console.print(
+        f"Safety: {o['mean_triggering_ae']:.2f} triggering AEs and "
+        f"{o['mean_pauses']:.2f} pauses per replicate "
+        f"(P(any pause) {o['p_any_pause']:.1%}, mean {o['mean_pause_days']:.1f} paused days); "
+        f"P(stopped early) {o['p_stopped_early']:.1%}; P(not finished within horizon) {o['p_horizon']:.1%}."
+    )
+    console.print(
+        f"Time lost per replicate (mean): {o['mean_slot_wait_days']:.0f} candidate-days waiting for a cohort "
+        f"slot, {o['mean_bed_wait_days']:.1f} subject-days waiting for a bed, "
+        f"{metrics['patient_days_waiting_for_product'].mean():.1f} subject-days waiting for product "
+        f"(P(any wait for product) {(metrics['stockout_events'] > 0).mean():.1%}); "
+        f"{o['mean_deaths']:.2f} deaths, {o['mean_withdrawals']:.2f} withdrawals."
+    )
+    console.print(
+        table(
+            "Where the time goes (days, over the replicates that completed each phase)",
+            ("Phase", "Replicates", "P10", "P50", "P90"),
+            (
+                (r.phase, str(r.replicates), *(f"{v:.0f}" for v in (r.p10_days, r.p50_days, r.p90_days)))
+                for r in phase_durations(metrics, scenario).itertuples()
+            ),
+        )
+    )
+    console.print(
+        table(
+            "Screen failures by criterion (a candidate can fail several)",
+            ("Criterion", "Share of screened", "Per replicate"),
+            (
+                (f"{r.criterion}: {r.text}", f"{r.share_of_screened:.1%}", f"{r.mean_per_replicate:.1f}")
+                for r in screen_failure_summary(metrics).itertuples()
+            ),
+        )
+    )
+
+
+def supply_report(console: Console, scenario: Scenario, tables: RunTables, period: Period) -> None:
+    """Stock-out risk, lots needed and when to start them, demand by period, waste."""
+    metrics = tables.metrics
+    o = supply_overview(metrics)
+    n = int(o["replicates"])
+    console.print(
+        f"[bold]{scenario.name}[/bold]: product supply over {n} replicates, policy {_policy_text(scenario)}."
+    )
+    console.print(
+        f"P(a subject waits for product) {o['p_stockout']:.1%} (+/- {o['p_stockout_se']:.1%} s.e.); "
+        f"{o['mean_stockout_events']:.2f} stock-outs and {o['mean_patient_days_waiting']:.1f} subject-days "
+        f"waiting per replicate (P90 {o['p90_patient_days_waiting']:.0f}); "
+        f"{o['mean_lost_waiting']:.2f} subjects lost waiting."
+    )
+    console.print(
+        f"Lots consumed P50 {o['lots_consumed_p50']:.0f}, P90 {o['lots_consumed_p90']:.0f}; lots started "
+        f"during the trial P50 {o['lots_started_p50']:.0f}, P90 {o['lots_started_p90']:.0f} "
+        f"({o['mean_lots_failed']:.2f} failing QC per replicate)."
+    )
+    console.print(
+        f"Vials per replicate (mean): {o['mean_vials_used']:.1f} infused, "
+        f"{o['mean_vials_wasted']:.2f} wasted after thaw, {o['mean_vials_expired']:.1f} expired, "
+        f"{o['mean_vials_destroyed']:.1f} destroyed in failed lots; "
+        f"cells infused P50 {fmt_cells(o['cells_infused_p50'])}."
+    )
+    starts = lot_starts(tables.lots, n, scenario.start_date)
+    console.print(
+        table(
+            "When lots are ordered (k-th lot ordered during the trial)",
+            ("Lot", "Needed in", "P10", "P50", "P90", "Failed QC"),
+            (
+                (
+                    str(r.lot),
+                    f"{r.needed_in:.0%}",
+                    *(fmt_date(scenario, d) for d in (r.p10_day, r.p50_day, r.p90_day)),
+                    f"{r.failed:.0%}",
+                )
+                for r in starts.itertuples()
+            ),
+        )
+    )
+    bands = active_periods(demand_bands(tables.supply_weekly, scenario.start_date, period))
+    console.print(
+        table(
+            f"Product demand per {period} across replicates (cells in units of 1e6)",
+            (
+                "Period",
+                "Vials thawed mean / P90",
+                "Cells infused mean / P90",
+                "Cumulative vials P10 / P50 / P90",
+                "Released vials in stock P10 / P50 / P90",
+            ),
+            (
+                (
+                    _period_label(r, period),
+                    f"{r.mean_vials_thawed:.1f} / {r.vials_thawed_p90:.0f}",
+                    f"{r.mean_cells_infused / 1e6:.0f} / {r.cells_infused_p90 / 1e6:.0f}",
+                    _band(r, "cumulative_vials_thawed"),
+                    _band(r, "vials_in_stock"),
+                )
+                for r in bands.itertuples()
+            ),
+        )
+    )
+
+
+def plan_report(console: Console, plan: LotPlan, fresh: pd.DataFrame | None) -> None:
+    """The reorder-point search, its answer, and the check on fresh seeds."""
+    console.print(
+        table(
+            f"Lot plan search: smallest reorder point with P(stock-out) upper 95% bound <= {plan.target:.1%}",
+            ("Reorder point (vials)", "Replicates", "P(stock-out)", "Upper 95% bound", "Meets target"),
+            (
+                (
+                    str(t.point),
+                    str(t.replicates),
+                    f"{t.risk:.1%}",
+                    f"{t.upper:.1%}",
+                    "yes" if t.upper <= plan.target else "no",
+                )
+                for t in sorted(plan.tried, key=lambda t: t.point)
+            ),
+        )
+    )
+    if not plan.met:
+        console.print(
+            f"[bold red]No reorder point up to {max(t.point for t in plan.tried)} vials meets the target[/]: "
+            "stock-outs come from something a reorder point cannot fix (campaign capacity, lead time, "
+            "shelf life); change the product section."
+        )
+        return
+    console.print(f"[bold]Plan: start a lot whenever projected vials fall below {plan.point}.[/bold]")
+    if fresh is not None:
+        risk = float((fresh["stockout_events"] > 0).mean())
+        se = math.sqrt(risk * (1 - risk) / len(fresh))
+        console.print(
+            f"Re-simulated on fresh seeds ({len(fresh)} replicates): "
+            f"P(stock-out) {risk:.1%} (+/- {se:.1%} s.e.), "
+            f"target {plan.target:.1%}: {'met' if risk <= plan.target else 'NOT met'}."
+        )
+
+
+def _policy_text(scenario: Scenario) -> str:
+    product = scenario.product
+    if product is None:
+        return "none (no product section: supply never limits)"
+    policy = product.policy
+    if policy.kind == "reorder_point":
+        return f"reorder point {policy.reorder_point_vials} vials"
+    if policy.kind == "make_to_order":
+        return f"make to order (cover {policy.cover:g}x)"
+    return f"schedule (days {', '.join(f'{d:g}' for d in policy.start_days)})"
+
+
+def _dates(scenario: Scenario, row) -> tuple[str, str, str]:
+    return tuple(fmt_date(scenario, d) for d in (row.p10_day, row.p50_day, row.p90_day))
+
+
+def _band(row, column: str) -> str:
+    return " / ".join(f"{getattr(row, f'{column}_p{q}'):.0f}" for q in (10, 50, 90))
+
+
+def _period_label(row, period: Period) -> str:
+    if period == "week":
+        return f"week {row.period} ({row.start_date.isoformat()})"
+    return str(row.period)
