@@ -18,7 +18,7 @@ from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, T
 
 from ctdild_sim import __version__
 from ctdild_sim.loading import ScenarioError, load_scenario
-from ctdild_sim.lot_plan import plan_reorder_point
+from ctdild_sim.lot_plan import plan_lots
 from ctdild_sim.output import OutputError, check_output_dir, write_tables
 from ctdild_sim.report import plan_report, supply_report, trial_report
 from ctdild_sim.runner import run_scenario, simulate_metrics
@@ -151,7 +151,7 @@ def run(scenario_file: Path, replicates: int, seed: int, out: Path | None, quiet
 @seed_option
 @click.option(
     "--target-stockout", type=click.FloatRange(min=0, max=1, min_open=True, max_open=True), default=None,
-    help="Search the smallest reorder point whose P(a subject waits for product) stays under this.",
+    help="Plan the reorder policy with the fewest lots whose P(a subject waits for product) is under this.",
 )  # fmt: skip
 @click.option(
     "--max-reorder-point", type=click.IntRange(min=0), default=None,
@@ -174,7 +174,7 @@ def supply(
     quiet: bool,
 ) -> None:
     """Forecast AD-MSC product demand, lots and stock-outs for SCENARIO_FILE; with
-    --target-stockout, plan the reorder point that meets the target with the fewest lots."""
+    --target-stockout, plan the reorder policy that meets the target with the fewest lots."""
     scenario = _load(scenario_file, out)
     if scenario.product is None:
         _fail(f"{scenario_file}: product: the scenario has no product section, so there is no supply to plan")
@@ -183,8 +183,8 @@ def supply(
     if target_stockout is not None:
         with _progress(quiet) as bar:
             task = bar.add_task("Searching the reorder point", total=None)
-            plan = plan_reorder_point(scenario, target_stockout, replicates, seed, max_reorder_point,
-                                      on_evaluated=lambda _: bar.advance(task))  # fmt: skip
+            plan = plan_lots(scenario, target_stockout, replicates, seed, max_reorder_point,
+                             on_evaluated=lambda _: bar.advance(task))  # fmt: skip
         fresh = None
         if plan.met:
             with _progress(quiet) as bar:
@@ -192,8 +192,10 @@ def supply(
                 fresh = simulate_metrics(plan.scenario, replicates, seed + FRESH_SEED_OFFSET,
                                          on_replicate=lambda _: bar.advance(task))  # fmt: skip
         plan_report(console, plan, fresh)
-        search = [(t.point, t.replicates, t.risk, t.upper) for t in plan.tried]
-        columns = ["reorder_point", "replicates", "stockout_risk", "upper_95"]
+        search = [(t.lookahead_days, t.point, t.replicates, t.risk, t.upper, t.mean_lots_started,
+                   t.mean_vials_expired) for t in plan.tried]  # fmt: skip
+        columns = ["lookahead_days", "reorder_point", "replicates", "stockout_risk", "upper_95",
+                   "mean_lots_started", "mean_vials_expired"]  # fmt: skip
         extra.append(("lot_plan_search", pd.DataFrame(search, columns=columns)))
         if not plan.met:
             _write(console, out, extra)

@@ -1,12 +1,15 @@
-"""The lot plan: the smallest reorder point whose stock-out risk meets the planner's target.
+"""The lot plan: the reorder policy that meets the planner's stock-out target with the fewest lots.
 
 A stock-out is a subject ready for a dose that is not in stock; the risk is the share of
-replicates with at least one. Raising the reorder point starts lots earlier (more lots, more
-expiry, fewer stock-outs), so the plan searches the smallest point that meets the target, which
-is also the plan with the fewest lots. Every candidate point is simulated on the same seeds
-(common random numbers), which keeps the risk monotone enough to bisect; a point is accepted
-only if the one-sided 95% Wilson upper bound of its risk is within the target, so the plan still
-meets the target when it is re-simulated on fresh seeds.
+replicates with at least one. A reorder-point policy has two knobs: *how much* stock to keep
+(the reorder point, in vials) and *how early* expiring stock is replaced (the look-ahead, in
+days). For each look-ahead on a grid, the plan bisects the smallest reorder point that meets the
+target, then keeps the feasible pair that starts the fewest lots on average (ties: less expiry).
+
+Every candidate is simulated on the same seeds (common random numbers), which keeps the risk
+monotone enough to bisect; a candidate is accepted only if the one-sided 95% Wilson upper bound
+of its risk is within the target, so the plan still meets the target when re-simulated on fresh
+seeds.
 """
 
 from __future__ import annotations
@@ -22,6 +25,8 @@ from ctdild_sim.runner import simulate_metrics
 from ctdild_sim.scenario import Scenario
 
 Z_ONE_SIDED_95 = 1.6448536269514722
+EXTRA_LOOKAHEAD_DAYS = (0.0, 14.0, 28.0, 56.0, 84.0, 112.0, 168.0)
+"""Look-aheads tried by default, in days beyond the mean campaign plus QC release time."""
 
 
 def wilson_upper(successes: int, n: int, z: float = Z_ONE_SIDED_95) -> float:
@@ -34,26 +39,29 @@ def wilson_upper(successes: int, n: int, z: float = Z_ONE_SIDED_95) -> float:
     return min(1.0, (centre + spread) / (1 + z * z / n))
 
 
-def stockout_count(metrics: pd.DataFrame) -> int:
-    """Replicates in which at least one subject waited for product."""
-    return int((metrics["stockout_events"] > 0).sum())
+def stockout_risk(metrics: pd.DataFrame) -> float:
+    """Share of replicates in which at least one subject waited for product."""
+    return float((metrics["stockout_events"] > 0).mean())
 
 
-def with_reorder_point(scenario: Scenario, point: int) -> Scenario:
-    """The scenario with its stock policy replaced by a reorder point."""
+def with_reorder_policy(scenario: Scenario, point: int, lookahead_days: float | None = None) -> Scenario:
+    """The scenario with its stock policy replaced by a reorder point (and look-ahead)."""
     if scenario.product is None:
         raise ValueError("the scenario has no product section: there is no supply to plan")
-    policy = ReorderPoint(kind="reorder_point", reorder_point_vials=point)
+    policy = ReorderPoint(kind="reorder_point", reorder_point_vials=point, lookahead_days=lookahead_days)
     return scenario.model_copy(update={"product": scenario.product.model_copy(update={"policy": policy})})
 
 
-@dataclass
+@dataclass(frozen=True)
 class Evaluation:
-    """One evaluated reorder point."""
+    """One simulated (reorder point, look-ahead) pair."""
 
     point: int
-    stockouts: int
+    lookahead_days: float
     replicates: int
+    stockouts: int
+    mean_lots_started: float
+    mean_vials_expired: float
 
     @property
     def risk(self) -> float:
@@ -66,60 +74,77 @@ class Evaluation:
 
 @dataclass
 class LotPlan:
-    """The search's answer and everything it tried."""
+    """The search's answer and every evaluation it made."""
 
     target: float
-    point: int | None
-    scenario: Scenario | None
-    metrics: pd.DataFrame | None
+    best: Evaluation | None = None
+    scenario: Scenario | None = None
     tried: list[Evaluation] = field(default_factory=list)
 
     @property
     def met(self) -> bool:
-        return self.point is not None
+        return self.best is not None
 
 
-def plan_reorder_point(
+def default_max_point(scenario: Scenario) -> int:
+    """Twice the largest cohort's vial need at mean weight (at least 8)."""
+    product = scenario.product
+    assert product is not None
+    weight = scenario.population.body_weight_kg.mean
+    largest = max(
+        c.size * c.infusions * product.vials_per_dose(weight, c.dose_cells_per_kg) for c in scenario.cohorts
+    )
+    return max(8, 2 * largest)
+
+
+def plan_lots(
     scenario: Scenario,
     target: float,
     replicates: int,
     seed: int,
     max_point: int | None = None,
     on_evaluated: Callable[[Evaluation], None] | None = None,
+    extra_lookaheads: tuple[float, ...] = EXTRA_LOOKAHEAD_DAYS,
 ) -> LotPlan:
-    """Bisect the smallest reorder point whose stock-out risk's upper bound is within ``target``."""
+    """Search (reorder point, look-ahead) for the fewest lots whose stock-out risk meets ``target``."""
     if not 0 < target < 1:
         raise ValueError(f"target (={target}) must be between 0 and 1")
     product = scenario.product
     if product is None:
         raise ValueError("the scenario has no product section: there is no supply to plan")
-    if max_point is None:
-        mean_weight = scenario.population.body_weight_kg.mean
-        largest = max(c.size * c.infusions * product.vials_per_dose(mean_weight, c.dose_cells_per_kg)
-                      for c in scenario.cohorts)  # fmt: skip
-        max_point = max(8, 2 * largest)
-    plan = LotPlan(target, None, None, None)
-    results: dict[int, pd.DataFrame] = {}
+    max_point = default_max_point(scenario) if max_point is None else max_point
+    base = product.lots.lead_time_days.mean + product.lots.qc_release_days.mean
+    plan = LotPlan(target)
 
-    def evaluate(point: int) -> bool:
-        metrics = simulate_metrics(with_reorder_point(scenario, point), replicates, seed)
-        results[point] = metrics
-        tried = Evaluation(point, stockout_count(metrics), replicates)
-        plan.tried.append(tried)
+    def evaluate(point: int, lookahead: float) -> Evaluation:
+        metrics = simulate_metrics(with_reorder_policy(scenario, point, lookahead), replicates, seed)
+        result = Evaluation(
+            point, lookahead, replicates, int((metrics["stockout_events"] > 0).sum()),
+            float(metrics["lots_started"].mean()), float(metrics["vials_expired"].mean()),
+        )  # fmt: skip
+        plan.tried.append(result)
         if on_evaluated is not None:
-            on_evaluated(tried)
-        return tried.upper <= target
+            on_evaluated(result)
+        return result
 
-    if not evaluate(max_point):
-        return plan
-    low, high = -1, max_point  # invariant: high meets the target, low does not (or is untried)
-    while high - low > 1:
-        mid = (low + high) // 2
-        if evaluate(mid):
-            high = mid
-        else:
-            low = mid
-    plan.point = high
-    plan.scenario = with_reorder_point(scenario, high)
-    plan.metrics = results[high]
+    feasible: list[Evaluation] = []
+    for extra in extra_lookaheads:
+        lookahead = base + extra
+        top = evaluate(max_point, lookahead)
+        if top.upper > target:
+            continue
+        best, low, high = top, -1, max_point  # high meets the target; low does not (or is untried)
+        while high - low > 1:
+            mid = (low + high) // 2
+            result = evaluate(mid, lookahead)
+            if result.upper <= target:
+                best, high = result, mid
+            else:
+                low = mid
+        feasible.append(best)
+        if len(feasible) >= 2 and feasible[-1].mean_lots_started > feasible[-2].mean_lots_started:
+            break  # looking further ahead now costs lots
+    if feasible:
+        plan.best = min(feasible, key=lambda e: (e.mean_lots_started, e.mean_vials_expired))
+        plan.scenario = with_reorder_policy(scenario, plan.best.point, plan.best.lookahead_days)
     return plan

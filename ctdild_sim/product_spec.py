@@ -40,8 +40,17 @@ class ReorderPoint(StrictModel):
     reorder_point_vials: int = Field(
         ge=0,
         description=(
-            "Start a lot when released unreserved vials, minus vials still owed to waiting subjects, "
-            "plus the expected good vials of lots in process, fall below this."
+            "Start a lot when projected vials fall below this: released unclaimed vials still "
+            "allocatable `lookahead_days` from now, minus vials owed to waiting subjects, plus the "
+            "expected good vials of lots in process."
+        ),
+    )
+    lookahead_days: float | None = Field(
+        default=None,
+        ge=0,
+        description=(
+            "How far ahead released vials must stay allocatable to count, so that stock about to "
+            "expire is replaced in time; default: the mean campaign lead time plus QC release time."
         ),
     )
 

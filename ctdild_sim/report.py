@@ -13,7 +13,7 @@ import pandas as pd
 from rich.console import Console
 from rich.table import Table
 
-from ctdild_sim.lot_plan import LotPlan
+from ctdild_sim.lot_plan import Evaluation, LotPlan, stockout_risk
 from ctdild_sim.scenario import Scenario
 from ctdild_sim.summary import (
     milestone_summary,
@@ -176,33 +176,48 @@ def supply_report(console: Console, scenario: Scenario, tables: RunTables, perio
 
 
 def plan_report(console: Console, plan: LotPlan, fresh: pd.DataFrame | None) -> None:
-    """The reorder-point search, its answer, and the check on fresh seeds."""
+    """The policy search, its answer, and the check on fresh seeds."""
     console.print(
         table(
-            f"Lot plan search: smallest reorder point with P(stock-out) upper 95% bound <= {plan.target:.1%}",
-            ("Reorder point (vials)", "Replicates", "P(stock-out)", "Upper 95% bound", "Meets target"),
+            f"Lot plan search: reorder policies with P(stock-out) upper 95% bound <= {plan.target:.1%}",
+            (
+                "Look-ahead (days)",
+                "Reorder point (vials)",
+                "P(stock-out)",
+                "Upper 95% bound",
+                "Lots started (mean)",
+                "Vials expired (mean)",
+                "Meets target",
+            ),
             (
                 (
+                    f"{t.lookahead_days:.0f}",
                     str(t.point),
-                    str(t.replicates),
                     f"{t.risk:.1%}",
                     f"{t.upper:.1%}",
+                    f"{t.mean_lots_started:.2f}",
+                    f"{t.mean_vials_expired:.1f}",
                     "yes" if t.upper <= plan.target else "no",
                 )
-                for t in sorted(plan.tried, key=lambda t: t.point)
+                for t in sorted(plan.tried, key=lambda t: (t.lookahead_days, t.point))
             ),
         )
     )
-    if not plan.met:
+    if plan.best is None:
         console.print(
-            f"[bold red]No reorder point up to {max(t.point for t in plan.tried)} vials meets the target[/]: "
-            "stock-outs come from something a reorder point cannot fix (campaign capacity, lead time, "
-            "shelf life); change the product section."
+            "[bold red]No reorder policy tried meets the target[/]: the stock-outs come from something "
+            "a reorder policy cannot fix (campaign capacity, lead time, lot failures, shelf life); change "
+            "the product section, or allow a higher --max-reorder-point."
         )
         return
-    console.print(f"[bold]Plan: start a lot whenever projected vials fall below {plan.point}.[/bold]")
+    best = plan.best
+    console.print(
+        f"[bold]Plan: start a lot whenever vials still allocatable {best.lookahead_days:.0f} days ahead "
+        f"(less vials owed, plus lots in process) fall below {best.point}[/bold] — "
+        f"{best.mean_lots_started:.2f} lots started per replicate on average."
+    )
     if fresh is not None:
-        risk = float((fresh["stockout_events"] > 0).mean())
+        risk = stockout_risk(fresh)
         se = math.sqrt(risk * (1 - risk) / len(fresh))
         console.print(
             f"Re-simulated on fresh seeds ({len(fresh)} replicates): "
@@ -211,13 +226,26 @@ def plan_report(console: Console, plan: LotPlan, fresh: pd.DataFrame | None) -> 
         )
 
 
+def _evaluation_row(t: Evaluation, target: float) -> tuple[str, ...]:
+    return (
+        f"{t.lookahead_days:.0f}",
+        str(t.point),
+        f"{t.risk:.1%}",
+        f"{t.upper:.1%}",
+        f"{t.mean_lots_started:.2f}",
+        f"{t.mean_vials_expired:.1f}",
+        "yes" if t.upper <= target else "no",
+    )
+
+
 def _policy_text(scenario: Scenario) -> str:
     product = scenario.product
     if product is None:
         return "none (no product section: supply never limits)"
     policy = product.policy
     if policy.kind == "reorder_point":
-        return f"reorder point {policy.reorder_point_vials} vials"
+        ahead = "" if policy.lookahead_days is None else f", look-ahead {policy.lookahead_days:.0f} days"
+        return f"reorder point {policy.reorder_point_vials} vials{ahead}"
     if policy.kind == "make_to_order":
         return f"make to order (cover {policy.cover:g}x)"
     return f"schedule (days {', '.join(f'{d:g}' for d in policy.start_days)})"

@@ -1,9 +1,10 @@
 """When to start new lots: the stock policies a manufacturing planner compares.
 
 - reorder point: whenever projected available vials drop below the point. The projection looks
-  one replenishment lead time (mean campaign plus QC) ahead: released unclaimed vials that will
-  still be allocatable then, less vials owed to waiting subjects, plus the expected good vials of
-  lots in process; so a lot about to expire is replaced before it does;
+  ``lookahead_days`` ahead (by default one mean replenishment lead time, campaign plus QC):
+  released unclaimed vials that will still be allocatable then, less vials owed to waiting
+  subjects, plus the expected good vials of lots in process; so stock about to expire is replaced
+  before it does;
 - make to order: when a cohort opens, enough lots for its expected need;
 - schedule: on fixed days.
 
@@ -34,7 +35,7 @@ class StockPolicy:
 
     @property
     def lead_days(self) -> float:
-        """Mean replenishment lead time: campaign plus QC release."""
+        """How far the projection looks ahead: the mean campaign plus QC release time."""
         lots = self.supply.spec.lots
         return lots.lead_time_days.mean + lots.qc_release_days.mean
 
@@ -56,8 +57,13 @@ class StockPolicy:
 class ReorderPointPolicy(StockPolicy):
     def __init__(self, supply: Supply, spec: ReorderPoint):
         self.point = spec.reorder_point_vials
+        self.lookahead = spec.lookahead_days
         super().__init__(supply)
         supply.inventory.on_release.append(self._watch)
+
+    @property
+    def lead_days(self) -> float:
+        return super().lead_days if self.lookahead is None else self.lookahead
 
     def on_stock_change(self) -> None:
         while self.projected_vials() < self.point:
