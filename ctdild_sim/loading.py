@@ -15,6 +15,8 @@ from pathlib import Path
 import yaml
 from pydantic import BaseModel, ValidationError
 
+from ctdild_sim.distributions import Distribution
+from ctdild_sim.product_spec import StockPolicy
 from ctdild_sim.scenario import Scenario
 
 
@@ -90,7 +92,8 @@ def _read_mapping(path: Path, chain: tuple[Path, ...]) -> dict:
 def _extend(data: dict, path: Path, chain: tuple[Path, ...]) -> dict:
     """Merge ``data`` over the scenario it extends.
 
-    Mappings merge key by key; lists, values and distributions (mappings with ``dist``) replace.
+    Mappings merge key by key; lists, values and tagged mappings (a distribution's ``dist``, a
+    stock policy's ``kind``) replace the parent's whole.
     """
     parent_name = data.pop(EXTENDS)
     if not isinstance(parent_name, str) or not parent_name:
@@ -103,10 +106,18 @@ def _extend(data: dict, path: Path, chain: tuple[Path, ...]) -> dict:
     return _deep_merge(_read_mapping(parent_path, chain), data)
 
 
+DISCRIMINATORS = frozenset({"dist", "kind"})
+"""Keys that tag a mapping as one of several models: such a mapping replaces, never merges."""
+
+
 def _deep_merge(base: dict, override: dict) -> dict:
     merged = dict(base)
     for key, value in override.items():
-        if isinstance(value, dict) and isinstance(merged.get(key), dict) and "dist" not in value:
+        if (
+            isinstance(value, dict)
+            and isinstance(merged.get(key), dict)
+            and not DISCRIMINATORS & value.keys()
+        ):
             merged[key] = _deep_merge(merged[key], value)
         else:
             merged[key] = value
@@ -133,7 +144,7 @@ def _field_path(loc: tuple) -> str:
     for item in loc:
         if isinstance(item, int):
             parts.append(f"[{item}]")
-        elif item in _DIST_TAGS or item == "[key]" or _is_branch_tag(item):
+        elif item in _TAGS or item == "[key]" or _is_branch_tag(item):
             continue  # pydantic inserts the discriminator tag; the file has no such level
         else:
             parts.append(("." if parts else "") + str(item))
@@ -155,13 +166,13 @@ def _describe(err: dict) -> tuple[str, str]:
         return field, message
     if kind == "missing":
         return field, "required field is missing"
-    if kind == "union_tag_invalid":
-        return field, f"unknown distribution {err['ctx']['tag']!r}; use one of {err['ctx']['expected_tags']}"
-    if kind == "union_tag_not_found":
-        return (
-            field,
-            "a distribution needs a 'dist' key (fixed, exponential, lognormal, gamma, normal, uniform)",
-        )
+    if kind in ("union_tag_invalid", "union_tag_not_found"):
+        key = err["ctx"]["discriminator"].strip("'")
+        what = {"dist": "distribution", "kind": "stock policy"}.get(key, key)
+        options = ", ".join(sorted(_TAGS_BY_KEY.get(key, ())))
+        if kind == "union_tag_not_found":
+            return field, f"a {what} needs a '{key}' key ({options})"
+        return field, f"unknown {what} {err['ctx']['tag']!r}; use one of {options}"
     message = err["msg"]
     if message.startswith("Value error, "):
         message = message[len("Value error, ") :]
@@ -170,7 +181,15 @@ def _describe(err: dict) -> tuple[str, str]:
     return field, message
 
 
-_DIST_TAGS = {"fixed", "exponential", "lognormal", "gamma", "normal", "uniform"}
+def _tags(union: typing.Any, key: str) -> set[str]:
+    """The tag values (``dist: lognormal``, ``kind: schedule``) of a tagged union's models."""
+    members = typing.get_args(typing.get_args(union)[0])
+    return {typing.get_args(m.model_fields[key].annotation)[0] for m in members}
+
+
+_TAGS_BY_KEY = {"dist": _tags(Distribution, "dist"), "kind": _tags(StockPolicy, "kind")}
+_TAGS = set().union(*_TAGS_BY_KEY.values())
+"""Tags pydantic inserts into error locations; the file has no such level."""
 
 
 def _allowed_keys(loc: tuple) -> list[str]:
@@ -200,10 +219,10 @@ def _step(tp: typing.Any, item: typing.Any) -> typing.Any:
     if origin in (typing.Union, types.UnionType):
         for arg in typing.get_args(tp):
             model = _unwrap_model(arg)
-            if model is not None and item in _DIST_TAGS:
-                tag = model.model_fields.get("dist")
-                if tag is not None and typing.get_args(tag.annotation) == (item,):
-                    return model
+            if model is not None and item in _TAGS:
+                for key in DISCRIMINATORS & model.model_fields.keys():
+                    if typing.get_args(model.model_fields[key].annotation) == (item,):
+                        return model
             if model is not None and isinstance(item, str) and item in model.model_fields:
                 return _step(model, item)
         return None
@@ -213,7 +232,7 @@ def _step(tp: typing.Any, item: typing.Any) -> typing.Any:
         return typing.get_args(tp)[1]
     model = _unwrap_model(tp)
     if model is not None:
-        if item in _DIST_TAGS and "dist" in model.model_fields:
+        if item in _TAGS and DISCRIMINATORS & model.model_fields.keys():
             return model
         for name, f in model.model_fields.items():
             if item in (name, f.alias):

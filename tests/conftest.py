@@ -118,3 +118,32 @@ def events_frame(result: ReplicateResult) -> pd.DataFrame:
 @pytest.fixture
 def deterministic() -> Scenario:
     return make_scenario()
+
+
+DETERMINISTIC_PRODUCT = {
+    "vial_cells": 5e7,
+    "overage_fraction": 0.0,
+    "thaw_to_infusion_hours": fixed(0.5),
+    "thaw_window_hours": 1.5,
+    "lots": {
+        "lead_time_days": fixed(30),
+        "yield_cells": fixed(2e9),  # 40 vials: exactly the design's 20 infusions x 2 vials
+        "qc_release_days": fixed(14),
+        "failure_probability": 0.0,
+        "shelf_life_days": 1000,
+        "max_parallel_campaigns": 1,
+    },
+    "initial_lots": 1,
+    "initial_stock_age_days": 0,
+    "min_remaining_shelf_life_days": 0,
+    "reserve_at": "admission",
+    "on_screen_expiry": "rescreen",
+    "policy": {"kind": "schedule", "start_days": []},
+    "order_on_stockout": False,
+}
+"""One released lot of exactly 40 vials of 5e7 cells on day 0, nothing else ever made."""
+
+
+def with_product(**overrides) -> dict:
+    """The deterministic product section with ``overrides`` deep-merged."""
+    return _deep_merge(copy.deepcopy(DETERMINISTIC_PRODUCT), overrides)

@@ -101,13 +101,13 @@ CASES = [
         "unknown-distribution",
         mutated("dosing.length_of_stay_days", {"dist": "weibull", "shape": 2}),
         "dosing.length_of_stay_days",
-        "unknown distribution 'weibull'",
+        "unknown distribution 'weibull'; use one of exponential, fixed, gamma",
     ),
     (
         "distribution-without-tag",
         mutated("dosing.length_of_stay_days", {"median": 3, "p90": 5}),
         "dosing.length_of_stay_days",
-        "needs a 'dist' key",
+        "a distribution needs a 'dist' key (exponential, fixed",
     ),
     (
         "p90-below-median",
@@ -159,6 +159,43 @@ CASES = [
     ),
     ("zero-beds", mutated("dosing.beds", 0), "dosing.beds", "greater than or equal to 1"),
     ("bad-on-expiry", mutated("screening.on_expiry", "retry"), "screening.on_expiry", "'rescreen' or 'lost'"),
+    (
+        "negative-yield",
+        mutated("product.lots.yield_cells", {"dist": "normal", "mean": -1e9, "sd": 1e8}),
+        "product.lots.yield_cells",
+        "can draw negative values",
+    ),
+    (
+        "shelf-life-shorter-than-qc",
+        mutated("product.lots.shelf_life_days", 10),
+        "product",
+        "lots.shelf_life_days (=10) must exceed the mean QC release time",
+    ),
+    ("zero-vial-strength", mutated("product.vial_cells", 0), "product.vial_cells", "greater than 0"),
+    (
+        "every-lot-fails",
+        mutated("product.lots.failure_probability", 1.0),
+        "product",
+        "no lot would ever be released",
+    ),
+    (
+        "unknown-policy",
+        mutated("product.policy", {"kind": "just_in_time"}),
+        "product.policy",
+        "unknown stock policy 'just_in_time'; use one of make_to_order, reorder_point, schedule",
+    ),
+    (
+        "expired-initial-stock",
+        mutated("product.initial_stock_age_days", 400),
+        "product",
+        "the initial stock would be expired",
+    ),
+    (
+        "reserve-at-typo",
+        mutated("product.reserve_at", "enrollment"),
+        "product.reserve_at",
+        "'enrolment' or 'admission'",
+    ),
 ]
 
 

@@ -19,7 +19,16 @@ from ctdild_sim.tables import EVENT_COLUMNS
 
 from conftest import BASE_SCENARIO, SCENARIOS
 
-TABLES = ("events", "patients", "screenings", "metrics", "milestones", "screen_failures")
+TABLES = (
+    "events",
+    "patients",
+    "screenings",
+    "metrics",
+    "lots",
+    "supply_weekly",
+    "milestones",
+    "screen_failures",
+)
 
 
 def run_cli(*args: str):
@@ -148,3 +157,42 @@ def test_shipped_scenarios_keep_the_listing_design():
         assert s.safety.hold_days == 28
         assert str(s.start_date) == "2024-08-20"
         assert s.planned_infusions == 20
+
+
+def test_supply_report_and_tables(tmp_path):
+    out = tmp_path / "supply"
+    result = run_cli("supply", str(BASE_SCENARIO), "-n", "20", "--seed", "3", "--out", str(out), "--quiet",
+                     "--period", "quarter")  # fmt: skip
+    assert result.exit_code == 0, result.output
+    text = result.stdout
+    assert "P(a subject waits for product)" in text
+    assert "Lots consumed P50" in text and "When lots are ordered" in text
+    assert "Product demand per quarter" in text
+    metrics = pd.read_parquet(out / "metrics.parquet")
+    risk = (metrics["stockout_events"] > 0).mean()
+    assert f"P(a subject waits for product) {risk:.1%}" in text
+    for name in ("lots", "supply_weekly", "demand_weekly_bands", "lot_starts"):
+        assert (out / f"{name}.parquet").exists() and (out / f"{name}.csv").exists()
+    weekly = pd.read_parquet(out / "supply_weekly.parquet")
+    used = weekly.groupby("replicate")["vials_used"].sum()
+    assert (used.to_numpy() == metrics.set_index("replicate").loc[used.index, "vials_used"].to_numpy()).all()
+
+
+def test_supply_plan_from_the_cli(tmp_path):
+    out = tmp_path / "plan"
+    result = run_cli("supply", str(BASE_SCENARIO), "-n", "20", "--target-stockout", "0.3",
+                     "--max-reorder-point", "16", "--out", str(out), "--quiet")  # fmt: skip
+    assert result.exit_code == 0, result.output
+    assert "Lot plan search" in result.stdout
+    search = pd.read_parquet(out / "lot_plan_search.parquet")
+    assert {"lookahead_days", "reorder_point", "stockout_risk", "upper_95"} <= set(search.columns)
+    assert "Plan: start a lot whenever" in result.stdout
+    assert "Re-simulated on fresh seeds (20 replicates)" in result.stdout
+
+
+def test_supply_needs_a_product_section(tmp_path):
+    bare = tmp_path / "bare.yaml"
+    bare.write_text(BASE_SCENARIO.read_text().split("\nproduct:")[0])
+    result = CliRunner().invoke(main, ["supply", str(bare), "-n", "2"])
+    assert result.exit_code == 2
+    assert f"{bare}: product: the scenario has no product section" in result.stderr

@@ -158,7 +158,8 @@ def test_cohort_sizes(case):
 @given(cases)
 def test_end_matches_outcome(case):
     _, result = replicate(case)
-    names = [e.event for e in result.events]
+    bookkeeping = {"vials_expired"}  # end-of-run write-off of claimed vials in expired lots
+    names = [e.event for e in result.events if e.event not in bookkeeping]
     if result.outcome == "completed":
         assert names[-1] == "trial_completed"
         assert all(p.status != "ongoing" for p in result.patients)
