@@ -255,3 +255,19 @@ def test_no_infusion_without_its_vials(case):
         elif e.event == "infused":
             infused[e.patient_id] += 1
             assert thawed[e.patient_id] >= infused[e.patient_id]
+
+
+def test_make_to_order_by_hand():
+    # No stock; cohort 1 opens on day 0 needing 3 x 1 x 2 = 6 vials, so one 40-vial lot is ordered
+    # then and released on day 44. Subjects ready on 36 and 41 wait 8 and 3 days, the one ready on
+    # 46 does not; the last hold still ends on 74, so gate 1 does not move. Cohorts 2 and 3 need
+    # 16 and 18 vials, which the 34 left cover: no further lot.
+    scenario = make_scenario(
+        product=with_product(initial_lots=0, policy={"kind": "make_to_order", "cover": 1.0})
+    )
+    result, m = metrics_of(scenario)
+    assert [e.day for e in result.events if e.event == "lot_ordered"] == [0]
+    assert m["stockout_events"] == 2
+    assert m["patient_days_waiting_for_product"] == pytest.approx(8 + 3)
+    assert m["cohort1_gate_day"] == 74 and m["lplv_day"] == 228
+    assert m["vials_used"] == 40 and m["vials_on_hand"] == 0
