@@ -69,7 +69,7 @@ class MakeToOrder(StrictModel):
 
 
 class Schedule(StrictModel):
-    """Start lots on fixed days (what the lot planner recommends)."""
+    """Start lots on fixed days (a campaign calendar agreed with the manufacturer)."""
 
     kind: Literal["schedule"] = Field(description="Policy tag.")
     start_days: list[float] = Field(description="Days since study start on which a lot is ordered.")

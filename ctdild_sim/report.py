@@ -190,15 +190,7 @@ def plan_report(console: Console, plan: LotPlan, fresh: pd.DataFrame | None) -> 
                 "Meets target",
             ),
             (
-                (
-                    f"{t.lookahead_days:.0f}",
-                    str(t.point),
-                    f"{t.risk:.1%}",
-                    f"{t.upper:.1%}",
-                    f"{t.mean_lots_started:.2f}",
-                    f"{t.mean_vials_expired:.1f}",
-                    "yes" if t.upper <= plan.target else "no",
-                )
+                _evaluation_row(t, plan.target)
                 for t in sorted(plan.tried, key=lambda t: (t.lookahead_days, t.point))
             ),
         )
