@@ -67,9 +67,7 @@ class CandidateFactory:
         self._ctd_names = list(population.ctd_type)
         self._ctd_cumulative = list(accumulate(population.ctd_type[n] for n in self._ctd_names))
         self._profile_names = list(population.ild_profiles)
-        self._profile_cumulative = list(
-            accumulate(population.ild_profiles[n].weight for n in self._profile_names)
-        )
+        self._profile_cumulative = list(accumulate(population.ild_profiles[n].weight for n in self._profile_names))
         self._next_id = 1
 
     def draw(self, site: str) -> Candidate:

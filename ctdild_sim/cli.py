@@ -1,14 +1,18 @@
-"""The ``ctdild-sim`` command line: validate scenarios, print their schema, run them.
+"""The ``ctdild-sim`` command line: validate, schema, run, supply, compare, runs.
 
 The CLI only parses arguments, calls the library and prints. Bad input (a scenario file that
 cannot be used, an output folder that cannot be written) is reported as ``FILE: FIELD: PROBLEM``
-on stderr with exit code 2, without a traceback and without writing anything.
+on stderr with exit code 2, without a traceback and without writing anything; Ctrl-C stops a run
+with exit code 130 and writes nothing.
 """
 
 from __future__ import annotations
 
+import datetime as dt
 import json
+import os
 import sys
+from collections.abc import Callable
 from pathlib import Path
 
 import click
@@ -17,18 +21,25 @@ from rich.console import Console
 from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeRemainingColumn
 
 from ctdild_sim import __version__
+from ctdild_sim.compare import headline, milestone_differences, milestone_quantiles
+from ctdild_sim.html_report import differences_figure, lplv_ecdf_figure, write_html
 from ctdild_sim.loading import ScenarioError, load_scenario
 from ctdild_sim.lot_plan import plan_lots
 from ctdild_sim.output import OutputError, check_output_dir, write_tables
-from ctdild_sim.report import plan_report, supply_report, trial_report
+from ctdild_sim.report import compare_report, plan_report, runs_report, supply_report, trial_report
+from ctdild_sim.results import DEFAULT_ROOT, list_runs, save_run
 from ctdild_sim.runner import run_scenario, simulate_metrics
 from ctdild_sim.scenario import Scenario
 from ctdild_sim.summary import milestone_summary, screen_failure_summary
-from ctdild_sim.supply_summary import demand_bands, lot_starts
+from ctdild_sim.supply_summary import lot_starts
+from ctdild_sim.tables import RunTables
 
 BAD_INPUT = 2
+INTERRUPTED = 130
 REPORT_WIDTH = 120
 """Columns of the report when stdout is a file or a pipe (rich would otherwise wrap at 80)."""
+FRESH_SEED_OFFSET = 1_000_003
+"""Added to the seed for the fresh-seed check of a lot plan (streams no search replicate used)."""
 
 
 def _fail(message: str) -> None:
@@ -68,11 +79,10 @@ def schema() -> None:
     click.echo(json.dumps(Scenario.model_json_schema(by_alias=True), indent=2))
 
 
-FRESH_SEED_OFFSET = 1_000_003
-"""Added to the seed for the fresh-seed check of a lot plan (streams no search replicate used)."""
+# -- shared pieces ------------------------------------------------------------------------
 
 
-def _load(scenario_file: Path, out: Path | None) -> Scenario:
+def _load(scenario_file: Path, out: Path | None = None) -> Scenario:
     """The scenario, and a usable output folder, or exit 2 with the problem."""
     try:
         scenario = load_scenario(scenario_file)
@@ -83,7 +93,7 @@ def _load(scenario_file: Path, out: Path | None) -> Scenario:
     return scenario
 
 
-def _write(console: Console, out: Path | None, tables) -> None:
+def _write(console: Console, out: Path | None, tables: list[tuple[str, pd.DataFrame]]) -> None:
     if out is None:
         return
     try:
@@ -93,62 +103,112 @@ def _write(console: Console, out: Path | None, tables) -> None:
     console.print(f"Tables written to {out}/ (Parquet and CSV).")
 
 
-def _progress(quiet: bool) -> Progress:
-    return Progress(
-        TextColumn("[bold]{task.description}"),
-        BarColumn(),
-        MofNCompleteColumn(),
-        TimeRemainingColumn(),
-        console=Console(stderr=True),
-        disable=quiet,
-        transient=True,
-    )
-
-
 def _console() -> Console:
     return Console(width=None if sys.stdout.isatty() else REPORT_WIDTH)
 
 
-replicates_option = click.option(
-    "--replicates", "-n", default=200, show_default=True, type=click.IntRange(min=1),
-    help="Number of Monte Carlo replicates.",
-)  # fmt: skip
-seed_option = click.option(
-    "--seed", default=20240820, show_default=True, type=click.IntRange(min=0),
-    help="Root seed; replicate r uses the streams spawned for (seed, r).",
-)  # fmt: skip
+def _with_progress(quiet: bool, label: str, total: int | None, work: Callable[[Callable[[int], None]], object]):
+    """Run ``work(advance)`` under a progress bar; Ctrl-C ends the command with nothing written."""
+    bar = Progress(
+        TextColumn("[bold]{task.description}"), BarColumn(), MofNCompleteColumn(), TimeRemainingColumn(),
+        console=Console(stderr=True), disable=quiet, transient=True,
+    )  # fmt: skip
+    try:
+        with bar:
+            task = bar.add_task(label, total=total)
+            return work(lambda n=1: bar.advance(task, n))
+    except KeyboardInterrupt:
+        click.echo("Interrupted: nothing was written.", err=True)
+        sys.exit(INTERRUPTED)
+
+
+def _execution_options(f):
+    options = [
+        click.option("--replicates", "-n", default=200, show_default=True, type=click.IntRange(min=1),
+                     help="Number of Monte Carlo replicates."),
+        click.option("--seed", default=20240820, show_default=True, type=click.IntRange(min=0),
+                     help="Root seed; replicate r uses the streams spawned for (seed, r)."),
+        click.option("--workers", "-j", default=None, type=click.IntRange(min=1),
+                     help="Worker processes [default: the machine's cores]."),
+        click.option("--chunk-size", default=None, type=click.IntRange(min=1),
+                     help="Replicates per task [default: about four tasks per worker, at most 200]."),
+        click.option("--scheduler", default=None,
+                     help="Run on a dask.distributed scheduler at this address, or 'local' for a LocalCluster."),
+        click.option("--quiet", is_flag=True, help="No progress bar."),
+    ]  # fmt: skip
+    for option in reversed(options):
+        f = option(f)
+    return f
+
+
+def _run_options(workers: int | None, chunk_size: int | None, scheduler: str | None, **extra) -> dict:
+    return {"workers": workers or os.cpu_count() or 1, "chunk_size": chunk_size, "scheduler": scheduler, **extra}
+
+
 out_option = click.option(
     "--out", type=click.Path(path_type=Path), default=None,
-    help="Folder for the tables (Parquet and CSV); nothing is written without it.",
+    help="Also export the tables (Parquet and CSV) to this folder.",
 )  # fmt: skip
-quiet_option = click.option("--quiet", is_flag=True, help="No progress bar.")
+
+
+# -- run ----------------------------------------------------------------------------------
 
 
 @main.command()
 @click.argument("scenario_file", type=click.Path(path_type=Path))
-@replicates_option
-@seed_option
+@_execution_options
+@click.option("--keep-events", default=1000, show_default=True, type=click.IntRange(min=0),
+              help="Keep full event logs for the first K replicates only (the rest are summarised).")  # fmt: skip
+@click.option("--results", "results_root", type=click.Path(path_type=Path), default=DEFAULT_ROOT, show_default=True,
+              help="Results store the run is saved in.")  # fmt: skip
+@click.option("--no-store", is_flag=True, help="Do not save the run in the results store.")
 @out_option
-@quiet_option
-def run(scenario_file: Path, replicates: int, seed: int, out: Path | None, quiet: bool) -> None:
-    """Simulate SCENARIO_FILE and print its milestone table."""
+def run(scenario_file: Path, replicates: int, seed: int, workers: int | None, chunk_size: int | None,
+        scheduler: str | None, quiet: bool, keep_events: int, results_root: Path, no_store: bool,
+        out: Path | None) -> None:  # fmt: skip
+    """Simulate SCENARIO_FILE, print its milestone report and save the run in the results store."""
     scenario = _load(scenario_file, out)
+    options = _run_options(workers, chunk_size, scheduler, keep_events=keep_events)
+    started = dt.datetime.now(dt.UTC)
+    tables: RunTables = _with_progress(
+        quiet, f"Simulating {scenario.name}", replicates,
+        lambda advance: run_scenario(scenario, replicates, seed, on_replicate=advance, **options),
+    )  # fmt: skip
     console = _console()
-    with _progress(quiet) as bar:
-        task = bar.add_task(f"Simulating {scenario.name}", total=replicates)
-        tables = run_scenario(scenario, replicates, seed, on_replicate=lambda _: bar.advance(task))
     trial_report(console, scenario, tables, seed)
-    extra = [
+    everything = [
+        *tables.items(),
         ("milestones", milestone_summary(tables.metrics, scenario)),
         ("screen_failures", screen_failure_summary(tables.metrics)),
     ]
-    _write(console, out, [*tables.items(), *extra])
+    if not no_store:
+        path = save_run(
+            results_root, everything, scenario_name=scenario.name, scenario_file=scenario_file,
+            scenario_text=scenario_file.read_text(encoding="utf-8"), seed=seed, replicates=replicates,
+            options=options, command=sys.argv, started=started,
+        )  # fmt: skip
+        console.print(f"Saved as run [bold]{path.name}[/bold] in {results_root}/.")
+    _write(console, out, everything)
+
+
+@main.command()
+@click.option("--results", "results_root", type=click.Path(path_type=Path), default=DEFAULT_ROOT, show_default=True,
+              help="Results store to list.")  # fmt: skip
+def runs(results_root: Path) -> None:
+    """List the runs in the results store (and any folder in it that is not a readable run)."""
+    stored = list_runs(results_root)
+    runs_report(_console(), results_root, stored)
+    for run_ in stored:
+        if run_.problem:
+            click.echo(f"{run_.path}: {run_.problem}", err=True)
+
+
+# -- supply -------------------------------------------------------------------------------
 
 
 @main.command()
 @click.argument("scenario_file", type=click.Path(path_type=Path))
-@replicates_option
-@seed_option
+@_execution_options
 @click.option(
     "--target-stockout", type=click.FloatRange(min=0, max=1, min_open=True, max_open=True), default=None,
     help="Plan the reorder policy with the fewest lots whose P(a subject waits for product) is under this.",
@@ -159,55 +219,91 @@ def run(scenario_file: Path, replicates: int, seed: int, out: Path | None, quiet
 )  # fmt: skip
 @click.option(
     "--period", type=click.Choice(["week", "month", "quarter"]), default="month", show_default=True,
-    help="Period of the demand table (the written table is always weekly).",
+    help="Period of the demand table (weekly, monthly and quarterly tables are all written).",
 )  # fmt: skip
 @out_option
-@quiet_option
-def supply(
-    scenario_file: Path,
-    replicates: int,
-    seed: int,
-    target_stockout: float | None,
-    max_reorder_point: int | None,
-    period: str,
-    out: Path | None,
-    quiet: bool,
-) -> None:
+def supply(scenario_file: Path, replicates: int, seed: int, workers: int | None, chunk_size: int | None,
+           scheduler: str | None, quiet: bool, target_stockout: float | None, max_reorder_point: int | None,
+           period: str, out: Path | None) -> None:  # fmt: skip
     """Forecast AD-MSC product demand, lots and stock-outs for SCENARIO_FILE; with
     --target-stockout, plan the reorder policy that meets the target with the fewest lots."""
     scenario = _load(scenario_file, out)
     if scenario.product is None:
         _fail(f"{scenario_file}: product: the scenario has no product section, so there is no supply to plan")
+    options = _run_options(workers, chunk_size, scheduler)
     console = _console()
     extra = []
     if target_stockout is not None:
-        with _progress(quiet) as bar:
-            task = bar.add_task("Searching the reorder point", total=None)
-            plan = plan_lots(scenario, target_stockout, replicates, seed, max_reorder_point,
-                             on_evaluated=lambda _: bar.advance(task))  # fmt: skip
+        plan = _with_progress(
+            quiet, "Searching reorder policies", None,
+            lambda advance: plan_lots(scenario, target_stockout, replicates, seed, max_reorder_point,
+                                      on_evaluated=lambda _: advance(), **options),
+        )  # fmt: skip
         fresh = None
         if plan.met:
-            with _progress(quiet) as bar:
-                task = bar.add_task("Checking the plan on fresh seeds", total=replicates)
-                fresh = simulate_metrics(plan.scenario, replicates, seed + FRESH_SEED_OFFSET,
-                                         on_replicate=lambda _: bar.advance(task))  # fmt: skip
+            fresh = _with_progress(
+                quiet, "Checking the plan on fresh seeds", replicates,
+                lambda advance: simulate_metrics(plan.scenario, replicates, seed + FRESH_SEED_OFFSET,
+                                                 on_replicate=advance, **options),
+            )  # fmt: skip
         plan_report(console, plan, fresh)
-        search = [(t.lookahead_days, t.point, t.replicates, t.risk, t.upper, t.mean_lots_started,
-                   t.mean_vials_expired) for t in plan.tried]  # fmt: skip
-        columns = ["lookahead_days", "reorder_point", "replicates", "stockout_risk", "upper_95",
-                   "mean_lots_started", "mean_vials_expired"]  # fmt: skip
-        extra.append(("lot_plan_search", pd.DataFrame(search, columns=columns)))
+        search = pd.DataFrame([vars(t) for t in plan.tried])
+        extra.append(("lot_plan_search", search))
         if not plan.met:
             _write(console, out, extra)
             return
         scenario = plan.scenario
-    with _progress(quiet) as bar:
-        task = bar.add_task(f"Simulating {scenario.name}", total=replicates)
-        tables = run_scenario(scenario, replicates, seed, on_replicate=lambda _: bar.advance(task))
+    tables: RunTables = _with_progress(
+        quiet, f"Simulating {scenario.name}", replicates,
+        lambda advance: run_scenario(scenario, replicates, seed, on_replicate=advance, keep_events=0, **options),
+    )  # fmt: skip
     supply_report(console, scenario, tables, period)
-    extra += [
-        ("demand_weekly_bands", demand_bands(tables.supply_weekly, scenario.start_date, "week")),
-        ("lot_starts", lot_starts(tables.lots, replicates, scenario.start_date)),
-    ]
-    _write(console, out, [("metrics", tables.metrics), ("lots", tables.lots),
-                          ("supply_weekly", tables.supply_weekly), *extra])  # fmt: skip
+    bands = [(f"demand_{kind}ly", tables.bands.table(kind)) for kind in ("week", "month", "quarter")]
+    extra.append(("lot_starts", lot_starts(tables.lots, replicates, scenario.start_date)))
+    _write(console, out, [("metrics", tables.metrics), ("lots", tables.lots), *bands, *extra])
+
+
+# -- compare ------------------------------------------------------------------------------
+
+
+@main.command()
+@click.argument("scenario_files", nargs=-1, required=True, type=click.Path(path_type=Path))
+@_execution_options
+@click.option("--report", "report_file", type=click.Path(path_type=Path), default=None,
+              help="Write a self-contained HTML report (plotly) to this file.")  # fmt: skip
+@out_option
+def compare(scenario_files: tuple[Path, ...], replicates: int, seed: int, workers: int | None,
+            chunk_size: int | None, scheduler: str | None, quiet: bool, report_file: Path | None,
+            out: Path | None) -> None:  # fmt: skip
+    """Compare SCENARIO_FILES on common random numbers: each one's milestone quantiles, and each
+    one's paired difference from the first with its 95% interval."""
+    if len(scenario_files) < 2:
+        _fail("compare needs at least two scenario files")
+    scenarios: dict[str, Scenario] = {}
+    for path in scenario_files:
+        scenario = _load(path)
+        if scenario.name in scenarios:
+            _fail(f"{path}: name: {scenario.name!r} is already the name of another scenario being compared")
+        scenarios[scenario.name] = scenario
+    if out is not None:
+        _load(scenario_files[0], out)
+    options = _run_options(workers, chunk_size, scheduler)
+    metrics = {}
+    for name, scenario in scenarios.items():
+        metrics[name] = _with_progress(
+            quiet, f"Simulating {name}", replicates,
+            lambda advance, s=scenario: simulate_metrics(s, replicates, seed, on_replicate=advance, **options),
+        )  # fmt: skip
+    quantiles = milestone_quantiles(metrics, scenarios)
+    differences = milestone_differences(metrics, scenarios)
+    summary = headline(metrics, scenarios)
+    console = _console()
+    compare_report(console, quantiles, differences, summary, replicates, seed)
+    tables = [("compare_quantiles", quantiles), ("compare_differences", differences), ("compare_headline", summary)]
+    if report_file is not None:
+        figures = [lplv_ecdf_figure(metrics, scenarios), differences_figure(differences)]
+        title = f"Scenario comparison: {', '.join(scenarios)} ({replicates} replicates, seed {seed})"
+        write_html(report_file, title, figures, [("Headline", summary), ("Milestones", quantiles),
+                                                 ("Paired differences", differences)])  # fmt: skip
+        console.print(f"HTML report written to {report_file}.")
+    _write(console, out, tables)

@@ -96,9 +96,7 @@ class CohortGate:
     def slot_filled(self, cohort: CohortState) -> None:
         cohort.slots_filled += 1
         if cohort.slots_filled == cohort.slots_total:
-            self.trial.log.record(
-                EventName.COHORT_ENROLLED, cohort=cohort.number, value=float(cohort.slots_filled)
-            )
+            self.trial.log.record(EventName.COHORT_ENROLLED, cohort=cohort.number, value=float(cohort.slots_filled))
             if cohort.index == len(self.cohorts) - 1:
                 self.trial.recruitment.close()
 

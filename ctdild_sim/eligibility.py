@@ -58,9 +58,7 @@ def refractory_fibrotic(c: Candidate) -> bool:
 
 def rapidly_progressive(c: Candidate) -> bool:
     """High-dose steroids (> 0.8 mg/kg/day) + immunosuppressants for > 3 months and deterioration."""
-    deteriorating = (
-        c.fvc_decline_pct > RAPID_FVC_DECLINE or c.dlco_decline_pct > RAPID_DLCO_DECLINE or c.ct_enlarging
-    )
+    deteriorating = c.fvc_decline_pct > RAPID_FVC_DECLINE or c.dlco_decline_pct > RAPID_DLCO_DECLINE or c.ct_enlarging
     return (
         c.on_potent_immunosuppressant
         and c.steroid_mg_per_kg_day > RAPID_MIN_STEROID
@@ -71,9 +69,7 @@ def rapidly_progressive(c: Candidate) -> bool:
 
 def rapidly_worsening(c: Candidate) -> bool:
     """Pulmonary symptoms began within a month, with dyspnoea and falling oxygen, or enlarging lesions."""
-    return c.symptom_onset_days <= WORSENING_ONSET_DAYS and (
-        c.worsening_dyspnoea_and_hypoxaemia or c.ct_enlarging
-    )
+    return c.symptom_onset_days <= WORSENING_ONSET_DAYS and (c.worsening_dyspnoea_and_hypoxaemia or c.ct_enlarging)
 
 
 @dataclass(frozen=True)
@@ -129,9 +125,7 @@ CRITERIA: tuple[Criterion, ...] = (
         "E3_pregnancy_or_no_contraception",
         "exclusion",
         "Pregnant or breastfeeding, or of childbearing potential without contraception",
-        lambda c: (
-            c.pregnant or c.breastfeeding or (c.childbearing_potential and not c.agrees_to_contraception)
-        ),
+        lambda c: c.pregnant or c.breastfeeding or (c.childbearing_potential and not c.agrees_to_contraception),
     ),
     Criterion(
         "E4_liver_function",

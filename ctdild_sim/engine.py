@@ -65,9 +65,7 @@ class Trial:
         death, withdrawal = draw_exit_times(self, candidate)
         patient = Patient(candidate, cohort, self.env.now, waited, death, withdrawal)
         patient.screen_passed_day = self.env.now - waited
-        patient.vials_per_dose = self.supply.vials_per_dose(
-            candidate.body_weight_kg, cohort.spec.dose_cells_per_kg
-        )
+        patient.vials_per_dose = self.supply.vials_per_dose(candidate.body_weight_kg, cohort.spec.dose_cells_per_kg)
         self.patients.append(patient)
         self.active_patients += 1
         self.log.record(

@@ -181,9 +181,7 @@ class LotInventory:
                 lot.reserved = 0
 
     def _record_expiry(self, lot: Lot, vials: int, where: str) -> None:
-        self.trial.log.record(
-            EventName.VIALS_EXPIRED, detail=f"lot {lot.lot_id} ({where})", value=float(vials)
-        )
+        self.trial.log.record(EventName.VIALS_EXPIRED, detail=f"lot {lot.lot_id} ({where})", value=float(vials))
 
     # -- serving -------------------------------------------------------------------------
     def _serve(self) -> None:
@@ -208,9 +206,7 @@ class LotInventory:
                 day=self.env.now,
                 patient_id=req.patient_id,
                 taken=tuple((lot.lot_id, k) for lot, k in req.allocation),
-                usable_after=tuple(
-                    (lot.lot_id, lot.expiry_day, lot.free) for lot in self.released if self.usable(lot)
-                ),
+                usable_after=tuple((lot.lot_id, lot.expiry_day, lot.free) for lot in self.released if self.usable(lot)),
             )
         )
         return True

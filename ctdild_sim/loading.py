@@ -76,9 +76,7 @@ def _parse_mapping(text: str, source: Path) -> dict:
     if data is None:
         raise ScenarioError(source, [("", "the file is empty; a scenario is a YAML mapping of fields")])
     if not isinstance(data, dict):
-        raise ScenarioError(
-            source, [("", f"the top level must be a mapping of fields, not a {type(data).__name__}")]
-        )
+        raise ScenarioError(source, [("", f"the top level must be a mapping of fields, not a {type(data).__name__}")])
     return data
 
 
@@ -113,11 +111,7 @@ DISCRIMINATORS = frozenset({"dist", "kind"})
 def _deep_merge(base: dict, override: dict) -> dict:
     merged = dict(base)
     for key, value in override.items():
-        if (
-            isinstance(value, dict)
-            and isinstance(merged.get(key), dict)
-            and not DISCRIMINATORS & value.keys()
-        ):
+        if isinstance(value, dict) and isinstance(merged.get(key), dict) and not DISCRIMINATORS & value.keys():
             merged[key] = _deep_merge(merged[key], value)
         else:
             merged[key] = value

@@ -91,9 +91,7 @@ def default_max_point(scenario: Scenario) -> int:
     product = scenario.product
     assert product is not None
     weight = scenario.population.body_weight_kg.mean
-    largest = max(
-        c.size * c.infusions * product.vials_per_dose(weight, c.dose_cells_per_kg) for c in scenario.cohorts
-    )
+    largest = max(c.size * c.infusions * product.vials_per_dose(weight, c.dose_cells_per_kg) for c in scenario.cohorts)
     return max(8, 2 * largest)
 
 
@@ -105,8 +103,12 @@ def plan_lots(
     max_point: int | None = None,
     on_evaluated: Callable[[Evaluation], None] | None = None,
     extra_lookaheads: tuple[float, ...] = EXTRA_LOOKAHEAD_DAYS,
+    **run_options,
 ) -> LotPlan:
-    """Search (reorder point, look-ahead) for the fewest lots whose stock-out risk meets ``target``."""
+    """Search (reorder point, look-ahead) for the fewest lots whose stock-out risk meets ``target``.
+
+    ``run_options`` (workers, chunk_size, scheduler) go to every simulation of the search.
+    """
     if not 0 < target < 1:
         raise ValueError(f"target (={target}) must be between 0 and 1")
     product = scenario.product
@@ -117,7 +119,7 @@ def plan_lots(
     plan = LotPlan(target)
 
     def evaluate(point: int, lookahead: float) -> Evaluation:
-        metrics = simulate_metrics(with_reorder_policy(scenario, point, lookahead), replicates, seed)
+        metrics = simulate_metrics(with_reorder_policy(scenario, point, lookahead), replicates, seed, **run_options)
         result = Evaluation(
             point, lookahead, replicates, int((metrics["stockout_events"] > 0).sum()),
             float(metrics["lots_started"].mean()), float(metrics["vials_expired"].mean()),

@@ -35,6 +35,7 @@ def write_tables(out: Path, tables: list[tuple[str, pd.DataFrame]]) -> None:
     check_output_dir(out)
     out.parent.mkdir(parents=True, exist_ok=True)
     staging = Path(tempfile.mkdtemp(prefix=f".{out.name}.", dir=out.parent))
+    staging.chmod(0o755)  # mkdtemp makes it private; results are for sharing
     try:
         for name, frame in tables:
             frame.to_parquet(staging / f"{name}.parquet", index=False)

@@ -103,12 +103,8 @@ class Journey:
     def run(self):
         p, trial, dosing = self.p, self.trial, self.trial.scenario.dosing
         rng = trial.streams.dosing
-        claims = (
-            [self._claim() for _ in range(p.planned_infusions)] if self.supply.reserve_at_enrolment else []
-        )
-        if not (
-            yield from self._until(self.env.timeout(dosing.enrolment_to_first_infusion_days.sample(rng)))
-        ):
+        claims = [self._claim() for _ in range(p.planned_infusions)] if self.supply.reserve_at_enrolment else []
+        if not (yield from self._until(self.env.timeout(dosing.enrolment_to_first_infusion_days.sample(rng)))):
             return self._leave()
         for k in range(p.planned_infusions):
             if k > 0:
@@ -222,9 +218,7 @@ class Journey:
                 self._record(EventName.VIALS_THAWED, value=float(p.vials_per_dose))
             if not self.supply.thaw_in_time():
                 self.supply.finish(vials, infused=False)
-                self._record(
-                    EventName.VIALS_WASTED, detail="thaw window exceeded", value=float(p.vials_per_dose)
-                )
+                self._record(EventName.VIALS_WASTED, detail="thaw window exceeded", value=float(p.vials_per_dose))
                 trial.beds.release(bed)
                 bed = None
                 continue

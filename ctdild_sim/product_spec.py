@@ -100,16 +100,13 @@ class Product(StrictModel):
     )
     lots: LotSpec = Field(description="How lots are made and released.")
     initial_lots: int = Field(ge=0, description="Released lots in stock on study start day.")
-    initial_stock_age_days: float = Field(
-        ge=0, description="Days since fill of the initial lots on study start day."
-    )
+    initial_stock_age_days: float = Field(ge=0, description="Days since fill of the initial lots on study start day.")
     min_remaining_shelf_life_days: float = Field(
         ge=0, description="Vials are not allocated to a dose with fewer days than this left before expiry."
     )
     reserve_at: Literal["enrolment", "admission"] = Field(
         description=(
-            "When a subject's doses are claimed from stock: all of them at enrolment, or each one at "
-            "its admission."
+            "When a subject's doses are claimed from stock: all of them at enrolment, or each one at its admission."
         )
     )
     on_screen_expiry: Literal["rescreen", "lost"] = Field(

@@ -13,6 +13,7 @@ import pandas as pd
 from rich.console import Console
 from rich.table import Table
 
+from ctdild_sim.bands import PeriodKind
 from ctdild_sim.lot_plan import Evaluation, LotPlan, stockout_risk
 from ctdild_sim.scenario import Scenario
 from ctdild_sim.summary import (
@@ -23,7 +24,7 @@ from ctdild_sim.summary import (
     screen_failure_summary,
     to_date,
 )
-from ctdild_sim.supply_summary import Period, active_periods, demand_bands, lot_starts, supply_overview
+from ctdild_sim.supply_summary import active_periods, lot_starts, supply_overview
 from ctdild_sim.tables import RunTables
 
 
@@ -109,14 +110,12 @@ def trial_report(console: Console, scenario: Scenario, tables: RunTables, seed: 
     )
 
 
-def supply_report(console: Console, scenario: Scenario, tables: RunTables, period: Period) -> None:
+def supply_report(console: Console, scenario: Scenario, tables: RunTables, period: PeriodKind) -> None:
     """Stock-out risk, lots needed and when to start them, demand by period, waste."""
     metrics = tables.metrics
     o = supply_overview(metrics)
     n = int(o["replicates"])
-    console.print(
-        f"[bold]{scenario.name}[/bold]: product supply over {n} replicates, policy {_policy_text(scenario)}."
-    )
+    console.print(f"[bold]{scenario.name}[/bold]: product supply over {n} replicates, policy {_policy_text(scenario)}.")
     console.print(
         f"P(a subject waits for product) {o['p_stockout']:.1%} (+/- {o['p_stockout_se']:.1%} s.e.); "
         f"{o['mean_stockout_events']:.2f} stock-outs and {o['mean_patient_days_waiting']:.1f} subject-days "
@@ -150,14 +149,14 @@ def supply_report(console: Console, scenario: Scenario, tables: RunTables, perio
             ),
         )
     )
-    bands = active_periods(demand_bands(tables.supply_weekly, scenario.start_date, period))
+    bands = active_periods(tables.bands.table(period))
     console.print(
         table(
             f"Product demand per {period} across replicates (cells in units of 1e6)",
             (
                 "Period",
                 "Vials thawed mean / P90",
-                "Cells infused mean / P90",
+                "Cells infused (mean)",
                 "Cumulative vials P10 / P50 / P90",
                 "Released vials in stock P10 / P50 / P90",
             ),
@@ -165,7 +164,7 @@ def supply_report(console: Console, scenario: Scenario, tables: RunTables, perio
                 (
                     _period_label(r, period),
                     f"{r.mean_vials_thawed:.1f} / {r.vials_thawed_p90:.0f}",
-                    f"{r.mean_cells_infused / 1e6:.0f} / {r.cells_infused_p90 / 1e6:.0f}",
+                    f"{r.mean_cells_infused / 1e6:.0f}",
                     _band(r, "cumulative_vials_thawed"),
                     _band(r, "vials_in_stock"),
                 )
@@ -189,10 +188,7 @@ def plan_report(console: Console, plan: LotPlan, fresh: pd.DataFrame | None) -> 
                 "Vials expired (mean)",
                 "Meets target",
             ),
-            (
-                _evaluation_row(t, plan.target)
-                for t in sorted(plan.tried, key=lambda t: (t.lookahead_days, t.point))
-            ),
+            (_evaluation_row(t, plan.target) for t in sorted(plan.tried, key=lambda t: (t.lookahead_days, t.point))),
         )
     )
     if plan.best is None:
@@ -251,7 +247,63 @@ def _band(row, column: str) -> str:
     return " / ".join(f"{getattr(row, f'{column}_p{q}'):.0f}" for q in (10, 50, 90))
 
 
-def _period_label(row, period: Period) -> str:
+def _period_label(row, period: PeriodKind) -> str:
     if period == "week":
         return f"week {row.period} ({row.start_date.isoformat()})"
     return str(row.period)
+
+
+def compare_report(
+    console: Console, quantiles: pd.DataFrame, differences: pd.DataFrame, summary: pd.DataFrame, replicates: int,
+    seed: int,
+) -> None:  # fmt: skip
+    """Per-scenario headline and milestone quantiles, then paired differences from the first."""
+    console.print(
+        table(
+            f"Scenarios on common random numbers ({replicates} replicates, seed {seed})",
+            ("Scenario", "P(LPLV by registered date)", "P(stopped early)", "P(any wait for product)",
+             "Mean paused days"),
+            ((r.scenario, f"{r.p_done_by_registered_date:.1%}", f"{r.p_stopped_early:.1%}", f"{r.p_product_wait:.1%}",
+              f"{r.mean_pause_days:.1f}") for r in summary.itertuples()),
+        )
+    )  # fmt: skip
+    console.print(
+        table(
+            "Milestone dates P10 / P50 / P90",
+            ("Milestone", *summary["scenario"]),
+            (
+                (label, *(_date_band(group[group["scenario"] == name].iloc[0]) for name in summary["scenario"]))
+                for label, group in quantiles.groupby("label", sort=False)
+            ),
+        )
+    )
+    for name, group in differences.groupby("scenario", sort=False):
+        console.print(
+            table(
+                f"{name} minus {group['reference'].iloc[0]}: paired difference with 95% interval",
+                ("Measure", "Mean difference", "95% interval (paired)", "Unpaired +/-", "Pairs"),
+                ((r.label, f"{r.mean_difference:+.3g}", f"[{r.ci_low:+.3g}, {r.ci_high:+.3g}]",
+                  f"{r.unpaired_half_width:.3g}", str(r.pairs)) for r in group.itertuples()),
+            )
+        )  # fmt: skip
+
+
+def runs_report(console: Console, root, stored) -> None:
+    """The runs in the results store."""
+    readable = [r for r in stored if r.manifest is not None]
+    if not readable:
+        console.print(f"No runs in {root}/.")
+        return
+    console.print(
+        table(
+            f"Runs in {root}/",
+            ("Run id", "Scenario", "Replicates", "Seed", "Finished"),
+            ((r.run_id, r.manifest["scenario_name"], str(r.manifest["replicates"]), str(r.manifest["seed"]),
+              str(r.manifest.get("finished", ""))[:19]) for r in readable),
+        )
+    )  # fmt: skip
+
+
+def _date_band(row) -> str:
+    dates = [row.p10_date, row.p50_date, row.p90_date]
+    return " / ".join(d.isoformat() if d is not None else "not reached" for d in dates)

@@ -1,41 +1,188 @@
-"""Many replicates of one scenario, each on its own seeded streams.
+"""Many replicates of one scenario: in chunks, on one core, many cores or a Dask cluster.
 
-Replicate ``r`` always uses the streams of ``(seed, r)`` (see ``streams``), so a run of N
-replicates is the first N replicates of any larger run with the same seed. This loop is
-sequential; the parallel runner builds on the same ``run_replicate``.
+Replicate ``r`` always uses the streams of ``(seed, r)`` (see ``streams``), each chunk of
+replicates returns its rows keyed by replicate, and chunks are put back together in replicate
+order with integer-only aggregates (``bands``): so the tables are the same, byte for byte,
+whatever the number of workers, the chunk size or the scheduler, and a run of N replicates is
+the first N replicates of any longer run with the same seed.
+
+Memory stays bounded: every replicate contributes its metrics row, its lots and its weekly demand
+(folded into histograms), but events, patients, screenings and weekly rows are kept only for the
+first ``keep_events`` replicates.
 """
 
 from __future__ import annotations
 
-from collections.abc import Callable, Iterator
+import math
+import multiprocessing
+import signal
+from collections.abc import Callable, Iterable
+from dataclasses import dataclass
+from types import SimpleNamespace
 
 import pandas as pd
 
-from ctdild_sim.engine import ReplicateResult, run_replicate
+from ctdild_sim.bands import DemandBands
+from ctdild_sim.engine import run_replicate
 from ctdild_sim.metrics import replicate_metrics
 from ctdild_sim.scenario import Scenario
-from ctdild_sim.supply_metrics import lot_table, weekly_supply_table
+from ctdild_sim.supply_metrics import lot_table, weekly_series, weekly_supply_table
 from ctdild_sim.tables import RunTables, events_table, patients_table, screenings_table
 
+DEFAULT_KEEP_EVENTS = 1000
+"""Replicates whose full event logs a run keeps unless told otherwise."""
 
-def replicates_of(
-    scenario: Scenario, replicates: int, seed: int, on_replicate: Callable[[int], None] | None = None
-) -> Iterator[ReplicateResult]:
-    """Replicates 0..replicates-1 of (scenario, seed), one at a time."""
+
+@dataclass
+class ChunkResult:
+    """What replicates ``start..stop-1`` produced."""
+
+    start: int
+    stop: int
+    metrics: pd.DataFrame
+    lots: pd.DataFrame
+    bands: DemandBands
+    events: pd.DataFrame
+    patients: pd.DataFrame
+    screenings: pd.DataFrame
+    supply_weekly: pd.DataFrame
+
+
+def horizon_weeks(scenario: Scenario) -> int:
+    return int(scenario.horizon_days // 7) + 1
+
+
+def simulate_chunk(scenario: Scenario, seed: int, start: int, stop: int, keep_events: int) -> ChunkResult:
+    """Run replicates ``start..stop-1``; keep full records for those below ``keep_events``."""
+    n_weeks = horizon_weeks(scenario)
+    bands = DemandBands(scenario.start_date, n_weeks)
+    metrics, lots, kept = [], [], []
+    for r in range(start, stop):
+        result = run_replicate(scenario, seed, r)
+        metrics.append(replicate_metrics(result, scenario))
+        bands.add(weekly_series(result, n_weeks), result.end_day)
+        lots.append(SimpleNamespace(replicate=r, lots=result.lots))
+        if r < keep_events:
+            kept.append(result)
+    return ChunkResult(
+        start=start,
+        stop=stop,
+        metrics=pd.DataFrame(metrics),
+        lots=lot_table(lots),
+        bands=bands,
+        events=events_table(kept, scenario.start_date),
+        patients=patients_table(kept),
+        screenings=screenings_table(kept),
+        supply_weekly=weekly_supply_table(kept),
+    )
+
+
+def chunk_bounds(replicates: int, chunk_size: int) -> list[tuple[int, int]]:
+    return [(a, min(a + chunk_size, replicates)) for a in range(0, replicates, chunk_size)]
+
+
+def default_chunk_size(replicates: int, workers: int) -> int:
+    """About four chunks per worker (load balance), at most 200 replicates (progress, memory)."""
+    return max(1, min(200, math.ceil(replicates / (4 * workers))))
+
+
+def _ignore_sigint() -> None:
+    """Workers leave Ctrl-C to the parent, which stops them all (no traceback from every worker)."""
+    signal.signal(signal.SIGINT, signal.SIG_IGN)
+
+
+def _simulate_task(task: tuple) -> ChunkResult:
+    return simulate_chunk(*task)
+
+
+def _local_pool(workers: int, tasks: list[tuple], on_done: Callable[[ChunkResult], None]) -> None:
+    pool = multiprocessing.Pool(workers, initializer=_ignore_sigint)
+    try:
+        for chunk in pool.imap_unordered(_simulate_task, tasks):
+            on_done(chunk)
+    except BaseException:
+        pool.terminate()
+        pool.join()
+        raise
+    pool.close()
+    pool.join()
+
+
+def _dask(scheduler: str, workers: int, tasks: list[tuple], on_done: Callable[[ChunkResult], None]) -> None:
+    from distributed import Client, LocalCluster
+    from distributed import as_completed as dask_completed
+
+    if scheduler == "local":
+        cluster = LocalCluster(n_workers=workers, threads_per_worker=1, processes=True, dashboard_address=None)
+        client = Client(cluster)
+    else:
+        cluster, client = None, Client(scheduler)
+    try:
+        futures = [client.submit(simulate_chunk, *task, pure=False) for task in tasks]
+        for future in dask_completed(futures):
+            on_done(future.result())
+    finally:
+        client.close()
+        if cluster is not None:
+            cluster.close()
+
+
+def execute_chunks(
+    scenario: Scenario,
+    replicates: int,
+    seed: int,
+    *,
+    workers: int = 1,
+    chunk_size: int | None = None,
+    scheduler: str | None = None,
+    keep_events: int = DEFAULT_KEEP_EVENTS,
+    on_progress: Callable[[int], None] | None = None,
+) -> list[ChunkResult]:
+    """Every chunk's result, in replicate order."""
     if replicates < 1:
         raise ValueError(f"replicates (={replicates}) must be >= 1")
-    for r in range(replicates):
-        yield run_replicate(scenario, seed, r)
-        if on_replicate is not None:
-            on_replicate(r)
+    if workers < 1:
+        raise ValueError(f"workers (={workers}) must be >= 1")
+    size = chunk_size or default_chunk_size(replicates, workers)
+    tasks = [(scenario, seed, a, b, keep_events) for a, b in chunk_bounds(replicates, size)]
+    done: list[ChunkResult] = []
+
+    def collect(chunk: ChunkResult) -> None:
+        done.append(chunk)
+        if on_progress is not None:
+            on_progress(chunk.stop - chunk.start)
+
+    if scheduler is not None:
+        _dask(scheduler, workers, tasks, collect)
+    elif workers == 1 or len(tasks) == 1:
+        for task in tasks:
+            collect(simulate_chunk(*task))
+    else:
+        _local_pool(workers, tasks, collect)
+    return sorted(done, key=lambda c: c.start)
 
 
-def simulate_metrics(
-    scenario: Scenario, replicates: int, seed: int, on_replicate: Callable[[int], None] | None = None
-) -> pd.DataFrame:
-    """Only the metrics table: what searches over many runs need, without keeping events."""
-    rows = [replicate_metrics(r, scenario) for r in replicates_of(scenario, replicates, seed, on_replicate)]
-    return pd.DataFrame(rows)
+def _concat(frames: Iterable[pd.DataFrame]) -> pd.DataFrame:
+    """Row-bind the chunks' tables; an all-empty table keeps its columns."""
+    frames = list(frames)
+    rows = [f for f in frames if len(f)]
+    return pd.concat(rows, ignore_index=True) if rows else frames[0]
+
+
+def merge_chunks(chunks: list[ChunkResult], scenario: Scenario) -> RunTables:
+    """The run's tables from its chunks (already in replicate order)."""
+    bands = DemandBands(scenario.start_date, horizon_weeks(scenario))
+    for chunk in chunks:
+        bands.merge(chunk.bands)
+    return RunTables(
+        events=_concat(c.events for c in chunks),
+        patients=_concat(c.patients for c in chunks),
+        screenings=_concat(c.screenings for c in chunks),
+        metrics=_concat(c.metrics for c in chunks),
+        lots=_concat(c.lots for c in chunks),
+        supply_weekly=_concat(c.supply_weekly for c in chunks),
+        bands=bands,
+    )
 
 
 def run_scenario(
@@ -43,14 +190,25 @@ def run_scenario(
     replicates: int,
     seed: int,
     on_replicate: Callable[[int], None] | None = None,
+    **options,
 ) -> RunTables:
-    """Simulate ``replicates`` replicates and return the run's tables."""
-    results = list(replicates_of(scenario, replicates, seed, on_replicate))
-    return RunTables(
-        events=events_table(results, scenario.start_date),
-        patients=patients_table(results),
-        screenings=screenings_table(results),
-        metrics=pd.DataFrame([replicate_metrics(r, scenario) for r in results]),
-        lots=lot_table(results),
-        supply_weekly=weekly_supply_table(results),
-    )
+    """Simulate ``replicates`` replicates and return the run's tables.
+
+    ``options``: workers, chunk_size, scheduler ("local" or a scheduler address), keep_events.
+    ``on_replicate`` is called with the number of replicates each finished chunk held.
+    """
+    chunks = execute_chunks(scenario, replicates, seed, on_progress=on_replicate, **options)
+    return merge_chunks(chunks, scenario)
+
+
+def simulate_metrics(
+    scenario: Scenario,
+    replicates: int,
+    seed: int,
+    on_replicate: Callable[[int], None] | None = None,
+    **options,
+) -> pd.DataFrame:
+    """Only the metrics table: what searches over many runs need."""
+    options.setdefault("keep_events", 0)
+    chunks = execute_chunks(scenario, replicates, seed, on_progress=on_replicate, **options)
+    return _concat(c.metrics for c in chunks)

@@ -41,9 +41,7 @@ CTD_TYPES = (
 
 def _parse_ae_probability(value: object) -> float | list[list[float]]:
     """One probability for every infusion, or one list per cohort of per-infusion probabilities."""
-    shape_hint = (
-        "one probability, or one list per cohort of per-infusion probabilities like [[0.02], [0.02, 0.03]]"
-    )
+    shape_hint = "one probability, or one list per cohort of per-infusion probabilities like [[0.02], [0.02, 0.03]]"
     if isinstance(value, int | float) and not isinstance(value, bool):
         return check_probability(float(value), "probability")
     if not isinstance(value, list) or not all(isinstance(row, list) for row in value):
@@ -144,13 +142,9 @@ class Population(StrictModel):
     childbearing_potential: Probability = Field(
         description="Probability a woman younger than menopause_age can become pregnant."
     )
-    menopause_age: float = Field(
-        gt=0, description="Age from which women are taken as not of childbearing potential."
-    )
+    menopause_age: float = Field(gt=0, description="Age from which women are taken as not of childbearing potential.")
     pregnant: Probability = Field(description="Probability a woman of childbearing potential is pregnant.")
-    breastfeeding: Probability = Field(
-        description="Probability a woman of childbearing potential is breastfeeding."
-    )
+    breastfeeding: Probability = Field(description="Probability a woman of childbearing potential is breastfeeding.")
     agrees_to_contraception: Probability = Field(
         description="Probability a person of childbearing potential agrees to effective contraception."
     )
@@ -234,9 +228,7 @@ class Dosing(StrictModel):
         ),
     )
     beds: int = Field(ge=1, description="Inpatient beds available for infusion admissions at once.")
-    length_of_stay_days: NonNegativeDistribution = Field(
-        description="Days in hospital for one infusion admission."
-    )
+    length_of_stay_days: NonNegativeDistribution = Field(description="Days in hospital for one infusion admission.")
 
 
 class AdverseEventType(StrictModel):
@@ -250,9 +242,7 @@ class AdverseEventType(StrictModel):
         )
     )
     triggers_review: bool = Field(
-        description=(
-            "Whether this AE stops escalation: it pauses the trial for a safety review and blocks the gate."
-        )
+        description=("Whether this AE stops escalation: it pauses the trial for a safety review and blocks the gate.")
     )
     onset_days: NonNegativeDistribution = Field(description="Days from infusion to the AE being observed.")
 
@@ -295,9 +285,7 @@ class Safety(StrictModel):
     death_triggers_review: bool = Field(
         description="Whether a death on study counts as a triggering serious AE (pause and review)."
     )
-    review_days: NonNegativeDistribution = Field(
-        description="Days the safety review (DSMB / PI and IRB) takes."
-    )
+    review_days: NonNegativeDistribution = Field(description="Days the safety review (DSMB / PI and IRB) takes.")
     review_outcomes: ReviewOutcomes = Field(description="What the review decides.")
     max_cohort_repeats: int = Field(
         ge=0, description="Times one cohort may be repeated; a further repeat decision stops the trial."

@@ -115,6 +115,4 @@ class Screening:
             while pause.active or not self.waiting.entries:
                 yield pause.cleared if pause.active else self.waiting.changed()
             entry = self.waiting.entries.pop(0)
-            trial.enrol(
-                entry.candidate, trial.gate.cohorts[cohort_index], waited=trial.env.now - entry.passed_day
-            )
+            trial.enrol(entry.candidate, trial.gate.cohorts[cohort_index], waited=trial.env.now - entry.passed_day)

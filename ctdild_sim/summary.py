@@ -133,10 +133,6 @@ def phase_durations(metrics: pd.DataFrame, scenario: Scenario) -> pd.DataFrame:
     rows = []
     for name, days in phases:
         done = days.dropna()
-        p10, p50, p90 = (
-            np.quantile(done, q, method="inverted_cdf") if len(done) else math.nan for q in QUANTILES
-        )
-        rows.append(
-            {"phase": name, "replicates": len(done), "p10_days": p10, "p50_days": p50, "p90_days": p90}
-        )
+        p10, p50, p90 = (np.quantile(done, q, method="inverted_cdf") if len(done) else math.nan for q in QUANTILES)
+        rows.append({"phase": name, "replicates": len(done), "p10_days": p10, "p50_days": p50, "p90_days": p90})
     return pd.DataFrame(rows)

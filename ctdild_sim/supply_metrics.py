@@ -57,6 +57,7 @@ def supply_metrics(result: ReplicateResult, product: Product | None) -> dict[str
 
 
 def lot_table(results: Iterable[ReplicateResult]) -> pd.DataFrame:
+    """One row per lot; ``results`` need only ``replicate`` and ``lots``."""
     rows = [
         (r.replicate, lot.lot_id, lot.initial_stock, lot.ordered_day, lot.started_day, lot.filled_day,
          lot.released_day, lot.failed_day, lot.expiry_day, lot.yield_cells, lot.vials, lot.used, lot.wasted,
@@ -75,29 +76,31 @@ _WEEKLY_EVENTS = {
 }
 
 
-def weekly_supply_table(results: Iterable[ReplicateResult], weeks: int | None = None) -> pd.DataFrame:
-    """Per replicate and week since study start: product demand, releases, expiry and stock.
+def weekly_series(result: ReplicateResult, n_weeks: int) -> dict[str, np.ndarray]:
+    """One replicate's supply figures per week since study start, for weeks 0..n_weeks-1.
 
     ``vials_in_stock`` is released vials not yet thawed or expired at the end of the week
-    (claimed ones included). Weeks run to the last week of any replicate (or ``weeks``).
+    (claimed ones included); after the replicate ends it stays where it was.
     """
-    results = list(results)
-    last = max((int(r.end_day // 7) for r in results), default=0) + 1
-    n_weeks = weeks or last
+    series = {name: np.zeros(n_weeks) for name in _WEEKLY_EVENTS.values()}
+    for e in result.events:
+        column = _WEEKLY_EVENTS.get(e.event)
+        if column is not None:
+            week = int(e.day // 7)
+            if week < n_weeks:
+                series[column][week] += e.value
+    series["vials_used"] = series["vials_thawed"] - series["vials_wasted"]
+    series["vials_in_stock"] = np.cumsum(series["vials_released"] - series["vials_thawed"] - series["vials_expired"])
+    return series
+
+
+def weekly_supply_table(results: Iterable[ReplicateResult]) -> pd.DataFrame:
+    """Per replicate, for each week from study start to the week it ended: product demand,
+    releases, expiry and stock (``weekly_series``)."""
     frames = []
     for r in results:
-        series = {name: np.zeros(n_weeks) for name in _WEEKLY_EVENTS.values()}
-        for e in r.events:
-            column = _WEEKLY_EVENTS.get(e.event)
-            week = int(e.day // 7)
-            if column is None or week >= n_weeks:
-                continue
-            series[column][week] += e.value
-        frame = pd.DataFrame(series)
-        frame["vials_used"] = frame["vials_thawed"] - frame["vials_wasted"]
-        frame["vials_in_stock"] = (
-            frame["vials_released"] - frame["vials_thawed"] - frame["vials_expired"]
-        ).cumsum()
+        n_weeks = int(r.end_day // 7) + 1
+        frame = pd.DataFrame(weekly_series(r, n_weeks))
         frame.insert(0, "week", np.arange(n_weeks))
         frame.insert(0, "replicate", r.replicate)
         frame.insert(2, "week_start_day", frame["week"] * 7.0)

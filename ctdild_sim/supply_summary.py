@@ -1,60 +1,17 @@
-"""Supply summaries across replicates: demand bands by period, lots needed, when lots start, waste.
+"""Supply summaries across replicates: lots needed, when lots are ordered, waste, stock-out risk.
 
-Pure functions of the run's tables (``metrics``, ``lots``, ``supply_weekly``).
+Pure functions of the run's tables (``metrics``, ``lots``, and the demand bands' tables).
 """
 
 from __future__ import annotations
 
 import datetime as dt
 import math
-from typing import Literal
 
 import numpy as np
 import pandas as pd
 
 from ctdild_sim.summary import QUANTILES, to_date
-
-Period = Literal["week", "month", "quarter"]
-
-
-def _bands(values: pd.DataFrame, by: str, columns: list[str]) -> pd.DataFrame:
-    """P10/P50/P90 across replicates of each column, per ``by`` value."""
-    grouped = values.groupby(by)
-    out = {}
-    for column in columns:
-        for q in QUANTILES:
-            out[f"{column}_p{int(q * 100)}"] = grouped[column].quantile(q, interpolation="lower")
-    return pd.DataFrame(out).reset_index()
-
-
-def demand_bands(weekly: pd.DataFrame, start: dt.date, period: Period = "week") -> pd.DataFrame:
-    """Cells and vials needed, and released stock, per period: mean and P10/P50/P90 across replicates.
-
-    Demand is vials thawed (infused or wasted) and cells infused in the period; stock is released
-    vials on hand at the period's end. Periods are calendar weeks since study start, or calendar
-    months or quarters of the dates.
-    """
-    frame = weekly.copy()
-    if period == "week":
-        frame["period"] = frame["week"]
-    else:
-        dates = pd.Timestamp(start) + pd.to_timedelta(frame["week_start_day"], unit="D")
-        frame["period"] = dates.dt.to_period("M" if period == "month" else "Q").astype(str)
-    sums = frame.groupby(["replicate", "period"], sort=True).agg(
-        vials_thawed=("vials_thawed", "sum"),
-        cells_infused=("cells_infused", "sum"),
-        vials_in_stock=("vials_in_stock", "last"),
-    )
-    sums = sums.reset_index()
-    sums["cumulative_vials_thawed"] = sums.groupby("replicate")["vials_thawed"].cumsum()
-    means = sums.groupby("period")[["vials_thawed", "cells_infused"]].mean().add_prefix("mean_")
-    bands = _bands(
-        sums, "period", ["vials_thawed", "cells_infused", "cumulative_vials_thawed", "vials_in_stock"]
-    )
-    bands = bands.merge(means.reset_index(), on="period")
-    if period == "week":
-        bands.insert(1, "start_date", [start + dt.timedelta(days=7 * int(w)) for w in bands["period"]])
-    return bands
 
 
 def lot_starts(lots: pd.DataFrame, replicates: int, start: dt.date) -> pd.DataFrame:

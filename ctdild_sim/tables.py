@@ -21,6 +21,7 @@ from dataclasses import dataclass, fields
 import numpy as np
 import pandas as pd
 
+from ctdild_sim.bands import KINDS, DemandBands
 from ctdild_sim.engine import ReplicateResult
 
 EVENT_COLUMNS = ["replicate", "day", "date", "site", "patient_id", "cohort", "event", "detail", "value"]
@@ -36,9 +37,12 @@ class RunTables:
     metrics: pd.DataFrame
     lots: pd.DataFrame
     supply_weekly: pd.DataFrame
+    bands: DemandBands
 
     def items(self) -> list[tuple[str, pd.DataFrame]]:
-        return [(f.name, getattr(self, f.name)) for f in fields(self)]
+        """Every table, the demand bands by week, month and quarter included."""
+        tables = [(f.name, getattr(self, f.name)) for f in fields(self) if f.name != "bands"]
+        return tables + [(f"demand_{kind}ly", self.bands.table(kind)) for kind in KINDS]
 
 
 def day_to_date(start: dt.date, days: pd.Series | np.ndarray) -> pd.Series:
@@ -49,9 +53,7 @@ def day_to_date(start: dt.date, days: pd.Series | np.ndarray) -> pd.Series:
 
 def events_table(results: Iterable[ReplicateResult], start: dt.date) -> pd.DataFrame:
     rows = [(r.replicate, *ev) for r in results for ev in r.events]
-    frame = pd.DataFrame(
-        rows, columns=["replicate", "day", "site", "patient_id", "cohort", "event", "detail", "value"]
-    )
+    frame = pd.DataFrame(rows, columns=["replicate", "day", "site", "patient_id", "cohort", "event", "detail", "value"])
     frame["replicate"] = frame["replicate"].astype("int64")
     frame["day"] = frame["day"].astype("float64")
     frame["patient_id"] = frame["patient_id"].astype("Int64")

@@ -89,9 +89,7 @@ DETERMINISTIC = {
     },
     "safety": {
         "hold_days": 28,
-        "adverse_events": [
-            {"name": "serious", "probability": 0.0, "triggers_review": True, "onset_days": fixed(5)}
-        ],
+        "adverse_events": [{"name": "serious", "probability": 0.0, "triggers_review": True, "onset_days": fixed(5)}],
         "death_triggers_review": True,
         "review_days": fixed(10),
         "review_outcomes": {"resume": 1.0, "repeat_cohort": 0.0, "stop": 0.0},
@@ -110,9 +108,7 @@ def make_scenario(**overrides) -> Scenario:
 
 
 def events_frame(result: ReplicateResult) -> pd.DataFrame:
-    return pd.DataFrame(
-        result.events, columns=["day", "site", "patient_id", "cohort", "event", "detail", "value"]
-    )
+    return pd.DataFrame(result.events, columns=["day", "site", "patient_id", "cohort", "event", "detail", "value"])
 
 
 @pytest.fixture

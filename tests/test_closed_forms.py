@@ -88,10 +88,7 @@ def test_poisson_gamma_referral_counts():
         horizon_days=horizon,
     )
     counts = np.array(
-        [
-            replicate_metrics(run_replicate(scenario, SEED, r), scenario)["n_referred"]
-            for r in range(replicates)
-        ]
+        [replicate_metrics(run_replicate(scenario, SEED, r), scenario)["n_referred"] for r in range(replicates)]
     )
     mean = rate / DAYS_PER_MONTH * horizon
     var = mean + (cv * mean) ** 2

@@ -95,9 +95,7 @@ class TestRapidlyProgressivePathway:
     """Steroid > 0.8 mg/kg/day + immunosuppressants > 3 months; FVC > 5% or DLCO > 10% or CT."""
 
     def candidate(self, **changes) -> Candidate:
-        base = dict(
-            treatment_months=4.0, steroid_mg_per_kg_day=1.0, fvc_decline_pct=6.0, dlco_decline_pct=0.0
-        )
+        base = dict(treatment_months=4.0, steroid_mg_per_kg_day=1.0, fvc_decline_pct=6.0, dlco_decline_pct=0.0)
         return replace(ELIGIBLE, **{**base, **changes})
 
     def test_base_is_rapid_only(self):

@@ -103,16 +103,10 @@ def test_triggering_ae_pauses_and_resumes_exact_log():
     # (waiting since 16) on 50, infuses 57, AE on 62, review to 72, hold ends 85. Subject 1's
     # last visit (day 28 after infusion) is also on 50.
     scenario = two_single_subject_cohorts(
-        adverse_events=[
-            {"name": "serious", "probability": 1.0, "triggers_review": True, "onset_days": fixed(5)}
-        ]
+        adverse_events=[{"name": "serious", "probability": 1.0, "triggers_review": True, "onset_days": fixed(5)}]
     )
     result = run_replicate(scenario, 1, 0)
-    log = [
-        (e.day, e.event, e.patient_id, e.cohort)
-        for e in result.events
-        if e.event not in ("referred", "visit")
-    ]
+    log = [(e.day, e.event, e.patient_id, e.cohort) for e in result.events if e.event not in ("referred", "visit")]
     assert log[:8] == [
         (0.0, "cohort_opened", None, 1),
         (0.0, "site_activated", None, None),
@@ -166,9 +160,7 @@ def test_pause_longer_than_hold_delays_the_gate():
     # Same as above with a 40-day review: the pause from 27 to 67 outlasts the hold ending 50,
     # so gate 1 passes when the review reports, on 67.
     scenario = two_single_subject_cohorts(
-        adverse_events=[
-            {"name": "serious", "probability": 1.0, "triggers_review": True, "onset_days": fixed(5)}
-        ],
+        adverse_events=[{"name": "serious", "probability": 1.0, "triggers_review": True, "onset_days": fixed(5)}],
         review_days=fixed(40),
     )
     _, m = metrics_of(scenario)
@@ -181,9 +173,7 @@ def test_repeat_then_stop_beyond_max_repeats():
     # 37: repeat, cohort 1 takes candidate 2 (waiting since 16) on 37, infused 44, AE on 49 ->
     # review to 59: a second repeat is not allowed, so the trial stops on 59.
     scenario = two_single_subject_cohorts(
-        adverse_events=[
-            {"name": "serious", "probability": 1.0, "triggers_review": True, "onset_days": fixed(5)}
-        ],
+        adverse_events=[{"name": "serious", "probability": 1.0, "triggers_review": True, "onset_days": fixed(5)}],
         review_outcomes={"resume": 0.0, "repeat_cohort": 1.0, "stop": 0.0},
     )
     result, m = metrics_of(scenario)

@@ -40,9 +40,7 @@ def test_plan_meets_its_target_on_fresh_seeds():
     assert plan.met
     assert plan.best.upper <= target
     # every point tried below the chosen one at the same look-ahead failed the target
-    same = [
-        e for e in plan.tried if e.lookahead_days == plan.best.lookahead_days and e.point < plan.best.point
-    ]
+    same = [e for e in plan.tried if e.lookahead_days == plan.best.lookahead_days and e.point < plan.best.point]
     assert all(e.upper > target for e in same)
     fresh = simulate_metrics(plan.scenario, 300, seed=987_654)
     risk = stockout_risk(fresh)

@@ -206,11 +206,7 @@ def test_every_vial_is_accounted_for(case):
         assert min(lot.free, lot.reserved, lot.used, lot.wasted, lot.expired, lot.destroyed) >= 0
     assert (
         m["vials_filled"]
-        == m["vials_used"]
-        + m["vials_wasted"]
-        + m["vials_expired"]
-        + m["vials_destroyed"]
-        + m["vials_on_hand"]
+        == m["vials_used"] + m["vials_wasted"] + m["vials_expired"] + m["vials_destroyed"] + m["vials_on_hand"]
     )
     vial_cells = scenario.product.vial_cells
     assert m["cells_filled"] == pytest.approx(m["vials_filled"] * vial_cells)
@@ -262,9 +258,7 @@ def test_make_to_order_by_hand():
     # then and released on day 44. Subjects ready on 36 and 41 wait 8 and 3 days, the one ready on
     # 46 does not; the last hold still ends on 74, so gate 1 does not move. Cohorts 2 and 3 need
     # 16 and 18 vials, which the 34 left cover: no further lot.
-    scenario = make_scenario(
-        product=with_product(initial_lots=0, policy={"kind": "make_to_order", "cover": 1.0})
-    )
+    scenario = make_scenario(product=with_product(initial_lots=0, policy={"kind": "make_to_order", "cover": 1.0}))
     result, m = metrics_of(scenario)
     assert [e.day for e in result.events if e.event == "lot_ordered"] == [0]
     assert m["stockout_events"] == 2

@@ -1,0 +1,80 @@
+"""A self-contained HTML report of a scenario comparison (plotly.js inlined once).
+
+Figures are built by pure functions of the comparison tables, so the dashboard can reuse them.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import html
+import os
+import tempfile
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+import plotly.graph_objects as go
+import plotly.io as pio
+
+from ctdild_sim.scenario import Scenario
+
+
+def lplv_ecdf_figure(metrics: dict[str, pd.DataFrame], scenarios: dict[str, Scenario]) -> go.Figure:
+    """Probability that the last patient's last visit has happened, by date, per scenario."""
+    fig = go.Figure()
+    registered: set[dt.date] = set()
+    for name, frame in metrics.items():
+        scenario = scenarios[name]
+        days = np.sort(frame["lplv_day"].dropna().to_numpy())
+        share = np.arange(1, len(days) + 1) / len(frame)
+        dates = [scenario.start_date + dt.timedelta(days=float(d)) for d in days]
+        fig.add_trace(go.Scatter(x=dates, y=share, mode="lines", line_shape="hv", name=name))
+        if scenario.registered_completion_date is not None:
+            registered.add(scenario.registered_completion_date)
+    for date in registered:
+        fig.add_vline(x=dt.datetime.combine(date, dt.time()).timestamp() * 1000, line_dash="dash",
+                      annotation_text=f"registered completion {date}")  # fmt: skip
+    fig.update_layout(title="Last patient last visit: P(done by date)", xaxis_title="date",
+                      yaxis_title="share of replicates", yaxis_range=[0, 1])  # fmt: skip
+    return fig
+
+
+def differences_figure(differences: pd.DataFrame) -> go.Figure:
+    """Paired differences in days with 95% intervals, one marker series per compared scenario."""
+    fig = go.Figure()
+    days = differences[differences["measure"].str.endswith("_day")]
+    for name, group in days.groupby("scenario", sort=False):
+        label = f"{name} - {group['reference'].iloc[0]}"
+        fig.add_trace(
+            go.Scatter(
+                x=group["mean_difference"], y=group["label"], mode="markers", name=label,
+                error_x={"type": "data", "symmetric": False, "array": group["ci_high"] - group["mean_difference"],
+                         "arrayminus": group["mean_difference"] - group["ci_low"]},
+            )
+        )  # fmt: skip
+    fig.add_vline(x=0, line_color="grey")
+    fig.update_layout(title="Paired difference in milestone day (95% interval)", xaxis_title="days",
+                      yaxis={"autorange": "reversed"})  # fmt: skip
+    return fig
+
+
+def write_html(path: Path, title: str, figures: list[go.Figure], tables: list[tuple[str, pd.DataFrame]]) -> None:
+    """Write the report atomically: plotly.js inlined in the first figure, tables as HTML."""
+    parts = [f"<!DOCTYPE html><html><head><meta charset='utf-8'><title>{html.escape(title)}</title></head><body>",
+             f"<h1>{html.escape(title)}</h1>"]  # fmt: skip
+    for i, fig in enumerate(figures):
+        parts.append(pio.to_html(fig, include_plotlyjs=(i == 0), full_html=False))
+    for heading, frame in tables:
+        parts.append(f"<h2>{html.escape(heading)}</h2>")
+        parts.append(frame.to_html(index=False, float_format=lambda x: f"{x:.3g}", na_rep="", border=0))
+    parts.append("</body></html>")
+    path.parent.mkdir(parents=True, exist_ok=True)
+    fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", dir=path.parent)
+    try:
+        with os.fdopen(fd, "w", encoding="utf-8") as f:
+            f.write("\n".join(parts))
+        os.chmod(tmp, 0o644)  # mkstemp makes it private; a report is for sharing
+        os.replace(tmp, path)
+    except BaseException:
+        Path(tmp).unlink(missing_ok=True)
+        raise

@@ -1,0 +1,150 @@
+"""The results store: one folder per run under ``results/``, written all or nothing.
+
+    results/<run_id>/manifest.json   what was run: scenario (name, file content, hash), seed,
+                                     replicates, options, package version, start and end time,
+                                     command
+    results/<run_id>/<table>.parquet every table of the run
+
+A run is written into a hidden temporary folder beside the others and renamed into place only
+when complete, so a killed or interrupted run leaves no entry. ``list_runs`` reports folders it
+cannot read as such instead of failing, and ``load`` returns a run's tables as DataFrames.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import hashlib
+import json
+import re
+import shutil
+import tempfile
+from dataclasses import dataclass
+from pathlib import Path
+
+import pandas as pd
+
+from ctdild_sim import __version__
+
+DEFAULT_ROOT = Path("results")
+MANIFEST = "manifest.json"
+MANIFEST_KEYS = ("run_id", "scenario_name", "scenario_file", "scenario_sha256", "seed", "replicates")
+
+
+class StoreError(Exception):
+    """A run that cannot be found or read."""
+
+
+@dataclass(frozen=True)
+class StoredRun:
+    """One folder of the store: its manifest, or why it could not be read."""
+
+    path: Path
+    manifest: dict | None
+    problem: str | None = None
+
+    @property
+    def run_id(self) -> str:
+        return self.path.name
+
+
+def _slug(text: str) -> str:
+    return re.sub(r"[^a-z0-9]+", "-", text.lower()).strip("-")[:40] or "scenario"
+
+
+def new_run_id(scenario_name: str, scenario_text: str, seed: int, started: dt.datetime) -> str:
+    """Sortable by time, readable, and distinct for distinct inputs started in the same second."""
+    digest = hashlib.sha256(f"{scenario_text}\0{seed}\0{started.isoformat()}".encode()).hexdigest()[:8]
+    return f"{started:%Y%m%d-%H%M%S}-{_slug(scenario_name)}-{digest}"
+
+
+def save_run(
+    root: Path,
+    tables: list[tuple[str, pd.DataFrame]],
+    *,
+    scenario_name: str,
+    scenario_file: Path,
+    scenario_text: str,
+    seed: int,
+    replicates: int,
+    options: dict,
+    command: list[str],
+    started: dt.datetime,
+) -> Path:
+    """Write a run into the store; the folder appears only when everything is written."""
+    finished = dt.datetime.now(dt.UTC)
+    run_id = new_run_id(scenario_name, scenario_text, seed, started)
+    manifest = {
+        "run_id": run_id,
+        "scenario_name": scenario_name,
+        "scenario_file": str(scenario_file),
+        "scenario_sha256": hashlib.sha256(scenario_text.encode()).hexdigest(),
+        "scenario_text": scenario_text,
+        "seed": seed,
+        "replicates": replicates,
+        "options": options,
+        "package_version": __version__,
+        "started": started.isoformat(),
+        "finished": finished.isoformat(),
+        "command": command,
+        "tables": [name for name, _ in tables],
+    }
+    root.mkdir(parents=True, exist_ok=True)
+    staging = Path(tempfile.mkdtemp(prefix=f".{run_id}.", dir=root))
+    staging.chmod(0o755)  # mkdtemp makes it private; results are for sharing
+    try:
+        for name, frame in tables:
+            frame.to_parquet(staging / f"{name}.parquet", index=False)
+        (staging / MANIFEST).write_text(json.dumps(manifest, indent=2, default=str))
+        final = root / run_id
+        staging.rename(final)
+    except BaseException:
+        shutil.rmtree(staging, ignore_errors=True)
+        raise
+    return final
+
+
+def list_runs(root: Path = DEFAULT_ROOT) -> list[StoredRun]:
+    """Every run folder, oldest first; unreadable or foreign folders come with their problem."""
+    if not root.is_dir():
+        return []
+    runs = []
+    for path in sorted(p for p in root.iterdir() if p.is_dir() and not p.name.startswith(".")):
+        manifest_path = path / MANIFEST
+        if not manifest_path.is_file():
+            runs.append(StoredRun(path, None, "no manifest.json: not a ctdild-sim run"))
+            continue
+        try:
+            manifest = json.loads(manifest_path.read_text())
+        except (OSError, UnicodeDecodeError, json.JSONDecodeError) as exc:
+            runs.append(StoredRun(path, None, f"unreadable manifest.json ({exc})"))
+            continue
+        missing = [k for k in MANIFEST_KEYS if not isinstance(manifest, dict) or k not in manifest]
+        if missing:
+            runs.append(StoredRun(path, None, f"manifest.json lacks {', '.join(missing)}"))
+            continue
+        runs.append(StoredRun(path, manifest))
+    return runs
+
+
+def load(run_id: str, root: Path | str = DEFAULT_ROOT) -> dict[str, pd.DataFrame]:
+    """The tables of a stored run, by name (``metrics``, ``events``, ``demand_weekly``, ...)."""
+    root = Path(root)
+    if not run_id or "/" in run_id or run_id.startswith("."):
+        raise StoreError(f"{run_id!r} is not a run id")
+    path = root / run_id
+    manifest_path = path / MANIFEST
+    if not manifest_path.is_file():
+        raise StoreError(f"{path}: no such run (no manifest.json)")
+    try:
+        manifest = json.loads(manifest_path.read_text())
+        return {name: pd.read_parquet(path / f"{name}.parquet") for name in manifest["tables"]}
+    except (OSError, KeyError, ValueError) as exc:
+        raise StoreError(f"{path}: cannot be read ({exc})") from None
+
+
+def manifest_of(run_id: str, root: Path | str = DEFAULT_ROOT) -> dict:
+    path = Path(root) / run_id / MANIFEST
+    try:
+        return json.loads(path.read_text())
+    except (OSError, ValueError) as exc:
+        raise StoreError(f"{path}: cannot be read ({exc})") from None

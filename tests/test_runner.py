@@ -1,0 +1,211 @@
+"""The Monte Carlo runner, the results store and scenario comparison."""
+
+from __future__ import annotations
+
+import io
+import json
+import os
+import signal
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+import pytest
+from click.testing import CliRunner
+
+from ctdild_sim.bands import DemandBands, histogram_quantile
+from ctdild_sim.cli import main
+from ctdild_sim.compare import milestone_differences, paired_difference
+from ctdild_sim.loading import _deep_merge, load_scenario
+from ctdild_sim.results import StoreError, list_runs, load
+from ctdild_sim.runner import run_scenario, simulate_metrics
+from ctdild_sim.scenario import Scenario
+
+from conftest import BASE_SCENARIO, ROOT, fixed
+
+BASE = load_scenario(BASE_SCENARIO)
+
+
+def parquet_bytes(frame: pd.DataFrame) -> bytes:
+    buffer = io.BytesIO()
+    frame.to_parquet(buffer, index=False)
+    return buffer.getvalue()
+
+
+def assert_same_tables(a, b) -> None:
+    for (name, x), (_, y) in zip(a.items(), b.items(), strict=True):
+        assert parquet_bytes(x) == parquet_bytes(y), name
+
+
+class TestSameResultsWhateverTheSplit:
+    @pytest.fixture(scope="class")
+    def reference(self):
+        return run_scenario(BASE, 24, seed=7, workers=1, chunk_size=24, keep_events=10)
+
+    @pytest.mark.parametrize(("workers", "chunk_size"), [(1, 5), (2, 3), (2, 24), (2, None)])
+    def test_local(self, reference, workers, chunk_size):
+        tables = run_scenario(BASE, 24, seed=7, workers=workers, chunk_size=chunk_size, keep_events=10)
+        assert_same_tables(reference, tables)
+
+    def test_dask_local_cluster(self, reference):
+        pytest.importorskip("distributed")
+        tables = run_scenario(BASE, 24, seed=7, workers=2, chunk_size=5, scheduler="local", keep_events=10)
+        assert_same_tables(reference, tables)
+
+
+def test_events_are_kept_for_the_first_replicates_only():
+    tables = run_scenario(BASE, 12, seed=3, workers=1, chunk_size=5, keep_events=4)
+    assert sorted(tables.events["replicate"].unique()) == [0, 1, 2, 3]
+    assert sorted(tables.patients["replicate"].unique()) == [0, 1, 2, 3]
+    assert len(tables.metrics) == 12
+    assert sorted(tables.lots["replicate"].unique()) == list(range(12))
+
+
+def test_histogram_quantiles_match_numpy():
+    rng = np.random.default_rng(1)
+    values = rng.poisson(3.0, size=(6, 501))  # 6 periods, 501 replicates
+    counts = np.zeros((6, values.max() + 1), dtype=np.int64)
+    for row, v in enumerate(values):
+        np.add.at(counts[row], v, 1)
+    for q in (0.1, 0.5, 0.9):
+        expected = np.quantile(values, q, axis=1, method="inverted_cdf")
+        assert list(histogram_quantile(counts, q)) == list(expected)
+
+
+def test_demand_bands_match_a_direct_computation():
+    rng = np.random.default_rng(2)
+    n_weeks, start = 30, BASE.start_date
+    bands, split = DemandBands(start, n_weeks), [DemandBands(start, n_weeks), DemandBands(start, n_weeks)]
+    thawed_all = []
+    for r in range(41):
+        thawed = rng.poisson(0.7, n_weeks).astype(float)
+        released = np.zeros(n_weeks)
+        released[0] = 100
+        series = {"vials_thawed": thawed, "cells_infused": thawed * 3e7,
+                  "vials_in_stock": np.cumsum(released - thawed)}  # fmt: skip
+        bands.add(series, end_day=7 * n_weeks - 1)
+        split[r % 2].add(series, end_day=7 * n_weeks - 1)
+        thawed_all.append(thawed)
+    split[0].merge(split[1])
+    week = bands.table("week")
+    pd.testing.assert_frame_equal(week, split[0].table("week"))
+    thawed_all = np.array(thawed_all)
+    for q, col in ((0.1, "p10"), (0.5, "p50"), (0.9, "p90")):
+        assert list(week[f"vials_thawed_{col}"]) == list(np.quantile(thawed_all, q, axis=0, method="inverted_cdf"))
+        cumulative = np.quantile(thawed_all.cumsum(axis=1), q, axis=0, method="inverted_cdf")
+        assert list(week[f"cumulative_vials_thawed_{col}"]) == list(cumulative)
+    assert np.allclose(week["mean_vials_thawed"], thawed_all.mean(axis=0))
+    assert np.allclose(week["mean_cells_infused"], thawed_all.mean(axis=0) * 3e7)
+    # a month's thawed vials are the sum of its weeks, per replicate, before the quantile
+    month = bands.table("month")
+    assert month["mean_vials_thawed"].sum() == pytest.approx(thawed_all.sum(axis=1).mean())
+
+
+class TestCommonRandomNumbers:
+    def test_a_scenario_against_itself_differs_by_nothing(self):
+        metrics = simulate_metrics(BASE, 30, seed=5, workers=1)
+        diffs = milestone_differences({"a": metrics, "b": metrics.copy()}, {"a": BASE, "b": BASE})
+        assert (diffs["mean_difference"] == 0).all()
+        assert (diffs["ci_low"] == 0).all() and (diffs["ci_high"] == 0).all()
+
+    def test_paired_interval_far_narrower_than_unpaired(self):
+        base = BASE.model_dump(by_alias=True)
+        shorter = Scenario.model_validate(_deep_merge(base, {"safety": {"review_days": fixed(10)}}))
+        longer = Scenario.model_validate(_deep_merge(base, {"safety": {"review_days": fixed(40)}}))
+        a = simulate_metrics(shorter, 200, seed=9, workers=2)
+        b = simulate_metrics(longer, 200, seed=9, workers=2)
+        diff = paired_difference(a["lplv_day"], b["lplv_day"])
+        half_width = (diff.high - diff.low) / 2
+        assert diff.mean > 0  # longer reviews never finish sooner on average
+        assert half_width < diff.unpaired_half_width / 5
+
+
+def run_cli(*args: str):
+    return CliRunner().invoke(main, list(args), catch_exceptions=False)
+
+
+def test_store_round_trip(tmp_path):
+    store = tmp_path / "results"
+    result = run_cli("run", str(BASE_SCENARIO), "-n", "6", "-j", "1", "--results", str(store), "--quiet")
+    assert result.exit_code == 0, result.output
+    [stored] = list_runs(store)
+    manifest = stored.manifest
+    assert manifest["scenario_name"] == BASE.name and manifest["replicates"] == 6
+    assert manifest["scenario_text"] == BASE_SCENARIO.read_text()
+    for key in ("scenario_sha256", "seed", "package_version", "started", "finished", "command", "options"):
+        assert key in manifest
+    tables = load(stored.run_id, store)
+    assert len(tables["metrics"]) == 6
+    assert {"events", "patients", "lots", "demand_weekly", "milestones"} <= set(tables)
+    again = run_scenario(BASE, 6, seed=manifest["seed"], workers=1)
+    pd.testing.assert_frame_equal(tables["metrics"], again.metrics)
+    assert f"Saved as run {stored.run_id}" in result.stdout
+    listing = run_cli("runs", "--results", str(store))
+    assert stored.run_id in listing.stdout
+
+
+def test_foreign_and_corrupt_folders_are_reported_not_crashed_on(tmp_path):
+    store = tmp_path / "results"
+    (store / "holiday-photos").mkdir(parents=True)
+    (store / "broken").mkdir()
+    (store / "broken" / "manifest.json").write_text("{not json")
+    (store / "partial").mkdir()
+    (store / "partial" / "manifest.json").write_text(json.dumps({"run_id": "partial"}))
+    problems = {r.run_id: r.problem for r in list_runs(store)}
+    assert "not a ctdild-sim run" in problems["holiday-photos"]
+    assert "unreadable manifest.json" in problems["broken"]
+    assert "lacks" in problems["partial"]
+    result = CliRunner().invoke(main, ["runs", "--results", str(store)])
+    assert result.exit_code == 0
+    assert "holiday-photos: no manifest.json" in result.stderr and "broken: unreadable" in result.stderr
+    with pytest.raises(StoreError, match="no such run"):
+        load("holiday-photos", store)
+    with pytest.raises(StoreError, match="cannot be read"):
+        load("broken", store)
+    with pytest.raises(StoreError, match="not a run id"):
+        load("../etc", store)
+
+
+def test_interrupted_run_leaves_nothing(tmp_path):
+    store = tmp_path / "results"
+    env = {**os.environ, "PYTHONPATH": str(ROOT)}
+    proc = subprocess.Popen(
+        [sys.executable, "-m", "ctdild_sim", "run", str(BASE_SCENARIO), "-n", "100000", "-j", "2",
+         "--results", str(store), "--quiet"],
+        stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, env=env,
+    )  # fmt: skip
+    time.sleep(6)
+    assert proc.poll() is None, proc.communicate()
+    proc.send_signal(signal.SIGINT)
+    _, err = proc.communicate(timeout=120)
+    assert proc.returncode == 130, err
+    assert "Interrupted: nothing was written." in err
+    assert "Traceback" not in err
+    assert not store.exists() or list(store.iterdir()) == []
+
+
+def test_compare_cli_with_html_report(tmp_path):
+    report = tmp_path / "compare.html"
+    result = run_cli("compare", str(BASE_SCENARIO), str(ROOT / "scenarios" / "nct06574581_long_review.yaml"),
+                     "-n", "12", "-j", "2", "--report", str(report), "--quiet")  # fmt: skip
+    assert result.exit_code == 0, result.output
+    assert "paired difference with 95% interval" in result.stdout
+    text = report.read_text()
+    assert "plotly" in text and "Paired differences" in text and "NCT06574581 long review" in text
+    assert oct(report.stat().st_mode & 0o777) == "0o644"
+
+
+def test_compare_needs_two_distinct_scenarios():
+    result = CliRunner().invoke(main, ["compare", str(BASE_SCENARIO)])
+    assert result.exit_code == 2 and "at least two" in result.stderr
+    result = CliRunner().invoke(main, ["compare", str(BASE_SCENARIO), str(BASE_SCENARIO)])
+    assert result.exit_code == 2 and "already the name" in result.stderr
+
+
+def test_output_folder_is_shareable(tmp_path):
+    out = tmp_path / "out"
+    run_cli("run", str(BASE_SCENARIO), "-n", "2", "-j", "1", "--no-store", "--out", str(out), "--quiet")
+    assert oct(Path(out).stat().st_mode & 0o777) == "0o755"
