@@ -2,16 +2,14 @@
 
 A candidate is the record a screening visit would produce: demographics, the CTD diagnosis, the
 facts the ILD inclusion rule reads, the laboratory values the exclusions read, and body weight
-(the dose is per kg). Every candidate consumes the same number of draws in the same order, even
-for facts that do not apply (a man's pregnancy draw is discarded), so candidate *n* is the same
-person in two scenarios that share a population (common random numbers).
+(the dose is per kg). Candidates are drawn in batches, every fact for every candidate in a
+fixed order, even facts that do not apply (a man's pregnancy draw is discarded), so candidate *n*
+is the same person in two scenarios that share a population (common random numbers).
 """
 
 from __future__ import annotations
 
-import bisect
 from dataclasses import dataclass
-from itertools import accumulate
 
 import numpy as np
 
@@ -51,68 +49,82 @@ class Candidate:
     body_weight_kg: float
 
 
-def _choose(rng: np.random.Generator, names: list[str], cumulative: list[float]) -> str:
-    """One name, picked with the probabilities whose running totals are ``cumulative``."""
-    u = rng.random() * cumulative[-1]
-    index = bisect.bisect_right(cumulative, u)
-    return names[min(index, len(names) - 1)]
+BATCH = 32
+"""Candidates drawn at once: the draws are vectorised, and candidate n is still the same person
+in every scenario with the same population (the batches come from the stream in a fixed order)."""
+
+_PROFILE_DISTRIBUTIONS = ("treatment_months", "steroid_mg_per_kg_day", "fvc_decline_pct", "dlco_decline_pct",
+                          "symptom_onset_days")  # fmt: skip
+_PROFILE_PROBABILITIES = ("on_potent_immunosuppressant", "ct_enlarging", "worsening_dyspnoea_and_hypoxaemia",
+                          "improving_under_treatment")  # fmt: skip
+MYOPATHIES = ("dermatomyositis", "polymyositis")
 
 
 class CandidateFactory:
-    """Draws candidate records one at a time from a population, numbering them in order."""
+    """Draws candidate records from a population, numbering them in order."""
 
     def __init__(self, population: Population, rng: np.random.Generator):
         self.population = population
         self.rng = rng
         self._ctd_names = list(population.ctd_type)
-        self._ctd_cumulative = list(accumulate(population.ctd_type[n] for n in self._ctd_names))
+        self._ctd_cumulative = np.cumsum([population.ctd_type[n] for n in self._ctd_names])
         self._profile_names = list(population.ild_profiles)
-        self._profile_cumulative = list(accumulate(population.ild_profiles[n].weight for n in self._profile_names))
+        self._profiles: list[IldProfile] = [population.ild_profiles[n] for n in self._profile_names]
+        self._profile_cumulative = np.cumsum([p.weight for p in self._profiles])
         self._next_id = 1
+        self._batch: dict[str, list] = {}
+        self._position = BATCH
 
     def draw(self, site: str) -> Candidate:
-        pop, rng = self.population, self.rng
-        age = round(pop.age_years.sample(rng), 1)
-        female = rng.random() < pop.female
-        fertile_draw = rng.random() < pop.childbearing_potential
-        childbearing = bool(female and age < pop.menopause_age and fertile_draw)
-        pregnant = bool(rng.random() < pop.pregnant) and childbearing
-        breastfeeding = bool(rng.random() < pop.breastfeeding) and childbearing
-        agrees = bool(rng.random() < pop.agrees_to_contraception)
-        ctd = _choose(rng, self._ctd_names, self._ctd_cumulative)
-        profile_name = _choose(rng, self._profile_names, self._profile_cumulative)
-        profile: IldProfile = pop.ild_profiles[profile_name]
-        myopathy_draw = rng.random() < pop.enzymes_from_myopathy
-        candidate = Candidate(
-            candidate_id=self._next_id,
-            site=site,
-            age=age,
-            female=bool(female),
-            childbearing_potential=childbearing,
-            pregnant=pregnant,
-            breastfeeding=breastfeeding,
-            agrees_to_contraception=agrees,
-            ctd_type=ctd,
-            ild_profile=profile_name,
-            treatment_months=profile.treatment_months.sample(rng),
-            on_potent_immunosuppressant=bool(rng.random() < profile.on_potent_immunosuppressant),
-            steroid_mg_per_kg_day=profile.steroid_mg_per_kg_day.sample(rng),
-            fvc_decline_pct=profile.fvc_decline_pct.sample(rng),
-            dlco_decline_pct=profile.dlco_decline_pct.sample(rng),
-            ct_enlarging=bool(rng.random() < profile.ct_enlarging),
-            symptom_onset_days=profile.symptom_onset_days.sample(rng),
-            worsening_dyspnoea_and_hypoxaemia=bool(rng.random() < profile.worsening_dyspnoea_and_hypoxaemia),
-            improving_under_treatment=bool(rng.random() < profile.improving_under_treatment),
-            family_support=bool(rng.random() < pop.family_support),
-            consents=bool(rng.random() < pop.consents),
-            got_u_per_l=pop.got_u_per_l.sample(rng),
-            gpt_u_per_l=pop.gpt_u_per_l.sample(rng),
-            enzymes_from_myopathy=bool(myopathy_draw and ctd in ("dermatomyositis", "polymyositis")),
-            creatinine_mg_dl=pop.creatinine_mg_dl.sample(rng),
-            immune_deficiency_or_notifiable_infection=bool(
-                rng.random() < pop.immune_deficiency_or_notifiable_infection
-            ),
-            body_weight_kg=pop.body_weight_kg.sample(rng),
-        )
+        if self._position == BATCH:
+            self._batch = self._draw_batch()
+            self._position = 0
+        i = self._position
+        self._position += 1
+        candidate = Candidate(candidate_id=self._next_id, site=site, **{k: v[i] for k, v in self._batch.items()})
         self._next_id += 1
         return candidate
+
+    def _draw_batch(self) -> dict[str, list]:
+        pop, rng, n = self.population, self.rng, BATCH
+        age = np.round(pop.age_years.sample_many(rng, n), 1)
+        u = rng.random((n, 11))
+        female = u[:, 0] < pop.female
+        childbearing = female & (age < pop.menopause_age) & (u[:, 1] < pop.childbearing_potential)
+        ctd = np.minimum(np.searchsorted(self._ctd_cumulative, u[:, 5] * self._ctd_cumulative[-1], "right"),
+                         len(self._ctd_names) - 1)  # fmt: skip
+        profile = np.minimum(
+            np.searchsorted(self._profile_cumulative, u[:, 6] * self._profile_cumulative[-1], "right"),
+            len(self._profiles) - 1,
+        )
+        ctd_names = [self._ctd_names[k] for k in ctd]
+        rows = np.arange(n)
+        facts = {}
+        for name in _PROFILE_DISTRIBUTIONS:
+            drawn = np.stack([getattr(p, name).sample_many(rng, n) for p in self._profiles])
+            facts[name] = drawn[profile, rows]
+        profile_u = rng.random((len(_PROFILE_PROBABILITIES), n))
+        for k, name in enumerate(_PROFILE_PROBABILITIES):
+            threshold = np.array([getattr(p, name) for p in self._profiles])[profile]
+            facts[name] = profile_u[k] < threshold
+        myopathy = np.array([c in MYOPATHIES for c in ctd_names])
+        columns = {
+            "age": age,
+            "female": female,
+            "childbearing_potential": childbearing,
+            "pregnant": (u[:, 2] < pop.pregnant) & childbearing,
+            "breastfeeding": (u[:, 3] < pop.breastfeeding) & childbearing,
+            "agrees_to_contraception": u[:, 4] < pop.agrees_to_contraception,
+            "ctd_type": ctd_names,
+            "ild_profile": [self._profile_names[k] for k in profile],
+            **facts,
+            "family_support": u[:, 8] < pop.family_support,
+            "consents": u[:, 9] < pop.consents,
+            "got_u_per_l": pop.got_u_per_l.sample_many(rng, n),
+            "gpt_u_per_l": pop.gpt_u_per_l.sample_many(rng, n),
+            "enzymes_from_myopathy": (u[:, 7] < pop.enzymes_from_myopathy) & myopathy,
+            "creatinine_mg_dl": pop.creatinine_mg_dl.sample_many(rng, n),
+            "immune_deficiency_or_notifiable_infection": u[:, 10] < pop.immune_deficiency_or_notifiable_infection,
+            "body_weight_kg": pop.body_weight_kg.sample_many(rng, n),
+        }
+        return {k: v.tolist() if isinstance(v, np.ndarray) else v for k, v in columns.items()}

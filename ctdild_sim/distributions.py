@@ -16,6 +16,7 @@ durations ("usually two weeks, rarely more than a month").
 from __future__ import annotations
 
 import math
+from functools import cached_property
 from typing import Annotated, Literal
 
 import numpy as np
@@ -40,6 +41,9 @@ class Fixed(StrictModel):
     def sample(self, rng: np.random.Generator) -> float:
         return self.value
 
+    def sample_many(self, rng: np.random.Generator, n: int) -> np.ndarray:
+        return np.full(n, self.value)
+
 
 class Exponential(StrictModel):
     """Memoryless waiting time with the given mean."""
@@ -53,6 +57,9 @@ class Exponential(StrictModel):
 
     def sample(self, rng: np.random.Generator) -> float:
         return float(rng.exponential(self.mean_value))
+
+    def sample_many(self, rng: np.random.Generator, n: int) -> np.ndarray:
+        return rng.exponential(self.mean_value, n)
 
 
 class LogNormal(StrictModel):
@@ -68,7 +75,7 @@ class LogNormal(StrictModel):
             raise ValueError(f"p90 (={self.p90}) must be greater than median (={self.median})")
         return self
 
-    @property
+    @cached_property
     def sigma(self) -> float:
         return math.log(self.p90 / self.median) / Z90
 
@@ -78,6 +85,9 @@ class LogNormal(StrictModel):
 
     def sample(self, rng: np.random.Generator) -> float:
         return float(self.median * math.exp(self.sigma * rng.standard_normal()))
+
+    def sample_many(self, rng: np.random.Generator, n: int) -> np.ndarray:
+        return self.median * np.exp(self.sigma * rng.standard_normal(n))
 
 
 class Gamma(StrictModel):
@@ -97,6 +107,9 @@ class Gamma(StrictModel):
 
     def sample(self, rng: np.random.Generator) -> float:
         return float(rng.gamma(self.shape, self.sd**2 / self.mean_value))
+
+    def sample_many(self, rng: np.random.Generator, n: int) -> np.ndarray:
+        return rng.gamma(self.shape, self.sd**2 / self.mean_value, n)
 
 
 class Normal(StrictModel):
@@ -127,6 +140,10 @@ class Normal(StrictModel):
             x = min(x, self.high)
         return float(x)
 
+    def sample_many(self, rng: np.random.Generator, n: int) -> np.ndarray:
+        x = self.mean_value + self.sd * rng.standard_normal(n)
+        return np.clip(x, self.low, self.high) if self.low is not None or self.high is not None else x
+
 
 class Uniform(StrictModel):
     """Every value in [low, high] equally likely."""
@@ -147,6 +164,9 @@ class Uniform(StrictModel):
 
     def sample(self, rng: np.random.Generator) -> float:
         return float(rng.uniform(self.low, self.high))
+
+    def sample_many(self, rng: np.random.Generator, n: int) -> np.ndarray:
+        return rng.uniform(self.low, self.high, n)
 
 
 Distribution = Annotated[
