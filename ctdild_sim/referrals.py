@@ -72,7 +72,7 @@ def site_referrals(trial: Trial, site_name: str, activation_days: float, rate_pe
             continue
         candidate = trial.candidates.draw(site_name)
         trial.log.record(EventName.REFERRED, site=site_name, patient_id=candidate.candidate_id)
-        env.process(trial.screening.screen(candidate))
+        trial.screening.screen(candidate)
 
 
 def start_sites(trial: Trial) -> None:

@@ -64,13 +64,21 @@ class Screening:
         self.results: list[tuple[int, str, float, float, tuple[str, ...]]] = []
         trial.env.process(self._enrol())
 
-    def screen(self, candidate: Candidate, rescreens: int = 0):
-        """simpy process: one screening of one candidate."""
+    def screen(self, candidate: Candidate, rescreens: int = 0) -> None:
+        """Start one screening of one candidate; the decision comes when it ends.
+
+        Screening and expiry are timeouts with a callback rather than processes: thousands of them
+        run per replicate and need no state between their start and their end.
+        """
+        env = self.trial.env
+        started = env.now
+        done = env.timeout(self.spec.duration_days.sample(self.rng))
+        done.callbacks.append(lambda _: self._decide(candidate, rescreens, started))
+
+    def _decide(self, candidate: Candidate, rescreens: int, started: float) -> None:
         env, log = self.trial.env, self.trial.log
-        referred = env.now
-        yield env.timeout(self.spec.duration_days.sample(self.rng))
         failed = failed_criteria(candidate)
-        self.results.append((candidate.candidate_id, candidate.site, referred, env.now, failed))
+        self.results.append((candidate.candidate_id, candidate.site, started, env.now, failed))
         if failed:
             log.record(
                 EventName.SCREEN_FAILED,
@@ -81,18 +89,13 @@ class Screening:
             )
             return
         log.record(
-            EventName.SCREEN_PASSED,
-            site=candidate.site,
-            patient_id=candidate.candidate_id,
-            value=float(rescreens),
+            EventName.SCREEN_PASSED, site=candidate.site, patient_id=candidate.candidate_id, value=float(rescreens)
         )
         entry = ScreenedCandidate(candidate, env.now, rescreens)
         self.waiting.add(entry)
-        env.process(self._expire(entry))
+        env.timeout(self.spec.window_days).callbacks.append(lambda _: self._expire(entry))
 
-    def _expire(self, entry: ScreenedCandidate):
-        env = self.trial.env
-        yield env.timeout(self.spec.window_days)
+    def _expire(self, entry: ScreenedCandidate) -> None:
         if not self.waiting.remove(entry):
             return  # enrolled in time
         c = entry.candidate
@@ -100,7 +103,7 @@ class Screening:
             EventName.SCREEN_EXPIRED, site=c.site, patient_id=c.candidate_id, value=float(entry.rescreens)
         )
         if self.spec.on_expiry == "rescreen" and entry.rescreens < self.spec.max_rescreens:
-            env.process(self.screen(c, entry.rescreens + 1))
+            self.screen(c, entry.rescreens + 1)
         else:
             self.trial.log.record(
                 EventName.CANDIDATE_LOST, site=c.site, patient_id=c.candidate_id, detail="screen expired"
