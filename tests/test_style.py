@@ -9,7 +9,7 @@ import pytest
 
 from conftest import ROOT
 
-PATHS = ["ctdild_sim", "dashboard", "tests"]
+PATHS = ["ctdild_sim", "dashboard", "tests", "benchmarks"]
 
 
 @pytest.mark.skipif(shutil.which("ruff") is None, reason="ruff is installed by the [test] extra")
