@@ -115,32 +115,40 @@ def peak_memory_mb(scenario: Scenario, replicates: int, workers: int) -> tuple[f
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--quick", action="store_true", help="smaller sizes")
+    parser.add_argument("--only", default="throughput,engine,scaling,memory",
+                        help="comma-separated sections to run (default: all)")  # fmt: skip
+    parser.add_argument("--memory-replicates", type=int, default=None, help="replicates for the memory figure")
     args = parser.parse_args()
+    sections = set(args.only.split(","))
     base = load_scenario(BASE_FILE)
     n = 200 if args.quick else 1000
     print(f"ctdild-sim benchmark ({'quick' if args.quick else 'full'}), base scenario {BASE_FILE.name}")
 
-    for workers in (1, 2):
+    for workers in (1, 2) if "throughput" in sections else ():
         rate = replicates_per_second(base, n, workers)
         print(f"replicates/s, {workers} worker(s), {n} replicates: {rate:8.1f}   (target >= 1000 on 2 cores)")
 
-    per_event, bare_per_event, events = engine_versus_bare_simpy(base, 50 if args.quick else 200)
-    print(f"engine: {per_event * 1e6:.2f} us/event over {events} events; bare simpy loop "
-          f"{bare_per_event * 1e6:.2f} us/event; ratio {per_event / bare_per_event:.2f}   (target <= 2)")  # fmt: skip
+    if "engine" in sections:
+        per_event, bare_per_event, events = engine_versus_bare_simpy(base, 50 if args.quick else 200)
+        ratio = per_event / bare_per_event
+        print(f"engine: {per_event * 1e6:.2f} us/event over {events} events; bare simpy loop "
+              f"{bare_per_event * 1e6:.2f} us/event; ratio {ratio:.2f}   (target <= 2)")  # fmt: skip
 
     costs = {}
-    for factor in (1, 10, 100):
+    for factor in (1, 10, 100) if "scaling" in sections else ():
         for sites in (1, 50):
             scenario = scaled(base, factor, sites)
             reps = {1: 40, 10: 8, 100: 2}[factor] if not args.quick else {1: 10, 10: 3, 100: 1}[factor]
             costs[(factor, sites)] = cost_per_patient(scenario, reps)
             print(f"cost per patient, {10 * factor:5d} patients, {sites:2d} sites: "
                   f"{costs[(factor, sites)] * 1e3:7.3f} ms")  # fmt: skip
-    for sites in (1, 50):
+    for sites in (1, 50) if costs else ():
         ratio = costs[(100, sites)] / costs[(1, sites)]
         print(f"cost per patient 1,000 / 10 patients, {sites} sites: {ratio:.2f}   (target <= 1.2)")
 
-    memory_n = 5000 if args.quick else 100_000
+    if "memory" not in sections:
+        return
+    memory_n = args.memory_replicates or (5000 if args.quick else 100_000)
     me, children, seconds = peak_memory_mb(base, memory_n, 2)
     print(f"peak RSS for {memory_n} replicates in summary mode (2 workers, events kept for 100): "
           f"parent {me:.0f} MB, largest worker {children:.0f} MB, {seconds:.0f} s   (target < 500 MB)")  # fmt: skip
