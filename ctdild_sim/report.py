@@ -180,6 +180,7 @@ def plan_report(console: Console, plan: LotPlan, fresh: pd.DataFrame | None) -> 
         table(
             f"Lot plan search: reorder policies with P(stock-out) upper 95% bound <= {plan.target:.1%}",
             (
+                "Seeds",
                 "Look-ahead (days)",
                 "Reorder point (vials)",
                 "P(stock-out)",
@@ -188,7 +189,7 @@ def plan_report(console: Console, plan: LotPlan, fresh: pd.DataFrame | None) -> 
                 "Vials expired (mean)",
                 "Meets target",
             ),
-            (_evaluation_row(t, plan.target) for t in sorted(plan.tried, key=lambda t: (t.lookahead_days, t.point))),
+            (_evaluation_row(t, plan.target) for t in sorted(plan.tried, key=_evaluation_order)),
         )
     )
     if plan.best is None:
@@ -214,8 +215,13 @@ def plan_report(console: Console, plan: LotPlan, fresh: pd.DataFrame | None) -> 
         )
 
 
+def _evaluation_order(t: Evaluation) -> tuple:
+    return (t.validation, t.lookahead_days, t.point)
+
+
 def _evaluation_row(t: Evaluation, target: float) -> tuple[str, ...]:
     return (
+        "validation" if t.validation else "search",
         f"{t.lookahead_days:.0f}",
         str(t.point),
         f"{t.risk:.1%}",

@@ -41,7 +41,7 @@ class ChunkResult:
     stop: int
     metrics: pd.DataFrame
     lots: pd.DataFrame
-    bands: DemandBands
+    bands: DemandBands | None  # handed over to the run's accumulator as soon as the chunk arrives
     events: pd.DataFrame
     patients: pd.DataFrame
     screenings: pd.DataFrame
@@ -137,17 +137,20 @@ def execute_chunks(
     scheduler: str | None = None,
     keep_events: int = DEFAULT_KEEP_EVENTS,
     on_progress: Callable[[int], None] | None = None,
-) -> list[ChunkResult]:
-    """Every chunk's result, in replicate order."""
+) -> tuple[list[ChunkResult], DemandBands]:
+    """Every chunk's result, in replicate order, and the demand bands of all of them."""
     if replicates < 1:
         raise ValueError(f"replicates (={replicates}) must be >= 1")
     if workers < 1:
         raise ValueError(f"workers (={workers}) must be >= 1")
     size = chunk_size or default_chunk_size(replicates, workers)
     tasks = [(scenario, seed, a, b, keep_events) for a, b in chunk_bounds(replicates, size)]
+    bands = DemandBands(scenario.start_date, horizon_weeks(scenario))
     done: list[ChunkResult] = []
 
     def collect(chunk: ChunkResult) -> None:
+        bands.merge(chunk.bands)  # integer counts: the order chunks arrive in does not matter
+        chunk.bands = None  # keep memory flat: a chunk's histograms are megabytes
         done.append(chunk)
         if on_progress is not None:
             on_progress(chunk.stop - chunk.start)
@@ -159,7 +162,7 @@ def execute_chunks(
             collect(simulate_chunk(*task))
     else:
         _local_pool(workers, tasks, collect)
-    return sorted(done, key=lambda c: c.start)
+    return sorted(done, key=lambda c: c.start), bands
 
 
 def _concat(frames: Iterable[pd.DataFrame]) -> pd.DataFrame:
@@ -169,11 +172,8 @@ def _concat(frames: Iterable[pd.DataFrame]) -> pd.DataFrame:
     return pd.concat(rows, ignore_index=True) if rows else frames[0]
 
 
-def merge_chunks(chunks: list[ChunkResult], scenario: Scenario) -> RunTables:
-    """The run's tables from its chunks (already in replicate order)."""
-    bands = DemandBands(scenario.start_date, horizon_weeks(scenario))
-    for chunk in chunks:
-        bands.merge(chunk.bands)
+def merge_chunks(chunks: list[ChunkResult], bands: DemandBands) -> RunTables:
+    """The run's tables from its chunks (already in replicate order) and its merged bands."""
     return RunTables(
         events=_concat(c.events for c in chunks),
         patients=_concat(c.patients for c in chunks),
@@ -197,8 +197,8 @@ def run_scenario(
     ``options``: workers, chunk_size, scheduler ("local" or a scheduler address), keep_events.
     ``on_replicate`` is called with the number of replicates each finished chunk held.
     """
-    chunks = execute_chunks(scenario, replicates, seed, on_progress=on_replicate, **options)
-    return merge_chunks(chunks, scenario)
+    chunks, bands = execute_chunks(scenario, replicates, seed, on_progress=on_replicate, **options)
+    return merge_chunks(chunks, bands)
 
 
 def simulate_metrics(
@@ -210,5 +210,5 @@ def simulate_metrics(
 ) -> pd.DataFrame:
     """Only the metrics table: what searches over many runs need."""
     options.setdefault("keep_events", 0)
-    chunks = execute_chunks(scenario, replicates, seed, on_progress=on_replicate, **options)
+    chunks, _ = execute_chunks(scenario, replicates, seed, on_progress=on_replicate, **options)
     return _concat(c.metrics for c in chunks)
