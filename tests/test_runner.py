@@ -42,7 +42,8 @@ def assert_same_tables(a, b) -> None:
 
 class TestSameResultsWhateverTheSplit:
     @pytest.fixture(scope="class")
-    def reference(self):
+    @classmethod
+    def reference(cls):
         return run_scenario(BASE, 24, seed=7, workers=1, chunk_size=24, keep_events=10)
 
     @pytest.mark.parametrize(("workers", "chunk_size"), [(1, 5), (2, 3), (2, 24), (2, None)])
