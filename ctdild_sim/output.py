@@ -11,6 +11,8 @@ from __future__ import annotations
 
 import shutil
 import tempfile
+from collections.abc import Iterator
+from contextlib import contextmanager
 from pathlib import Path
 
 import pandas as pd
@@ -30,23 +32,32 @@ def check_output_dir(out: Path) -> None:
         raise OutputError(f"{out}: folder is not empty and holds no previous run; choose another --out")
 
 
-def write_tables(out: Path, tables: list[tuple[str, pd.DataFrame]]) -> None:
-    """Write each (name, table) as NAME.parquet and NAME.csv into ``out``, atomically."""
-    check_output_dir(out)
-    out.parent.mkdir(parents=True, exist_ok=True)
-    staging = Path(tempfile.mkdtemp(prefix=f".{out.name}.", dir=out.parent))
+@contextmanager
+def staged_folder(final: Path) -> Iterator[Path]:
+    """Yield a hidden temporary sibling of ``final`` to write into; when the block succeeds it
+    takes ``final``'s place (an older ``final`` is moved aside first, then deleted), and when it
+    fails it is deleted. Readers never see a half-written folder."""
+    final.parent.mkdir(parents=True, exist_ok=True)
+    staging = Path(tempfile.mkdtemp(prefix=f".{final.name}.", dir=final.parent))
     staging.chmod(0o755)  # mkdtemp makes it private; results are for sharing
     try:
-        for name, frame in tables:
-            frame.to_parquet(staging / f"{name}.parquet", index=False)
-            frame.to_csv(staging / f"{name}.csv", index=False)
-        if out.exists():
-            retired = Path(tempfile.mkdtemp(prefix=f".{out.name}.old.", dir=out.parent))
-            out.rename(retired / out.name)
-            staging.rename(out)
+        yield staging
+        if final.exists():
+            retired = Path(tempfile.mkdtemp(prefix=f".{final.name}.old.", dir=final.parent))
+            final.rename(retired / final.name)
+            staging.rename(final)
             shutil.rmtree(retired)
         else:
-            staging.rename(out)
+            staging.rename(final)
     except BaseException:
         shutil.rmtree(staging, ignore_errors=True)
         raise
+
+
+def write_tables(out: Path, tables: list[tuple[str, pd.DataFrame]]) -> None:
+    """Write each (name, table) as NAME.parquet and NAME.csv into ``out``, atomically."""
+    check_output_dir(out)
+    with staged_folder(out) as staging:
+        for name, frame in tables:
+            frame.to_parquet(staging / f"{name}.parquet", index=False)
+            frame.to_csv(staging / f"{name}.csv", index=False)

@@ -16,14 +16,13 @@ import datetime as dt
 import hashlib
 import json
 import re
-import shutil
-import tempfile
 from dataclasses import dataclass
 from pathlib import Path
 
 import pandas as pd
 
 from ctdild_sim import __version__
+from ctdild_sim.output import staged_folder
 
 DEFAULT_ROOT = Path("results")
 MANIFEST = "manifest.json"
@@ -88,18 +87,11 @@ def save_run(
         "command": command,
         "tables": [name for name, _ in tables],
     }
-    root.mkdir(parents=True, exist_ok=True)
-    staging = Path(tempfile.mkdtemp(prefix=f".{run_id}.", dir=root))
-    staging.chmod(0o755)  # mkdtemp makes it private; results are for sharing
-    try:
+    final = root / run_id
+    with staged_folder(final) as staging:
         for name, frame in tables:
             frame.to_parquet(staging / f"{name}.parquet", index=False)
         (staging / MANIFEST).write_text(json.dumps(manifest, indent=2, default=str))
-        final = root / run_id
-        staging.rename(final)
-    except BaseException:
-        shutil.rmtree(staging, ignore_errors=True)
-        raise
     return final
 
 
