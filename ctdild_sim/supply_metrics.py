@@ -8,6 +8,7 @@ vials, claimed or not, and vials still in QC).
 from __future__ import annotations
 
 import math
+from collections import Counter
 from collections.abc import Iterable
 
 import numpy as np
@@ -33,24 +34,25 @@ def supply_metrics(result: ReplicateResult, product: Product | None) -> dict[str
     """Supply metrics of one replicate (zeros when the scenario has no product section)."""
     lots = result.lots
     vial_cells = product.vial_cells if product else math.nan
-    stockouts = sum(1 for e in result.events if e.event == E.PRODUCT_WAIT_STARTED)
+    counts = Counter(e.event for e in result.events)
     filled = sum(lot.vials for lot in lots if not math.isnan(lot.filled_day))
+    used = sum(lot.used for lot in lots)
     return {
-        "lots_ordered": sum(1 for e in result.events if e.event == E.LOT_ORDERED),
-        "lots_started": sum(1 for e in result.events if e.event == E.LOT_STARTED),
-        "lots_failed": sum(1 for e in result.events if e.event == E.LOT_FAILED),
-        "lots_released": sum(1 for e in result.events if e.event == E.LOT_RELEASED),
+        "lots_ordered": counts[E.LOT_ORDERED],
+        "lots_started": counts[E.LOT_STARTED],
+        "lots_failed": counts[E.LOT_FAILED],
+        "lots_released": counts[E.LOT_RELEASED],
         "lots_initial": sum(1 for lot in lots if lot.initial_stock),
         "lots_consumed": sum(1 for lot in lots if lot.used > 0),
         "vials_filled": filled,
-        "vials_used": sum(lot.used for lot in lots),
+        "vials_used": used,
         "vials_wasted": sum(lot.wasted for lot in lots),
         "vials_expired": sum(lot.expired for lot in lots),
         "vials_destroyed": sum(lot.destroyed for lot in lots),
         "vials_on_hand": sum(lot.on_hand for lot in lots),
         "cells_filled": filled * vial_cells if product else 0.0,
-        "cells_in_vials_used": sum(lot.used for lot in lots) * vial_cells if product else 0.0,
-        "stockout_events": stockouts,
+        "cells_in_vials_used": used * vial_cells if product else 0.0,
+        "stockout_events": counts[E.PRODUCT_WAIT_STARTED],
         "patient_days_waiting_for_product": sum(p.product_wait_days for p in result.patients),
         "n_lost_waiting_for_product": sum(1 for p in result.patients if p.status == "lost"),
     }
