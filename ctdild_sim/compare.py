@@ -18,7 +18,8 @@ import pandas as pd
 
 from ctdild_sim.metrics import milestone_columns
 from ctdild_sim.scenario import Scenario
-from ctdild_sim.summary import censored_quantiles, milestone_labels, to_date
+from ctdild_sim.summary import censored_quantiles, done_by, milestone_labels, to_date
+from ctdild_sim.supply_summary import stockout_risk
 
 Z95 = 1.959963984540054
 
@@ -103,8 +104,7 @@ def _row(name: str, reference: str, measure: str, label: str, diff: Difference) 
 def _done_by_registered(frame: pd.DataFrame, scenario: Scenario) -> pd.Series | None:
     if scenario.registered_completion_date is None:
         return None
-    deadline = scenario.day_of(scenario.registered_completion_date) + 1
-    return (frame["lplv_day"] < deadline).astype(float)
+    return done_by(frame, scenario, scenario.registered_completion_date)
 
 
 def headline(metrics: dict[str, pd.DataFrame], scenarios: dict[str, Scenario]) -> pd.DataFrame:
@@ -116,7 +116,7 @@ def headline(metrics: dict[str, pd.DataFrame], scenarios: dict[str, Scenario]) -
             "scenario": name,
             "p_done_by_registered_date": float(done.mean()) if done is not None else math.nan,
             "p_stopped_early": float(frame["stopped_early"].mean()),
-            "p_product_wait": float((frame["stockout_events"] > 0).mean()),
+            "p_product_wait": stockout_risk(frame),
             "mean_pause_days": float(frame["pause_days"].mean()),
             "median_lplv_day": float(np.nanmedian(frame["lplv_day"])) if frame["lplv_day"].notna().any() else math.nan,
         })  # fmt: skip

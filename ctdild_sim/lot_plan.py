@@ -20,8 +20,6 @@ import math
 from collections.abc import Callable
 from dataclasses import dataclass, field
 
-import pandas as pd
-
 from ctdild_sim.product_spec import ReorderPoint
 from ctdild_sim.runner import simulate_metrics
 from ctdild_sim.scenario import Scenario
@@ -41,11 +39,6 @@ def wilson_upper(successes: int, n: int, z: float = Z_ONE_SIDED_95) -> float:
     centre = p + z * z / (2 * n)
     spread = z * math.sqrt(p * (1 - p) / n + z * z / (4 * n * n))
     return min(1.0, (centre + spread) / (1 + z * z / n))
-
-
-def stockout_risk(metrics: pd.DataFrame) -> float:
-    """Share of replicates in which at least one subject waited for product."""
-    return float((metrics["stockout_events"] > 0).mean())
 
 
 def with_reorder_policy(scenario: Scenario, point: int, lookahead_days: float | None = None) -> Scenario:

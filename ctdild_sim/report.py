@@ -14,7 +14,7 @@ from rich.console import Console
 from rich.table import Table
 
 from ctdild_sim.bands import PeriodKind
-from ctdild_sim.lot_plan import Evaluation, LotPlan, stockout_risk
+from ctdild_sim.lot_plan import Evaluation, LotPlan
 from ctdild_sim.scenario import Scenario
 from ctdild_sim.summary import (
     milestone_summary,
@@ -24,7 +24,7 @@ from ctdild_sim.summary import (
     screen_failure_summary,
     to_date,
 )
-from ctdild_sim.supply_summary import active_periods, lot_starts, supply_overview
+from ctdild_sim.supply_summary import active_periods, lot_starts, stockout_risk, supply_overview
 from ctdild_sim.tables import RunTables
 
 
@@ -85,7 +85,7 @@ def trial_report(console: Console, scenario: Scenario, tables: RunTables, seed: 
         f"Time lost per replicate (mean): {o['mean_slot_wait_days']:.0f} candidate-days waiting for a cohort "
         f"slot, {o['mean_bed_wait_days']:.1f} subject-days waiting for a bed, "
         f"{metrics['patient_days_waiting_for_product'].mean():.1f} subject-days waiting for product "
-        f"(P(any wait for product) {(metrics['stockout_events'] > 0).mean():.1%}); "
+        f"(P(any wait for product) {stockout_risk(metrics):.1%}); "
         f"{o['mean_deaths']:.2f} deaths, {o['mean_withdrawals']:.2f} withdrawals."
     )
     console.print(

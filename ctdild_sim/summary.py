@@ -70,10 +70,15 @@ def milestone_summary(metrics: pd.DataFrame, scenario: Scenario) -> pd.DataFrame
     return pd.DataFrame(rows)
 
 
+def done_by(metrics: pd.DataFrame, scenario: Scenario, date: dt.date) -> pd.Series:
+    """Per replicate, 1.0 if the last patient's last visit falls on or before ``date``, else 0.0."""
+    deadline = scenario.day_of(date) + 1  # any time during that day
+    return (metrics["lplv_day"] < deadline).astype(float)
+
+
 def probability_done_by(metrics: pd.DataFrame, scenario: Scenario, date: dt.date) -> float:
     """Share of replicates whose last patient last visit falls on or before ``date``."""
-    deadline = scenario.day_of(date) + 1  # any time during that day
-    return float((metrics["lplv_day"] < deadline).mean())
+    return float(done_by(metrics, scenario, date).mean())
 
 
 def screen_failure_summary(metrics: pd.DataFrame) -> pd.DataFrame:

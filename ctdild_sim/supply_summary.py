@@ -33,6 +33,11 @@ def lot_starts(lots: pd.DataFrame, replicates: int, start: dt.date) -> pd.DataFr
                                        "p50_date", "p90_date", "failed"])  # fmt: skip
 
 
+def stockout_risk(metrics: pd.DataFrame) -> float:
+    """Share of replicates in which at least one subject waited for product."""
+    return float((metrics["stockout_events"] > 0).mean())
+
+
 def supply_overview(metrics: pd.DataFrame) -> dict[str, float]:
     """Headline supply figures across replicates."""
     q = {f"p{int(x * 100)}": x for x in QUANTILES}
@@ -41,11 +46,11 @@ def supply_overview(metrics: pd.DataFrame) -> dict[str, float]:
         return {f"{column}_{name}": float(np.quantile(metrics[column], x, method="inverted_cdf"))
                 for name, x in q.items()}  # fmt: skip
 
-    stockout = metrics["stockout_events"] > 0
+    risk = stockout_risk(metrics)
     out = {
         "replicates": float(len(metrics)),
-        "p_stockout": float(stockout.mean()),
-        "p_stockout_se": float(math.sqrt(stockout.mean() * (1 - stockout.mean()) / len(metrics))),
+        "p_stockout": risk,
+        "p_stockout_se": math.sqrt(risk * (1 - risk) / len(metrics)),
         "mean_stockout_events": float(metrics["stockout_events"].mean()),
         "mean_patient_days_waiting": float(metrics["patient_days_waiting_for_product"].mean()),
         "p90_patient_days_waiting": float(

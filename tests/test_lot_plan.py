@@ -8,8 +8,9 @@ import pytest
 from scipy import stats
 
 from ctdild_sim.loading import load_scenario
-from ctdild_sim.lot_plan import plan_lots, stockout_risk, wilson_upper, with_reorder_policy
+from ctdild_sim.lot_plan import plan_lots, wilson_upper, with_reorder_policy
 from ctdild_sim.runner import simulate_metrics
+from ctdild_sim.supply_summary import stockout_risk
 
 from conftest import BASE_SCENARIO
 
