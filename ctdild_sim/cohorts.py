@@ -5,16 +5,18 @@ weeks", cohort 2 (4 subjects, two infusions), then, "if no adverse events after 
 last infusion", cohort 3 (3 subjects, three infusions). The gate reads that as: the next cohort
 opens only when every subject of the current one has been observed for the hold after their
 last infusion (or has left and been replaced, or left without replacement) and no safety review
-is open. Enrolment slots are tokens in a store: the gate puts a cohort's slots in when it opens,
-and the enrolment process takes one per subject.
+is open. Enrolment slots are a queue of cohort numbers: the gate adds a cohort's slots when it
+opens (or repeats, or replaces a subject), and screening fills them with waiting candidates.
 """
 
 from __future__ import annotations
 
+from collections import deque
 from typing import TYPE_CHECKING
 
 import simpy
 
+from ctdild_sim.capacity import Capacity
 from ctdild_sim.events import EventName
 from ctdild_sim.scenario import Cohort
 
@@ -33,7 +35,7 @@ class CohortState:
         self.slots_filled = 0
         self.settled = 0
         self.repeats = 0
-        self.sentinel = simpy.Resource(env, capacity=1)
+        self.sentinel = Capacity(env, 1)
         self._all_settled: simpy.Event | None = None
 
     @property
@@ -64,7 +66,7 @@ class CohortGate:
         self.trial = trial
         env = trial.env
         self.cohorts = [CohortState(env, i, spec) for i, spec in enumerate(trial.scenario.cohorts)]
-        self.slots = simpy.Store(env)
+        self.open_slots: deque[int] = deque()  # cohort index of each slot not yet filled
         self.open_cohort: CohortState | None = None
         self.dosing_complete = env.event()
         env.process(self._run())
@@ -88,10 +90,10 @@ class CohortGate:
     def add_slots(self, cohort: CohortState, n: int) -> None:
         """Offer ``n`` more enrolment slots in a cohort (opening, repeat, replacement)."""
         cohort.slots_total += n
-        for _ in range(n):
-            self.slots.put(cohort.index)
+        self.open_slots.extend([cohort.index] * n)
         if cohort.index == len(self.cohorts) - 1:
             self.trial.recruitment.reopen()
+        self.trial.screening.fill_slots()
 
     def slot_filled(self, cohort: CohortState) -> None:
         cohort.slots_filled += 1

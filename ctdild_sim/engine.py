@@ -13,6 +13,7 @@ from dataclasses import dataclass
 import simpy
 
 from ctdild_sim.candidates import Candidate, CandidateFactory
+from ctdild_sim.capacity import Capacity
 from ctdild_sim.cohorts import CohortGate, CohortState
 from ctdild_sim.events import Event, EventLog, EventName
 from ctdild_sim.inventory import Allocation, Lot
@@ -49,7 +50,7 @@ class Trial:
         self.log = EventLog(self.env)
         self.stopped = self.env.event()
         self.completed = self.env.event()
-        self.beds = simpy.Resource(self.env, capacity=scenario.dosing.beds)
+        self.beds = Capacity(self.env, scenario.dosing.beds)
         self.candidates = CandidateFactory(scenario.population, streams.candidates)
         self.supply = Supply(self, scenario.product) if scenario.product else UnlimitedSupply(self)
         self.recruitment = Recruitment(self)

@@ -68,8 +68,14 @@ class DoseRequest:
     patient_id: int
     vials: int
     requested_day: float
-    fulfilled: simpy.Event
+    served: bool = False
     allocation: list[tuple[Lot, int]] = field(default_factory=list)
+    waiter: simpy.Event | None = None  # made only when a subject has to wait for the dose
+
+    def serve(self) -> None:
+        self.served = True
+        if self.waiter is not None:
+            self.waiter.succeed()
 
 
 @dataclass(frozen=True)
@@ -111,7 +117,7 @@ class LotInventory:
 
     # -- requests ------------------------------------------------------------------------
     def request(self, patient_id: int, vials: int) -> DoseRequest:
-        req = DoseRequest(patient_id, vials, self.env.now, self.env.event())
+        req = DoseRequest(patient_id, vials, self.env.now)
         self.waiting.append(req)
         self._serve()
         self.changed()
@@ -157,14 +163,14 @@ class LotInventory:
         lot.free = lot.vials
         keys = [x.expiry_day for x in self.released]
         self.released.insert(bisect.bisect_right(keys, lot.expiry_day), lot)
-        self.env.process(self._expire(lot))
+        self.env.timeout(max(0.0, lot.expiry_day - self.env.now)).callbacks.append(lambda _: self._expire(lot))
         for callback in self.on_release:
             callback(lot)
         self._serve()
         self.changed()
 
-    def _expire(self, lot: Lot):
-        yield self.env.timeout(max(0.0, lot.expiry_day - self.env.now))
+    def _expire(self, lot: Lot) -> None:
+        """The lot's expiry day: its unclaimed vials expire."""
         if lot.free:
             self._record_expiry(lot, lot.free, "in stock")
             lot.expired += lot.free
@@ -186,7 +192,7 @@ class LotInventory:
     # -- serving -------------------------------------------------------------------------
     def _serve(self) -> None:
         while self.waiting and self._allocate(self.waiting[0]):
-            self.waiting.popleft().fulfilled.succeed()
+            self.waiting.popleft().serve()
 
     def _allocate(self, req: DoseRequest) -> bool:
         lots = [lot for lot in self.released if lot.free > 0 and self.usable(lot)]

@@ -12,12 +12,13 @@ so, is replaced in the same cohort.
 from __future__ import annotations
 
 import math
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from typing import TYPE_CHECKING
 
 import simpy
 
 from ctdild_sim.candidates import Candidate
+from ctdild_sim.capacity import Capacity
 from ctdild_sim.cohorts import CohortState
 from ctdild_sim.events import EventName
 from ctdild_sim.inventory import DoseRequest
@@ -49,7 +50,6 @@ class Patient:
     hold_completed: bool = False
     status: str = "ongoing"
     end_day: float = math.nan
-    leave: simpy.Event | None = field(default=None, repr=False)
 
     @property
     def patient_id(self) -> int:
@@ -97,20 +97,20 @@ class Journey:
         self.p = patient
         self.open_requests: list[DoseRequest] = []
         self.exit_reason: str | None = None
-        after = patient.leaves_after_days
-        patient.leave = self.env.timeout(after) if math.isfinite(after) else self.env.event()
+        self.leave_day = patient.enrolled_day + patient.leaves_after_days  # inf if never
+        self._leaving: simpy.Event | None = None
 
     def run(self):
         p, trial, dosing = self.p, self.trial, self.trial.scenario.dosing
         rng = trial.streams.dosing
         claims = [self._claim() for _ in range(p.planned_infusions)] if self.supply.reserve_at_enrolment else []
-        if not (yield from self._until(self.env.timeout(dosing.enrolment_to_first_infusion_days.sample(rng)))):
+        if not (yield from self._wait(dosing.enrolment_to_first_infusion_days.sample(rng))):
             return self._leave()
         for k in range(p.planned_infusions):
             if k > 0:
                 interval = dosing.repeat_interval_days.sample(rng)
                 gap = max(0.0, p.last_infusion_day + interval - self.env.now)
-                if not (yield from self._until(self.env.timeout(gap))):
+                if not (yield from self._wait(gap)):
                     return self._leave()
             if not (yield from self._infusion(k, claims[k] if claims else None)):
                 return self._leave()
@@ -127,21 +127,35 @@ class Journey:
             event, site=p.site, patient_id=p.patient_id, cohort=p.cohort_number, detail=detail, value=value
         )
 
+    def _wait(self, days: float):
+        """Wait ``days`` unless the subject leaves first; True when the wait ran out.
+
+        The leaving day is drawn at enrolment, so a wait of known length needs one timeout only.
+        """
+        env = self.env
+        if env.now + days < self.leave_day:
+            yield env.timeout(days)
+            return True
+        yield env.timeout(self.leave_day - env.now)
+        return False
+
     def _until(self, event: simpy.Event):
         """Wait for ``event`` unless the subject leaves first; True when the event came first."""
-        yield event | self.p.leave
-        return not self.p.leave.processed
+        if event.processed:
+            return True
+        if self._leaving is None:
+            days = self.leave_day - self.env.now
+            self._leaving = self.env.timeout(days) if math.isfinite(days) else self.env.event()
+        yield event | self._leaving
+        return not self._leaving.processed
 
-    def _acquire(self, resource: simpy.Resource):
-        """Request ``resource``; the granted request, or None if the subject left while waiting."""
-        request = resource.request()
-        if (yield from self._until(request)):
-            return request
-        if request.triggered:
-            resource.release(request)
-        else:
-            request.cancel()
-        return None
+    def _take(self, place: Capacity):
+        """Take a bed or the sentinel slot; False if the subject left while waiting for it."""
+        grant = place.take()
+        if grant is None or (yield from self._until(grant)):
+            return True
+        place.withdraw(grant)
+        return False
 
     def _claim(self) -> DoseRequest:
         req = self.supply.request(self.p.patient_id, self.p.vials_per_dose)
@@ -154,81 +168,79 @@ class Journey:
         Before the first dose the passed screen keeps ageing: when it expires the subject is
         rescreened or lost, as the product section says.
         """
-        if req.fulfilled.triggered:
+        if req.served:
             return True
-        p, env = self.p, self.env
+        env = self.env
         started = env.now
         self._record(EventName.PRODUCT_WAIT_STARTED, value=float(req.vials))
+        req.waiter = env.event()
         while True:
-            waits = [req.fulfilled, p.leave]
-            if first:
-                expires = p.screen_passed_day + self.trial.scenario.screening.window_days
-                waits.append(env.timeout(max(0.0, expires - env.now)))
-            yield env.any_of(waits)
-            if p.leave.processed:
+            expires = self.p.screen_passed_day + self.trial.scenario.screening.window_days
+            if first and expires < self.leave_day:
+                screen_valid = yield from self._until(req.waiter | env.timeout(max(0.0, expires - env.now)))
+            else:
+                screen_valid = yield from self._until(req.waiter)
+            if not screen_valid:
                 return False
-            if req.fulfilled.triggered:
-                p.product_wait_days += env.now - started
+            if req.served:
+                self.p.product_wait_days += env.now - started
                 self._record(EventName.PRODUCT_WAIT_ENDED, value=env.now - started)
                 return True
             self._record(EventName.SCREEN_EXPIRED, detail="waiting for product")
             if self.supply.spec.on_screen_expiry == "lost":
-                p.product_wait_days += env.now - started
+                self.p.product_wait_days += env.now - started
                 self.exit_reason = "lost"
                 return False
-            screening = self.trial.scenario.screening.duration_days.sample(self.trial.streams.screening)
-            if not (yield from self._until(env.timeout(screening))):
+            if not (
+                yield from self._wait(self.trial.scenario.screening.duration_days.sample(self.trial.streams.screening))
+            ):
                 return False
-            p.screen_passed_day = env.now
+            self.p.screen_passed_day = env.now
             self._record(EventName.SCREEN_PASSED, detail="rescreened while waiting for product")
 
     def _infusion(self, k: int, claim: DoseRequest | None):
         """Admit and infuse the k-th dose (0-based); False if the subject left first."""
-        p, trial = self.p, self.trial
+        p, trial, beds, pause = self.p, self.trial, self.trial.beds, self.trial.safety.pause
         stagger = trial.scenario.dosing.stagger_days
-        sentinel = None
-        if k == 0 and stagger > 0:
-            sentinel = yield from self._acquire(p.cohort.sentinel)
-            if sentinel is None:
-                return False
-        bed = None
-        while bed is None:
-            if trial.safety.pause.active and not (yield from self._until(trial.safety.pause.cleared)):
+        sentinel = p.cohort.sentinel if k == 0 and stagger > 0 else None
+        if sentinel is not None and not (yield from self._take(sentinel)):
+            return False
+        in_bed = False
+        while not in_bed:
+            if pause.active and not (yield from self._until(pause.cleared)):
                 break
             claim = claim or self._claim()
             if not (yield from self._await_product(claim, first=k == 0)):
                 break
             asked = self.env.now
-            bed = yield from self._acquire(trial.beds)
-            if bed is None:
+            if not (yield from self._take(beds)):
                 break
             p.bed_wait_days += self.env.now - asked
-            if trial.safety.pause.active:  # a pause began while the subject waited for a bed
-                trial.beds.release(bed)
-                bed = None
+            if pause.active:  # a pause began while the subject waited for a bed
+                beds.give_back()
                 continue
             vials = self.supply.take(claim)
             self.open_requests.remove(claim)
             claim = None
             if vials is None:  # the claimed vials expired before the infusion: claim again
-                trial.beds.release(bed)
-                bed = None
+                beds.give_back()
                 continue
             if self.supply.limited:
                 self._record(EventName.VIALS_THAWED, value=float(p.vials_per_dose))
             if not self.supply.thaw_in_time():
                 self.supply.finish(vials, infused=False)
                 self._record(EventName.VIALS_WASTED, detail="thaw window exceeded", value=float(p.vials_per_dose))
-                trial.beds.release(bed)
-                bed = None
+                beds.give_back()
                 continue
             self.supply.finish(vials, infused=True)
-        if bed is None:
-            if sentinel is not None:
-                p.cohort.sentinel.release(sentinel)
-            return False
+            in_bed = True
         if sentinel is not None:
-            self.env.process(self._release_after(p.cohort.sentinel, sentinel, stagger))
+            if in_bed:  # the next first infusion of the cohort may start ``stagger`` days later
+                self.env.timeout(stagger).callbacks.append(lambda _: sentinel.give_back())
+            else:
+                sentinel.give_back()
+        if not in_bed:
+            return False
         cells = p.candidate.body_weight_kg * p.cohort.spec.dose_cells_per_kg
         self._record(EventName.ADMITTED, value=float(k + 1))
         self._record(EventName.INFUSED, detail=f"infusion {k + 1} of {p.planned_infusions}", value=cells)
@@ -238,17 +250,11 @@ class Journey:
             p.first_infusion_day = self.env.now
         p.last_infusion_day = self.env.now
         trial.safety.after_infusion(p, k)
-        stayed = yield from self._until(
-            self.env.timeout(trial.scenario.dosing.length_of_stay_days.sample(trial.streams.dosing))
-        )
-        trial.beds.release(bed)
+        stayed = yield from self._wait(trial.scenario.dosing.length_of_stay_days.sample(trial.streams.dosing))
+        beds.give_back()
         if stayed:
             self._record(EventName.DISCHARGED)
         return stayed
-
-    def _release_after(self, resource: simpy.Resource, request: simpy.Event, days: float):
-        yield self.env.timeout(days)
-        resource.release(request)
 
     def _hold_and_follow_up(self):
         """The safety hold and the visits, all counted from the last infusion."""
@@ -257,7 +263,7 @@ class Journey:
         schedule = [(hold, 0, "hold")] + [(d, 1, "visit") for d in trial.scenario.follow_up.visit_days]
         for offset, _, kind in sorted(schedule):
             due = max(0.0, p.last_infusion_day + offset - self.env.now)
-            if not (yield from self._until(self.env.timeout(due))):
+            if not (yield from self._wait(due)):
                 return False
             if kind == "hold":
                 p.hold_completed = True

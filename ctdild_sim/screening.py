@@ -32,19 +32,11 @@ class ScreenedCandidate:
 class WaitingList:
     """Candidates with a valid passed screen, first come first served."""
 
-    def __init__(self, env: simpy.Environment):
-        self.env = env
+    def __init__(self) -> None:
         self.entries: list[ScreenedCandidate] = []
-        self._changed = env.event()
 
     def add(self, entry: ScreenedCandidate) -> None:
         self.entries.append(entry)
-        changed, self._changed = self._changed, self.env.event()
-        changed.succeed()
-
-    def changed(self) -> simpy.Event:
-        """Fires at the next addition."""
-        return self._changed
 
     def remove(self, entry: ScreenedCandidate) -> bool:
         if entry in self.entries:
@@ -60,9 +52,9 @@ class Screening:
         self.trial = trial
         self.spec = trial.scenario.screening
         self.rng = trial.streams.screening
-        self.waiting = WaitingList(trial.env)
+        self.waiting = WaitingList()
         self.results: list[tuple[int, str, float, float, tuple[str, ...]]] = []
-        trial.env.process(self._enrol())
+        self._fill_after_pause = False
 
     def screen(self, candidate: Candidate, rescreens: int = 0) -> None:
         """Start one screening of one candidate; the decision comes when it ends.
@@ -94,6 +86,7 @@ class Screening:
         entry = ScreenedCandidate(candidate, env.now, rescreens)
         self.waiting.add(entry)
         env.timeout(self.spec.window_days).callbacks.append(lambda _: self._expire(entry))
+        self.fill_slots()
 
     def _expire(self, entry: ScreenedCandidate) -> None:
         if not self.waiting.remove(entry):
@@ -109,13 +102,21 @@ class Screening:
                 EventName.CANDIDATE_LOST, site=c.site, patient_id=c.candidate_id, detail="screen expired"
             )
 
-    def _enrol(self):
-        """simpy process: fill each slot the gate offers with the first waiting candidate."""
+    def fill_slots(self) -> None:
+        """Enrol waiting candidates into the open slots, first come first served; during a safety
+        pause nobody is enrolled, and the slots are filled when it ends."""
         trial = self.trial
         pause = trial.safety.pause
-        while True:
-            cohort_index = yield trial.gate.slots.get()
-            while pause.active or not self.waiting.entries:
-                yield pause.cleared if pause.active else self.waiting.changed()
+        if pause.active:
+            if not self._fill_after_pause:
+                self._fill_after_pause = True
+                pause.cleared.callbacks.append(self._pause_ended)
+            return
+        slots = trial.gate.open_slots
+        while slots and self.waiting.entries:
             entry = self.waiting.entries.pop(0)
-            trial.enrol(entry.candidate, trial.gate.cohorts[cohort_index], waited=trial.env.now - entry.passed_day)
+            trial.enrol(entry.candidate, trial.gate.cohorts[slots.popleft()], waited=trial.env.now - entry.passed_day)
+
+    def _pause_ended(self, _: simpy.Event) -> None:
+        self._fill_after_pause = False
+        self.fill_slots()

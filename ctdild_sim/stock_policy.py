@@ -72,13 +72,10 @@ class ReorderPointPolicy(StockPolicy):
 
     def _watch(self, lot: Lot) -> None:
         """Review the stock again on the day this lot's vials leave the projection."""
-        self.supply.env.process(self._review_when_leaving_projection(lot))
-
-    def _review_when_leaving_projection(self, lot: Lot):
         env = self.supply.env
         leaves = lot.expiry_day - self.supply.spec.min_remaining_shelf_life_days - self.lead_days
-        yield env.timeout(max(0.0, leaves - env.now) + 1e-9)  # just past the boundary day
-        self.on_stock_change()
+        review = env.timeout(max(0.0, leaves - env.now) + 1e-9)  # just past the boundary day
+        review.callbacks.append(lambda _: self.on_stock_change())
 
 
 class MakeToOrderPolicy(StockPolicy):

@@ -84,7 +84,7 @@ class UnlimitedSupply:
         return 0
 
     def request(self, patient_id: int, vials: int) -> DoseRequest:
-        return DoseRequest(patient_id, vials, self.env.now, self.env.event().succeed())
+        return DoseRequest(patient_id, vials, self.env.now, served=True)
 
     def cancel(self, req: DoseRequest) -> None:
         pass

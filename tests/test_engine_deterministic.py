@@ -134,10 +134,10 @@ def test_triggering_ae_pauses_and_resumes_exact_log():
         (50.0, "hold_completed", 1),
         (50.0, "gate_passed", None),
         (50.0, "cohort_opened", None),
-        (50.0, "follow_up_completed", 1),
-        (50.0, "enrolled", 2),
+        (50.0, "enrolled", 2),  # the open slot is filled the moment the cohort opens
         (50.0, "cohort_enrolled", None),
         (50.0, "recruitment_closed", None),
+        (50.0, "follow_up_completed", 1),
         (57.0, "admitted", 2),
         (57.0, "infused", 2),
         (59.0, "discharged", 2),
