@@ -9,7 +9,7 @@ is the same person in two scenarios that share a population (common random numbe
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, fields
 
 import numpy as np
 
@@ -58,6 +58,7 @@ _PROFILE_DISTRIBUTIONS = ("treatment_months", "steroid_mg_per_kg_day", "fvc_decl
 _PROFILE_PROBABILITIES = ("on_potent_immunosuppressant", "ct_enlarging", "worsening_dyspnoea_and_hypoxaemia",
                           "improving_under_treatment")  # fmt: skip
 MYOPATHIES = ("dermatomyositis", "polymyositis")
+_FACTS = [f.name for f in fields(Candidate)][2:]  # every field after candidate_id and site
 
 
 class CandidateFactory:
@@ -72,20 +73,21 @@ class CandidateFactory:
         self._profiles: list[IldProfile] = [population.ild_profiles[n] for n in self._profile_names]
         self._profile_cumulative = np.cumsum([p.weight for p in self._profiles])
         self._next_id = 1
-        self._batch: dict[str, list] = {}
+        self._batch: list[tuple] = []
         self._position = BATCH
 
     def draw(self, site: str) -> Candidate:
         if self._position == BATCH:
             self._batch = self._draw_batch()
             self._position = 0
-        i = self._position
+        facts = self._batch[self._position]
         self._position += 1
-        candidate = Candidate(candidate_id=self._next_id, site=site, **{k: v[i] for k, v in self._batch.items()})
+        candidate = Candidate(self._next_id, site, *facts)
         self._next_id += 1
         return candidate
 
-    def _draw_batch(self) -> dict[str, list]:
+    def _draw_batch(self) -> list[tuple]:
+        """BATCH candidates' facts, each a tuple in the order of Candidate's fields after site."""
         pop, rng, n = self.population, self.rng, BATCH
         age = np.round(pop.age_years.sample_many(rng, n), 1)
         u = rng.random((n, 11))
@@ -127,4 +129,5 @@ class CandidateFactory:
             "immune_deficiency_or_notifiable_infection": u[:, 10] < pop.immune_deficiency_or_notifiable_infection,
             "body_weight_kg": pop.body_weight_kg.sample_many(rng, n),
         }
-        return {k: v.tolist() if isinstance(v, np.ndarray) else v for k, v in columns.items()}
+        ordered = (columns[name] for name in _FACTS)
+        return list(zip(*(v.tolist() if isinstance(v, np.ndarray) else v for v in ordered), strict=True))

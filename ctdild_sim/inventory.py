@@ -109,7 +109,9 @@ class LotInventory:
 
     def free_usable(self, at: float | None = None) -> int:
         """Unclaimed released vials allocatable now (or still allocatable on day ``at``)."""
-        return sum(lot.free for lot in self.released if self.usable(lot, at))
+        day = self.env.now if at is None else at
+        shelf = self.spec.min_remaining_shelf_life_days
+        return sum(lot.free for lot in self.released if lot.expiry_day - day >= shelf)
 
     def owed(self) -> int:
         """Vials claimed by requests still waiting."""

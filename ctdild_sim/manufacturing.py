@@ -7,7 +7,6 @@ order, so lot *n* is the same lot in two scenarios that share a product (common 
 
 from __future__ import annotations
 
-import math
 from typing import TYPE_CHECKING
 
 import simpy
@@ -31,6 +30,8 @@ class Manufacturing:
         self.rng = trial.streams.manufacturing
         self.campaigns = simpy.Resource(self.env, capacity=spec.lots.max_parallel_campaigns)
         self.lots: list[Lot] = []
+        self._unfilled = 0  # lots ordered, not yet filled
+        self._filled_in_qc_vials = 0  # vials of filled lots awaiting their QC result
 
     def _draw_lot(self) -> Lot:
         lots = self.spec.lots
@@ -59,6 +60,7 @@ class Manufacturing:
     def order(self, reason: str) -> Lot:
         lot = self._draw_lot()
         self.trial.log.record(EventName.LOT_ORDERED, detail=f"lot {lot.lot_id}: {reason}")
+        self._unfilled += 1
         self.env.process(self._make(lot))
         return lot
 
@@ -71,8 +73,11 @@ class Manufacturing:
             yield self.env.timeout(lot.lead_time_days)
         lot.filled_day = self.env.now
         lot.expiry_day = lot.filled_day + self.spec.lots.shelf_life_days
+        self._unfilled -= 1
+        self._filled_in_qc_vials += lot.vials
         log.record(EventName.LOT_FILLED, detail=f"lot {lot.lot_id}", value=float(lot.vials))
         yield self.env.timeout(lot.qc_release_days)
+        self._filled_in_qc_vials -= lot.vials
         if lot.fails_qc:
             lot.failed_day = self.env.now
             lot.destroyed = lot.vials
@@ -85,13 +90,6 @@ class Manufacturing:
 
     def expected_in_process(self) -> float:
         """Good vials expected from lots ordered but not yet released or failed."""
-        p_good = 1.0 - self.spec.lots.failure_probability
-        total = 0.0
-        for lot in self.lots:
-            if not math.isnan(lot.released_day) or not math.isnan(lot.failed_day):
-                continue
-            if math.isnan(lot.filled_day):
-                total += p_good * self.spec.lots.yield_cells.mean / self.spec.vial_cells
-            else:
-                total += p_good * lot.vials
-        return total
+        lots = self.spec.lots
+        expected_vials = self._unfilled * lots.yield_cells.mean / self.spec.vial_cells + self._filled_in_qc_vials
+        return (1.0 - lots.failure_probability) * expected_vials
