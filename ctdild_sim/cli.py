@@ -183,7 +183,7 @@ def run(scenario_file: Path, replicates: int, seed: int, workers: int | None, ch
     ]
     if not no_store:
         path = save_run(
-            results_root, everything, scenario_name=scenario.name, scenario_file=scenario_file,
+            results_root, everything, scenario=scenario, scenario_file=scenario_file,
             scenario_text=scenario_file.read_text(encoding="utf-8"), seed=seed, replicates=replicates,
             options=options, command=sys.argv, started=started,
         )  # fmt: skip

@@ -19,24 +19,34 @@ import plotly.io as pio
 from ctdild_sim.scenario import Scenario
 
 
+def milestone_ecdf_figure(
+    curves: dict[str, tuple[pd.Series, dt.date]], title: str, registered: dt.date | None = None
+) -> go.Figure:
+    """Probability that a milestone has happened by each date, one step curve per name.
+
+    ``curves`` maps a name to the milestone's day in every replicate (NaN: never reached) and the
+    start date those days count from; replicates that never reach it keep the curve below 1.
+    """
+    fig = go.Figure()
+    for name, (days, start) in curves.items():
+        reached = np.sort(days.dropna().to_numpy())
+        share = np.arange(1, len(reached) + 1) / max(len(days), 1)
+        dates = [start + dt.timedelta(days=float(d)) for d in reached]
+        fig.add_trace(go.Scatter(x=dates, y=share, mode="lines", line_shape="hv", name=name))
+    if registered is not None:
+        fig.add_vline(x=dt.datetime.combine(registered, dt.time()).timestamp() * 1000, line_dash="dash",
+                      annotation_text=f"registered completion {registered}")  # fmt: skip
+    fig.update_layout(title=title, xaxis_title="date", yaxis_title="share of replicates", yaxis_range=[0, 1.02])
+    return fig
+
+
 def lplv_ecdf_figure(metrics: dict[str, pd.DataFrame], scenarios: dict[str, Scenario]) -> go.Figure:
     """Probability that the last patient's last visit has happened, by date, per scenario."""
-    fig = go.Figure()
-    registered: set[dt.date] = set()
-    for name, frame in metrics.items():
-        scenario = scenarios[name]
-        days = np.sort(frame["lplv_day"].dropna().to_numpy())
-        share = np.arange(1, len(days) + 1) / len(frame)
-        dates = [scenario.start_date + dt.timedelta(days=float(d)) for d in days]
-        fig.add_trace(go.Scatter(x=dates, y=share, mode="lines", line_shape="hv", name=name))
-        if scenario.registered_completion_date is not None:
-            registered.add(scenario.registered_completion_date)
-    for date in registered:
-        fig.add_vline(x=dt.datetime.combine(date, dt.time()).timestamp() * 1000, line_dash="dash",
-                      annotation_text=f"registered completion {date}")  # fmt: skip
-    fig.update_layout(title="Last patient last visit: P(done by date)", xaxis_title="date",
-                      yaxis_title="share of replicates", yaxis_range=[0, 1])  # fmt: skip
-    return fig
+    curves = {name: (frame["lplv_day"], scenarios[name].start_date) for name, frame in metrics.items()}
+    registered = {s.registered_completion_date for s in scenarios.values()} - {None}
+    return milestone_ecdf_figure(
+        curves, "Last patient last visit: P(done by date)", min(registered) if registered else None
+    )
 
 
 def differences_figure(differences: pd.DataFrame) -> go.Figure:
@@ -58,21 +68,29 @@ def differences_figure(differences: pd.DataFrame) -> go.Figure:
     return fig
 
 
-def write_html(path: Path, title: str, figures: list[go.Figure], tables: list[tuple[str, pd.DataFrame]]) -> None:
-    """Write the report atomically: plotly.js inlined in the first figure, tables as HTML."""
+def report_html(title: str, figures: list[go.Figure], tables: list[tuple[str, pd.DataFrame]],
+                notes: list[str] = ()) -> str:  # fmt: skip
+    """A self-contained HTML page: plotly.js inlined in the first figure, tables as HTML."""
     parts = [f"<!DOCTYPE html><html><head><meta charset='utf-8'><title>{html.escape(title)}</title></head><body>",
              f"<h1>{html.escape(title)}</h1>"]  # fmt: skip
+    parts += [f"<p>{html.escape(note)}</p>" for note in notes]
     for i, fig in enumerate(figures):
         parts.append(pio.to_html(fig, include_plotlyjs=(i == 0), full_html=False))
     for heading, frame in tables:
         parts.append(f"<h2>{html.escape(heading)}</h2>")
         parts.append(frame.to_html(index=False, float_format=lambda x: f"{x:.3g}", na_rep="", border=0))
     parts.append("</body></html>")
+    return "\n".join(parts)
+
+
+def write_html(path: Path, title: str, figures: list[go.Figure], tables: list[tuple[str, pd.DataFrame]]) -> None:
+    """Write the report atomically (see ``report_html``)."""
+    text = report_html(title, figures, tables)
     path.parent.mkdir(parents=True, exist_ok=True)
     fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", dir=path.parent)
     try:
         with os.fdopen(fd, "w", encoding="utf-8") as f:
-            f.write("\n".join(parts))
+            f.write(text)
         os.chmod(tmp, 0o644)  # mkstemp makes it private; a report is for sharing
         os.replace(tmp, path)
     except BaseException:

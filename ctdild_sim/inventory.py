@@ -85,7 +85,7 @@ class Allocation:
     day: float
     patient_id: int
     taken: tuple[tuple[int, int], ...]  # (lot_id, vials)
-    usable_after: tuple[tuple[int, float, int], ...]  # (lot_id, expiry_day, free) of usable lots
+    usable_after: tuple[tuple[int, float, int], ...]  # (lot_id, expiry_day, free) of usable lots with free vials
 
 
 class LotInventory:
@@ -97,6 +97,7 @@ class LotInventory:
         self.spec = spec
         self.released: list[Lot] = []  # kept in expiry order
         self.waiting: deque[DoseRequest] = deque()
+        self._owed = 0  # vials of the waiting requests
         self.audit: list[Allocation] = []
         self.on_change: list[Callable[[], None]] = []
         self.on_release: list[Callable[[Lot], None]] = []
@@ -115,20 +116,22 @@ class LotInventory:
 
     def owed(self) -> int:
         """Vials claimed by requests still waiting."""
-        return sum(r.vials for r in self.waiting)
+        return self._owed
 
     # -- requests ------------------------------------------------------------------------
     def request(self, patient_id: int, vials: int) -> DoseRequest:
         req = DoseRequest(patient_id, vials, self.env.now)
         self.waiting.append(req)
+        self._owed += vials
         self._serve()
         self.changed()
         return req
 
     def cancel(self, req: DoseRequest) -> None:
         """The subject no longer needs this dose: give claimed vials back (or let them expire)."""
-        if req in self.waiting:
+        if not req.served:
             self.waiting.remove(req)
+            self._owed -= req.vials
         for lot, k in req.allocation:
             lot.reserved -= k
             if self.env.now >= lot.expiry_day:
@@ -149,6 +152,8 @@ class LotInventory:
         taken, req.allocation = req.allocation, []
         for lot, k in taken:
             lot.reserved -= k
+            if not lot.free and not lot.reserved:
+                self._retire(lot)
         return taken
 
     def finish(self, taken: list[tuple[Lot, int]], infused: bool) -> None:
@@ -177,8 +182,16 @@ class LotInventory:
             self._record_expiry(lot, lot.free, "in stock")
             lot.expired += lot.free
             lot.free = 0
+        if not lot.reserved:
+            self._retire(lot)
         self._serve()
         self.changed()
+
+    def _retire(self, lot: Lot) -> None:
+        """A lot with no vials left to allocate or give back leaves the released list, which every
+        allocation and stock review scans (over a long trial, most lots are spent or expired)."""
+        if lot in self.released:
+            self.released.remove(lot)
 
     def close(self) -> None:
         """End of the replicate: claimed vials of expired lots count as expired."""
@@ -194,7 +207,9 @@ class LotInventory:
     # -- serving -------------------------------------------------------------------------
     def _serve(self) -> None:
         while self.waiting and self._allocate(self.waiting[0]):
-            self.waiting.popleft().serve()
+            req = self.waiting.popleft()
+            self._owed -= req.vials
+            req.serve()
 
     def _allocate(self, req: DoseRequest) -> bool:
         lots = [lot for lot in self.released if lot.free > 0 and self.usable(lot)]
@@ -214,7 +229,7 @@ class LotInventory:
                 day=self.env.now,
                 patient_id=req.patient_id,
                 taken=tuple((lot.lot_id, k) for lot, k in req.allocation),
-                usable_after=tuple((lot.lot_id, lot.expiry_day, lot.free) for lot in self.released if self.usable(lot)),
+                usable_after=tuple((lot.lot_id, lot.expiry_day, lot.free) for lot in lots if lot.free),
             )
         )
         return True

@@ -1,8 +1,9 @@
 """The results store: one folder per run under ``results/``, written all or nothing.
 
-    results/<run_id>/manifest.json   what was run: scenario (name, file content, hash), seed,
-                                     replicates, options, package version, start and end time,
-                                     command
+    results/<run_id>/manifest.json   what was run: scenario (name, file content, hash, and the
+                                     validated scenario with its ``extends`` chain resolved),
+                                     seed, replicates, options, package version, start and end
+                                     time, command
     results/<run_id>/<table>.parquet every table of the run
 
 A run is written into a hidden temporary folder beside the others and renamed into place only
@@ -23,6 +24,7 @@ import pandas as pd
 
 from ctdild_sim import __version__
 from ctdild_sim.output import staged_folder
+from ctdild_sim.scenario import Scenario
 
 DEFAULT_ROOT = Path("results")
 MANIFEST = "manifest.json"
@@ -60,7 +62,7 @@ def save_run(
     root: Path,
     tables: list[tuple[str, pd.DataFrame]],
     *,
-    scenario_name: str,
+    scenario: Scenario,
     scenario_file: Path,
     scenario_text: str,
     seed: int,
@@ -71,13 +73,14 @@ def save_run(
 ) -> Path:
     """Write a run into the store; the folder appears only when everything is written."""
     finished = dt.datetime.now(dt.UTC)
-    run_id = new_run_id(scenario_name, scenario_text, seed, started)
+    run_id = new_run_id(scenario.name, scenario_text, seed, started)
     manifest = {
         "run_id": run_id,
-        "scenario_name": scenario_name,
+        "scenario_name": scenario.name,
         "scenario_file": str(scenario_file),
         "scenario_sha256": hashlib.sha256(scenario_text.encode()).hexdigest(),
         "scenario_text": scenario_text,
+        "scenario_resolved": scenario.model_dump(mode="json", by_alias=True),
         "seed": seed,
         "replicates": replicates,
         "options": options,
@@ -140,3 +143,11 @@ def manifest_of(run_id: str, root: Path | str = DEFAULT_ROOT) -> dict:
         return json.loads(path.read_text())
     except (OSError, ValueError) as exc:
         raise StoreError(f"{path}: cannot be read ({exc})") from None
+
+
+def scenario_of(manifest: dict) -> Scenario:
+    """The validated scenario a run was made with, as stored in its manifest."""
+    try:
+        return Scenario.model_validate(manifest["scenario_resolved"])
+    except (KeyError, ValueError) as exc:
+        raise StoreError(f"run {manifest.get('run_id', '?')}: its scenario cannot be read ({exc})") from None

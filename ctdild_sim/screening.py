@@ -22,7 +22,7 @@ if TYPE_CHECKING:
     from ctdild_sim.engine import Trial
 
 
-@dataclass(slots=True)
+@dataclass(slots=True, eq=False)
 class ScreenedCandidate:
     candidate: Candidate
     passed_day: float
@@ -30,19 +30,25 @@ class ScreenedCandidate:
 
 
 class WaitingList:
-    """Candidates with a valid passed screen, first come first served."""
+    """Candidates with a valid passed screen, first come first served (a dict keeps arrival order
+    and removes an expired entry in constant time)."""
 
     def __init__(self) -> None:
-        self.entries: list[ScreenedCandidate] = []
+        self._entries: dict[ScreenedCandidate, None] = {}
+
+    def __bool__(self) -> bool:
+        return bool(self._entries)
 
     def add(self, entry: ScreenedCandidate) -> None:
-        self.entries.append(entry)
+        self._entries[entry] = None
+
+    def pop_first(self) -> ScreenedCandidate:
+        entry = next(iter(self._entries))
+        del self._entries[entry]
+        return entry
 
     def remove(self, entry: ScreenedCandidate) -> bool:
-        if entry in self.entries:
-            self.entries.remove(entry)
-            return True
-        return False
+        return self._entries.pop(entry, False) is None
 
 
 class Screening:
@@ -113,8 +119,8 @@ class Screening:
                 pause.cleared.callbacks.append(self._pause_ended)
             return
         slots = trial.gate.open_slots
-        while slots and self.waiting.entries:
-            entry = self.waiting.entries.pop(0)
+        while slots and self.waiting:
+            entry = self.waiting.pop_first()
             trial.enrol(entry.candidate, trial.gate.cohorts[slots.popleft()], waited=trial.env.now - entry.passed_day)
 
     def _pause_ended(self, _: simpy.Event) -> None:
