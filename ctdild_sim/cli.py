@@ -312,3 +312,26 @@ def compare(scenario_files: tuple[Path, ...], replicates: int, seed: int, worker
                                                  ("Paired differences", differences)])  # fmt: skip
         console.print(f"HTML report written to {report_file}.")
     _write(console, out, tables)
+
+
+@main.command()
+@click.option("--scenarios", "scenarios_dir", type=click.Path(path_type=Path), default=Path("scenarios"),
+              show_default=True, help="Folder of scenario files the dashboard offers.")  # fmt: skip
+@click.option("--results", "results_root", type=click.Path(path_type=Path), default=DEFAULT_ROOT, show_default=True,
+              help="Results store the dashboard reads and writes.")  # fmt: skip
+@click.option("--host", default="127.0.0.1", show_default=True,
+              help="Address to listen on; anything but loopback exposes the app to the network.")  # fmt: skip
+@click.option("--port", type=click.IntRange(1, 65535), default=8050, show_default=True)
+@click.option("--workers", "-j", type=click.IntRange(min=1), default=None,
+              help="Worker processes per run started from the page (default: up to 4 cores).")  # fmt: skip
+def dashboard(scenarios_dir: Path, results_root: Path, host: str, port: int, workers: int | None) -> None:
+    """Open the Dash dashboard over a scenarios folder and the results store."""
+    if not scenarios_dir.is_dir():
+        _fail(f"{scenarios_dir}: no such folder of scenario files")
+    from dashboard import create_app  # dash is slow to import: only this command needs it
+
+    if host not in ("127.0.0.1", "localhost", "::1"):
+        click.echo(f"warning: listening on {host}: anyone who can reach it can run simulations", err=True)
+    app = create_app(scenarios_dir, results_root, workers=workers)
+    click.echo(f"ctdild-sim dashboard on http://{host}:{port}/ (Ctrl-C to stop)")
+    app.run(host=host, port=port, debug=False)

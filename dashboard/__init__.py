@@ -1,1 +1,5 @@
-"""The Dash dashboard over scenarios and stored runs (built in its own issue; nothing here yet)."""
+"""Dash dashboard over the scenario files and the results store (see ``app.create_app``)."""
+
+from dashboard.app import create_app
+
+__all__ = ["create_app"]

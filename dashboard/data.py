@@ -1,0 +1,124 @@
+"""What the dashboard reads: the scenario files of one folder and the runs of one results store.
+
+Nothing the browser sends is used as a path. Scenario files are named by their file name and
+looked up in the folder's own listing; runs are named by run id and opened through
+``ctdild_sim.results``, which refuses ids that are not a plain folder name. Loaded runs are cached
+by run id (a stored run never changes).
+"""
+
+from __future__ import annotations
+
+import functools
+from dataclasses import dataclass
+from pathlib import Path
+
+import pandas as pd
+
+from ctdild_sim import results
+from ctdild_sim.loading import ScenarioError, load_scenario, parse_scenario
+from ctdild_sim.scenario import Scenario
+
+MAX_UPLOAD_BYTES = 256 * 1024
+"""Largest scenario file the upload accepts (the shipped ones are under 20 kB)."""
+
+
+class DashboardError(Exception):
+    """A request the dashboard cannot serve: the message is shown to the user as it is."""
+
+
+@dataclass(frozen=True)
+class Run:
+    """One stored run with its scenario (parsed from the file content saved in the manifest)."""
+
+    run_id: str
+    manifest: dict
+    scenario: Scenario
+    tables: dict[str, pd.DataFrame]
+
+    @property
+    def label(self) -> str:
+        return f"{self.scenario.name} ({self.run_id[:15]})"
+
+    @property
+    def replicates(self) -> int:
+        return int(self.manifest["replicates"])
+
+    @property
+    def seed(self) -> int:
+        return int(self.manifest["seed"])
+
+
+def scenario_files(folder: Path) -> dict[str, Path]:
+    """The folder's scenario files by file name (``*.yaml`` and ``*.yml``, not in subfolders)."""
+    if not folder.is_dir():
+        return {}
+    return {p.name: p for p in sorted(folder.iterdir()) if p.suffix in (".yaml", ".yml") and p.is_file()}
+
+
+def scenario_file(folder: Path, name: str) -> Path:
+    """The path of a scenario file named by the browser, only if the folder lists it."""
+    files = scenario_files(folder)
+    if name not in files:
+        raise DashboardError(f"{name!r} is not a scenario file in {folder}")
+    return files[name]
+
+
+def load_scenario_file(folder: Path, name: str) -> tuple[Scenario, str]:
+    """A listed scenario file, validated, with its text (stored with the run)."""
+    path = scenario_file(folder, name)
+    try:
+        return load_scenario(path), path.read_text(encoding="utf-8")
+    except ScenarioError as exc:
+        raise DashboardError(str(exc)) from None
+
+
+def validate_upload(filename: str, content: bytes) -> Scenario:
+    """Validate an uploaded scenario file as the CLI would, without writing it anywhere."""
+    name = Path(filename or "upload.yaml").name
+    if Path(name).suffix not in (".yaml", ".yml"):
+        raise DashboardError(f"{name}: not a YAML scenario file (expected .yaml or .yml)")
+    if len(content) > MAX_UPLOAD_BYTES:
+        raise DashboardError(f"{name}: {len(content):,} bytes; the limit is {MAX_UPLOAD_BYTES:,} bytes")
+    try:
+        text = content.decode("utf-8")
+    except UnicodeDecodeError:
+        raise DashboardError(f"{name}: not UTF-8 text") from None
+    try:
+        return parse_scenario(text, source=name)
+    except ScenarioError as exc:
+        raise DashboardError(str(exc)) from None
+
+
+def stored_runs(root: Path) -> list[results.StoredRun]:
+    """Readable runs of the store, newest first."""
+    return [r for r in reversed(results.list_runs(root)) if r.manifest is not None]
+
+
+@functools.lru_cache(maxsize=32)
+def load_run(root: Path, run_id: str) -> Run:
+    """A stored run's tables and scenario; cached, since a stored run never changes."""
+    try:
+        manifest = results.manifest_of(run_id, root)
+        scenario = results.scenario_of(manifest)
+        tables = results.load(run_id, root)
+    except results.StoreError as exc:
+        raise DashboardError(str(exc)) from None
+    return Run(run_id, manifest, scenario, tables)
+
+
+def load_runs(root: Path, run_ids: list[str] | None) -> list[Run]:
+    return [load_run(root, run_id) for run_id in run_ids or []]
+
+
+def comparable(runs: list[Run]) -> str | None:
+    """Why the runs cannot be paired by replicate (common random numbers), or None if they can."""
+    if len(runs) < 2:
+        return "Pick two or more runs to compare."
+    seeds = {r.seed for r in runs}
+    reps = {r.replicates for r in runs}
+    if len(seeds) > 1 or len(reps) > 1:
+        return (
+            "Runs are paired replicate by replicate, so they need the same seed and number of replicates; "
+            f"these have seeds {sorted(seeds)} and replicates {sorted(reps)}. Run them together from this page."
+        )
+    return None

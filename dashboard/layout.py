@@ -1,0 +1,147 @@
+"""The page: run controls, the run picker, one tab per question, and how a View is drawn.
+
+Component ids are the contract with ``callbacks`` and the browser tests.
+"""
+
+from __future__ import annotations
+
+import math
+
+import pandas as pd
+from dash import dash_table, dcc, html
+
+from dashboard.data import MAX_UPLOAD_BYTES
+from dashboard.views import View
+
+DEFAULT_REPLICATES = 500
+DEFAULT_SEED = 20240820
+
+TABS = [
+    ("timeline", "Timeline"),
+    ("product", "Cell product"),
+    ("cohorts", "Cohorts"),
+    ("screening", "Screening"),
+    ("compare", "Compare"),
+    ("scenario", "Scenario"),
+]
+
+_ROW = {"display": "flex", "gap": "12px", "alignItems": "center", "flexWrap": "wrap", "marginBottom": "8px"}
+
+
+def run_controls() -> html.Div:
+    return html.Div(
+        [
+            html.Div(
+                [
+                    html.Label("Scenario files"),
+                    dcc.Dropdown(
+                        id="scenario-files",
+                        multi=True,
+                        placeholder="pick one or more scenario files",
+                        style={"minWidth": "420px"},
+                    ),
+                    html.Label("Replicates"),
+                    dcc.Input(
+                        id="replicates",
+                        type="number",
+                        min=1,
+                        max=100_000,
+                        step=1,
+                        value=DEFAULT_REPLICATES,
+                        style={"width": "90px"},
+                    ),
+                    html.Label("Seed"),
+                    dcc.Input(id="seed", type="number", min=0, step=1, value=DEFAULT_SEED, style={"width": "110px"}),
+                    html.Button("Run", id="run-button"),
+                    html.Button("Cancel", id="cancel-button", disabled=True),
+                    html.Progress(id="run-progress", value="0", max="1", style={"width": "200px"}),
+                    html.Span(id="run-progress-text"),
+                ],
+                style=_ROW,
+            ),
+            html.Div(id="run-status", style={"whiteSpace": "pre-wrap", "color": "#555"}),
+            html.Div(
+                [
+                    html.Label("Runs shown"),
+                    dcc.Dropdown(
+                        id="run-picker", multi=True, placeholder="pick stored runs", style={"minWidth": "640px"}
+                    ),
+                    html.Button("Export view as HTML", id="export-button"),
+                    dcc.Download(id="export-download"),
+                ],
+                style=_ROW,
+            ),
+        ]
+    )
+
+
+def _tab(value: str, label: str) -> dcc.Tab:
+    children: list = []
+    if value == "timeline":
+        children.append(html.Div([html.Label("Gantt replicate"),
+                                  dcc.Input(id="gantt-replicate", type="number", min=0, step=1, value=0,
+                                            debounce=True, style={"width": "90px"})], style=_ROW))  # fmt: skip
+    if value == "scenario":
+        children += [
+            html.Div(
+                [html.Label("Scenario file"), dcc.Dropdown(id="scenario-detail", style={"minWidth": "420px"})],
+                style=_ROW,
+            ),
+            dcc.Upload(
+                id="upload",
+                children=html.Div(["Drop a scenario YAML file here or ", html.A("choose one"), " to validate it"]),
+                max_size=MAX_UPLOAD_BYTES,
+                multiple=False,
+                style={"border": "1px dashed #888", "padding": "12px", "textAlign": "center", "margin": "8px 0"},
+            ),
+            html.Div(id="upload-result"),
+        ]
+    children.append(dcc.Loading(html.Div(id=f"view-{value}")))
+    return dcc.Tab(label=label, value=value, children=children, id=f"tab-{value}")
+
+
+def page() -> html.Div:
+    return html.Div(
+        [
+            dcc.Location(id="url"),
+            html.H2("ctdild-sim: NCT06574581 trial and AD-MSC supply scenarios"),
+            run_controls(),
+            dcc.Tabs(id="tabs", value="timeline", children=[_tab(v, label) for v, label in TABS]),
+        ],
+        style={"fontFamily": "sans-serif", "margin": "12px"},
+    )
+
+
+def _cell(value):
+    if isinstance(value, float):
+        return None if math.isnan(value) else round(value, 4)
+    return value if isinstance(value, int | bool | str) or value is None else str(value)
+
+
+def data_table(key: str, frame: pd.DataFrame) -> dash_table.DataTable:
+    """A sortable table with a CSV export button."""
+    records = [{k: _cell(v) for k, v in row.items()} for row in frame.to_dict("records")]
+    return dash_table.DataTable(
+        id={"type": "table", "key": key},
+        columns=[{"name": c, "id": c} for c in frame.columns],
+        data=records,
+        export_format="csv",
+        sort_action="native",
+        page_size=15,
+        style_table={"overflowX": "auto"},
+        style_cell={"fontSize": "13px", "maxWidth": "420px", "whiteSpace": "normal", "textAlign": "left"},
+    )
+
+
+def render(view: View) -> list:
+    """A View as components: notes, then graphs, then tables (each with its CSV button)."""
+    parts: list = [html.P(note, className="note") for note in view.notes]
+    for key, fig in view.figures:
+        parts.append(dcc.Graph(id={"type": "figure", "key": key}, figure=fig))
+    for title, frame in view.tables:
+        parts += [html.H4(title), data_table(title, frame)]
+    return parts
+
+
+def error(message: str) -> html.Pre:
+    return html.Pre(message, className="error", style={"color": "#b00", "whiteSpace": "pre-wrap"})

@@ -1,0 +1,204 @@
+"""What each page shows for a set of runs: figures and tables, built by the library and ``figures``.
+
+A ``View`` is plain data (plotly figures and DataFrames), so the page and its HTML export are
+made from the same thing, and the views can be tested without a browser.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+from dataclasses import dataclass, field
+
+import pandas as pd
+import plotly.graph_objects as go
+from pydantic import BaseModel
+
+from ctdild_sim.compare import headline, milestone_differences, milestone_quantiles
+from ctdild_sim.html_report import lplv_ecdf_figure
+from ctdild_sim.scenario import Scenario
+from ctdild_sim.summary import milestone_summary, overview, phase_durations, probability_done_by, screen_failure_summary
+from ctdild_sim.supply_summary import active_periods, lot_starts, supply_overview
+from dashboard import figures
+from dashboard.data import Run, comparable
+
+
+@dataclass
+class View:
+    """One page's content: notes (plain sentences), figures and tables, in display order."""
+
+    title: str
+    notes: list[str] = field(default_factory=list)
+    figures: list[tuple[str, go.Figure]] = field(default_factory=list)
+    tables: list[tuple[str, pd.DataFrame]] = field(default_factory=list)
+
+
+def _names(runs: list[Run]) -> dict[str, Run]:
+    """Display names: the scenario name, with the run id when two runs share it."""
+    names = [r.scenario.name for r in runs]
+    return {(r.scenario.name if names.count(r.scenario.name) == 1 else r.label): r for r in runs}
+
+
+def _kept_replicates(run: Run) -> list[int]:
+    """Replicates whose full records (events, patients) the run kept."""
+    return sorted(int(r) for r in run.tables["events"]["replicate"].unique())
+
+
+def _pct(x: float) -> str:
+    return f"{100 * x:.1f}%"
+
+
+def timeline_view(runs: list[Run], replicate: int | None = None) -> View:
+    view = View("Timeline")
+    named = _names(runs)
+    fans = {}
+    for name, run in named.items():
+        kept = _kept_replicates(run)
+        fans[name] = (figures.enrolment_quantiles(run.tables["patients"], kept), run.scenario)
+        view.notes.append(f"{name}: enrolment fan from the {len(kept)} replicates with full records "
+                          f"(of {run.replicates}).")  # fmt: skip
+        registered = run.scenario.registered_completion_date
+        if registered is not None:
+            p = probability_done_by(run.tables["metrics"], run.scenario, registered)
+            view.notes.append(f"{name}: P(last patient last visit by the registered completion date {registered}) "
+                              f"= {_pct(p)} over {run.replicates} replicates.")  # fmt: skip
+    view.figures.append(("enrolment", figures.enrolment_fan_figure(fans)))
+    view.figures.append(("lplv", lplv_ecdf_figure({n: r.tables["metrics"] for n, r in named.items()},
+                                                  {n: r.scenario for n, r in named.items()})))  # fmt: skip
+    first_name, first = next(iter(named.items()))
+    kept = _kept_replicates(first)
+    chosen = replicate if replicate in kept else kept[0]
+    events, screenings = first.tables["events"], first.tables["screenings"]
+    segments = figures.gantt_segments(events, screenings, chosen)
+    view.figures.append(("gantt", figures.gantt_figure(segments, figures.pauses(events, chosen), first.scenario,
+                                                       chosen)))  # fmt: skip
+    for name, run in named.items():
+        view.tables.append((f"{name}: milestones", milestone_summary(run.tables["metrics"], run.scenario)))
+        view.tables.append((f"{name}: where time goes", phase_durations(run.tables["metrics"], run.scenario)))
+    view.notes.append(f"Gantt chart: {first_name}, replicate {chosen}.")
+    return view
+
+
+def product_view(runs: list[Run]) -> View:
+    view = View("Cell product")
+    named = {n: r for n, r in _names(runs).items() if r.scenario.product is not None}
+    if not named:
+        view.notes.append("None of these runs has a product section: supply was not simulated.")
+        return view
+    demand, stock = {}, {}
+    for name, run in named.items():
+        weekly = run.tables["demand_weekly"]
+        demand[name] = weekly
+        releases = figures.lot_release_rate(run.tables["lots"], run.replicates, run.scenario.start_date)
+        stock[name] = (weekly, releases)
+        o = supply_overview(run.tables["metrics"])
+        view.notes.append(
+            f"{name}: P(a subject waits for product) {_pct(o['p_stockout'])} (± {_pct(1.96 * o['p_stockout_se'])}); "
+            f"vials used {o['mean_vials_used']:.1f}, expired {o['mean_vials_expired']:.1f}, "
+            f"wasted at thaw {o['mean_vials_wasted']:.1f} per replicate; lots started P50 "
+            f"{o['lots_started_p50']:.0f}, P90 {o['lots_started_p90']:.0f}."
+        )
+        view.tables.append((f"{name}: lot plan (when the k-th lot is ordered)",
+                            lot_starts(run.tables["lots"], run.replicates, run.scenario.start_date)))  # fmt: skip
+        view.tables.append((f"{name}: weekly demand", active_periods(weekly)))
+        view.tables.append((f"{name}: supply overview", pd.DataFrame([o])))
+    view.figures.append(("demand", figures.demand_figure(demand)))
+    view.figures.append(("stock", figures.stock_figure(stock)))
+    return view
+
+
+def cohorts_view(runs: list[Run]) -> View:
+    view = View("Cohorts")
+    for name, run in _names(runs).items():
+        m = run.tables["metrics"]
+        view.figures.append((f"cohorts-{name}", figures.cohort_completion_figure(m, run.scenario, name)))
+        o = overview(m)
+        view.notes.append(
+            f"{name}: P(stopped early) {_pct(o['p_stopped_early'])}; {o['mean_triggering_ae']:.2f} triggering AEs, "
+            f"{o['mean_pauses']:.2f} safety pauses and {o['mean_pause_days']:.0f} paused days per replicate; "
+            f"{m['n_cohort_repeats'].mean():.2f} cohort repeats."
+        )
+        rows = []
+        for k, cohort in enumerate(run.scenario.cohorts, start=1):
+            gate = m[f"cohort{k}_gate_day"]
+            rows.append({"cohort": k, "name": cohort.name, "size": cohort.size, "infusions": cohort.infusions,
+                         "p_gate_passed": float(gate.notna().mean()),
+                         "p50_gate_day": float(gate.median()) if gate.notna().any() else float("nan")})  # fmt: skip
+        view.tables.append((f"{name}: cohorts", pd.DataFrame(rows)))
+    return view
+
+
+def screening_view(runs: list[Run]) -> View:
+    view = View("Screening")
+    failures = {}
+    for name, run in _names(runs).items():
+        table = screen_failure_summary(run.tables["metrics"])
+        failures[name] = table
+        view.tables.append((f"{name}: screen failures by criterion", table))
+        o = overview(run.tables["metrics"])
+        view.notes.append(f"{name}: {o['mean_referred']:.1f} referred and {o['mean_enrolled']:.1f} enrolled per "
+                          f"replicate; {_pct(o['screen_failure_rate'])} of screened candidates fail.")  # fmt: skip
+    view.figures.append(("screen-failures", figures.screen_failure_figure(failures)))
+    return view
+
+
+def compare_view(runs: list[Run]) -> View:
+    view = View("Compare")
+    problem = comparable(runs)
+    if problem:
+        view.notes.append(problem)
+        return view
+    named = _names(runs)
+    metrics = {n: r.tables["metrics"] for n, r in named.items()}
+    scenarios = {n: r.scenario for n, r in named.items()}
+    differences = milestone_differences(metrics, scenarios)
+    reference = next(iter(named))
+    view.notes.append(f"Differences are each scenario minus {reference}, paired replicate by replicate "
+                      f"(common random numbers, seed {runs[0].seed}, {runs[0].replicates} replicates).")  # fmt: skip
+    view.figures.append(("compare-lplv", lplv_ecdf_figure(metrics, scenarios)))
+    view.figures.append(("compare-differences", figures.differences_figure(differences)))
+    view.tables.append(("Headline", headline(metrics, scenarios)))
+    view.tables.append(("Paired differences", differences))
+    view.tables.append(("Milestones P10/P50/P90", milestone_quantiles(metrics, scenarios)))
+    return view
+
+
+def scenario_parameters(model: BaseModel, prefix: str = "") -> pd.DataFrame:
+    """Every parameter of a scenario as rows: parameter (dotted path), value, description."""
+    rows: list[tuple[str, str, str]] = []
+
+    def walk(obj: BaseModel, path: str) -> None:
+        for name, info in type(obj).model_fields.items():
+            value = getattr(obj, name)
+            key = f"{path}{info.alias or name}"
+            items = (
+                list(value.items()) if isinstance(value, dict)
+                else list(enumerate(value)) if isinstance(value, list | tuple) else None
+            )  # fmt: skip
+            if isinstance(value, BaseModel):
+                walk(value, key + ".")
+            elif items and all(isinstance(v, BaseModel) for _, v in items):
+                for k, v in items:
+                    walk(v, f"{key}.{k}.")
+            else:
+                text = value.isoformat() if isinstance(value, dt.date) else str(value)
+                rows.append((key, text, info.description or ""))
+
+    walk(model, prefix)
+    return pd.DataFrame(rows, columns=["parameter", "value", "description"])
+
+
+def scenario_view(scenario: Scenario, source: str) -> View:
+    view = View("Scenario")
+    view.notes.append(f"{source}: {scenario.name}, {len(scenario.cohorts)} cohorts, "
+                      f"{scenario.target_enrolment} subjects by design.")  # fmt: skip
+    view.tables.append((f"{scenario.name}: parameters", scenario_parameters(scenario)))
+    return view
+
+
+PAGES = {
+    "timeline": timeline_view,
+    "product": product_view,
+    "cohorts": cohorts_view,
+    "screening": screening_view,
+    "compare": compare_view,
+}

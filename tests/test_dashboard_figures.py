@@ -1,0 +1,155 @@
+"""Dashboard figure builders and views on small known tables (no browser)."""
+
+from __future__ import annotations
+
+import datetime as dt
+import math
+
+import numpy as np
+import pandas as pd
+import pytest
+
+from conftest import make_scenario
+from dashboard import figures
+from dashboard.data import DashboardError, Run, comparable, validate_upload
+from dashboard.views import scenario_parameters
+
+DETERMINISTIC = make_scenario()
+
+
+def test_enrolment_quantiles_match_numpy_on_known_days():
+    # replicate 0 enrols on days 1, 8, 15; replicate 1 on day 3; replicate 2 never enrols
+    patients = pd.DataFrame({"replicate": [0, 0, 0, 1], "enrolled_day": [1.0, 8.0, 15.0, 3.0]})
+    q = figures.enrolment_quantiles(patients, [0, 1, 2], step_days=7.0)
+    assert list(q["day"]) == [0.0, 7.0, 14.0, 21.0, 28.0]
+    counts = np.array([[0, 1, 2, 3, 3], [0, 1, 1, 1, 1], [0, 0, 0, 0, 0]])
+    for name, p in (("p10", 0.1), ("p50", 0.5), ("p90", 0.9)):
+        expected = np.quantile(counts, p, axis=0, method="inverted_cdf")
+        assert list(q[name]) == list(expected)
+    assert list(q["p50"]) == [0, 1, 1, 1, 1] and list(q["p90"]) == [0, 1, 2, 3, 3]
+
+
+def test_enrolment_fan_has_band_and_median_per_run():
+    patients = pd.DataFrame({"replicate": [0, 1], "enrolled_day": [2.0, 9.0]})
+    q = figures.enrolment_quantiles(patients, [0, 1])
+    fig = figures.enrolment_fan_figure({"A": (q, DETERMINISTIC), "B": (q, DETERMINISTIC)})
+    names = [t.name for t in fig.data]
+    assert names.count("A P50") == 1 and names.count("B P10-P90") == 1
+    assert len(fig.data) == 6  # per run: upper edge, band, median
+    band = next(t for t in fig.data if t.name == "A P10-P90")
+    assert band.fill == "tonexty" and list(band.y) == list(q["p10"])
+    assert fig.data[0].x[0] == DETERMINISTIC.start_date
+
+
+def _events(rows):
+    frame = pd.DataFrame(rows, columns=["replicate", "day", "patient_id", "cohort", "event"])
+    frame["patient_id"] = frame["patient_id"].astype("Int64")
+    frame["cohort"] = frame["cohort"].astype("Int64")
+    return frame
+
+
+def test_gantt_segments_follow_the_event_log():
+    events = _events([
+        (0, 0.0, None, 1, "cohort_opened"),
+        (0, 15.0, 1, 1, "enrolled"),
+        (0, 22.0, 1, 1, "admitted"), (0, 22.0, 1, 1, "infused"), (0, 24.0, 1, 1, "discharged"),
+        (0, 30.0, None, None, "pause_started"), (0, 40.0, None, None, "pause_ended"),
+        (0, 50.0, 1, 1, "hold_completed"), (0, 190.0, 1, 1, "follow_up_completed"),
+        (0, 16.0, 2, 1, "enrolled"), (0, 60.0, 2, 1, "withdrawn"),
+        (1, 5.0, 7, 1, "enrolled"),
+    ])  # fmt: skip
+    screenings = pd.DataFrame({
+        "replicate": [0, 0, 0], "candidate_id": [1, 1, 2], "screening_started_day": [1.0, 3.0, 2.0],
+        "decision_day": [2.0, 15.0, 16.0], "eligible": [False, True, True],
+    })  # fmt: skip
+    seg = figures.gantt_segments(events, screenings, 0)
+    one = seg[seg["subject"] == "subject 1 (cohort 1)"].set_index("phase")
+    assert one.loc["screening", ["start_day", "end_day"]].tolist() == [3.0, 15.0]
+    assert one.loc["waiting for dosing", ["start_day", "end_day"]].tolist() == [15.0, 22.0]
+    assert one.loc["infusion stay", ["start_day", "end_day"]].tolist() == [22.0, 24.0]
+    assert one.loc["safety hold", ["start_day", "end_day"]].tolist() == [22.0, 50.0]
+    assert one.loc["follow-up", ["start_day", "end_day"]].tolist() == [50.0, 190.0]
+    two = seg[seg["subject"] == "subject 2 (cohort 1)"].set_index("phase")
+    assert two.loc["waiting for dosing", ["start_day", "end_day"]].tolist() == [16.0, 60.0]  # never dosed
+    assert "safety hold" not in two.index
+    assert figures.pauses(events, 0) == [(30.0, 40.0)]
+    fig = figures.gantt_figure(seg, figures.pauses(events, 0), DETERMINISTIC, 0)
+    assert {t.name for t in fig.data} == set(seg["phase"])
+    assert len(fig.layout.shapes) == 1  # the pause
+
+
+def test_lot_release_rate_is_per_replicate_and_week():
+    lots = pd.DataFrame({
+        "replicate": [0, 0, 1, 1], "initial_stock": [True, False, False, False],
+        "released_day": [0.0, 10.0, 12.0, math.nan], "failed_day": [math.nan, math.nan, math.nan, 20.0],
+    })  # fmt: skip
+    rate = figures.lot_release_rate(lots, replicates=2, start=dt.date(2026, 1, 1))
+    assert rate.set_index("week")["released"].to_dict() == {1: 1.0, 2: 0.0}
+    assert rate.set_index("week")["failed"].to_dict() == {1: 0.0, 2: 0.5}
+
+
+def test_demand_and_stock_figures_draw_the_band_columns():
+    weekly = pd.DataFrame({
+        "period": [0, 1], "start_date": [dt.date(2026, 1, 1), dt.date(2026, 1, 8)],
+        "vials_thawed_p10": [0, 1], "vials_thawed_p50": [1, 2], "vials_thawed_p90": [2, 4],
+        "vials_in_stock_p10": [5, 3], "vials_in_stock_p50": [6, 4], "vials_in_stock_p90": [8, 6],
+        "mean_vials_thawed": [1.0, 2.5], "mean_cells_infused": [6e7, 1.5e8],
+    })  # fmt: skip
+    demand = figures.demand_figure({"A": weekly})
+    by_name = {t.name: t for t in demand.data}
+    assert list(by_name["A P50"].y) == [1, 2] and list(by_name["A P10-P90"].y) == [0, 1]
+    assert by_name["A mean cells"].yaxis == "y2"
+    releases = pd.DataFrame({"start_date": [dt.date(2026, 1, 1)], "released": [0.5]})
+    stock = figures.stock_figure({"A": (weekly, releases)})
+    by_name = {t.name: t for t in stock.data}
+    assert list(by_name["A P50"].y) == [6, 4] and by_name["A lots released / week"].type == "bar"
+
+
+def test_cohort_completion_is_the_share_passed_by_each_day():
+    metrics = pd.DataFrame({f"cohort{k}_gate_day": [10.0 * k, 20.0 * k, math.nan, 5.0 * k] for k in (1, 2, 3)})
+    fig = figures.cohort_completion_figure(metrics, DETERMINISTIC, "A")
+    assert len(fig.data) == len(DETERMINISTIC.cohorts)
+    first = fig.data[0]
+    assert list(first.y) == [0.25, 0.5, 0.75]  # one of four replicates never passes
+    assert first.x[0] == DETERMINISTIC.start_date + dt.timedelta(days=5)
+
+
+def test_screen_failure_figure_one_bar_series_per_run():
+    table = pd.DataFrame({"criterion": ["I1", "E4"], "share_of_screened": [0.4, 0.1], "text": ["a", "b"]})
+    fig = figures.screen_failure_figure({"A": table, "B": table})
+    assert [t.name for t in fig.data] == ["A", "B"] and list(fig.data[0].x) == [0.4, 0.1]
+
+
+def _run(seed: int, replicates: int, name: str = "s") -> Run:
+    scenario = make_scenario(name=name)
+    return Run(f"run-{name}-{seed}", {"seed": seed, "replicates": replicates}, scenario, {})
+
+
+def test_runs_compare_only_on_the_same_seed_and_replicates():
+    assert comparable([_run(1, 10, "a"), _run(1, 10, "b")]) is None
+    assert "same seed" in comparable([_run(1, 10, "a"), _run(2, 10, "b")])
+    assert "two or more" in comparable([_run(1, 10)])
+
+
+@pytest.mark.parametrize(
+    ("filename", "content", "message"),
+    [
+        ("x.txt", b"name: a", "not a YAML scenario file"),
+        ("big.yaml", b"#" * 300_000, "the limit is"),
+        ("bin.yaml", b"\xff\xfe", "not UTF-8"),
+        ("bad.yaml", b"name: [unclosed", "bad.yaml"),
+        ("typo.yaml", b"name: x\nstart_dat: 2026-01-01\n", "start_dat"),
+    ],
+)
+def test_bad_uploads_are_rejected_with_the_cli_message(filename, content, message):
+    with pytest.raises(DashboardError, match=message):
+        validate_upload(filename, content)
+
+
+def test_scenario_parameters_list_every_leaf_with_its_description():
+    table = scenario_parameters(DETERMINISTIC)
+    rows = table.set_index("parameter")
+    assert rows.loc["dosing.beds", "value"] == str(DETERMINISTIC.dosing.beds)
+    assert rows.loc["cohorts.0.size", "value"] == str(DETERMINISTIC.cohorts[0].size)
+    assert rows.loc["dosing.beds", "description"]
+    assert table["parameter"].is_unique
