@@ -9,10 +9,11 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from conftest import make_scenario
 from dashboard import figures
 from dashboard.data import DashboardError, Run, comparable, validate_upload
 from dashboard.views import scenario_parameters
+
+from conftest import make_scenario
 
 DETERMINISTIC = make_scenario()
 
