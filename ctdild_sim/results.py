@@ -137,7 +137,21 @@ def load(run_id: str, root: Path | str = DEFAULT_ROOT) -> dict[str, pd.DataFrame
         raise StoreError(f"{path}: cannot be read ({exc})") from None
 
 
+def load_table(run_id: str, name: str, root: Path | str = DEFAULT_ROOT) -> pd.DataFrame:
+    """One table of a stored run (reading only that table's file)."""
+    manifest = manifest_of(run_id, root)
+    if name not in manifest.get("tables", []):
+        raise StoreError(f"run {run_id} has no table {name!r}")
+    path = Path(root) / run_id / f"{name}.parquet"
+    try:
+        return pd.read_parquet(path)
+    except (OSError, ValueError) as exc:
+        raise StoreError(f"{path}: cannot be read ({exc})") from None
+
+
 def manifest_of(run_id: str, root: Path | str = DEFAULT_ROOT) -> dict:
+    if not run_id or "/" in run_id or run_id.startswith("."):
+        raise StoreError(f"{run_id!r} is not a run id")
     path = Path(root) / run_id / MANIFEST
     try:
         return json.loads(path.read_text())

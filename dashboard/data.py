@@ -9,6 +9,8 @@ by run id (a stored run never changes).
 from __future__ import annotations
 
 import functools
+import threading
+from collections.abc import Mapping
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -26,6 +28,33 @@ class DashboardError(Exception):
     """A request the dashboard cannot serve: the message is shown to the user as it is."""
 
 
+class LazyTables(Mapping[str, pd.DataFrame]):
+    """A stored run's tables, each read from Parquet the first time a page asks for it (the
+    Compare page needs only the metrics; the event log of 1,000 replicates is much larger)."""
+
+    def __init__(self, root: Path, run_id: str, names: list[str]):
+        self._root, self._run_id, self._names = root, run_id, list(names)
+        self._loaded: dict[str, pd.DataFrame] = {}
+        self._lock = threading.Lock()
+
+    def __getitem__(self, name: str) -> pd.DataFrame:
+        with self._lock:
+            if name not in self._loaded:
+                if name not in self._names:
+                    raise KeyError(name)
+                try:
+                    self._loaded[name] = results.load_table(self._run_id, name, self._root)
+                except results.StoreError as exc:
+                    raise DashboardError(str(exc)) from None
+            return self._loaded[name]
+
+    def __iter__(self):
+        return iter(self._names)
+
+    def __len__(self) -> int:
+        return len(self._names)
+
+
 @dataclass(frozen=True)
 class Run:
     """One stored run with its scenario (parsed from the file content saved in the manifest)."""
@@ -33,7 +62,7 @@ class Run:
     run_id: str
     manifest: dict
     scenario: Scenario
-    tables: dict[str, pd.DataFrame]
+    tables: Mapping[str, pd.DataFrame]
 
     @property
     def label(self) -> str:
@@ -96,14 +125,13 @@ def stored_runs(root: Path) -> list[results.StoredRun]:
 
 @functools.lru_cache(maxsize=32)
 def load_run(root: Path, run_id: str) -> Run:
-    """A stored run's tables and scenario; cached, since a stored run never changes."""
+    """A stored run's scenario and (lazily read) tables; cached, since a stored run never changes."""
     try:
         manifest = results.manifest_of(run_id, root)
         scenario = results.scenario_of(manifest)
-        tables = results.load(run_id, root)
     except results.StoreError as exc:
         raise DashboardError(str(exc)) from None
-    return Run(run_id, manifest, scenario, tables)
+    return Run(run_id, manifest, scenario, LazyTables(root, run_id, manifest.get("tables", [])))
 
 
 def load_runs(root: Path, run_ids: list[str] | None) -> list[Run]:

@@ -1,0 +1,184 @@
+"""The dashboard end to end in headless Chromium (Debian's chromium and chromium-driver, driven
+by ``dash.testing``): the app is started with ``ctdild-sim dashboard`` as a user would.
+
+Needs /usr/bin/chromium and chromedriver on PATH; ``tools/install-browser`` installs them and is
+part of the test command (README, ``.ci/run``).
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import os
+import shutil
+import socket
+import subprocess
+import sys
+import time
+import urllib.request
+from pathlib import Path
+
+import pytest
+from selenium.webdriver.common.by import By
+from selenium.webdriver.common.keys import Keys
+
+from ctdild_sim.loading import load_scenario
+from ctdild_sim.results import save_run
+from ctdild_sim.runner import run_scenario
+
+from conftest import SCENARIOS
+
+CHROMIUM = "/usr/bin/chromium"
+BASE = "nct06574581.yaml"
+LONG_REVIEW = "nct06574581_long_review.yaml"
+PAGE_GRAPHS = {"timeline": 3, "product": 2, "cohorts": 1, "screening": 1}
+TIMEOUT = 60
+
+
+def _free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+@pytest.fixture(scope="module")
+def results_dir(tmp_path_factory) -> Path:
+    """A results store holding one small run of the base scenario."""
+    root = tmp_path_factory.mktemp("results")
+    path = SCENARIOS / BASE
+    scenario = load_scenario(path)
+    tables = run_scenario(scenario, 24, seed=7)
+    save_run(root, tables.items(), scenario=scenario, scenario_file=path, scenario_text=path.read_text(),
+             seed=7, replicates=24, options={}, command=["test"], started=dt.datetime.now(dt.UTC))  # fmt: skip
+    return root
+
+
+@pytest.fixture(scope="module")
+def server(results_dir):
+    """``ctdild-sim dashboard`` on a free loopback port; its URL."""
+    port = _free_port()
+    log = results_dir.parent / "dashboard.log"
+    with open(log, "w") as out:
+        proc = subprocess.Popen(
+            [sys.executable, "-m", "ctdild_sim", "dashboard", "--scenarios", str(SCENARIOS), "--results",
+             str(results_dir), "--port", str(port), "--workers", "1"],
+            stdout=out, stderr=subprocess.STDOUT,
+        )  # fmt: skip
+    url = f"http://127.0.0.1:{port}"
+    deadline = time.monotonic() + TIMEOUT
+    while True:
+        try:
+            urllib.request.urlopen(url, timeout=2).read()
+            break
+        except OSError:
+            if proc.poll() is not None or time.monotonic() > deadline:
+                proc.kill()
+                pytest.fail(f"dashboard did not start:\n{log.read_text()}")
+            time.sleep(0.3)
+    yield url
+    proc.terminate()
+    try:
+        proc.wait(timeout=10)
+    except subprocess.TimeoutExpired:
+        proc.kill()
+
+
+@pytest.fixture
+def browser(server, tmp_path):
+    if not Path(CHROMIUM).exists() or shutil.which("chromedriver") is None:
+        pytest.fail("Chromium and chromedriver are needed: run tools/install-browser (part of the test command)")
+    os.environ["DASH_TEST_CHROMEPATH"] = CHROMIUM
+    from dash.testing.browser import Browser
+
+    with Browser("Chrome", headless=True, options=None, download_path=str(tmp_path), wait_timeout=TIMEOUT) as b:
+        b.download_dir = tmp_path
+        yield b
+
+
+def _open(browser, url: str) -> None:
+    browser.driver.get(url)
+    browser.wait_for_element("#tabs", timeout=TIMEOUT)
+
+
+def _graphs(browser, tab: str) -> int:
+    return len(browser.driver.find_elements(By.CSS_SELECTOR, f"#view-{tab} .js-plotly-plot .main-svg"))
+
+
+def _wait(condition, what: str, timeout: float = TIMEOUT):
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        value = condition()
+        if value:
+            return value
+        time.sleep(0.2)
+    pytest.fail(f"timed out waiting for {what}")
+
+
+def _pick(browser, dropdown_id: str, *labels: str) -> None:
+    """Choose options of a dcc.Dropdown by their label, as a user clicks them."""
+    browser.find_element(f"#{dropdown_id}").click()
+    for label in labels:
+        option = _wait(
+            lambda label=label: browser.driver.find_elements(
+                By.XPATH, f"//*[@role='option'][.//span[text()='{label}']]"
+            ),
+            f"option {label}",
+        )
+        option[0].click()
+    browser.driver.find_element(By.TAG_NAME, "body").send_keys(Keys.ESCAPE)
+
+
+def _severe_logs(browser) -> list:
+    return [e for e in browser.get_logs() or [] if e.get("level") == "SEVERE"]
+
+
+def test_every_page_renders_its_graphs_without_console_errors(browser, server, results_dir):
+    run_id = next(p.name for p in results_dir.iterdir() if not p.name.startswith("."))
+    _open(browser, f"{server}/?runs={run_id}")
+    for tab, expected in PAGE_GRAPHS.items():
+        browser.find_element(f"#tab-{tab}").click()
+        _wait(lambda tab=tab, expected=expected: _graphs(browser, tab) >= expected, f"{expected} graphs on {tab}")
+        assert not browser.driver.find_elements(By.CSS_SELECTOR, f"#view-{tab} .error")
+    # a table's CSV button and the page's HTML export
+    assert browser.driver.find_elements(By.CSS_SELECTOR, "#view-screening .export")
+    browser.find_element("#export-button").click()
+    report = _wait(lambda: list(browser.download_dir.glob("*.html")), "the HTML export")[0]
+    text = report.read_text()
+    assert "Screen failures by criterion" in text and "plotly" in text
+    browser.find_element("#tab-scenario").click()
+    _pick(browser, "scenario-detail", BASE)
+    _wait(lambda: f"{BASE}: NCT06574581 base" in browser.find_element("#view-scenario").text, "scenario parameters")
+    assert _severe_logs(browser) == []
+
+
+def test_two_scenario_comparison_runs_through_the_ui(browser, server, results_dir):
+    before = {p.name for p in results_dir.iterdir()}
+    _open(browser, server)
+    _pick(browser, "scenario-files", BASE, LONG_REVIEW)
+    replicates = browser.find_element("#replicates")
+    replicates.send_keys(Keys.CONTROL, "a")
+    replicates.send_keys("30")
+    browser.find_element("#run-button").click()
+    _wait(lambda: "Stored 2 run(s)" in browser.find_element("#run-status").text, "the two runs", timeout=240)
+    assert browser.find_element("#run-progress").get_attribute("value") == "60"  # 2 scenarios x 30 replicates
+    new = {p.name for p in results_dir.iterdir()} - before
+    assert len(new) == 2
+    browser.find_element("#tab-compare").click()
+    _wait(lambda: _graphs(browser, "compare") >= 2, "the comparison graphs")
+    text = browser.find_element("#view-compare").text
+    assert "paired replicate by replicate" in text and "Paired differences" in text
+    assert "NCT06574581 long review" in text
+    assert _severe_logs(browser) == []
+
+
+def test_a_bad_upload_shows_the_cli_message(browser, server, tmp_path):
+    bad = tmp_path / "typo.yaml"
+    bad.write_text((SCENARIOS / BASE).read_text().replace("start_date:", "start_dat:"))
+    _open(browser, server)
+    browser.find_element("#tab-scenario").click()
+    browser.driver.find_element(By.CSS_SELECTOR, "#upload input[type=file]").send_keys(str(bad))
+    message = _wait(lambda: browser.driver.find_elements(By.CSS_SELECTOR, "#upload-result .error"), "the error")
+    assert "typo.yaml" in message[0].text and "start_dat" in message[0].text
+    good = tmp_path / "good.yaml"
+    good.write_text((SCENARIOS / BASE).read_text())
+    browser.driver.find_element(By.CSS_SELECTOR, "#upload input[type=file]").send_keys(str(good))
+    _wait(lambda: "good.yaml: valid" in browser.find_element("#upload-result").text, "the valid upload")
