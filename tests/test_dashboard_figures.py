@@ -154,3 +154,32 @@ def test_scenario_parameters_list_every_leaf_with_its_description():
     assert rows.loc["cohorts.0.size", "value"] == str(DETERMINISTIC.cohorts[0].size)
     assert rows.loc["dosing.beds", "description"]
     assert table["parameter"].is_unique
+
+
+def test_no_path_from_the_browser_opens_a_file_outside_the_two_folders(tmp_path):
+    from dashboard.data import load_run, load_scenario_file
+
+    scenarios = tmp_path / "scenarios"
+    scenarios.mkdir()
+    (scenarios / "ok.yaml").write_text("name: x\n")
+    (tmp_path / "secret.yaml").write_text("name: secret\n")
+    for name in ("../secret.yaml", str(tmp_path / "secret.yaml"), "ok.yaml/../../secret.yaml", ""):
+        with pytest.raises(DashboardError, match="not a scenario file"):
+            load_scenario_file(scenarios, name)
+    results = tmp_path / "results"
+    results.mkdir()
+    for run_id in ("../results", "..", "a/b", ".hidden"):
+        with pytest.raises(DashboardError, match="not a run id"):
+            load_run(results, run_id)
+
+
+def test_dashboard_command_rejects_a_missing_scenarios_folder(tmp_path):
+    from click.testing import CliRunner
+
+    from ctdild_sim.cli import main
+
+    result = CliRunner().invoke(main, ["dashboard", "--scenarios", str(tmp_path / "nope"), "--results",
+                                       str(tmp_path / "r")])  # fmt: skip
+    assert result.exit_code == 2
+    assert "no such folder of scenario files" in result.output
+    assert not (tmp_path / "r").exists()
