@@ -16,9 +16,10 @@ import numpy as np
 from ctdild_sim.scenario import IldProfile, Population
 
 
-@dataclass(frozen=True, slots=True)
+@dataclass(slots=True)
 class Candidate:
-    """One referred person, as screening sees them."""
+    """One referred person, as screening sees them; read-only by convention (not ``frozen``: a
+    frozen dataclass of 28 fields costs 9x as much to build, and thousands are built per run)."""
 
     candidate_id: int
     site: str

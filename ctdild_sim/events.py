@@ -92,4 +92,4 @@ class EventLog:
         detail: str = "",
         value: float = float("nan"),
     ) -> None:
-        self.rows.append(Event(float(self.env.now), site, patient_id, cohort, event.value, detail, value))
+        self.rows.append(Event(float(self.env.now), site, patient_id, cohort, event._value_, detail, value))

@@ -157,13 +157,13 @@ class LotInventory:
         return taken
 
     def finish(self, taken: list[tuple[Lot, int]], infused: bool) -> None:
-        """Thawed vials were infused (used) or not in time (wasted)."""
+        """Thawed vials were infused (used) or not in time (wasted). Stock already counted them
+        as gone when they were taken, so the stock policy has nothing new to review."""
         for lot, k in taken:
             if infused:
                 lot.used += k
             else:
                 lot.wasted += k
-        self.changed()
 
     # -- stock movements -----------------------------------------------------------------
     def release(self, lot: Lot) -> None:
