@@ -247,13 +247,7 @@ def supply(scenario_file: Path, replicates: int, seed: int, workers: int | None,
                                                  on_replicate=advance, **options),
             )  # fmt: skip
         plan_report(console, plan, fresh)
-        search = pd.DataFrame([
-            {"lookahead_days": t.lookahead_days, "reorder_point": t.point, "replicates": t.replicates,
-             "stockout_risk": t.risk, "upper_95": t.upper, "mean_lots_started": t.mean_lots_started,
-             "mean_vials_expired": t.mean_vials_expired, "validation": t.validation}
-            for t in plan.tried
-        ])  # fmt: skip
-        extra.append(("lot_plan_search", search))
+        extra.append(("lot_plan_search", plan.search_table()))
         if not plan.met:
             _write(console, out, extra)
             return

@@ -20,6 +20,8 @@ import math
 from collections.abc import Callable
 from dataclasses import dataclass, field
 
+import pandas as pd
+
 from ctdild_sim.product_spec import ReorderPoint
 from ctdild_sim.runner import simulate_metrics
 from ctdild_sim.scenario import Scenario
@@ -83,6 +85,19 @@ class LotPlan:
     @property
     def met(self) -> bool:
         return self.best is not None
+
+    def search_table(self) -> pd.DataFrame:
+        """Every evaluation of the search, in the order it was made."""
+        return pd.DataFrame(
+            [
+                {"lookahead_days": t.lookahead_days, "reorder_point": t.point, "replicates": t.replicates,
+                 "stockout_risk": t.risk, "upper_95": t.upper, "mean_lots_started": t.mean_lots_started,
+                 "mean_vials_expired": t.mean_vials_expired, "validation": t.validation}
+                for t in self.tried
+            ],
+            columns=["lookahead_days", "reorder_point", "replicates", "stockout_risk", "upper_95",
+                     "mean_lots_started", "mean_vials_expired", "validation"],
+        )  # fmt: skip
 
 
 def default_max_point(scenario: Scenario) -> int:

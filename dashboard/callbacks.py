@@ -14,6 +14,7 @@ import dash
 from dash import Input, Output, State, no_update
 
 from ctdild_sim.html_report import report_html
+from ctdild_sim.lot_plan import Evaluation, plan_lots
 from ctdild_sim.results import save_run
 from ctdild_sim.runner import run_scenario
 from ctdild_sim.summary import milestone_summary, screen_failure_summary
@@ -26,7 +27,7 @@ from dashboard.data import (
     stored_runs,
     validate_upload,
 )
-from dashboard.views import PAGES, View, scenario_view
+from dashboard.views import PAGES, View, lot_plan_view, scenario_view
 
 PAGE_TABS = list(PAGES)
 
@@ -168,6 +169,43 @@ def register(app: dash.Dash, scenarios_dir: Path, results_dir: Path, workers: in
             run_ids.append(path.name)
         status = f"Stored {len(run_ids)} run(s) of {replicates} replicates, seed {seed}: {', '.join(run_ids)}"
         return run_options(results_dir), run_ids, status
+
+    @app.callback(
+        Output("plan-result", "children"),
+        Input("plan-button", "n_clicks"),
+        State("run-picker", "value"),
+        State("plan-target", "value"),
+        State("replicates", "value"),
+        State("seed", "value"),
+        background=True,
+        running=[(Output("plan-button", "disabled"), True, False), (Output("plan-cancel", "disabled"), False, True)],
+        cancel=[Input("plan-cancel", "n_clicks")],
+        progress=[Output("plan-progress", "children")],
+        prevent_initial_call=True,
+    )
+    def on_plan(set_progress, _clicks, run_ids, target_pct, replicates, seed):
+        """Search the reorder policy for the first picked run's scenario (as ``ctdild-sim supply
+        --target-stockout``), with the page's replicates and seed."""
+        try:
+            runs = load_runs(results_dir, run_ids)
+        except DashboardError as exc:
+            return layout.error(str(exc))
+        if not runs or runs[0].scenario.product is None:
+            return layout.error("Pick a run whose scenario has a product section.")
+        if not target_pct or not 0 < target_pct < 100 or not replicates or replicates < 1 or seed is None:
+            return layout.error("The target must be between 0 and 100%, replicates >= 1, and a seed set.")
+        scenario = runs[0].scenario
+        count = 0
+
+        def evaluated(e: Evaluation) -> None:
+            nonlocal count
+            count += 1
+            set_progress((f"{count} policies simulated; last: reorder point {e.point}, "
+                          f"look-ahead {e.lookahead_days:.0f} d, P(wait) {100 * e.risk:.1f}%",))  # fmt: skip
+
+        plan = plan_lots(scenario, target_pct / 100, int(replicates), int(seed), on_evaluated=evaluated,
+                         workers=workers)  # fmt: skip
+        return layout.render(lot_plan_view(plan, scenario.name, int(seed)))
 
     @app.callback(
         Output("export-download", "data"),

@@ -16,10 +16,12 @@ import plotly.express as px
 import plotly.graph_objects as go
 
 from ctdild_sim.html_report import differences_figure, milestone_ecdf_figure
+from ctdild_sim.metrics import milestone_columns
 from ctdild_sim.scenario import Scenario
-from ctdild_sim.summary import QUANTILES
+from ctdild_sim.summary import QUANTILES, milestone_labels
 
 __all__ = [
+    "cells_figure",
     "cohort_completion_figure",
     "demand_figure",
     "differences_figure",
@@ -28,6 +30,8 @@ __all__ = [
     "gantt_figure",
     "gantt_segments",
     "lot_release_rate",
+    "milestone_box_figure",
+    "milestone_dates",
     "milestone_ecdf_figure",
     "screen_failure_figure",
     "stock_figure",
@@ -80,6 +84,32 @@ def enrolment_fan_figure(fans: dict[str, tuple[pd.DataFrame, Scenario]]) -> go.F
     for target in targets:
         fig.add_hline(y=target, line_dash="dot", annotation_text=f"design: {target} subjects")
     fig.update_layout(title="Cumulative enrolment", xaxis_title="date", yaxis_title="subjects enrolled")
+    return fig
+
+
+def milestone_dates(metrics: pd.DataFrame, scenario: Scenario) -> pd.DataFrame:
+    """Long table of every milestone date a replicate reached: milestone (label), replicate, date."""
+    labels = milestone_labels(scenario)
+    frames = []
+    for column in milestone_columns(len(scenario.cohorts)):
+        days = metrics[["replicate", column]].dropna()
+        frames.append(pd.DataFrame({"milestone": labels[column], "replicate": days["replicate"],
+                                    "date": pd.to_datetime(_dates(scenario.start_date, days[column]))}))  # fmt: skip
+    return pd.concat(frames, ignore_index=True)
+
+
+def milestone_box_figure(dates: dict[str, pd.DataFrame], registered: dt.date | None) -> go.Figure:
+    """Distribution of each milestone's date, one box per run and milestone (replicates that never
+    reached a milestone are left out: see the milestone table for the share that did)."""
+    fig = go.Figure()
+    for i, (name, frame) in enumerate(dates.items()):
+        fig.add_trace(go.Box(x=frame["date"], y=frame["milestone"], name=name, orientation="h", boxpoints=False,
+                             marker_color=COLOURS[i % len(COLOURS)]))  # fmt: skip
+    if registered is not None:
+        fig.add_vline(x=dt.datetime.combine(registered, dt.time()).timestamp() * 1000, line_dash="dash",
+                      annotation_text=f"registered completion {registered}")  # fmt: skip
+    fig.update_layout(title="Milestone dates (replicates that reached them)", boxmode="group", xaxis_title="date",
+                      yaxis={"autorange": "reversed"}, height=520)  # fmt: skip
     return fig
 
 
@@ -151,19 +181,31 @@ def gantt_figure(segments: pd.DataFrame, paused: list[tuple[float, float]], scen
 
 # -- cell product --------------------------------------------------------------------------
 def demand_figure(demand: dict[str, pd.DataFrame]) -> go.Figure:
-    """Vials thawed per week (P10-P90 band, P50, mean) per run; mean cells infused dotted (right axis)."""
+    """Vials thawed per week (P10-P90 band, P50, dashed mean) per run."""
     fig = go.Figure()
     for i, (name, weekly) in enumerate(demand.items()):
         colour = COLOURS[i % len(COLOURS)]
         x = weekly["start_date"]
         _band(fig, x, weekly["vials_thawed_p10"], weekly["vials_thawed_p90"], weekly["vials_thawed_p50"], name, colour)
-        fig.add_trace(go.Scatter(x=x, y=weekly["mean_vials_thawed"], mode="lines", name=f"{name} mean vials",
+        fig.add_trace(go.Scatter(x=x, y=weekly["mean_vials_thawed"], mode="lines", name=f"{name} mean",
                                  line={"color": colour, "dash": "dash"}, legendgroup=name))  # fmt: skip
-        fig.add_trace(go.Scatter(x=x, y=weekly["mean_cells_infused"], mode="lines", name=f"{name} mean cells",
-                                 line={"color": colour, "dash": "dot"}, yaxis="y2", legendgroup=name))  # fmt: skip
-    fig.update_layout(title="Product demand per week", xaxis_title="week starting", yaxis_title="vials thawed",
-                      yaxis2={"title": "cells infused (mean)", "overlaying": "y", "side": "right",
-                              "exponentformat": "e"})  # fmt: skip
+    fig.update_layout(title="Vials thawed per week", xaxis_title="week starting", yaxis_title="vials")
+    return fig
+
+
+def cells_figure(demand: dict[str, tuple[pd.DataFrame, float]]) -> go.Figure:
+    """Cells thawed per week (vials thawed x cells per vial: P10-P90 band, P50) and the mean cells
+    infused (dotted; less than thawed, since a dose is rounded up to whole vials)."""
+    fig = go.Figure()
+    for i, (name, (weekly, vial_cells)) in enumerate(demand.items()):
+        colour = COLOURS[i % len(COLOURS)]
+        x = weekly["start_date"]
+        _band(fig, x, weekly["vials_thawed_p10"] * vial_cells, weekly["vials_thawed_p90"] * vial_cells,
+              weekly["vials_thawed_p50"] * vial_cells, name, colour)  # fmt: skip
+        fig.add_trace(go.Scatter(x=x, y=weekly["mean_cells_infused"], mode="lines", name=f"{name} mean infused",
+                                 line={"color": colour, "dash": "dot"}, legendgroup=name))  # fmt: skip
+    fig.update_layout(title="Cells per week", xaxis_title="week starting", yaxis_title="cells",
+                      yaxis_exponentformat="e")  # fmt: skip
     return fig
 
 

@@ -81,6 +81,22 @@ def _tab(value: str, label: str) -> dcc.Tab:
         children.append(html.Div([html.Label("Gantt replicate"),
                                   dcc.Input(id="gantt-replicate", type="number", min=0, step=1, value=0,
                                             debounce=True, style={"width": "90px"})], style=_ROW))  # fmt: skip
+    if value == "product":
+        children.append(
+            html.Div(
+                [
+                    html.Label("Lot plan: target P(a subject waits for product)"),
+                    dcc.Input(id="plan-target", type="number", min=0.1, max=50, step=0.1, value=5,
+                              style={"width": "70px"}),
+                    html.Span("%"),
+                    html.Button("Plan lots", id="plan-button"),
+                    html.Button("Cancel", id="plan-cancel", disabled=True),
+                    html.Span(id="plan-progress"),
+                ],
+                style=_ROW,
+            )
+        )  # fmt: skip
+        children.append(html.Div(id="plan-result"))
     if value == "scenario":
         children += [
             html.Div(

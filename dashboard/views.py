@@ -15,6 +15,7 @@ from pydantic import BaseModel
 
 from ctdild_sim.compare import headline, milestone_differences, milestone_quantiles
 from ctdild_sim.html_report import lplv_ecdf_figure
+from ctdild_sim.lot_plan import LotPlan
 from ctdild_sim.scenario import Scenario
 from ctdild_sim.summary import milestone_summary, overview, phase_durations, probability_done_by, screen_failure_summary
 from ctdild_sim.supply_summary import active_periods, lot_starts, supply_overview
@@ -64,6 +65,9 @@ def timeline_view(runs: list[Run], replicate: int | None = None) -> View:
     view.figures.append(("enrolment", figures.enrolment_fan_figure(fans)))
     view.figures.append(("lplv", lplv_ecdf_figure({n: r.tables["metrics"] for n, r in named.items()},
                                                   {n: r.scenario for n, r in named.items()})))  # fmt: skip
+    registered = {r.scenario.registered_completion_date for r in runs} - {None}
+    dates = {n: figures.milestone_dates(r.tables["metrics"], r.scenario) for n, r in named.items()}
+    view.figures.append(("milestones", figures.milestone_box_figure(dates, min(registered) if registered else None)))
     first_name, first = next(iter(named.items()))
     kept = _kept_replicates(first)
     chosen = replicate if replicate in kept else kept[0]
@@ -102,6 +106,8 @@ def product_view(runs: list[Run]) -> View:
         view.tables.append((f"{name}: weekly demand", active_periods(weekly)))
         view.tables.append((f"{name}: supply overview", pd.DataFrame([o])))
     view.figures.append(("demand", figures.demand_figure(demand)))
+    cells = {n: (demand[n], r.scenario.product.vial_cells) for n, r in named.items()}
+    view.figures.append(("cells", figures.cells_figure(cells)))
     view.figures.append(("stock", figures.stock_figure(stock)))
     return view
 
@@ -159,6 +165,24 @@ def compare_view(runs: list[Run]) -> View:
     view.tables.append(("Headline", headline(metrics, scenarios)))
     view.tables.append(("Paired differences", differences))
     view.tables.append(("Milestones P10/P50/P90", milestone_quantiles(metrics, scenarios)))
+    return view
+
+
+def lot_plan_view(plan: LotPlan, name: str, seed: int) -> View:
+    """The reorder policy the lot planner found for one scenario, and every evaluation it made."""
+    view = View(f"Lot plan: {name}")
+    best = plan.best
+    if best is None:
+        view.notes.append(f"{name}: no reorder point up to the search's limit keeps P(a subject waits for product) "
+                          f"under {_pct(plan.target)} with 95% confidence.")  # fmt: skip
+    else:
+        view.notes.append(
+            f"{name}: reorder point {best.point} vials looking {best.lookahead_days:.0f} days ahead keeps "
+            f"P(a subject waits for product) at {_pct(best.risk)} (95% upper bound {_pct(best.upper)}, target "
+            f"{_pct(plan.target)}) on {best.replicates} validation replicates (seed {seed}), starting "
+            f"{best.mean_lots_started:.1f} lots and expiring {best.mean_vials_expired:.1f} vials on average."
+        )
+    view.tables.append((f"{name}: lot plan search", plan.search_table()))
     return view
 
 

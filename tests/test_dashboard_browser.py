@@ -30,7 +30,7 @@ from conftest import SCENARIOS
 CHROMIUM = "/usr/bin/chromium"
 BASE = "nct06574581.yaml"
 LONG_REVIEW = "nct06574581_long_review.yaml"
-PAGE_GRAPHS = {"timeline": 3, "product": 2, "cohorts": 1, "screening": 1}
+PAGE_GRAPHS = {"timeline": 4, "product": 3, "cohorts": 1, "screening": 1}
 TIMEOUT = 60
 
 
@@ -138,6 +138,19 @@ def test_every_page_renders_its_graphs_without_console_errors(browser, server, r
         browser.find_element(f"#tab-{tab}").click()
         _wait(lambda tab=tab, expected=expected: _graphs(browser, tab) >= expected, f"{expected} graphs on {tab}")
         assert not browser.driver.find_elements(By.CSS_SELECTOR, f"#view-{tab} .error")
+    # the lot planner, run from the Cell product page as a background job
+    browser.find_element("#tab-product").click()
+    replicates = browser.find_element("#replicates")
+    replicates.send_keys(Keys.CONTROL, "a")
+    replicates.send_keys("20")
+    target = browser.find_element("#plan-target")
+    target.send_keys(Keys.CONTROL, "a")
+    target.send_keys("40")
+    browser.find_element("#plan-button").click()
+    plan = _wait(lambda: browser.find_element("#plan-result").text, "the lot plan", timeout=180)
+    assert "reorder point" in plan and "lot plan search" in plan
+    assert "policies simulated" in browser.find_element("#plan-progress").text
+    browser.find_element("#tab-screening").click()
     # a table's CSV button and the page's HTML export
     assert browser.driver.find_elements(By.CSS_SELECTOR, "#view-screening .export")
     browser.find_element("#export-button").click()

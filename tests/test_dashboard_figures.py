@@ -99,7 +99,7 @@ def test_demand_and_stock_figures_draw_the_band_columns():
     demand = figures.demand_figure({"A": weekly})
     by_name = {t.name: t for t in demand.data}
     assert list(by_name["A P50"].y) == [1, 2] and list(by_name["A P10-P90"].y) == [0, 1]
-    assert by_name["A mean cells"].yaxis == "y2"
+    assert list(by_name["A mean"].y) == [1.0, 2.5]
     releases = pd.DataFrame({"start_date": [dt.date(2026, 1, 1)], "released": [0.5]})
     stock = figures.stock_figure({"A": (weekly, releases)})
     by_name = {t.name: t for t in stock.data}
@@ -183,3 +183,37 @@ def test_dashboard_command_rejects_a_missing_scenarios_folder(tmp_path):
     assert result.exit_code == 2
     assert "no such folder of scenario files" in result.output
     assert not (tmp_path / "r").exists()
+
+
+def test_milestone_dates_are_start_date_plus_day_and_skip_never_reached():
+    from ctdild_sim.metrics import milestone_columns
+
+    columns = milestone_columns(len(DETERMINISTIC.cohorts))
+    metrics = pd.DataFrame({"replicate": [0, 1], **{c: [10.0, math.nan] for c in columns}})
+    dates = figures.milestone_dates(metrics, DETERMINISTIC)
+    assert len(dates) == len(columns) and set(dates["replicate"]) == {0}
+    assert (dates["date"] == pd.Timestamp(DETERMINISTIC.start_date + dt.timedelta(days=10))).all()
+    fig = figures.milestone_box_figure({"A": dates}, dt.date(2026, 5, 30))
+    assert len(fig.data) == 1 and fig.data[0].type == "box" and len(fig.layout.shapes) == 1
+
+
+def test_cells_figure_scales_the_vial_bands_by_cells_per_vial():
+    weekly = pd.DataFrame({"start_date": [dt.date(2026, 1, 1)], "vials_thawed_p10": [1], "vials_thawed_p50": [2],
+                           "vials_thawed_p90": [3], "mean_cells_infused": [9e7]})  # fmt: skip
+    fig = figures.cells_figure({"A": (weekly, 5e7)})
+    by_name = {t.name: t for t in fig.data}
+    assert list(by_name["A P50"].y) == [1e8] and list(by_name["A P10-P90"].y) == [5e7]
+    assert list(by_name["A mean infused"].y) == [9e7]
+
+
+def test_lot_plan_view_states_the_policy_and_lists_the_search():
+    from ctdild_sim.lot_plan import Evaluation, LotPlan
+    from dashboard.views import lot_plan_view
+
+    best = Evaluation(12, 166.0, 200, 6, 6.8, 90.0, validation=True)
+    plan = LotPlan(0.05, best=best, tried=[Evaluation(8, 166.0, 200, 30, 5.0, 70.0), best])
+    view = lot_plan_view(plan, "base", 7)
+    assert "reorder point 12" in view.notes[0] and "3.0%" in view.notes[0]
+    table = view.tables[0][1]
+    assert list(table["reorder_point"]) == [8, 12] and list(table["stockout_risk"]) == [0.15, 0.03]
+    assert "no reorder point" in lot_plan_view(LotPlan(0.05), "base", 7).notes[0]
