@@ -31,6 +31,7 @@ class StockPolicy:
 
     def __init__(self, supply: Supply):
         self.supply = supply
+        self.horizon_days = self.lead_days  # fixed for the replicate; the projection runs often
         supply.inventory.on_change.append(self.on_stock_change)
 
     @property
@@ -42,7 +43,7 @@ class StockPolicy:
     def projected_vials(self) -> float:
         """Vials we can count on one replenishment lead time from now."""
         inv = self.supply.inventory
-        available = inv.free_usable(at=self.supply.env.now + self.lead_days)
+        available = inv.free_usable(at=self.supply.env.now + self.horizon_days)
         return available - inv.owed() + self.supply.manufacturing.expected_in_process()
 
     def on_stock_change(self) -> None:
@@ -73,7 +74,7 @@ class ReorderPointPolicy(StockPolicy):
     def _watch(self, lot: Lot) -> None:
         """Review the stock again on the day this lot's vials leave the projection."""
         env = self.supply.env
-        leaves = lot.expiry_day - self.supply.spec.min_remaining_shelf_life_days - self.lead_days
+        leaves = lot.expiry_day - self.supply.spec.min_remaining_shelf_life_days - self.horizon_days
         review = env.timeout(max(0.0, leaves - env.now) + 1e-9)  # just past the boundary day
         review.callbacks.append(lambda _: self.on_stock_change())
 
