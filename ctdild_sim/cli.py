@@ -30,7 +30,6 @@ from ctdild_sim.report import compare_report, plan_report, runs_report, supply_r
 from ctdild_sim.results import DEFAULT_ROOT, list_runs, save_run
 from ctdild_sim.runner import run_scenario, simulate_metrics
 from ctdild_sim.scenario import Scenario
-from ctdild_sim.summary import milestone_summary, screen_failure_summary
 from ctdild_sim.supply_summary import lot_starts
 from ctdild_sim.tables import RunTables
 
@@ -176,11 +175,7 @@ def run(scenario_file: Path, replicates: int, seed: int, workers: int | None, ch
     )  # fmt: skip
     console = _console()
     trial_report(console, scenario, tables, seed)
-    everything = [
-        *tables.items(),
-        ("milestones", milestone_summary(tables.metrics, scenario)),
-        ("screen_failures", screen_failure_summary(tables.metrics)),
-    ]
+    everything = tables.with_summaries(scenario)
     if not no_store:
         path = save_run(
             results_root, everything, scenario=scenario, scenario_file=scenario_file,

@@ -96,7 +96,12 @@ def _simulate_task(task: tuple) -> ChunkResult:
 
 
 def _local_pool(workers: int, tasks: list[tuple], on_done: Callable[[ChunkResult], None]) -> None:
-    pool = multiprocessing.Pool(workers, initializer=_ignore_sigint)
+    # Ctrl-C is held back while the pool starts, so it cannot leave half-started workers behind
+    held = signal.pthread_sigmask(signal.SIG_BLOCK, {signal.SIGINT})
+    try:
+        pool = multiprocessing.Pool(workers, initializer=_ignore_sigint)
+    finally:
+        signal.pthread_sigmask(signal.SIG_SETMASK, held)
     try:
         for chunk in pool.imap_unordered(_simulate_task, tasks):
             on_done(chunk)

@@ -23,6 +23,8 @@ import pandas as pd
 
 from ctdild_sim.bands import KINDS, DemandBands
 from ctdild_sim.engine import ReplicateResult
+from ctdild_sim.scenario import Scenario
+from ctdild_sim.summary import milestone_summary, screen_failure_summary
 
 EVENT_COLUMNS = ["replicate", "day", "date", "site", "patient_id", "cohort", "event", "detail", "value"]
 
@@ -43,6 +45,14 @@ class RunTables:
         """Every table, the demand bands by week, month and quarter included."""
         tables = [(f.name, getattr(self, f.name)) for f in fields(self) if f.name != "bands"]
         return tables + [(f"demand_{kind}ly", self.bands.table(kind)) for kind in KINDS]
+
+    def with_summaries(self, scenario: Scenario) -> list[tuple[str, pd.DataFrame]]:
+        """Every table, plus the milestone and screen-failure summaries: what a stored run holds."""
+        return [
+            *self.items(),
+            ("milestones", milestone_summary(self.metrics, scenario)),
+            ("screen_failures", screen_failure_summary(self.metrics)),
+        ]
 
 
 def day_to_date(start: dt.date, days: pd.Series | np.ndarray) -> pd.Series:

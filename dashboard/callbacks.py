@@ -17,7 +17,6 @@ from ctdild_sim.html_report import report_html
 from ctdild_sim.lot_plan import Evaluation, plan_lots
 from ctdild_sim.results import save_run
 from ctdild_sim.runner import run_scenario
-from ctdild_sim.summary import milestone_summary, screen_failure_summary
 from dashboard import layout
 from dashboard.data import (
     DashboardError,
@@ -158,14 +157,13 @@ def register(app: dash.Dash, scenarios_dir: Path, results_dir: Path, workers: in
                 done += n
                 set_progress((str(done), str(total), f"{name}: {done:,} / {total:,} replicates"))
 
-            set_progress(("0" if not done else str(done), str(total), f"{name}: starting"))
+            set_progress((str(done), str(total), f"{name}: starting"))
             tables = run_scenario(scenario, int(replicates), int(seed), on_replicate=advance, workers=workers)
-            everything = [*tables.items(), ("milestones", milestone_summary(tables.metrics, scenario)),
-                          ("screen_failures", screen_failure_summary(tables.metrics))]  # fmt: skip
-            path = save_run(results_dir, everything, scenario=scenario, scenario_file=scenarios_dir / name,
-                            scenario_text=text, seed=int(seed), replicates=int(replicates),
-                            options={"workers": workers, "source": "dashboard"}, command=sys.argv,
-                            started=started)  # fmt: skip
+            path = save_run(
+                results_dir, tables.with_summaries(scenario), scenario=scenario, scenario_file=scenarios_dir / name,
+                scenario_text=text, seed=int(seed), replicates=int(replicates),
+                options={"workers": workers, "source": "dashboard"}, command=sys.argv, started=started,
+            )  # fmt: skip
             run_ids.append(path.name)
         status = f"Stored {len(run_ids)} run(s) of {replicates} replicates, seed {seed}: {', '.join(run_ids)}"
         return run_options(results_dir), run_ids, status

@@ -13,6 +13,7 @@ from pathlib import Path
 
 import numpy as np
 import pandas as pd
+import psutil
 import pytest
 from click.testing import CliRunner
 
@@ -177,9 +178,14 @@ def test_interrupted_run_leaves_nothing(tmp_path):
         [sys.executable, "-m", "ctdild_sim", "run", str(BASE_SCENARIO), "-n", "100000", "-j", "2",
          "--results", str(store), "--quiet"],
         stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, env=env,
+        # as from a terminal: a shell's background job would otherwise pass SIGINT on as ignored
+        preexec_fn=lambda: signal.signal(signal.SIGINT, signal.SIG_DFL),
     )  # fmt: skip
-    time.sleep(6)
-    assert proc.poll() is None, proc.communicate()
+    deadline = time.monotonic() + 120
+    while len(psutil.Process(proc.pid).children()) < 2:  # the two workers are simulating
+        assert proc.poll() is None and time.monotonic() < deadline, proc.communicate()
+        time.sleep(0.2)
+    time.sleep(2)
     proc.send_signal(signal.SIGINT)
     _, err = proc.communicate(timeout=120)
     assert proc.returncode == 130, err
