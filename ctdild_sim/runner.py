@@ -52,16 +52,21 @@ def horizon_weeks(scenario: Scenario) -> int:
     return int(scenario.horizon_days // 7) + 1
 
 
-def simulate_chunk(scenario: Scenario, seed: int, start: int, stop: int, keep_events: int) -> ChunkResult:
-    """Run replicates ``start..stop-1``; keep full records for those below ``keep_events``."""
+def simulate_chunk(
+    scenario: Scenario, seed: int, start: int, stop: int, keep_events: int, metrics_only: bool = False
+) -> ChunkResult:
+    """Run replicates ``start..stop-1``; keep full records for those below ``keep_events``.
+
+    ``metrics_only`` skips the lot table and the demand histograms (searches need neither)."""
     n_weeks = horizon_weeks(scenario)
-    bands = DemandBands(scenario.start_date, n_weeks)
+    bands = None if metrics_only else DemandBands(scenario.start_date, n_weeks)
     metrics, lots, kept = [], [], []
     for r in range(start, stop):
         result = run_replicate(scenario, seed, r)
         metrics.append(replicate_metrics(result, scenario))
-        bands.add(weekly_series(result, n_weeks), result.end_day)
-        lots.append(SimpleNamespace(replicate=r, lots=result.lots))
+        if bands is not None:
+            bands.add(weekly_series(result, n_weeks), result.end_day)
+            lots.append(SimpleNamespace(replicate=r, lots=result.lots))
         if r < keep_events:
             kept.append(result)
     return ChunkResult(
@@ -142,6 +147,7 @@ def execute_chunks(
     scheduler: str | None = None,
     keep_events: int = DEFAULT_KEEP_EVENTS,
     on_progress: Callable[[int], None] | None = None,
+    metrics_only: bool = False,
 ) -> tuple[list[ChunkResult], DemandBands]:
     """Every chunk's result, in replicate order, and the demand bands of all of them."""
     if replicates < 1:
@@ -149,13 +155,14 @@ def execute_chunks(
     if workers < 1:
         raise ValueError(f"workers (={workers}) must be >= 1")
     size = chunk_size or default_chunk_size(replicates, workers)
-    tasks = [(scenario, seed, a, b, keep_events) for a, b in chunk_bounds(replicates, size)]
+    tasks = [(scenario, seed, a, b, keep_events, metrics_only) for a, b in chunk_bounds(replicates, size)]
     bands = DemandBands(scenario.start_date, horizon_weeks(scenario))
     done: list[ChunkResult] = []
 
     def collect(chunk: ChunkResult) -> None:
-        bands.merge(chunk.bands)  # integer counts: the order chunks arrive in does not matter
-        chunk.bands = None  # keep memory flat: a chunk's histograms are megabytes
+        if chunk.bands is not None:
+            bands.merge(chunk.bands)  # integer counts: the order chunks arrive in does not matter
+            chunk.bands = None  # keep memory flat: a chunk's histograms are megabytes
         done.append(chunk)
         if on_progress is not None:
             on_progress(chunk.stop - chunk.start)
@@ -215,5 +222,5 @@ def simulate_metrics(
 ) -> pd.DataFrame:
     """Only the metrics table: what searches over many runs need."""
     options.setdefault("keep_events", 0)
-    chunks, _ = execute_chunks(scenario, replicates, seed, on_progress=on_replicate, **options)
+    chunks, _ = execute_chunks(scenario, replicates, seed, on_progress=on_replicate, metrics_only=True, **options)
     return _concat(c.metrics for c in chunks)

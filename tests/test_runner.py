@@ -52,6 +52,10 @@ class TestSameResultsWhateverTheSplit:
         tables = run_scenario(BASE, 24, seed=7, workers=workers, chunk_size=chunk_size, keep_events=10)
         assert_same_tables(reference, tables)
 
+    def test_metrics_only_runs_give_the_same_metrics(self, reference):
+        metrics = simulate_metrics(BASE, 24, seed=7, workers=2, chunk_size=5)
+        assert parquet_bytes(metrics) == parquet_bytes(reference.metrics)
+
     def test_dask_local_cluster(self, reference):
         pytest.importorskip("distributed")
         tables = run_scenario(BASE, 24, seed=7, workers=2, chunk_size=5, scheduler="local", keep_events=10)
