@@ -15,6 +15,7 @@ import dash
 import diskcache
 
 from dashboard import callbacks, layout
+from dashboard.data import MAX_UPLOAD_BYTES
 
 
 def create_app(
@@ -34,6 +35,7 @@ def create_app(
         background_callback_manager=dash.DiskcacheManager(cache),
         suppress_callback_exceptions=True,
     )
+    app.server.config["MAX_CONTENT_LENGTH"] = 8 * MAX_UPLOAD_BYTES  # no request body beyond an upload's
     app.layout = layout.page()
     callbacks.register(app, scenarios_dir, results_dir, workers or max(1, min(4, os.cpu_count() or 1)))
     return app

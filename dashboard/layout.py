@@ -105,8 +105,14 @@ def _tab(value: str, label: str) -> dcc.Tab:
             ),
             dcc.Upload(
                 id="upload",
-                children=html.Div(["Drop a scenario YAML file here or ", html.A("choose one"), " to validate it"]),
-                max_size=MAX_UPLOAD_BYTES,
+                children=html.Div(
+                    [
+                        "Drop a scenario YAML file here or ",
+                        html.A("choose one"),
+                        f" to validate it (up to {MAX_UPLOAD_BYTES // 1024} kB)",
+                    ]
+                ),
+                max_size=4 * MAX_UPLOAD_BYTES,  # larger files are refused by the browser; these get a message
                 multiple=False,
                 style={"border": "1px dashed #888", "padding": "12px", "textAlign": "center", "margin": "8px 0"},
             ),

@@ -191,6 +191,10 @@ def test_a_bad_upload_shows_the_cli_message(browser, server, tmp_path):
     browser.driver.find_element(By.CSS_SELECTOR, "#upload input[type=file]").send_keys(str(bad))
     message = _wait(lambda: browser.driver.find_elements(By.CSS_SELECTOR, "#upload-result .error"), "the error")
     assert "typo.yaml" in message[0].text and "start_dat" in message[0].text
+    big = tmp_path / "big.yaml"
+    big.write_text("# padding\n" * 30_000)  # 300 kB: over the limit
+    browser.driver.find_element(By.CSS_SELECTOR, "#upload input[type=file]").send_keys(str(big))
+    _wait(lambda: "the limit is" in browser.find_element("#upload-result").text, "the size message")
     good = tmp_path / "good.yaml"
     good.write_text((SCENARIOS / BASE).read_text())
     browser.driver.find_element(By.CSS_SELECTOR, "#upload input[type=file]").send_keys(str(good))
