@@ -129,6 +129,9 @@ def page() -> html.Div:
             html.H2("ctdild-sim: NCT06574581 trial and AD-MSC supply scenarios"),
             run_controls(),
             dcc.Tabs(id="tabs", value="timeline", children=[_tab(v, label) for v, label in TABS]),
+            # an empty graph in the first layout makes the browser load the graph component while
+            # the first callbacks run, instead of after they return
+            dcc.Graph(id="plotly-preload", style={"display": "none"}),
         ],
         style={"fontFamily": "sans-serif", "margin": "12px"},
     )
