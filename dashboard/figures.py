@@ -165,6 +165,10 @@ def pauses(events: pd.DataFrame, replicate: int) -> list[tuple[float, float]]:
 
 def gantt_figure(segments: pd.DataFrame, paused: list[tuple[float, float]], scenario: Scenario, replicate: int):
     """The subjects of one replicate, phase by phase, with safety pauses shaded."""
+    if segments.empty:
+        fig = go.Figure()
+        fig.update_layout(title=f"Replicate {replicate}: no subject was enrolled")
+        return fig
     frame = segments.copy()
     frame["start"] = pd.to_datetime(_dates(scenario.start_date, frame["start_day"]))
     frame["finish"] = pd.to_datetime(_dates(scenario.start_date, frame["end_day"]))

@@ -54,31 +54,38 @@ def timeline_view(runs: list[Run], replicate: int | None = None) -> View:
     fans = {}
     for name, run in named.items():
         kept = _kept_replicates(run)
-        fans[name] = (figures.enrolment_quantiles(run.tables["patients"], kept), run.scenario)
-        view.notes.append(f"{name}: enrolment fan from the {len(kept)} replicates with full records "
-                          f"(of {run.replicates}).")  # fmt: skip
+        if kept:
+            fans[name] = (figures.enrolment_quantiles(run.tables["patients"], kept), run.scenario)
+            view.notes.append(f"{name}: enrolment fan from the {len(kept)} replicates with full records "
+                              f"(of {run.replicates}).")  # fmt: skip
+        else:
+            view.notes.append(f"{name}: no replicate kept its full records (the run used --keep-events 0), "
+                              "so there is no enrolment fan or Gantt chart for it.")  # fmt: skip
         registered = run.scenario.registered_completion_date
         if registered is not None:
             p = probability_done_by(run.tables["metrics"], run.scenario, registered)
             view.notes.append(f"{name}: P(last patient last visit by the registered completion date {registered}) "
                               f"= {_pct(p)} over {run.replicates} replicates.")  # fmt: skip
-    view.figures.append(("enrolment", figures.enrolment_fan_figure(fans)))
+    if fans:
+        view.figures.append(("enrolment", figures.enrolment_fan_figure(fans)))
     view.figures.append(("lplv", lplv_ecdf_figure({n: r.tables["metrics"] for n, r in named.items()},
                                                   {n: r.scenario for n, r in named.items()})))  # fmt: skip
     registered = {r.scenario.registered_completion_date for r in runs} - {None}
     dates = {n: figures.milestone_dates(r.tables["metrics"], r.scenario) for n, r in named.items()}
     view.figures.append(("milestones", figures.milestone_box_figure(dates, min(registered) if registered else None)))
-    first_name, first = next(iter(named.items()))
-    kept = _kept_replicates(first)
-    chosen = replicate if replicate in kept else kept[0]
-    events, screenings = first.tables["events"], first.tables["screenings"]
-    segments = figures.gantt_segments(events, screenings, chosen)
-    view.figures.append(("gantt", figures.gantt_figure(segments, figures.pauses(events, chosen), first.scenario,
-                                                       chosen)))  # fmt: skip
+    shown = next(((n, r) for n, r in named.items() if n in fans), None)
+    if shown is not None:
+        first_name, first = shown
+        kept = _kept_replicates(first)
+        chosen = int(replicate) if replicate in kept else kept[0]
+        events, screenings = first.tables["events"], first.tables["screenings"]
+        segments = figures.gantt_segments(events, screenings, chosen)
+        view.figures.append(("gantt", figures.gantt_figure(segments, figures.pauses(events, chosen),
+                                                           first.scenario, chosen)))  # fmt: skip
+        view.notes.append(f"Gantt chart: {first_name}, replicate {chosen} (replicates 0 to {kept[-1]} are kept).")
     for name, run in named.items():
         view.tables.append((f"{name}: milestones", milestone_summary(run.tables["metrics"], run.scenario)))
         view.tables.append((f"{name}: where time goes", phase_durations(run.tables["metrics"], run.scenario)))
-    view.notes.append(f"Gantt chart: {first_name}, replicate {chosen}.")
     return view
 
 

@@ -217,3 +217,71 @@ def test_lot_plan_view_states_the_policy_and_lists_the_search():
     table = view.tables[0][1]
     assert list(table["reorder_point"]) == [8, 12] and list(table["stockout_risk"]) == [0.15, 0.03]
     assert "no reorder point" in lot_plan_view(LotPlan(0.05), "base", 7).notes[0]
+
+
+@pytest.fixture(scope="module")
+def stored(tmp_path_factory):
+    """A results store with two small paired runs (base and long review) and one without kept events."""
+    import datetime as _dt
+
+    from ctdild_sim.loading import load_scenario
+    from ctdild_sim.results import save_run
+    from ctdild_sim.runner import run_scenario
+
+    from conftest import SCENARIOS
+
+    root = tmp_path_factory.mktemp("store")
+    ids = {}
+    for key, name, keep in (("base", "nct06574581.yaml", 6), ("long", "nct06574581_long_review.yaml", 6),
+                            ("nokeep", "nct06574581.yaml", 0)):  # fmt: skip
+        path = SCENARIOS / name
+        scenario = load_scenario(path)
+        tables = run_scenario(scenario, 12, seed=5 if key != "nokeep" else 6, keep_events=keep)
+        saved = save_run(root, tables.with_summaries(scenario), scenario=scenario, scenario_file=path,
+                         scenario_text=path.read_text(), seed=5 if key != "nokeep" else 6, replicates=12, options={},
+                         command=["test"], started=_dt.datetime.now(_dt.UTC))  # fmt: skip
+        ids[key] = saved.name
+    return root, ids
+
+
+def test_every_page_view_builds_on_stored_runs(stored):
+    from dashboard.data import load_runs
+    from dashboard.views import PAGES
+
+    root, ids = stored
+    runs = load_runs(root, [ids["base"], ids["long"]])
+    for name, page in PAGES.items():
+        view = page(runs, 3) if name == "timeline" else page(runs)
+        assert view.figures, name
+        for _, fig in view.figures:
+            fig.to_json()  # serialisable as the page needs it
+    compare = PAGES["compare"](runs)
+    differences = dict(compare.tables)["Paired differences"]
+    assert (differences["pairs"] > 0).all() and set(differences["scenario"]) == {"NCT06574581 long review"}
+    timeline = PAGES["timeline"](runs, 3)
+    assert any("replicate 3" in note for note in timeline.notes)
+
+
+def test_a_run_without_kept_events_still_shows_its_summaries(stored):
+    from dashboard.data import load_runs
+    from dashboard.views import PAGES
+
+    root, ids = stored
+    runs = load_runs(root, [ids["nokeep"]])
+    timeline = PAGES["timeline"](runs, 0)
+    assert any("--keep-events 0" in note for note in timeline.notes)
+    assert [key for key, _ in timeline.figures] == ["lplv", "milestones"]
+    assert PAGES["product"](runs).figures and PAGES["cohorts"](runs).figures
+    assert "same seed" in PAGES["compare"](load_runs(root, [ids["base"], ids["nokeep"]])).notes[0]
+
+
+def test_gantt_of_a_replicate_without_subjects_says_so():
+    empty = figures.gantt_segments(
+        _events([(0, 0.0, None, 1, "cohort_opened")]),
+        pd.DataFrame(
+            {"replicate": [], "candidate_id": [], "screening_started_day": [], "decision_day": [], "eligible": []}
+        ),
+        0,
+    )
+    fig = figures.gantt_figure(empty, [], DETERMINISTIC, 0)
+    assert "no subject" in fig.layout.title.text
