@@ -19,6 +19,13 @@ from ctdild_sim.supply_metrics import supply_metrics
 NAN = math.nan
 
 
+_READ = frozenset(e.value for e in (
+    E.SCREEN_PASSED, E.SCREEN_FAILED, E.INFUSED, E.COHORT_ENROLLED, E.GATE_PASSED, E.PAUSE_STARTED, E.PAUSE_ENDED,
+    E.TRIAL_STOPPED, E.ENROLLED, E.TRIAL_COMPLETED,
+))  # fmt: skip
+"""Events whose day, detail or value a metric reads (the rest are only counted)."""
+
+
 def milestone_columns(n_cohorts: int) -> list[str]:
     """Milestone columns in the order a trial reaches them."""
     cols = ["first_infusion_day"]
@@ -34,7 +41,7 @@ def screen_failure_column(criterion: str) -> str:
 def replicate_metrics(result: ReplicateResult, scenario: Scenario) -> dict[str, float | int | bool | str]:
     """The metrics record of one replicate: milestones, counts, time lost, and product supply."""
     n_cohorts = len(scenario.cohorts)
-    counts: Counter[str] = Counter()
+    counts: Counter[str] = Counter(ev.event for ev in result.events)
     failures: Counter[str] = Counter()
     first_time: dict[str, float] = {}
     last_time: dict[str, float] = {}
@@ -48,7 +55,8 @@ def replicate_metrics(result: ReplicateResult, scenario: Scenario) -> dict[str, 
     stop_day = NAN
     for ev in result.events:
         name = ev.event
-        counts[name] += 1
+        if name not in _READ:  # most events only count
+            continue
         first_time.setdefault(name, ev.day)
         last_time[name] = ev.day
         if name in (E.SCREEN_PASSED, E.SCREEN_FAILED):
