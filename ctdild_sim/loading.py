@@ -42,11 +42,20 @@ def load_scenario(path: str | Path) -> Scenario:
     return _validate(data, path)
 
 
-def parse_scenario(text: str, source: str | Path = "<scenario>") -> Scenario:
-    """Validate scenario YAML text; ``source`` names it in messages (``extends`` is relative to it)."""
-    data = _parse_mapping(text, Path(source))
+def parse_scenario(
+    text: str, source: str | Path = "<scenario>", *, base_dir: Path | None = None, within: Path | None = None
+) -> Scenario:
+    """Validate scenario YAML text; ``source`` names it in messages.
+
+    ``extends`` is relative to ``base_dir`` (default: the folder of ``source``). With ``within``,
+    every file of the ``extends`` chain must lie in that folder: text from an untrusted place (an
+    upload) cannot make the loader read other files.
+    """
+    source = Path(source)
+    located = (base_dir / source.name) if base_dir is not None else source
+    data = _parse_mapping(text, source)
     if EXTENDS in data:
-        data = _extend(data, Path(source), chain=(Path(source).resolve(),))
+        data = _extend(data, located, chain=(located.resolve(),), within=within, shown=source)
     return _validate(data, source)
 
 
@@ -80,28 +89,33 @@ def _parse_mapping(text: str, source: Path) -> dict:
     return data
 
 
-def _read_mapping(path: Path, chain: tuple[Path, ...]) -> dict:
+def _read_mapping(path: Path, chain: tuple[Path, ...], within: Path | None = None) -> dict:
     data = _parse_mapping(_read_text(path), path)
     if EXTENDS in data:
-        data = _extend(data, path, (*chain, path.resolve()))
+        data = _extend(data, path, (*chain, path.resolve()), within)
     return data
 
 
-def _extend(data: dict, path: Path, chain: tuple[Path, ...]) -> dict:
+def _extend(
+    data: dict, path: Path, chain: tuple[Path, ...], within: Path | None = None, shown: Path | None = None
+) -> dict:
     """Merge ``data`` over the scenario it extends.
 
     Mappings merge key by key; lists, values and tagged mappings (a distribution's ``dist``, a
-    stock policy's ``kind``) replace the parent's whole.
+    stock policy's ``kind``) replace the parent's whole. ``shown`` names ``path`` in messages.
     """
+    shown = shown or path
     parent_name = data.pop(EXTENDS)
     if not isinstance(parent_name, str) or not parent_name:
-        raise ScenarioError(path, [(EXTENDS, f"must be a file name (got {parent_name!r})")])
+        raise ScenarioError(shown, [(EXTENDS, f"must be a file name (got {parent_name!r})")])
     parent_path = (path.parent / parent_name) if not Path(parent_name).is_absolute() else Path(parent_name)
+    if within is not None and not parent_path.resolve().is_relative_to(within.resolve()):
+        raise ScenarioError(shown, [(EXTENDS, f"{parent_name} is not a scenario file of {within.name}/")])
     if parent_path.resolve() in chain:
-        raise ScenarioError(path, [(EXTENDS, f"{parent_name} extends this file again (a cycle)")])
+        raise ScenarioError(shown, [(EXTENDS, f"{parent_name} extends this file again (a cycle)")])
     if not parent_path.is_file():
-        raise ScenarioError(path, [(EXTENDS, f"parent scenario {parent_name} not found beside this file")])
-    return _deep_merge(_read_mapping(parent_path, chain), data)
+        raise ScenarioError(shown, [(EXTENDS, f"parent scenario {parent_name} not found beside this file")])
+    return _deep_merge(_read_mapping(parent_path, chain, within), data)
 
 
 DISCRIMINATORS = frozenset({"dist", "kind"})

@@ -107,7 +107,7 @@ def register(app: dash.Dash, scenarios_dir: Path, results_dir: Path, workers: in
             return layout.error("The upload was empty or larger than the limit.")
         try:
             payload = base64.b64decode(contents.split(",", 1)[1], validate=False)
-            scenario = validate_upload(filename or "upload.yaml", payload)
+            scenario = validate_upload(filename or "upload.yaml", payload, scenarios_dir)
         except (IndexError, ValueError):
             return layout.error(f"{filename}: the upload could not be decoded")
         except DashboardError as exc:

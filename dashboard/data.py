@@ -101,8 +101,9 @@ def load_scenario_file(folder: Path, name: str) -> tuple[Scenario, str]:
         raise DashboardError(str(exc)) from None
 
 
-def validate_upload(filename: str, content: bytes) -> Scenario:
-    """Validate an uploaded scenario file as the CLI would, without writing it anywhere."""
+def validate_upload(filename: str, content: bytes, scenarios_dir: Path) -> Scenario:
+    """Validate an uploaded scenario file as the CLI would, without writing it anywhere; it may
+    ``extends:`` a scenario file of ``scenarios_dir`` and nothing else."""
     name = Path(filename or "upload.yaml").name
     if Path(name).suffix not in (".yaml", ".yml"):
         raise DashboardError(f"{name}: not a YAML scenario file (expected .yaml or .yml)")
@@ -113,7 +114,7 @@ def validate_upload(filename: str, content: bytes) -> Scenario:
     except UnicodeDecodeError:
         raise DashboardError(f"{name}: not UTF-8 text") from None
     try:
-        return parse_scenario(text, source=name)
+        return parse_scenario(text, source=name, base_dir=scenarios_dir, within=scenarios_dir)
     except ScenarioError as exc:
         raise DashboardError(str(exc)) from None
 

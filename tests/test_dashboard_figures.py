@@ -142,9 +142,22 @@ def test_runs_compare_only_on_the_same_seed_and_replicates():
         ("typo.yaml", b"name: x\nstart_dat: 2026-01-01\n", "start_dat"),
     ],
 )
-def test_bad_uploads_are_rejected_with_the_cli_message(filename, content, message):
+def test_bad_uploads_are_rejected_with_the_cli_message(filename, content, message, tmp_path):
     with pytest.raises(DashboardError, match=message):
-        validate_upload(filename, content)
+        validate_upload(filename, content, tmp_path)
+
+
+def test_an_upload_may_extend_only_a_scenario_file_of_the_folder(tmp_path):
+    from conftest import SCENARIOS
+
+    secret = tmp_path / "secret.yaml"
+    secret.write_text((SCENARIOS / "nct06574581.yaml").read_text())
+    for parent in ("../secret.yaml", str(secret), "../../../../etc/passwd"):
+        text = f"extends: {parent}\nname: x\n".encode()
+        with pytest.raises(DashboardError, match=r"up.yaml: extends: .* is not a scenario file of scenarios/"):
+            validate_upload("up.yaml", text, SCENARIOS)
+    scenario = validate_upload("up.yaml", b"extends: nct06574581.yaml\nname: my variant\n", SCENARIOS)
+    assert scenario.name == "my variant" and scenario.cohorts
 
 
 def test_scenario_parameters_list_every_leaf_with_its_description():
