@@ -50,7 +50,7 @@ class Candidate:
     body_weight_kg: float
 
 
-BATCH = 64
+BATCH = 32
 """Candidates drawn at once: the draws are vectorised, and candidate n is still the same person
 in every scenario with the same population (the batches come from the stream in a fixed order)."""
 
