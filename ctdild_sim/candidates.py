@@ -73,6 +73,10 @@ class CandidateFactory:
         self._profile_names = list(population.ild_profiles)
         self._profiles: list[IldProfile] = [population.ild_profiles[n] for n in self._profile_names]
         self._profile_cumulative = np.cumsum([p.weight for p in self._profiles])
+        # per-batch lookups, made once: each profile's probabilities, and which CTD types are myopathies
+        self._profile_thresholds = {name: np.array([getattr(p, name) for p in self._profiles])
+                                    for name in _PROFILE_PROBABILITIES}  # fmt: skip
+        self._ctd_is_myopathy = np.array([c in MYOPATHIES for c in self._ctd_names])
         self._next_id = 1
         self._batch: list[tuple] = []
         self._position = BATCH
@@ -103,14 +107,15 @@ class CandidateFactory:
         ctd_names = [self._ctd_names[k] for k in ctd]
         rows = np.arange(n)
         facts = {}
-        for name in _PROFILE_DISTRIBUTIONS:
-            drawn = np.stack([getattr(p, name).sample_many(rng, n) for p in self._profiles])
+        drawn = np.empty((len(self._profiles), n))
+        for name in _PROFILE_DISTRIBUTIONS:  # every profile's draw for every candidate, in a fixed order
+            for k, p in enumerate(self._profiles):
+                drawn[k] = getattr(p, name).sample_many(rng, n)
             facts[name] = drawn[profile, rows]
         profile_u = rng.random((len(_PROFILE_PROBABILITIES), n))
         for k, name in enumerate(_PROFILE_PROBABILITIES):
-            threshold = np.array([getattr(p, name) for p in self._profiles])[profile]
-            facts[name] = profile_u[k] < threshold
-        myopathy = np.array([c in MYOPATHIES for c in ctd_names])
+            facts[name] = profile_u[k] < self._profile_thresholds[name][profile]
+        myopathy = self._ctd_is_myopathy[ctd]
         columns = {
             "age": age,
             "female": female,
