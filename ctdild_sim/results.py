@@ -121,42 +121,50 @@ def list_runs(root: Path = DEFAULT_ROOT) -> list[StoredRun]:
     return runs
 
 
-def load(run_id: str, root: Path | str = DEFAULT_ROOT) -> dict[str, pd.DataFrame]:
-    """The tables of a stored run, by name (``metrics``, ``events``, ``demand_weekly``, ...)."""
-    root = Path(root)
+def _run_folder(run_id: str, root: Path | str) -> Path:
+    """The folder of a run named by its id; an id is a plain folder name, never a path."""
     if not run_id or "/" in run_id or run_id.startswith("."):
         raise StoreError(f"{run_id!r} is not a run id")
-    path = root / run_id
-    manifest_path = path / MANIFEST
-    if not manifest_path.is_file():
-        raise StoreError(f"{path}: no such run (no manifest.json)")
+    return Path(root) / run_id
+
+
+def manifest_of(run_id: str, root: Path | str = DEFAULT_ROOT) -> dict:
+    path = _run_folder(run_id, root) / MANIFEST
+    if not path.is_file():
+        raise StoreError(f"{path.parent}: no such run (no manifest.json)")
     try:
-        manifest = json.loads(manifest_path.read_text())
-        return {name: pd.read_parquet(path / f"{name}.parquet") for name in manifest["tables"]}
-    except (OSError, KeyError, ValueError) as exc:
+        return json.loads(path.read_text())
+    except (OSError, ValueError) as exc:
         raise StoreError(f"{path}: cannot be read ({exc})") from None
 
 
-def load_table(run_id: str, name: str, root: Path | str = DEFAULT_ROOT) -> pd.DataFrame:
-    """One table of a stored run (reading only that table's file)."""
-    manifest = manifest_of(run_id, root)
-    if name not in manifest.get("tables", []):
-        raise StoreError(f"run {run_id} has no table {name!r}")
-    path = Path(root) / run_id / f"{name}.parquet"
+def _read_table(folder: Path, name: str) -> pd.DataFrame:
+    path = folder / f"{name}.parquet"
     try:
         return pd.read_parquet(path)
     except (OSError, ValueError) as exc:
         raise StoreError(f"{path}: cannot be read ({exc})") from None
 
 
-def manifest_of(run_id: str, root: Path | str = DEFAULT_ROOT) -> dict:
-    if not run_id or "/" in run_id or run_id.startswith("."):
-        raise StoreError(f"{run_id!r} is not a run id")
-    path = Path(root) / run_id / MANIFEST
-    try:
-        return json.loads(path.read_text())
-    except (OSError, ValueError) as exc:
-        raise StoreError(f"{path}: cannot be read ({exc})") from None
+def _table_names(run_id: str, manifest: dict) -> list[str]:
+    tables = manifest.get("tables") if isinstance(manifest, dict) else None
+    if not isinstance(tables, list):
+        raise StoreError(f"run {run_id}: manifest.json cannot be read (no list of tables)")
+    return tables
+
+
+def load(run_id: str, root: Path | str = DEFAULT_ROOT) -> dict[str, pd.DataFrame]:
+    """The tables of a stored run, by name (``metrics``, ``events``, ``demand_weekly``, ...)."""
+    names = _table_names(run_id, manifest_of(run_id, root))
+    folder = _run_folder(run_id, root)
+    return {name: _read_table(folder, name) for name in names}
+
+
+def load_table(run_id: str, name: str, root: Path | str = DEFAULT_ROOT) -> pd.DataFrame:
+    """One table of a stored run (reading only that table's file)."""
+    if name not in _table_names(run_id, manifest_of(run_id, root)):
+        raise StoreError(f"run {run_id} has no table {name!r}")
+    return _read_table(_run_folder(run_id, root), name)
 
 
 def scenario_of(manifest: dict) -> Scenario:
