@@ -129,7 +129,7 @@ def plan_lots(
     if product is None:
         raise ValueError("the scenario has no product section: there is no supply to plan")
     max_point = default_max_point(scenario) if max_point is None else max_point
-    base = product.lots.lead_time_days.mean + product.lots.qc_release_days.mean
+    base = product.mean_replenishment_days
     plan = LotPlan(target)
 
     def evaluate(point: int, lookahead: float, validation: bool = False) -> Evaluation:

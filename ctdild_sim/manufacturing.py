@@ -90,6 +90,5 @@ class Manufacturing:
 
     def expected_in_process(self) -> float:
         """Good vials expected from lots ordered but not yet released or failed."""
-        lots = self.spec.lots
-        expected_vials = self._unfilled * lots.yield_cells.mean / self.spec.vial_cells + self._filled_in_qc_vials
-        return (1.0 - lots.failure_probability) * expected_vials
+        p_good = 1.0 - self.spec.lots.failure_probability
+        return self._unfilled * self.spec.expected_good_vials_per_lot + p_good * self._filled_in_qc_vials

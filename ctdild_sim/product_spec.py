@@ -161,3 +161,8 @@ class Product(StrictModel):
     def expected_good_vials_per_lot(self) -> float:
         """Mean vials a started lot contributes (yield over vial strength, net of failures)."""
         return (self.lots.yield_cells.mean / self.vial_cells) * (1.0 - self.lots.failure_probability)
+
+    @property
+    def mean_replenishment_days(self) -> float:
+        """Mean days from ordering a lot to its release: campaign lead time plus QC release time."""
+        return self.lots.lead_time_days.mean + self.lots.qc_release_days.mean

@@ -29,21 +29,16 @@ if TYPE_CHECKING:
 class StockPolicy:
     """Base: the projection and the stock-out safety net shared by every policy."""
 
-    def __init__(self, supply: Supply):
+    def __init__(self, supply: Supply, lead_days: float | None = None):
         self.supply = supply
-        self.horizon_days = self.lead_days  # fixed for the replicate; the projection runs often
+        # how far the projection looks ahead: by default one mean replenishment (campaign plus QC)
+        self.lead_days = supply.spec.mean_replenishment_days if lead_days is None else lead_days
         supply.inventory.on_change.append(self.on_stock_change)
-
-    @property
-    def lead_days(self) -> float:
-        """How far the projection looks ahead: the mean campaign plus QC release time."""
-        lots = self.supply.spec.lots
-        return lots.lead_time_days.mean + lots.qc_release_days.mean
 
     def projected_vials(self) -> float:
         """Vials we can count on one replenishment lead time from now."""
         inv = self.supply.inventory
-        available = inv.free_usable(at=self.supply.env.now + self.horizon_days)
+        available = inv.free_usable(at=self.supply.env.now + self.lead_days)
         return available - inv.owed() + self.supply.manufacturing.expected_in_process()
 
     def on_stock_change(self) -> None:
@@ -58,13 +53,8 @@ class StockPolicy:
 class ReorderPointPolicy(StockPolicy):
     def __init__(self, supply: Supply, spec: ReorderPoint):
         self.point = spec.reorder_point_vials
-        self.lookahead = spec.lookahead_days
-        super().__init__(supply)
+        super().__init__(supply, spec.lookahead_days)
         supply.inventory.on_release.append(self._watch)
-
-    @property
-    def lead_days(self) -> float:
-        return super().lead_days if self.lookahead is None else self.lookahead
 
     def on_stock_change(self) -> None:
         while self.projected_vials() < self.point:
@@ -74,7 +64,7 @@ class ReorderPointPolicy(StockPolicy):
     def _watch(self, lot: Lot) -> None:
         """Review the stock again on the day this lot's vials leave the projection."""
         env = self.supply.env
-        leaves = lot.expiry_day - self.supply.spec.min_remaining_shelf_life_days - self.horizon_days
+        leaves = lot.expiry_day - self.supply.spec.min_remaining_shelf_life_days - self.lead_days
         review = env.timeout(max(0.0, leaves - env.now) + 1e-9)  # just past the boundary day
         review.callbacks.append(lambda _: self.on_stock_change())
 
