@@ -1,5 +1,5 @@
-"""A fixed number of places taken first come, first served: infusion beds, the sentinel slot of a
-cohort, manufacturing campaign slots.
+"""A fixed number of places taken first come, first served: infusion beds and the sentinel slot
+of a cohort.
 
 Like ``simpy.Resource`` but without an event when a place is free: a replicate takes a bed
 hundreds of times and almost never waits, so granting at once halves the events a stay costs.

@@ -19,6 +19,12 @@ import plotly.io as pio
 from ctdild_sim.scenario import Scenario
 
 
+def mark_registered_completion(fig: go.Figure, registered: dt.date) -> None:
+    """A dashed vertical line at the registered completion date, on a date axis."""
+    fig.add_vline(x=dt.datetime.combine(registered, dt.time()).timestamp() * 1000, line_dash="dash",
+                  annotation_text=f"registered completion {registered}")  # fmt: skip
+
+
 def milestone_ecdf_figure(
     curves: dict[str, tuple[pd.Series, dt.date]], title: str, registered: dt.date | None = None
 ) -> go.Figure:
@@ -34,8 +40,7 @@ def milestone_ecdf_figure(
         dates = [start + dt.timedelta(days=float(d)) for d in reached]
         fig.add_trace(go.Scatter(x=dates, y=share, mode="lines", line_shape="hv", name=name))
     if registered is not None:
-        fig.add_vline(x=dt.datetime.combine(registered, dt.time()).timestamp() * 1000, line_dash="dash",
-                      annotation_text=f"registered completion {registered}")  # fmt: skip
+        mark_registered_completion(fig, registered)
     fig.update_layout(title=title, xaxis_title="date", yaxis_title="share of replicates", yaxis_range=[0, 1.02])
     return fig
 

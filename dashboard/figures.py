@@ -15,7 +15,7 @@ import pandas as pd
 import plotly.express as px
 import plotly.graph_objects as go
 
-from ctdild_sim.html_report import differences_figure, milestone_ecdf_figure
+from ctdild_sim.html_report import differences_figure, mark_registered_completion, milestone_ecdf_figure
 from ctdild_sim.metrics import milestone_columns
 from ctdild_sim.scenario import Scenario
 from ctdild_sim.summary import QUANTILES, milestone_labels
@@ -106,8 +106,7 @@ def milestone_box_figure(dates: dict[str, pd.DataFrame], registered: dt.date | N
         fig.add_trace(go.Box(x=frame["date"], y=frame["milestone"], name=name, orientation="h", boxpoints=False,
                              marker_color=COLOURS[i % len(COLOURS)]))  # fmt: skip
     if registered is not None:
-        fig.add_vline(x=dt.datetime.combine(registered, dt.time()).timestamp() * 1000, line_dash="dash",
-                      annotation_text=f"registered completion {registered}")  # fmt: skip
+        mark_registered_completion(fig, registered)
     fig.update_layout(title="Milestone dates (replicates that reached them)", boxmode="group", xaxis_title="date",
                       yaxis={"autorange": "reversed"}, height=520)  # fmt: skip
     return fig
