@@ -44,10 +44,6 @@ def _kept_replicates(run: Run) -> list[int]:
     return sorted(int(r) for r in run.tables["events"]["replicate"].unique())
 
 
-def _pct(x: float) -> str:
-    return f"{100 * x:.1f}%"
-
-
 def timeline_view(runs: list[Run], replicate: int | None = None) -> View:
     view = View("Timeline")
     named = _names(runs)
@@ -65,7 +61,7 @@ def timeline_view(runs: list[Run], replicate: int | None = None) -> View:
         if registered is not None:
             p = probability_done_by(run.tables["metrics"], run.scenario, registered)
             view.notes.append(f"{name}: P(last patient last visit by the registered completion date {registered}) "
-                              f"= {_pct(p)} over {run.replicates} replicates.")  # fmt: skip
+                              f"= {p:.1%} over {run.replicates} replicates.")  # fmt: skip
     if fans:
         view.figures.append(("enrolment", figures.enrolment_fan_figure(fans)))
     view.figures.append(("lplv", lplv_ecdf_figure({n: r.tables["metrics"] for n, r in named.items()},
@@ -103,7 +99,7 @@ def product_view(runs: list[Run]) -> View:
         stock[name] = (weekly, releases)
         o = supply_overview(run.tables["metrics"])
         view.notes.append(
-            f"{name}: P(a subject waits for product) {_pct(o['p_stockout'])} (± {_pct(1.96 * o['p_stockout_se'])}); "
+            f"{name}: P(a subject waits for product) {o['p_stockout']:.1%} (± {1.96 * o['p_stockout_se']:.1%}); "
             f"vials used {o['mean_vials_used']:.1f}, expired {o['mean_vials_expired']:.1f}, "
             f"wasted at thaw {o['mean_vials_wasted']:.1f} per replicate; lots started P50 "
             f"{o['lots_started_p50']:.0f}, P90 {o['lots_started_p90']:.0f}."
@@ -126,16 +122,17 @@ def cohorts_view(runs: list[Run]) -> View:
         view.figures.append((f"cohorts-{name}", figures.cohort_completion_figure(m, run.scenario, name)))
         o = overview(m)
         view.notes.append(
-            f"{name}: P(stopped early) {_pct(o['p_stopped_early'])}; {o['mean_triggering_ae']:.2f} triggering AEs, "
+            f"{name}: P(stopped early) {o['p_stopped_early']:.1%}; {o['mean_triggering_ae']:.2f} triggering AEs, "
             f"{o['mean_pauses']:.2f} safety pauses and {o['mean_pause_days']:.0f} paused days per replicate; "
             f"{m['n_cohort_repeats'].mean():.2f} cohort repeats."
         )
+        gates = milestone_summary(m, run.scenario).set_index("milestone")
         rows = []
         for k, cohort in enumerate(run.scenario.cohorts, start=1):
-            gate = m[f"cohort{k}_gate_day"]
+            gate = gates.loc[f"cohort{k}_gate_day"]  # quantiles as everywhere: never passed counts as never
             rows.append({"cohort": k, "name": cohort.name, "size": cohort.size, "infusions": cohort.infusions,
-                         "p_gate_passed": float(gate.notna().mean()),
-                         "p50_gate_day": float(gate.median()) if gate.notna().any() else float("nan")})  # fmt: skip
+                         "p_gate_passed": gate["reached"], "p10_gate_date": gate["p10_date"],
+                         "p50_gate_date": gate["p50_date"], "p90_gate_date": gate["p90_date"]})  # fmt: skip
         view.tables.append((f"{name}: cohorts", pd.DataFrame(rows)))
     return view
 
@@ -149,7 +146,7 @@ def screening_view(runs: list[Run]) -> View:
         view.tables.append((f"{name}: screen failures by criterion", table))
         o = overview(run.tables["metrics"])
         view.notes.append(f"{name}: {o['mean_referred']:.1f} referred and {o['mean_enrolled']:.1f} enrolled per "
-                          f"replicate; {_pct(o['screen_failure_rate'])} of screened candidates fail.")  # fmt: skip
+                          f"replicate; {o['screen_failure_rate']:.1%} of screened candidates fail.")  # fmt: skip
     view.figures.append(("screen-failures", figures.screen_failure_figure(failures)))
     return view
 
@@ -181,12 +178,12 @@ def lot_plan_view(plan: LotPlan, name: str, seed: int) -> View:
     best = plan.best
     if best is None:
         view.notes.append(f"{name}: no reorder point up to the search's limit keeps P(a subject waits for product) "
-                          f"under {_pct(plan.target)} with 95% confidence.")  # fmt: skip
+                          f"under {plan.target:.1%} with 95% confidence.")  # fmt: skip
     else:
         view.notes.append(
             f"{name}: reorder point {best.point} vials looking {best.lookahead_days:.0f} days ahead keeps "
-            f"P(a subject waits for product) at {_pct(best.risk)} (95% upper bound {_pct(best.upper)}, target "
-            f"{_pct(plan.target)}) on {best.replicates} validation replicates (seed {seed}), starting "
+            f"P(a subject waits for product) at {best.risk:.1%} (95% upper bound {best.upper:.1%}, target "
+            f"{plan.target:.1%}) on {best.replicates} validation replicates (seed {seed}), starting "
             f"{best.mean_lots_started:.1f} lots and expiring {best.mean_vials_expired:.1f} vials on average."
         )
     view.tables.append((f"{name}: lot plan search", plan.search_table()))
