@@ -47,9 +47,9 @@ def _kept_replicates(run: Run) -> list[int]:
 def timeline_view(runs: list[Run], replicate: int | None = None) -> View:
     view = View("Timeline")
     named = _names(runs)
-    fans = {}
+    fans, kept_by_name = {}, {}
     for name, run in named.items():
-        kept = _kept_replicates(run)
+        kept = kept_by_name[name] = _kept_replicates(run)
         if kept:
             fans[name] = (figures.enrolment_quantiles(run.tables["patients"], kept), run.scenario)
             view.notes.append(f"{name}: enrolment fan from the {len(kept)} replicates with full records "
@@ -72,7 +72,7 @@ def timeline_view(runs: list[Run], replicate: int | None = None) -> View:
     shown = next(((n, r) for n, r in named.items() if n in fans), None)
     if shown is not None:
         first_name, first = shown
-        kept = _kept_replicates(first)
+        kept = kept_by_name[first_name]
         chosen = int(replicate) if replicate in kept else kept[0]
         events, screenings = first.tables["events"], first.tables["screenings"]
         segments = figures.gantt_segments(events, screenings, chosen)
