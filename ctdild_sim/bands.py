@@ -42,7 +42,11 @@ def period_index(start: dt.date, n_weeks: int, kind: PeriodKind) -> tuple[np.nda
 
 
 class DemandBands:
-    """Mergeable histograms of per-period vials thawed, cumulative vials and stock, plus sums."""
+    """Mergeable histograms of per-period vials thawed, cumulative vials and stock, plus sums.
+
+    ``add`` only records a replicate's per-period values; they are folded into the histograms
+    for a whole block of replicates at once (one ``bincount`` per measure), which costs a few
+    microseconds per replicate instead of a dozen numpy calls each."""
 
     def __init__(self, start: dt.date, n_weeks: int):
         self.start = start
@@ -54,14 +58,16 @@ class DemandBands:
             kind: np.searchsorted(idx, np.arange(len(labels)), side="right") - 1
             for kind, (idx, labels) in self.index.items()
         }
+        self.period_start = {kind: np.r_[0, end[:-1] + 1] for kind, end in self.period_end.items()}
         self.counts = {
             (kind, m): np.zeros((len(self.index[kind][1]), 1), dtype=np.int64) for kind in KINDS for m in MEASURES
         }
         self.vials_sum = {kind: np.zeros(len(self.index[kind][1]), dtype=np.int64) for kind in KINDS}
         self.cells_sum = {kind: np.zeros(len(self.index[kind][1]), dtype=np.int64) for kind in KINDS}
+        self._pending: dict[tuple[PeriodKind, str], list[np.ndarray]] = {key: [] for key in self.counts}
 
     def add(self, series: dict[str, np.ndarray], end_day: float) -> None:
-        """Fold in one replicate's weekly series (length ``n_weeks``)."""
+        """Take in one replicate's weekly series (length ``n_weeks``)."""
         self.replicates += 1
         self.last_week = max(self.last_week, min(int(end_day // 7), self.n_weeks - 1))
         thawed = np.rint(series["vials_thawed"]).astype(np.int64)
@@ -69,31 +75,38 @@ class DemandBands:
         cumulative = np.cumsum(thawed)
         stock = np.rint(series["vials_in_stock"]).astype(np.int64)
         for kind in KINDS:
-            idx, labels = self.index[kind]
-            n = len(labels)
-            end = self.period_end[kind]
-            per_period = {
-                "vials_thawed": np.bincount(idx, weights=thawed, minlength=n).astype(np.int64),
-                "cumulative_vials_thawed": cumulative[end],
-                "vials_in_stock": stock[end],
-            }
-            self.vials_sum[kind] += per_period["vials_thawed"]
-            np.add.at(self.cells_sum[kind], idx, cells)
-            for m, values in per_period.items():
-                self._count(kind, m, values)
+            end, start = self.period_end[kind], self.period_start[kind]
+            per_period = np.add.reduceat(thawed, start)  # weeks of a period are consecutive: exact integer sums
+            self.vials_sum[kind] += per_period
+            self.cells_sum[kind] += np.add.reduceat(cells, start)
+            pending = self._pending
+            pending[(kind, "vials_thawed")].append(per_period)
+            pending[(kind, "cumulative_vials_thawed")].append(cumulative[end])
+            pending[(kind, "vials_in_stock")].append(stock[end])
 
-    def _count(self, kind: PeriodKind, measure: str, values: np.ndarray) -> None:
-        if values.min() < 0:
-            raise ValueError(f"{measure} went negative: vial accounting is broken")
-        counts = self.counts[(kind, measure)]
-        top = int(values.max())
-        if top >= counts.shape[1]:
-            counts = np.pad(counts, ((0, 0), (0, top + 1 - counts.shape[1])))
-            self.counts[(kind, measure)] = counts
-        np.add.at(counts, (np.arange(len(values)), values), 1)
+    def fold(self) -> None:
+        """Count the values ``add`` took in into the histograms (``merge`` and ``table`` do this
+        themselves; a chunk calls it before its bands are sent back, to send counts only)."""
+        for key, pending in self._pending.items():
+            if not pending:
+                continue
+            values = np.stack(pending)  # replicates x periods
+            pending.clear()
+            if values.min() < 0:
+                raise ValueError(f"{key[1]} went negative: vial accounting is broken")
+            counts = self.counts[key]
+            periods, width = counts.shape
+            top = int(values.max())
+            if top >= width:
+                width = top + 1
+                counts = np.pad(counts, ((0, 0), (0, width - counts.shape[1])))
+            flat = (np.arange(periods) * width + values).ravel()
+            self.counts[key] = counts + np.bincount(flat, minlength=periods * width).reshape(periods, width)
 
     def merge(self, other: DemandBands) -> None:
         """Add another accumulator over the same weeks (from another chunk of replicates)."""
+        self.fold()
+        other.fold()
         self.replicates += other.replicates
         self.last_week = max(self.last_week, other.last_week)
         for key, theirs in other.counts.items():
@@ -108,6 +121,7 @@ class DemandBands:
 
     def table(self, kind: PeriodKind) -> pd.DataFrame:
         """Mean and P10/P50/P90 per period, up to the period of the last week any replicate reached."""
+        self.fold()
         idx, labels = self.index[kind]
         n = int(idx[self.last_week]) + 1
         out = pd.DataFrame({"period": labels[:n]})

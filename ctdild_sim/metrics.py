@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import math
 from collections import Counter
+from operator import attrgetter
 
 from ctdild_sim.eligibility import CRITERION_NAMES
 from ctdild_sim.engine import ReplicateResult
@@ -24,6 +25,16 @@ _READ = frozenset(e.value for e in (
     E.TRIAL_STOPPED, E.ENROLLED, E.TRIAL_COMPLETED,
 ))  # fmt: skip
 """Events whose day, detail or value a metric reads (the rest are only counted)."""
+# plain-string constants for the loop below: looking an enum member up costs more than comparing
+_INFUSED, _SCREEN_FAILED, _COHORT_ENROLLED, _GATE_PASSED = (
+    E.INFUSED.value,
+    E.SCREEN_FAILED.value,
+    E.COHORT_ENROLLED.value,
+    E.GATE_PASSED.value,
+)
+_PAUSE_STARTED, _PAUSE_ENDED, _TRIAL_STOPPED = E.PAUSE_STARTED.value, E.PAUSE_ENDED.value, E.TRIAL_STOPPED.value
+_SCREENED = frozenset((E.SCREEN_PASSED.value, _SCREEN_FAILED))
+_EVENT_NAME = attrgetter("event")
 
 
 def milestone_columns(n_cohorts: int) -> list[str]:
@@ -41,8 +52,8 @@ def screen_failure_column(criterion: str) -> str:
 def replicate_metrics(result: ReplicateResult, scenario: Scenario) -> dict[str, float | int | bool | str]:
     """The metrics record of one replicate: milestones, counts, time lost, and product supply."""
     n_cohorts = len(scenario.cohorts)
-    counts: Counter[str] = Counter(ev.event for ev in result.events)
-    failures: Counter[str] = Counter()
+    counts: Counter[str] = Counter(map(_EVENT_NAME, result.events))
+    failure_lists: list[str] = []
     first_time: dict[str, float] = {}
     last_time: dict[str, float] = {}
     enrolled_day: dict[int, float] = {}
@@ -59,24 +70,25 @@ def replicate_metrics(result: ReplicateResult, scenario: Scenario) -> dict[str, 
             continue
         first_time.setdefault(name, ev.day)
         last_time[name] = ev.day
-        if name in (E.SCREEN_PASSED, E.SCREEN_FAILED):
-            screened_ids.add(ev.patient_id)
-            if name == E.SCREEN_FAILED and ev.patient_id not in failed_ids:
-                failed_ids.add(ev.patient_id)
-                failures.update(ev.detail.split(","))
-        elif name == E.INFUSED:
+        if name == _INFUSED:
             cells += ev.value
-        elif name == E.COHORT_ENROLLED:
+        elif name in _SCREENED:
+            screened_ids.add(ev.patient_id)
+            if name == _SCREEN_FAILED and ev.patient_id not in failed_ids:
+                failed_ids.add(ev.patient_id)
+                failure_lists.append(ev.detail)
+        elif name == _COHORT_ENROLLED:
             enrolled_day[ev.cohort] = ev.day
-        elif name == E.GATE_PASSED:
+        elif name == _GATE_PASSED:
             gate_day[ev.cohort] = ev.day
-        elif name == E.PAUSE_STARTED:
+        elif name == _PAUSE_STARTED:
             pause_open = ev.day
-        elif name == E.PAUSE_ENDED and pause_open is not None:
+        elif name == _PAUSE_ENDED and pause_open is not None:
             pause_days += ev.day - pause_open
             pause_open = None
-        elif name == E.TRIAL_STOPPED:
+        elif name == _TRIAL_STOPPED:
             stop_day = ev.day
+    failures = Counter(",".join(failure_lists).split(",")) if failure_lists else Counter()
     if pause_open is not None:
         pause_days += result.end_day - pause_open
     dosing_complete = n_cohorts in gate_day

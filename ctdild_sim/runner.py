@@ -69,6 +69,8 @@ def simulate_chunk(
             lots.append(SimpleNamespace(replicate=r, lots=result.lots))
         if r < keep_events:
             kept.append(result)
+    if bands is not None:
+        bands.fold()  # send histograms back, not per-replicate values
     return ChunkResult(
         start=start,
         stop=stop,
