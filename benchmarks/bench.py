@@ -5,29 +5,40 @@
 
 Figures printed, against the targets of the runner issue:
 - replicates/s for the base scenario with 1 and 2 workers      (target >= 1,000/s on 2 cores)
-- engine time per simpy event over a bare simpy loop's         (target within 2x)
+- where a base replicate's time goes: streams, building, simulation, metrics, demand bands
+- engine time per simpy event over a bare simpy loop's         (target within 2x), with the
+  engine's events, log rows and random draws per replicate, and what a bare loop costs that
+  also logs one row and makes one draw per event
 - peak memory for many replicates in summary mode               (target < 500 MB at 100,000)
-- cost per patient at 10, 100 and 1,000 patients, 1 and 50 sites (target 1,000 within 1.2x of 10)
+- cost per patient at 10, 100 and 1,000 patients, 1 and 50 sites (target 1,000 within 1.2x of 10),
+  with the simpy events per patient and the cost per event
 """
 
 from __future__ import annotations
 
 import argparse
 import copy
+import math
 import resource
 import sys
 import time
 from pathlib import Path
 
+import numpy as np
 import simpy
 
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 
 from ctdild_sim import engine  # noqa: E402
+from ctdild_sim.bands import DemandBands  # noqa: E402
+from ctdild_sim.events import Event  # noqa: E402
 from ctdild_sim.loading import _deep_merge, load_scenario  # noqa: E402
-from ctdild_sim.runner import run_scenario  # noqa: E402
+from ctdild_sim.metrics import replicate_metrics  # noqa: E402
+from ctdild_sim.runner import horizon_weeks, run_scenario  # noqa: E402
 from ctdild_sim.scenario import Scenario  # noqa: E402
+from ctdild_sim.streams import COMPONENTS, ReplicateStreams  # noqa: E402
+from ctdild_sim.supply_metrics import weekly_series  # noqa: E402
 
 BASE_FILE = ROOT / "scenarios" / "nct06574581.yaml"
 
@@ -58,24 +69,103 @@ def engine_versus_bare_simpy(scenario: Scenario, replicates: int) -> tuple[float
     try:
         start = time.perf_counter()
         for r in range(replicates):
-            trial = engine.Trial(scenario, engine.ReplicateStreams.for_replicate(1, r))
-            horizon = trial.env.timeout(scenario.horizon_days)
-            trial.env.run(until=trial.env.any_of([trial.completed, trial.stopped, horizon]))
+            trial = engine.Trial(scenario, ReplicateStreams.for_replicate(1, r))
+            trial.run(r)
             events += trial.env.processed
         engine_seconds = time.perf_counter() - start
     finally:
         engine.simpy.Environment = original
 
-    def ticker(env: simpy.Environment, n: int):
+    return engine_seconds / events, simpy_loop_per_event(events // 2), events
+
+
+def simpy_loop_per_event(n: int, log_and_draw: bool = False) -> float:
+    """Seconds per event of a process that only waits ``n`` unit timeouts (the bare-simpy floor).
+
+    With ``log_and_draw`` it also appends one event-log row and makes one scalar random draw per
+    event, as the engine's ``EventLog.record`` and its distributions do: the least a model that
+    keeps an event log and draws its random numbers one at a time can cost."""
+    rng = np.random.default_rng(0)
+    rows: list[tuple] = []
+    new_row = tuple.__new__
+
+    def ticker(env: simpy.Environment):
         for _ in range(n):
             yield env.timeout(1.0)
 
+    def logging_ticker(env: simpy.Environment):
+        for _ in range(n):
+            yield env.timeout(1.0)
+            rows.append(new_row(Event, (float(env.now), None, None, None, "visit", "", math.nan)))
+            rng.standard_normal()
+
     env = CountingEnvironment()
-    env.process(ticker(env, events // 2))  # a timeout and a process resumption per iteration
+    env.process(logging_ticker(env) if log_and_draw else ticker(env))
     start = time.perf_counter()
     env.run()
-    bare_seconds = time.perf_counter() - start
-    return engine_seconds / events, bare_seconds / env.processed, events
+    return (time.perf_counter() - start) / env.processed
+
+
+class CountingGenerator:
+    """Forwards to a numpy Generator and counts the draw calls made on it."""
+
+    calls = 0
+
+    def __init__(self, rng: np.random.Generator):
+        self._rng = rng
+
+    def __getattr__(self, name: str):
+        method = getattr(self._rng, name)
+
+        def counted(*args, **kwargs):
+            CountingGenerator.calls += 1
+            return method(*args, **kwargs)
+
+        return counted
+
+
+def engine_work(scenario: Scenario, replicates: int) -> tuple[float, float, float]:
+    """Per replicate: simpy events, event-log rows and random draw calls (counted, not timed)."""
+    original = engine.simpy.Environment
+    engine.simpy.Environment = CountingEnvironment
+    events = rows = 0
+    CountingGenerator.calls = 0
+    try:
+        for r in range(replicates):
+            real = ReplicateStreams.for_replicate(1, r)
+            streams = ReplicateStreams(**{name: CountingGenerator(getattr(real, name)) for name in COMPONENTS})
+            trial = engine.Trial(scenario, streams)
+            trial.run(r)
+            events += trial.env.processed
+            rows += len(trial.log.rows)
+    finally:
+        engine.simpy.Environment = original
+    return events / replicates, rows / replicates, CountingGenerator.calls / replicates
+
+
+def replicate_breakdown(scenario: Scenario, replicates: int) -> dict[str, float]:
+    """Seconds per replicate in each step the runner takes (``runner.simulate_chunk``)."""
+    n_weeks = horizon_weeks(scenario)
+    bands = DemandBands(scenario.start_date, n_weeks)
+    spent = dict.fromkeys(["random streams", "building the trial", "simulation", "metrics", "demand bands"], 0.0)
+    for r in range(replicates):
+        t0 = time.perf_counter()
+        streams = ReplicateStreams.for_replicate(1, r)
+        t1 = time.perf_counter()
+        trial = engine.Trial(scenario, streams)
+        t2 = time.perf_counter()
+        result = trial.run(r)
+        t3 = time.perf_counter()
+        replicate_metrics(result, scenario)
+        t4 = time.perf_counter()
+        bands.add(weekly_series(result, n_weeks), result.end_day)
+        t5 = time.perf_counter()
+        for key, (a, b) in zip(spent, [(t0, t1), (t1, t2), (t2, t3), (t3, t4), (t4, t5)], strict=True):
+            spent[key] += b - a
+    t = time.perf_counter()
+    bands.fold()
+    spent["demand bands"] += time.perf_counter() - t
+    return {key: seconds / replicates for key, seconds in spent.items()}
 
 
 def scaled(scenario: Scenario, factor: int, sites: int) -> Scenario:
@@ -101,13 +191,17 @@ def scaled(scenario: Scenario, factor: int, sites: int) -> Scenario:
     return Scenario.model_validate(data)
 
 
-def cost_per_patient(scenario: Scenario, replicates: int) -> float:
+def cost_per_patient(scenario: Scenario, replicates: int) -> tuple[float, float]:
+    """Seconds per enrolled subject, and simpy events per enrolled subject (counted in a second,
+    untimed pass over the same replicates)."""
     start = time.perf_counter()
     patients = 0
     for r in range(replicates):
         result = engine.run_replicate(scenario, 1, r)
         patients += len(result.patients)
-    return (time.perf_counter() - start) / max(patients, 1)
+    seconds = time.perf_counter() - start
+    events = engine_work(scenario, replicates)[0] * replicates
+    return seconds / max(patients, 1), events / max(patients, 1)
 
 
 def peak_memory_mb(scenario: Scenario, replicates: int, workers: int) -> tuple[float, float, float]:
@@ -122,7 +216,7 @@ def peak_memory_mb(scenario: Scenario, replicates: int, workers: int) -> tuple[f
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--quick", action="store_true", help="smaller sizes")
-    parser.add_argument("--only", default="throughput,engine,scaling,memory",
+    parser.add_argument("--only", default="throughput,breakdown,engine,scaling,memory",
                         help="comma-separated sections to run (default: all)")  # fmt: skip
     parser.add_argument("--memory-replicates", type=int, default=None, help="replicates for the memory figure")
     args = parser.parse_args()
@@ -135,20 +229,35 @@ def main() -> None:
         rate = replicates_per_second(base, n, workers)
         print(f"replicates/s, {workers} worker(s), {n} replicates: {rate:8.1f}   (target >= 1000 on 2 cores)")
 
+    if "breakdown" in sections:
+        reps = 100 if args.quick else 500
+        spent = replicate_breakdown(base, reps)
+        total = sum(spent.values())
+        print(f"one base replicate in the runner, {reps} replicates: {total * 1e3:.2f} ms")
+        for step, seconds in spent.items():
+            print(f"  {step:20s} {seconds * 1e6:7.0f} us  {seconds / total:5.1%}")
+
     if "engine" in sections:
-        per_event, bare_per_event, events = engine_versus_bare_simpy(base, 50 if args.quick else 200)
+        reps = 50 if args.quick else 200
+        per_event, bare_per_event, events = engine_versus_bare_simpy(base, reps)
         ratio = per_event / bare_per_event
         print(f"engine: {per_event * 1e6:.2f} us/event over {events} events; bare simpy loop "
               f"{bare_per_event * 1e6:.2f} us/event; ratio {ratio:.2f}   (target <= 2)")  # fmt: skip
+        per_replicate, rows, draws = engine_work(base, reps)
+        floor = simpy_loop_per_event(events // 2, log_and_draw=True)
+        print(f"  per replicate: {per_replicate:.0f} events, {rows:.0f} log rows, {draws:.0f} random draw calls; "
+              f"the bare loop with one log row and one scalar draw per event: {floor * 1e6:.2f} us/event, "
+              f"{floor / bare_per_event:.2f}x the bare loop")  # fmt: skip
 
     costs = {}
     for factor in (1, 10, 100) if "scaling" in sections else ():
         for sites in (1, 50):
             scenario = scaled(base, factor, sites)
             reps = {1: 200, 10: 20, 100: 4}[factor] if not args.quick else {1: 40, 10: 6, 100: 2}[factor]
-            costs[(factor, sites)] = cost_per_patient(scenario, reps)
+            costs[(factor, sites)], events = cost_per_patient(scenario, reps)
             print(f"cost per patient, {10 * factor:5d} patients, {sites:2d} sites: "
-                  f"{costs[(factor, sites)] * 1e3:7.3f} ms")  # fmt: skip
+                  f"{costs[(factor, sites)] * 1e3:7.3f} ms; {events:5.1f} simpy events per patient, "
+                  f"{costs[(factor, sites)] / events * 1e6:5.1f} us per event")  # fmt: skip
     for sites in (1, 50) if costs else ():
         ratio = costs[(100, sites)] / costs[(1, sites)]
         print(f"cost per patient 1,000 / 10 patients, {sites} sites: {ratio:.2f}   (target <= 1.2)")

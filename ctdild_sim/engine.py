@@ -62,6 +62,30 @@ class Trial:
         start_sites(self)
         self.env.process(self._watch_completion())
 
+    def run(self, replicate: int) -> ReplicateResult:
+        """Run until last patient last visit, a stop or the horizon, and return the records."""
+        env = self.env
+        horizon = env.timeout(self.scenario.horizon_days)
+        env.run(until=env.any_of([self.completed, self.stopped, horizon]))
+        if self.completed.triggered:
+            outcome = "completed"
+        elif self.stopped.triggered:
+            outcome = "stopped"
+        else:
+            outcome = "horizon"
+            self.log.record(EventName.HORIZON_REACHED)
+        self.supply.close()
+        return ReplicateResult(
+            replicate=replicate,
+            events=self.log.rows,
+            patients=self.patients,
+            screenings=self.screening.results,
+            end_day=float(env.now),
+            outcome=outcome,
+            lots=self.supply.lots,
+            allocations=self.supply.inventory.audit if self.supply.limited else [],
+        )
+
     def enrol(self, candidate: Candidate, cohort: CohortState, waited: float) -> None:
         death, withdrawal = draw_exit_times(self, candidate)
         patient = Patient(candidate, cohort, self.env.now, waited, death, withdrawal)
@@ -100,25 +124,4 @@ class Trial:
 
 def run_replicate(scenario: Scenario, seed: int, replicate: int) -> ReplicateResult:
     """Simulate one replicate with the streams of (seed, replicate)."""
-    trial = Trial(scenario, ReplicateStreams.for_replicate(seed, replicate))
-    env = trial.env
-    horizon = env.timeout(scenario.horizon_days)
-    env.run(until=env.any_of([trial.completed, trial.stopped, horizon]))
-    if trial.completed.triggered:
-        outcome = "completed"
-    elif trial.stopped.triggered:
-        outcome = "stopped"
-    else:
-        outcome = "horizon"
-        trial.log.record(EventName.HORIZON_REACHED)
-    trial.supply.close()
-    return ReplicateResult(
-        replicate=replicate,
-        events=trial.log.rows,
-        patients=trial.patients,
-        screenings=trial.screening.results,
-        end_day=float(env.now),
-        outcome=outcome,
-        lots=trial.supply.lots,
-        allocations=trial.supply.inventory.audit if trial.supply.limited else [],
-    )
+    return Trial(scenario, ReplicateStreams.for_replicate(seed, replicate)).run(replicate)

@@ -75,6 +75,9 @@ class Event(NamedTuple):
     value: float
 
 
+_new_row = tuple.__new__
+
+
 class EventLog:
     """Append-only list of events, stamped with the simulation clock."""
 
@@ -92,4 +95,5 @@ class EventLog:
         detail: str = "",
         value: float = float("nan"),
     ) -> None:
-        self.rows.append(Event(float(self.env.now), site, patient_id, cohort, event._value_, detail, value))
+        # tuple.__new__ builds the row without the Python-level __new__ of a named tuple
+        self.rows.append(_new_row(Event, (float(self.env.now), site, patient_id, cohort, event._value_, detail, value)))

@@ -15,7 +15,7 @@ import math
 from collections import deque
 from collections.abc import Callable
 from dataclasses import dataclass, field
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, NamedTuple
 
 import simpy
 
@@ -78,9 +78,9 @@ class DoseRequest:
             self.waiter.succeed()
 
 
-@dataclass(frozen=True)
-class Allocation:
-    """Audit record of one served request: which lots gave vials, and the usable lots after it."""
+class Allocation(NamedTuple):
+    """Audit record of one served request: which lots gave vials, and the usable lots after it
+    (a named tuple: one is made per served dose)."""
 
     day: float
     patient_id: int
@@ -212,7 +212,8 @@ class LotInventory:
             req.serve()
 
     def _allocate(self, req: DoseRequest) -> bool:
-        lots = [lot for lot in self.released if lot.free > 0 and self.usable(lot)]
+        now, shelf = self.env.now, self.spec.min_remaining_shelf_life_days
+        lots = [lot for lot in self.released if lot.free > 0 and lot.expiry_day - now >= shelf]  # usable(), inlined
         if sum(lot.free for lot in lots) < req.vials:
             return False
         need = req.vials
@@ -226,10 +227,10 @@ class LotInventory:
                 break
         self.audit.append(
             Allocation(
-                day=self.env.now,
-                patient_id=req.patient_id,
-                taken=tuple((lot.lot_id, k) for lot, k in req.allocation),
-                usable_after=tuple((lot.lot_id, lot.expiry_day, lot.free) for lot in lots if lot.free),
+                self.env.now,
+                req.patient_id,
+                tuple([(lot.lot_id, k) for lot, k in req.allocation]),
+                tuple([(lot.lot_id, lot.expiry_day, lot.free) for lot in lots if lot.free]),
             )
         )
         return True
