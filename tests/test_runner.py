@@ -17,7 +17,7 @@ import psutil
 import pytest
 from click.testing import CliRunner
 
-from ctdild_sim.bands import DemandBands, histogram_quantile
+from ctdild_sim.bands import DemandBands, histogram_quantile, period_index
 from ctdild_sim.cli import main
 from ctdild_sim.compare import milestone_differences, paired_difference
 from ctdild_sim.loading import _deep_merge, load_scenario
@@ -108,6 +108,34 @@ def test_demand_bands_match_a_direct_computation():
     # a month's thawed vials are the sum of its weeks, per replicate, before the quantile
     month = bands.table("month")
     assert month["mean_vials_thawed"].sum() == pytest.approx(thawed_all.sum(axis=1).mean())
+    month_of_week, _ = period_index(start, n_weeks, "month")
+    per_month = np.stack([np.bincount(month_of_week, weights=t) for t in thawed_all])
+    for q, col in ((0.1, "p10"), (0.5, "p50"), (0.9, "p90")):
+        expected = np.quantile(per_month, q, axis=0, method="inverted_cdf")
+        assert list(month[f"vials_thawed_{col}"]) == list(expected)
+
+
+def test_demand_bands_fold_in_any_steps():
+    """Folding after every replicate, once at the end, or never before a merge: the same counts."""
+    rng = np.random.default_rng(4)
+    n_weeks, start = 20, BASE.start_date
+    each, once = DemandBands(start, n_weeks), DemandBands(start, n_weeks)
+    for _ in range(9):
+        thawed = rng.poisson(2.0, n_weeks).astype(float)
+        series = {"vials_thawed": thawed, "cells_infused": thawed, "vials_in_stock": np.full(n_weeks, 50.0) - thawed}
+        each.add(series, end_day=7 * n_weeks - 1)
+        each.fold()
+        once.add(series, end_day=7 * n_weeks - 1)
+    once.fold()
+    for key, counts in once.counts.items():
+        assert np.array_equal(counts, each.counts[key]), key
+
+
+def test_demand_bands_refuse_negative_stock():
+    bands = DemandBands(BASE.start_date, 4)
+    bands.add({"vials_thawed": np.ones(4), "cells_infused": np.ones(4), "vials_in_stock": -np.ones(4)}, 27.0)
+    with pytest.raises(ValueError, match="vials_in_stock went negative"):
+        bands.fold()
 
 
 class TestCommonRandomNumbers:
