@@ -103,16 +103,16 @@ class LotInventory:
         self.on_release: list[Callable[[Lot], None]] = []
 
     # -- what is available ---------------------------------------------------------------
-    def usable(self, lot: Lot, at: float | None = None) -> bool:
-        """Whether the lot's vials may be allocated now (or on day ``at``)."""
+    def allocatable(self, at: float | None = None) -> list[Lot]:
+        """Released lots with unclaimed vials that may be allocated now (or still on day ``at``),
+        in expiry order: at least ``min_remaining_shelf_life_days`` from expiry."""
         day = self.env.now if at is None else at
-        return lot.expiry_day - day >= self.spec.min_remaining_shelf_life_days
+        shelf = self.spec.min_remaining_shelf_life_days
+        return [lot for lot in self.released if lot.free and lot.expiry_day - day >= shelf]
 
     def free_usable(self, at: float | None = None) -> int:
         """Unclaimed released vials allocatable now (or still allocatable on day ``at``)."""
-        day = self.env.now if at is None else at
-        shelf = self.spec.min_remaining_shelf_life_days
-        return sum(lot.free for lot in self.released if lot.expiry_day - day >= shelf)
+        return sum(lot.free for lot in self.allocatable(at))
 
     def owed(self) -> int:
         """Vials claimed by requests still waiting."""
@@ -212,8 +212,7 @@ class LotInventory:
             req.serve()
 
     def _allocate(self, req: DoseRequest) -> bool:
-        now, shelf = self.env.now, self.spec.min_remaining_shelf_life_days
-        lots = [lot for lot in self.released if lot.free > 0 and lot.expiry_day - now >= shelf]  # usable(), inlined
+        lots = self.allocatable()
         if sum(lot.free for lot in lots) < req.vials:
             return False
         need = req.vials

@@ -130,5 +130,5 @@ def replicate_metrics(result: ReplicateResult, scenario: Scenario) -> dict[str, 
     )
     for criterion in CRITERION_NAMES:
         record[screen_failure_column(criterion)] = failures[criterion]
-    record.update(supply_metrics(result, scenario.product))
+    record.update(supply_metrics(result, scenario.product, counts))
     return record

@@ -30,11 +30,11 @@ WEEKLY_COLUMNS = [
 ]  # fmt: skip
 
 
-def supply_metrics(result: ReplicateResult, product: Product | None) -> dict[str, float | int]:
-    """Supply metrics of one replicate (zeros when the scenario has no product section)."""
+def supply_metrics(result: ReplicateResult, product: Product | None, counts: Counter[str]) -> dict[str, float | int]:
+    """Supply metrics of one replicate (zeros when the scenario has no product section); ``counts``
+    is how often each event occurs in the replicate's log (``replicate_metrics`` has it already)."""
     lots = result.lots
     vial_cells = product.vial_cells if product else math.nan
-    counts = Counter(e.event for e in result.events)
     filled = sum(lot.vials for lot in lots if not math.isnan(lot.filled_day))
     used = sum(lot.used for lot in lots)
     return {
