@@ -23,6 +23,8 @@ import math
 import resource
 import sys
 import time
+from collections.abc import Iterator
+from contextlib import contextmanager
 from pathlib import Path
 
 import numpy as np
@@ -70,26 +72,33 @@ class CountingEnvironment(simpy.Environment):
         super().step()
 
 
+@contextmanager
+def counting_events() -> Iterator[None]:
+    """Within the block, every trial the engine builds runs on a ``CountingEnvironment``."""
+    original = engine.simpy.Environment
+    engine.simpy.Environment = CountingEnvironment
+    try:
+        yield
+    finally:
+        engine.simpy.Environment = original
+
+
 def engine_versus_bare_simpy(scenario: Scenario, replicates: int, repeats: int = 3) -> tuple[float, float, int]:
     """Seconds per event in the engine and in a bare loop of timeouts, and the engine's event count.
 
     Each is the fastest of ``repeats`` runs, taken in turns, so that a slow spell of a shared machine
     does not land on one side of the ratio only."""
-    original = engine.simpy.Environment
-    engine.simpy.Environment = CountingEnvironment
     engine_seconds, bare_per_event = math.inf, math.inf
-    try:
-        for _ in range(repeats):
-            events = 0
-            start = time.perf_counter()
+    for _ in range(repeats):
+        events = 0
+        start = time.perf_counter()
+        with counting_events():
             for r in range(replicates):
                 trial = engine.Trial(scenario, ReplicateStreams.for_replicate(1, r))
                 trial.run(r)
                 events += trial.env.processed
-            engine_seconds = min(engine_seconds, time.perf_counter() - start)
-            bare_per_event = min(bare_per_event, simpy_loop_per_event(events // 2))
-    finally:
-        engine.simpy.Environment = original
+        engine_seconds = min(engine_seconds, time.perf_counter() - start)
+        bare_per_event = min(bare_per_event, simpy_loop_per_event(events // 2))
     return engine_seconds / events, bare_per_event, events
 
 
@@ -143,11 +152,9 @@ class CountingGenerator:
 
 def engine_work(scenario: Scenario, replicates: int) -> tuple[float, float, float]:
     """Per replicate: simpy events, event-log rows and random draw calls (counted, not timed)."""
-    original = engine.simpy.Environment
-    engine.simpy.Environment = CountingEnvironment
     events = rows = 0
     CountingGenerator.calls = 0
-    try:
+    with counting_events():
         for r in range(replicates):
             real = ReplicateStreams.for_replicate(1, r)
             streams = ReplicateStreams(**{name: CountingGenerator(getattr(real, name)) for name in COMPONENTS})
@@ -155,8 +162,6 @@ def engine_work(scenario: Scenario, replicates: int) -> tuple[float, float, floa
             trial.run(r)
             events += trial.env.processed
             rows += len(trial.log.rows)
-    finally:
-        engine.simpy.Environment = original
     return events / replicates, rows / replicates, CountingGenerator.calls / replicates
 
 
