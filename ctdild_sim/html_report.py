@@ -9,6 +9,7 @@ import datetime as dt
 import html
 import os
 import tempfile
+from collections.abc import Iterable
 from pathlib import Path
 
 import numpy as np
@@ -45,12 +46,17 @@ def milestone_ecdf_figure(
     return fig
 
 
+def earliest_registered_completion(scenarios: Iterable[Scenario]) -> dt.date | None:
+    """The earliest registered completion date among the scenarios (the one figures mark), if any."""
+    registered = {s.registered_completion_date for s in scenarios} - {None}
+    return min(registered) if registered else None
+
+
 def lplv_ecdf_figure(metrics: dict[str, pd.DataFrame], scenarios: dict[str, Scenario]) -> go.Figure:
     """Probability that the last patient's last visit has happened, by date, per scenario."""
     curves = {name: (frame["lplv_day"], scenarios[name].start_date) for name, frame in metrics.items()}
-    registered = {s.registered_completion_date for s in scenarios.values()} - {None}
     return milestone_ecdf_figure(
-        curves, "Last patient last visit: P(done by date)", min(registered) if registered else None
+        curves, "Last patient last visit: P(done by date)", earliest_registered_completion(scenarios.values())
     )
 
 

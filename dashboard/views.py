@@ -14,7 +14,7 @@ import plotly.graph_objects as go
 from pydantic import BaseModel
 
 from ctdild_sim.compare import headline, milestone_differences, milestone_quantiles
-from ctdild_sim.html_report import lplv_ecdf_figure
+from ctdild_sim.html_report import earliest_registered_completion, lplv_ecdf_figure
 from ctdild_sim.lot_plan import LotPlan
 from ctdild_sim.scenario import Scenario
 from ctdild_sim.summary import milestone_summary, overview, phase_durations, probability_done_by, screen_failure_summary
@@ -66,9 +66,9 @@ def timeline_view(runs: list[Run], replicate: int | None = None) -> View:
         view.figures.append(("enrolment", figures.enrolment_fan_figure(fans)))
     view.figures.append(("lplv", lplv_ecdf_figure({n: r.tables["metrics"] for n, r in named.items()},
                                                   {n: r.scenario for n, r in named.items()})))  # fmt: skip
-    registered = {r.scenario.registered_completion_date for r in runs} - {None}
+    registered = earliest_registered_completion(r.scenario for r in runs)
     dates = {n: figures.milestone_dates(r.tables["metrics"], r.scenario) for n, r in named.items()}
-    view.figures.append(("milestones", figures.milestone_box_figure(dates, min(registered) if registered else None)))
+    view.figures.append(("milestones", figures.milestone_box_figure(dates, registered)))
     shown = next(((n, r) for n, r in named.items() if n in fans), None)
     if shown is not None:
         first_name, first = shown
