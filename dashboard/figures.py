@@ -19,6 +19,7 @@ from ctdild_sim.html_report import differences_figure, mark_registered_completio
 from ctdild_sim.metrics import milestone_columns
 from ctdild_sim.scenario import Scenario
 from ctdild_sim.summary import QUANTILES, milestone_labels
+from ctdild_sim.tables import day_to_date
 
 __all__ = [
     "cells_figure",
@@ -38,10 +39,6 @@ __all__ = [
 ]
 
 COLOURS = px.colors.qualitative.Plotly
-
-
-def _dates(start: dt.date, days) -> list[dt.date]:
-    return [start + dt.timedelta(days=float(d)) for d in days]
 
 
 def _rgba(colour: str, alpha: float) -> str:
@@ -78,7 +75,7 @@ def enrolment_fan_figure(fans: dict[str, tuple[pd.DataFrame, Scenario]]) -> go.F
     """Cumulative enrolment fan (P10-P90 band and P50 line) per run; target enrolment dotted."""
     fig = go.Figure()
     for i, (name, (quantiles, scenario)) in enumerate(fans.items()):
-        x = _dates(scenario.start_date, quantiles["day"])
+        x = day_to_date(scenario.start_date, quantiles["day"])
         _band(fig, x, quantiles["p10"], quantiles["p90"], quantiles["p50"], name, COLOURS[i % len(COLOURS)])
     targets = {s.target_enrolment for _, s in fans.values()}
     for target in targets:
@@ -93,8 +90,8 @@ def milestone_dates(metrics: pd.DataFrame, scenario: Scenario) -> pd.DataFrame:
     frames = []
     for column in milestone_columns(len(scenario.cohorts)):
         days = metrics[["replicate", column]].dropna()
-        frames.append(pd.DataFrame({"milestone": labels[column], "replicate": days["replicate"],
-                                    "date": pd.to_datetime(_dates(scenario.start_date, days[column]))}))  # fmt: skip
+        dates = pd.to_datetime(day_to_date(scenario.start_date, days[column]))
+        frames.append(pd.DataFrame({"milestone": labels[column], "replicate": days["replicate"], "date": dates}))
     return pd.concat(frames, ignore_index=True)
 
 
@@ -169,8 +166,8 @@ def gantt_figure(segments: pd.DataFrame, paused: list[tuple[float, float]], scen
         fig.update_layout(title=f"Replicate {replicate}: no subject was enrolled")
         return fig
     frame = segments.copy()
-    frame["start"] = pd.to_datetime(_dates(scenario.start_date, frame["start_day"]))
-    frame["finish"] = pd.to_datetime(_dates(scenario.start_date, frame["end_day"]))
+    frame["start"] = pd.to_datetime(day_to_date(scenario.start_date, frame["start_day"]))
+    frame["finish"] = pd.to_datetime(day_to_date(scenario.start_date, frame["end_day"]))
     fig = px.timeline(frame, x_start="start", x_end="finish", y="subject", color="phase",
                       color_discrete_map=PHASE_COLOURS, category_orders={"phase": list(PHASE_COLOURS)})  # fmt: skip
     for a, b in paused:
