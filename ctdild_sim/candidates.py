@@ -9,6 +9,7 @@ is the same person in two scenarios that share a population (common random numbe
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass, fields
 
 import numpy as np
@@ -65,9 +66,17 @@ _FACTS = [f.name for f in fields(Candidate)][2:]  # every field after candidate_
 class CandidateFactory:
     """Draws candidate records from a population, numbering them in order."""
 
-    def __init__(self, population: Population, rng: np.random.Generator):
+    def __init__(
+        self,
+        population: Population,
+        rng: np.random.Generator,
+        limit: int = 10**9,
+        on_limit: Callable[[], Exception] | None = None,
+    ):
         self.population = population
         self.rng = rng
+        self.limit = limit  # candidates a replicate may draw (its budget); on_limit's error past it
+        self.on_limit = on_limit
         self._ctd_names = list(population.ctd_type)
         self._ctd_cumulative = np.cumsum([population.ctd_type[n] for n in self._ctd_names])
         self._profile_names = list(population.ild_profiles)
@@ -83,6 +92,8 @@ class CandidateFactory:
 
     def draw(self, site: str) -> Candidate:
         if self._position == BATCH:
+            if self._next_id > self.limit and self.on_limit is not None:
+                raise self.on_limit()
             self._batch = self._draw_batch()
             self._position = 0
         facts = self._batch[self._position]

@@ -10,40 +10,76 @@ from __future__ import annotations
 
 import datetime as dt
 import json
+import logging
 import os
 import sys
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
 from pathlib import Path
+from types import SimpleNamespace
+from typing import NoReturn
 
 import click
 import pandas as pd
 from rich.console import Console
+from rich.markup import escape
 from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeRemainingColumn
+from rich.text import Text
 
 from ctdild_sim import __version__
+from ctdild_sim.budget import BudgetExceeded
 from ctdild_sim.compare import headline, milestone_differences, milestone_quantiles
 from ctdild_sim.html_report import differences_figure, lplv_ecdf_figure, write_html
-from ctdild_sim.loading import ScenarioError, load_scenario
+from ctdild_sim.loading import ScenarioError, load_scenario, read_text, shipped_scenario, shipped_scenarios_dir
 from ctdild_sim.lot_plan import plan_lots
-from ctdild_sim.output import OutputError, check_output_dir, write_tables
+from ctdild_sim.output import OutputError, WriteFailed, check_output_dir, write_tables
 from ctdild_sim.report import compare_report, plan_report, runs_report, supply_report, trial_report
-from ctdild_sim.results import DEFAULT_ROOT, list_runs, save_run
+from ctdild_sim.results import DEFAULT_ROOT, StoreError, list_runs, save_run
 from ctdild_sim.runner import run_scenario, simulate_metrics
 from ctdild_sim.scenario import Scenario
+from ctdild_sim.summary import run_warnings
 from ctdild_sim.supply_summary import lot_starts
 from ctdild_sim.tables import RunTables
 
+FAILED = 1
 BAD_INPUT = 2
 INTERRUPTED = 130
 REPORT_WIDTH = 120
 """Columns of the report when stdout is a file or a pipe (rich would otherwise wrap at 80)."""
-FRESH_SEED_OFFSET = 1_000_003
-"""Added to the seed for the fresh-seed check of a lot plan (streams no search replicate used)."""
+MAX_REPLICATES = 10_000_000
+"""Most replicates one command may ask for (memory grows with them, a little)."""
+DASHBOARD_MAX_REPLICATES = 20_000
+"""Most replicates one job started from the dashboard may ask for, unless --max-replicates says."""
+LOOPBACK = ("127.0.0.1", "localhost", "::1")
 
 
-def _fail(message: str) -> None:
+def _fail(message: str, code: int = BAD_INPUT) -> NoReturn:
     click.echo(message, err=True)
-    sys.exit(BAD_INPUT)
+    sys.exit(code)
+
+
+@contextmanager
+def _guarded(source: Path | None = None) -> Iterator[SimpleNamespace]:
+    """Turn what can go wrong while a command runs into a message and an exit code, never a
+    traceback: a replicate past its budget (2), a write that fails (1), Ctrl-C (130). The block
+    sets ``state.saved`` once the run is in the store, so an interrupt says what is kept."""
+    state = SimpleNamespace(saved=None)
+    try:
+        yield state
+    except KeyboardInterrupt:
+        _silence_dask()
+        kept = f"the run was saved as {state.saved}" if state.saved else "nothing was written"
+        _fail(f"Interrupted: {kept}.", INTERRUPTED)
+    except BudgetExceeded as exc:
+        _fail(f"{source}: {exc}" if source else str(exc))
+    except (WriteFailed, StoreError) as exc:
+        _fail(str(exc), FAILED)
+
+
+def _silence_dask() -> None:
+    """Dask logs every closed connection of an interrupted cluster as an error: not the user's news."""
+    for name in ("distributed", "tornado", "asyncio"):
+        logging.getLogger(name).setLevel(logging.CRITICAL)
 
 
 @click.group()
@@ -81,6 +117,18 @@ def schema() -> None:
 # -- shared pieces ------------------------------------------------------------------------
 
 
+def _scenario_path(scenario_file: Path) -> Path:
+    """The file named, or, where it does not exist, the shipped scenario file of that name (so the
+    README's ``scenarios/...`` examples work outside the repository)."""
+    if scenario_file.exists():
+        return scenario_file
+    shipped = shipped_scenario(scenario_file)
+    if shipped is None:
+        return scenario_file
+    click.echo(f"{scenario_file}: not found here; using the copy installed with ctdild-sim ({shipped})", err=True)
+    return shipped
+
+
 def _load(scenario_file: Path, out: Path | None = None) -> Scenario:
     """The scenario, and a usable output folder, or exit 2 with the problem."""
     try:
@@ -99,7 +147,7 @@ def _write(console: Console, out: Path | None, tables: list[tuple[str, pd.DataFr
         write_tables(out, tables)
     except OutputError as exc:
         _fail(str(exc))
-    console.print(f"Tables written to {out}/ (Parquet and CSV).")
+    console.print(Text(f"Tables written to {out}/ (Parquet and CSV)."))
 
 
 def _console() -> Console:
@@ -107,27 +155,23 @@ def _console() -> Console:
 
 
 def _with_progress(quiet: bool, label: str, total: int | None, work: Callable[[Callable[[int], None]], object]):
-    """Run ``work(advance)`` under a progress bar; Ctrl-C ends the command with nothing written."""
+    """Run ``work(advance)`` under a progress bar on stderr (gone when the work ends)."""
     bar = Progress(
-        TextColumn("[bold]{task.description}"), BarColumn(), MofNCompleteColumn(), TimeRemainingColumn(),
+        TextColumn("{task.description}"), BarColumn(), MofNCompleteColumn(), TimeRemainingColumn(),
         console=Console(stderr=True), disable=quiet, transient=True,
     )  # fmt: skip
-    try:
-        with bar:
-            task = bar.add_task(label, total=total)
-            return work(lambda n=1: bar.advance(task, n))
-    except KeyboardInterrupt:
-        click.echo("Interrupted: nothing was written.", err=True)
-        sys.exit(INTERRUPTED)
+    with bar:
+        task = bar.add_task(escape(label), total=total)
+        return work(lambda n=1: bar.advance(task, n))
 
 
 def _execution_options(f):
     options = [
-        click.option("--replicates", "-n", default=200, show_default=True, type=click.IntRange(min=1),
+        click.option("--replicates", "-n", default=200, show_default=True, type=click.IntRange(1, MAX_REPLICATES),
                      help="Number of Monte Carlo replicates."),
-        click.option("--seed", default=20240820, show_default=True, type=click.IntRange(min=0),
+        click.option("--seed", default=20240820, show_default=True, type=click.IntRange(0, 2**63 - 1),
                      help="Root seed; replicate r uses the streams spawned for (seed, r)."),
-        click.option("--workers", "-j", default=None, type=click.IntRange(min=1),
+        click.option("--workers", "-j", default=None, type=click.IntRange(1, 1024),
                      help="Worker processes [default: the machine's cores]."),
         click.option("--chunk-size", default=None, type=click.IntRange(min=1),
                      help="Replicates per task [default: about four tasks per worker, at most 200]."),
@@ -165,25 +209,29 @@ out_option = click.option(
 def run(scenario_file: Path, replicates: int, seed: int, workers: int | None, chunk_size: int | None,
         scheduler: str | None, quiet: bool, keep_events: int, results_root: Path, no_store: bool,
         out: Path | None) -> None:  # fmt: skip
-    """Simulate SCENARIO_FILE, print its milestone report and save the run in the results store."""
+    """Simulate SCENARIO_FILE, save the run in the results store and print its milestone report."""
+    scenario_file = _scenario_path(scenario_file)
     scenario = _load(scenario_file, out)
+    scenario_text = read_text(scenario_file)
     options = _run_options(workers, chunk_size, scheduler, keep_events=keep_events)
     started = dt.datetime.now(dt.UTC)
-    tables: RunTables = _with_progress(
-        quiet, f"Simulating {scenario.name}", replicates,
-        lambda advance: run_scenario(scenario, replicates, seed, on_replicate=advance, **options),
-    )  # fmt: skip
-    console = _console()
-    trial_report(console, scenario, tables, seed)
-    everything = tables.with_summaries(scenario)
-    if not no_store:
-        path = save_run(
-            results_root, everything, scenario=scenario, scenario_file=scenario_file,
-            scenario_text=scenario_file.read_text(encoding="utf-8"), seed=seed, replicates=replicates,
-            options=options, command=sys.argv, started=started,
+    with _guarded(scenario_file) as state:
+        tables: RunTables = _with_progress(
+            quiet, f"Simulating {scenario.name}", replicates,
+            lambda advance: run_scenario(scenario, replicates, seed, on_replicate=advance, **options),
         )  # fmt: skip
-        console.print(f"Saved as run [bold]{path.name}[/bold] in {results_root}/.")
-    _write(console, out, everything)
+        everything = tables.with_summaries(scenario)
+        console = _console()
+        if not no_store:  # saved first: nothing the report or an export does can lose the simulation
+            state.saved = save_run(
+                results_root, everything, scenario=scenario, scenario_file=scenario_file,
+                scenario_text=scenario_text, seed=seed, replicates=replicates,
+                options=options, command=sys.argv, started=started,
+            ).name  # fmt: skip
+        trial_report(console, scenario, tables, seed)
+        if state.saved:
+            console.print(Text(f"Saved as run {state.saved} in {results_root}/.", style="bold"))
+        _write(console, out, everything)
 
 
 @main.command()
@@ -209,7 +257,7 @@ def runs(results_root: Path) -> None:
     help="Plan the reorder policy with the fewest lots whose P(a subject waits for product) is under this.",
 )  # fmt: skip
 @click.option(
-    "--max-reorder-point", type=click.IntRange(min=0), default=None,
+    "--max-reorder-point", type=click.IntRange(0, 100_000), default=None,
     help="Largest reorder point (vials) the search tries [default: twice the largest cohort's need].",
 )  # fmt: skip
 @click.option(
@@ -222,39 +270,40 @@ def supply(scenario_file: Path, replicates: int, seed: int, workers: int | None,
            period: str, out: Path | None) -> None:  # fmt: skip
     """Forecast AD-MSC product demand, lots and stock-outs for SCENARIO_FILE; with
     --target-stockout, plan the reorder policy that meets the target with the fewest lots."""
+    scenario_file = _scenario_path(scenario_file)
     scenario = _load(scenario_file, out)
     if scenario.product is None:
         _fail(f"{scenario_file}: product: the scenario has no product section, so there is no supply to plan")
     options = _run_options(workers, chunk_size, scheduler)
     console = _console()
     extra = []
-    if target_stockout is not None:
-        plan = _with_progress(
-            quiet, "Searching reorder policies", None,
-            lambda advance: plan_lots(scenario, target_stockout, replicates, seed, max_reorder_point,
-                                      on_evaluated=lambda _: advance(), **options),
-        )  # fmt: skip
-        fresh = None
-        if plan.met:
-            fresh = _with_progress(
-                quiet, "Checking the plan on fresh seeds", replicates,
-                lambda advance: simulate_metrics(plan.scenario, replicates, seed + FRESH_SEED_OFFSET,
-                                                 on_replicate=advance, **options),
+    seeds = ""
+    with _guarded(scenario_file):
+        if target_stockout is not None:
+            plan = _with_progress(
+                quiet, "Searching reorder policies", None,
+                lambda advance: plan_lots(scenario, target_stockout, replicates, seed, max_reorder_point,
+                                          on_evaluated=lambda _: advance(), **options),
             )  # fmt: skip
-        plan_report(console, plan, fresh)
-        extra.append(("lot_plan_search", plan.search_table()))
-        if not plan.met:
-            _write(console, out, extra)
-            return
-        scenario = plan.scenario
-    tables: RunTables = _with_progress(
-        quiet, f"Simulating {scenario.name}", replicates,
-        lambda advance: run_scenario(scenario, replicates, seed, on_replicate=advance, keep_events=0, **options),
-    )  # fmt: skip
-    supply_report(console, scenario, tables, period)
-    bands = [(f"demand_{kind}ly", tables.bands.table(kind)) for kind in ("week", "month", "quarter")]
-    extra.append(("lot_starts", lot_starts(tables.lots, replicates, scenario.start_date)))
-    _write(console, out, [("metrics", tables.metrics), ("lots", tables.lots), *bands, *extra])
+            extra.append(("lot_plan_search", plan.search_table()))
+            if not plan.met:
+                _write(console, out, extra)
+                plan_report(console, plan)
+                return
+            scenario, tables = plan.scenario, plan.fresh_tables
+            seeds = f" on the plan's fresh seeds ({plan.fresh_seed})"
+        else:
+            tables = _with_progress(
+                quiet, f"Simulating {scenario.name}", replicates,
+                lambda advance: run_scenario(scenario, replicates, seed, on_replicate=advance, keep_events=0,
+                                             **options),
+            )  # fmt: skip
+        bands = [(f"demand_{kind}ly", tables.bands.table(kind)) for kind in ("week", "month", "quarter")]
+        extra.append(("lot_starts", lot_starts(tables.lots, replicates, scenario.start_date)))
+        _write(console, out, [("metrics", tables.metrics), ("lots", tables.lots), *bands, *extra])
+        if target_stockout is not None:
+            plan_report(console, plan)
+        supply_report(console, scenario, tables, period, seeds)
 
 
 # -- compare ------------------------------------------------------------------------------
@@ -274,53 +323,74 @@ def compare(scenario_files: tuple[Path, ...], replicates: int, seed: int, worker
     if len(scenario_files) < 2:
         _fail("compare needs at least two scenario files")
     scenarios: dict[str, Scenario] = {}
+    files: dict[str, Path] = {}
     for path in scenario_files:
+        path = _scenario_path(path)
         scenario = _load(path)
         if scenario.name in scenarios:
             _fail(f"{path}: name: {scenario.name!r} is already the name of another scenario being compared")
-        scenarios[scenario.name] = scenario
+        scenarios[scenario.name], files[scenario.name] = scenario, path
     if out is not None:
-        _load(scenario_files[0], out)
+        _load(files[next(iter(files))], out)
     options = _run_options(workers, chunk_size, scheduler)
     metrics = {}
     for name, scenario in scenarios.items():
-        metrics[name] = _with_progress(
-            quiet, f"Simulating {name}", replicates,
-            lambda advance, s=scenario: simulate_metrics(s, replicates, seed, on_replicate=advance, **options),
-        )  # fmt: skip
-    quantiles = milestone_quantiles(metrics, scenarios)
-    differences = milestone_differences(metrics, scenarios)
-    summary = headline(metrics, scenarios)
-    console = _console()
-    compare_report(console, quantiles, differences, summary, replicates, seed)
-    tables = [("compare_quantiles", quantiles), ("compare_differences", differences), ("compare_headline", summary)]
-    if report_file is not None:
-        figures = [lplv_ecdf_figure(metrics, scenarios), differences_figure(differences)]
-        title = f"Scenario comparison: {', '.join(scenarios)} ({replicates} replicates, seed {seed})"
-        write_html(report_file, title, figures, [("Headline", summary), ("Milestones", quantiles),
-                                                 ("Paired differences", differences)])  # fmt: skip
-        console.print(f"HTML report written to {report_file}.")
-    _write(console, out, tables)
+        with _guarded(files[name]):
+            metrics[name] = _with_progress(
+                quiet, f"Simulating {name}", replicates,
+                lambda advance, s=scenario: simulate_metrics(s, replicates, seed, on_replicate=advance, **options),
+            )  # fmt: skip
+    with _guarded():
+        quantiles = milestone_quantiles(metrics, scenarios)
+        differences = milestone_differences(metrics, scenarios, seed)
+        summary = headline(metrics, scenarios)
+        tables = [("compare_quantiles", quantiles), ("compare_differences", differences),
+                  ("compare_headline", summary)]  # fmt: skip
+        console = _console()
+        _write(console, out, tables)
+        if report_file is not None:
+            figures = [lplv_ecdf_figure(metrics, scenarios), differences_figure(differences)]
+            title = f"Scenario comparison: {', '.join(scenarios)} ({replicates} replicates, seed {seed})"
+            write_html(report_file, title, figures, [("Headline", summary), ("Milestones", quantiles),
+                                                     ("Paired differences", differences)])  # fmt: skip
+            console.print(Text(f"HTML report written to {report_file}."))
+        warnings = {name: run_warnings(frame) for name, frame in metrics.items()}
+        compare_report(console, quantiles, differences, summary, replicates, seed, warnings)
 
 
 @main.command()
-@click.option("--scenarios", "scenarios_dir", type=click.Path(path_type=Path), default=Path("scenarios"),
-              show_default=True, help="Folder of scenario files the dashboard offers.")  # fmt: skip
+@click.option("--scenarios", "scenarios_dir", type=click.Path(path_type=Path), default=None,
+              help="Folder of scenario files the dashboard offers "
+                   "[default: ./scenarios, else the shipped ones].")  # fmt: skip
 @click.option("--results", "results_root", type=click.Path(path_type=Path), default=DEFAULT_ROOT, show_default=True,
               help="Results store the dashboard reads and writes.")  # fmt: skip
 @click.option("--host", default="127.0.0.1", show_default=True,
               help="Address to listen on; anything but loopback exposes the app to the network.")  # fmt: skip
 @click.option("--port", type=click.IntRange(1, 65535), default=8050, show_default=True)
-@click.option("--workers", "-j", type=click.IntRange(min=1), default=None,
-              help="Worker processes per run started from the page (default: up to 4 cores).")  # fmt: skip
-def dashboard(scenarios_dir: Path, results_root: Path, host: str, port: int, workers: int | None) -> None:
+@click.option("--workers", "-j", type=click.IntRange(1, 1024), default=None,
+              help="Worker processes per run started from the page "
+                   "[default: the cores but one, at most 4].")  # fmt: skip
+@click.option("--max-replicates", type=click.IntRange(1, MAX_REPLICATES), default=DASHBOARD_MAX_REPLICATES,
+              show_default=True,
+              help="Most replicates one job from the page may ask for (checked by the server).")  # fmt: skip
+@click.option("--allowed-host", "allowed_hosts", multiple=True,
+              help="Host name the page may be reached by, besides localhost, 127.0.0.1 and ::1 (repeat for "
+                   "several); requests naming any other host are refused (DNS rebinding).")  # fmt: skip
+def dashboard(scenarios_dir: Path | None, results_root: Path, host: str, port: int, workers: int | None,
+              max_replicates: int, allowed_hosts: tuple[str, ...]) -> None:  # fmt: skip
     """Open the Dash dashboard over a scenarios folder and the results store."""
+    if scenarios_dir is None:
+        scenarios_dir = Path("scenarios") if Path("scenarios").is_dir() else shipped_scenarios_dir()
+        if scenarios_dir is None:
+            _fail("scenarios: no such folder of scenario files, and no shipped ones; pass --scenarios DIR")
     if not scenarios_dir.is_dir():
         _fail(f"{scenarios_dir}: no such folder of scenario files")
     from dashboard import create_app  # dash is slow to import: only this command needs it
 
-    if host not in ("127.0.0.1", "localhost", "::1"):
+    if host not in LOOPBACK:
         click.echo(f"warning: listening on {host}: anyone who can reach it can run simulations", err=True)
-    app = create_app(scenarios_dir, results_root, workers=workers)
-    click.echo(f"ctdild-sim dashboard on http://{host}:{port}/ (Ctrl-C to stop)")
+        allowed_hosts = (*allowed_hosts, host)
+    app = create_app(scenarios_dir, results_root, workers=workers, max_replicates=max_replicates,
+                     allowed_hosts=allowed_hosts)  # fmt: skip
+    click.echo(f"ctdild-sim dashboard on http://{host}:{port}/ over {scenarios_dir} (Ctrl-C to stop)")
     app.run(host=host, port=port, debug=False)

@@ -16,6 +16,7 @@ durations ("usually two weeks, rarely more than a month").
 from __future__ import annotations
 
 import math
+from dataclasses import dataclass
 from functools import cached_property
 from typing import Annotated, Literal
 
@@ -26,6 +27,12 @@ from ctdild_sim.model_base import StrictModel
 
 Z90 = 1.2815515655446004
 """The standard normal 90th percentile, used to turn (median, p90) into a lognormal sigma."""
+MAX_SPREAD = 1000.0
+"""Largest p90 / median of a lognormal and largest sd / mean of a gamma: wider than any duration
+or quantity a planner states, and far from where the draws overflow."""
+MIN_GAMMA_CV = 1e-3
+"""Smallest sd / mean of a gamma (its shape is (mean/sd)^2; a near-zero sd overflows it): use
+``fixed`` for a value without uncertainty."""
 
 
 class Fixed(StrictModel):
@@ -37,6 +44,9 @@ class Fixed(StrictModel):
     @property
     def mean(self) -> float:
         return self.value
+
+    def parameters(self) -> dict[str, float]:
+        return {"value": self.value}
 
     def sample(self, rng: np.random.Generator) -> float:
         return self.value
@@ -54,6 +64,9 @@ class Exponential(StrictModel):
     @property
     def mean(self) -> float:
         return self.mean_value
+
+    def parameters(self) -> dict[str, float]:
+        return {"mean": self.mean_value}
 
     def sample(self, rng: np.random.Generator) -> float:
         return float(rng.exponential(self.mean_value))
@@ -73,7 +86,12 @@ class LogNormal(StrictModel):
     def _p90_above_median(self) -> LogNormal:
         if self.p90 <= self.median:
             raise ValueError(f"p90 (={self.p90}) must be greater than median (={self.median})")
+        if self.p90 > MAX_SPREAD * self.median:
+            raise ValueError(f"p90 (={self.p90:g}) must be at most {MAX_SPREAD:g} times the median (={self.median:g})")
         return self
+
+    def parameters(self) -> dict[str, float]:
+        return {"median": self.median, "p90": self.p90}
 
     @cached_property
     def sigma(self) -> float:
@@ -97,9 +115,22 @@ class Gamma(StrictModel):
     mean_value: float = Field(gt=0, alias="mean", description="Mean of the distribution.")
     sd: float = Field(gt=0, description="Standard deviation.")
 
+    @model_validator(mode="after")
+    def _spread(self) -> Gamma:
+        cv = self.sd / self.mean_value
+        if not MIN_GAMMA_CV <= cv <= MAX_SPREAD:
+            raise ValueError(
+                f"sd / mean (={cv:.3g}) must be between {MIN_GAMMA_CV:g} and {MAX_SPREAD:g}"
+                + ("; for a value without uncertainty use {dist: fixed, value: ...}" if cv < MIN_GAMMA_CV else "")
+            )
+        return self
+
     @property
     def mean(self) -> float:
         return self.mean_value
+
+    def parameters(self) -> dict[str, float]:
+        return {"mean": self.mean_value, "sd": self.sd}
 
     @property
     def shape(self) -> float:
@@ -131,6 +162,10 @@ class Normal(StrictModel):
     def mean(self) -> float:
         """Mean before clipping (clipping is meant to trim rare implausible tails only)."""
         return self.mean_value
+
+    def parameters(self) -> dict[str, float]:
+        bounds = {k: v for k, v in (("low", self.low), ("high", self.high)) if v is not None}
+        return {"mean": self.mean_value, "sd": self.sd, **bounds}
 
     def sample(self, rng: np.random.Generator) -> float:
         x = self.mean_value + self.sd * rng.standard_normal()
@@ -166,6 +201,9 @@ class Uniform(StrictModel):
     def mean(self) -> float:
         return (self.low + self.high) / 2
 
+    def parameters(self) -> dict[str, float]:
+        return {"low": self.low, "high": self.high}
+
     def sample(self, rng: np.random.Generator) -> float:
         return float(rng.uniform(self.low, self.high))
 
@@ -197,3 +235,32 @@ def _check_non_negative(d: Fixed | Exponential | LogNormal | Gamma | Normal | Un
 
 NonNegativeDistribution = Annotated[Distribution, AfterValidator(_check_non_negative)]
 """A distribution that never draws below 0: durations, doses, laboratory values."""
+
+
+@dataclass(frozen=True)
+class ParameterRange:
+    """The plausible range of a quantity a distribution describes: each of its location
+    parameters (value, mean, median, p90, low, high) must lie in [low, high], and its sd must not
+    exceed the width of the range. Drawn values can still fall outside it, rarely."""
+
+    low: float
+    high: float
+    unit: str
+
+    def __call__(self, d: Fixed | Exponential | LogNormal | Gamma | Normal | Uniform):
+        for name, value in d.parameters().items():
+            limit = (0.0, self.high - self.low) if name == "sd" else (self.low, self.high)
+            if not limit[0] <= value <= limit[1]:
+                raise ValueError(f"{name} (={value:g}) must be between {limit[0]:g} and {limit[1]:g} {self.unit}")
+        return d
+
+    def text(self) -> str:
+        return f"{self.low:g} to {self.high:g} {self.unit}"
+
+
+def ranged(low: float, high: float, unit: str, *, non_negative: bool = True):
+    """A distribution field whose parameters must lie in [low, high] (``ParameterRange``); the
+    range is shown in the JSON Schema and on the dashboard's scenario page."""
+    check = ParameterRange(low, high, unit)
+    base = NonNegativeDistribution if non_negative else Distribution
+    return Annotated[base, AfterValidator(check), Field(json_schema_extra={"parameterRange": [low, high, unit]})]

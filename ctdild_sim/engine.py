@@ -12,6 +12,7 @@ from dataclasses import dataclass
 
 import simpy
 
+from ctdild_sim.budget import BudgetExceeded, ReplicateBudget
 from ctdild_sim.candidates import Candidate, CandidateFactory
 from ctdild_sim.capacity import Capacity
 from ctdild_sim.cohorts import CohortGate, CohortState
@@ -47,11 +48,14 @@ class Trial:
         self.scenario = scenario
         self.streams = streams
         self.env = simpy.Environment()
-        self.log = EventLog(self.env)
+        self.budget = budget = ReplicateBudget.for_scenario(scenario)
+        self.log = EventLog(self.env, budget.rows, budget.rows_exceeded)
         self.stopped = self.env.event()
         self.completed = self.env.event()
         self.beds = Capacity(self.env, scenario.dosing.beds)
-        self.candidates = CandidateFactory(scenario.population, streams.candidates)
+        self.candidates = CandidateFactory(
+            scenario.population, streams.candidates, budget.candidates, lambda: budget.candidates_exceeded(scenario)
+        )
         self.supply = Supply(self, scenario.product) if scenario.product else UnlimitedSupply(self)
         self.recruitment = Recruitment(self)
         self.safety = SafetyReview(self)
@@ -124,4 +128,7 @@ class Trial:
 
 def run_replicate(scenario: Scenario, seed: int, replicate: int) -> ReplicateResult:
     """Simulate one replicate with the streams of (seed, replicate)."""
-    return Trial(scenario, ReplicateStreams.for_replicate(seed, replicate)).run(replicate)
+    try:
+        return Trial(scenario, ReplicateStreams.for_replicate(seed, replicate)).run(replicate)
+    except BudgetExceeded as exc:
+        raise BudgetExceeded(exc.field, f"replicate {replicate}: {exc.message}") from None

@@ -13,6 +13,7 @@ trial-level events); ``cohort`` is 1-based; ``value`` carries the number an even
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from enum import StrEnum
 from typing import NamedTuple
 
@@ -79,11 +80,14 @@ _new_row = tuple.__new__
 
 
 class EventLog:
-    """Append-only list of events, stamped with the simulation clock."""
+    """Append-only list of events, stamped with the simulation clock; ``on_full`` is called (and
+    must raise) when the log reaches ``limit`` rows: the replicate's budget."""
 
-    def __init__(self, env) -> None:
+    def __init__(self, env, limit: int = 10**9, on_full: Callable[[list[Event]], Exception] | None = None) -> None:
         self.env = env
         self.rows: list[Event] = []
+        self.limit = limit
+        self.on_full = on_full
 
     def record(
         self,
@@ -95,5 +99,8 @@ class EventLog:
         detail: str = "",
         value: float = float("nan"),
     ) -> None:
+        rows = self.rows
+        if len(rows) >= self.limit and self.on_full is not None:
+            raise self.on_full(rows)
         # tuple.__new__ builds the row without the Python-level __new__ of a named tuple
-        self.rows.append(_new_row(Event, (float(self.env.now), site, patient_id, cohort, event._value_, detail, value)))
+        rows.append(_new_row(Event, (float(self.env.now), site, patient_id, cohort, event._value_, detail, value)))

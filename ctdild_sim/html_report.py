@@ -61,20 +61,26 @@ def lplv_ecdf_figure(metrics: dict[str, pd.DataFrame], scenarios: dict[str, Scen
 
 
 def differences_figure(differences: pd.DataFrame) -> go.Figure:
-    """Paired differences in days with 95% intervals, one marker series per compared scenario."""
+    """Paired differences of milestone P50s in days with 95% intervals, one marker series per
+    compared scenario; differences that are not finite (a P50 never reached) are left out, and an
+    interval end that is unbounded is drawn to the edge of the others."""
     fig = go.Figure()
-    days = differences[differences["measure"].str.endswith("_day")]
+    days = differences[(differences["statistic"] == "P50 difference") & np.isfinite(differences["estimate"])]
+    finite_ends = days[["ci_low", "ci_high"]].to_numpy()
+    finite_ends = finite_ends[np.isfinite(finite_ends)]
+    edge = float(np.abs(finite_ends).max()) * 1.1 if finite_ends.size else 1.0
     for name, group in days.groupby("scenario", sort=False):
-        label = f"{name} - {group['reference'].iloc[0]}"
+        low = group["ci_low"].clip(-edge, edge)
+        high = group["ci_high"].clip(-edge, edge)
         fig.add_trace(
             go.Scatter(
-                x=group["mean_difference"], y=group["label"], mode="markers", name=label,
-                error_x={"type": "data", "symmetric": False, "array": group["ci_high"] - group["mean_difference"],
-                         "arrayminus": group["mean_difference"] - group["ci_low"]},
+                x=group["estimate"], y=group["label"], mode="markers", name=f"{name} - {group['reference'].iloc[0]}",
+                error_x={"type": "data", "symmetric": False, "array": high - group["estimate"],
+                         "arrayminus": group["estimate"] - low},
             )
         )  # fmt: skip
     fig.add_vline(x=0, line_color="grey")
-    fig.update_layout(title="Paired difference in milestone day (95% interval)", xaxis_title="days",
+    fig.update_layout(title="Paired difference in milestone P50 (days, 95% bootstrap interval)", xaxis_title="days",
                       yaxis={"autorange": "reversed"})  # fmt: skip
     return fig
 

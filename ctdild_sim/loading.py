@@ -17,6 +17,7 @@ from pydantic import BaseModel, ValidationError
 
 from ctdild_sim.distributions import Distribution
 from ctdild_sim.product_spec import StockPolicy
+from ctdild_sim.safe_yaml import MAX_BYTES, YamlRefused, load_yaml
 from ctdild_sim.scenario import Scenario
 
 
@@ -52,6 +53,8 @@ def parse_scenario(
     upload) cannot make the loader read other files.
     """
     source = Path(source)
+    if len(text) > MAX_BYTES:
+        raise ScenarioError(source, [("", f"is larger than {MAX_BYTES // 1024} kB: not a scenario file")])
     located = (base_dir / source.name) if base_dir is not None else source
     data = _parse_mapping(text, source)
     if EXTENDS in data:
@@ -61,27 +64,42 @@ def parse_scenario(
 
 EXTENDS = "extends"
 """Key naming a parent scenario file (relative to this one): its fields apply unless overridden."""
+MAX_EXTENDS = 16
+"""Longest ``extends`` chain followed (the shipped files use one step)."""
 
 
-def _read_text(path: Path) -> str:
+def read_text(path: Path) -> str:
+    """A scenario file's text: a regular file of at most ``MAX_BYTES`` bytes of UTF-8."""
     try:
-        return path.read_text(encoding="utf-8")
-    except FileNotFoundError:
-        raise ScenarioError(path, [("", "file not found")]) from None
-    except IsADirectoryError:
-        raise ScenarioError(path, [("", "is a directory, not a scenario file")]) from None
-    except (OSError, UnicodeDecodeError) as exc:
-        raise ScenarioError(path, [("", f"cannot be read ({exc})")]) from None
+        if not path.is_file():
+            problem = "file not found" if not path.exists() else "is a directory, not a scenario file"
+            if path.exists() and not path.is_dir():
+                problem = "is not a regular file (a device, pipe or socket), not a scenario file"
+            raise ScenarioError(path, [("", problem)])
+        with path.open("rb") as handle:
+            raw = handle.read(MAX_BYTES + 1)
+    except OSError as exc:
+        raise ScenarioError(path, [("", f"cannot be read ({exc.strerror or exc})")]) from None
+    if len(raw) > MAX_BYTES:
+        raise ScenarioError(path, [("", f"is larger than {MAX_BYTES // 1024} kB: not a scenario file")])
+    try:
+        return raw.decode("utf-8")
+    except UnicodeDecodeError as exc:
+        raise ScenarioError(path, [("", f"is not UTF-8 text (byte {exc.start} cannot be decoded)")]) from None
 
 
 def _parse_mapping(text: str, source: Path) -> dict:
     try:
-        data = yaml.safe_load(text)
+        data = load_yaml(text)
+    except YamlRefused as exc:
+        raise ScenarioError(source, [(exc.field, exc.message)]) from None
     except yaml.YAMLError as exc:
         mark = getattr(exc, "problem_mark", None)
         where = f"line {mark.line + 1}, column {mark.column + 1}: " if mark else ""
         problem = getattr(exc, "problem", None) or str(exc)
         raise ScenarioError(source, [("", f"YAML syntax error: {where}{problem}")]) from None
+    except (ValueError, TypeError, OverflowError, RecursionError) as exc:  # an explicit tag with a bad value
+        raise ScenarioError(source, [("", f"a value cannot be read ({exc})")]) from None
     if data is None:
         raise ScenarioError(source, [("", "the file is empty; a scenario is a YAML mapping of fields")])
     if not isinstance(data, dict):
@@ -90,7 +108,7 @@ def _parse_mapping(text: str, source: Path) -> dict:
 
 
 def _read_mapping(path: Path, chain: tuple[Path, ...], within: Path | None = None) -> dict:
-    data = _parse_mapping(_read_text(path), path)
+    data = _parse_mapping(read_text(path), path)
     if EXTENDS in data:
         data = _extend(data, path, (*chain, path.resolve()), within)
     return data
@@ -113,6 +131,8 @@ def _extend(
         raise ScenarioError(shown, [(EXTENDS, f"{parent_name} is not a scenario file of {within.name}/")])
     if parent_path.resolve() in chain:
         raise ScenarioError(shown, [(EXTENDS, f"{parent_name} extends this file again (a cycle)")])
+    if len(chain) > MAX_EXTENDS:
+        raise ScenarioError(shown, [(EXTENDS, f"more than {MAX_EXTENDS} files in the extends chain")])
     if not parent_path.is_file():
         raise ScenarioError(shown, [(EXTENDS, f"parent scenario {parent_name} not found beside this file")])
     return _deep_merge(_read_mapping(parent_path, chain, within), data)
@@ -246,3 +266,23 @@ def _step(tp: typing.Any, item: typing.Any) -> typing.Any:
             if item in (name, f.alias):
                 return f.annotation
     return None
+
+
+def shipped_scenarios_dir() -> Path | None:
+    """The scenario files installed with the package (``ctdild_sim/scenarios``), or the
+    repository's ``scenarios/`` folder in an editable install; None if neither is there."""
+    here = Path(__file__).resolve().parent
+    for folder in (here / "scenarios", here.parent / "scenarios"):
+        if folder.is_dir() and any(folder.glob("*.yaml")):
+            return folder
+    return None
+
+
+def shipped_scenario(path: Path) -> Path | None:
+    """The shipped scenario file a missing ``path`` like ``scenarios/NAME.yaml`` or ``NAME.yaml``
+    stands for, if there is one."""
+    folder = shipped_scenarios_dir()
+    if folder is None or path.exists() or path.parent.name not in ("", "scenarios") or len(path.parts) > 2:
+        return None
+    candidate = folder / path.name
+    return candidate if candidate.is_file() else None

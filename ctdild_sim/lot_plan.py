@@ -10,8 +10,9 @@ Every candidate is simulated on the same seeds (common random numbers), which ke
 monotone enough to bisect; a candidate is accepted only if the one-sided 95% Wilson upper bound
 of its risk is within the target. Picking the cheapest of many candidates on the same seeds
 flatters the winner, so the winner is then confirmed on independent validation seeds (and its
-reorder point raised until it holds there): the plan reported is one that met the target on
-replicates the search never saw.
+reorder point raised until it holds there). Choosing among the validated candidates flatters
+again, a little, so the plan's headline figures come from a third set of seeds neither step saw:
+the fresh check, whose tables the supply report is made from.
 """
 
 from __future__ import annotations
@@ -19,28 +20,40 @@ from __future__ import annotations
 import math
 from collections.abc import Callable
 from dataclasses import dataclass, field
+from typing import Literal
 
 import pandas as pd
 
 from ctdild_sim.product_spec import ReorderPoint
-from ctdild_sim.runner import simulate_metrics
+from ctdild_sim.runner import run_scenario, simulate_metrics
 from ctdild_sim.scenario import Scenario
+from ctdild_sim.tables import RunTables
 
 Z_ONE_SIDED_95 = 1.6448536269514722
+Z_TWO_SIDED_95 = 1.959963984540054
 VALIDATION_SEED_OFFSET = 7_919_191
 """Added to the seed for the validation simulations (streams no search replicate used)."""
+FRESH_SEED_OFFSET = 1_000_003
+"""Added to the seed for the fresh check of the plan (streams neither search nor validation used)."""
+Seeds = Literal["search", "validation", "fresh"]
 EXTRA_LOOKAHEAD_DAYS = (0.0, 14.0, 28.0, 56.0, 84.0, 112.0, 168.0)
 """Look-aheads tried by default, in days beyond the mean campaign plus QC release time."""
 
 
 def wilson_upper(successes: int, n: int, z: float = Z_ONE_SIDED_95) -> float:
     """One-sided Wilson score upper bound of a binomial proportion."""
+    return wilson_interval(successes, n, z)[1]
+
+
+def wilson_interval(successes: int, n: int, z: float = Z_TWO_SIDED_95) -> tuple[float, float]:
+    """Wilson score interval of a binomial proportion (95% two-sided by default)."""
     if n == 0:
-        return 1.0
+        return 0.0, 1.0
     p = successes / n
     centre = p + z * z / (2 * n)
     spread = z * math.sqrt(p * (1 - p) / n + z * z / (4 * n * n))
-    return min(1.0, (centre + spread) / (1 + z * z / n))
+    scale = 1 + z * z / n
+    return max(0.0, (centre - spread) / scale), min(1.0, (centre + spread) / scale)
 
 
 def with_reorder_policy(scenario: Scenario, point: int, lookahead_days: float | None = None) -> Scenario:
@@ -61,8 +74,7 @@ class Evaluation:
     stockouts: int
     mean_lots_started: float
     mean_vials_expired: float
-
-    validation: bool = False  # simulated on the validation seeds rather than the search seeds
+    seeds: Seeds = "search"  # which seeds it was simulated on
 
     @property
     def risk(self) -> float:
@@ -70,7 +82,13 @@ class Evaluation:
 
     @property
     def upper(self) -> float:
+        """One-sided 95% upper bound of the risk: what the search compares with the target."""
         return wilson_upper(self.stockouts, self.replicates)
+
+    @property
+    def interval(self) -> tuple[float, float]:
+        """Two-sided 95% interval of the risk: what a headline figure is shown with."""
+        return wilson_interval(self.stockouts, self.replicates)
 
 
 @dataclass
@@ -78,9 +96,12 @@ class LotPlan:
     """The search's answer and every evaluation it made."""
 
     target: float
-    best: Evaluation | None = None
+    best: Evaluation | None = None  # the cheapest candidate confirmed on the validation seeds
     scenario: Scenario | None = None
     tried: list[Evaluation] = field(default_factory=list)
+    fresh: Evaluation | None = None  # the plan on fresh seeds: the headline figure
+    fresh_tables: RunTables | None = None  # the fresh run's tables (for the supply report)
+    fresh_seed: int | None = None
 
     @property
     def met(self) -> bool:
@@ -90,14 +111,18 @@ class LotPlan:
         """Every evaluation of the search, in the order it was made."""
         return pd.DataFrame(
             [
-                {"lookahead_days": t.lookahead_days, "reorder_point": t.point, "replicates": t.replicates,
-                 "stockout_risk": t.risk, "upper_95": t.upper, "mean_lots_started": t.mean_lots_started,
-                 "mean_vials_expired": t.mean_vials_expired, "validation": t.validation}
-                for t in self.tried
+                {"seeds": t.seeds, "lookahead_days": t.lookahead_days, "reorder_point": t.point,
+                 "replicates": t.replicates, "stockout_risk": t.risk, "upper_95": t.upper,
+                 "mean_lots_started": t.mean_lots_started, "mean_vials_expired": t.mean_vials_expired}
+                for t in self.evaluations()
             ],
-            columns=["lookahead_days", "reorder_point", "replicates", "stockout_risk", "upper_95",
-                     "mean_lots_started", "mean_vials_expired", "validation"],
+            columns=["seeds", "lookahead_days", "reorder_point", "replicates", "stockout_risk", "upper_95",
+                     "mean_lots_started", "mean_vials_expired"],
         )  # fmt: skip
+
+    def evaluations(self) -> list[Evaluation]:
+        """Every evaluation: the search's and the validation's in order, then the fresh check."""
+        return [*self.tried, *([self.fresh] if self.fresh is not None else [])]
 
 
 def default_max_point(scenario: Scenario) -> int:
@@ -117,9 +142,11 @@ def plan_lots(
     max_point: int | None = None,
     on_evaluated: Callable[[Evaluation], None] | None = None,
     extra_lookaheads: tuple[float, ...] = EXTRA_LOOKAHEAD_DAYS,
+    on_fresh_replicate: Callable[[int], None] | None = None,
     **run_options,
 ) -> LotPlan:
-    """Search (reorder point, look-ahead) for the fewest lots whose stock-out risk meets ``target``.
+    """Search (reorder point, look-ahead) for the fewest lots whose stock-out risk meets ``target``,
+    confirm it on validation seeds, then simulate the plan on fresh seeds (``plan.fresh``).
 
     ``run_options`` (workers, chunk_size, scheduler) go to every simulation of the search.
     """
@@ -135,10 +162,7 @@ def plan_lots(
     def evaluate(point: int, lookahead: float, validation: bool = False) -> Evaluation:
         seeds = seed + VALIDATION_SEED_OFFSET if validation else seed
         metrics = simulate_metrics(with_reorder_policy(scenario, point, lookahead), replicates, seeds, **run_options)
-        result = Evaluation(
-            point, lookahead, replicates, int((metrics["stockout_events"] > 0).sum()),
-            float(metrics["lots_started"].mean()), float(metrics["vials_expired"].mean()), validation,
-        )  # fmt: skip
+        result = _evaluation(point, lookahead, metrics, "validation" if validation else "search")
         plan.tried.append(result)
         if on_evaluated is not None:
             on_evaluated(result)
@@ -174,6 +198,21 @@ def plan_lots(
                 break
             point += max(1, point // 4)
     if confirmed:
-        plan.best = min(confirmed, key=lambda e: (e.mean_lots_started, e.mean_vials_expired))
-        plan.scenario = with_reorder_policy(scenario, plan.best.point, plan.best.lookahead_days)
+        plan.best = best = min(confirmed, key=lambda e: (e.mean_lots_started, e.mean_vials_expired))
+        plan.scenario = with_reorder_policy(scenario, best.point, best.lookahead_days)
+        plan.fresh_seed = seed + FRESH_SEED_OFFSET
+        options = {k: v for k, v in run_options.items() if k != "keep_events"}
+        plan.fresh_tables = run_scenario(
+            plan.scenario, replicates, plan.fresh_seed, on_replicate=on_fresh_replicate, keep_events=0, **options
+        )
+        plan.fresh = _evaluation(best.point, best.lookahead_days, plan.fresh_tables.metrics, "fresh")
+        if on_evaluated is not None:
+            on_evaluated(plan.fresh)
     return plan
+
+
+def _evaluation(point: int, lookahead: float, metrics: pd.DataFrame, seeds: Seeds) -> Evaluation:
+    return Evaluation(
+        point, lookahead, len(metrics), int((metrics["stockout_events"] > 0).sum()),
+        float(metrics["lots_started"].mean()), float(metrics["vials_expired"].mean()), seeds,
+    )  # fmt: skip

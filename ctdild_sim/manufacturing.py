@@ -34,6 +34,9 @@ class Manufacturing:
         self._filled_in_qc_vials = 0  # vials of filled lots awaiting their QC result
 
     def _draw_lot(self) -> Lot:
+        budget = self.trial.budget
+        if len(self.lots) >= budget.lots:
+            raise budget.lots_exceeded()
         lots = self.spec.lots
         lead = lots.lead_time_days.sample(self.rng)
         cells = lots.yield_cells.sample(self.rng)
@@ -66,11 +69,15 @@ class Manufacturing:
 
     def _make(self, lot: Lot):
         log = self.trial.log
-        with self.campaigns.request() as slot:
-            yield slot
-            lot.started_day = self.env.now
-            log.record(EventName.LOT_STARTED, detail=f"lot {lot.lot_id}")
-            yield self.env.timeout(lot.lead_time_days)
+        # Not ``with request() as slot``: when a replicate is abandoned (Ctrl-C, a budget) the
+        # generators of queued lots are closed, and each ``with`` would then cancel its request
+        # with a linear search of the queue: minutes for thousands of queued lots.
+        slot = self.campaigns.request()
+        yield slot
+        lot.started_day = self.env.now
+        log.record(EventName.LOT_STARTED, detail=f"lot {lot.lot_id}")
+        yield self.env.timeout(lot.lead_time_days)
+        self.campaigns.release(slot)
         lot.filled_day = self.env.now
         lot.expiry_day = lot.filled_day + self.spec.lots.shelf_life_days
         self._unfilled -= 1

@@ -12,25 +12,37 @@ from typing import Annotated, Literal
 
 from pydantic import Field, field_validator, model_validator
 
-from ctdild_sim.distributions import NonNegativeDistribution
+from ctdild_sim.distributions import ranged
 from ctdild_sim.model_base import Probability, StrictModel
+
+MAX_DAYS = 3650.0
+"""Longest manufacturing or release duration: 10 years."""
+MAX_SHELF_LIFE_DAYS = 36525.0
+"""Longest shelf life, stock age or look-ahead: 100 years."""
+Days = ranged(0, MAX_DAYS, "days")
+MAX_VIALS_PER_LOT = 100_000
+"""Most vials a lot may yield on average (a GMP campaign fills tens to hundreds)."""
+MAX_VIALS_PER_DOSE = 10_000
+"""Most vials one infusion may need at the mean body weight."""
+MAX_LOTS_IN_STOCK = 1000
+"""Most lots' worth of vials a reorder point may ask to hold."""
 
 
 class LotSpec(StrictModel):
     """One manufacturing campaign: a donor's lipoaspirate expanded, filled, tested and released."""
 
-    lead_time_days: NonNegativeDistribution = Field(
-        description="Days from campaign start (a manufacturing slot taken) to fill."
-    )
-    yield_cells: NonNegativeDistribution = Field(description="Viable cells a campaign yields at fill.")
-    qc_release_days: NonNegativeDistribution = Field(
+    lead_time_days: Days = Field(description="Days from campaign start (a manufacturing slot taken) to fill.")
+    yield_cells: ranged(0, 1e13, "cells") = Field(description="Viable cells a campaign yields at fill.")
+    qc_release_days: Days = Field(
         description="Days from fill to QC release (sterility, mycoplasma, endotoxin, identity, potency)."
     )
     failure_probability: Probability = Field(
         description="Probability a lot fails QC release and is destroyed (decided at the end of QC)."
     )
-    shelf_life_days: float = Field(gt=0, description="Cryopreserved shelf life, counted from fill.")
-    max_parallel_campaigns: int = Field(ge=1, description="Campaigns the manufacturing site can run at once.")
+    shelf_life_days: float = Field(
+        gt=0, le=MAX_SHELF_LIFE_DAYS, description="Cryopreserved shelf life, counted from fill."
+    )
+    max_parallel_campaigns: int = Field(ge=1, le=1000, description="Campaigns the manufacturing site can run at once.")
 
 
 class ReorderPoint(StrictModel):
@@ -39,6 +51,7 @@ class ReorderPoint(StrictModel):
     kind: Literal["reorder_point"] = Field(description="Policy tag.")
     reorder_point_vials: int = Field(
         ge=0,
+        le=100_000,
         description=(
             "Start a lot when projected vials fall below this: released unclaimed vials still "
             "allocatable `lookahead_days` from now, minus vials owed to waiting subjects, plus the "
@@ -48,6 +61,7 @@ class ReorderPoint(StrictModel):
     lookahead_days: float | None = Field(
         default=None,
         ge=0,
+        le=MAX_SHELF_LIFE_DAYS,
         description=(
             "How far ahead released vials must stay allocatable to count, so that stock about to "
             "expire is replaced in time; default: the mean campaign lead time plus QC release time."
@@ -61,6 +75,7 @@ class MakeToOrder(StrictModel):
     kind: Literal["make_to_order"] = Field(description="Policy tag.")
     cover: float = Field(
         gt=0,
+        le=100,
         description=(
             "Multiple of the cohort's expected vial need (mean weight, planned infusions) to order, "
             "in expected good vials per lot, net of released unreserved stock."
@@ -72,13 +87,13 @@ class Schedule(StrictModel):
     """Start lots on fixed days (a campaign calendar agreed with the manufacturer)."""
 
     kind: Literal["schedule"] = Field(description="Policy tag.")
-    start_days: list[float] = Field(description="Days since study start on which a lot is ordered.")
+    start_days: list[float] = Field(max_length=1000, description="Days since study start on which a lot is ordered.")
 
     @field_validator("start_days")
     @classmethod
     def _non_negative(cls, v: list[float]) -> list[float]:
-        if any(d < 0 for d in v):
-            raise ValueError(f"start days must be >= 0 (got {v})")
+        if any(not 0 <= d <= MAX_SHELF_LIFE_DAYS for d in v):
+            raise ValueError(f"start days must be between 0 and {MAX_SHELF_LIFE_DAYS:g} (got {v})")
         return sorted(v)
 
 
@@ -88,21 +103,25 @@ StockPolicy = Annotated[ReorderPoint | MakeToOrder | Schedule, Field(discriminat
 class Product(StrictModel):
     """The cell product: per-kg doses in whole vials, lots, inventory rules and stock policy."""
 
-    vial_cells: float = Field(gt=0, description="Viable cells per vial (vial strength).")
+    vial_cells: float = Field(ge=1e4, le=1e11, description="Viable cells per vial (vial strength).")
     overage_fraction: float = Field(
-        ge=0, description="Extra cells thawed above the prescribed dose, as a fraction of it."
+        ge=0, le=10, description="Extra cells thawed above the prescribed dose, as a fraction of it."
     )
-    thaw_to_infusion_hours: NonNegativeDistribution = Field(
+    thaw_to_infusion_hours: ranged(0, 8760, "hours") = Field(
         description="Hours from thawing the vials to starting the infusion."
     )
     thaw_window_hours: float = Field(
-        gt=0, description="Thawed cells must be infused within this many hours or are wasted."
+        gt=0, le=8760, description="Thawed cells must be infused within this many hours or are wasted."
     )
     lots: LotSpec = Field(description="How lots are made and released.")
-    initial_lots: int = Field(ge=0, description="Released lots in stock on study start day.")
-    initial_stock_age_days: float = Field(ge=0, description="Days since fill of the initial lots on study start day.")
+    initial_lots: int = Field(ge=0, le=1000, description="Released lots in stock on study start day.")
+    initial_stock_age_days: float = Field(
+        ge=0, le=MAX_SHELF_LIFE_DAYS, description="Days since fill of the initial lots on study start day."
+    )
     min_remaining_shelf_life_days: float = Field(
-        ge=0, description="Vials are not allocated to a dose with fewer days than this left before expiry."
+        ge=0,
+        le=MAX_SHELF_LIFE_DAYS,
+        description="Vials are not allocated to a dose with fewer days than this left before expiry.",
     )
     reserve_at: Literal["enrolment", "admission"] = Field(
         description=(
@@ -149,6 +168,18 @@ class Product(StrictModel):
             raise ValueError(
                 f"lots.yield_cells has a mean (={lots.yield_cells.mean:.3g}) below one vial "
                 f"(vial_cells={self.vial_cells:.3g})"
+            )
+        per_lot = lots.yield_cells.mean / self.vial_cells
+        if per_lot > MAX_VIALS_PER_LOT:
+            raise ValueError(
+                f"a lot would fill {per_lot:,.0f} vials on average (lots.yield_cells / vial_cells); at most "
+                f"{MAX_VIALS_PER_LOT:,}: is vial_cells (={self.vial_cells:.3g}) the cells of one vial?"
+            )
+        policy = self.policy
+        if isinstance(policy, ReorderPoint) and policy.reorder_point_vials > MAX_LOTS_IN_STOCK * max(1.0, per_lot):
+            raise ValueError(
+                f"policy.reorder_point_vials (={policy.reorder_point_vials:,}) asks for more than "
+                f"{MAX_LOTS_IN_STOCK:,} lots' worth of vials ({per_lot:,.1f} per lot) in stock"
             )
         return self
 

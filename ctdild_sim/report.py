@@ -1,7 +1,8 @@
 """Terminal reports: the summaries of ``summary`` and ``supply_summary`` as rich tables.
 
 Every figure printed here is computed by the library from a run's tables; this module only
-formats.
+formats. Text that comes from a file (scenario, site and cohort names, run manifests) is never
+read as rich markup: a name like ``[/b]`` is printed as it is.
 """
 
 from __future__ import annotations
@@ -11,7 +12,9 @@ from collections.abc import Iterable, Sequence
 
 import pandas as pd
 from rich.console import Console
+from rich.markup import escape
 from rich.table import Table
+from rich.text import Text
 
 from ctdild_sim.bands import PeriodKind
 from ctdild_sim.lot_plan import Evaluation, LotPlan
@@ -21,6 +24,7 @@ from ctdild_sim.summary import (
     overview,
     phase_durations,
     probability_done_by,
+    run_warnings,
     screen_failure_summary,
     to_date,
 )
@@ -29,13 +33,20 @@ from ctdild_sim.tables import RunTables
 
 
 def table(title: str, columns: Sequence[str], rows: Iterable[Sequence[str]]) -> Table:
-    """A rich table whose first column is left-aligned and the rest right-aligned."""
-    out = Table(title=title)
+    """A rich table whose first column is left-aligned and the rest right-aligned; titles and
+    cells are plain text, never markup."""
+    out = Table(title=Text(title))
     for i, column in enumerate(columns):
-        out.add_column(column, justify="left" if i == 0 else "right")
+        out.add_column(Text(column), justify="left" if i == 0 else "right")
     for row in rows:
-        out.add_row(*row)
+        out.add_row(*(Text(str(cell)) for cell in row))
     return out
+
+
+def print_warnings(console: Console, warnings: list[str], prefix: str = "") -> None:
+    """A run's warnings (``summary.run_warnings``), first and in bold red."""
+    for warning in warnings:
+        console.print(Text(f"Warning: {prefix}{warning}", style="bold red"))
 
 
 def fmt_date(scenario: Scenario, day: float) -> str:
@@ -49,6 +60,7 @@ def fmt_cells(x: float) -> str:
 def trial_report(console: Console, scenario: Scenario, tables: RunTables, seed: int) -> None:
     """Milestones, completion probability, screening, safety, time lost and product waits."""
     metrics = tables.metrics
+    print_warnings(console, run_warnings(metrics))
     milestones = milestone_summary(metrics, scenario)
     console.print(
         table(
@@ -110,12 +122,16 @@ def trial_report(console: Console, scenario: Scenario, tables: RunTables, seed: 
     )
 
 
-def supply_report(console: Console, scenario: Scenario, tables: RunTables, period: PeriodKind) -> None:
+def supply_report(console: Console, scenario: Scenario, tables: RunTables, period: PeriodKind, seeds: str = "") -> None:
     """Stock-out risk, lots needed and when to start them, demand by period, waste."""
     metrics = tables.metrics
+    print_warnings(console, run_warnings(metrics))
     o = supply_overview(metrics)
     n = int(o["replicates"])
-    console.print(f"[bold]{scenario.name}[/bold]: product supply over {n} replicates, policy {_policy_text(scenario)}.")
+    console.print(
+        f"[bold]{escape(scenario.name)}[/bold]: product supply over {n} replicates{seeds}, "
+        f"policy {_policy_text(scenario)}."
+    )
     console.print(
         f"P(a subject waits for product) {o['p_stockout']:.1%} (+/- {o['p_stockout_se']:.1%} s.e.); "
         f"{o['mean_stockout_events']:.2f} stock-outs and {o['mean_patient_days_waiting']:.1f} subject-days "
@@ -174,8 +190,8 @@ def supply_report(console: Console, scenario: Scenario, tables: RunTables, perio
     )
 
 
-def plan_report(console: Console, plan: LotPlan, fresh: pd.DataFrame | None) -> None:
-    """The policy search, its answer, and the check on fresh seeds."""
+def plan_report(console: Console, plan: LotPlan) -> None:
+    """The policy search, its answer, and the answer's figures on fresh seeds (the headline)."""
     console.print(
         table(
             f"Lot plan search: reorder policies with P(stock-out) upper 95% bound <= {plan.target:.1%}",
@@ -192,36 +208,42 @@ def plan_report(console: Console, plan: LotPlan, fresh: pd.DataFrame | None) -> 
             (_evaluation_row(t, plan.target) for t in sorted(plan.tried, key=_evaluation_order)),
         )
     )
-    if plan.best is None:
+    if plan.best is None or plan.fresh is None:
         console.print(
             "[bold red]No reorder policy tried meets the target[/]: the stock-outs come from something "
             "a reorder policy cannot fix (campaign capacity, lead time, lot failures, shelf life); change "
             "the product section, or allow a higher --max-reorder-point."
         )
         return
-    best = plan.best
+    fresh = plan.fresh
+    low, high = fresh.interval
+    verdict = "within the target" if fresh.risk <= plan.target else "ABOVE the target"
     console.print(
-        f"[bold]Plan: start a lot whenever vials still allocatable {best.lookahead_days:.0f} days ahead "
-        f"(less vials owed, plus lots in process) fall below {best.point}[/bold] — "
-        f"{best.mean_lots_started:.2f} lots started per replicate on average."
+        f"[bold]Plan: start a lot whenever vials still allocatable {fresh.lookahead_days:.0f} days ahead "
+        f"(less vials owed, plus lots in process) fall below {fresh.point}.[/bold]"
     )
-    if fresh is not None:
-        risk = stockout_risk(fresh)
-        se = math.sqrt(risk * (1 - risk) / len(fresh))
-        console.print(
-            f"Re-simulated on fresh seeds ({len(fresh)} replicates): "
-            f"P(stock-out) {risk:.1%} (+/- {se:.1%} s.e.), "
-            f"target {plan.target:.1%}: {'met' if risk <= plan.target else 'NOT met'}."
-        )
+    console.print(
+        f"[bold]On {fresh.replicates} fresh replicates (seed {plan.fresh_seed}, used by neither the search nor "
+        f"the validation): P(a subject waits for product) {fresh.risk:.1%} (95% interval {low:.1%} to "
+        f"{high:.1%}), {verdict} of {plan.target:.1%}; {fresh.mean_lots_started:.2f} lots started per "
+        f"replicate on average.[/bold]"
+    )
+    console.print(
+        f"(On the validation seeds that confirmed it: {plan.best.risk:.1%}, upper bound {plan.best.upper:.1%}; "
+        "the seeds that picked a plan flatter it, so the figures above are the ones to quote.)"
+    )
+
+
+_SEEDS_ORDER = {"search": 0, "validation": 1, "fresh": 2}
 
 
 def _evaluation_order(t: Evaluation) -> tuple:
-    return (t.validation, t.lookahead_days, t.point)
+    return (_SEEDS_ORDER[t.seeds], t.lookahead_days, t.point)
 
 
 def _evaluation_row(t: Evaluation, target: float) -> tuple[str, ...]:
     return (
-        "validation" if t.validation else "search",
+        t.seeds,
         f"{t.lookahead_days:.0f}",
         str(t.point),
         f"{t.risk:.1%}",
@@ -261,21 +283,25 @@ def _period_label(row, period: PeriodKind) -> str:
 
 def compare_report(
     console: Console, quantiles: pd.DataFrame, differences: pd.DataFrame, summary: pd.DataFrame, replicates: int,
-    seed: int,
+    seed: int, warnings: dict[str, list[str]] | None = None,
 ) -> None:  # fmt: skip
     """Per-scenario headline and milestone quantiles, then paired differences from the first."""
+    for name, found in (warnings or {}).items():
+        print_warnings(console, found, prefix=f"{name}: ")
     console.print(
         table(
             f"Scenarios on common random numbers ({replicates} replicates, seed {seed})",
-            ("Scenario", "P(LPLV by registered date)", "P(stopped early)", "P(any wait for product)",
-             "Mean paused days"),
-            ((r.scenario, f"{r.p_done_by_registered_date:.1%}", f"{r.p_stopped_early:.1%}", f"{r.p_product_wait:.1%}",
-              f"{r.mean_pause_days:.1f}") for r in summary.itertuples()),
+            ("Scenario", "P(LPLV by registered date)", "LPLV P50", "P(LPLV reached)", "P(stopped early)",
+             "P(any wait for product)", "Mean paused days"),
+            ((r.scenario, f"{r.p_done_by_registered_date:.1%}", _date(r.lplv_p50_date), f"{r.p_lplv_reached:.1%}",
+              f"{r.p_stopped_early:.1%}", f"{r.p_product_wait:.1%}", f"{r.mean_pause_days:.1f}")
+             for r in summary.itertuples()),
         )
     )  # fmt: skip
     console.print(
         table(
-            "Milestone dates P10 / P50 / P90",
+            "Milestone dates P10 / P50 / P90 (over all replicates; a trial that never reaches a milestone counts "
+            "as later than any date)",
             ("Milestone", *summary["scenario"]),
             (
                 (label, *(_date_band(group[group["scenario"] == name].iloc[0]) for name in summary["scenario"]))
@@ -286,30 +312,66 @@ def compare_report(
     for name, group in differences.groupby("scenario", sort=False):
         console.print(
             table(
-                f"{name} minus {group['reference'].iloc[0]}: paired difference with 95% interval",
-                ("Measure", "Mean difference", "95% interval (paired)", "Unpaired +/-", "Pairs"),
-                ((r.label, f"{r.mean_difference:+.3g}", f"[{r.ci_low:+.3g}, {r.ci_high:+.3g}]",
-                  f"{r.unpaired_half_width:.3g}", str(r.pairs)) for r in group.itertuples()),
+                f"{name} minus {group['reference'].iloc[0]}, paired replicate by replicate, with 95% intervals",
+                ("Measure", "Statistic", "Difference", "95% interval (paired)", "95% interval (unpaired)",
+                 "Both reached / pairs"),
+                ((r.label, r.statistic, _amount(r.estimate, r.unit), _span(r.ci_low, r.ci_high, r.unit),
+                  _span(r.unpaired_ci_low, r.unpaired_ci_high, r.unit), f"{r.pairs_both_reached} / {r.pairs}")
+                 for r in group.itertuples()),
             )
         )  # fmt: skip
+    console.print(
+        "Milestones are compared by their P50 over all replicates, with bootstrap intervals; 'Both reached' counts "
+        "the pairs in which both scenarios reached the milestone."
+    )
+
+
+def _amount(value: float, unit: str) -> str:
+    if math.isnan(value):
+        return "not reached in either"
+    if math.isinf(value):
+        return f"{'+' if value > 0 else '-'}never"
+    if unit == "probability":
+        return f"{value:+.1%}"
+    return f"{value:+.3g} {unit}"
+
+
+def _span(low: float, high: float, unit: str) -> str:
+    if math.isnan(low) or math.isnan(high):
+        return ""
+    if math.isinf(low) and math.isinf(high):
+        return "unbounded"
+
+    def end(x: float) -> str:
+        if math.isinf(x):
+            return "-inf" if x < 0 else "+inf"
+        return f"{x:+.1%}" if unit == "probability" else f"{x:+.3g}"
+
+    return f"[{end(low)}, {end(high)}]"
+
+
+def _date(value) -> str:
+    return value.isoformat() if value is not None and not pd.isna(value) else "not reached"
 
 
 def runs_report(console: Console, root, stored) -> None:
-    """The runs in the results store."""
+    """The runs in the results store, with their whole run ids (what ``?runs=`` and
+    ``results.load`` take)."""
     readable = [r for r in stored if r.manifest is not None]
     if not readable:
-        console.print(f"No runs in {root}/.")
+        console.print(Text(f"No runs in {root}/."))
         return
-    console.print(
-        table(
-            f"Runs in {root}/",
-            ("Run id", "Scenario", "Replicates", "Seed", "Finished"),
-            ((r.run_id, r.manifest["scenario_name"], str(r.manifest["replicates"]), str(r.manifest["seed"]),
-              str(r.manifest.get("finished", ""))[:19]) for r in readable),
-        )
+    out = table(
+        f"Runs in {root}/",
+        ("Run id", "Scenario", "Replicates", "Seed", "Finished"),
+        ((r.run_id, r.manifest["scenario_name"], str(r.manifest["replicates"]), str(r.manifest["seed"]),
+          str(r.manifest.get("finished", ""))[:19]) for r in readable),
     )  # fmt: skip
+    out.columns[0].no_wrap = True
+    out.columns[0].min_width = max(len(r.run_id) for r in readable)
+    console.print(out)
 
 
 def _date_band(row) -> str:
     dates = [row.p10_date, row.p50_date, row.p90_date]
-    return " / ".join(d.isoformat() if d is not None else "not reached" for d in dates)
+    return " / ".join(_date(d) for d in dates)

@@ -23,12 +23,14 @@ from pathlib import Path
 import pandas as pd
 
 from ctdild_sim import __version__
-from ctdild_sim.output import staged_folder
+from ctdild_sim.output import remove_stale_staging, staged_folder
 from ctdild_sim.scenario import Scenario
 
 DEFAULT_ROOT = Path("results")
 MANIFEST = "manifest.json"
 MANIFEST_KEYS = ("run_id", "scenario_name", "scenario_file", "scenario_sha256", "seed", "replicates")
+MANIFEST_TYPES = {"run_id": str, "scenario_name": str, "scenario_file": str, "scenario_sha256": str, "seed": int,
+                  "replicates": int}  # fmt: skip
 
 
 class StoreError(Exception):
@@ -91,6 +93,7 @@ def save_run(
         "tables": [name for name, _ in tables],
     }
     final = root / run_id
+    remove_stale_staging(root)  # what killed runs left behind
     with staged_folder(final) as staging:
         for name, frame in tables:
             frame.to_parquet(staging / f"{name}.parquet", index=False)
@@ -100,30 +103,47 @@ def save_run(
 
 def list_runs(root: Path = DEFAULT_ROOT) -> list[StoredRun]:
     """Every run folder, oldest first; unreadable or foreign folders come with their problem."""
-    if not root.is_dir():
-        return []
-    runs = []
-    for path in sorted(p for p in root.iterdir() if p.is_dir() and not p.name.startswith(".")):
-        manifest_path = path / MANIFEST
+    try:
+        if not root.is_dir():
+            return []
+        folders = sorted(p for p in root.iterdir() if not p.name.startswith(".") and p.is_dir())
+    except OSError as exc:
+        return [StoredRun(root, None, f"the store cannot be read ({exc.strerror or exc})")]
+    return [_stored_run(path) for path in folders]
+
+
+def _stored_run(path: Path) -> StoredRun:
+    manifest_path = path / MANIFEST
+    try:
         if not manifest_path.is_file():
-            runs.append(StoredRun(path, None, "no manifest.json: not a ctdild-sim run"))
-            continue
-        try:
-            manifest = json.loads(manifest_path.read_text())
-        except (OSError, UnicodeDecodeError, json.JSONDecodeError) as exc:
-            runs.append(StoredRun(path, None, f"unreadable manifest.json ({exc})"))
-            continue
-        missing = [k for k in MANIFEST_KEYS if not isinstance(manifest, dict) or k not in manifest]
-        if missing:
-            runs.append(StoredRun(path, None, f"manifest.json lacks {', '.join(missing)}"))
-            continue
-        runs.append(StoredRun(path, manifest))
-    return runs
+            return StoredRun(path, None, "no manifest.json: not a ctdild-sim run")
+        manifest = json.loads(manifest_path.read_text(encoding="utf-8"))
+    except (OSError, UnicodeDecodeError, json.JSONDecodeError, RecursionError) as exc:
+        return StoredRun(path, None, f"unreadable manifest.json ({exc})")
+    problem = manifest_problem(manifest)
+    return StoredRun(path, None, problem) if problem else StoredRun(path, manifest)
+
+
+def manifest_problem(manifest: object) -> str | None:
+    """Why a manifest cannot describe a run (missing keys, wrong types), or None."""
+    if not isinstance(manifest, dict):
+        return "manifest.json is not a mapping"
+    missing = [k for k in MANIFEST_KEYS if k not in manifest]
+    if missing:
+        return f"manifest.json lacks {', '.join(missing)}"
+    wrong = [
+        k for k, kind in MANIFEST_TYPES.items() if not isinstance(manifest[k], kind) or isinstance(manifest[k], bool)
+    ]
+    if wrong:
+        return f"manifest.json has values of the wrong type for {', '.join(wrong)}"
+    if not isinstance(manifest.get("tables", []), list):
+        return "manifest.json has no list of tables"
+    return None
 
 
 def _run_folder(run_id: str, root: Path | str) -> Path:
     """The folder of a run named by its id; an id is a plain folder name, never a path."""
-    if not run_id or "/" in run_id or run_id.startswith("."):
+    if not isinstance(run_id, str) or not run_id or "/" in run_id or "\\" in run_id or run_id.startswith("."):
         raise StoreError(f"{run_id!r} is not a run id")
     return Path(root) / run_id
 
@@ -131,11 +151,15 @@ def _run_folder(run_id: str, root: Path | str) -> Path:
 def manifest_of(run_id: str, root: Path | str = DEFAULT_ROOT) -> dict:
     path = _run_folder(run_id, root) / MANIFEST
     if not path.is_file():
-        raise StoreError(f"{path.parent}: no such run (no manifest.json)")
+        raise StoreError(f"run {run_id}: no such run in the store (no manifest.json)")
     try:
-        return json.loads(path.read_text())
-    except (OSError, ValueError) as exc:
-        raise StoreError(f"{path}: cannot be read ({exc})") from None
+        manifest = json.loads(path.read_text(encoding="utf-8"))
+    except (OSError, ValueError, RecursionError) as exc:
+        raise StoreError(f"run {run_id}: manifest.json cannot be read ({exc})") from None
+    problem = manifest_problem(manifest)
+    if problem:
+        raise StoreError(f"run {run_id}: {problem}")
+    return manifest
 
 
 def _read_table(folder: Path, name: str) -> pd.DataFrame:
@@ -143,7 +167,7 @@ def _read_table(folder: Path, name: str) -> pd.DataFrame:
     try:
         return pd.read_parquet(path)
     except (OSError, ValueError) as exc:
-        raise StoreError(f"{path}: cannot be read ({exc})") from None
+        raise StoreError(f"run {folder.name}: table {name} cannot be read ({exc})") from None
 
 
 def _table_names(run_id: str, manifest: dict) -> list[str]:
@@ -171,5 +195,5 @@ def scenario_of(manifest: dict) -> Scenario:
     """The validated scenario a run was made with, as stored in its manifest."""
     try:
         return Scenario.model_validate(manifest["scenario_resolved"])
-    except (KeyError, ValueError) as exc:
+    except (KeyError, TypeError, ValueError) as exc:
         raise StoreError(f"run {manifest.get('run_id', '?')}: its scenario cannot be read ({exc})") from None

@@ -13,9 +13,13 @@ first ``keep_events`` replicates.
 
 from __future__ import annotations
 
+import ctypes
 import math
 import multiprocessing
+import os
 import signal
+import threading
+import time
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass
 from types import SimpleNamespace
@@ -93,9 +97,38 @@ def default_chunk_size(replicates: int, workers: int) -> int:
     return max(1, min(200, math.ceil(replicates / (4 * workers))))
 
 
-def _ignore_sigint() -> None:
-    """Workers leave Ctrl-C to the parent, which stops them all (no traceback from every worker)."""
+PR_SET_PDEATHSIG = 1
+"""prctl(2) option: the signal the kernel sends a process when the thread that made it ends."""
+
+
+def die_with_parent(parent_pid: int, kernel: bool = True) -> None:
+    """Make this process end when ``parent_pid`` does, however it ends (``kill -9`` included): on
+    Linux the kernel sends SIGKILL (prctl PR_SET_PDEATHSIG) when the thread that started this
+    process ends; with ``kernel=False`` (a process started from a short-lived thread), or where
+    prctl is missing, a watchdog thread polls instead. A parent already gone ends it at once."""
+    try:
+        if not kernel:
+            raise OSError("the parent-death signal is not wanted here")
+        libc = ctypes.CDLL(None, use_errno=True)
+        if libc.prctl(PR_SET_PDEATHSIG, signal.SIGKILL, 0, 0, 0) != 0:
+            raise OSError(ctypes.get_errno(), "prctl failed")
+    except (OSError, AttributeError):
+        threading.Thread(target=_watch_parent, args=(parent_pid,), daemon=True, name="parent-watchdog").start()
+    if os.getppid() != parent_pid:
+        os._exit(1)
+
+
+def _watch_parent(parent_pid: int, every_seconds: float = 1.0) -> None:
+    while os.getppid() == parent_pid:
+        time.sleep(every_seconds)
+    os._exit(1)
+
+
+def _init_worker(parent_pid: int) -> None:
+    """Workers leave Ctrl-C to the parent, which stops them all (no traceback from every worker),
+    and end with the parent even when it is killed outright (no orphan keeps computing)."""
     signal.signal(signal.SIGINT, signal.SIG_IGN)
+    die_with_parent(parent_pid)
 
 
 def _simulate_task(task: tuple) -> ChunkResult:
@@ -106,7 +139,7 @@ def _local_pool(workers: int, tasks: list[tuple], on_done: Callable[[ChunkResult
     # Ctrl-C is held back while the pool starts, so it cannot leave half-started workers behind
     held = signal.pthread_sigmask(signal.SIG_BLOCK, {signal.SIGINT})
     try:
-        pool = multiprocessing.Pool(workers, initializer=_ignore_sigint)
+        pool = multiprocessing.Pool(workers, initializer=_init_worker, initargs=(os.getpid(),))
     finally:
         signal.pthread_sigmask(signal.SIG_SETMASK, held)
     try:

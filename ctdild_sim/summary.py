@@ -141,3 +141,26 @@ def phase_durations(metrics: pd.DataFrame, scenario: Scenario) -> pd.DataFrame:
         p10, p50, p90 = (np.quantile(done, q, method="inverted_cdf") if len(done) else math.nan for q in QUANTILES)
         rows.append({"phase": name, "replicates": len(done), "p10_days": p10, "p50_days": p50, "p90_days": p90})
     return pd.DataFrame(rows)
+
+
+def run_warnings(metrics: pd.DataFrame) -> list[str]:
+    """Sentences for the first lines of a report when a run's figures would otherwise mislead:
+    nobody referred, every screened candidate failing, nobody enrolled, nothing completed."""
+    n = len(metrics)
+    out = []
+    screened = int(metrics["n_screened"].sum())
+    if int(metrics["n_referred"].sum()) == 0:
+        out.append(f"No candidate was referred in any of the {n:,} replicates: check the sites (activation, "
+                   "referral rate, never_enrols_probability).")  # fmt: skip
+    elif screened and int(metrics["n_screen_failed"].sum()) == screened:
+        top = screen_failure_summary(metrics).iloc[0]
+        out.append(f"Every one of the {screened:,} candidates screened in {n:,} replicates failed screening, so "
+                   f"nobody can be enrolled: check the population (most failed {top.criterion}: "
+                   f"{top.text}).")  # fmt: skip
+    if int(metrics["n_enrolled"].sum()) == 0:
+        out.append(f"No subject was enrolled in any of the {n:,} replicates: every milestone is 'not reached'.")
+    elif metrics["lplv_day"].isna().all():
+        stopped = int(metrics["stopped_early"].sum())
+        out.append(f"No replicate reached last patient last visit ({stopped:,} of {n:,} stopped early, the rest ran "
+                   "past the horizon): the trial never completes under this scenario.")  # fmt: skip
+    return out

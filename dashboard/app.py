@@ -7,20 +7,54 @@ an asset defines it, and the browser then compiles a third of the code before th
 figures use scatter, bar and box traces only, all in that bundle.
 
 Long runs are Dash background callbacks on a diskcache manager (a separate process per job), so
-the page keeps answering while replicates run; the cache lives in ``cache_dir`` (by default a
-``.dashboard-cache`` folder in the results store, which the store's listing skips).
+the page keeps answering while replicates run; one job runs at a time, capped in replicates and
+at low priority (``jobs``). The cache lives in ``cache_dir`` (by default a ``.dashboard-cache``
+folder in the results store, which the store's listing skips). Requests must name a loopback host
+or one of ``allowed_hosts`` in their Host header.
 """
 
 from __future__ import annotations
 
 import os
+from collections.abc import Iterable
 from pathlib import Path
 
 import dash
 import diskcache
+import flask
 
 from dashboard import callbacks, layout
 from dashboard.data import MAX_UPLOAD_BYTES
+from dashboard.jobs import JobSlot
+
+LOOPBACK_NAMES = ("localhost", "127.0.0.1", "::1")
+DEFAULT_MAX_REPLICATES = 20_000
+"""Most replicates one job from the page may ask for, unless the server is started with more."""
+
+
+def default_workers() -> int:
+    """Worker processes per job: the cores but one (left to the web server), at least 1, at most 4."""
+    return max(1, min(4, (os.cpu_count() or 1) - 1))
+
+
+def host_name(host_header: str) -> str:
+    """The name in a Host header, without its port (``[::1]:8050`` -> ``::1``)."""
+    if host_header.startswith("["):
+        return host_header[1:].split("]", 1)[0].lower()
+    return host_header.rsplit(":", 1)[0].lower() if host_header.count(":") == 1 else host_header.lower()
+
+
+def check_host(server: flask.Flask, allowed: Iterable[str]) -> None:
+    """Refuse requests whose Host header names another host: a web page elsewhere cannot reach the
+    dashboard by pointing a DNS name of its own at 127.0.0.1 (DNS rebinding)."""
+    names = {name.lower() for name in (*LOOPBACK_NAMES, *allowed)}
+
+    @server.before_request
+    def _known_host():
+        if host_name(flask.request.host or "") not in names:
+            return ("This dashboard answers only to " + ", ".join(sorted(names)) + "; start it with "
+                    "--allowed-host NAME to allow another name.\n", 403, {"Content-Type": "text/plain"})  # fmt: skip
+        return None
 
 
 def create_app(
@@ -29,11 +63,17 @@ def create_app(
     *,
     cache_dir: str | Path | None = None,
     workers: int | None = None,
+    max_replicates: int = DEFAULT_MAX_REPLICATES,
+    allowed_hosts: Iterable[str] = (),
 ) -> dash.Dash:
-    """A Dash app over ``scenarios_dir`` (scenario files) and ``results_dir`` (the results store)."""
+    """A Dash app over ``scenarios_dir`` (scenario files) and ``results_dir`` (the results store).
+
+    ``max_replicates`` caps each job started from the page; ``allowed_hosts`` are Host names the
+    page answers to besides the loopback ones."""
     scenarios_dir, results_dir = Path(scenarios_dir).resolve(), Path(results_dir).resolve()
     results_dir.mkdir(parents=True, exist_ok=True)
-    cache = diskcache.Cache(str(Path(cache_dir) if cache_dir else results_dir / ".dashboard-cache"))
+    cache_path = Path(cache_dir) if cache_dir else results_dir / ".dashboard-cache"
+    cache = diskcache.Cache(str(cache_path))
     app = dash.Dash(
         __name__,
         title="ctdild-sim",
@@ -41,6 +81,15 @@ def create_app(
         suppress_callback_exceptions=True,
     )
     app.server.config["MAX_CONTENT_LENGTH"] = 8 * MAX_UPLOAD_BYTES  # no request body beyond an upload's
-    app.layout = layout.page()
-    callbacks.register(app, scenarios_dir, results_dir, workers or max(1, min(4, os.cpu_count() or 1)))
+    check_host(app.server, allowed_hosts)
+    app.layout = layout.page(max_replicates)
+    context = callbacks.Context(
+        scenarios_dir=scenarios_dir,
+        results_dir=results_dir,
+        workers=workers or default_workers(),
+        max_replicates=max_replicates,
+        jobs=JobSlot(cache_path / "job.lock"),
+        server_pid=os.getpid(),
+    )
+    callbacks.register(app, context)
     return app

@@ -1,21 +1,33 @@
 """The dashboard's callbacks: they read the page's inputs, call the library and ``views``, and
 hand the result to ``layout``. No model logic lives here.
+
+Each callback is a plain function of a ``Context`` (the two folders and the server's limits) and
+the page's values, so a test can call it directly; ``register`` only wires them to the page.
+Every value the browser sends is checked before use (a request can send anything, not only what
+the page's controls produce), and whatever goes wrong comes back as a message on the page, not
+as an HTTP 500 and a blank tab.
 """
 
 from __future__ import annotations
 
 import base64
+import binascii
 import datetime as dt
+import math
 import sys
+from collections.abc import Callable
+from dataclasses import dataclass
 from pathlib import Path
 from urllib.parse import parse_qs
 
 import dash
 from dash import Input, Output, State, no_update
 
+from ctdild_sim.budget import BudgetExceeded
 from ctdild_sim.html_report import report_html
 from ctdild_sim.lot_plan import Evaluation, plan_lots
-from ctdild_sim.results import save_run
+from ctdild_sim.output import WriteFailed
+from ctdild_sim.results import StoreError, save_run
 from ctdild_sim.runner import run_scenario
 from dashboard import layout
 from dashboard.data import (
@@ -23,12 +35,53 @@ from dashboard.data import (
     load_runs,
     load_scenario_file,
     scenario_files,
+    scrub,
     stored_runs,
     validate_upload,
 )
+from dashboard.jobs import JobSlot, prepare_job_process
 from dashboard.views import PAGES, View, lot_plan_view, scenario_view
 
 PAGE_TABS = list(PAGES)
+MAX_SEED = 2**63 - 1
+
+
+@dataclass(frozen=True)
+class Context:
+    """What every callback works over: the folders, and the limits the server enforces."""
+
+    scenarios_dir: Path
+    results_dir: Path
+    workers: int
+    max_replicates: int
+    jobs: JobSlot
+    server_pid: int
+
+
+# -- checking what the browser sent --------------------------------------------------------
+
+
+def whole_number(value: object, what: str, low: int, high: int) -> int:
+    """``value`` as an int in [low, high], or a DashboardError saying what is wrong."""
+    if isinstance(value, bool) or not isinstance(value, int | float) or not math.isfinite(value) or value != int(value):
+        raise DashboardError(f"{what} must be a whole number from {low:,} to {high:,}")
+    if not low <= int(value) <= high:
+        raise DashboardError(f"{what} must be from {low:,} to {high:,} (got {int(value):,})")
+    return int(value)
+
+
+def names(value: object, what: str) -> list[str]:
+    """``value`` as a non-empty list of names."""
+    if not isinstance(value, list) or not value or not all(isinstance(v, str) for v in value):
+        raise DashboardError(f"Pick one or more {what}.")
+    return value
+
+
+def _messages(ctx: Context, exc: Exception) -> str:
+    return scrub(scrub(str(exc), ctx.results_dir), ctx.scenarios_dir)
+
+
+# -- the callbacks ---------------------------------------------------------------------------
 
 
 def run_options(results_dir: Path) -> list[dict]:
@@ -39,81 +92,191 @@ def run_options(results_dir: Path) -> list[dict]:
     ]  # fmt: skip
 
 
-def build_view(tab: str, run_ids: list[str] | None, replicate: int | None, results_dir: Path) -> View:
+def on_load(ctx: Context, search: object):
+    """Fill the pickers; ``?runs=ID,ID&tab=compare`` opens those runs on that tab."""
+    files = list(scenario_files(ctx.scenarios_dir))
+    options = run_options(ctx.results_dir)
+    query = parse_qs(search.lstrip("?")) if isinstance(search, str) else {}
+    known = {o["value"] for o in options}
+    picked = [r for r in ",".join(query.get("runs", [])).split(",") if r in known]
+    tab = query.get("tab", ["timeline"])[0]
+    return files, files, options, picked, tab if tab in dict(layout.TABS) else "timeline"
+
+
+def build_view(ctx: Context, tab: object, run_ids: object, replicate: object) -> View:
     """The View of a page tab for the picked runs (DashboardError when they cannot be shown)."""
-    runs = load_runs(results_dir, run_ids)
+    if tab not in PAGE_TABS:
+        raise DashboardError(f"there is no tab {str(tab)[:40]!r}")
+    runs = load_runs(ctx.results_dir, run_ids)
     if not runs:
         raise DashboardError("Pick one or more stored runs above, or run scenario files.")
     if tab == "timeline":
-        return PAGES[tab](runs, replicate)
+        chosen = None if replicate is None else whole_number(replicate, "The Gantt replicate", 0, MAX_SEED)
+        return PAGES[tab](runs, chosen)
     return PAGES[tab](runs)
 
 
-def register(app: dash.Dash, scenarios_dir: Path, results_dir: Path, workers: int) -> None:
-    @app.callback(
+def on_view(ctx: Context, tab: object, run_ids: object, replicate: object) -> list:
+    """Draw the active tab only; the others keep what they showed."""
+    out = [no_update] * len(PAGE_TABS)
+    if tab not in PAGE_TABS:
+        return out
+    index = PAGE_TABS.index(tab)
+    try:
+        out[index] = layout.render(build_view(ctx, tab, run_ids, replicate))
+    except DashboardError as exc:
+        out[index] = layout.error(_messages(ctx, exc))
+    except Exception as exc:  # a run whose tables are not what a run holds: say so on its tab
+        out[index] = layout.error(f"These runs cannot be shown ({type(exc).__name__}: {_messages(ctx, exc)}). "
+                                  "A stored run may be damaged; run its scenario again.")  # fmt: skip
+    return out
+
+
+def on_scenario(ctx: Context, name: object):
+    if not name:
+        return layout.error("Pick a scenario file to see its parameters.")
+    try:
+        scenario, _ = load_scenario_file(ctx.scenarios_dir, name)
+    except DashboardError as exc:
+        return layout.error(str(exc))
+    return layout.render(scenario_view(scenario, name))
+
+
+def on_upload(ctx: Context, contents: object, filename: object):
+    """Validate an uploaded file with the CLI's messages; nothing is written to disk."""
+    if not contents:
+        return layout.error("The upload was empty or larger than the limit.")
+    shown = Path(filename).name if isinstance(filename, str) and filename else "upload.yaml"
+    if not isinstance(contents, str) or "," not in contents:
+        return layout.error(f"{shown}: the upload could not be decoded")
+    try:
+        payload = base64.b64decode(contents.split(",", 1)[1], validate=False)
+        scenario = validate_upload(shown, payload, ctx.scenarios_dir)
+    except (binascii.Error, ValueError):
+        return layout.error(f"{shown}: the upload could not be decoded")
+    except DashboardError as exc:
+        return layout.error(str(exc))
+    return [dash.html.P(f"{shown}: valid.", className="upload-ok"), *layout.render(scenario_view(scenario, shown))]
+
+
+def on_run(ctx: Context, set_progress: Callable, files: object, replicates: object, seed: object):
+    """Run the picked scenario files on one seed (so they compare on common random numbers),
+    store every run, and show them; at most ``max_replicates`` each, one job at a time."""
+    prepare_job_process(ctx.server_pid)
+    try:
+        picked = names(files, "scenario files to run")
+        n = whole_number(replicates, "Replicates", 1, ctx.max_replicates)
+        seed = whole_number(seed, "The seed", 0, MAX_SEED)
+        loaded = [(name, *load_scenario_file(ctx.scenarios_dir, name)) for name in picked]
+        with ctx.jobs.hold(f"{len(loaded)} scenario run(s) of {n:,} replicates"):
+            run_ids = _run_and_store(ctx, set_progress, loaded, n, seed)
+    except (DashboardError, BudgetExceeded, StoreError, WriteFailed) as exc:
+        return no_update, no_update, _messages(ctx, exc)
+    status = f"Stored {len(run_ids)} run(s) of {n} replicates, seed {seed}: {', '.join(run_ids)}"
+    return run_options(ctx.results_dir), run_ids, status
+
+
+def _run_and_store(ctx: Context, set_progress: Callable, loaded: list, replicates: int, seed: int) -> list[str]:
+    total, done = replicates * len(loaded), 0
+    run_ids = []
+    for name, scenario, text in loaded:
+        started = dt.datetime.now(dt.UTC)
+
+        def advance(k: int, name: str = name) -> None:
+            nonlocal done
+            done += k
+            set_progress((str(done), str(total), f"{name}: {done:,} / {total:,} replicates"))
+
+        set_progress((str(done), str(total), f"{name}: starting"))
+        try:
+            tables = run_scenario(scenario, replicates, seed, on_replicate=advance, workers=ctx.workers)
+        except BudgetExceeded as exc:
+            raise DashboardError(f"{name}: {exc}") from None
+        path = save_run(
+            ctx.results_dir, tables.with_summaries(scenario), scenario=scenario,
+            scenario_file=ctx.scenarios_dir / name, scenario_text=text, seed=seed, replicates=replicates,
+            options={"workers": ctx.workers, "source": "dashboard"}, command=sys.argv, started=started,
+        )  # fmt: skip
+        run_ids.append(path.name)
+    return run_ids
+
+
+def on_plan(ctx: Context, set_progress: Callable, run_ids: object, target_pct: object, replicates: object,
+            seed: object):  # fmt: skip
+    """Search the reorder policy for the first picked run's scenario (as ``ctdild-sim supply
+    --target-stockout``), with the page's replicates and seed; one job at a time."""
+    prepare_job_process(ctx.server_pid)
+    try:
+        runs = load_runs(ctx.results_dir, run_ids)
+        if not runs or runs[0].scenario.product is None:
+            raise DashboardError("Pick a run whose scenario has a product section.")
+        if isinstance(target_pct, bool) or not isinstance(target_pct, int | float) or not 0 < target_pct < 100:
+            raise DashboardError("The target must be a percentage between 0 and 100.")
+        n = whole_number(replicates, "Replicates", 1, ctx.max_replicates)
+        seed = whole_number(seed, "The seed", 0, MAX_SEED)
+        scenario = runs[0].scenario
+        count = 0
+
+        def evaluated(e: Evaluation) -> None:
+            nonlocal count
+            count += 1
+            set_progress((f"{count} policies simulated; last: reorder point {e.point}, look-ahead "
+                          f"{e.lookahead_days:.0f} d, P(wait) {100 * e.risk:.1f}% ({e.seeds} seeds)",))  # fmt: skip
+
+        with ctx.jobs.hold(f"a lot plan of {n:,} replicates per policy"):
+            plan = plan_lots(scenario, target_pct / 100, n, seed, on_evaluated=evaluated, workers=ctx.workers)
+    except (DashboardError, BudgetExceeded) as exc:
+        return layout.error(_messages(ctx, exc))
+    return layout.render(lot_plan_view(plan, scenario.name, seed))
+
+
+def on_export(ctx: Context, tab: object, run_ids: object, replicate: object, scenario_name: object):
+    """The current tab as a self-contained HTML report."""
+    try:
+        if tab == "scenario":
+            if not scenario_name:
+                return no_update
+            view = scenario_view(load_scenario_file(ctx.scenarios_dir, scenario_name)[0], str(scenario_name))
+        else:
+            view = build_view(ctx, tab, run_ids, replicate)
+    except DashboardError:
+        return no_update
+    title = f"ctdild-sim: {view.title}"
+    text = report_html(title, [fig for _, fig in view.figures], view.tables, view.notes)
+    return {"content": text, "filename": f"ctdild-sim-{tab}.html", "type": "text/html"}
+
+
+# -- wiring ----------------------------------------------------------------------------------
+
+
+def register(app: dash.Dash, ctx: Context) -> None:
+    """Wire the callbacks to the page's components (ids: ``layout``)."""
+    app.callback(
         Output("scenario-files", "options"),
         Output("scenario-detail", "options"),
         Output("run-picker", "options"),
         Output("run-picker", "value"),
         Output("tabs", "value"),
         Input("url", "search"),
-    )
-    def on_load(search: str | None):
-        """Fill the pickers; ``?runs=ID,ID&tab=compare`` opens those runs on that tab."""
-        names = list(scenario_files(scenarios_dir))
-        options = run_options(results_dir)
-        query = parse_qs((search or "").lstrip("?"))
-        known = {o["value"] for o in options}
-        picked = [r for r in ",".join(query.get("runs", [])).split(",") if r in known]
-        tab = query.get("tab", ["timeline"])[0]
-        return names, names, options, picked, tab if tab in dict(layout.TABS) else "timeline"
+    )(lambda search: on_load(ctx, search))
 
-    @app.callback(
+    app.callback(
         [Output(f"view-{tab}", "children") for tab in PAGE_TABS],
         Input("tabs", "value"),
         Input("run-picker", "value"),
         Input("gantt-replicate", "value"),
+    )(lambda tab, run_ids, replicate: on_view(ctx, tab, run_ids, replicate))
+
+    app.callback(Output("view-scenario", "children"), Input("scenario-detail", "value"))(
+        lambda name: on_scenario(ctx, name)
     )
-    def on_view(tab: str, run_ids: list[str] | None, replicate: int | None):
-        """Draw the active tab only; the others keep what they showed."""
-        out = [no_update] * len(PAGE_TABS)
-        if tab not in PAGE_TABS:
-            return out
-        try:
-            out[PAGE_TABS.index(tab)] = layout.render(build_view(tab, run_ids, replicate, results_dir))
-        except DashboardError as exc:
-            out[PAGE_TABS.index(tab)] = layout.error(str(exc))
-        return out
 
-    @app.callback(Output("view-scenario", "children"), Input("scenario-detail", "value"))
-    def on_scenario(name: str | None):
-        if not name:
-            return layout.error("Pick a scenario file to see its parameters.")
-        try:
-            scenario, _ = load_scenario_file(scenarios_dir, name)
-        except DashboardError as exc:
-            return layout.error(str(exc))
-        return layout.render(scenario_view(scenario, name))
-
-    @app.callback(
+    app.callback(
         Output("upload-result", "children"),
         Input("upload", "contents"),
         State("upload", "filename"),
         prevent_initial_call=True,
-    )
-    def on_upload(contents: str | None, filename: str | None):
-        """Validate an uploaded file with the CLI's messages; nothing is written to disk."""
-        if not contents:
-            return layout.error("The upload was empty or larger than the limit.")
-        try:
-            payload = base64.b64decode(contents.split(",", 1)[1], validate=False)
-            scenario = validate_upload(filename or "upload.yaml", payload, scenarios_dir)
-        except (IndexError, ValueError):
-            return layout.error(f"{filename}: the upload could not be decoded")
-        except DashboardError as exc:
-            return layout.error(str(exc))
-        return [dash.html.P(f"{filename}: valid.", className="upload-ok"),
-                *layout.render(scenario_view(scenario, filename or "upload"))]  # fmt: skip
+    )(lambda contents, filename: on_upload(ctx, contents, filename))
 
     @app.callback(
         Output("run-picker", "options", allow_duplicate=True),
@@ -136,37 +299,8 @@ def register(app: dash.Dash, scenarios_dir: Path, results_dir: Path, workers: in
         ],
         prevent_initial_call=True,
     )
-    def on_run(set_progress, _clicks, names: list[str] | None, replicates: int | None, seed: int | None):
-        """Run the picked scenario files on one seed (so they compare on common random numbers),
-        store every run, and show them."""
-        if not names:
-            return no_update, no_update, "Pick one or more scenario files to run."
-        if not replicates or replicates < 1 or seed is None or seed < 0:
-            return no_update, no_update, "Replicates must be a whole number >= 1 and the seed >= 0."
-        try:
-            loaded = [(name, *load_scenario_file(scenarios_dir, name)) for name in names]
-        except DashboardError as exc:
-            return no_update, no_update, str(exc)
-        total, done = replicates * len(loaded), 0
-        run_ids = []
-        for name, scenario, text in loaded:
-            started = dt.datetime.now(dt.UTC)
-
-            def advance(n: int, name: str = name) -> None:
-                nonlocal done
-                done += n
-                set_progress((str(done), str(total), f"{name}: {done:,} / {total:,} replicates"))
-
-            set_progress((str(done), str(total), f"{name}: starting"))
-            tables = run_scenario(scenario, int(replicates), int(seed), on_replicate=advance, workers=workers)
-            path = save_run(
-                results_dir, tables.with_summaries(scenario), scenario=scenario, scenario_file=scenarios_dir / name,
-                scenario_text=text, seed=int(seed), replicates=int(replicates),
-                options={"workers": workers, "source": "dashboard"}, command=sys.argv, started=started,
-            )  # fmt: skip
-            run_ids.append(path.name)
-        status = f"Stored {len(run_ids)} run(s) of {replicates} replicates, seed {seed}: {', '.join(run_ids)}"
-        return run_options(results_dir), run_ids, status
+    def run_job(set_progress, _clicks, files, replicates, seed):
+        return on_run(ctx, set_progress, files, replicates, seed)
 
     @app.callback(
         Output("plan-result", "children"),
@@ -181,31 +315,10 @@ def register(app: dash.Dash, scenarios_dir: Path, results_dir: Path, workers: in
         progress=[Output("plan-progress", "children")],
         prevent_initial_call=True,
     )
-    def on_plan(set_progress, _clicks, run_ids, target_pct, replicates, seed):
-        """Search the reorder policy for the first picked run's scenario (as ``ctdild-sim supply
-        --target-stockout``), with the page's replicates and seed."""
-        try:
-            runs = load_runs(results_dir, run_ids)
-        except DashboardError as exc:
-            return layout.error(str(exc))
-        if not runs or runs[0].scenario.product is None:
-            return layout.error("Pick a run whose scenario has a product section.")
-        if not target_pct or not 0 < target_pct < 100 or not replicates or replicates < 1 or seed is None:
-            return layout.error("The target must be between 0 and 100%, replicates >= 1, and a seed set.")
-        scenario = runs[0].scenario
-        count = 0
+    def plan_job(set_progress, _clicks, run_ids, target_pct, replicates, seed):
+        return on_plan(ctx, set_progress, run_ids, target_pct, replicates, seed)
 
-        def evaluated(e: Evaluation) -> None:
-            nonlocal count
-            count += 1
-            set_progress((f"{count} policies simulated; last: reorder point {e.point}, "
-                          f"look-ahead {e.lookahead_days:.0f} d, P(wait) {100 * e.risk:.1f}%",))  # fmt: skip
-
-        plan = plan_lots(scenario, target_pct / 100, int(replicates), int(seed), on_evaluated=evaluated,
-                         workers=workers)  # fmt: skip
-        return layout.render(lot_plan_view(plan, scenario.name, int(seed)))
-
-    @app.callback(
+    app.callback(
         Output("export-download", "data"),
         Input("export-button", "n_clicks"),
         State("tabs", "value"),
@@ -213,18 +326,4 @@ def register(app: dash.Dash, scenarios_dir: Path, results_dir: Path, workers: in
         State("gantt-replicate", "value"),
         State("scenario-detail", "value"),
         prevent_initial_call=True,
-    )
-    def on_export(_clicks, tab: str, run_ids: list[str] | None, replicate: int | None, scenario_name: str | None):
-        """The current tab as a self-contained HTML report."""
-        try:
-            if tab == "scenario":
-                if not scenario_name:
-                    return no_update
-                view = scenario_view(load_scenario_file(scenarios_dir, scenario_name)[0], scenario_name)
-            else:
-                view = build_view(tab, run_ids, replicate, results_dir)
-        except DashboardError:
-            return no_update
-        title = f"ctdild-sim: {view.title}"
-        text = report_html(title, [fig for _, fig in view.figures], view.tables, view.notes)
-        return {"content": text, "filename": f"ctdild-sim-{tab}.html", "type": "text/html"}
+    )(lambda _clicks, tab, run_ids, replicate, scenario_name: on_export(ctx, tab, run_ids, replicate, scenario_name))

@@ -1,9 +1,11 @@
 """What the dashboard reads: the scenario files of one folder and the runs of one results store.
 
 Nothing the browser sends is used as a path. Scenario files are named by their file name and
-looked up in the folder's own listing; runs are named by run id and opened through
-``ctdild_sim.results``, which refuses ids that are not a plain folder name. Loaded runs are cached
-by run id (a stored run never changes).
+looked up in the folder's own listing, which leaves out links that lead outside the folder; a
+listed file's ``extends:`` may name only files of the folder. Runs are named by run id and opened
+through ``ctdild_sim.results``, which refuses ids that are not a plain folder name. Loaded runs
+are cached by run id (a stored run never changes). Messages name files and folders as the user
+knows them, never by the server's absolute paths.
 """
 
 from __future__ import annotations
@@ -17,7 +19,7 @@ from pathlib import Path
 import pandas as pd
 
 from ctdild_sim import results
-from ctdild_sim.loading import ScenarioError, load_scenario, parse_scenario
+from ctdild_sim.loading import ScenarioError, parse_scenario, read_text
 from ctdild_sim.scenario import Scenario
 
 MAX_UPLOAD_BYTES = 256 * 1024
@@ -78,27 +80,44 @@ class Run:
 
 
 def scenario_files(folder: Path) -> dict[str, Path]:
-    """The folder's scenario files by file name (``*.yaml`` and ``*.yml``, not in subfolders)."""
+    """The folder's scenario files by file name (``*.yaml`` and ``*.yml``, not in subfolders, and
+    no link to a file outside the folder)."""
     if not folder.is_dir():
         return {}
-    return {p.name: p for p in sorted(folder.iterdir()) if p.suffix in (".yaml", ".yml") and p.is_file()}
+    inside = folder.resolve()
+    return {
+        p.name: p
+        for p in sorted(folder.iterdir())
+        if p.suffix in (".yaml", ".yml") and p.is_file() and p.resolve().parent == inside
+    }
 
 
-def scenario_file(folder: Path, name: str) -> Path:
+def scenario_file(folder: Path, name: object) -> Path:
     """The path of a scenario file named by the browser, only if the folder lists it."""
+    if not isinstance(name, str):
+        raise DashboardError(f"a scenario file is named by its file name, not {type(name).__name__}")
     files = scenario_files(folder)
     if name not in files:
-        raise DashboardError(f"{name!r} is not a scenario file in {folder}")
+        raise DashboardError(f"{name[:200]!r} is not a scenario file in {folder.name}/")
     return files[name]
 
 
-def load_scenario_file(folder: Path, name: str) -> tuple[Scenario, str]:
-    """A listed scenario file, validated, with its text (stored with the run)."""
+def load_scenario_file(folder: Path, name: object) -> tuple[Scenario, str]:
+    """A listed scenario file, validated (its ``extends`` chain kept inside the folder), with its
+    text (stored with the run)."""
     path = scenario_file(folder, name)
     try:
-        return load_scenario(path), path.read_text(encoding="utf-8")
+        text = read_text(path)
+        return parse_scenario(text, source=path.name, base_dir=folder, within=folder), text
     except ScenarioError as exc:
-        raise DashboardError(str(exc)) from None
+        raise DashboardError(scrub(str(exc), folder)) from None
+
+
+def scrub(message: str, folder: Path) -> str:
+    """``message`` with the server's absolute path of ``folder`` shortened to the folder's name."""
+    for prefix in {str(folder.resolve()), str(folder)}:
+        message = message.replace(prefix + "/", folder.name + "/")
+    return message
 
 
 def validate_upload(filename: str, content: bytes, scenarios_dir: Path) -> Scenario:
@@ -116,7 +135,7 @@ def validate_upload(filename: str, content: bytes, scenarios_dir: Path) -> Scena
     try:
         return parse_scenario(text, source=name, base_dir=scenarios_dir, within=scenarios_dir)
     except ScenarioError as exc:
-        raise DashboardError(str(exc)) from None
+        raise DashboardError(scrub(str(exc), scenarios_dir)) from None
 
 
 def stored_runs(root: Path) -> list[results.StoredRun]:
@@ -135,8 +154,13 @@ def load_run(root: Path, run_id: str) -> Run:
     return Run(run_id, manifest, scenario, LazyTables(root, run_id, manifest.get("tables", [])))
 
 
-def load_runs(root: Path, run_ids: list[str] | None) -> list[Run]:
-    return [load_run(root, run_id) for run_id in run_ids or []]
+def load_runs(root: Path, run_ids: object) -> list[Run]:
+    """The runs named by the browser (a list of run ids)."""
+    if run_ids is None:
+        return []
+    if not isinstance(run_ids, list) or not all(isinstance(r, str) for r in run_ids):
+        raise DashboardError("runs are named by a list of run ids")
+    return [load_run(root, run_id) for run_id in run_ids]
 
 
 def comparable(runs: list[Run]) -> str | None:

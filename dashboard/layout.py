@@ -28,7 +28,7 @@ TABS = [
 _ROW = {"display": "flex", "gap": "12px", "alignItems": "center", "flexWrap": "wrap", "marginBottom": "8px"}
 
 
-def run_controls() -> html.Div:
+def run_controls(max_replicates: int) -> html.Div:
     return html.Div(
         [
             html.Div(
@@ -45,7 +45,7 @@ def run_controls() -> html.Div:
                         id="replicates",
                         type="number",
                         min=1,
-                        max=100_000,
+                        max=max_replicates,
                         step=1,
                         value=DEFAULT_REPLICATES,
                         style={"width": "90px"},
@@ -122,12 +122,12 @@ def _tab(value: str, label: str) -> dcc.Tab:
     return dcc.Tab(label=label, value=value, children=children, id=f"tab-{value}")
 
 
-def page() -> html.Div:
+def page(max_replicates: int) -> html.Div:
     return html.Div(
         [
             dcc.Location(id="url"),
             html.H2("ctdild-sim: NCT06574581 trial and AD-MSC supply scenarios"),
-            run_controls(),
+            run_controls(max_replicates),
             dcc.Tabs(id="tabs", value="timeline", children=[_tab(v, label) for v, label in TABS]),
             # an empty graph in the first layout makes the browser load the graph component while
             # the first callbacks run, instead of after they return

@@ -17,7 +17,14 @@ from ctdild_sim.compare import headline, milestone_differences, milestone_quanti
 from ctdild_sim.html_report import earliest_registered_completion, lplv_ecdf_figure
 from ctdild_sim.lot_plan import LotPlan
 from ctdild_sim.scenario import Scenario
-from ctdild_sim.summary import milestone_summary, overview, phase_durations, probability_done_by, screen_failure_summary
+from ctdild_sim.summary import (
+    milestone_summary,
+    overview,
+    phase_durations,
+    probability_done_by,
+    run_warnings,
+    screen_failure_summary,
+)
 from ctdild_sim.supply_summary import active_periods, lot_starts, supply_overview
 from dashboard import figures
 from dashboard.data import Run, comparable
@@ -39,6 +46,11 @@ def _names(runs: list[Run]) -> dict[str, Run]:
     return {(r.scenario.name if names.count(r.scenario.name) == 1 else r.label): r for r in runs}
 
 
+def _warnings(named: dict[str, Run]) -> list[str]:
+    """Each run's warnings (nobody enrolled, nothing completed, ...), for a view's first notes."""
+    return [f"Warning: {name}: {w}" for name, run in named.items() for w in run_warnings(run.tables["metrics"])]
+
+
 def _kept_replicates(run: Run) -> list[int]:
     """Replicates whose full records (events, patients) the run kept."""
     return sorted(int(r) for r in run.tables["events"]["replicate"].unique())
@@ -47,6 +59,7 @@ def _kept_replicates(run: Run) -> list[int]:
 def timeline_view(runs: list[Run], replicate: int | None = None) -> View:
     view = View("Timeline")
     named = _names(runs)
+    view.notes += _warnings(named)
     fans, kept_by_name = {}, {}
     for name, run in named.items():
         kept = kept_by_name[name] = _kept_replicates(run)
@@ -88,6 +101,7 @@ def timeline_view(runs: list[Run], replicate: int | None = None) -> View:
 def product_view(runs: list[Run]) -> View:
     view = View("Cell product")
     named = {n: r for n, r in _names(runs).items() if r.scenario.product is not None}
+    view.notes += _warnings(named)
     if not named:
         view.notes.append("None of these runs has a product section: supply was not simulated.")
         return view
@@ -117,6 +131,7 @@ def product_view(runs: list[Run]) -> View:
 
 def cohorts_view(runs: list[Run]) -> View:
     view = View("Cohorts")
+    view.notes += _warnings(_names(runs))
     for name, run in _names(runs).items():
         m = run.tables["metrics"]
         view.figures.append((f"cohorts-{name}", figures.cohort_completion_figure(m, run.scenario, name)))
@@ -139,6 +154,7 @@ def cohorts_view(runs: list[Run]) -> View:
 
 def screening_view(runs: list[Run]) -> View:
     view = View("Screening")
+    view.notes += _warnings(_names(runs))
     failures = {}
     for name, run in _names(runs).items():
         table = screen_failure_summary(run.tables["metrics"])
@@ -158,12 +174,21 @@ def compare_view(runs: list[Run]) -> View:
         view.notes.append(problem)
         return view
     named = _names(runs)
+    view.notes += _warnings(named)
     metrics = {n: r.tables["metrics"] for n, r in named.items()}
     scenarios = {n: r.scenario for n, r in named.items()}
-    differences = milestone_differences(metrics, scenarios)
+    differences = milestone_differences(metrics, scenarios, runs[0].seed)
     reference = next(iter(named))
     view.notes.append(f"Differences are each scenario minus {reference}, paired replicate by replicate "
                       f"(common random numbers, seed {runs[0].seed}, {runs[0].replicates} replicates).")  # fmt: skip
+    view.notes.append("Milestones are compared by their P50 over all replicates (a trial that never reaches a "
+                      "milestone counts as later than any date), with 95% bootstrap intervals; "
+                      "pairs_both_reached says in how many pairs both scenarios reached it.")  # fmt: skip
+    for row in headline(metrics, scenarios).itertuples():
+        p50 = row.lplv_p50_date.isoformat() if row.lplv_p50_date is not None else "not reached"
+        view.notes.append(f"{row.scenario}: last patient last visit P50 {p50}; P(by the registered date) "
+                          f"{row.p_done_by_registered_date:.1%}; reached in {row.p_lplv_reached:.1%} of "
+                          f"{row.replicates} replicates.")  # fmt: skip
     view.figures.append(("compare-lplv", lplv_ecdf_figure(metrics, scenarios)))
     view.figures.append(("compare-differences", figures.differences_figure(differences)))
     view.tables.append(("Headline", headline(metrics, scenarios)))
@@ -173,18 +198,26 @@ def compare_view(runs: list[Run]) -> View:
 
 
 def lot_plan_view(plan: LotPlan, name: str, seed: int) -> View:
-    """The reorder policy the lot planner found for one scenario, and every evaluation it made."""
+    """The reorder policy the lot planner found for one scenario, headlined by its figures on fresh
+    seeds, and every evaluation it made (each labelled with the seeds it was simulated on)."""
     view = View(f"Lot plan: {name}")
-    best = plan.best
-    if best is None:
+    best, fresh = plan.best, plan.fresh
+    if best is None or fresh is None:
         view.notes.append(f"{name}: no reorder point up to the search's limit keeps P(a subject waits for product) "
                           f"under {plan.target:.1%} with 95% confidence.")  # fmt: skip
     else:
+        low, high = fresh.interval
+        verdict = "within" if fresh.risk <= plan.target else "ABOVE"
         view.notes.append(
-            f"{name}: reorder point {best.point} vials looking {best.lookahead_days:.0f} days ahead keeps "
-            f"P(a subject waits for product) at {best.risk:.1%} (95% upper bound {best.upper:.1%}, target "
-            f"{plan.target:.1%}) on {best.replicates} validation replicates (seed {seed}), starting "
-            f"{best.mean_lots_started:.1f} lots and expiring {best.mean_vials_expired:.1f} vials on average."
+            f"{name}: reorder point {fresh.point} vials looking {fresh.lookahead_days:.0f} days ahead. On "
+            f"{fresh.replicates} fresh replicates (seed {plan.fresh_seed}, unseen by the search): P(a subject waits "
+            f"for product) {fresh.risk:.1%} (95% interval {low:.1%} to {high:.1%}), {verdict} the target of "
+            f"{plan.target:.1%}; {fresh.mean_lots_started:.1f} lots started and {fresh.mean_vials_expired:.1f} "
+            "vials expired per replicate on average."
+        )
+        view.notes.append(
+            f"Search seeds {seed}; on the validation seeds that confirmed the plan: {best.risk:.1%} "
+            f"(upper bound {best.upper:.1%}). Figures on the seeds that picked a plan flatter it; quote the fresh ones."
         )
     view.tables.append((f"{name}: lot plan search", plan.search_table()))
     return view

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import copy
+import os
 from pathlib import Path
 
 import pandas as pd
@@ -109,6 +110,20 @@ def make_scenario(**overrides) -> Scenario:
 
 def events_frame(result: ReplicateResult) -> pd.DataFrame:
     return pd.DataFrame(result.events, columns=["day", "site", "patient_id", "cohort", "event", "detail", "value"])
+
+
+@pytest.fixture(scope="session", autouse=True)
+def away_from_the_repository(tmp_path_factory):
+    """Every test runs in a scratch folder, so nothing a test does by default (the results store is
+    ``./results``) lands in the user's checkout; the checkout's results/ must not change."""
+    user_results = ROOT / "results"
+    before = sorted(p.name for p in user_results.iterdir()) if user_results.is_dir() else None
+    previous = Path.cwd()
+    os.chdir(tmp_path_factory.mktemp("cwd"))
+    yield
+    os.chdir(previous)
+    after = sorted(p.name for p in user_results.iterdir()) if user_results.is_dir() else None
+    assert after == before, "a test wrote into the checkout's results/"
 
 
 @pytest.fixture

@@ -171,7 +171,7 @@ CASES = [
         "product",
         "lots.shelf_life_days (=10) must exceed the mean QC release time",
     ),
-    ("zero-vial-strength", mutated("product.vial_cells", 0), "product.vial_cells", "greater than 0"),
+    ("zero-vial-strength", mutated("product.vial_cells", 0), "product.vial_cells", "greater than or equal to 10000"),
     (
         "every-lot-fails",
         mutated("product.lots.failure_probability", 1.0),

@@ -187,7 +187,16 @@ def test_supply_plan_from_the_cli(tmp_path):
     search = pd.read_parquet(out / "lot_plan_search.parquet")
     assert {"lookahead_days", "reorder_point", "stockout_risk", "upper_95"} <= set(search.columns)
     assert "Plan: start a lot whenever" in result.stdout
-    assert "Re-simulated on fresh seeds (20 replicates)" in result.stdout
+    # the headline is the plan on fresh seeds, with its interval; the search seeds' figures are labelled
+    [fresh] = search[search["seeds"] == "fresh"].itertuples()
+    assert set(search["seeds"]) == {"search", "validation", "fresh"}
+    text = " ".join(result.stdout.split())
+    assert f"On 20 fresh replicates (seed {20240820 + 1_000_003}" in text
+    assert f"P(a subject waits for product) {fresh.stockout_risk:.1%} (95% interval" in text
+    # the supply report and the exported tables are that same fresh run
+    metrics = pd.read_parquet(out / "metrics.parquet")
+    assert (metrics["stockout_events"] > 0).mean() == fresh.stockout_risk
+    assert "product supply over 20 replicates on the plan's fresh seeds" in text
 
 
 def test_supply_needs_a_product_section(tmp_path):

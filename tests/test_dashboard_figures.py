@@ -223,12 +223,19 @@ def test_lot_plan_view_states_the_policy_and_lists_the_search():
     from ctdild_sim.lot_plan import Evaluation, LotPlan
     from dashboard.views import lot_plan_view
 
-    best = Evaluation(12, 166.0, 200, 6, 6.8, 90.0, validation=True)
-    plan = LotPlan(0.05, best=best, tried=[Evaluation(8, 166.0, 200, 30, 5.0, 70.0), best])
+    best = Evaluation(12, 166.0, 200, 2, 6.8, 90.0, seeds="validation")
+    fresh = Evaluation(12, 166.0, 200, 8, 6.9, 91.0, seeds="fresh")
+    plan = LotPlan(0.05, best=best, tried=[Evaluation(8, 166.0, 200, 30, 5.0, 70.0), best], fresh=fresh,
+                   fresh_seed=1_000_010)  # fmt: skip
     view = lot_plan_view(plan, "base", 7)
-    assert "reorder point 12" in view.notes[0] and "3.0%" in view.notes[0]
+    # the headline is the fresh figure with its interval; the validation figure comes second, labelled
+    low, high = fresh.interval
+    assert "reorder point 12" in view.notes[0] and "4.0%" in view.notes[0]
+    assert f"95% interval {low:.1%} to {high:.1%}" in view.notes[0] and "fresh replicates" in view.notes[0]
+    assert "validation seeds" in view.notes[1] and "1.0%" in view.notes[1]
     table = view.tables[0][1]
-    assert list(table["reorder_point"]) == [8, 12] and list(table["stockout_risk"]) == [0.15, 0.03]
+    assert list(table["reorder_point"]) == [8, 12, 12] and list(table["stockout_risk"]) == [0.15, 0.01, 0.04]
+    assert list(table["seeds"]) == ["search", "validation", "fresh"]
     assert "no reorder point" in lot_plan_view(LotPlan(0.05), "base", 7).notes[0]
 
 

@@ -39,10 +39,15 @@ def test_plan_meets_its_target_on_fresh_seeds():
     target = 0.10
     plan = plan_lots(scenario, target, replicates=60, seed=11, extra_lookaheads=(0.0, 56.0, 112.0))
     assert plan.met
-    assert plan.best.validation and plan.best.upper <= target  # confirmed on seeds the search never used
+    assert plan.best.seeds == "validation" and plan.best.upper <= target  # confirmed on seeds the search never used
     # at the chosen look-ahead, every smaller point the search tried failed on the search seeds
-    search = [e for e in plan.tried if not e.validation and e.lookahead_days == plan.best.lookahead_days]
+    search = [e for e in plan.tried if e.seeds == "search" and e.lookahead_days == plan.best.lookahead_days]
     assert all(e.upper > target for e in search if e.point < min(x.point for x in search if x.upper <= target))
+    # the plan's own fresh check: the same policy on a third set of seeds, its figures from that run's tables
+    assert plan.fresh.seeds == "fresh" and plan.fresh_seed not in (11, 11 + 7_919_191)
+    assert (plan.fresh.point, plan.fresh.lookahead_days) == (plan.best.point, plan.best.lookahead_days)
+    assert plan.fresh.risk == stockout_risk(plan.fresh_tables.metrics) and plan.fresh.replicates == 60
+    assert plan.fresh_tables.metrics.equals(simulate_metrics(plan.scenario, 60, seed=plan.fresh_seed))
     fresh = simulate_metrics(plan.scenario, 300, seed=987_654)
     risk = stockout_risk(fresh)
     assert risk <= target + 2 * math.sqrt(target * (1 - target) / len(fresh))

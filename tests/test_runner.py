@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import io
 import json
+import math
 import os
 import signal
 import subprocess
@@ -19,11 +20,12 @@ from click.testing import CliRunner
 
 from ctdild_sim.bands import DemandBands, histogram_quantile, period_index
 from ctdild_sim.cli import main
-from ctdild_sim.compare import milestone_differences, paired_difference
+from ctdild_sim.compare import headline, mean_difference, milestone_differences, quantile_differences
 from ctdild_sim.loading import _deep_merge, load_scenario
 from ctdild_sim.results import StoreError, list_runs, load
 from ctdild_sim.runner import run_scenario, simulate_metrics
 from ctdild_sim.scenario import Scenario
+from ctdild_sim.summary import milestone_summary
 
 from conftest import BASE_SCENARIO, ROOT, fixed
 
@@ -142,8 +144,11 @@ class TestCommonRandomNumbers:
     def test_a_scenario_against_itself_differs_by_nothing(self):
         metrics = simulate_metrics(BASE, 30, seed=5, workers=1)
         diffs = milestone_differences({"a": metrics, "b": metrics.copy()}, {"a": BASE, "b": BASE})
-        assert (diffs["mean_difference"] == 0).all()
-        assert (diffs["ci_low"] == 0).all() and (diffs["ci_high"] == 0).all()
+        defined = diffs[diffs["estimate"].notna()]
+        assert len(defined) >= len(diffs) - 2  # at most a milestone whose P50 neither reaches
+        assert (defined["estimate"] == 0).all()
+        assert (defined["ci_low"] == 0).all() and (defined["ci_high"] == 0).all()
+        assert (diffs["pairs"] == 30).all()
 
     def test_paired_interval_far_narrower_than_unpaired(self):
         base = BASE.model_dump(by_alias=True)
@@ -151,10 +156,48 @@ class TestCommonRandomNumbers:
         longer = Scenario.model_validate(_deep_merge(base, {"safety": {"review_days": fixed(40)}}))
         a = simulate_metrics(shorter, 200, seed=9, workers=2)
         b = simulate_metrics(longer, 200, seed=9, workers=2)
-        diff = paired_difference(a["lplv_day"], b["lplv_day"])
-        half_width = (diff.high - diff.low) / 2
-        assert diff.mean > 0  # longer reviews never finish sooner on average
-        assert half_width < diff.unpaired_half_width / 5
+        assert mean_difference(a["pause_days"], b["pause_days"]).low > 0  # longer reviews pause longer
+        expired = mean_difference(a["vials_expired"], b["vials_expired"])
+        assert expired.high - expired.low < (expired.unpaired_high - expired.unpaired_low) / 5
+        [lplv] = quantile_differences(a, b, ["lplv_day"], 0.5, np.random.default_rng(1)).values()
+        assert lplv.estimate >= 0 and lplv.pairs == 200
+        assert lplv.high - lplv.low < (lplv.unpaired_high - lplv.unpaired_low) / 3
+
+
+def test_compare_headline_lplv_is_the_milestone_tables_p50():
+    slow = load_scenario(ROOT / "scenarios" / "nct06574581_slow_referrals.yaml")
+    metrics = {s.name: simulate_metrics(s, 60, seed=3, workers=2) for s in (BASE, slow)}
+    summary = headline(metrics, {BASE.name: BASE, slow.name: slow}).set_index("scenario")
+    for scenario in (BASE, slow):
+        table = milestone_summary(metrics[scenario.name], scenario).set_index("milestone").loc["lplv_day"]
+        row = summary.loc[scenario.name]
+        assert row["lplv_p50_day"] == table["p50_day"] and row["lplv_p50_date"] == table["p50_date"]
+    # the slow scenario leaves many replicates unfinished: a median over finished ones only would be earlier
+    finished_only = metrics[slow.name]["lplv_day"].median()
+    assert summary.loc[slow.name, "lplv_p50_day"] > finished_only
+
+
+def test_bootstrap_interval_of_a_median_difference_matches_its_closed_form():
+    # Two independent Exponential(1) samples of n: the median's standard error is 1 / (2 f(m) sqrt(n)) with
+    # f(m) = 1/2, so the unpaired 95% interval of the difference spans 2 * 1.96 * sqrt(2) / sqrt(n).
+    # Shifting every replicate by 10 days makes the paired difference exactly 10 with no width.
+    n = 4000
+    rng = np.random.default_rng(11)
+    a = pd.DataFrame({"x": rng.exponential(1.0, n)})
+    b = pd.DataFrame({"x": rng.exponential(1.0, n)})
+    [diff] = quantile_differences(a, b, ["x"], 0.5, np.random.default_rng(12)).values()
+    expected = 2 * 1.959964 * math.sqrt(2) / math.sqrt(n)
+    assert diff.unpaired_high - diff.unpaired_low == pytest.approx(expected, rel=0.15)
+    [shifted] = quantile_differences(a, a + 10, ["x"], 0.5, np.random.default_rng(12)).values()
+    assert shifted.estimate == shifted.low == shifted.high == pytest.approx(10)
+
+
+def test_a_milestone_never_reached_is_compared_not_dropped():
+    # 70% of reference replicates never reach the milestone: its P50 is "never", the other's is day 5
+    ref = pd.DataFrame({"x": [np.nan] * 70 + [1.0] * 30})
+    other = pd.DataFrame({"x": [5.0] * 100})
+    [diff] = quantile_differences(ref, other, ["x"], 0.5, np.random.default_rng(0)).values()
+    assert diff.estimate == -np.inf and diff.pairs == 100 and diff.both_reached == 30
 
 
 def run_cli(*args: str):
@@ -231,7 +274,7 @@ def test_compare_cli_with_html_report(tmp_path):
     result = run_cli("compare", str(BASE_SCENARIO), str(ROOT / "scenarios" / "nct06574581_long_review.yaml"),
                      "-n", "12", "-j", "2", "--report", str(report), "--quiet")  # fmt: skip
     assert result.exit_code == 0, result.output
-    assert "paired difference with 95% interval" in result.stdout
+    assert "paired replicate by replicate, with 95% intervals" in result.stdout
     text = report.read_text()
     assert "plotly" in text and "Paired differences" in text and "NCT06574581 long review" in text
     assert oct(report.stat().st_mode & 0o777) == "0o644"
