@@ -1,11 +1,12 @@
 """Demand bands that stream: per-period quantiles across replicates without keeping replicates.
 
-Each replicate's weekly supply series is folded into integer histograms (one row per period,
-one column per vial count) and integer sums, for calendar weeks, months and quarters at once.
-Quantiles read off a histogram are exactly the empirical inverse-CDF quantiles of the values
-(``numpy.quantile(..., method="inverted_cdf")``), and because everything is an integer count,
-merging accumulators in any order gives the same bytes: results do not depend on how replicates
-were split across workers.
+Each replicate's weekly supply series is folded into counts of how often each value occurred in
+each period, for calendar weeks, months and quarters at once. The counts are sparse (only the
+(period, value) pairs that occurred are kept), so one replicate with an absurd stock level costs
+one entry, not a histogram as wide as the value. Quantiles read off the counts are exactly the
+empirical inverse-CDF quantiles of the values (``numpy.quantile(..., method="inverted_cdf")``),
+and because everything is an integer count, merging accumulators in any order gives the same
+bytes: results do not depend on how replicates were split across workers.
 """
 
 from __future__ import annotations
@@ -21,13 +22,59 @@ from ctdild_sim.summary import QUANTILES
 PeriodKind = Literal["week", "month", "quarter"]
 KINDS: tuple[PeriodKind, ...] = ("week", "month", "quarter")
 MEASURES = ("vials_thawed", "cumulative_vials_thawed", "vials_in_stock")
+VALUE_BITS = 40
+"""A count is keyed by ``period << VALUE_BITS | value``: values up to about 10^12 vials."""
 
 
-def histogram_quantile(counts: np.ndarray, q: float) -> np.ndarray:
-    """Per row of a (periods x values) count matrix: the smallest value whose ECDF reaches ``q``."""
-    total = counts.sum(axis=1, keepdims=True)
-    reached = counts.cumsum(axis=1) >= np.ceil(q * total - 1e-9)
-    return reached.argmax(axis=1)
+class PeriodCounts:
+    """How often each value occurred in each period: sorted unique keys (period, value packed into
+    one integer) and their counts. Memory grows with the distinct values seen, not the largest."""
+
+    def __init__(self) -> None:
+        self.keys = np.empty(0, dtype=np.int64)
+        self.counts = np.empty(0, dtype=np.int64)
+
+    def add(self, values: np.ndarray) -> None:
+        """Count a (replicates x periods) block of non-negative integer values."""
+        if values.size == 0:
+            return
+        if values.max() >= 1 << VALUE_BITS:
+            raise ValueError(f"a value of {int(values.max()):,} is beyond what demand bands count")
+        periods = np.arange(values.shape[1], dtype=np.int64)
+        keys, counts = np.unique(((periods << VALUE_BITS) | values).ravel(), return_counts=True)
+        self._combine(keys, counts.astype(np.int64))
+
+    def merge(self, other: PeriodCounts) -> None:
+        self._combine(other.keys, other.counts)
+
+    def _combine(self, keys: np.ndarray, counts: np.ndarray) -> None:
+        if not len(self.keys):
+            self.keys, self.counts = keys.copy(), counts.copy()
+            return
+        merged, where = np.unique(np.concatenate([self.keys, keys]), return_inverse=True)
+        summed = np.zeros(len(merged), dtype=np.int64)
+        np.add.at(summed, where, np.concatenate([self.counts, counts]))
+        self.keys, self.counts = merged, summed
+
+    def quantile(self, q: float, n_periods: int) -> np.ndarray:
+        """Per period: the smallest value whose empirical CDF reaches ``q`` (0 for a period with no
+        values)."""
+        out = np.zeros(n_periods, dtype=np.int64)
+        period, value = self.keys >> VALUE_BITS, self.keys & ((1 << VALUE_BITS) - 1)
+        keep = period < n_periods
+        period, value, counts = period[keep], value[keep], self.counts[keep]
+        if not len(period):
+            return out
+        totals = np.zeros(n_periods, dtype=np.int64)
+        np.add.at(totals, period, counts)
+        cumulative = np.cumsum(counts)
+        first = np.searchsorted(period, np.arange(n_periods))  # keys are sorted by period, then value
+        before = np.concatenate([[0], cumulative])[first]
+        within = cumulative - before[period]
+        reached = np.flatnonzero(within >= np.ceil(q * totals - 1e-9)[period])
+        periods, position = np.unique(period[reached], return_index=True)
+        out[periods] = value[reached[position]]
+        return out
 
 
 def period_index(start: dt.date, n_weeks: int, kind: PeriodKind) -> tuple[np.ndarray, list[str]]:
@@ -42,11 +89,11 @@ def period_index(start: dt.date, n_weeks: int, kind: PeriodKind) -> tuple[np.nda
 
 
 class DemandBands:
-    """Mergeable histograms of per-period vials thawed, cumulative vials and stock, plus sums.
+    """Mergeable counts of per-period vials thawed, cumulative vials and stock, plus sums.
 
-    ``add`` only records a replicate's per-period values; they are folded into the histograms
-    for a whole block of replicates at once (one ``bincount`` per measure), which costs a few
-    microseconds per replicate instead of a dozen numpy calls each."""
+    ``add`` only records a replicate's per-period values; they are counted for a whole block of
+    replicates at once (``fold``), which costs a few microseconds per replicate instead of a dozen
+    numpy calls each."""
 
     def __init__(self, start: dt.date, n_weeks: int):
         self.start = start
@@ -59,9 +106,7 @@ class DemandBands:
             for kind, (idx, labels) in self.index.items()
         }
         self.period_start = {kind: np.r_[0, end[:-1] + 1] for kind, end in self.period_end.items()}
-        self.counts = {
-            (kind, m): np.zeros((len(self.index[kind][1]), 1), dtype=np.int64) for kind in KINDS for m in MEASURES
-        }
+        self.counts = {(kind, m): PeriodCounts() for kind in KINDS for m in MEASURES}
         self.vials_sum = {kind: np.zeros(len(self.index[kind][1]), dtype=np.int64) for kind in KINDS}
         self.cells_sum = {kind: np.zeros(len(self.index[kind][1]), dtype=np.int64) for kind in KINDS}
         self._pending: dict[tuple[PeriodKind, str], list[np.ndarray]] = {key: [] for key in self.counts}
@@ -85,8 +130,8 @@ class DemandBands:
             pending[(kind, "vials_in_stock")].append(stock[end])
 
     def fold(self) -> None:
-        """Count the values ``add`` took in into the histograms (``merge`` and ``table`` do this
-        themselves; a chunk calls it before its bands are sent back, to send counts only)."""
+        """Count the values ``add`` took in (``merge`` and ``table`` do this themselves; a chunk
+        calls it before its bands are sent back, to send counts only)."""
         for key, pending in self._pending.items():
             if not pending:
                 continue
@@ -94,14 +139,7 @@ class DemandBands:
             pending.clear()
             if values.min() < 0:
                 raise ValueError(f"{key[1]} went negative: vial accounting is broken")
-            counts = self.counts[key]
-            periods, width = counts.shape
-            top = int(values.max())
-            if top >= width:
-                width = top + 1
-                counts = np.pad(counts, ((0, 0), (0, width - counts.shape[1])))
-            flat = (np.arange(periods) * width + values).ravel()
-            self.counts[key] = counts + np.bincount(flat, minlength=periods * width).reshape(periods, width)
+            self.counts[key].add(values)
 
     def merge(self, other: DemandBands) -> None:
         """Add another accumulator over the same weeks (from another chunk of replicates)."""
@@ -110,11 +148,7 @@ class DemandBands:
         self.replicates += other.replicates
         self.last_week = max(self.last_week, other.last_week)
         for key, theirs in other.counts.items():
-            mine = self.counts[key]
-            width = max(mine.shape[1], theirs.shape[1])
-            self.counts[key] = np.pad(mine, ((0, 0), (0, width - mine.shape[1]))) + np.pad(
-                theirs, ((0, 0), (0, width - theirs.shape[1]))
-            )
+            self.counts[key].merge(theirs)
         for kind in KINDS:
             self.vials_sum[kind] += other.vials_sum[kind]
             self.cells_sum[kind] += other.cells_sum[kind]
@@ -129,9 +163,8 @@ class DemandBands:
             out["period"] = np.arange(n)
             out["start_date"] = [self.start + dt.timedelta(days=7 * w) for w in range(n)]
         for m in MEASURES:
-            counts = self.counts[(kind, m)][:n]
             for q in QUANTILES:
-                out[f"{m}_p{int(q * 100)}"] = histogram_quantile(counts, q)
+                out[f"{m}_p{int(q * 100)}"] = self.counts[(kind, m)].quantile(q, n)
         reps = max(self.replicates, 1)
         out["mean_vials_thawed"] = self.vials_sum[kind][:n] / reps
         out["mean_cells_infused"] = self.cells_sum[kind][:n] / reps

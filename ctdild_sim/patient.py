@@ -22,6 +22,7 @@ from ctdild_sim.capacity import Capacity
 from ctdild_sim.cohorts import CohortState
 from ctdild_sim.events import EventName
 from ctdild_sim.inventory import DoseRequest
+from ctdild_sim.timing import LateTimeout
 
 if TYPE_CHECKING:
     from ctdild_sim.engine import Trial
@@ -176,8 +177,8 @@ class Journey:
         req.waiter = env.event()
         while True:
             expires = self.p.screen_passed_day + self.trial.scenario.screening.window_days
-            if first and expires < self.leave_day:
-                screen_valid = yield from self._until(req.waiter | env.timeout(max(0.0, expires - env.now)))
+            if first and expires < self.leave_day:  # the window is inclusive: stock arriving at its end serves
+                screen_valid = yield from self._until(req.waiter | LateTimeout(env, max(0.0, expires - env.now)))
             else:
                 screen_valid = yield from self._until(req.waiter)
             if not screen_valid:

@@ -2,8 +2,8 @@
 
 Screening takes a drawn time (labs, imaging, the PI and social-worker interviews) and then
 evaluates every criterion of the listing. A candidate who passes waits for a cohort slot; a
-passed screen is valid for ``window_days``, after which the candidate is rescreened (up to
-``max_rescreens`` times) or lost. Enrolment takes the first valid candidate for each open slot,
+passed screen is valid for ``window_days`` (its last moment included), after which the candidate
+is rescreened (up to ``max_rescreens`` times) or lost. Enrolment takes the first valid candidate for each open slot,
 and never while a safety pause is in force.
 """
 
@@ -17,6 +17,7 @@ import simpy
 from ctdild_sim.candidates import Candidate
 from ctdild_sim.eligibility import failed_criteria
 from ctdild_sim.events import EventName
+from ctdild_sim.timing import LateTimeout
 
 if TYPE_CHECKING:
     from ctdild_sim.engine import Trial
@@ -91,7 +92,8 @@ class Screening:
         )
         entry = ScreenedCandidate(candidate, env.now, rescreens)
         self.waiting.add(entry)
-        env.timeout(self.spec.window_days).callbacks.append(lambda _: self._expire(entry))
+        # the window is inclusive: a slot opening at its very end still takes the candidate
+        LateTimeout(env, self.spec.window_days).callbacks.append(lambda _: self._expire(entry))
         self.fill_slots()
 
     def _expire(self, entry: ScreenedCandidate) -> None:

@@ -213,3 +213,40 @@ def test_screen_expiry_then_rescreen():
     assert first_expiries > 0
     assert rescreen_passes == first_expiries
     assert lost == second_expiries
+
+
+def test_a_screen_expiring_as_the_next_cohort_opens_is_still_valid():
+    # The listing timeline above: candidate 4 passes screening on day 44 and waits for cohort 2,
+    # which opens at gate 1 on day 74. With a 30-day window the screen expires at that very moment;
+    # the window is inclusive, so candidate 4 is enrolled on day 74, not lost (simpy's order of
+    # same-time events must not decide it).
+    scenario = make_scenario(screening={"window_days": 30, "on_expiry": "lost", "max_rescreens": 0})
+    result, m = metrics_of(scenario)
+    assert m["cohort1_gate_day"] == 74
+    enrolled = {e.patient_id: (e.day, e.cohort) for e in result.events if e.event == "enrolled"}
+    assert enrolled[4] == (74, 2)
+    assert not [e for e in result.events if e.patient_id == 4 and e.event in ("screen_expired", "candidate_lost")]
+    # one day's less window and the same candidate is lost at day 73, before the cohort opens
+    result, _ = metrics_of(make_scenario(screening={"window_days": 29, "on_expiry": "lost", "max_rescreens": 0}))
+    lost = [e for e in result.events if e.patient_id == 4 and e.event == "candidate_lost"]
+    assert [e.day for e in lost] == [73]
+
+
+def test_a_screen_expiring_as_the_product_is_released_is_still_valid():
+    # Subject 1 passes screening on day 29, is enrolled at once and wants a dose on day 36, when the
+    # wait for product starts; the only lot is ordered on day 10 and released on day 10 + 30
+    # (campaign) + 14 (QC) = 54. With a 25-day window the screen expires on day 54 too, and that
+    # expiry was scheduled (day 36) before the lot's QC result (day 40): inclusive, so subject 1 is
+    # infused on day 54 all the same.
+    from conftest import with_product
+
+    product = with_product(initial_lots=0, policy={"kind": "schedule", "start_days": [10]}, on_screen_expiry="lost")
+    result, _ = metrics_of(make_scenario(screening={"window_days": 25}, product=product))
+    first = next(e for e in result.events if e.event == "infused" and e.patient_id == 1)
+    assert first.day == 54
+    assert not [e for e in result.events if e.patient_id == 1 and e.event in ("screen_expired", "lost")]
+    result, _ = metrics_of(make_scenario(screening={"window_days": 24.5}, product=product))
+    assert [e.event for e in result.events if e.patient_id == 1 and e.event in ("screen_expired", "lost")] == [
+        "screen_expired",
+        "lost",
+    ]
