@@ -10,7 +10,6 @@ from __future__ import annotations
 
 import datetime as dt
 import json
-import logging
 import os
 import sys
 from collections.abc import Callable, Iterator
@@ -35,7 +34,7 @@ from ctdild_sim.lot_plan import plan_lots
 from ctdild_sim.output import OutputError, WriteFailed, check_output_dir, write_tables
 from ctdild_sim.report import compare_report, plan_report, runs_report, supply_report, trial_report
 from ctdild_sim.results import DEFAULT_ROOT, StoreError, list_runs, save_run
-from ctdild_sim.runner import run_scenario, simulate_metrics
+from ctdild_sim.runner import quiet_dask, run_scenario, simulate_metrics
 from ctdild_sim.scenario import Scenario
 from ctdild_sim.summary import run_warnings
 from ctdild_sim.supply_summary import lot_starts
@@ -67,19 +66,13 @@ def _guarded(source: Path | None = None) -> Iterator[SimpleNamespace]:
     try:
         yield state
     except KeyboardInterrupt:
-        _silence_dask()
+        quiet_dask()
         kept = f"the run was saved as {state.saved}" if state.saved else "nothing was written"
         _fail(f"Interrupted: {kept}.", INTERRUPTED)
     except BudgetExceeded as exc:
         _fail(f"{source}: {exc}" if source else str(exc))
     except (WriteFailed, StoreError) as exc:
         _fail(str(exc), FAILED)
-
-
-def _silence_dask() -> None:
-    """Dask logs every closed connection of an interrupted cluster as an error: not the user's news."""
-    for name in ("distributed", "tornado", "asyncio"):
-        logging.getLogger(name).setLevel(logging.CRITICAL)
 
 
 @click.group()
@@ -228,7 +221,11 @@ def run(scenario_file: Path, replicates: int, seed: int, workers: int | None, ch
                 scenario_text=scenario_text, seed=seed, replicates=replicates,
                 options=options, command=sys.argv, started=started,
             ).name  # fmt: skip
-        trial_report(console, scenario, tables, seed)
+        try:
+            trial_report(console, scenario, tables, seed)
+        except Exception as exc:  # a fault in the report must not hide that the run is safe
+            kept = f"the run is saved as {state.saved}" if state.saved else "the run was not stored (--no-store)"
+            _fail(f"The report could not be printed ({type(exc).__name__}: {exc}); {kept}.", FAILED)
         if state.saved:
             console.print(Text(f"Saved as run {state.saved} in {results_root}/.", style="bold"))
         _write(console, out, everything)

@@ -175,11 +175,12 @@ class Product(StrictModel):
                 f"a lot would fill {per_lot:,.0f} vials on average (lots.yield_cells / vial_cells); at most "
                 f"{MAX_VIALS_PER_LOT:,}: is vial_cells (={self.vial_cells:.3g}) the cells of one vial?"
             )
-        policy = self.policy
-        if isinstance(policy, ReorderPoint) and policy.reorder_point_vials > MAX_LOTS_IN_STOCK * max(1.0, per_lot):
+        policy, good = self.policy, self.expected_good_vials_per_lot
+        if isinstance(policy, ReorderPoint) and policy.reorder_point_vials > MAX_LOTS_IN_STOCK * max(1.0, good):
             raise ValueError(
                 f"policy.reorder_point_vials (={policy.reorder_point_vials:,}) asks for more than "
-                f"{MAX_LOTS_IN_STOCK:,} lots' worth of vials ({per_lot:,.1f} per lot) in stock"
+                f"{MAX_LOTS_IN_STOCK:,} lots' worth of vials in stock ({good:,.2f} good vials per lot, "
+                "after QC failures)"
             )
         return self
 

@@ -14,6 +14,7 @@ first ``keep_events`` replicates.
 from __future__ import annotations
 
 import ctypes
+import logging
 import math
 import multiprocessing
 import os
@@ -158,18 +159,38 @@ def _dask(scheduler: str, workers: int, tasks: list[tuple], on_done: Callable[[C
     from distributed import as_completed as dask_completed
 
     if scheduler == "local":
-        cluster = LocalCluster(n_workers=workers, threads_per_worker=1, processes=True, dashboard_address=None)
-        client = Client(cluster)
+        # Ctrl-C is ignored while the cluster starts its workers, which inherit that and so leave a
+        # Ctrl-C to this process (which closes the cluster) instead of each printing a traceback.
+        # A Ctrl-C in those seconds is lost; one after them stops the run.
+        # Its workers read their logging level from the environment when they start. What they log
+        # is about their own connections (cancelled tasks and closed sockets when the run is
+        # interrupted); a task that fails reaches this process as its exception all the same.
+        os.environ.setdefault("DASK_LOGGING__DISTRIBUTED", "critical")
+        previous = signal.signal(signal.SIGINT, signal.SIG_IGN)
+        try:
+            cluster = LocalCluster(n_workers=workers, threads_per_worker=1, processes=True, dashboard_address=None)
+            client = Client(cluster)
+        finally:
+            signal.signal(signal.SIGINT, previous)
     else:
         cluster, client = None, Client(scheduler)
     try:
         futures = [client.submit(simulate_chunk, *task, pure=False) for task in tasks]
         for future in dask_completed(futures):
             on_done(future.result())
+    except KeyboardInterrupt:
+        quiet_dask()  # closing an interrupted cluster logs every dropped connection: not the user's news
+        raise
     finally:
         client.close()
         if cluster is not None:
             cluster.close()
+
+
+def quiet_dask() -> None:
+    """Silence dask's loggers in this process (its workers' logging is set where they start)."""
+    for name in ("distributed", "tornado", "asyncio"):
+        logging.getLogger(name).setLevel(logging.CRITICAL)
 
 
 def execute_chunks(

@@ -296,3 +296,37 @@ def test_output_folder_is_shareable(tmp_path):
     out = tmp_path / "out"
     run_cli("run", str(BASE_SCENARIO), "-n", "2", "-j", "1", "--no-store", "--out", str(out), "--quiet")
     assert oct(Path(out).stat().st_mode & 0o777) == "0o755"
+
+
+def test_runs_survives_any_manifest_and_shows_whole_run_ids(tmp_path):
+    store = tmp_path / "results"
+    result = run_cli("run", str(BASE_SCENARIO), "-n", "2", "-j", "1", "--results", str(store), "--quiet")
+    assert result.exit_code == 0
+    [good] = list_runs(store)
+    hostile = {
+        "name-not-a-string": {"scenario_name": 42},
+        "name-a-list": {"scenario_name": ["a", "b"]},
+        "replicates-a-string": {"replicates": "many"},
+        "not-a-mapping": [1, 2, 3],
+        "deep": "[" * 5000 + "]" * 5000,
+    }
+    for name, change in hostile.items():
+        folder = store / name
+        folder.mkdir()
+        text = change if isinstance(change, str) else json.dumps(dict(good.manifest, **change) if isinstance(
+            change, dict) else change)  # fmt: skip
+        (folder / "manifest.json").write_text(text)
+    (store / "manifest-is-a-folder" / "manifest.json").mkdir(parents=True)
+    marked = store / "markup"
+    marked.mkdir()
+    (marked / "manifest.json").write_text(json.dumps(dict(good.manifest, scenario_name="[/b][bold red]x")))
+    result = CliRunner().invoke(main, ["runs", "--results", str(store)])
+    assert result.exit_code == 0 and result.exception is None, result.output
+    assert good.run_id in result.stdout  # whole, not cut short by the table's width
+    assert "[/b][bold red]x" in result.stdout
+    for name in [*hostile, "manifest-is-a-folder"]:
+        assert f"{name}: " in result.stderr, name
+    problems = {r.run_id: r.problem for r in list_runs(store)}
+    assert "wrong type for scenario_name" in problems["name-not-a-string"]
+    assert "wrong type for replicates" in problems["replicates-a-string"]
+    assert "not a mapping" in problems["not-a-mapping"]

@@ -1,0 +1,273 @@
+"""The dashboard cannot be used to take the machine down: tested against the server, without a browser.
+
+Requests are made as the page's JavaScript makes them (``/_dash-update-component``), but with
+values the page's controls would never send: a POST can ask for anything. A live server (started
+with ``ctdild-sim dashboard``) checks the Host header, the job cap, the one-job rule and that the
+page keeps answering while a job runs; the app's test client checks the rest.
+"""
+
+from __future__ import annotations
+
+import base64
+import datetime as dt
+import http.client
+import json
+import os
+import shutil
+import signal
+import socket
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+import pytest
+
+from ctdild_sim.loading import load_scenario
+from ctdild_sim.results import save_run
+from ctdild_sim.runner import run_scenario
+from dashboard import create_app
+from dashboard.jobs import JobSlot
+
+from conftest import ROOT, SCENARIOS
+
+BASE = "nct06574581.yaml"
+
+
+def _callback_key(app, prefix: str) -> str:
+    return next(k for k in app.callback_map if k.startswith(prefix))
+
+
+def _payload(app, key: str, values: dict) -> dict:
+    """The JSON the page posts for a callback, with ``values`` by ``id.property``."""
+    callback = app.callback_map[key]
+    names = key.strip(".").split("...") if key.startswith("..") else [key]
+    outputs = [{"id": n.split(".", 1)[0], "property": n.split(".", 1)[1]} for n in names]
+
+    def filled(items):
+        return [dict(item, value=values.get(f"{item['id']}.{item['property']}")) for item in items]
+
+    first = callback["inputs"][0]
+    return {"output": key, "outputs": outputs if len(outputs) > 1 else outputs[0],
+            "inputs": filled(callback["inputs"]), "state": filled(callback["state"]),
+            "changedPropIds": [f"{first['id']}.{first['property']}"]}  # fmt: skip
+
+
+def _text(response_json: dict) -> str:
+    return json.dumps(response_json)
+
+
+@pytest.fixture(scope="module")
+def folders(tmp_path_factory):
+    """A scenarios folder (the shipped files, a link that leads outside it, a broken file) and a
+    store with one good run and one damaged run."""
+    root = tmp_path_factory.mktemp("dash")
+    scenarios = root / "scenarios"
+    scenarios.mkdir()
+    for file in SCENARIOS.glob("*.yaml"):
+        shutil.copy(file, scenarios / file.name)
+    outside = root / "outside.yaml"
+    outside.write_text((SCENARIOS / BASE).read_text())
+    (scenarios / "escape.yaml").symlink_to(outside)
+    (scenarios / "broken.yaml").write_text("extends: nct06574581.yaml\nname: broken\nsafety:\n  hold_day: 28\n")
+    store = root / "results"
+    scenario = load_scenario(SCENARIOS / BASE)
+    ids = []
+    for _ in range(2):
+        tables = run_scenario(scenario, 6, seed=5, keep_events=6)
+        ids.append(save_run(store, tables.with_summaries(scenario), scenario=scenario, scenario_file=SCENARIOS / BASE,
+                            scenario_text=(SCENARIOS / BASE).read_text(), seed=5, replicates=6, options={},
+                            command=["test"], started=dt.datetime.now(dt.UTC)).name)  # fmt: skip
+    (store / ids[1] / "metrics.parquet").write_bytes(b"not parquet at all")
+    for name, manifest in (("name-not-text", '{"run_id": 1, "scenario_name": {"a": 1}}'), ("deep", "[" * 9000)):
+        (store / name).mkdir()
+        (store / name / "manifest.json").write_text(manifest)
+    return scenarios, store, {"good": ids[0], "damaged": ids[1]}
+
+
+@pytest.fixture(scope="module")
+def app(folders):
+    scenarios, store, _ = folders
+    return create_app(scenarios, store, workers=1, max_replicates=500)
+
+
+def _post(app, prefix: str, values: dict) -> dict:
+    key = _callback_key(app, prefix)
+    response = app.server.test_client().post("/_dash-update-component", json=_payload(app, key, values))
+    assert response.status_code == 200, response.data[:500]
+    return response.get_json()
+
+
+def test_links_out_of_the_folder_are_not_offered(app, folders):
+    data = _post(app, "..scenario-files.options", {"url.search": ""})
+    offered = data["response"]["scenario-files"]["options"]
+    assert BASE in offered and "broken.yaml" in offered and "escape.yaml" not in offered
+    # runs whose manifests are not a run's are left out of the picker, not crashed on
+    runs = {o["value"] for o in data["response"]["run-picker"]["options"]}
+    assert runs == set(folders[2].values())
+
+
+def test_messages_do_not_show_server_paths(app, folders):
+    scenarios, store, _ = folders
+    text = _text(_post(app, "view-scenario.children", {"scenario-detail.value": "broken.yaml"}))
+    assert "safety.hold_day: unknown field" in text
+    assert str(scenarios.parent) not in text and str(store) not in text
+    text = _text(_post(app, "view-scenario.children", {"scenario-detail.value": "escape.yaml"}))
+    assert "is not a scenario file in scenarios/" in text and str(scenarios) not in text
+
+
+@pytest.mark.parametrize(
+    ("prefix", "values", "expected"),
+    [
+        ("..view-timeline", {"tabs.value": "timeline", "run-picker.value": [["a", "b"]]}, "a list of run ids"),
+        ("..view-timeline", {"tabs.value": "timeline", "run-picker.value": "../../etc"}, "a list of run ids"),
+        ("..view-timeline", {"tabs.value": "timeline", "run-picker.value": ["../x"]}, "is not a run id"),
+        ("view-scenario", {"scenario-detail.value": ["nct06574581.yaml"]}, "not list"),
+        ("view-scenario", {"scenario-detail.value": {"a": 1}}, "not dict"),
+        ("upload-result", {"upload.contents": 12, "upload.filename": ["x"]}, "could not be decoded"),
+        ("upload-result", {"upload.contents": "data:,!!!", "upload.filename": "x.yaml"}, "the file is empty"),
+    ],
+)
+def test_malformed_requests_get_a_message_not_a_500(app, prefix, values, expected):
+    assert expected in _text(_post(app, prefix, values))
+
+
+def test_a_gantt_replicate_that_is_not_a_number_gets_a_message(app, folders):
+    _, _, ids = folders
+    text = _text(_post(app, "..view-timeline", {"tabs.value": "timeline", "run-picker.value": [ids["good"]],
+                                                "gantt-replicate.value": "abc"}))  # fmt: skip
+    assert "The Gantt replicate must be a whole number" in text
+
+
+def test_a_damaged_run_shows_a_message_on_its_tab(app, folders):
+    _, store, ids = folders
+    for tab, picked in (("timeline", [ids["damaged"]]), ("product", [ids["damaged"]]),
+                        ("screening", [ids["damaged"]]), ("compare", [ids["good"], ids["damaged"]])):  # fmt: skip
+        text = _text(_post(app, "..view-timeline", {"tabs.value": tab, "run-picker.value": picked}))
+        assert "cannot be read" in text and str(store) not in text, text[:300]
+
+
+def test_a_small_upload_of_deep_nesting_is_refused_fast(app):
+    deep = b"[" * 5000 + b"]" * 5000
+    contents = "data:application/x-yaml;base64," + base64.b64encode(deep).decode()
+    started = time.monotonic()
+    text = _text(_post(app, "upload-result", {"upload.contents": contents, "upload.filename": "deep.yaml"}))
+    assert "nested more than 32 levels deep" in text
+    assert time.monotonic() - started < 10  # a hang guard: it takes a fraction of a second
+
+
+def test_the_host_header_is_checked(folders):
+    scenarios, store, _ = folders
+    client = create_app(scenarios, store, allowed_hosts=["trial.example.org"]).server.test_client()
+    assert client.get("/", headers={"Host": "evil.example"}).status_code == 403
+    assert client.get("/_dash-layout", headers={"Host": "attacker.test:8050"}).status_code == 403
+    for host in ("localhost:8050", "127.0.0.1:8050", "[::1]:8050", "trial.example.org", "TRIAL.example.org:80"):
+        assert client.get("/", headers={"Host": host}).status_code == 200, host
+
+
+# -- a live server -----------------------------------------------------------------------------
+
+
+def _free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+class Live:
+    """``ctdild-sim dashboard`` in a process of its own, spoken to over HTTP."""
+
+    def __init__(self, scenarios: Path, store: Path, log: Path):
+        self.port = _free_port()
+        self.app = create_app(scenarios, store)  # the same layout: for the callbacks' keys only
+        self.log = log.open("w")
+        self.proc = subprocess.Popen(
+            [sys.executable, "-m", "ctdild_sim", "dashboard", "--scenarios", str(scenarios), "--results", str(store),
+             "--port", str(self.port), "--workers", "1", "--max-replicates", "200000"],
+            stdout=self.log, stderr=subprocess.STDOUT, env={**os.environ, "PYTHONPATH": str(ROOT)},
+        )  # fmt: skip
+        deadline = time.monotonic() + 60
+        while True:
+            try:
+                self.get("/")
+                return
+            except OSError:
+                assert self.proc.poll() is None and time.monotonic() < deadline, log.read_text()
+                time.sleep(0.3)
+
+    def request(self, method: str, path: str, body: dict | None = None, host: str | None = None, timeout=10.0):
+        connection = http.client.HTTPConnection("127.0.0.1", self.port, timeout=timeout)
+        headers = {"Content-Type": "application/json", "Host": host or f"127.0.0.1:{self.port}"}
+        connection.request(method, path, body=json.dumps(body) if body is not None else None, headers=headers)
+        response = connection.getresponse()
+        return response.status, response.read()
+
+    def get(self, path: str, host: str | None = None):
+        return self.request("GET", path, host=host)
+
+    def start_run(self, replicates: int) -> dict:
+        key = _callback_key(self.app, "..run-picker.options@")
+        body = _payload(self.app, key, {"run-button.n_clicks": 1, "scenario-files.value": [BASE],
+                                        "replicates.value": replicates, "seed.value": 1})  # fmt: skip
+        status, data = self.request("POST", "/_dash-update-component", body)
+        assert status == 200, data
+        return {"body": body, **json.loads(data)}
+
+    def result(self, job: dict, timeout: float = 60) -> str | None:
+        """The job's status text once it is done; None while it runs (after ``timeout``)."""
+        deadline = time.monotonic() + timeout
+        while time.monotonic() < deadline:
+            status, data = self.request(
+                "POST", f"/_dash-update-component?cacheKey={job['cacheKey']}&job={job['job']}", job["body"]
+            )
+            if status == 200 and b'"run-status"' in data:
+                return json.loads(data)["response"]["run-status"]["children"]
+            time.sleep(0.3)
+        return None
+
+    def close(self) -> None:
+        self.proc.terminate()
+        try:
+            self.proc.wait(timeout=10)
+        except subprocess.TimeoutExpired:
+            self.proc.kill()
+        self.log.close()
+
+
+@pytest.fixture
+def live(folders, tmp_path):
+    scenarios, _, _ = folders
+    server = Live(scenarios, tmp_path / "results", tmp_path / "server.log")
+    yield server
+    server.close()
+
+
+def test_live_server_refuses_other_hosts(live):
+    assert live.get("/", host="rebound.attacker.test")[0] == 403
+    assert live.get("/", host=f"localhost:{live.port}")[0] == 200
+
+
+def test_live_server_caps_replicates_and_runs_one_job_at_a_time(live):
+    assert "Replicates must be from 1 to 200,000 (got 10,000,000)" in live.result(live.start_run(10_000_000))
+    big = live.start_run(200_000)  # minutes of work for one worker
+    time.sleep(2)
+    # the page keeps answering while the job runs
+    for _ in range(20):
+        status, _ = live.request("GET", "/_dash-layout", timeout=10)
+        assert status == 200
+    second = live.result(live.start_run(5))
+    assert "Another job is running (1 scenario run(s) of 200,000 replicates" in second
+    assert live.result(big, timeout=1) is None  # still running
+    job_pid = int(big["job"].split("~")[0])  # the job's own process: ending it frees the server's one slot
+    os.kill(job_pid, signal.SIGKILL)
+    time.sleep(1)
+    assert "Stored 1 run(s) of 5 replicates" in live.result(live.start_run(5))
+
+
+def test_the_job_slot_is_released_however_the_job_ends(tmp_path):
+    slot = JobSlot(tmp_path / "job.lock")
+    with slot.hold("first"), pytest.raises(Exception, match=r"Another job is running \(first, started"):  # noqa: SIM117
+        with slot.hold("second"):
+            pass
+    with slot.hold("third"):
+        pass

@@ -1,0 +1,226 @@
+"""Kills, interrupts and failures lose nothing and leave nothing running.
+
+These start the real command in a process of its own and signal it as a terminal or a user would:
+``kill -9`` of the parent, Ctrl-C to the whole process group (what a terminal sends), a full disk.
+Waits have generous limits as hang guards; they are not benchmarks.
+"""
+
+from __future__ import annotations
+
+import errno
+import multiprocessing
+import os
+import signal
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+import pandas as pd
+import psutil
+from click.testing import CliRunner
+
+from ctdild_sim import cli
+from ctdild_sim.cli import main
+from ctdild_sim.output import STAGING_MARK, remove_stale_staging, write_tables
+from ctdild_sim.results import list_runs
+
+from conftest import BASE_SCENARIO, ROOT
+
+QUEUED_LOTS = """\
+extends: {base}
+name: many queued lots
+product:
+  vial_cells: 1.0e+8
+  lots:
+    yield_cells: {{dist: fixed, value: 1.0e+8}}
+    lead_time_days: {{dist: fixed, value: 1}}
+    qc_release_days: {{dist: fixed, value: 1}}
+    shelf_life_days: 30
+    failure_probability: 0.5
+    max_parallel_campaigns: 1
+  min_remaining_shelf_life_days: 0
+  initial_stock_age_days: 0
+  policy: {{kind: reorder_point, reorder_point_vials: 500}}
+"""
+"""One-vial lots that fail half the time and last a month, one campaign at a time: about a thousand
+lots wait in the campaign queue of every replicate."""
+
+
+def _start(args: list[str], **kwargs) -> subprocess.Popen:
+    """The command in a new process group, with Ctrl-C at its default (as from a terminal)."""
+    return subprocess.Popen(
+        [sys.executable, "-m", "ctdild_sim", *args], stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
+        env={**os.environ, "PYTHONPATH": str(ROOT)}, start_new_session=True,
+        preexec_fn=lambda: signal.signal(signal.SIGINT, signal.SIG_DFL), **kwargs,
+    )  # fmt: skip
+
+
+def _wait_for(condition, what: str, timeout: float = 120):
+    deadline = time.monotonic() + timeout
+    while not condition():
+        assert time.monotonic() < deadline, f"timed out waiting for {what}"
+        time.sleep(0.1)
+
+
+def _workers(proc: subprocess.Popen) -> list[psutil.Process]:
+    return [c for c in psutil.Process(proc.pid).children() if "resource_tracker" not in " ".join(c.cmdline())]
+
+
+def _gone(processes: list[psutil.Process]) -> bool:
+    return all(not p.is_running() or p.status() == psutil.STATUS_ZOMBIE for p in processes)
+
+
+def _ctrl_c(proc: subprocess.Popen) -> float:
+    """Send Ctrl-C to the command's process group as a terminal does; seconds until it exits."""
+    os.killpg(proc.pid, signal.SIGINT)
+    started = time.monotonic()
+    proc.wait(timeout=120)
+    return time.monotonic() - started
+
+
+def test_a_killed_run_leaves_no_worker_running(tmp_path):
+    # one long task per worker: a worker never goes back to the task queue to find its parent gone
+    proc = _start(["run", str(BASE_SCENARIO), "-n", "100000", "-j", "2", "--chunk-size", "50000", "--results",
+                   str(tmp_path), "--quiet"])  # fmt: skip
+    _wait_for(lambda: len(_workers(proc)) >= 2, "the two workers")
+    time.sleep(1)
+    workers = _workers(proc)
+    proc.kill()  # kill -9: no handler runs in the parent
+    proc.wait(timeout=30)
+    try:
+        _wait_for(lambda: _gone(workers), "the workers to die with their parent", timeout=15)
+    finally:
+        for worker in workers:  # never leave orphans behind, even when the test fails
+            if worker.is_running():
+                worker.kill()
+
+
+def test_a_killed_runs_staging_folder_is_removed_by_the_next_run(tmp_path):
+    store = tmp_path / "results"
+    dead = subprocess.Popen([sys.executable, "-c", "pass"])
+    dead.wait()
+    left = store / f".20260101-000000-x{STAGING_MARK}{dead.pid}-abc"
+    left.mkdir(parents=True)
+    (left / "events.parquet").write_bytes(b"half written")
+    alive = store / f".20260101-000001-y{STAGING_MARK}{os.getpid()}-def"  # a writer still running keeps its folder
+    alive.mkdir()
+    old = time.time() - 3600
+    os.utime(left, (old, old))
+    os.utime(alive, (old, old))
+    result = CliRunner().invoke(main, ["run", str(BASE_SCENARIO), "-n", "2", "-j", "1", "--results", str(store),
+                                       "--quiet"])  # fmt: skip
+    assert result.exit_code == 0, result.output
+    assert not left.exists() and alive.exists()
+    assert [r.problem for r in list_runs(store)] == [None]
+
+
+def test_ctrl_c_with_many_queued_lots_stops_at_once(tmp_path):
+    scenario = tmp_path / "queued.yaml"
+    scenario.write_text(QUEUED_LOTS.format(base=BASE_SCENARIO))
+    proc = _start(["run", str(scenario), "-n", "100000", "-j", "1", "--results", str(tmp_path / "r"), "--quiet"])
+    time.sleep(4)  # well into the replicates (each queues about a thousand lots)
+    assert proc.poll() is None, proc.communicate()
+    seconds = _ctrl_c(proc)
+    err = proc.stderr.read()
+    assert proc.returncode == 130, err
+    assert err.strip() == "Interrupted: nothing was written."
+    assert seconds < 5, f"took {seconds:.1f} s to stop"  # a hang guard: measured well under a second
+    assert not (tmp_path / "r").exists() or not any((tmp_path / "r").iterdir())
+
+
+SLOW_SAVE = """
+import sys, time
+import pandas as pd
+write = pd.DataFrame.to_parquet
+def slow(self, *args, **kwargs):
+    write(self, *args, **kwargs)
+    time.sleep(0.5)
+pd.DataFrame.to_parquet = slow
+from ctdild_sim.cli import main
+sys.argv[0] = "ctdild-sim"
+main()
+"""
+
+
+def test_ctrl_c_during_the_save_exits_130_and_leaves_nothing(tmp_path):
+    store = tmp_path / "results"
+    proc = subprocess.Popen(
+        [sys.executable, "-c", SLOW_SAVE, "run", str(BASE_SCENARIO), "-n", "4", "-j", "1", "--results", str(store),
+         "--quiet"],
+        stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, start_new_session=True,
+        env={**os.environ, "PYTHONPATH": str(ROOT)}, preexec_fn=lambda: signal.signal(signal.SIGINT, signal.SIG_DFL),
+    )  # fmt: skip
+    _wait_for(lambda: store.is_dir() and any(STAGING_MARK in p.name for p in store.iterdir()), "the save to start")
+    _ctrl_c(proc)
+    err = proc.stderr.read()
+    assert proc.returncode == 130, err
+    assert "Interrupted: nothing was written." in err and "Traceback" not in err
+    assert list(store.iterdir()) == []
+
+
+def test_ctrl_c_on_a_local_dask_cluster_prints_no_traceback(tmp_path):
+    proc = _start(["run", str(BASE_SCENARIO), "-n", "100000", "-j", "2", "--scheduler", "local", "--no-store",
+                   "--quiet"])  # fmt: skip
+    _wait_for(lambda: len(_workers(proc)) >= 2, "the dask workers")
+    time.sleep(3)  # the workers are simulating
+    workers = _workers(proc)
+    _ctrl_c(proc)
+    err = proc.stderr.read()
+    assert proc.returncode == 130, err
+    assert err.strip() == "Interrupted: nothing was written.", err
+    _wait_for(lambda: _gone(workers), "the dask workers to end", timeout=15)
+
+
+def test_the_run_is_saved_before_the_report(tmp_path, monkeypatch):
+    def broken_report(*args, **kwargs):
+        raise RuntimeError("the report broke")
+
+    monkeypatch.setattr(cli, "trial_report", broken_report)
+    store = tmp_path / "results"
+    result = CliRunner().invoke(main, ["run", str(BASE_SCENARIO), "-n", "3", "-j", "1", "--results", str(store)])
+    [run] = list_runs(store)
+    assert result.exit_code == 1 and run.problem is None
+    assert f"the run is saved as {run.run_id}" in result.stderr and "the report broke" in result.stderr
+
+
+def test_a_full_disk_gives_a_message_and_leaves_nothing(tmp_path, monkeypatch):
+    def full(self, *args, **kwargs):
+        raise OSError(errno.ENOSPC, "No space left on device")
+
+    monkeypatch.setattr(pd.DataFrame, "to_parquet", full)
+    store = tmp_path / "results"
+    result = CliRunner().invoke(main, ["run", str(BASE_SCENARIO), "-n", "2", "-j", "1", "--results", str(store)])
+    assert result.exit_code == 1 and isinstance(result.exception, SystemExit)
+    assert "could not be written (No space left on device); nothing was left behind" in result.stderr
+    assert list(store.iterdir()) == []
+    out = tmp_path / "out"
+    result = CliRunner().invoke(main, ["run", str(BASE_SCENARIO), "-n", "2", "-j", "1", "--no-store", "--out",
+                                       str(out)])  # fmt: skip
+    assert result.exit_code == 1 and "No space left on device" in result.stderr
+    assert list(tmp_path.iterdir()) == [store]
+
+
+def _export(out: Path, writer: int, rounds: int, barrier) -> None:
+    tables = [(f"t{k}", pd.DataFrame({"writer": [writer] * 1000, "k": range(1000)})) for k in range(4)]
+    tables.insert(0, ("metrics", pd.DataFrame({"writer": [writer]})))
+    for _ in range(rounds):
+        barrier.wait()
+        write_tables(out, tables)
+
+
+def test_two_exports_to_the_same_folder_at_once_do_not_collide(tmp_path):
+    out = tmp_path / "out"
+    barrier = multiprocessing.Barrier(2)
+    writers = [multiprocessing.Process(target=_export, args=(out, w, 15, barrier)) for w in (1, 2)]
+    for w in writers:
+        w.start()
+    for w in writers:
+        w.join(timeout=120)
+    assert [w.exitcode for w in writers] == [0, 0]
+    names = sorted(p.name for p in out.iterdir())
+    assert names == sorted(f"{n}.{ext}" for n in ("metrics", "t0", "t1", "t2", "t3") for ext in ("parquet", "csv"))
+    owners = {int(pd.read_parquet(out / f"{n}.parquet")["writer"].iloc[0]) for n in ("metrics", "t0", "t3")}
+    assert len(owners) == 1  # one writer's complete set, never a mixture
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["out"]
+    assert remove_stale_staging(tmp_path) == []
