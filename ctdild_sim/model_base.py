@@ -9,7 +9,9 @@ import math
 import unicodedata
 from typing import Annotated
 
+import annotated_types
 from pydantic import AfterValidator, BaseModel, ConfigDict, Field, ValidationInfo
+from pydantic.fields import FieldInfo
 
 
 class StrictModel(BaseModel):
@@ -47,3 +49,28 @@ def _probability_field(value: float, info: ValidationInfo) -> float:
 
 Probability = Annotated[float, AfterValidator(_probability_field)]
 """A probability in [0, 1]; the error names the field and the value."""
+PROBABILITY_CHECKS: set = {_probability_field}
+"""Validators whose field is a probability (or probabilities): ``plausible_range`` says 0 to 1."""
+
+
+def plausible_range(info: FieldInfo) -> str:
+    """The range a field is checked against, in words ("0 < x <= 1000", "0 to 3650 days"), from
+    its metadata; empty for fields without one (names, choices, switches)."""
+    low = high = ""
+    if info.annotation is str and any(isinstance(item, annotated_types.MaxLen) for item in info.metadata):
+        longest = next(item.max_length for item in info.metadata if isinstance(item, annotated_types.MaxLen))
+        return f"up to {longest:,} characters"
+    for item in info.metadata:
+        if isinstance(item, annotated_types.Ge):
+            low = f"{item.ge:g} <= " if isinstance(item.ge, int | float) else f"{item.ge} <= "
+        elif isinstance(item, annotated_types.Gt):
+            low = f"{item.gt:g} < "
+        elif isinstance(item, annotated_types.Le):
+            high = f" <= {item.le:g}" if isinstance(item.le, int | float) else f" <= {item.le}"
+        elif isinstance(item, annotated_types.Lt):
+            high = f" < {item.lt:g}"
+        elif getattr(item, "func", None) in PROBABILITY_CHECKS:
+            return "0 to 1"
+        elif hasattr(getattr(item, "func", None), "text"):
+            return f"parameters {item.func.text()}"  # a distribution's ParameterRange
+    return f"{low}x{high}" if low or high else ""

@@ -23,7 +23,7 @@ from pydantic import (
 )
 
 from ctdild_sim.distributions import ranged
-from ctdild_sim.model_base import Label, Probability, StrictModel, check_probability
+from ctdild_sim.model_base import PROBABILITY_CHECKS, Label, Probability, StrictModel, check_probability
 from ctdild_sim.product_spec import MAX_VIALS_PER_DOSE, Product
 
 CTD_TYPES = (
@@ -82,6 +82,7 @@ AeProbability = Annotated[
     ),
 ]
 """An AE probability per infusion: one number, or a list per cohort with one per infusion number."""
+PROBABILITY_CHECKS.add(_parse_ae_probability)
 
 
 def _sums_to_one(weights: dict[str, float], what: str) -> None:

@@ -16,6 +16,7 @@ from pydantic import BaseModel
 from ctdild_sim.compare import headline, milestone_differences, milestone_quantiles
 from ctdild_sim.html_report import earliest_registered_completion, lplv_ecdf_figure
 from ctdild_sim.lot_plan import LotPlan
+from ctdild_sim.model_base import plausible_range
 from ctdild_sim.scenario import Scenario
 from ctdild_sim.summary import (
     milestone_summary,
@@ -224,10 +225,12 @@ def lot_plan_view(plan: LotPlan, name: str, seed: int) -> View:
 
 
 def scenario_parameters(model: BaseModel, prefix: str = "") -> pd.DataFrame:
-    """Every parameter of a scenario as rows: parameter (dotted path), value, description."""
-    rows: list[tuple[str, str, str]] = []
+    """Every parameter of a scenario as rows: parameter (dotted path), value, the plausible range
+    validation checks it against, description."""
+    rows: list[tuple[str, str, str, str]] = []
 
-    def walk(obj: BaseModel, path: str) -> None:
+    def walk(obj: BaseModel, path: str, inherited: str = "") -> None:
+        """``inherited``: the range of the field ``obj`` fills (a distribution's parameters)."""
         for name, info in type(obj).model_fields.items():
             value = getattr(obj, name)
             key = f"{path}{info.alias or name}"
@@ -236,16 +239,16 @@ def scenario_parameters(model: BaseModel, prefix: str = "") -> pd.DataFrame:
                 else list(enumerate(value)) if isinstance(value, list | tuple) else None
             )  # fmt: skip
             if isinstance(value, BaseModel):
-                walk(value, key + ".")
+                walk(value, key + ".", plausible_range(info))
             elif items and all(isinstance(v, BaseModel) for _, v in items):
                 for k, v in items:
                     walk(v, f"{key}.{k}.")
             else:
                 text = value.isoformat() if isinstance(value, dt.date) else str(value)
-                rows.append((key, text, info.description or ""))
+                rows.append((key, text, inherited or plausible_range(info), info.description or ""))
 
     walk(model, prefix)
-    return pd.DataFrame(rows, columns=["parameter", "value", "description"])
+    return pd.DataFrame(rows, columns=["parameter", "value", "range", "description"])
 
 
 def scenario_view(scenario: Scenario, source: str) -> View:
