@@ -271,3 +271,28 @@ def test_the_job_slot_is_released_however_the_job_ends(tmp_path):
             pass
     with slot.hold("third"):
         pass
+
+
+def test_a_job_ends_when_the_server_is_killed(live):
+    job = live.start_run(200_000)
+    job_pid = int(job["job"].split("~")[0])
+    time.sleep(2)
+    assert live.result(job, timeout=1) is None
+    live.proc.kill()  # kill -9 of the server: no handler runs
+    live.proc.wait(timeout=10)
+    deadline = time.monotonic() + 15
+    while time.monotonic() < deadline:
+        try:
+            os.kill(job_pid, 0)
+        except ProcessLookupError:
+            return
+        time.sleep(0.2)
+    os.kill(job_pid, signal.SIGKILL)
+    pytest.fail("the job outlived the server")
+
+
+def test_an_upload_with_an_impossible_date_names_the_field(app):
+    text = (SCENARIOS / BASE).read_text().replace("start_date: 2024-08-20", "start_date: 2024-13-01")
+    contents = "data:application/x-yaml;base64," + base64.b64encode(text.encode()).decode()
+    message = _text(_post(app, "upload-result", {"upload.contents": contents, "upload.filename": "dated.yaml"}))
+    assert "dated.yaml: start_date: Input should be a valid date" in message
