@@ -33,15 +33,15 @@ import simpy
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 
-from ctdild_sim import engine  # noqa: E402
-from ctdild_sim.bands import DemandBands  # noqa: E402
-from ctdild_sim.events import Event  # noqa: E402
-from ctdild_sim.loading import _deep_merge, load_scenario  # noqa: E402
-from ctdild_sim.metrics import replicate_metrics  # noqa: E402
-from ctdild_sim.runner import horizon_weeks, run_scenario  # noqa: E402
-from ctdild_sim.scenario import Scenario  # noqa: E402
-from ctdild_sim.streams import COMPONENTS, ReplicateStreams  # noqa: E402
-from ctdild_sim.supply_metrics import weekly_series  # noqa: E402
+from ctdild_sim.analysis.bands import DemandBands  # noqa: E402
+from ctdild_sim.analysis.metrics import replicate_metrics  # noqa: E402
+from ctdild_sim.analysis.supply_metrics import weekly_series  # noqa: E402
+from ctdild_sim.model import engine  # noqa: E402
+from ctdild_sim.runs.runner import horizon_weeks, run_scenario  # noqa: E402
+from ctdild_sim.scenario.loading import _deep_merge, load_scenario  # noqa: E402
+from ctdild_sim.scenario.trial import Scenario  # noqa: E402
+from ctdild_sim.sim.events import Event  # noqa: E402
+from ctdild_sim.sim.streams import COMPONENTS, ReplicateStreams  # noqa: E402
 
 BASE_FILE = ROOT / "scenarios" / "nct06574581.yaml"
 

@@ -24,9 +24,9 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 
-from ctdild_sim.loading import load_scenario  # noqa: E402
-from ctdild_sim.results import save_run  # noqa: E402
-from ctdild_sim.runner import run_scenario  # noqa: E402
+from ctdild_sim.runs.results import save_run  # noqa: E402
+from ctdild_sim.runs.runner import run_scenario  # noqa: E402
+from ctdild_sim.scenario.loading import load_scenario  # noqa: E402
 
 SCENARIOS = ROOT / "scenarios"
 FILES = ("nct06574581.yaml", "nct06574581_long_review.yaml", "nct06574581_optimistic.yaml")

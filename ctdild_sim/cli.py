@@ -26,19 +26,19 @@ from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, T
 from rich.text import Text
 
 from ctdild_sim import __version__
-from ctdild_sim.budget import BudgetExceeded
-from ctdild_sim.compare import headline, milestone_differences, milestone_quantiles
-from ctdild_sim.html_report import differences_figure, lplv_ecdf_figure, write_html
-from ctdild_sim.loading import ScenarioError, load_scenario, read_text, shipped_scenario, shipped_scenarios_dir
-from ctdild_sim.lot_plan import plan_lots
-from ctdild_sim.output import OutputError, WriteFailed, check_output_dir, write_tables
-from ctdild_sim.report import compare_report, plan_report, runs_report, supply_report, trial_report
-from ctdild_sim.results import DEFAULT_ROOT, StoreError, list_runs, save_run
-from ctdild_sim.runner import quiet_dask, run_scenario, simulate_metrics
-from ctdild_sim.scenario import Scenario
-from ctdild_sim.summary import run_warnings
-from ctdild_sim.supply_summary import lot_starts
-from ctdild_sim.tables import RunTables
+from ctdild_sim.analysis.compare import headline, milestone_differences, milestone_quantiles
+from ctdild_sim.analysis.summary import run_warnings
+from ctdild_sim.analysis.supply_summary import lot_starts
+from ctdild_sim.analysis.tables import RunTables
+from ctdild_sim.reports.html import differences_figure, lplv_ecdf_figure, write_html
+from ctdild_sim.reports.terminal import compare_report, plan_report, runs_report, supply_report, trial_report
+from ctdild_sim.runs.export import OutputError, WriteFailed, check_output_dir, write_tables
+from ctdild_sim.runs.results import DEFAULT_ROOT, StoreError, list_runs, save_run
+from ctdild_sim.runs.runner import quiet_dask, run_scenario, simulate_metrics
+from ctdild_sim.scenario.loading import ScenarioError, load_scenario, read_text, shipped_scenario, shipped_scenarios_dir
+from ctdild_sim.scenario.trial import Scenario
+from ctdild_sim.sim.budget import BudgetExceeded
+from ctdild_sim.studies.lot_plan import plan_lots
 
 FAILED = 1
 BAD_INPUT = 2

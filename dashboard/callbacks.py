@@ -23,12 +23,12 @@ from urllib.parse import parse_qs
 import dash
 from dash import Input, Output, State, no_update
 
-from ctdild_sim.budget import BudgetExceeded
-from ctdild_sim.html_report import report_html
-from ctdild_sim.lot_plan import Evaluation, plan_lots
-from ctdild_sim.output import WriteFailed
-from ctdild_sim.results import StoreError, save_run
-from ctdild_sim.runner import run_scenario
+from ctdild_sim.reports.html import report_html
+from ctdild_sim.runs.export import WriteFailed
+from ctdild_sim.runs.results import StoreError, save_run
+from ctdild_sim.runs.runner import run_scenario
+from ctdild_sim.sim.budget import BudgetExceeded
+from ctdild_sim.studies.lot_plan import Evaluation, plan_lots
 from dashboard import layout
 from dashboard.data import (
     DashboardError,

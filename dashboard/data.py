@@ -3,7 +3,7 @@
 Nothing the browser sends is used as a path. Scenario files are named by their file name and
 looked up in the folder's own listing, which leaves out links that lead outside the folder; a
 listed file's ``extends:`` may name only files of the folder. Runs are named by run id and opened
-through ``ctdild_sim.results``, which refuses ids that are not a plain folder name. Loaded runs
+through ``ctdild_sim.runs.results``, which refuses ids that are not a plain folder name. Loaded runs
 are cached by run id (a stored run never changes). Messages name files and folders as the user
 knows them, never by the server's absolute paths.
 """
@@ -18,9 +18,9 @@ from pathlib import Path
 
 import pandas as pd
 
-from ctdild_sim import results
-from ctdild_sim.loading import ScenarioError, parse_scenario, read_text
-from ctdild_sim.scenario import Scenario
+from ctdild_sim.runs import results
+from ctdild_sim.scenario.loading import ScenarioError, parse_scenario, read_text
+from ctdild_sim.scenario.trial import Scenario
 
 MAX_UPLOAD_BYTES = 256 * 1024
 """Largest scenario file the upload accepts (the shipped ones are under 20 kB)."""

@@ -15,11 +15,11 @@ import pandas as pd
 import plotly.express as px
 import plotly.graph_objects as go
 
-from ctdild_sim.html_report import differences_figure, mark_registered_completion, milestone_ecdf_figure
-from ctdild_sim.metrics import milestone_columns
-from ctdild_sim.scenario import Scenario
-from ctdild_sim.summary import QUANTILES, milestone_labels
-from ctdild_sim.tables import day_to_date
+from ctdild_sim.analysis.metrics import milestone_columns
+from ctdild_sim.analysis.summary import QUANTILES, milestone_labels
+from ctdild_sim.analysis.tables import day_to_date
+from ctdild_sim.reports.html import differences_figure, mark_registered_completion, milestone_ecdf_figure
+from ctdild_sim.scenario.trial import Scenario
 
 __all__ = [
     "cells_figure",

@@ -21,7 +21,7 @@ from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
 
-from ctdild_sim.runner import die_with_parent
+from ctdild_sim.runs.runner import die_with_parent
 from dashboard.data import DashboardError
 
 JOB_NICENESS = 10

@@ -13,12 +13,8 @@ import pandas as pd
 import plotly.graph_objects as go
 from pydantic import BaseModel
 
-from ctdild_sim.compare import headline, milestone_differences, milestone_quantiles
-from ctdild_sim.html_report import earliest_registered_completion, lplv_ecdf_figure
-from ctdild_sim.lot_plan import LotPlan
-from ctdild_sim.model_base import plausible_range
-from ctdild_sim.scenario import Scenario
-from ctdild_sim.summary import (
+from ctdild_sim.analysis.compare import headline, milestone_differences, milestone_quantiles
+from ctdild_sim.analysis.summary import (
     milestone_summary,
     overview,
     phase_durations,
@@ -26,7 +22,11 @@ from ctdild_sim.summary import (
     run_warnings,
     screen_failure_summary,
 )
-from ctdild_sim.supply_summary import active_periods, lot_starts, supply_overview
+from ctdild_sim.analysis.supply_summary import active_periods, lot_starts, supply_overview
+from ctdild_sim.reports.html import earliest_registered_completion, lplv_ecdf_figure
+from ctdild_sim.scenario.base import plausible_range
+from ctdild_sim.scenario.trial import Scenario
+from ctdild_sim.studies.lot_plan import LotPlan
 from dashboard import figures
 from dashboard.data import Run, comparable
 

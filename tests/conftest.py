@@ -9,10 +9,10 @@ from pathlib import Path
 import pandas as pd
 import pytest
 
-from ctdild_sim.engine import ReplicateResult
-from ctdild_sim.loading import _deep_merge
-from ctdild_sim.referrals import DAYS_PER_MONTH
-from ctdild_sim.scenario import Scenario
+from ctdild_sim.model.engine import ReplicateResult
+from ctdild_sim.model.referrals import DAYS_PER_MONTH
+from ctdild_sim.scenario.loading import _deep_merge
+from ctdild_sim.scenario.trial import Scenario
 
 ROOT = Path(__file__).resolve().parents[1]
 SCENARIOS = ROOT / "scenarios"

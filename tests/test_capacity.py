@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import simpy
 
-from ctdild_sim.capacity import Capacity
+from ctdild_sim.sim.capacity import Capacity
 
 
 def test_free_places_are_granted_at_once_then_waiters_in_order():

@@ -9,13 +9,13 @@ import pandas as pd
 import pytest
 from click.testing import CliRunner
 
+from ctdild_sim.analysis.metrics import milestone_columns
+from ctdild_sim.analysis.tables import EVENT_COLUMNS
 from ctdild_sim.cli import main
-from ctdild_sim.eligibility import CRITERION_NAMES
-from ctdild_sim.loading import load_scenario
-from ctdild_sim.metrics import milestone_columns
-from ctdild_sim.output import write_tables
-from ctdild_sim.runner import run_scenario
-from ctdild_sim.tables import EVENT_COLUMNS
+from ctdild_sim.model.eligibility import CRITERION_NAMES
+from ctdild_sim.runs.export import write_tables
+from ctdild_sim.runs.runner import run_scenario
+from ctdild_sim.scenario.loading import load_scenario
 
 from conftest import BASE_SCENARIO, SCENARIOS
 

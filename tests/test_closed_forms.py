@@ -12,9 +12,9 @@ import numpy as np
 import pytest
 from scipy import stats
 
-from ctdild_sim.engine import run_replicate
-from ctdild_sim.metrics import replicate_metrics
-from ctdild_sim.referrals import DAYS_PER_MONTH
+from ctdild_sim.analysis.metrics import replicate_metrics
+from ctdild_sim.model.engine import run_replicate
+from ctdild_sim.model.referrals import DAYS_PER_MONTH
 
 from conftest import fixed, make_scenario
 

@@ -21,9 +21,9 @@ import pytest
 from selenium.webdriver.common.by import By
 from selenium.webdriver.common.keys import Keys
 
-from ctdild_sim.loading import load_scenario
-from ctdild_sim.results import save_run
-from ctdild_sim.runner import run_scenario
+from ctdild_sim.runs.results import save_run
+from ctdild_sim.runs.runner import run_scenario
+from ctdild_sim.scenario.loading import load_scenario
 
 from conftest import SCENARIOS
 

@@ -199,7 +199,7 @@ def test_dashboard_command_rejects_a_missing_scenarios_folder(tmp_path):
 
 
 def test_milestone_dates_are_start_date_plus_day_and_skip_never_reached():
-    from ctdild_sim.metrics import milestone_columns
+    from ctdild_sim.analysis.metrics import milestone_columns
 
     columns = milestone_columns(len(DETERMINISTIC.cohorts))
     metrics = pd.DataFrame({"replicate": [0, 1], **{c: [10.0, math.nan] for c in columns}})
@@ -220,7 +220,7 @@ def test_cells_figure_scales_the_vial_bands_by_cells_per_vial():
 
 
 def test_lot_plan_view_states_the_policy_and_lists_the_search():
-    from ctdild_sim.lot_plan import Evaluation, LotPlan
+    from ctdild_sim.studies.lot_plan import Evaluation, LotPlan
     from dashboard.views import lot_plan_view
 
     best = Evaluation(12, 166.0, 200, 2, 6.8, 90.0, seeds="validation")
@@ -244,9 +244,9 @@ def stored(tmp_path_factory):
     """A results store with two small paired runs (base and long review) and one without kept events."""
     import datetime as _dt
 
-    from ctdild_sim.loading import load_scenario
-    from ctdild_sim.results import save_run
-    from ctdild_sim.runner import run_scenario
+    from ctdild_sim.runs.results import save_run
+    from ctdild_sim.runs.runner import run_scenario
+    from ctdild_sim.scenario.loading import load_scenario
 
     from conftest import SCENARIOS
 

@@ -9,6 +9,7 @@ page keeps answering while a job runs; the app's test client checks the rest.
 from __future__ import annotations
 
 import base64
+import dataclasses
 import datetime as dt
 import http.client
 import json
@@ -23,9 +24,9 @@ from pathlib import Path
 
 import pytest
 
-from ctdild_sim.loading import load_scenario
-from ctdild_sim.results import save_run
-from ctdild_sim.runner import run_scenario
+from ctdild_sim.runs.results import save_run
+from ctdild_sim.runs.runner import run_scenario
+from ctdild_sim.scenario.loading import load_scenario
 from dashboard import create_app
 from dashboard.jobs import JobSlot
 
@@ -296,3 +297,23 @@ def test_an_upload_with_an_impossible_date_names_the_field(app):
     contents = "data:application/x-yaml;base64," + base64.b64encode(text.encode()).decode()
     message = _text(_post(app, "upload-result", {"upload.contents": contents, "upload.filename": "dated.yaml"}))
     assert "dated.yaml: start_date: Input should be a valid date" in message
+
+
+def test_callbacks_are_plain_functions_a_test_can_call(folders, tmp_path):
+    from dashboard import callbacks
+
+    scenarios, store, ids = folders
+    ctx = callbacks.Context(scenarios, store, workers=1, max_replicates=50, jobs=JobSlot(tmp_path / "job.lock"),
+                            server_pid=os.getpid())  # fmt: skip
+    files, _, options, picked, tab = callbacks.on_load(ctx, f"?runs={ids['good']},nope&tab=compare")
+    assert BASE in files and picked == [ids["good"]] and tab == "compare" and len(options) == 2
+    progress = []
+    _, _, status = callbacks.on_run(ctx, progress.append, [BASE], 51, 1)
+    assert status == "Replicates must be from 1 to 50 (got 51)" and progress == []
+    with ctx.jobs.hold("a test's job"):
+        _, _, status = callbacks.on_run(ctx, progress.append, [BASE], 5, 1)
+    assert "Another job is running (a test's job" in status
+    own_store = dataclasses.replace(ctx, results_dir=tmp_path / "results")  # leave the shared store as it is
+    options, picked, status = callbacks.on_run(own_store, progress.append, [BASE], 3, 1)
+    assert status.startswith("Stored 1 run(s) of 3 replicates") and [o["value"] for o in options] == picked
+    assert progress[-1][:2] == ("3", "3")

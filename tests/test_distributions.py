@@ -8,7 +8,7 @@ import numpy as np
 import pytest
 from pydantic import TypeAdapter, ValidationError
 
-from ctdild_sim.distributions import Distribution, can_be_negative
+from ctdild_sim.scenario.distributions import Distribution, can_be_negative
 
 ADAPTER = TypeAdapter(Distribution)
 Z = 4.0

@@ -6,8 +6,8 @@ from dataclasses import replace
 
 import pytest
 
-from ctdild_sim.candidates import Candidate
-from ctdild_sim.eligibility import (
+from ctdild_sim.model.candidates import Candidate
+from ctdild_sim.model.eligibility import (
     CRITERION_NAMES,
     failed_criteria,
     rapidly_progressive,

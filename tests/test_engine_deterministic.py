@@ -6,8 +6,8 @@ import math
 
 import pytest
 
-from ctdild_sim.engine import run_replicate
-from ctdild_sim.metrics import replicate_metrics
+from ctdild_sim.analysis.metrics import replicate_metrics
+from ctdild_sim.model.engine import run_replicate
 
 from conftest import fixed, make_scenario, per_month
 

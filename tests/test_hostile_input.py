@@ -3,7 +3,7 @@
 The mutation corpus: every leaf of every shipped scenario file set to NaN, +inf, -inf, 1e308, 1e30,
 -1, 0 and a value of the wrong type. Each mutant must be refused by ``validate`` (exit 2, a
 ``FILE: FIELD: PROBLEM`` message, no traceback) or run 3 replicates to completion. The bound on an
-accepted mutant's run is the replicate budget (``ctdild_sim.budget``): a replicate that would go
+accepted mutant's run is the replicate budget (``ctdild_sim.sim.budget``): a replicate that would go
 past it stops with ``BudgetExceeded``, which the CLI reports as bad input (exit 2). Then the
 attacks that need no schema: empty, binary, non-UTF-8, Python tags, alias bombs, deep nesting,
 duplicate keys, huge strings, an endless device.
@@ -23,10 +23,10 @@ import pytest
 import yaml
 from click.testing import CliRunner
 
-from ctdild_sim.budget import BudgetExceeded
 from ctdild_sim.cli import main
-from ctdild_sim.engine import run_replicate
-from ctdild_sim.loading import ScenarioError, load_scenario
+from ctdild_sim.model.engine import run_replicate
+from ctdild_sim.scenario.loading import ScenarioError, load_scenario
+from ctdild_sim.sim.budget import BudgetExceeded
 
 from conftest import ROOT, SCENARIOS
 

@@ -22,8 +22,8 @@ from click.testing import CliRunner
 
 from ctdild_sim import cli
 from ctdild_sim.cli import main
-from ctdild_sim.output import STAGING_MARK, remove_stale_staging, write_tables
-from ctdild_sim.results import list_runs
+from ctdild_sim.runs.export import STAGING_MARK, remove_stale_staging, write_tables
+from ctdild_sim.runs.results import list_runs
 
 from conftest import BASE_SCENARIO, ROOT
 

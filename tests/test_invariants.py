@@ -15,9 +15,9 @@ import yaml
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from ctdild_sim.engine import run_replicate
-from ctdild_sim.loading import _deep_merge
-from ctdild_sim.scenario import Scenario
+from ctdild_sim.model.engine import run_replicate
+from ctdild_sim.scenario.loading import _deep_merge
+from ctdild_sim.scenario.trial import Scenario
 
 from conftest import BASE_SCENARIO
 

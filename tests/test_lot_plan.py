@@ -7,10 +7,10 @@ import math
 import pytest
 from scipy import stats
 
-from ctdild_sim.loading import load_scenario
-from ctdild_sim.lot_plan import plan_lots, wilson_upper, with_reorder_policy
-from ctdild_sim.runner import simulate_metrics
-from ctdild_sim.supply_summary import stockout_risk
+from ctdild_sim.analysis.supply_summary import stockout_risk
+from ctdild_sim.runs.runner import simulate_metrics
+from ctdild_sim.scenario.loading import load_scenario
+from ctdild_sim.studies.lot_plan import plan_lots, wilson_upper, with_reorder_policy
 
 from conftest import BASE_SCENARIO
 

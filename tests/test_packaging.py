@@ -12,7 +12,7 @@ import zipfile
 from click.testing import CliRunner
 
 from ctdild_sim.cli import main
-from ctdild_sim.loading import shipped_scenarios_dir
+from ctdild_sim.scenario.loading import shipped_scenarios_dir
 
 from conftest import ROOT, SCENARIOS
 
@@ -25,7 +25,7 @@ def test_every_package_folder_is_listed_in_pyproject():
         for p in (ROOT / top).rglob("__init__.py")
     }
     assert found <= listed, f"not installed: {sorted(found - listed)}"
-    assert "ctdild_sim.scenarios" in listed
+    assert "ctdild_sim.scenario_files" in listed
 
 
 def test_the_wheel_holds_the_scenarios_and_the_dashboard_assets(tmp_path):
@@ -36,7 +36,7 @@ def test_the_wheel_holds_the_scenarios_and_the_dashboard_assets(tmp_path):
     [wheel] = tmp_path.glob("ctdild_sim-*.whl")
     names = set(zipfile.ZipFile(wheel).namelist())
     for file in SCENARIOS.glob("*.yaml"):
-        assert f"ctdild_sim/scenarios/{file.name}" in names
+        assert f"ctdild_sim/scenario_files/{file.name}" in names
     assert "dashboard/assets/plotly-cartesian.min.js" in names
 
 

@@ -18,14 +18,14 @@ import psutil
 import pytest
 from click.testing import CliRunner
 
-from ctdild_sim.bands import DemandBands, PeriodCounts, period_index
+from ctdild_sim.analysis.bands import DemandBands, PeriodCounts, period_index
+from ctdild_sim.analysis.compare import headline, mean_difference, milestone_differences, quantile_differences
+from ctdild_sim.analysis.summary import milestone_summary
 from ctdild_sim.cli import main
-from ctdild_sim.compare import headline, mean_difference, milestone_differences, quantile_differences
-from ctdild_sim.loading import _deep_merge, load_scenario
-from ctdild_sim.results import StoreError, list_runs, load
-from ctdild_sim.runner import run_scenario, simulate_metrics
-from ctdild_sim.scenario import Scenario
-from ctdild_sim.summary import milestone_summary
+from ctdild_sim.runs.results import StoreError, list_runs, load
+from ctdild_sim.runs.runner import run_scenario, simulate_metrics
+from ctdild_sim.scenario.loading import _deep_merge, load_scenario
+from ctdild_sim.scenario.trial import Scenario
 
 from conftest import BASE_SCENARIO, ROOT, fixed
 

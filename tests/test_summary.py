@@ -9,15 +9,15 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from ctdild_sim.eligibility import CRITERION_NAMES
-from ctdild_sim.metrics import milestone_columns
-from ctdild_sim.summary import (
+from ctdild_sim.analysis.metrics import milestone_columns
+from ctdild_sim.analysis.summary import (
     censored_quantiles,
     milestone_summary,
     phase_durations,
     probability_done_by,
     screen_failure_summary,
 )
+from ctdild_sim.model.eligibility import CRITERION_NAMES
 
 from conftest import make_scenario
 

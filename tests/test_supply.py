@@ -9,9 +9,9 @@ import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from ctdild_sim.engine import run_replicate
-from ctdild_sim.loading import load_scenario
-from ctdild_sim.metrics import replicate_metrics
+from ctdild_sim.analysis.metrics import replicate_metrics
+from ctdild_sim.model.engine import run_replicate
+from ctdild_sim.scenario.loading import load_scenario
 
 from conftest import BASE_SCENARIO, fixed, make_scenario, with_product
 

@@ -1,0 +1,134 @@
+"""One replicate of the trial: build the components, run simpy, return the records.
+
+``Trial`` is the shared context the components are wired through (environment, scenario,
+streams, event log, beds, the gate, the safety review, screening, recruitment). A replicate ends
+when the last subject has finished follow-up after the last cohort's gate (last patient last
+visit), when the trial is stopped, or at the scenario's horizon.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import simpy
+
+from ctdild_sim.model.candidates import Candidate, CandidateFactory
+from ctdild_sim.model.cohorts import CohortGate, CohortState
+from ctdild_sim.model.patient import Journey, Patient, draw_exit_times
+from ctdild_sim.model.referrals import Recruitment, start_sites
+from ctdild_sim.model.safety import SafetyReview
+from ctdild_sim.model.screening import Screening
+from ctdild_sim.scenario.trial import Scenario
+from ctdild_sim.sim.budget import BudgetExceeded, ReplicateBudget
+from ctdild_sim.sim.capacity import Capacity
+from ctdild_sim.sim.events import Event, EventLog, EventName
+from ctdild_sim.sim.streams import ReplicateStreams
+from ctdild_sim.supply.chain import Supply, UnlimitedSupply
+from ctdild_sim.supply.inventory import Allocation, Lot
+
+
+@dataclass(frozen=True)
+class ReplicateResult:
+    """Everything one replicate produced."""
+
+    replicate: int
+    events: list[Event]
+    patients: list[Patient]
+    screenings: list[tuple[int, str, float, float, tuple[str, ...]]]
+    end_day: float
+    outcome: str  # "completed", "stopped" or "horizon"
+    lots: list[Lot]
+    allocations: list[Allocation]
+
+
+class Trial:
+    """The components of one replicate, wired together."""
+
+    def __init__(self, scenario: Scenario, streams: ReplicateStreams):
+        self.scenario = scenario
+        self.streams = streams
+        self.env = simpy.Environment()
+        self.budget = budget = ReplicateBudget.for_scenario(scenario)
+        self.log = EventLog(self.env, budget.rows, budget.rows_exceeded)
+        self.stopped = self.env.event()
+        self.completed = self.env.event()
+        self.beds = Capacity(self.env, scenario.dosing.beds)
+        self.candidates = CandidateFactory(
+            scenario.population, streams.candidates, budget.candidates, lambda: budget.candidates_exceeded(scenario)
+        )
+        self.supply = Supply(self, scenario.product) if scenario.product else UnlimitedSupply(self)
+        self.recruitment = Recruitment(self)
+        self.safety = SafetyReview(self)
+        self.gate = CohortGate(self)
+        self.screening = Screening(self)
+        self.patients: list[Patient] = []
+        self.active_patients = 0
+        start_sites(self)
+        self.env.process(self._watch_completion())
+
+    def run(self, replicate: int) -> ReplicateResult:
+        """Run until last patient last visit, a stop or the horizon, and return the records."""
+        env = self.env
+        horizon = env.timeout(self.scenario.horizon_days)
+        env.run(until=env.any_of([self.completed, self.stopped, horizon]))
+        if self.completed.triggered:
+            outcome = "completed"
+        elif self.stopped.triggered:
+            outcome = "stopped"
+        else:
+            outcome = "horizon"
+            self.log.record(EventName.HORIZON_REACHED)
+        self.supply.close()
+        return ReplicateResult(
+            replicate=replicate,
+            events=self.log.rows,
+            patients=self.patients,
+            screenings=self.screening.results,
+            end_day=float(env.now),
+            outcome=outcome,
+            lots=self.supply.lots,
+            allocations=self.supply.inventory.audit if self.supply.limited else [],
+        )
+
+    def enrol(self, candidate: Candidate, cohort: CohortState, waited: float) -> None:
+        death, withdrawal = draw_exit_times(self, candidate)
+        patient = Patient(candidate, cohort, self.env.now, waited, death, withdrawal)
+        patient.screen_passed_day = self.env.now - waited
+        patient.vials_per_dose = self.supply.vials_per_dose(candidate.body_weight_kg, cohort.spec.dose_cells_per_kg)
+        self.patients.append(patient)
+        self.active_patients += 1
+        self.log.record(
+            EventName.ENROLLED,
+            site=candidate.site,
+            patient_id=candidate.candidate_id,
+            cohort=cohort.number,
+            value=waited,
+        )
+        self.gate.slot_filled(cohort)
+        self.env.process(Journey(self, patient).run())
+
+    def patient_done(self, patient: Patient) -> None:
+        self.active_patients -= 1
+        self._check_completion()
+
+    def stop(self, reason: str) -> None:
+        if not self.stopped.triggered:
+            self.log.record(EventName.TRIAL_STOPPED, detail=reason)
+            self.stopped.succeed()
+
+    def _watch_completion(self):
+        yield self.gate.dosing_complete
+        self._check_completion()
+
+    def _check_completion(self) -> None:
+        if self.gate.dosing_complete.processed and self.active_patients == 0 and not self.completed.triggered:
+            self.log.record(EventName.TRIAL_COMPLETED)
+            self.completed.succeed()
+
+
+def run_replicate(scenario: Scenario, seed: int, replicate: int) -> ReplicateResult:
+    """Simulate one replicate with the streams of (seed, replicate)."""
+    try:
+        return Trial(scenario, ReplicateStreams.for_replicate(seed, replicate)).run(replicate)
+    except BudgetExceeded as exc:
+        raise BudgetExceeded(exc.field, f"replicate {replicate}: {exc.message}") from None

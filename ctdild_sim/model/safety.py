@@ -1,0 +1,132 @@
+"""Adverse events, the trial-wide safety pause, and the safety review that ends it.
+
+A triggering AE (one whose kind ``triggers_review``, or a death when the scenario says deaths do)
+pauses the whole trial: no enrolment and no infusion until every open review has reported. Each
+review takes a drawn time and decides, with the scenario's probabilities, to resume, to repeat
+the dose level (the open cohort takes another ``size`` subjects), or to stop the trial.
+"""
+
+from __future__ import annotations
+
+from typing import TYPE_CHECKING
+
+import numpy as np
+import simpy
+
+from ctdild_sim.sim.events import EventName
+
+if TYPE_CHECKING:
+    from ctdild_sim.model.engine import Trial
+    from ctdild_sim.model.patient import Patient
+
+
+class SafetyPause:
+    """Whether dosing and enrolment are paused; processes ``yield pause.cleared`` to wait it out."""
+
+    def __init__(self, env: simpy.Environment):
+        self.env = env
+        self.active = False
+        self.started_at = 0.0
+        self.total_days = 0.0
+        self.count = 0
+        self._cleared = env.event().succeed()
+
+    @property
+    def cleared(self) -> simpy.Event:
+        """An event that has fired, or fires, when no pause is in force."""
+        return self._cleared
+
+    def start(self) -> None:
+        if not self.active:
+            self.active = True
+            self.count += 1
+            self.started_at = self.env.now
+            self._cleared = self.env.event()
+
+    def end(self) -> None:
+        if self.active:
+            self.active = False
+            self.total_days += self.env.now - self.started_at
+            self._cleared.succeed()
+
+
+class SafetyReview:
+    """Runs one review per triggering AE; the pause lasts while any review is open."""
+
+    OUTCOMES = ("resume", "repeat_cohort", "stop")
+
+    def __init__(self, trial: Trial):
+        self.trial = trial
+        self.rng: np.random.Generator = trial.streams.safety
+        self.spec = trial.scenario.safety
+        self.pause = SafetyPause(trial.env)
+        self.open_reviews = 0
+        outcomes = self.spec.review_outcomes
+        self._outcome_cdf = np.cumsum([outcomes.resume, outcomes.repeat_cohort, outcomes.stop])
+
+    def after_infusion(self, patient: Patient, infusion_index: int) -> None:
+        """Draw every AE kind for one infusion; each AE that occurs is observed after its onset."""
+        for ae in self.spec.adverse_events:
+            p = ae.probability_for(patient.cohort_index, infusion_index)
+            occurs = self.rng.random() < p
+            onset = ae.onset_days.sample(self.rng)
+            if occurs:
+                self.trial.env.process(self._observe(patient, ae.name, ae.triggers_review, onset))
+
+    def _observe(self, patient: Patient, name: str, triggers: bool, onset: float):
+        yield self.trial.env.timeout(onset)
+        self.trial.log.record(
+            EventName.ADVERSE_EVENT,
+            site=patient.site,
+            patient_id=patient.patient_id,
+            cohort=patient.cohort_number,
+            detail=name + (" (triggers review)" if triggers else ""),
+            value=1.0 if triggers else 0.0,
+        )
+        if triggers:
+            self.trigger(patient, name)
+
+    def trigger(self, patient: Patient, reason: str) -> None:
+        """A triggering AE: pause now and open a review."""
+        if self.trial.stopped.triggered:
+            return
+        self.open_reviews += 1
+        self.trial.log.record(
+            EventName.REVIEW_OPENED,
+            site=patient.site,
+            patient_id=patient.patient_id,
+            cohort=patient.cohort_number,
+            detail=reason,
+        )
+        if not self.pause.active:
+            self.pause.start()
+            self.trial.log.record(
+                EventName.PAUSE_STARTED,
+                patient_id=patient.patient_id,
+                cohort=patient.cohort_number,
+                detail=reason,
+            )
+        self.trial.env.process(self._review(patient))
+
+    def _review(self, patient: Patient):
+        yield self.trial.env.timeout(self.spec.review_days.sample(self.rng))
+        index = int(np.searchsorted(self._outcome_cdf, self.rng.random(), side="right"))
+        outcome = self.OUTCOMES[min(index, len(self.OUTCOMES) - 1)]
+        if self.trial.stopped.triggered:
+            return
+        self.trial.log.record(
+            EventName.REVIEW_COMPLETED,
+            patient_id=patient.patient_id,
+            cohort=patient.cohort_number,
+            detail=outcome,
+        )
+        self.open_reviews -= 1
+        if outcome == "stop":
+            self.trial.stop("safety review decided to stop")
+            return
+        if outcome == "repeat_cohort" and not self.trial.gate.repeat_open_cohort():
+            self.trial.stop("safety review asked for a repeat beyond max_cohort_repeats")
+            return
+        if self.open_reviews == 0:
+            self.pause.end()
+            self.trial.log.record(EventName.PAUSE_ENDED, value=self.pause.total_days)

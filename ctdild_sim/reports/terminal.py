@@ -1,0 +1,377 @@
+"""Terminal reports: the summaries of ``summary`` and ``supply_summary`` as rich tables.
+
+Every figure printed here is computed by the library from a run's tables; this module only
+formats. Text that comes from a file (scenario, site and cohort names, run manifests) is never
+read as rich markup: a name like ``[/b]`` is printed as it is.
+"""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Iterable, Sequence
+
+import pandas as pd
+from rich.console import Console
+from rich.markup import escape
+from rich.table import Table
+from rich.text import Text
+
+from ctdild_sim.analysis.bands import PeriodKind
+from ctdild_sim.analysis.summary import (
+    milestone_summary,
+    overview,
+    phase_durations,
+    probability_done_by,
+    run_warnings,
+    screen_failure_summary,
+    to_date,
+)
+from ctdild_sim.analysis.supply_summary import active_periods, lot_starts, stockout_risk, supply_overview
+from ctdild_sim.analysis.tables import RunTables
+from ctdild_sim.scenario.trial import Scenario
+from ctdild_sim.studies.lot_plan import Evaluation, LotPlan
+
+
+def table(title: str, columns: Sequence[str], rows: Iterable[Sequence[str]]) -> Table:
+    """A rich table whose first column is left-aligned and the rest right-aligned; titles and
+    cells are plain text, never markup."""
+    out = Table(title=Text(title))
+    for i, column in enumerate(columns):
+        out.add_column(Text(column), justify="left" if i == 0 else "right")
+    for row in rows:
+        out.add_row(*(Text(str(cell)) for cell in row))
+    return out
+
+
+def print_warnings(console: Console, warnings: list[str], prefix: str = "") -> None:
+    """A run's warnings (``summary.run_warnings``), first and in bold red."""
+    for warning in warnings:
+        console.print(Text(f"Warning: {prefix}{warning}", style="bold red"))
+
+
+def fmt_date(scenario: Scenario, day: float) -> str:
+    return "not reached" if not math.isfinite(day) else to_date(scenario.start_date, day).isoformat()
+
+
+def fmt_cells(x: float) -> str:
+    return f"{x:.2e}"
+
+
+def trial_report(console: Console, scenario: Scenario, tables: RunTables, seed: int) -> None:
+    """Milestones, completion probability, screening, safety, time lost and product waits."""
+    metrics = tables.metrics
+    print_warnings(console, run_warnings(metrics))
+    milestones = milestone_summary(metrics, scenario)
+    console.print(
+        table(
+            f"{scenario.name}: milestone dates over {len(metrics)} replicates (seed {seed})",
+            ("Milestone", "Reached", "P10", "P50", "P90"),
+            (
+                (
+                    r.label,
+                    f"{r.reached:.0%}",
+                    *(fmt_date(scenario, d) for d in (r.p10_day, r.p50_day, r.p90_day)),
+                )
+                for r in milestones.itertuples()
+            ),
+        )
+    )
+    o = overview(metrics)
+    if scenario.registered_completion_date is not None:
+        p = probability_done_by(metrics, scenario, scenario.registered_completion_date)
+        console.print(
+            f"P(last patient last visit by registered completion {scenario.registered_completion_date}): "
+            f"[bold]{p:.1%}[/bold]"
+        )
+    console.print(
+        f"Screen failure {o['screen_failure_rate']:.1%} of screened candidates; "
+        f"mean {o['mean_referred']:.1f} referred, {o['mean_enrolled']:.1f} enrolled per replicate."
+    )
+    console.print(
+        f"Safety: {o['mean_triggering_ae']:.2f} triggering AEs and "
+        f"{o['mean_pauses']:.2f} pauses per replicate "
+        f"(P(any pause) {o['p_any_pause']:.1%}, mean {o['mean_pause_days']:.1f} paused days); "
+        f"P(stopped early) {o['p_stopped_early']:.1%}; P(not finished within horizon) {o['p_horizon']:.1%}."
+    )
+    console.print(
+        f"Time lost per replicate (mean): {o['mean_slot_wait_days']:.0f} candidate-days waiting for a cohort "
+        f"slot, {o['mean_bed_wait_days']:.1f} subject-days waiting for a bed, "
+        f"{metrics['patient_days_waiting_for_product'].mean():.1f} subject-days waiting for product "
+        f"(P(any wait for product) {stockout_risk(metrics):.1%}); "
+        f"{o['mean_deaths']:.2f} deaths, {o['mean_withdrawals']:.2f} withdrawals."
+    )
+    console.print(
+        table(
+            "Where the time goes (days, over the replicates that completed each phase)",
+            ("Phase", "Replicates", "P10", "P50", "P90"),
+            (
+                (r.phase, str(r.replicates), *(f"{v:.0f}" for v in (r.p10_days, r.p50_days, r.p90_days)))
+                for r in phase_durations(metrics, scenario).itertuples()
+            ),
+        )
+    )
+    console.print(
+        table(
+            "Screen failures by criterion (a candidate can fail several)",
+            ("Criterion", "Share of screened", "Per replicate"),
+            (
+                (f"{r.criterion}: {r.text}", f"{r.share_of_screened:.1%}", f"{r.mean_per_replicate:.1f}")
+                for r in screen_failure_summary(metrics).itertuples()
+            ),
+        )
+    )
+
+
+def supply_report(console: Console, scenario: Scenario, tables: RunTables, period: PeriodKind, seeds: str = "") -> None:
+    """Stock-out risk, lots needed and when to start them, demand by period, waste."""
+    metrics = tables.metrics
+    print_warnings(console, run_warnings(metrics))
+    o = supply_overview(metrics)
+    n = int(o["replicates"])
+    console.print(
+        f"[bold]{escape(scenario.name)}[/bold]: product supply over {n} replicates{seeds}, "
+        f"policy {_policy_text(scenario)}."
+    )
+    console.print(
+        f"P(a subject waits for product) {o['p_stockout']:.1%} (+/- {o['p_stockout_se']:.1%} s.e.); "
+        f"{o['mean_stockout_events']:.2f} stock-outs and {o['mean_patient_days_waiting']:.1f} subject-days "
+        f"waiting per replicate (P90 {o['p90_patient_days_waiting']:.0f}); "
+        f"{o['mean_lost_waiting']:.2f} subjects lost waiting."
+    )
+    console.print(
+        f"Lots consumed P50 {o['lots_consumed_p50']:.0f}, P90 {o['lots_consumed_p90']:.0f}; lots started "
+        f"during the trial P50 {o['lots_started_p50']:.0f}, P90 {o['lots_started_p90']:.0f} "
+        f"({o['mean_lots_failed']:.2f} failing QC per replicate)."
+    )
+    console.print(
+        f"Vials per replicate (mean): {o['mean_vials_used']:.1f} infused, "
+        f"{o['mean_vials_wasted']:.2f} wasted after thaw, {o['mean_vials_expired']:.1f} expired, "
+        f"{o['mean_vials_destroyed']:.1f} destroyed in failed lots; "
+        f"cells infused P50 {fmt_cells(o['cells_infused_p50'])}."
+    )
+    starts = lot_starts(tables.lots, n, scenario.start_date)
+    console.print(
+        table(
+            "When lots are ordered (k-th lot ordered during the trial)",
+            ("Lot", "Needed in", "P10", "P50", "P90", "Failed QC"),
+            (
+                (
+                    str(r.lot),
+                    f"{r.needed_in:.0%}",
+                    *(fmt_date(scenario, d) for d in (r.p10_day, r.p50_day, r.p90_day)),
+                    f"{r.failed:.0%}",
+                )
+                for r in starts.itertuples()
+            ),
+        )
+    )
+    bands = active_periods(tables.bands.table(period))
+    console.print(
+        table(
+            f"Product demand per {period} across replicates (cells in units of 1e6)",
+            (
+                "Period",
+                "Vials thawed mean / P90",
+                "Cells infused (mean)",
+                "Cumulative vials P10 / P50 / P90",
+                "Released vials in stock P10 / P50 / P90",
+            ),
+            (
+                (
+                    _period_label(r, period),
+                    f"{r.mean_vials_thawed:.1f} / {r.vials_thawed_p90:.0f}",
+                    f"{r.mean_cells_infused / 1e6:.0f}",
+                    _band(r, "cumulative_vials_thawed"),
+                    _band(r, "vials_in_stock"),
+                )
+                for r in bands.itertuples()
+            ),
+        )
+    )
+
+
+def plan_report(console: Console, plan: LotPlan) -> None:
+    """The policy search, its answer, and the answer's figures on fresh seeds (the headline)."""
+    console.print(
+        table(
+            f"Lot plan search: reorder policies with P(stock-out) upper 95% bound <= {plan.target:.1%}",
+            (
+                "Seeds",
+                "Look-ahead (days)",
+                "Reorder point (vials)",
+                "P(stock-out)",
+                "Upper 95% bound",
+                "Lots started (mean)",
+                "Vials expired (mean)",
+                "Meets target",
+            ),
+            (_evaluation_row(t, plan.target) for t in sorted(plan.tried, key=_evaluation_order)),
+        )
+    )
+    if plan.best is None or plan.fresh is None:
+        console.print(
+            "[bold red]No reorder policy tried meets the target[/]: the stock-outs come from something "
+            "a reorder policy cannot fix (campaign capacity, lead time, lot failures, shelf life); change "
+            "the product section, or allow a higher --max-reorder-point."
+        )
+        return
+    fresh = plan.fresh
+    low, high = fresh.interval
+    verdict = "within the target" if fresh.risk <= plan.target else "ABOVE the target"
+    console.print(
+        f"[bold]Plan: start a lot whenever vials still allocatable {fresh.lookahead_days:.0f} days ahead "
+        f"(less vials owed, plus lots in process) fall below {fresh.point}.[/bold]"
+    )
+    console.print(
+        f"[bold]On {fresh.replicates} fresh replicates (seed {plan.fresh_seed}, used by neither the search nor "
+        f"the validation): P(a subject waits for product) {fresh.risk:.1%} (95% interval {low:.1%} to "
+        f"{high:.1%}), {verdict} of {plan.target:.1%}; {fresh.mean_lots_started:.2f} lots started per "
+        f"replicate on average.[/bold]"
+    )
+    console.print(
+        f"(On the validation seeds that confirmed it: {plan.best.risk:.1%}, upper bound {plan.best.upper:.1%}; "
+        "the seeds that picked a plan flatter it, so the figures above are the ones to quote.)"
+    )
+
+
+_SEEDS_ORDER = {"search": 0, "validation": 1, "fresh": 2}
+
+
+def _evaluation_order(t: Evaluation) -> tuple:
+    return (_SEEDS_ORDER[t.seeds], t.lookahead_days, t.point)
+
+
+def _evaluation_row(t: Evaluation, target: float) -> tuple[str, ...]:
+    return (
+        t.seeds,
+        f"{t.lookahead_days:.0f}",
+        str(t.point),
+        f"{t.risk:.1%}",
+        f"{t.upper:.1%}",
+        f"{t.mean_lots_started:.2f}",
+        f"{t.mean_vials_expired:.1f}",
+        "yes" if t.upper <= target else "no",
+    )
+
+
+def _policy_text(scenario: Scenario) -> str:
+    product = scenario.product
+    if product is None:
+        return "none (no product section: supply never limits)"
+    policy = product.policy
+    if policy.kind == "reorder_point":
+        ahead = "" if policy.lookahead_days is None else f", look-ahead {policy.lookahead_days:.0f} days"
+        return f"reorder point {policy.reorder_point_vials} vials{ahead}"
+    if policy.kind == "make_to_order":
+        return f"make to order (cover {policy.cover:g}x)"
+    return f"schedule (days {', '.join(f'{d:g}' for d in policy.start_days)})"
+
+
+def _dates(scenario: Scenario, row) -> tuple[str, str, str]:
+    return tuple(fmt_date(scenario, d) for d in (row.p10_day, row.p50_day, row.p90_day))
+
+
+def _band(row, column: str) -> str:
+    return " / ".join(f"{getattr(row, f'{column}_p{q}'):.0f}" for q in (10, 50, 90))
+
+
+def _period_label(row, period: PeriodKind) -> str:
+    if period == "week":
+        return f"week {row.period} ({row.start_date.isoformat()})"
+    return str(row.period)
+
+
+def compare_report(
+    console: Console, quantiles: pd.DataFrame, differences: pd.DataFrame, summary: pd.DataFrame, replicates: int,
+    seed: int, warnings: dict[str, list[str]] | None = None,
+) -> None:  # fmt: skip
+    """Per-scenario headline and milestone quantiles, then paired differences from the first."""
+    for name, found in (warnings or {}).items():
+        print_warnings(console, found, prefix=f"{name}: ")
+    console.print(
+        table(
+            f"Scenarios on common random numbers ({replicates} replicates, seed {seed})",
+            ("Scenario", "P(LPLV by registered date)", "LPLV P50", "P(LPLV reached)", "P(stopped early)",
+             "P(any wait for product)", "Mean paused days"),
+            ((r.scenario, f"{r.p_done_by_registered_date:.1%}", _date(r.lplv_p50_date), f"{r.p_lplv_reached:.1%}",
+              f"{r.p_stopped_early:.1%}", f"{r.p_product_wait:.1%}", f"{r.mean_pause_days:.1f}")
+             for r in summary.itertuples()),
+        )
+    )  # fmt: skip
+    console.print(
+        table(
+            "Milestone dates P10 / P50 / P90 (over all replicates; a trial that never reaches a milestone counts "
+            "as later than any date)",
+            ("Milestone", *summary["scenario"]),
+            (
+                (label, *(_date_band(group[group["scenario"] == name].iloc[0]) for name in summary["scenario"]))
+                for label, group in quantiles.groupby("label", sort=False)
+            ),
+        )
+    )
+    for name, group in differences.groupby("scenario", sort=False):
+        console.print(
+            table(
+                f"{name} minus {group['reference'].iloc[0]}, paired replicate by replicate, with 95% intervals",
+                ("Measure", "Statistic", "Difference", "95% interval (paired)", "95% interval (unpaired)",
+                 "Both reached / pairs"),
+                ((r.label, r.statistic, _amount(r.estimate, r.unit), _span(r.ci_low, r.ci_high, r.unit),
+                  _span(r.unpaired_ci_low, r.unpaired_ci_high, r.unit), f"{r.pairs_both_reached} / {r.pairs}")
+                 for r in group.itertuples()),
+            )
+        )  # fmt: skip
+    console.print(
+        "Milestones are compared by their P50 over all replicates, with bootstrap intervals; 'Both reached' counts "
+        "the pairs in which both scenarios reached the milestone."
+    )
+
+
+def _amount(value: float, unit: str) -> str:
+    if math.isnan(value):
+        return "not reached in either"
+    if math.isinf(value):
+        return f"{'+' if value > 0 else '-'}never"
+    if unit == "probability":
+        return f"{value:+.1%}"
+    return f"{value:+.3g} {unit}"
+
+
+def _span(low: float, high: float, unit: str) -> str:
+    if math.isnan(low) or math.isnan(high):
+        return ""
+    if math.isinf(low) and math.isinf(high):
+        return "unbounded"
+
+    def end(x: float) -> str:
+        if math.isinf(x):
+            return "-inf" if x < 0 else "+inf"
+        return f"{x:+.1%}" if unit == "probability" else f"{x:+.3g}"
+
+    return f"[{end(low)}, {end(high)}]"
+
+
+def _date(value) -> str:
+    return value.isoformat() if value is not None and not pd.isna(value) else "not reached"
+
+
+def runs_report(console: Console, root, stored) -> None:
+    """The runs in the results store, with their whole run ids (what ``?runs=`` and
+    ``results.load`` take)."""
+    readable = [r for r in stored if r.manifest is not None]
+    if not readable:
+        console.print(Text(f"No runs in {root}/."))
+        return
+    out = table(
+        f"Runs in {root}/",
+        ("Run id", "Scenario", "Replicates", "Seed", "Finished"),
+        ((r.run_id, r.manifest["scenario_name"], str(r.manifest["replicates"]), str(r.manifest["seed"]),
+          str(r.manifest.get("finished", ""))[:19]) for r in readable),
+    )  # fmt: skip
+    out.columns[0].no_wrap = True
+    out.columns[0].min_width = max(len(r.run_id) for r in readable)
+    console.print(out)
+
+
+def _date_band(row) -> str:
+    dates = [row.p10_date, row.p50_date, row.p90_date]
+    return " / ".join(_date(d) for d in dates)

@@ -1,0 +1,199 @@
+"""The results store: one folder per run under ``results/``, written all or nothing.
+
+    results/<run_id>/manifest.json   what was run: scenario (name, file content, hash, and the
+                                     validated scenario with its ``extends`` chain resolved),
+                                     seed, replicates, options, package version, start and end
+                                     time, command
+    results/<run_id>/<table>.parquet every table of the run
+
+A run is written into a hidden temporary folder beside the others and renamed into place only
+when complete, so a killed or interrupted run leaves no entry. ``list_runs`` reports folders it
+cannot read as such instead of failing, and ``load`` returns a run's tables as DataFrames.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import hashlib
+import json
+import re
+from dataclasses import dataclass
+from pathlib import Path
+
+import pandas as pd
+
+from ctdild_sim import __version__
+from ctdild_sim.runs.export import remove_stale_staging, staged_folder
+from ctdild_sim.scenario.trial import Scenario
+
+DEFAULT_ROOT = Path("results")
+MANIFEST = "manifest.json"
+MANIFEST_KEYS = ("run_id", "scenario_name", "scenario_file", "scenario_sha256", "seed", "replicates")
+MANIFEST_TYPES = {"run_id": str, "scenario_name": str, "scenario_file": str, "scenario_sha256": str, "seed": int,
+                  "replicates": int}  # fmt: skip
+
+
+class StoreError(Exception):
+    """A run that cannot be found or read."""
+
+
+@dataclass(frozen=True)
+class StoredRun:
+    """One folder of the store: its manifest, or why it could not be read."""
+
+    path: Path
+    manifest: dict | None
+    problem: str | None = None
+
+    @property
+    def run_id(self) -> str:
+        return self.path.name
+
+
+def _slug(text: str) -> str:
+    return re.sub(r"[^a-z0-9]+", "-", text.lower()).strip("-")[:40] or "scenario"
+
+
+def new_run_id(scenario_name: str, scenario_text: str, seed: int, started: dt.datetime) -> str:
+    """Sortable by time, readable, and distinct for distinct inputs started in the same second."""
+    digest = hashlib.sha256(f"{scenario_text}\0{seed}\0{started.isoformat()}".encode()).hexdigest()[:8]
+    return f"{started:%Y%m%d-%H%M%S}-{_slug(scenario_name)}-{digest}"
+
+
+def save_run(
+    root: Path,
+    tables: list[tuple[str, pd.DataFrame]],
+    *,
+    scenario: Scenario,
+    scenario_file: Path,
+    scenario_text: str,
+    seed: int,
+    replicates: int,
+    options: dict,
+    command: list[str],
+    started: dt.datetime,
+) -> Path:
+    """Write a run into the store; the folder appears only when everything is written."""
+    finished = dt.datetime.now(dt.UTC)
+    run_id = new_run_id(scenario.name, scenario_text, seed, started)
+    manifest = {
+        "run_id": run_id,
+        "scenario_name": scenario.name,
+        "scenario_file": str(scenario_file),
+        "scenario_sha256": hashlib.sha256(scenario_text.encode()).hexdigest(),
+        "scenario_text": scenario_text,
+        "scenario_resolved": scenario.model_dump(mode="json", by_alias=True),
+        "seed": seed,
+        "replicates": replicates,
+        "options": options,
+        "package_version": __version__,
+        "started": started.isoformat(),
+        "finished": finished.isoformat(),
+        "command": command,
+        "tables": [name for name, _ in tables],
+    }
+    final = root / run_id
+    remove_stale_staging(root)  # what killed runs left behind
+    with staged_folder(final) as staging:
+        for name, frame in tables:
+            frame.to_parquet(staging / f"{name}.parquet", index=False)
+        (staging / MANIFEST).write_text(json.dumps(manifest, indent=2, default=str))
+    return final
+
+
+def list_runs(root: Path = DEFAULT_ROOT) -> list[StoredRun]:
+    """Every run folder, oldest first; unreadable or foreign folders come with their problem."""
+    try:
+        if not root.is_dir():
+            return []
+        folders = sorted(p for p in root.iterdir() if not p.name.startswith(".") and p.is_dir())
+    except OSError as exc:
+        return [StoredRun(root, None, f"the store cannot be read ({exc.strerror or exc})")]
+    return [_stored_run(path) for path in folders]
+
+
+def _stored_run(path: Path) -> StoredRun:
+    manifest_path = path / MANIFEST
+    try:
+        if not manifest_path.is_file():
+            return StoredRun(path, None, "no manifest.json: not a ctdild-sim run")
+        manifest = json.loads(manifest_path.read_text(encoding="utf-8"))
+    except (OSError, UnicodeDecodeError, json.JSONDecodeError, RecursionError) as exc:
+        return StoredRun(path, None, f"unreadable manifest.json ({exc})")
+    problem = manifest_problem(manifest)
+    return StoredRun(path, None, problem) if problem else StoredRun(path, manifest)
+
+
+def manifest_problem(manifest: object) -> str | None:
+    """Why a manifest cannot describe a run (missing keys, wrong types), or None."""
+    if not isinstance(manifest, dict):
+        return "manifest.json is not a mapping"
+    missing = [k for k in MANIFEST_KEYS if k not in manifest]
+    if missing:
+        return f"manifest.json lacks {', '.join(missing)}"
+    wrong = [
+        k for k, kind in MANIFEST_TYPES.items() if not isinstance(manifest[k], kind) or isinstance(manifest[k], bool)
+    ]
+    if wrong:
+        return f"manifest.json has values of the wrong type for {', '.join(wrong)}"
+    if not isinstance(manifest.get("tables", []), list):
+        return "manifest.json has no list of tables"
+    return None
+
+
+def _run_folder(run_id: str, root: Path | str) -> Path:
+    """The folder of a run named by its id; an id is a plain folder name, never a path."""
+    if not isinstance(run_id, str) or not run_id or "/" in run_id or "\\" in run_id or run_id.startswith("."):
+        raise StoreError(f"{run_id!r} is not a run id")
+    return Path(root) / run_id
+
+
+def manifest_of(run_id: str, root: Path | str = DEFAULT_ROOT) -> dict:
+    path = _run_folder(run_id, root) / MANIFEST
+    if not path.is_file():
+        raise StoreError(f"run {run_id}: no such run in the store (no manifest.json)")
+    try:
+        manifest = json.loads(path.read_text(encoding="utf-8"))
+    except (OSError, ValueError, RecursionError) as exc:
+        raise StoreError(f"run {run_id}: manifest.json cannot be read ({exc})") from None
+    problem = manifest_problem(manifest)
+    if problem:
+        raise StoreError(f"run {run_id}: {problem}")
+    return manifest
+
+
+def _read_table(folder: Path, name: str) -> pd.DataFrame:
+    path = folder / f"{name}.parquet"
+    try:
+        return pd.read_parquet(path)
+    except (OSError, ValueError) as exc:
+        raise StoreError(f"run {folder.name}: table {name} cannot be read ({exc})") from None
+
+
+def _table_names(run_id: str, manifest: dict) -> list[str]:
+    tables = manifest.get("tables") if isinstance(manifest, dict) else None
+    if not isinstance(tables, list):
+        raise StoreError(f"run {run_id}: manifest.json cannot be read (no list of tables)")
+    return tables
+
+
+def load(run_id: str, root: Path | str = DEFAULT_ROOT) -> dict[str, pd.DataFrame]:
+    """The tables of a stored run, by name (``metrics``, ``events``, ``demand_weekly``, ...)."""
+    names = _table_names(run_id, manifest_of(run_id, root))
+    folder = _run_folder(run_id, root)
+    return {name: _read_table(folder, name) for name in names}
+
+
+def load_table(run_id: str, name: str, root: Path | str = DEFAULT_ROOT) -> pd.DataFrame:
+    """One table of a stored run (reading only that table's file)."""
+    if name not in _table_names(run_id, manifest_of(run_id, root)):
+        raise StoreError(f"run {run_id} has no table {name!r}")
+    return _read_table(_run_folder(run_id, root), name)
+
+
+def scenario_of(manifest: dict) -> Scenario:
+    """The validated scenario a run was made with, as stored in its manifest."""
+    try:
+        return Scenario.model_validate(manifest["scenario_resolved"])
+    except (KeyError, TypeError, ValueError) as exc:
+        raise StoreError(f"run {manifest.get('run_id', '?')}: its scenario cannot be read ({exc})") from None

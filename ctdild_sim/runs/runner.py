@@ -1,0 +1,282 @@
+"""Many replicates of one scenario: in chunks, on one core, many cores or a Dask cluster.
+
+Replicate ``r`` always uses the streams of ``(seed, r)`` (see ``streams``), each chunk of
+replicates returns its rows keyed by replicate, and chunks are put back together in replicate
+order with integer-only aggregates (``bands``): so the tables are the same, byte for byte,
+whatever the number of workers, the chunk size or the scheduler, and a run of N replicates is
+the first N replicates of any longer run with the same seed.
+
+Memory stays bounded: every replicate contributes its metrics row, its lots and its weekly demand
+(folded into histograms), but events, patients, screenings and weekly rows are kept only for the
+first ``keep_events`` replicates.
+"""
+
+from __future__ import annotations
+
+import ctypes
+import logging
+import math
+import multiprocessing
+import os
+import signal
+import threading
+import time
+from collections.abc import Callable, Iterable
+from dataclasses import dataclass
+from types import SimpleNamespace
+
+import pandas as pd
+
+from ctdild_sim.analysis.bands import DemandBands
+from ctdild_sim.analysis.metrics import replicate_metrics
+from ctdild_sim.analysis.supply_metrics import lot_table, weekly_series, weekly_supply_table
+from ctdild_sim.analysis.tables import RunTables, events_table, patients_table, screenings_table
+from ctdild_sim.model.engine import run_replicate
+from ctdild_sim.scenario.trial import Scenario
+
+DEFAULT_KEEP_EVENTS = 1000
+"""Replicates whose full event logs a run keeps unless told otherwise."""
+
+
+@dataclass
+class ChunkResult:
+    """What replicates ``start..stop-1`` produced."""
+
+    start: int
+    stop: int
+    metrics: pd.DataFrame
+    lots: pd.DataFrame
+    bands: DemandBands | None  # handed over to the run's accumulator as soon as the chunk arrives
+    events: pd.DataFrame
+    patients: pd.DataFrame
+    screenings: pd.DataFrame
+    supply_weekly: pd.DataFrame
+
+
+def horizon_weeks(scenario: Scenario) -> int:
+    return int(scenario.horizon_days // 7) + 1
+
+
+def simulate_chunk(
+    scenario: Scenario, seed: int, start: int, stop: int, keep_events: int, metrics_only: bool = False
+) -> ChunkResult:
+    """Run replicates ``start..stop-1``; keep full records for those below ``keep_events``.
+
+    ``metrics_only`` skips the lot table and the demand histograms (searches need neither)."""
+    n_weeks = horizon_weeks(scenario)
+    bands = None if metrics_only else DemandBands(scenario.start_date, n_weeks)
+    metrics, lots, kept = [], [], []
+    for r in range(start, stop):
+        result = run_replicate(scenario, seed, r)
+        metrics.append(replicate_metrics(result, scenario))
+        if bands is not None:
+            bands.add(weekly_series(result, n_weeks), result.end_day)
+            lots.append(SimpleNamespace(replicate=r, lots=result.lots))
+        if r < keep_events:
+            kept.append(result)
+    if bands is not None:
+        bands.fold()  # send histograms back, not per-replicate values
+    return ChunkResult(
+        start=start,
+        stop=stop,
+        metrics=pd.DataFrame(metrics),
+        lots=lot_table(lots),
+        bands=bands,
+        events=events_table(kept, scenario.start_date),
+        patients=patients_table(kept),
+        screenings=screenings_table(kept),
+        supply_weekly=weekly_supply_table(kept),
+    )
+
+
+def chunk_bounds(replicates: int, chunk_size: int) -> list[tuple[int, int]]:
+    return [(a, min(a + chunk_size, replicates)) for a in range(0, replicates, chunk_size)]
+
+
+def default_chunk_size(replicates: int, workers: int) -> int:
+    """About four chunks per worker (load balance), at most 200 replicates (progress, memory)."""
+    return max(1, min(200, math.ceil(replicates / (4 * workers))))
+
+
+PR_SET_PDEATHSIG = 1
+"""prctl(2) option: the signal the kernel sends a process when the thread that made it ends."""
+
+
+def die_with_parent(parent_pid: int, kernel: bool = True) -> None:
+    """Make this process end when ``parent_pid`` does, however it ends (``kill -9`` included): on
+    Linux the kernel sends SIGKILL (prctl PR_SET_PDEATHSIG) when the thread that started this
+    process ends; with ``kernel=False`` (a process started from a short-lived thread), or where
+    prctl is missing, a watchdog thread polls instead. A parent already gone ends it at once."""
+    try:
+        if not kernel:
+            raise OSError("the parent-death signal is not wanted here")
+        libc = ctypes.CDLL(None, use_errno=True)
+        if libc.prctl(PR_SET_PDEATHSIG, signal.SIGKILL, 0, 0, 0) != 0:
+            raise OSError(ctypes.get_errno(), "prctl failed")
+    except (OSError, AttributeError):
+        threading.Thread(target=_watch_parent, args=(parent_pid,), daemon=True, name="parent-watchdog").start()
+    if os.getppid() != parent_pid:
+        os._exit(1)
+
+
+def _watch_parent(parent_pid: int, every_seconds: float = 1.0) -> None:
+    while os.getppid() == parent_pid:
+        time.sleep(every_seconds)
+    os._exit(1)
+
+
+def _init_worker(parent_pid: int) -> None:
+    """Workers leave Ctrl-C to the parent, which stops them all (no traceback from every worker),
+    and end with the parent even when it is killed outright (no orphan keeps computing)."""
+    signal.signal(signal.SIGINT, signal.SIG_IGN)
+    die_with_parent(parent_pid)
+
+
+def _simulate_task(task: tuple) -> ChunkResult:
+    return simulate_chunk(*task)
+
+
+def _local_pool(workers: int, tasks: list[tuple], on_done: Callable[[ChunkResult], None]) -> None:
+    # Ctrl-C is held back while the pool starts, so it cannot leave half-started workers behind
+    held = signal.pthread_sigmask(signal.SIG_BLOCK, {signal.SIGINT})
+    try:
+        pool = multiprocessing.Pool(workers, initializer=_init_worker, initargs=(os.getpid(),))
+    finally:
+        signal.pthread_sigmask(signal.SIG_SETMASK, held)
+    try:
+        for chunk in pool.imap_unordered(_simulate_task, tasks):
+            on_done(chunk)
+    except BaseException:
+        pool.terminate()
+        pool.join()
+        raise
+    pool.close()
+    pool.join()
+
+
+def _dask(scheduler: str, workers: int, tasks: list[tuple], on_done: Callable[[ChunkResult], None]) -> None:
+    from distributed import Client, LocalCluster
+    from distributed import as_completed as dask_completed
+
+    if scheduler == "local":
+        # Ctrl-C is ignored while the cluster starts its workers, which inherit that and so leave a
+        # Ctrl-C to this process (which closes the cluster) instead of each printing a traceback.
+        # A Ctrl-C in those seconds is lost; one after them stops the run.
+        # Its workers read their logging level from the environment when they start. What they log
+        # is about their own connections (cancelled tasks and closed sockets when the run is
+        # interrupted); a task that fails reaches this process as its exception all the same.
+        os.environ.setdefault("DASK_LOGGING__DISTRIBUTED", "critical")
+        previous = signal.signal(signal.SIGINT, signal.SIG_IGN)
+        try:
+            cluster = LocalCluster(n_workers=workers, threads_per_worker=1, processes=True, dashboard_address=None)
+            client = Client(cluster)
+        finally:
+            signal.signal(signal.SIGINT, previous)
+    else:
+        cluster, client = None, Client(scheduler)
+    try:
+        futures = [client.submit(simulate_chunk, *task, pure=False) for task in tasks]
+        for future in dask_completed(futures):
+            on_done(future.result())
+    except KeyboardInterrupt:
+        quiet_dask()  # closing an interrupted cluster logs every dropped connection: not the user's news
+        raise
+    finally:
+        client.close()
+        if cluster is not None:
+            cluster.close()
+
+
+def quiet_dask() -> None:
+    """Silence dask's loggers in this process (its workers' logging is set where they start)."""
+    for name in ("distributed", "tornado", "asyncio"):
+        logging.getLogger(name).setLevel(logging.CRITICAL)
+
+
+def execute_chunks(
+    scenario: Scenario,
+    replicates: int,
+    seed: int,
+    *,
+    workers: int = 1,
+    chunk_size: int | None = None,
+    scheduler: str | None = None,
+    keep_events: int = DEFAULT_KEEP_EVENTS,
+    on_progress: Callable[[int], None] | None = None,
+    metrics_only: bool = False,
+) -> tuple[list[ChunkResult], DemandBands]:
+    """Every chunk's result, in replicate order, and the demand bands of all of them."""
+    if replicates < 1:
+        raise ValueError(f"replicates (={replicates}) must be >= 1")
+    if workers < 1:
+        raise ValueError(f"workers (={workers}) must be >= 1")
+    size = chunk_size or default_chunk_size(replicates, workers)
+    tasks = [(scenario, seed, a, b, keep_events, metrics_only) for a, b in chunk_bounds(replicates, size)]
+    bands = DemandBands(scenario.start_date, horizon_weeks(scenario))
+    done: list[ChunkResult] = []
+
+    def collect(chunk: ChunkResult) -> None:
+        if chunk.bands is not None:
+            bands.merge(chunk.bands)  # integer counts: the order chunks arrive in does not matter
+            chunk.bands = None  # keep memory flat: a chunk's histograms are megabytes
+        done.append(chunk)
+        if on_progress is not None:
+            on_progress(chunk.stop - chunk.start)
+
+    if scheduler is not None:
+        _dask(scheduler, workers, tasks, collect)
+    elif workers == 1 or len(tasks) == 1:
+        for task in tasks:
+            collect(simulate_chunk(*task))
+    else:
+        _local_pool(workers, tasks, collect)
+    return sorted(done, key=lambda c: c.start), bands
+
+
+def _concat(frames: Iterable[pd.DataFrame]) -> pd.DataFrame:
+    """Row-bind the chunks' tables; an all-empty table keeps its columns."""
+    frames = list(frames)
+    rows = [f for f in frames if len(f)]
+    return pd.concat(rows, ignore_index=True) if rows else frames[0]
+
+
+def merge_chunks(chunks: list[ChunkResult], bands: DemandBands) -> RunTables:
+    """The run's tables from its chunks (already in replicate order) and its merged bands."""
+    return RunTables(
+        events=_concat(c.events for c in chunks),
+        patients=_concat(c.patients for c in chunks),
+        screenings=_concat(c.screenings for c in chunks),
+        metrics=_concat(c.metrics for c in chunks),
+        lots=_concat(c.lots for c in chunks),
+        supply_weekly=_concat(c.supply_weekly for c in chunks),
+        bands=bands,
+    )
+
+
+def run_scenario(
+    scenario: Scenario,
+    replicates: int,
+    seed: int,
+    on_replicate: Callable[[int], None] | None = None,
+    **options,
+) -> RunTables:
+    """Simulate ``replicates`` replicates and return the run's tables.
+
+    ``options``: workers, chunk_size, scheduler ("local" or a scheduler address), keep_events.
+    ``on_replicate`` is called with the number of replicates each finished chunk held.
+    """
+    chunks, bands = execute_chunks(scenario, replicates, seed, on_progress=on_replicate, **options)
+    return merge_chunks(chunks, bands)
+
+
+def simulate_metrics(
+    scenario: Scenario,
+    replicates: int,
+    seed: int,
+    on_replicate: Callable[[int], None] | None = None,
+    **options,
+) -> pd.DataFrame:
+    """Only the metrics table: what searches over many runs need."""
+    options.setdefault("keep_events", 0)
+    chunks, _ = execute_chunks(scenario, replicates, seed, on_progress=on_replicate, metrics_only=True, **options)
+    return _concat(c.metrics for c in chunks)

@@ -1,0 +1,266 @@
+"""Probability distributions declared in scenario files.
+
+A scenario never names a distribution in code: every uncertain duration or quantity is written in
+the YAML file as a small mapping tagged by ``dist``, for example::
+
+    duration_days: {dist: lognormal, median: 14, p90: 30}
+    weight_kg:     {dist: normal, mean: 57, sd: 9, low: 35, high: 120}
+    interval_days: {dist: fixed, value: 28}
+
+Each class validates its own parameters, exposes its analytic ``mean`` (so tests can compare
+samples to closed forms, as ciw does) and draws with a ``numpy.random.Generator`` handed in by the
+caller. Lognormals are given by median and 90th percentile because that is how clinicians state
+durations ("usually two weeks, rarely more than a month").
+"""
+
+from __future__ import annotations
+
+import math
+from dataclasses import dataclass
+from functools import cached_property
+from typing import Annotated, Literal
+
+import numpy as np
+from pydantic import AfterValidator, Field, model_validator
+
+from ctdild_sim.scenario.base import StrictModel
+
+Z90 = 1.2815515655446004
+"""The standard normal 90th percentile, used to turn (median, p90) into a lognormal sigma."""
+MAX_SPREAD = 1000.0
+"""Largest p90 / median of a lognormal and largest sd / mean of a gamma: wider than any duration
+or quantity a planner states, and far from where the draws overflow."""
+MIN_GAMMA_CV = 1e-3
+"""Smallest sd / mean of a gamma (its shape is (mean/sd)^2; a near-zero sd overflows it): use
+``fixed`` for a value without uncertainty."""
+
+
+class Fixed(StrictModel):
+    """A constant: no uncertainty."""
+
+    dist: Literal["fixed"] = Field(description="Distribution tag.")
+    value: float = Field(ge=0, description="The constant value.")
+
+    @property
+    def mean(self) -> float:
+        return self.value
+
+    def parameters(self) -> dict[str, float]:
+        return {"value": self.value}
+
+    def sample(self, rng: np.random.Generator) -> float:
+        return self.value
+
+    def sample_many(self, rng: np.random.Generator, n: int) -> np.ndarray:
+        return np.full(n, self.value)
+
+
+class Exponential(StrictModel):
+    """Memoryless waiting time with the given mean."""
+
+    dist: Literal["exponential"] = Field(description="Distribution tag.")
+    mean_value: float = Field(gt=0, alias="mean", description="Mean of the distribution.")
+
+    @property
+    def mean(self) -> float:
+        return self.mean_value
+
+    def parameters(self) -> dict[str, float]:
+        return {"mean": self.mean_value}
+
+    def sample(self, rng: np.random.Generator) -> float:
+        return float(rng.exponential(self.mean_value))
+
+    def sample_many(self, rng: np.random.Generator, n: int) -> np.ndarray:
+        return rng.exponential(self.mean_value, n)
+
+
+class LogNormal(StrictModel):
+    """Right-skewed positive duration given by its median and 90th percentile."""
+
+    dist: Literal["lognormal"] = Field(description="Distribution tag.")
+    median: float = Field(gt=0, description="Median (50th percentile).")
+    p90: float = Field(gt=0, description="90th percentile; must exceed the median.")
+
+    @model_validator(mode="after")
+    def _p90_above_median(self) -> LogNormal:
+        if self.p90 <= self.median:
+            raise ValueError(f"p90 (={self.p90}) must be greater than median (={self.median})")
+        if self.p90 > MAX_SPREAD * self.median:
+            raise ValueError(f"p90 (={self.p90:g}) must be at most {MAX_SPREAD:g} times the median (={self.median:g})")
+        return self
+
+    def parameters(self) -> dict[str, float]:
+        return {"median": self.median, "p90": self.p90}
+
+    @cached_property
+    def sigma(self) -> float:
+        return math.log(self.p90 / self.median) / Z90
+
+    @property
+    def mean(self) -> float:
+        return self.median * math.exp(self.sigma**2 / 2)
+
+    def sample(self, rng: np.random.Generator) -> float:
+        return float(self.median * math.exp(self.sigma * rng.standard_normal()))
+
+    def sample_many(self, rng: np.random.Generator, n: int) -> np.ndarray:
+        return self.median * np.exp(self.sigma * rng.standard_normal(n))
+
+
+class Gamma(StrictModel):
+    """Positive quantity given by mean and standard deviation (shape = (mean/sd)^2)."""
+
+    dist: Literal["gamma"] = Field(description="Distribution tag.")
+    mean_value: float = Field(gt=0, alias="mean", description="Mean of the distribution.")
+    sd: float = Field(gt=0, description="Standard deviation.")
+
+    @model_validator(mode="after")
+    def _spread(self) -> Gamma:
+        cv = self.sd / self.mean_value
+        if not MIN_GAMMA_CV <= cv <= MAX_SPREAD:
+            raise ValueError(
+                f"sd / mean (={cv:.3g}) must be between {MIN_GAMMA_CV:g} and {MAX_SPREAD:g}"
+                + ("; for a value without uncertainty use {dist: fixed, value: ...}" if cv < MIN_GAMMA_CV else "")
+            )
+        return self
+
+    @property
+    def mean(self) -> float:
+        return self.mean_value
+
+    def parameters(self) -> dict[str, float]:
+        return {"mean": self.mean_value, "sd": self.sd}
+
+    @property
+    def shape(self) -> float:
+        return (self.mean_value / self.sd) ** 2
+
+    def sample(self, rng: np.random.Generator) -> float:
+        return float(rng.gamma(self.shape, self.sd**2 / self.mean_value))
+
+    def sample_many(self, rng: np.random.Generator, n: int) -> np.ndarray:
+        return rng.gamma(self.shape, self.sd**2 / self.mean_value, n)
+
+
+class Normal(StrictModel):
+    """Symmetric quantity (age, weight), clipped to [low, high] when bounds are given."""
+
+    dist: Literal["normal"] = Field(description="Distribution tag.")
+    mean_value: float = Field(alias="mean", description="Mean before clipping.")
+    sd: float = Field(ge=0, description="Standard deviation before clipping.")
+    low: float | None = Field(default=None, description="Values below are set to this bound.")
+    high: float | None = Field(default=None, description="Values above are set to this bound.")
+
+    @model_validator(mode="after")
+    def _bounds_ordered(self) -> Normal:
+        if self.low is not None and self.high is not None and self.low >= self.high:
+            raise ValueError(f"low (={self.low}) must be less than high (={self.high})")
+        return self
+
+    @property
+    def mean(self) -> float:
+        """Mean before clipping (clipping is meant to trim rare implausible tails only)."""
+        return self.mean_value
+
+    def parameters(self) -> dict[str, float]:
+        bounds = {k: v for k, v in (("low", self.low), ("high", self.high)) if v is not None}
+        return {"mean": self.mean_value, "sd": self.sd, **bounds}
+
+    def sample(self, rng: np.random.Generator) -> float:
+        x = self.mean_value + self.sd * rng.standard_normal()
+        if self.low is not None:
+            x = max(x, self.low)
+        if self.high is not None:
+            x = min(x, self.high)
+        return float(x)
+
+    def sample_many(self, rng: np.random.Generator, n: int) -> np.ndarray:
+        x = self.mean_value + self.sd * rng.standard_normal(n)
+        if self.low is not None:  # np.maximum/np.minimum: the same values as np.clip, at a third of its cost
+            x = np.maximum(x, self.low)
+        if self.high is not None:
+            x = np.minimum(x, self.high)
+        return x
+
+
+class Uniform(StrictModel):
+    """Every value in [low, high] equally likely."""
+
+    dist: Literal["uniform"] = Field(description="Distribution tag.")
+    low: float = Field(description="Lower bound.")
+    high: float = Field(description="Upper bound; must exceed low.")
+
+    @model_validator(mode="after")
+    def _bounds_ordered(self) -> Uniform:
+        if self.low >= self.high:
+            raise ValueError(f"low (={self.low}) must be less than high (={self.high})")
+        return self
+
+    @property
+    def mean(self) -> float:
+        return (self.low + self.high) / 2
+
+    def parameters(self) -> dict[str, float]:
+        return {"low": self.low, "high": self.high}
+
+    def sample(self, rng: np.random.Generator) -> float:
+        return float(rng.uniform(self.low, self.high))
+
+    def sample_many(self, rng: np.random.Generator, n: int) -> np.ndarray:
+        return rng.uniform(self.low, self.high, n)
+
+
+Distribution = Annotated[
+    Fixed | Exponential | LogNormal | Gamma | Normal | Uniform,
+    Field(discriminator="dist"),
+]
+"""Any distribution a scenario may declare, picked by its ``dist`` tag."""
+
+
+def can_be_negative(d: Fixed | Exponential | LogNormal | Gamma | Normal | Uniform) -> bool:
+    """Whether a distribution can draw a negative value (not allowed for durations)."""
+    if isinstance(d, Normal):
+        return d.low is None or d.low < 0
+    if isinstance(d, Uniform):
+        return d.low < 0
+    return False
+
+
+def _check_non_negative(d: Fixed | Exponential | LogNormal | Gamma | Normal | Uniform):
+    if can_be_negative(d):
+        raise ValueError("can draw negative values here; give it a 'low' of at least 0")
+    return d
+
+
+NonNegativeDistribution = Annotated[Distribution, AfterValidator(_check_non_negative)]
+"""A distribution that never draws below 0: durations, doses, laboratory values."""
+
+
+@dataclass(frozen=True)
+class ParameterRange:
+    """The plausible range of a quantity a distribution describes: each of its location
+    parameters (value, mean, median, p90, low, high) must lie in [low, high], and its sd must not
+    exceed the width of the range. Drawn values can still fall outside it, rarely."""
+
+    low: float
+    high: float
+    unit: str
+
+    def __call__(self, d: Fixed | Exponential | LogNormal | Gamma | Normal | Uniform):
+        for name, value in d.parameters().items():
+            limit = (0.0, self.high - self.low) if name == "sd" else (self.low, self.high)
+            if not limit[0] <= value <= limit[1]:
+                raise ValueError(f"{name} (={value:g}) must be between {limit[0]:g} and {limit[1]:g} {self.unit}")
+        return d
+
+    def text(self) -> str:
+        return f"{self.low:g} to {self.high:g} {self.unit}"
+
+
+def ranged(low: float, high: float, unit: str, *, non_negative: bool = True):
+    """A distribution field whose parameters must lie in [low, high] (``ParameterRange``); the
+    range is shown in the JSON Schema and on the dashboard's scenario page."""
+    check = ParameterRange(low, high, unit)
+    base = NonNegativeDistribution if non_negative else Distribution
+    return Annotated[base, AfterValidator(check), Field(json_schema_extra={"parameterRange": [low, high, unit]})]

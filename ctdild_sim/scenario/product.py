@@ -1,0 +1,200 @@
+"""Scenario models of the allogeneic AD-MSC product: dose arithmetic, lots, stock policy.
+
+The listing fixes only the dose (1e6 cells/kg per infusion). How the product is made, released,
+stored, thawed and replenished is the sponsor's and the manufacturer's choice, so every part of it
+is a field here. A scenario without a ``product`` section treats the product as never limiting.
+"""
+
+from __future__ import annotations
+
+import math
+from typing import Annotated, Literal
+
+from pydantic import Field, field_validator, model_validator
+
+from ctdild_sim.scenario.base import Probability, StrictModel
+from ctdild_sim.scenario.distributions import ranged
+
+MAX_DAYS = 3650.0
+"""Longest manufacturing or release duration: 10 years."""
+MAX_SHELF_LIFE_DAYS = 36525.0
+"""Longest shelf life, stock age or look-ahead: 100 years."""
+Days = ranged(0, MAX_DAYS, "days")
+MAX_VIALS_PER_LOT = 100_000
+"""Most vials a lot may yield on average (a GMP campaign fills tens to hundreds)."""
+MAX_VIALS_PER_DOSE = 10_000
+"""Most vials one infusion may need at the mean body weight."""
+MAX_LOTS_IN_STOCK = 1000
+"""Most lots' worth of vials a reorder point may ask to hold."""
+
+
+class LotSpec(StrictModel):
+    """One manufacturing campaign: a donor's lipoaspirate expanded, filled, tested and released."""
+
+    lead_time_days: Days = Field(description="Days from campaign start (a manufacturing slot taken) to fill.")
+    yield_cells: ranged(0, 1e13, "cells") = Field(description="Viable cells a campaign yields at fill.")
+    qc_release_days: Days = Field(
+        description="Days from fill to QC release (sterility, mycoplasma, endotoxin, identity, potency)."
+    )
+    failure_probability: Probability = Field(
+        description="Probability a lot fails QC release and is destroyed (decided at the end of QC)."
+    )
+    shelf_life_days: float = Field(
+        gt=0, le=MAX_SHELF_LIFE_DAYS, description="Cryopreserved shelf life, counted from fill."
+    )
+    max_parallel_campaigns: int = Field(ge=1, le=1000, description="Campaigns the manufacturing site can run at once.")
+
+
+class ReorderPoint(StrictModel):
+    """Start a lot whenever projected available vials fall below a reorder point."""
+
+    kind: Literal["reorder_point"] = Field(description="Policy tag.")
+    reorder_point_vials: int = Field(
+        ge=0,
+        le=100_000,
+        description=(
+            "Start a lot when projected vials fall below this: released unclaimed vials still "
+            "allocatable `lookahead_days` from now, minus vials owed to waiting subjects, plus the "
+            "expected good vials of lots in process."
+        ),
+    )
+    lookahead_days: float | None = Field(
+        default=None,
+        ge=0,
+        le=MAX_SHELF_LIFE_DAYS,
+        description=(
+            "How far ahead released vials must stay allocatable to count, so that stock about to "
+            "expire is replaced in time; default: the mean campaign lead time plus QC release time."
+        ),
+    )
+
+
+class MakeToOrder(StrictModel):
+    """Start enough lots for a cohort's expected need when the cohort opens."""
+
+    kind: Literal["make_to_order"] = Field(description="Policy tag.")
+    cover: float = Field(
+        gt=0,
+        le=100,
+        description=(
+            "Multiple of the cohort's expected vial need (mean weight, planned infusions) to order, "
+            "in expected good vials per lot, net of released unreserved stock."
+        ),
+    )
+
+
+class Schedule(StrictModel):
+    """Start lots on fixed days (a campaign calendar agreed with the manufacturer)."""
+
+    kind: Literal["schedule"] = Field(description="Policy tag.")
+    start_days: list[float] = Field(max_length=1000, description="Days since study start on which a lot is ordered.")
+
+    @field_validator("start_days")
+    @classmethod
+    def _non_negative(cls, v: list[float]) -> list[float]:
+        if any(not 0 <= d <= MAX_SHELF_LIFE_DAYS for d in v):
+            raise ValueError(f"start days must be between 0 and {MAX_SHELF_LIFE_DAYS:g} (got {v})")
+        return sorted(v)
+
+
+StockPolicy = Annotated[ReorderPoint | MakeToOrder | Schedule, Field(discriminator="kind")]
+
+
+class Product(StrictModel):
+    """The cell product: per-kg doses in whole vials, lots, inventory rules and stock policy."""
+
+    vial_cells: float = Field(ge=1e4, le=1e11, description="Viable cells per vial (vial strength).")
+    overage_fraction: float = Field(
+        ge=0, le=10, description="Extra cells thawed above the prescribed dose, as a fraction of it."
+    )
+    thaw_to_infusion_hours: ranged(0, 8760, "hours") = Field(
+        description="Hours from thawing the vials to starting the infusion."
+    )
+    thaw_window_hours: float = Field(
+        gt=0, le=8760, description="Thawed cells must be infused within this many hours or are wasted."
+    )
+    lots: LotSpec = Field(description="How lots are made and released.")
+    initial_lots: int = Field(ge=0, le=1000, description="Released lots in stock on study start day.")
+    initial_stock_age_days: float = Field(
+        ge=0, le=MAX_SHELF_LIFE_DAYS, description="Days since fill of the initial lots on study start day."
+    )
+    min_remaining_shelf_life_days: float = Field(
+        ge=0,
+        le=MAX_SHELF_LIFE_DAYS,
+        description="Vials are not allocated to a dose with fewer days than this left before expiry.",
+    )
+    reserve_at: Literal["enrolment", "admission"] = Field(
+        description=(
+            "When a subject's doses are claimed from stock: all of them at enrolment, or each one at its admission."
+        )
+    )
+    on_screen_expiry: Literal["rescreen", "lost"] = Field(
+        description=(
+            "A subject still waiting for their first dose when their passed screen expires is "
+            "rescreened (screening duration again) or lost (non-evaluable; replaced if the "
+            "scenario replaces)."
+        )
+    )
+    policy: StockPolicy = Field(description="How new lots are started.")
+    order_on_stockout: bool = Field(
+        description=(
+            "Start a lot at once when subjects are owed more vials than stock plus lots in process "
+            "can be expected to give (under any policy)."
+        )
+    )
+
+    @model_validator(mode="after")
+    def _consistent(self) -> Product:
+        lots = self.lots
+        if lots.failure_probability >= 1:
+            raise ValueError("lots.failure_probability must be below 1: no lot would ever be released")
+        qc = lots.qc_release_days.mean
+        if lots.shelf_life_days <= qc:
+            raise ValueError(
+                f"lots.shelf_life_days (={lots.shelf_life_days:g}) must exceed the mean QC release time "
+                f"(={qc:g} days): lots would expire before they are released"
+            )
+        if self.min_remaining_shelf_life_days >= lots.shelf_life_days:
+            raise ValueError(
+                f"min_remaining_shelf_life_days (={self.min_remaining_shelf_life_days:g}) must be less "
+                f"than lots.shelf_life_days (={lots.shelf_life_days:g})"
+            )
+        if self.initial_lots and self.initial_stock_age_days >= lots.shelf_life_days:
+            raise ValueError(
+                f"initial_stock_age_days (={self.initial_stock_age_days:g}) must be less than "
+                f"lots.shelf_life_days (={lots.shelf_life_days:g}): the initial stock would be expired"
+            )
+        if lots.yield_cells.mean < self.vial_cells:
+            raise ValueError(
+                f"lots.yield_cells has a mean (={lots.yield_cells.mean:.3g}) below one vial "
+                f"(vial_cells={self.vial_cells:.3g})"
+            )
+        per_lot = lots.yield_cells.mean / self.vial_cells
+        if per_lot > MAX_VIALS_PER_LOT:
+            raise ValueError(
+                f"a lot would fill {per_lot:,.0f} vials on average (lots.yield_cells / vial_cells); at most "
+                f"{MAX_VIALS_PER_LOT:,}: is vial_cells (={self.vial_cells:.3g}) the cells of one vial?"
+            )
+        policy, good = self.policy, self.expected_good_vials_per_lot
+        if isinstance(policy, ReorderPoint) and policy.reorder_point_vials > MAX_LOTS_IN_STOCK * max(1.0, good):
+            raise ValueError(
+                f"policy.reorder_point_vials (={policy.reorder_point_vials:,}) asks for more than "
+                f"{MAX_LOTS_IN_STOCK:,} lots' worth of vials in stock ({good:,.2f} good vials per lot, "
+                "after QC failures)"
+            )
+        return self
+
+    def vials_per_dose(self, weight_kg: float, dose_cells_per_kg: float) -> int:
+        """Whole vials to thaw for one infusion: dose plus overage, rounded up."""
+        cells = weight_kg * dose_cells_per_kg * (1.0 + self.overage_fraction)
+        return max(1, math.ceil(cells / self.vial_cells - 1e-9))  # tolerance: 2.0000000000000004 is 2
+
+    @property
+    def expected_good_vials_per_lot(self) -> float:
+        """Mean vials a started lot contributes (yield over vial strength, net of failures)."""
+        return (self.lots.yield_cells.mean / self.vial_cells) * (1.0 - self.lots.failure_probability)
+
+    @property
+    def mean_replenishment_days(self) -> float:
+        """Mean days from ordering a lot to its release: campaign lead time plus QC release time."""
+        return self.lots.lead_time_days.mean + self.lots.qc_release_days.mean

@@ -1,0 +1,105 @@
+"""The product supply of one replicate: stock, manufacturing and the stock policy, wired together.
+
+``Supply`` is what the patient journey talks to: it claims a dose, waits for it, hands the
+vials over for thawing and says whether the thaw made the infusion window. ``UnlimitedSupply``
+stands in when a scenario has no ``product`` section: every dose is there at once.
+"""
+
+from __future__ import annotations
+
+from typing import TYPE_CHECKING
+
+from ctdild_sim.supply.inventory import DoseRequest, Lot, LotInventory
+from ctdild_sim.supply.manufacturing import Manufacturing
+from ctdild_sim.supply.stock_policy import make_policy
+
+if TYPE_CHECKING:
+    from ctdild_sim.model.cohorts import CohortState
+    from ctdild_sim.model.engine import Trial
+    from ctdild_sim.scenario.product import Product
+
+
+class Supply:
+    """Stock, manufacturing and policy for one replicate."""
+
+    limited = True
+
+    def __init__(self, trial: Trial, spec: Product):
+        self.trial = trial
+        self.env = trial.env
+        self.spec = spec
+        self.rng = trial.streams.thaw
+        self.inventory = LotInventory(trial, spec)
+        self.manufacturing = Manufacturing(trial, spec, self.inventory)
+        self.policy = make_policy(self)
+        for _ in range(spec.initial_lots):
+            self.manufacturing.stock_initial_lot()
+        self.inventory.changed()
+
+    @property
+    def lots(self) -> list[Lot]:
+        return self.manufacturing.lots
+
+    @property
+    def reserve_at_enrolment(self) -> bool:
+        return self.spec.reserve_at == "enrolment"
+
+    def vials_per_dose(self, weight_kg: float, dose_cells_per_kg: float) -> int:
+        return self.spec.vials_per_dose(weight_kg, dose_cells_per_kg)
+
+    def request(self, patient_id: int, vials: int) -> DoseRequest:
+        return self.inventory.request(patient_id, vials)
+
+    def cancel(self, req: DoseRequest) -> None:
+        self.inventory.cancel(req)
+
+    def take(self, req: DoseRequest) -> list[tuple[Lot, int]] | None:
+        return self.inventory.take(req)
+
+    def thaw_in_time(self) -> bool:
+        """Draw the thaw-to-infusion time; True when it is inside the window."""
+        return self.spec.thaw_to_infusion_hours.sample(self.rng) <= self.spec.thaw_window_hours
+
+    def finish(self, taken: list[tuple[Lot, int]], infused: bool) -> None:
+        self.inventory.finish(taken, infused)
+
+    def on_cohort_opened(self, cohort: CohortState) -> None:
+        self.policy.on_cohort_opened(cohort)
+
+    def close(self) -> None:
+        self.inventory.close()
+
+
+class UnlimitedSupply:
+    """No product constraint: every request is served at once, every thaw is in time."""
+
+    limited = False
+    reserve_at_enrolment = False
+
+    def __init__(self, trial: Trial):
+        self.env = trial.env
+        self.lots: list[Lot] = []
+
+    def vials_per_dose(self, weight_kg: float, dose_cells_per_kg: float) -> int:
+        return 0
+
+    def request(self, patient_id: int, vials: int) -> DoseRequest:
+        return DoseRequest(patient_id, vials, self.env.now, served=True)
+
+    def cancel(self, req: DoseRequest) -> None:
+        pass
+
+    def take(self, req: DoseRequest) -> list[tuple[Lot, int]]:
+        return []
+
+    def thaw_in_time(self) -> bool:
+        return True
+
+    def finish(self, taken: list[tuple[Lot, int]], infused: bool) -> None:
+        pass
+
+    def on_cohort_opened(self, cohort: CohortState) -> None:
+        pass
+
+    def close(self) -> None:
+        pass

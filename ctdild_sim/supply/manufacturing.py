@@ -1,0 +1,101 @@
+"""Manufacturing campaigns: a lot is ordered, waits for a campaign slot, is expanded and filled,
+then tested; it is released to stock or destroyed.
+
+Each lot's lead time, yield, QC time and QC outcome are drawn when it is ordered, in a fixed
+order, so lot *n* is the same lot in two scenarios that share a product (common random numbers).
+"""
+
+from __future__ import annotations
+
+from typing import TYPE_CHECKING
+
+import simpy
+
+from ctdild_sim.sim.events import EventName
+from ctdild_sim.supply.inventory import Lot, LotInventory
+
+if TYPE_CHECKING:
+    from ctdild_sim.model.engine import Trial
+    from ctdild_sim.scenario.product import Product
+
+
+class Manufacturing:
+    """Orders lots and runs them through campaign slots and QC."""
+
+    def __init__(self, trial: Trial, spec: Product, inventory: LotInventory):
+        self.trial = trial
+        self.env = trial.env
+        self.spec = spec
+        self.inventory = inventory
+        self.rng = trial.streams.manufacturing
+        self.campaigns = simpy.Resource(self.env, capacity=spec.lots.max_parallel_campaigns)
+        self.lots: list[Lot] = []
+        self._unfilled = 0  # lots ordered, not yet filled
+        self._filled_in_qc_vials = 0  # vials of filled lots awaiting their QC result
+
+    def _draw_lot(self) -> Lot:
+        budget = self.trial.budget
+        if len(self.lots) >= budget.lots:
+            raise budget.lots_exceeded()
+        lots = self.spec.lots
+        lead = lots.lead_time_days.sample(self.rng)
+        cells = lots.yield_cells.sample(self.rng)
+        qc = lots.qc_release_days.sample(self.rng)
+        fails = bool(self.rng.random() < lots.failure_probability)
+        lot = Lot(len(self.lots) + 1, self.env.now, lead, cells, qc, fails)
+        lot.vials = int(cells // self.spec.vial_cells)
+        self.lots.append(lot)
+        return lot
+
+    def stock_initial_lot(self) -> Lot:
+        """A lot already released on study start day (filled ``initial_stock_age_days`` earlier)."""
+        lot = self._draw_lot()
+        lot.fails_qc = False
+        lot.initial_stock = True
+        lot.filled_day = lot.started_day = -self.spec.initial_stock_age_days
+        lot.released_day = 0.0
+        lot.expiry_day = lot.filled_day + self.spec.lots.shelf_life_days
+        self.trial.log.record(EventName.LOT_RELEASED, detail=f"lot {lot.lot_id} (initial stock)",
+                              value=float(lot.vials))  # fmt: skip
+        self.inventory.release(lot)
+        return lot
+
+    def order(self, reason: str) -> Lot:
+        lot = self._draw_lot()
+        self.trial.log.record(EventName.LOT_ORDERED, detail=f"lot {lot.lot_id}: {reason}")
+        self._unfilled += 1
+        self.env.process(self._make(lot))
+        return lot
+
+    def _make(self, lot: Lot):
+        log = self.trial.log
+        # Not ``with request() as slot``: when a replicate is abandoned (Ctrl-C, a budget) the
+        # generators of queued lots are closed, and each ``with`` would then cancel its request
+        # with a linear search of the queue: minutes for thousands of queued lots.
+        slot = self.campaigns.request()
+        yield slot
+        lot.started_day = self.env.now
+        log.record(EventName.LOT_STARTED, detail=f"lot {lot.lot_id}")
+        yield self.env.timeout(lot.lead_time_days)
+        self.campaigns.release(slot)
+        lot.filled_day = self.env.now
+        lot.expiry_day = lot.filled_day + self.spec.lots.shelf_life_days
+        self._unfilled -= 1
+        self._filled_in_qc_vials += lot.vials
+        log.record(EventName.LOT_FILLED, detail=f"lot {lot.lot_id}", value=float(lot.vials))
+        yield self.env.timeout(lot.qc_release_days)
+        self._filled_in_qc_vials -= lot.vials
+        if lot.fails_qc:
+            lot.failed_day = self.env.now
+            lot.destroyed = lot.vials
+            log.record(EventName.LOT_FAILED, detail=f"lot {lot.lot_id}", value=float(lot.vials))
+            self.inventory.changed()
+        else:
+            lot.released_day = self.env.now
+            log.record(EventName.LOT_RELEASED, detail=f"lot {lot.lot_id}", value=float(lot.vials))
+            self.inventory.release(lot)
+
+    def expected_in_process(self) -> float:
+        """Good vials expected from lots ordered but not yet released or failed."""
+        p_good = 1.0 - self.spec.lots.failure_probability
+        return self._unfilled * self.spec.expected_good_vials_per_lot + p_good * self._filled_in_qc_vials

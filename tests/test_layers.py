@@ -1,0 +1,109 @@
+"""The layers of ``ctdild_sim`` import one way, down: a small import-graph check over the package.
+
+Bottom to top: scenario, sim, supply, model, analysis, runs, studies, reports, then the CLI and
+the dashboard. A module may import from its own layer and the layers below. Imports made only for
+type hints (under ``if TYPE_CHECKING:``) may point up: the model's components and the supply see
+``model.engine.Trial`` that way, as the context they are handed. The package root (``__version__``
+and the public names) is not a layer: every module may import ``__version__`` from it.
+"""
+
+from __future__ import annotations
+
+import ast
+from pathlib import Path
+
+import pytest
+
+from conftest import ROOT
+
+LAYERS = ["scenario", "sim", "supply", "model", "analysis", "runs", "studies", "reports", "interface"]
+"""Bottom to top; ``interface`` is the CLI and the dashboard."""
+
+
+def layer_of(module: str) -> str | None:
+    parts = module.split(".")
+    if parts[0] == "dashboard" or module in ("ctdild_sim.cli", "ctdild_sim.__main__"):
+        return "interface"
+    if parts[0] == "ctdild_sim" and len(parts) > 1 and parts[1] in LAYERS:
+        return parts[1]
+    return None  # the package root, its README-promised shim, or not ours
+
+
+def modules() -> dict[str, Path]:
+    found = {}
+    for top in ("ctdild_sim", "dashboard"):
+        for path in (ROOT / top).rglob("*.py"):
+            name = ".".join(path.relative_to(ROOT).with_suffix("").parts)
+            found[name.removesuffix(".__init__")] = path
+    return found
+
+
+def _type_checking_only(tree: ast.Module) -> set[int]:
+    """Line numbers of imports under ``if TYPE_CHECKING:``."""
+    lines = set()
+    for node in ast.walk(tree):
+        if isinstance(node, ast.If) and getattr(node.test, "id", None) == "TYPE_CHECKING":
+            for child in node.body:
+                for inner in ast.walk(child):
+                    if isinstance(inner, ast.Import | ast.ImportFrom):
+                        lines.add(inner.lineno)
+    return lines
+
+
+def imports(path: Path) -> list[tuple[str, int]]:
+    """(imported module, line) for every import of ``ctdild_sim`` or ``dashboard`` at run time."""
+    tree = ast.parse(path.read_text())
+    typing_only = _type_checking_only(tree)
+    out = []
+    for node in ast.walk(tree):
+        if not isinstance(node, ast.Import | ast.ImportFrom) or node.lineno in typing_only:
+            continue
+        if isinstance(node, ast.Import):
+            out += [(alias.name, node.lineno) for alias in node.names]
+        elif isinstance(node, ast.ImportFrom) and node.module and node.level == 0:
+            if node.module == "ctdild_sim":  # ``from ctdild_sim import X``: X may be a subpackage or module
+                out += [(f"ctdild_sim.{alias.name}", node.lineno) for alias in node.names]
+            else:
+                out.append((node.module, node.lineno))
+    return [(m, line) for m, line in out if m.split(".")[0] in ("ctdild_sim", "dashboard")]
+
+
+def violations() -> list[str]:
+    found = []
+    for name, path in modules().items():
+        mine = layer_of(name)
+        if mine is None:
+            continue
+        for target, line in imports(path):
+            theirs = layer_of(target)
+            if theirs is not None and LAYERS.index(theirs) > LAYERS.index(mine):
+                found.append(f"{path.relative_to(ROOT)}:{line}: {mine} imports {target} ({theirs})")
+    return found
+
+
+def test_imports_run_down_the_layers():
+    assert violations() == []
+
+
+def test_every_module_belongs_to_a_layer():
+    loose = [n for n in modules() if layer_of(n) is None and n not in ("ctdild_sim", "ctdild_sim.results")]
+    assert loose == []
+
+
+@pytest.mark.parametrize("package", LAYERS[:-1])
+def test_every_layer_says_what_lives_there_and_what_it_may_import(package):
+    doc = ast.get_docstring(ast.parse((ROOT / "ctdild_sim" / package / "__init__.py").read_text()))
+    assert doc and "May import" in doc
+
+
+def test_the_check_finds_an_upward_import(tmp_path, monkeypatch):
+    # guard against a check that cannot fail: an import of runs from model is reported, a type-only one is not
+    fake = tmp_path / "ctdild_sim" / "model"
+    fake.mkdir(parents=True)
+    (fake / "bad.py").write_text(
+        "from typing import TYPE_CHECKING\nfrom ctdild_sim.runs.runner import run_scenario\n"
+        "if TYPE_CHECKING:\n    from ctdild_sim.reports.terminal import table\n"
+    )
+    assert imports(fake / "bad.py") == [("ctdild_sim.runs.runner", 2)]
+    monkeypatch.setattr(__import__(__name__), "ROOT", tmp_path)
+    assert violations() == ["ctdild_sim/model/bad.py:2: model imports ctdild_sim.runs.runner (runs)"]
