@@ -90,7 +90,9 @@ class CandidateFactory:
         self._batch: list[tuple] = []
         self._position = BATCH
 
-    def draw(self, site: str) -> Candidate:
+    def draw(self, site: str, candidate_id: int | None = None) -> Candidate:
+        """The next candidate, numbered in order; or, with ``candidate_id``, a fresh record for a
+        candidate a trial's records already numbered (a restart), without using a new number."""
         if self._position == BATCH:
             if self._next_id > self.limit and self.on_limit is not None:
                 raise self.on_limit()
@@ -98,9 +100,15 @@ class CandidateFactory:
             self._position = 0
         facts = self._batch[self._position]
         self._position += 1
+        if candidate_id is not None:
+            return Candidate(candidate_id, site, *facts)
         candidate = Candidate(self._next_id, site, *facts)
         self._next_id += 1
         return candidate
+
+    def continue_from(self, next_id: int) -> None:
+        """Number new candidates from ``next_id`` (the records of a trial under way used the rest)."""
+        self._next_id = next_id
 
     def _draw_batch(self) -> list[tuple]:
         """BATCH candidates' facts, each a tuple in the order of Candidate's fields after site."""

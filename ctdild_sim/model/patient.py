@@ -22,10 +22,11 @@ from ctdild_sim.model.cohorts import CohortState
 from ctdild_sim.sim.capacity import Capacity
 from ctdild_sim.sim.events import EventName
 from ctdild_sim.sim.timing import LateTimeout
-from ctdild_sim.supply.inventory import DoseRequest
+from ctdild_sim.supply.inventory import DoseRequest, lots_detail
 
 if TYPE_CHECKING:
     from ctdild_sim.model.engine import Trial
+    from ctdild_sim.model.state import SubjectState
 
 DAYS_PER_YEAR = 365.25
 
@@ -101,21 +102,43 @@ class Journey:
         self.leave_day = patient.enrolled_day + patient.leaves_after_days  # inf if never
         self._leaving: simpy.Event | None = None
 
-    def run(self):
+    def run(self, resume: SubjectState | None = None):
+        """The protocol from enrolment; or, for a trial restarted from its records, from where the
+        subject is in it (``resume``): still in hospital after an infusion, waiting for the next
+        one, or in the hold and follow-up. A wait already under way continues for what is left of
+        it, drawn conditioned on the time it has already lasted."""
         p, trial, dosing = self.p, self.trial, self.trial.scenario.dosing
         rng = trial.streams.dosing
-        claims = [self._claim() for _ in range(p.planned_infusions)] if self.supply.reserve_at_enrolment else []
-        if not (yield from self._wait(dosing.enrolment_to_first_infusion_days.sample(rng))):
+        given = p.infusions_given
+        claims = (
+            [self._claim() for _ in range(p.planned_infusions - given)] if self.supply.reserve_at_enrolment else []
+        )
+        now = self.env.now
+        if resume is None:
+            first_wait = dosing.enrolment_to_first_infusion_days.sample(rng)
+        elif resume.in_hospital_since is not None:
+            stay = dosing.length_of_stay_days.remaining(rng, now - resume.in_hospital_since)
+            if not (yield from self._stay(stay)):
+                return self._leave()
+            first_wait = None
+        elif given == 0:
+            first_wait = dosing.enrolment_to_first_infusion_days.remaining(rng, now - p.enrolled_day)
+        else:
+            first_wait = None
+        if first_wait is not None and not (yield from self._wait(first_wait)):
             return self._leave()
-        for k in range(p.planned_infusions):
+        for k in range(given, p.planned_infusions):
             if k > 0:
-                interval = dosing.repeat_interval_days.sample(rng)
-                gap = max(0.0, p.last_infusion_day + interval - self.env.now)
+                if resume is not None and k == given and resume.in_hospital_since is None:
+                    gap = dosing.repeat_interval_days.remaining(rng, now - p.last_infusion_day)
+                else:
+                    interval = dosing.repeat_interval_days.sample(rng)
+                    gap = max(0.0, p.last_infusion_day + interval - self.env.now)
                 if not (yield from self._wait(gap)):
                     return self._leave()
-            if not (yield from self._infusion(k, claims[k] if claims else None)):
+            if not (yield from self._infusion(k, claims[k - given] if claims else None)):
                 return self._leave()
-        if not (yield from self._hold_and_follow_up()):
+        if not (yield from self._hold_and_follow_up(after=now if resume is not None else -math.inf)):
             return self._leave()
         p.status = "completed"
         p.end_day = self.env.now
@@ -227,10 +250,11 @@ class Journey:
                 beds.give_back()
                 continue
             if self.supply.limited:
-                self._record(EventName.VIALS_THAWED, value=float(p.vials_per_dose))
+                self._record(EventName.VIALS_THAWED, detail=lots_detail(vials), value=float(p.vials_per_dose))
             if not self.supply.thaw_in_time():
                 self.supply.finish(vials, infused=False)
-                self._record(EventName.VIALS_WASTED, detail="thaw window exceeded", value=float(p.vials_per_dose))
+                self._record(EventName.VIALS_WASTED, detail=f"thaw window exceeded: {lots_detail(vials)}",
+                             value=float(p.vials_per_dose))  # fmt: skip
                 beds.give_back()
                 continue
             self.supply.finish(vials, infused=True)
@@ -251,18 +275,25 @@ class Journey:
             p.first_infusion_day = self.env.now
         p.last_infusion_day = self.env.now
         trial.safety.after_infusion(p, k)
-        stayed = yield from self._wait(trial.scenario.dosing.length_of_stay_days.sample(trial.streams.dosing))
-        beds.give_back()
+        return (yield from self._stay(trial.scenario.dosing.length_of_stay_days.sample(trial.streams.dosing)))
+
+    def _stay(self, days: float):
+        """The rest of an infusion stay; the bed is given back; False if the subject left."""
+        stayed = yield from self._wait(days)
+        self.trial.beds.give_back()
         if stayed:
             self._record(EventName.DISCHARGED)
         return stayed
 
-    def _hold_and_follow_up(self):
-        """The safety hold and the visits, all counted from the last infusion."""
+    def _hold_and_follow_up(self, after: float = -math.inf):
+        """The safety hold and the visits, all counted from the last infusion; those before
+        ``after`` (a restart: the records hold them) are not waited for again."""
         p, trial = self.p, self.trial
         hold = trial.scenario.safety.hold_days
         schedule = [(hold, 0, "hold")] + [(d, 1, "visit") for d in trial.scenario.follow_up.visit_days]
         for offset, _, kind in sorted(schedule):
+            if p.last_infusion_day + offset < after:
+                continue
             due = max(0.0, p.last_infusion_day + offset - self.env.now)
             if not (yield from self._wait(due)):
                 return False

@@ -9,8 +9,11 @@ the YAML file as a small mapping tagged by ``dist``, for example::
 
 Each class validates its own parameters, exposes its analytic ``mean`` (so tests can compare
 samples to closed forms, as ciw does) and draws with a ``numpy.random.Generator`` handed in by the
-caller. Lognormals are given by median and 90th percentile because that is how clinicians state
-durations ("usually two weeks, rarely more than a month").
+caller. For a trial under way, ``remaining(rng, elapsed)`` draws what is left of a duration that
+has already lasted ``elapsed`` (the distribution conditioned on being longer than that, drawn by
+inverting its upper tail), and ``survival(x)`` is P(X > x). Lognormals are given by median and
+90th percentile because that is how clinicians state durations ("usually two weeks, rarely more
+than a month").
 """
 
 from __future__ import annotations
@@ -22,6 +25,7 @@ from typing import Annotated, Literal
 
 import numpy as np
 from pydantic import AfterValidator, Field, model_validator
+from scipy import special
 
 from ctdild_sim.scenario.base import StrictModel
 
@@ -48,6 +52,12 @@ class Fixed(StrictModel):
     def parameters(self) -> dict[str, float]:
         return {"value": self.value}
 
+    def survival(self, x: float) -> float:
+        return 1.0 if x < self.value else 0.0
+
+    def remaining(self, rng: np.random.Generator, elapsed: float) -> float:
+        return max(0.0, self.value - elapsed)
+
     def sample(self, rng: np.random.Generator) -> float:
         return self.value
 
@@ -67,6 +77,12 @@ class Exponential(StrictModel):
 
     def parameters(self) -> dict[str, float]:
         return {"mean": self.mean_value}
+
+    def survival(self, x: float) -> float:
+        return math.exp(-max(x, 0.0) / self.mean_value)
+
+    def remaining(self, rng: np.random.Generator, elapsed: float) -> float:
+        return float(rng.exponential(self.mean_value))  # memoryless: the elapsed time does not matter
 
     def sample(self, rng: np.random.Generator) -> float:
         return float(rng.exponential(self.mean_value))
@@ -92,6 +108,16 @@ class LogNormal(StrictModel):
 
     def parameters(self) -> dict[str, float]:
         return {"median": self.median, "p90": self.p90}
+
+    def survival(self, x: float) -> float:
+        return 1.0 if x <= 0 else float(special.ndtr(-math.log(x / self.median) / self.sigma))
+
+    def remaining(self, rng: np.random.Generator, elapsed: float) -> float:
+        tail = self.survival(elapsed)
+        if tail <= 0.0:
+            return 0.0
+        z = -special.ndtri(rng.uniform(0.0, tail))  # the upper tail beyond ``elapsed``, by inversion
+        return max(0.0, float(self.median * math.exp(self.sigma * z)) - elapsed)
 
     @cached_property
     def sigma(self) -> float:
@@ -133,6 +159,20 @@ class Gamma(StrictModel):
         return {"mean": self.mean_value, "sd": self.sd}
 
     @property
+    def scale(self) -> float:
+        return self.sd**2 / self.mean_value
+
+    def survival(self, x: float) -> float:
+        return 1.0 if x <= 0 else float(special.gammaincc(self.shape, x / self.scale))
+
+    def remaining(self, rng: np.random.Generator, elapsed: float) -> float:
+        tail = self.survival(elapsed)
+        if tail <= 0.0:
+            return 0.0
+        x = special.gammainccinv(self.shape, rng.uniform(0.0, tail)) * self.scale
+        return max(0.0, float(x) - elapsed)
+
+    @property
     def shape(self) -> float:
         return (self.mean_value / self.sd) ** 2
 
@@ -166,6 +206,30 @@ class Normal(StrictModel):
     def parameters(self) -> dict[str, float]:
         bounds = {k: v for k, v in (("low", self.low), ("high", self.high)) if v is not None}
         return {"mean": self.mean_value, "sd": self.sd, **bounds}
+
+    def survival(self, x: float) -> float:
+        """P(X > x) of the clipped value (its mass at ``low`` and ``high`` included)."""
+        if self.high is not None and x >= self.high:
+            return 0.0
+        if self.low is not None and x < self.low:
+            return 1.0
+        if self.sd == 0:
+            return 1.0 if self.mean_value > x else 0.0
+        return float(special.ndtr((self.mean_value - x) / self.sd))
+
+    def remaining(self, rng: np.random.Generator, elapsed: float) -> float:
+        tail = self.survival(elapsed)
+        if tail <= 0.0:
+            return 0.0
+        if self.sd == 0:
+            x = self.mean_value
+        else:
+            x = self.mean_value - self.sd * float(special.ndtri(rng.uniform(0.0, tail)))
+        if self.low is not None:
+            x = max(x, self.low)
+        if self.high is not None:
+            x = min(x, self.high)
+        return max(0.0, x - elapsed)
 
     def sample(self, rng: np.random.Generator) -> float:
         x = self.mean_value + self.sd * rng.standard_normal()
@@ -203,6 +267,14 @@ class Uniform(StrictModel):
 
     def parameters(self) -> dict[str, float]:
         return {"low": self.low, "high": self.high}
+
+    def survival(self, x: float) -> float:
+        return min(1.0, max(0.0, (self.high - x) / (self.high - self.low)))
+
+    def remaining(self, rng: np.random.Generator, elapsed: float) -> float:
+        if elapsed >= self.high:
+            return 0.0
+        return float(rng.uniform(max(self.low, elapsed), self.high)) - elapsed
 
     def sample(self, rng: np.random.Generator) -> float:
         return float(rng.uniform(self.low, self.high))

@@ -9,7 +9,7 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING
 
-from ctdild_sim.supply.inventory import DoseRequest, Lot, LotInventory
+from ctdild_sim.supply.inventory import DoseRequest, Lot, LotInventory, LotState
 from ctdild_sim.supply.manufacturing import Manufacturing
 from ctdild_sim.supply.stock_policy import make_policy
 
@@ -24,7 +24,11 @@ class Supply:
 
     limited = True
 
-    def __init__(self, trial: Trial, spec: Product):
+    def __init__(
+        self, trial: Trial, spec: Product, lots: tuple[LotState, ...] | None = None, used_before: int = 0
+    ):
+        """``lots``: the lots a trial under way has (``model.state``); without them, the scenario's
+        initial stock, of which ``used_before`` vials were already used (earliest expiry first)."""
         self.trial = trial
         self.env = trial.env
         self.spec = spec
@@ -32,8 +36,12 @@ class Supply:
         self.inventory = LotInventory(trial, spec)
         self.manufacturing = Manufacturing(trial, spec, self.inventory)
         self.policy = make_policy(self)
-        for _ in range(spec.initial_lots):
-            self.manufacturing.stock_initial_lot()
+        if lots is None:
+            for _ in range(spec.initial_lots):
+                self.manufacturing.stock_initial_lot()
+            self.inventory.use_up(used_before)
+        else:
+            self.manufacturing.restore(lots)
         self.inventory.changed()
 
     @property

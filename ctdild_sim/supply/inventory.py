@@ -61,6 +61,30 @@ class Lot:
         return self.free + self.reserved + self.in_qc
 
 
+@dataclass(frozen=True)
+class LotState:
+    """A lot as a trial's records know it on a date (see ``model.state``): what has happened to it
+    and to its vials so far. ``vials`` is None for a lot not yet filled."""
+
+    lot_id: int
+    ordered_day: float
+    initial_stock: bool = False
+    started_day: float = math.nan
+    filled_day: float = math.nan
+    released_day: float = math.nan
+    failed_day: float = math.nan
+    expiry_day: float = math.nan
+    vials: int | None = None
+    used: int = 0
+    wasted: int = 0
+    expired: int = 0
+
+    @property
+    def free(self) -> int:
+        """Released vials neither used, wasted nor expired."""
+        return max(0, (self.vials or 0) - self.used - self.wasted - self.expired)
+
+
 @dataclass(eq=False)
 class DoseRequest:
     """A claim on ``vials`` vials for one infusion of one subject."""
@@ -86,6 +110,21 @@ class Allocation(NamedTuple):
     patient_id: int
     taken: tuple[tuple[int, int], ...]  # (lot_id, vials)
     usable_after: tuple[tuple[int, float, int], ...]  # (lot_id, expiry_day, free) of usable lots with free vials
+
+
+def lots_detail(taken: list[tuple[Lot, int]]) -> str:
+    """Which lots gave a dose's vials, as the event log writes it: ``lot 3 x2; lot 4 x1``."""
+    return "; ".join(f"lot {lot.lot_id} x{k}" for lot, k in taken)
+
+
+def parse_lots_detail(detail: str) -> list[tuple[int, int]]:
+    """(lot id, vials) pairs of a ``lots_detail`` text, wherever it stands in an event's detail."""
+    pairs = []
+    for part in detail.split(":")[-1].split(";"):
+        words = part.split()
+        if len(words) == 3 and words[0] == "lot" and words[2].startswith("x"):
+            pairs.append((int(words[1]), int(words[2][1:])))
+    return pairs
 
 
 class LotInventory:
@@ -175,6 +214,26 @@ class LotInventory:
             callback(lot)
         self._serve()
         self.changed()
+
+    def restore_released(self, lot: Lot) -> None:
+        """A lot released before the restart, with its remaining vials in ``lot.free`` already:
+        into stock, its expiry and the stock policy's review scheduled, nothing logged."""
+        keys = [x.expiry_day for x in self.released]
+        self.released.insert(bisect.bisect_right(keys, lot.expiry_day), lot)
+        self.env.timeout(max(0.0, lot.expiry_day - self.env.now)).callbacks.append(lambda _: self._expire(lot))
+        for callback in self.on_release:
+            callback(lot)
+
+    def use_up(self, vials: int) -> None:
+        """Count ``vials`` of released stock as used before the restart, earliest expiry first (a
+        trial's records that list infusions but no lots)."""
+        for lot in list(self.released):
+            k = min(lot.free, vials)
+            lot.free -= k
+            lot.used += k
+            vials -= k
+            if not lot.free and not lot.reserved:
+                self._retire(lot)
 
     def _expire(self, lot: Lot) -> None:
         """The lot's expiry day: its unclaimed vials expire."""

@@ -88,10 +88,11 @@ class SchedulePolicy(StockPolicy):
     def __init__(self, supply: Supply, spec: Schedule):
         super().__init__(supply)
         for day in spec.start_days:
-            supply.env.process(self._order_on(day))
+            if day >= supply.env.now:  # a trial restarted on a later day has ordered the earlier ones
+                supply.env.process(self._order_on(day))
 
     def _order_on(self, day: float):
-        yield self.supply.env.timeout(day)
+        yield self.supply.env.timeout(day - self.supply.env.now)
         self.supply.manufacturing.order(f"scheduled for day {day:g}")
 
 
