@@ -26,18 +26,31 @@ from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, T
 from rich.text import Text
 
 from ctdild_sim import __version__
+from ctdild_sim.actuals.reader import ActualsError
+from ctdild_sim.actuals.rows import FILES as ACTUALS_FILES
+from ctdild_sim.actuals.synthetic import actuals_from_replicate, synthetic_readme
 from ctdild_sim.analysis.compare import headline, milestone_differences, milestone_quantiles
 from ctdild_sim.analysis.summary import run_warnings
 from ctdild_sim.analysis.supply_summary import lot_starts
 from ctdild_sim.analysis.tables import RunTables
+from ctdild_sim.model.engine import run_replicate
 from ctdild_sim.reports.html import differences_figure, lplv_ecdf_figure, write_html
-from ctdild_sim.reports.terminal import compare_report, plan_report, runs_report, supply_report, trial_report
-from ctdild_sim.runs.export import OutputError, WriteFailed, check_output_dir, write_tables
+from ctdild_sim.reports.terminal import (
+    compare_report,
+    forecast_report,
+    plan_report,
+    runs_report,
+    supply_report,
+    trial_report,
+)
+from ctdild_sim.runs.export import OutputError, WriteFailed, check_output_dir, write_csv_tables, write_tables
 from ctdild_sim.runs.results import DEFAULT_ROOT, StoreError, list_runs, save_run
 from ctdild_sim.runs.runner import quiet_dask, run_scenario, simulate_metrics
 from ctdild_sim.scenario.loading import ScenarioError, load_scenario, read_text, shipped_scenario, shipped_scenarios_dir
 from ctdild_sim.scenario.trial import Scenario
 from ctdild_sim.sim.budget import BudgetExceeded
+from ctdild_sim.studies.forecast import forecast as run_forecast
+from ctdild_sim.studies.forecast import read_state
 from ctdild_sim.studies.lot_plan import plan_lots
 
 FAILED = 1
@@ -102,8 +115,14 @@ def validate(files: tuple[Path, ...]) -> None:
 
 
 @main.command()
-def schema() -> None:
+@click.option(
+    "--actuals", "actuals_files", is_flag=True, help="The actuals files' columns instead, one schema per file."
+)
+def schema(actuals_files: bool) -> None:
     """Print the JSON Schema of scenario files (for editors and documentation)."""
+    if actuals_files:
+        click.echo(json.dumps({name: model.model_json_schema() for name, model in ACTUALS_FILES.items()}, indent=2))
+        return
     click.echo(json.dumps(Scenario.model_json_schema(by_alias=True), indent=2))
 
 
@@ -301,6 +320,116 @@ def supply(scenario_file: Path, replicates: int, seed: int, workers: int | None,
         if target_stockout is not None:
             plan_report(console, plan)
         supply_report(console, scenario, tables, period, seeds)
+
+
+# -- forecast from a trial's records ------------------------------------------------------
+
+_date = click.DateTime(formats=["%Y-%m-%d"])
+
+
+@main.command()
+@click.argument("scenario_file", type=click.Path(path_type=Path))
+@click.option("--actuals", "actuals_dir", required=True, type=click.Path(path_type=Path),
+              help="Folder of the trial's records (CSV files; see the README).")  # fmt: skip
+@click.option("--as-of", "as_of", type=_date, default=None,
+              help="The date the records run to (YYYY-MM-DD) [default: today].")  # fmt: skip
+@click.option("--target-date", type=_date, default=None,
+              help="Also give P(last patient last visit by this date).")  # fmt: skip
+@click.option("--target-stockout", type=click.FloatRange(0, 1, min_open=True, max_open=True), default=0.05,
+              show_default=True, help="Stock-out target of the lot plan made from the actual stock.")  # fmt: skip
+@click.option("--no-lot-plan", is_flag=True, help="Do not search a lot plan (faster).")
+@_execution_options
+@click.option("--keep-events", default=200, show_default=True, type=click.IntRange(min=0),
+              help="Keep full event logs for the first K replicates only.")  # fmt: skip
+@click.option("--results", "results_root", type=click.Path(path_type=Path), default=DEFAULT_ROOT, show_default=True,
+              help="Results store the forecast is saved in.")  # fmt: skip
+@click.option("--no-store", is_flag=True, help="Do not save the forecast in the results store.")
+@out_option
+def forecast(scenario_file: Path, actuals_dir: Path, as_of: dt.datetime | None, target_date: dt.datetime | None,
+             target_stockout: float, no_lot_plan: bool, replicates: int, seed: int, workers: int | None,
+             chunk_size: int | None, scheduler: str | None, quiet: bool, keep_events: int, results_root: Path,
+             no_store: bool, out: Path | None) -> None:  # fmt: skip
+    """Forecast a trial under way from its records (ACTUALS, as of a date): the milestones still to
+    come, the trial against its plan, and the product and lots still needed."""
+    scenario_file = _scenario_path(scenario_file)
+    scenario = _load(scenario_file, out)
+    as_of_date = as_of.date() if as_of is not None else dt.date.today()
+    if as_of_date < scenario.start_date:
+        _fail(f"--as-of: {as_of_date} is before the study's start {scenario.start_date}")
+    if scenario.day_of(as_of_date) + 1 >= scenario.horizon_days:
+        _fail(f"--as-of: {as_of_date} is past the scenario's horizon ({scenario.horizon_days:g} days from the start)")
+    try:
+        read_state(scenario, actuals_dir, as_of_date)  # every problem of the records before anything is simulated
+    except ActualsError as exc:
+        _fail(str(exc))
+    options = _run_options(workers, chunk_size, scheduler, keep_events=keep_events)
+    started = dt.datetime.now(dt.UTC)
+    with _guarded(scenario_file) as state:
+        made = _with_steps(quiet, lambda progress: run_forecast(
+            scenario, actuals_dir, as_of_date, replicates, seed,
+            target_date=target_date.date() if target_date else None,
+            target_stockout=None if no_lot_plan else target_stockout, progress=progress, **options,
+        ))  # fmt: skip
+        tables = made.output_tables()
+        console = _console()
+        if not no_store:
+            extra = {"kind": "forecast", "as_of": as_of_date.isoformat(), "actuals_folder": str(actuals_dir),
+                     "actuals_sha256": made.actuals.sha256}  # fmt: skip
+            state.saved = save_run(
+                results_root, tables, scenario=scenario, scenario_file=scenario_file,
+                scenario_text=read_text(scenario_file), seed=seed, replicates=replicates, options=options,
+                command=sys.argv, started=started, extra=extra,
+            ).name  # fmt: skip
+        forecast_report(console, made)
+        if state.saved:
+            console.print(Text(f"Saved as run {state.saved} in {results_root}/.", style="bold"))
+        _write(console, out, tables)
+
+
+def _with_steps(quiet: bool, work):
+    """Run ``work(progress)`` with a progress bar per step (``studies.forecast.Progress``)."""
+    bar = Progress(
+        TextColumn("{task.description}"), BarColumn(), MofNCompleteColumn(), TimeRemainingColumn(),
+        console=Console(stderr=True), disable=quiet, transient=True,
+    )  # fmt: skip
+    tasks: dict[str, int] = {}
+
+    def progress(step: str, total: int | None, done: int) -> None:
+        if step not in tasks:
+            tasks[step] = bar.add_task(escape(step), total=total)
+        bar.advance(tasks[step], done)
+
+    with bar:
+        return work(progress)
+
+
+@main.command()
+@click.argument("scenario_file", type=click.Path(path_type=Path))
+@click.option("--replicate", "-r", type=click.IntRange(0, MAX_REPLICATES), default=0, show_default=True,
+              help="The replicate whose records are written.")  # fmt: skip
+@click.option("--seed", default=20240820, show_default=True, type=click.IntRange(0, 2**63 - 1))
+@click.option("--as-of", "as_of", type=_date, required=True, help="The date the records run to (YYYY-MM-DD).")
+@click.option("--out", type=click.Path(path_type=Path), required=True, help="Folder to write the CSV files to.")
+def actuals(scenario_file: Path, replicate: int, seed: int, as_of: dt.datetime, out: Path) -> None:
+    """Write what a simulated replicate of SCENARIO_FILE would have recorded by a date, as an
+    actuals folder (synthetic records, for trying the forecast and as an example of the format)."""
+    scenario_file = _scenario_path(scenario_file)
+    scenario = _load(scenario_file)
+    as_of_date = as_of.date()
+    if as_of_date < scenario.start_date:
+        _fail(f"--as-of: {as_of_date} is before the study's start {scenario.start_date}")
+    with _guarded(scenario_file):
+        result = run_replicate(scenario, seed, replicate)
+        tables = actuals_from_replicate(result, scenario, as_of_date)
+        try:
+            write_csv_tables(out, tables, marker="screening.csv", notes=synthetic_readme(
+                scenario, scenario_file.name, seed, replicate, as_of_date))  # fmt: skip
+        except OutputError as exc:
+            _fail(str(exc))
+    counts = ", ".join(f"{len(frame)} rows in {name}" for name, frame in tables.items())
+    click.echo(
+        f"Synthetic records of replicate {replicate} (seed {seed}) as of {as_of_date} written to {out}/: {counts}."
+    )
 
 
 # -- compare ------------------------------------------------------------------------------

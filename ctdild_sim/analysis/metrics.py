@@ -9,12 +9,14 @@ from __future__ import annotations
 
 import math
 from collections import Counter
+from collections.abc import Iterable
 from operator import attrgetter
 
 from ctdild_sim.analysis.supply_metrics import supply_metrics
 from ctdild_sim.model.eligibility import CRITERION_NAMES
 from ctdild_sim.model.engine import ReplicateResult
 from ctdild_sim.scenario.trial import Scenario
+from ctdild_sim.sim.events import Event
 from ctdild_sim.sim.events import EventName as E
 
 NAN = math.nan
@@ -132,3 +134,30 @@ def replicate_metrics(result: ReplicateResult, scenario: Scenario) -> dict[str, 
         record[screen_failure_column(criterion)] = failures[criterion]
     record.update(supply_metrics(result, scenario.product, counts))
     return record
+
+
+COUNTED_BY = {
+    "referred": (E.REFERRED.value,),
+    "screened": (E.SCREEN_PASSED.value, E.SCREEN_FAILED.value),
+    "enrolled": (E.ENROLLED.value,),
+    "infused": (E.INFUSED.value,),
+}
+"""What ``counts_by`` counts: candidates referred and screened, subjects enrolled, infusions given."""
+
+
+def counts_by(events: Iterable[Event], day: float) -> dict[str, int]:
+    """How many candidates were referred and screened, subjects enrolled and infusions given
+    before ``day`` (a trial's progress on a date, to set the actual progress against the plan)."""
+    out = {f"{name}_by_day": 0 for name in COUNTED_BY}
+    screened: set[int] = set()
+    kinds = {event: name for name, events in COUNTED_BY.items() for event in events}
+    for ev in events:
+        if ev.day >= day:
+            continue
+        name = kinds.get(ev.event)
+        if name == "screened":
+            screened.add(ev.patient_id)
+        elif name is not None:
+            out[f"{name}_by_day"] += 1
+    out["screened_by_day"] = len(screened)
+    return out

@@ -24,7 +24,7 @@ from ctdild_sim.analysis.summary import milestone_summary, screen_failure_summar
 from ctdild_sim.model.engine import ReplicateResult
 from ctdild_sim.scenario.trial import Scenario
 
-EVENT_COLUMNS = ["replicate", "day", "date", "site", "patient_id", "cohort", "event", "detail", "value"]
+EVENT_COLUMNS = ["replicate", "day", "date", "site", "patient_id", "cohort", "event", "detail", "value", "observed"]
 
 
 @dataclass(frozen=True)
@@ -60,8 +60,12 @@ def day_to_date(start: dt.date, days: pd.Series | np.ndarray) -> pd.Series:
 
 
 def events_table(results: Iterable[ReplicateResult], start: dt.date) -> pd.DataFrame:
-    rows = [(r.replicate, *ev) for r in results for ev in r.events]
-    frame = pd.DataFrame(rows, columns=["replicate", "day", "site", "patient_id", "cohort", "event", "detail", "value"])
+    """``observed``: the row is a restarted trial's recorded history, not simulated."""
+    rows = [(r.replicate, *ev, i < r.observed_rows) for r in results for i, ev in enumerate(r.events)]
+    frame = pd.DataFrame(
+        rows, columns=["replicate", "day", "site", "patient_id", "cohort", "event", "detail", "value", "observed"]
+    )
+    frame["observed"] = frame["observed"].astype(bool)
     frame["replicate"] = frame["replicate"].astype("int64")
     frame["day"] = frame["day"].astype("float64")
     frame["patient_id"] = frame["patient_id"].astype("Int64")
@@ -78,7 +82,7 @@ PATIENT_COLUMNS = [
     "replicate", "patient_id", "site", "cohort", "enrolled_day", "waited_for_slot_days",
     "first_infusion_day", "last_infusion_day", "planned_infusions", "infusions_given", "cells_infused",
     "vials_per_dose", "bed_wait_days", "product_wait_days", "hold_completed", "status", "end_day", "age",
-    "female", "ctd_type", "ild_profile", "body_weight_kg",
+    "female", "ctd_type", "ild_profile", "body_weight_kg", "observed",
 ]  # fmt: skip
 
 
@@ -88,7 +92,7 @@ def patients_table(results: Iterable[ReplicateResult]) -> pd.DataFrame:
          p.first_infusion_day, p.last_infusion_day, p.planned_infusions, p.infusions_given, p.cells_infused,
          p.vials_per_dose, p.bed_wait_days, p.product_wait_days, p.hold_completed, p.status, p.end_day,
          p.candidate.age, p.candidate.female, p.candidate.ctd_type, p.candidate.ild_profile,
-         p.candidate.body_weight_kg)
+         p.candidate.body_weight_kg, p.enrolled_day < r.restart_day)
         for r in results for p in r.patients
     ]  # fmt: skip
     return pd.DataFrame(rows, columns=PATIENT_COLUMNS)

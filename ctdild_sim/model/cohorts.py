@@ -22,6 +22,7 @@ from ctdild_sim.sim.events import EventName
 
 if TYPE_CHECKING:
     from ctdild_sim.model.engine import Trial
+    from ctdild_sim.model.state import TrialState
 
 
 class CohortState:
@@ -62,22 +63,46 @@ class CohortState:
 class CohortGate:
     """Opens the cohorts in order, each only after the previous one has passed its gate."""
 
-    def __init__(self, trial: Trial):
+    def __init__(self, trial: Trial, state: TrialState | None = None):
+        """``state``: a trial under way (a restart): its cohorts' slots, and the open one."""
         self.trial = trial
         env = trial.env
         self.cohorts = [CohortState(env, i, spec) for i, spec in enumerate(trial.scenario.cohorts)]
         self.open_slots: deque[int] = deque()  # cohort index of each slot not yet filled
         self.open_cohort: CohortState | None = None
         self.dosing_complete = env.event()
-        env.process(self._run())
+        if state is None:
+            env.process(self._run())
+        elif state.open_cohort is None:
+            self._restore(state)
+            self.dosing_complete.succeed()
+        else:
+            self._restore(state)
+            env.process(self._run(state.open_cohort))
 
-    def _run(self):
-        trial = self.trial
-        for cohort in self.cohorts:
+    def _restore(self, state: TrialState) -> None:
+        env, stagger = self.trial.env, self.trial.scenario.dosing.stagger_days
+        for cohort, progress in zip(self.cohorts, state.cohorts, strict=False):
+            cohort.slots_total, cohort.slots_filled = progress.slots_total, progress.slots_filled
+            cohort.settled, cohort.repeats = progress.settled, progress.repeats
+            last = progress.last_first_infusion_day
+            if stagger > 0 and last is not None and last + stagger > env.now:  # the sentinel spacing still runs
+                cohort.sentinel.in_use = 1
+                env.timeout(last + stagger - env.now).callbacks.append(lambda _, c=cohort: c.sentinel.give_back())
+        if state.open_cohort is not None:
+            cohort = self.cohorts[state.open_cohort]
             self.open_cohort = cohort
-            trial.log.record(EventName.COHORT_OPENED, cohort=cohort.number)
-            trial.supply.on_cohort_opened(cohort)
-            self.add_slots(cohort, cohort.spec.size)
+            self.open_slots.extend([cohort.index] * (cohort.slots_total - cohort.slots_filled))
+
+    def _run(self, resume_at: int | None = None):
+        """Open the cohorts in order; a restart takes up ``resume_at``, already open."""
+        trial = self.trial
+        for cohort in self.cohorts[resume_at or 0 :]:
+            self.open_cohort = cohort
+            if cohort.index != resume_at:
+                trial.log.record(EventName.COHORT_OPENED, cohort=cohort.number)
+                trial.supply.on_cohort_opened(cohort)
+                self.add_slots(cohort, cohort.spec.size)
             while True:
                 yield cohort.all_settled()
                 if not trial.safety.pause.active:

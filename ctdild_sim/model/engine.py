@@ -4,6 +4,11 @@
 streams, event log, beds, the gate, the safety review, screening, recruitment). A replicate ends
 when the last subject has finished follow-up after the last cohort's gate (last patient last
 visit), when the trial is stopped, or at the scenario's horizon.
+
+A replicate can also start from a trial's state on a date (``state.TrialState``): the clock
+starts at the restart day, the log starts with the observed history, each component takes up
+where the records leave off (``restart``), and the same engine runs forward with the same
+per-replicate, per-component streams.
 """
 
 from __future__ import annotations
@@ -16,8 +21,10 @@ from ctdild_sim.model.candidates import Candidate, CandidateFactory
 from ctdild_sim.model.cohorts import CohortGate, CohortState
 from ctdild_sim.model.patient import Journey, Patient, draw_exit_times
 from ctdild_sim.model.referrals import Recruitment, start_sites
+from ctdild_sim.model.restart import restore
 from ctdild_sim.model.safety import SafetyReview
 from ctdild_sim.model.screening import Screening
+from ctdild_sim.model.state import TrialState
 from ctdild_sim.scenario.trial import Scenario
 from ctdild_sim.sim.budget import BudgetExceeded, ReplicateBudget
 from ctdild_sim.sim.capacity import Capacity
@@ -39,15 +46,18 @@ class ReplicateResult:
     outcome: str  # "completed", "stopped" or "horizon"
     lots: list[Lot]
     allocations: list[Allocation]
+    observed_rows: int = 0  # the first rows of ``events`` are a restarted trial's observed history
+    restart_day: float = 0.0  # the day a restarted replicate started from (0: the study's start)
 
 
 class Trial:
     """The components of one replicate, wired together."""
 
-    def __init__(self, scenario: Scenario, streams: ReplicateStreams):
+    def __init__(self, scenario: Scenario, streams: ReplicateStreams, state: TrialState | None = None):
         self.scenario = scenario
         self.streams = streams
-        self.env = simpy.Environment()
+        self.state = state
+        self.env = simpy.Environment(initial_time=state.restart_day if state is not None else 0.0)
         self.budget = budget = ReplicateBudget.for_scenario(scenario)
         self.log = EventLog(self.env, budget.rows, budget.rows_exceeded)
         self.stopped = self.env.event()
@@ -56,20 +66,31 @@ class Trial:
         self.candidates = CandidateFactory(
             scenario.population, streams.candidates, budget.candidates, lambda: budget.candidates_exceeded(scenario)
         )
-        self.supply = Supply(self, scenario.product) if scenario.product else UnlimitedSupply(self)
-        self.recruitment = Recruitment(self)
+        if state is None:
+            self.supply = Supply(self, scenario.product) if scenario.product else UnlimitedSupply(self)
+        else:
+            self.log.rows.extend(state.history)
+            self.candidates.continue_from(state.next_candidate_id)
+            self.supply = (
+                Supply(self, scenario.product, state.lots, state.vials_used_unassigned)
+                if scenario.product
+                else UnlimitedSupply(self)
+            )
+        self.recruitment = Recruitment(self, closed=state.recruitment_closed if state is not None else False)
         self.safety = SafetyReview(self)
-        self.gate = CohortGate(self)
-        self.screening = Screening(self)
+        self.gate = CohortGate(self, state)
+        self.screening = Screening(self, state.screening_history if state is not None else ())
         self.patients: list[Patient] = []
         self.active_patients = 0
-        start_sites(self)
+        start_sites(self, state)
+        if state is not None:
+            restore(self, state)
         self.env.process(self._watch_completion())
 
     def run(self, replicate: int) -> ReplicateResult:
         """Run until last patient last visit, a stop or the horizon, and return the records."""
         env = self.env
-        horizon = env.timeout(self.scenario.horizon_days)
+        horizon = env.timeout(max(0.0, self.scenario.horizon_days - env.now))
         env.run(until=env.any_of([self.completed, self.stopped, horizon]))
         if self.completed.triggered:
             outcome = "completed"
@@ -88,6 +109,8 @@ class Trial:
             outcome=outcome,
             lots=self.supply.lots,
             allocations=self.supply.inventory.audit if self.supply.limited else [],
+            observed_rows=len(self.state.history) if self.state is not None else 0,
+            restart_day=self.state.restart_day if self.state is not None else 0.0,
         )
 
     def enrol(self, candidate: Candidate, cohort: CohortState, waited: float) -> None:
@@ -126,9 +149,10 @@ class Trial:
             self.completed.succeed()
 
 
-def run_replicate(scenario: Scenario, seed: int, replicate: int) -> ReplicateResult:
-    """Simulate one replicate with the streams of (seed, replicate)."""
+def run_replicate(scenario: Scenario, seed: int, replicate: int, state: TrialState | None = None) -> ReplicateResult:
+    """Simulate one replicate with the streams of (seed, replicate), from the study's start or
+    from a trial's ``state`` on a date."""
     try:
-        return Trial(scenario, ReplicateStreams.for_replicate(seed, replicate)).run(replicate)
+        return Trial(scenario, ReplicateStreams.for_replicate(seed, replicate), state).run(replicate)
     except BudgetExceeded as exc:
         raise BudgetExceeded(exc.field, f"replicate {replicate}: {exc.message}") from None

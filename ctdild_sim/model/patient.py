@@ -110,9 +110,7 @@ class Journey:
         p, trial, dosing = self.p, self.trial, self.trial.scenario.dosing
         rng = trial.streams.dosing
         given = p.infusions_given
-        claims = (
-            [self._claim() for _ in range(p.planned_infusions - given)] if self.supply.reserve_at_enrolment else []
-        )
+        claims = [self._claim() for _ in range(p.planned_infusions - given)] if self.supply.reserve_at_enrolment else []
         now = self.env.now
         if resume is None:
             first_wait = dosing.enrolment_to_first_infusion_days.sample(rng)

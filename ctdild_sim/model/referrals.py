@@ -10,6 +10,7 @@ closed spell simply removes arrivals.
 
 from __future__ import annotations
 
+import math
 from typing import TYPE_CHECKING
 
 import simpy
@@ -19,6 +20,7 @@ from ctdild_sim.sim.events import EventName
 
 if TYPE_CHECKING:
     from ctdild_sim.model.engine import Trial
+    from ctdild_sim.model.state import SiteState, TrialState
 
 DAYS_PER_MONTH = 365.25 / 12
 
@@ -26,9 +28,9 @@ DAYS_PER_MONTH = 365.25 / 12
 class Recruitment:
     """Whether sites are still asked to refer candidates."""
 
-    def __init__(self, trial: Trial):
+    def __init__(self, trial: Trial, closed: bool = False):
         self.trial = trial
-        self.closed = False
+        self.closed = closed  # a trial restarted with its last cohort full starts closed
         self._reopened = trial.env.event()
 
     @property
@@ -57,15 +59,23 @@ def draw_site_rate(site: Site, rng) -> float:
     return float(rng.gamma(shape, mean / shape))
 
 
-def site_referrals(trial: Trial, site_name: str, activation_days: float, rate_per_day: float, regular: bool):
-    """simpy process: one activated site referring candidates until the trial ends."""
+def site_referrals(
+    trial: Trial, site_name: str, activation_days: float, rate_per_day: float, regular: bool,
+    first_gap: float | None = None,
+):  # fmt: skip
+    """simpy process: one site referring candidates until the trial ends. A site already active at a
+    restart passes ``first_gap`` (the wait for its next referral) and is not activated again."""
     env, rng = trial.env, trial.streams.referrals
     yield env.timeout(activation_days)
-    trial.log.record(EventName.SITE_ACTIVATED, site=site_name, value=rate_per_day * DAYS_PER_MONTH)
+    if first_gap is None:
+        trial.log.record(EventName.SITE_ACTIVATED, site=site_name, value=rate_per_day * DAYS_PER_MONTH)
     if rate_per_day <= 0:
         return
     while True:
-        gap = 1.0 / rate_per_day if regular else rng.exponential(1.0 / rate_per_day)
+        if first_gap is not None:
+            gap, first_gap = first_gap, None
+        else:
+            gap = 1.0 / rate_per_day if regular else rng.exponential(1.0 / rate_per_day)
         yield env.timeout(gap)
         if trial.recruitment.closed:
             yield trial.recruitment.reopened
@@ -75,15 +85,49 @@ def site_referrals(trial: Trial, site_name: str, activation_days: float, rate_pe
         trial.screening.screen(candidate)
 
 
-def start_sites(trial: Trial) -> None:
-    """Draw every site's activation delay and rate, and start its referral process."""
-    rng = trial.streams.sites
-    for site in trial.scenario.sites:
-        for k in range(site.count):
-            name = site.name if site.count == 1 else f"{site.name}-{k + 1}"
-            activation = site.activation_days.sample(rng)
-            rate = draw_site_rate(site, rng)
-            if rng.random() < site.never_enrols_probability:
-                rate = 0.0
-            regular = site.referral_process == "regular"
-            trial.env.process(site_referrals(trial, name, activation, rate, regular))
+def site_names(trial: Trial) -> list[tuple[Site, str]]:
+    """Each site entry and the names of the sites it stands for (``S-1``, ``S-2`` for a count of 2)."""
+    return [
+        (site, site.name if site.count == 1 else f"{site.name}-{k + 1}")
+        for site in trial.scenario.sites
+        for k in range(site.count)
+    ]
+
+
+def start_sites(trial: Trial, state: TrialState | None = None) -> None:
+    """Draw every site's activation delay and rate, and start its referral process. For a trial
+    under way (``state``), a site already active refers on from the restart (a Poisson site after
+    a fresh gap, being memoryless; a regular one when its next referral is due), a site not yet
+    active is activated after what is left of its activation delay, and a site that has referred
+    anyone cannot be one that never enrols."""
+    rng, now = trial.streams.sites, trial.env.now
+    for site, name in site_names(trial):
+        activation = site.activation_days.sample(rng)  # always drawn, in the same order
+        rate = draw_site_rate(site, rng)
+        never = rng.random() < site.never_enrols_probability
+        regular = site.referral_process == "regular"
+        known = state.sites.get(name) if state is not None else None
+        if never and not (known is not None and known.referrals):
+            rate = 0.0
+        first_gap = None
+        if state is not None:
+            if known is not None and known.activated_day is not None:
+                activation, first_gap = 0.0, _first_gap(trial, known, rate, regular, state)
+            else:
+                activation = site.activation_days.remaining(rng, now)
+        trial.env.process(site_referrals(trial, name, activation, rate, regular, first_gap))
+
+
+def _first_gap(trial: Trial, site: SiteState, rate: float, regular: bool, state: TrialState) -> float:
+    """Days from the restart to an active site's next referral."""
+    if rate <= 0:
+        return math.inf
+    if not regular:
+        return float(trial.streams.referrals.exponential(1.0 / rate))  # memoryless
+    # A regular site refers every 1/rate days from its activation; a closed spell restarts the
+    # count from the reopening (see ``site_referrals``).
+    anchor = site.last_referral_day if site.last_referral_day is not None else site.activated_day
+    reopened = state.recruitment_reopened_day
+    if reopened is not None and reopened > anchor:
+        anchor = reopened
+    return max(0.0, anchor + 1.0 / rate - trial.env.now)

@@ -18,6 +18,7 @@ from ctdild_sim.sim.events import EventName
 if TYPE_CHECKING:
     from ctdild_sim.model.engine import Trial
     from ctdild_sim.model.patient import Patient
+    from ctdild_sim.model.state import TrialState
 
 
 class SafetyPause:
@@ -73,6 +74,21 @@ class SafetyReview:
             if occurs:
                 self.trial.env.process(self._observe(patient, ae.name, ae.triggers_review, onset))
 
+    def still_to_come(self, patient: Patient, infusion_index: int, infusion_day: float, seen: set[str]) -> None:
+        """For an infusion given before a restart: draw each AE kind not ``seen`` after it that may
+        still be observed. An AE of probability p whose onset has not come after t days is still
+        to come with probability p S(t) / (1 - p + p S(t)) (S: the onset's survival); its onset is
+        then drawn conditioned on being later than t."""
+        elapsed = self.trial.env.now - infusion_day
+        for ae in self.spec.adverse_events:
+            if ae.name in seen:
+                continue
+            p = ae.probability_for(patient.cohort_index, infusion_index)
+            later = p * ae.onset_days.survival(elapsed)
+            if later > 0 and self.rng.random() < later / (1.0 - p + later):
+                onset = ae.onset_days.remaining(self.rng, elapsed)
+                self.trial.env.process(self._observe(patient, ae.name, ae.triggers_review, onset))
+
     def _observe(self, patient: Patient, name: str, triggers: bool, onset: float):
         yield self.trial.env.timeout(onset)
         self.trial.log.record(
@@ -106,20 +122,26 @@ class SafetyReview:
                 cohort=patient.cohort_number,
                 detail=reason,
             )
-        self.trial.env.process(self._review(patient))
+        self.trial.env.process(self._review(patient.patient_id, patient.cohort_number))
 
-    def _review(self, patient: Patient):
-        yield self.trial.env.timeout(self.spec.review_days.sample(self.rng))
+    def restore(self, state: TrialState) -> None:
+        """A trial under way (a restart): its pause, and each open review for what is left of it."""
+        pause = self.pause
+        pause.total_days, pause.count = state.pause_total_days, state.pause_count
+        if state.pause_started_day is not None:
+            pause.active, pause.started_at, pause._cleared = True, state.pause_started_day, self.trial.env.event()
+        for review in state.open_reviews:
+            self.open_reviews += 1
+            days = self.spec.review_days.remaining(self.rng, self.trial.env.now - review.opened_day)
+            self.trial.env.process(self._review(review.patient_id, review.cohort, days))
+
+    def _review(self, patient_id: int | None, cohort: int | None, days: float | None = None):
+        yield self.trial.env.timeout(self.spec.review_days.sample(self.rng) if days is None else days)
         index = int(np.searchsorted(self._outcome_cdf, self.rng.random(), side="right"))
         outcome = self.OUTCOMES[min(index, len(self.OUTCOMES) - 1)]
         if self.trial.stopped.triggered:
             return
-        self.trial.log.record(
-            EventName.REVIEW_COMPLETED,
-            patient_id=patient.patient_id,
-            cohort=patient.cohort_number,
-            detail=outcome,
-        )
+        self.trial.log.record(EventName.REVIEW_COMPLETED, patient_id=patient_id, cohort=cohort, detail=outcome)
         self.open_reviews -= 1
         if outcome == "stop":
             self.trial.stop("safety review decided to stop")

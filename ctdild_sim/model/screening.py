@@ -55,24 +55,36 @@ class WaitingList:
 class Screening:
     """Screens referred candidates and enrols screened ones into the slots the gate offers."""
 
-    def __init__(self, trial: Trial):
+    def __init__(self, trial: Trial, history: tuple = ()):
+        """``history``: screenings a trial's records hold (a restart), as rows of ``results``."""
         self.trial = trial
         self.spec = trial.scenario.screening
         self.rng = trial.streams.screening
         self.waiting = WaitingList()
-        self.results: list[tuple[int, str, float, float, tuple[str, ...]]] = []
+        self.results: list[tuple[int, str, float, float, tuple[str, ...]]] = list(history)
         self._fill_after_pause = False
 
-    def screen(self, candidate: Candidate, rescreens: int = 0) -> None:
-        """Start one screening of one candidate; the decision comes when it ends.
+    def screen(
+        self, candidate: Candidate, rescreens: int = 0, started: float | None = None, days: float | None = None
+    ) -> None:
+        """Start one screening of one candidate; the decision comes when it ends. A restart passes
+        the day the screening under way ``started`` and the ``days`` it has left.
 
         Screening and expiry are timeouts with a callback rather than processes: thousands of them
         run per replicate and need no state between their start and their end.
         """
         env = self.trial.env
-        started = env.now
-        done = env.timeout(self.spec.duration_days.sample(self.rng))
+        started = env.now if started is None else started
+        done = env.timeout(self.spec.duration_days.sample(self.rng) if days is None else days)
         done.callbacks.append(lambda _: self._decide(candidate, rescreens, started))
+
+    def wait_for_slot(self, candidate: Candidate, passed_day: float, rescreens: int) -> None:
+        """A candidate with a screen passed on ``passed_day`` waits for a slot until it expires."""
+        entry = ScreenedCandidate(candidate, passed_day, rescreens)
+        self.waiting.add(entry)
+        # the window is inclusive: a slot opening at its very end still takes the candidate
+        end = max(0.0, passed_day + self.spec.window_days - self.trial.env.now)
+        LateTimeout(self.trial.env, end).callbacks.append(lambda _: self._expire(entry))
 
     def _decide(self, candidate: Candidate, rescreens: int, started: float) -> None:
         env, log = self.trial.env, self.trial.log
@@ -90,10 +102,7 @@ class Screening:
         log.record(
             EventName.SCREEN_PASSED, site=candidate.site, patient_id=candidate.candidate_id, value=float(rescreens)
         )
-        entry = ScreenedCandidate(candidate, env.now, rescreens)
-        self.waiting.add(entry)
-        # the window is inclusive: a slot opening at its very end still takes the candidate
-        LateTimeout(env, self.spec.window_days).callbacks.append(lambda _: self._expire(entry))
+        self.wait_for_slot(candidate, env.now, rescreens)
         self.fill_slots()
 
     def _expire(self, entry: ScreenedCandidate) -> None:

@@ -29,6 +29,7 @@ from ctdild_sim.analysis.summary import (
 from ctdild_sim.analysis.supply_summary import active_periods, lot_starts, stockout_risk, supply_overview
 from ctdild_sim.analysis.tables import RunTables
 from ctdild_sim.scenario.trial import Scenario
+from ctdild_sim.studies.forecast import Forecast
 from ctdild_sim.studies.lot_plan import Evaluation, LotPlan
 
 
@@ -375,3 +376,70 @@ def runs_report(console: Console, root, stored) -> None:
 def _date_band(row) -> str:
     dates = [row.p10_date, row.p50_date, row.p90_date]
     return " / ".join(_date(d) for d in dates)
+
+
+def forecast_report(console: Console, forecast: Forecast) -> None:
+    """A forecast from a trial's records: milestones observed or still to come, the trial against
+    its plan, the chance of finishing by the dates that matter, the product still needed."""
+    scenario, metrics = forecast.scenario, forecast.tables.metrics
+    for warning in forecast.warnings:
+        console.print(Text(f"Warning: {warning}", style="bold red"))
+    print_warnings(console, run_warnings(metrics))
+    console.print(
+        table(
+            f"{scenario.name}: forecast as of {forecast.as_of} from the records in {forecast.actuals.folder} "
+            f"({forecast.replicates} replicates, seed {forecast.seed})",
+            ("Milestone", "Status", "Date / P10", "P50", "P90"),
+            (
+                (r.label, "observed", r.observed_date.isoformat(), "", "")
+                if r.status == "observed"
+                else (r.label, f"forecast ({r.reached:.0%} reach it)", *_dates(scenario, r))
+                for r in forecast.milestones().itertuples()
+            ),
+        )
+    )
+    chances = forecast.probabilities()
+    if "registered" in chances:
+        console.print(f"P(last patient last visit by the registered completion {scenario.registered_completion_date}): "
+                      f"[bold]{chances['registered']:.1%}[/bold]")  # fmt: skip
+    if "target" in chances:
+        console.print(f"P(last patient last visit by {forecast.target_date}): [bold]{chances['target']:.1%}[/bold]")
+    console.print(
+        table(
+            f"Where the trial stands against the plan made at its start (a from-day-0 forecast, "
+            f"{forecast.replicates} replicates)",
+            ("Measure", "Actual", "Plan P10", "Plan P50", "Plan P90", "Percentile of the plan"),
+            (_plan_row(r) for r in forecast.plan_vs_actual().itertuples()),
+        )
+    )
+    supply = forecast.supply()
+    if supply is None:
+        return
+    console.print(
+        f"Product from {forecast.as_of}: P(a subject waits for product) {supply['p_wait_for_product']:.1%}; "
+        f"vials still to be thawed P50 {supply['vials_needed_p50']:.0f}, P90 {supply['vials_needed_p90']:.0f}; "
+        f"of the stock at hand, {supply['stock_expiring_unused_mean']:.1f} vials expire unused on average "
+        f"(P90 {supply['stock_expiring_unused_p90']:.0f})."
+    )
+    if forecast.lot_plan is not None:
+        plan_report(console, forecast.lot_plan)
+    starts = forecast.lots_to_start()
+    source = "under the lot plan, on its fresh seeds" if forecast.lot_plan is not None and forecast.lot_plan.met else (
+        "under the scenario's stock policy")  # fmt: skip
+    console.print(
+        table(
+            f"Lots to start from {forecast.as_of} ({source}): when the k-th lot is ordered",
+            ("Lot", "Needed in", "P10", "P50", "P90"),
+            ((str(r.lot), f"{r.needed_in:.0%}", *_dates(scenario, r)) for r in starts.itertuples()),
+        )
+    )
+
+
+def _plan_row(r) -> tuple[str, ...]:
+    if r.kind == "count":
+        return (r.label, str(int(r.actual)), f"{r.plan_p10:.0f}", f"{r.plan_p50:.0f}", f"{r.plan_p90:.0f}",
+                f"P{r.percentile:.0f}")  # fmt: skip
+    band = [_date(d) for d in (r.plan_p10, r.plan_p50, r.plan_p90)]
+    if r.actual is None:
+        return (r.label, "not yet", *band, f"{r.plan_p_reached_by_as_of:.0%} of planned trials were past it")
+    return (r.label, r.actual.isoformat(), *band, f"P{r.percentile:.0f}")

@@ -127,3 +127,19 @@ def write_tables(out: Path, tables: list[tuple[str, pd.DataFrame]]) -> None:
         for name, frame in tables:
             frame.to_parquet(staging / f"{name}.parquet", index=False)
             frame.to_csv(staging / f"{name}.csv", index=False)
+
+
+def write_csv_tables(out: Path, tables: dict[str, pd.DataFrame], marker: str, notes: str | None = None) -> None:
+    """Write each table as CSV under its file name into ``out``, atomically, with ``notes`` as its
+    README.md; an existing ``out`` is replaced only if it holds ``marker`` (an earlier export of
+    the same kind)."""
+    if out.exists() and not out.is_dir():
+        raise OutputError(f"{out}: exists and is not a folder")
+    if out.is_dir() and any(out.iterdir()) and not (out / marker).exists():
+        raise OutputError(f"{out}: folder is not empty and holds no earlier {marker}; choose another --out")
+    remove_stale_staging(out.parent)
+    with staged_folder(out, shared=True) as staging:
+        for name, frame in tables.items():
+            frame.to_csv(staging / name, index=False)
+        if notes is not None:
+            (staging / "README.md").write_text(notes, encoding="utf-8")

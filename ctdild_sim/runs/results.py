@@ -72,8 +72,10 @@ def save_run(
     options: dict,
     command: list[str],
     started: dt.datetime,
+    extra: dict | None = None,
 ) -> Path:
-    """Write a run into the store; the folder appears only when everything is written."""
+    """Write a run into the store; the folder appears only when everything is written. ``extra``
+    goes into the manifest as it is (a forecast's as-of date and its actuals' SHA-256)."""
     finished = dt.datetime.now(dt.UTC)
     run_id = new_run_id(scenario.name, scenario_text, seed, started)
     manifest = {
@@ -91,6 +93,7 @@ def save_run(
         "finished": finished.isoformat(),
         "command": command,
         "tables": [name for name, _ in tables],
+        **(extra or {}),
     }
     final = root / run_id
     remove_stale_staging(root)  # what killed runs left behind

@@ -28,10 +28,11 @@ from types import SimpleNamespace
 import pandas as pd
 
 from ctdild_sim.analysis.bands import DemandBands
-from ctdild_sim.analysis.metrics import replicate_metrics
+from ctdild_sim.analysis.metrics import counts_by, replicate_metrics
 from ctdild_sim.analysis.supply_metrics import lot_table, weekly_series, weekly_supply_table
 from ctdild_sim.analysis.tables import RunTables, events_table, patients_table, screenings_table
 from ctdild_sim.model.engine import run_replicate
+from ctdild_sim.model.state import TrialState
 from ctdild_sim.scenario.trial import Scenario
 
 DEFAULT_KEEP_EVENTS = 1000
@@ -58,17 +59,29 @@ def horizon_weeks(scenario: Scenario) -> int:
 
 
 def simulate_chunk(
-    scenario: Scenario, seed: int, start: int, stop: int, keep_events: int, metrics_only: bool = False
+    scenario: Scenario,
+    seed: int,
+    start: int,
+    stop: int,
+    keep_events: int,
+    metrics_only: bool = False,
+    state: TrialState | None = None,
+    counts_day: float | None = None,
 ) -> ChunkResult:
     """Run replicates ``start..stop-1``; keep full records for those below ``keep_events``.
 
-    ``metrics_only`` skips the lot table and the demand histograms (searches need neither)."""
+    ``metrics_only`` skips the lot table and the demand histograms (searches need neither);
+    ``state`` starts every replicate from a trial's state on a date; with ``counts_day`` each
+    metrics row also holds the counts reached before that day (``metrics.counts_by``)."""
     n_weeks = horizon_weeks(scenario)
     bands = None if metrics_only else DemandBands(scenario.start_date, n_weeks)
     metrics, lots, kept = [], [], []
     for r in range(start, stop):
-        result = run_replicate(scenario, seed, r)
-        metrics.append(replicate_metrics(result, scenario))
+        result = run_replicate(scenario, seed, r, state)
+        row = replicate_metrics(result, scenario)
+        if counts_day is not None:
+            row.update(counts_by(result.events, counts_day))
+        metrics.append(row)
         if bands is not None:
             bands.add(weekly_series(result, n_weeks), result.end_day)
             lots.append(SimpleNamespace(replicate=r, lots=result.lots))
@@ -204,14 +217,19 @@ def execute_chunks(
     keep_events: int = DEFAULT_KEEP_EVENTS,
     on_progress: Callable[[int], None] | None = None,
     metrics_only: bool = False,
+    state: TrialState | None = None,
+    counts_day: float | None = None,
 ) -> tuple[list[ChunkResult], DemandBands]:
-    """Every chunk's result, in replicate order, and the demand bands of all of them."""
+    """Every chunk's result, in replicate order, and the demand bands of all of them (``state``
+    and ``counts_day``: see ``simulate_chunk``)."""
     if replicates < 1:
         raise ValueError(f"replicates (={replicates}) must be >= 1")
     if workers < 1:
         raise ValueError(f"workers (={workers}) must be >= 1")
     size = chunk_size or default_chunk_size(replicates, workers)
-    tasks = [(scenario, seed, a, b, keep_events, metrics_only) for a, b in chunk_bounds(replicates, size)]
+    tasks = [
+        (scenario, seed, a, b, keep_events, metrics_only, state, counts_day) for a, b in chunk_bounds(replicates, size)
+    ]
     bands = DemandBands(scenario.start_date, horizon_weeks(scenario))
     done: list[ChunkResult] = []
 
@@ -262,7 +280,8 @@ def run_scenario(
 ) -> RunTables:
     """Simulate ``replicates`` replicates and return the run's tables.
 
-    ``options``: workers, chunk_size, scheduler ("local" or a scheduler address), keep_events.
+    ``options``: workers, chunk_size, scheduler ("local" or a scheduler address), keep_events,
+    state (a trial's state on a date to start from), counts_day.
     ``on_replicate`` is called with the number of replicates each finished chunk held.
     """
     chunks, bands = execute_chunks(scenario, replicates, seed, on_progress=on_replicate, **options)

@@ -24,9 +24,7 @@ class Supply:
 
     limited = True
 
-    def __init__(
-        self, trial: Trial, spec: Product, lots: tuple[LotState, ...] | None = None, used_before: int = 0
-    ):
+    def __init__(self, trial: Trial, spec: Product, lots: tuple[LotState, ...] | None = None, used_before: int = 0):
         """``lots``: the lots a trial under way has (``model.state``); without them, the scenario's
         initial stock, of which ``used_before`` vials were already used (earliest expiry first)."""
         self.trial = trial

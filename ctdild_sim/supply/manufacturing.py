@@ -121,6 +121,8 @@ class Manufacturing:
                 setattr(lot, name, getattr(state, name))
             if state.vials is not None:
                 lot.vials = state.vials
+            if math.isnan(lot.expiry_day) and not math.isnan(lot.filled_day):  # not recorded: the fill plus shelf life
+                lot.expiry_day = lot.filled_day + spec.shelf_life_days
             lot.used, lot.wasted, lot.expired = state.used, state.wasted, state.expired
             if not math.isnan(state.failed_day):
                 lot.destroyed = lot.vials

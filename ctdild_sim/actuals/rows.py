@@ -1,0 +1,219 @@
+"""The actuals format: one CSV file per table, one pydantic model per row.
+
+What a site's screening log, subject list and cell-processing lab records hold. Dates are ISO
+(``2025-03-14``); an empty cell is a missing value; names are the scenario's (sites, AE kinds)
+and the engine's criterion names. Each model checks its own row (types, ranges, the order of its
+dates, which cells go together); ``reader`` checks the tables against each other and against the
+scenario. ``FILES`` is the column spec the README and ``ctdild-sim schema --actuals`` show.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import itertools
+from typing import Literal
+
+from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
+
+
+class Row(BaseModel):
+    """A row of an actuals file: unknown columns are errors, empty cells are missing values."""
+
+    model_config = ConfigDict(extra="forbid", str_strip_whitespace=True, frozen=True, allow_inf_nan=False)
+
+    @model_validator(mode="before")
+    @classmethod
+    def _empty_is_missing(cls, data: object) -> object:
+        if isinstance(data, dict):
+            return {k: (None if isinstance(v, str) and not v.strip() else v) for k, v in data.items()}
+        return data
+
+
+def _in_order(row: BaseModel, *names: str) -> None:
+    """Each of the named dates that is given is on or after the ones before it."""
+    given = [(n, getattr(row, n)) for n in names if getattr(row, n) is not None]
+    for (a, da), (b, db) in itertools.pairwise(given):
+        if db < da:
+            raise ValueError(f"{b} ({db}) is before {a} ({da})")
+
+
+class SiteRow(Row):
+    """``sites.csv``: one row per site."""
+
+    site: str = Field(min_length=1, max_length=80, description="The site's name, as in the scenario's sites.")
+    activated_on: dt.date | None = Field(
+        default=None, description="The day the site could start referring; empty: not yet active."
+    )
+
+
+class ScreeningRow(Row):
+    """``screening.csv``: one row per screening of a candidate (a rescreened candidate has several)."""
+
+    candidate_id: int = Field(ge=1, description="The candidate's number; a subject keeps it as subject_id.")
+    site: str = Field(min_length=1, max_length=80, description="The referring site.")
+    referred_on: dt.date = Field(description="The day the candidate was referred.")
+    screening_started_on: dt.date | None = Field(
+        default=None,
+        description="The day this screening started; empty: the referral day (first screening) or the day the "
+        "previous passed screen expired (a rescreen).",
+    )
+    screened_on: dt.date | None = Field(default=None, description="The day of the decision; empty: still in screening.")
+    outcome: Literal["passed", "failed", "withdrew"] | None = Field(
+        default=None, description="passed, failed or withdrew; empty while still in screening."
+    )
+    failed_criteria: str | None = Field(
+        default=None, description="The criteria failed (the engine's names, ';'-separated); only when failed."
+    )
+    enrolled_on: dt.date | None = Field(default=None, description="The day a passed candidate was enrolled.")
+
+    @model_validator(mode="after")
+    def _consistent(self) -> ScreeningRow:
+        if (self.screened_on is None) != (self.outcome is None):
+            raise ValueError("screened_on and outcome go together: both empty (still in screening) or both given")
+        if self.outcome == "failed" and not self.criteria:
+            raise ValueError("failed_criteria: a failed screening names the criteria it failed")
+        if self.outcome != "failed" and self.failed_criteria:
+            raise ValueError("failed_criteria: given for a screening that did not fail")
+        if self.enrolled_on is not None and self.outcome != "passed":
+            raise ValueError("enrolled_on: only a passed screening leads to enrolment")
+        _in_order(self, "referred_on", "screening_started_on", "screened_on", "enrolled_on")
+        return self
+
+    @property
+    def criteria(self) -> tuple[str, ...]:
+        return tuple(c.strip() for c in (self.failed_criteria or "").split(";") if c.strip())
+
+
+class SubjectRow(Row):
+    """``subjects.csv``: one row per enrolled subject."""
+
+    subject_id: int = Field(ge=1, description="The subject's candidate_id in screening.csv.")
+    cohort: int = Field(ge=1, le=50, description="The dose cohort (1 for the first).")
+    enrolled_on: dt.date = Field(description="The day of enrolment.")
+    body_weight_kg: float | None = Field(
+        default=None, gt=0, le=500, description="Body weight (the dose is per kg); empty: drawn from the population."
+    )
+    status: Literal["ongoing", "completed", "withdrawn", "died", "lost"] = Field(
+        description="ongoing, completed (follow-up done), withdrawn, died or lost."
+    )
+    status_on: dt.date | None = Field(default=None, description="The day the status was reached; empty if ongoing.")
+
+    @model_validator(mode="after")
+    def _consistent(self) -> SubjectRow:
+        if self.status != "ongoing" and self.status_on is None:
+            raise ValueError(f"status_on: a subject who is {self.status} needs the day it happened")
+        if self.status == "ongoing" and self.status_on is not None:
+            raise ValueError("status_on: given for an ongoing subject")
+        _in_order(self, "enrolled_on", "status_on")
+        return self
+
+
+class InfusionRow(Row):
+    """``infusions.csv``: one row per infusion admission."""
+
+    subject_id: int = Field(ge=1, description="The subject.")
+    infusion: int = Field(ge=1, le=100, description="The infusion's number for this subject (1 for the first).")
+    admitted_on: dt.date = Field(description="The day of admission.")
+    infused_on: dt.date = Field(description="The day of the infusion.")
+    discharged_on: dt.date | None = Field(default=None, description="The day of discharge; empty: still in hospital.")
+    lot_id: int | None = Field(default=None, ge=1, description="The lot the vials came from (lots.csv).")
+    vials: int | None = Field(default=None, ge=1, le=10_000, description="Vials thawed for the infusion.")
+
+    @model_validator(mode="after")
+    def _consistent(self) -> InfusionRow:
+        _in_order(self, "admitted_on", "infused_on", "discharged_on")
+        return self
+
+
+class AdverseEventRow(Row):
+    """``adverse_events.csv``: one row per adverse event."""
+
+    subject_id: int = Field(ge=1, description="The subject.")
+    onset_on: dt.date = Field(description="The day the AE was observed.")
+    name: str = Field(min_length=1, description="An AE kind of the scenario (safety.adverse_events).")
+    triggers_review: bool = Field(description="Whether it opened a safety review (true or false).")
+
+
+class ReviewRow(Row):
+    """``reviews.csv``: one row per safety review."""
+
+    opened_on: dt.date = Field(description="The day the review opened (and the pause began).")
+    closed_on: dt.date | None = Field(default=None, description="The day it decided; empty: still open.")
+    outcome: Literal["resume", "repeat_cohort", "stop"] | None = Field(
+        default=None, description="resume, repeat_cohort or stop; empty while open."
+    )
+    subject_id: int | None = Field(default=None, ge=1, description="The subject whose AE or death opened it.")
+
+    @model_validator(mode="after")
+    def _consistent(self) -> ReviewRow:
+        if (self.closed_on is None) != (self.outcome is None):
+            raise ValueError("closed_on and outcome go together: both empty (still open) or both given")
+        _in_order(self, "opened_on", "closed_on")
+        return self
+
+
+class LotRow(Row):
+    """``lots.csv``: one row per lot (the initial stock included)."""
+
+    lot_id: int = Field(ge=1, description="The lot's number.")
+    initial_stock: bool = Field(default=False, description="true for a lot in stock on the study's start day.")
+    ordered_on: dt.date | None = Field(default=None, description="The day it was ordered (empty: initial stock).")
+    started_on: dt.date | None = Field(default=None, description="The day its campaign started.")
+    filled_on: dt.date | None = Field(default=None, description="The day it was filled.")
+    released_on: dt.date | None = Field(default=None, description="The day QC released it.")
+    failed_on: dt.date | None = Field(default=None, description="The day it failed QC and was destroyed.")
+    expires_on: dt.date | None = Field(default=None, description="Its expiry day (fill day plus shelf life).")
+    vials: int | None = Field(default=None, ge=0, le=100_000, description="Vials filled; empty before filling.")
+    vials_used: int = Field(default=0, ge=0, description="Vials infused.")
+    vials_discarded: int = Field(default=0, ge=0, description="Vials thawed but not infused (wasted).")
+    vials_expired: int | None = Field(
+        default=None, ge=0, description="Vials expired; empty: all unused ones if the lot has expired, else 0."
+    )
+
+    @field_validator("vials_used", "vials_discarded", mode="before")
+    @classmethod
+    def _zero_when_empty(cls, v: object) -> object:
+        return 0 if v is None else v
+
+    @model_validator(mode="after")
+    def _consistent(self) -> LotRow:
+        if self.ordered_on is None and not self.initial_stock:
+            raise ValueError("ordered_on: a lot that is not initial stock has an order day")
+        if self.released_on is not None and self.failed_on is not None:
+            raise ValueError("released_on and failed_on: a lot is released or fails QC, not both")
+        for name in ("released_on", "failed_on"):
+            if getattr(self, name) is not None and self.filled_on is None:
+                raise ValueError(f"{name}: a lot is released or fails after it is filled (filled_on is empty)")
+        if self.filled_on is not None and self.vials is None:
+            raise ValueError("vials: a filled lot has a number of vials")
+        if self.released_on is not None and self.expires_on is None:
+            raise ValueError("expires_on: a released lot has an expiry day")
+        _in_order(self, "ordered_on", "started_on", "filled_on", "released_on")
+        _in_order(self, "filled_on", "failed_on")
+        spent = self.vials_used + self.vials_discarded + (self.vials_expired or 0)
+        if self.vials is not None and spent > self.vials:
+            raise ValueError(
+                f"vials_used + vials_discarded + vials_expired (={spent}) exceed the lot's {self.vials} vials"
+            )
+        return self
+
+
+FILES: dict[str, type[Row]] = {
+    "sites.csv": SiteRow,
+    "screening.csv": ScreeningRow,
+    "subjects.csv": SubjectRow,
+    "infusions.csv": InfusionRow,
+    "adverse_events.csv": AdverseEventRow,
+    "reviews.csv": ReviewRow,
+    "lots.csv": LotRow,
+}
+"""Every file of an actuals folder and the model of its rows; a file may be absent (nothing of
+that kind yet; without ``lots.csv``, the scenario's initial stock)."""
+
+
+def columns(model: type[Row]) -> list[str]:
+    return list(model.model_fields)
+
+
+def required_columns(model: type[Row]) -> list[str]:
+    return [name for name, info in model.model_fields.items() if info.is_required()]

@@ -1,0 +1,132 @@
+"""What a forecast from a trial's actual state says: pure functions of its tables and the state.
+
+- the milestones: observed (reached before the restart, the same day in every replicate: it is
+  in the records) with their actual date, or forecast, with P10/P50/P90 dates as everywhere;
+- where the trial stands against the plan made at its start: each milestone reached, and the
+  counts so far (referred, screened, enrolled, infused), placed in the distribution of a
+  from-start forecast of the same scenario, as a percentile (P38: 38% of planned trials were
+  there sooner or with less, counting half of the ties);
+- the product from the restart: P(a subject waits), vials still needed, stock on hand at the
+  restart that expires unused, and when further lots are ordered.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import math
+
+import numpy as np
+import pandas as pd
+
+from ctdild_sim.analysis.metrics import COUNTED_BY, counts_by, milestone_columns
+from ctdild_sim.analysis.summary import QUANTILES, censored_quantiles, milestone_labels, milestone_summary, to_date
+from ctdild_sim.analysis.supply_summary import lot_starts
+from ctdild_sim.model.state import TrialState
+from ctdild_sim.scenario.trial import Scenario
+
+COUNT_LABELS = {
+    "referred": "Candidates referred",
+    "screened": "Candidates screened",
+    "enrolled": "Subjects enrolled",
+    "infused": "Infusions given",
+}
+
+
+def observed_milestones(metrics: pd.DataFrame, scenario: Scenario, restart_day: float) -> dict[str, float]:
+    """Milestones every replicate reached before the restart, on the same day: the recorded ones."""
+    out = {}
+    for column in milestone_columns(len(scenario.cohorts)):
+        values = metrics[column]
+        if len(values) and values.notna().all() and (values < restart_day).all() and values.nunique() == 1:
+            out[column] = float(values.iloc[0])
+    return out
+
+
+def forecast_milestones(metrics: pd.DataFrame, scenario: Scenario, restart_day: float) -> pd.DataFrame:
+    """The milestone table (``summary.milestone_summary``) with ``status`` (observed or forecast)
+    and the ``observed_date`` of those already reached."""
+    table = milestone_summary(metrics, scenario)
+    observed = observed_milestones(metrics, scenario, restart_day)
+    table["status"] = ["observed" if m in observed else "forecast" for m in table["milestone"]]
+    table["observed_date"] = [to_date(scenario.start_date, observed[m]) if m in observed else None
+                              for m in table["milestone"]]  # fmt: skip
+    return table
+
+
+def percentile(plan: np.ndarray, actual: float) -> float:
+    """Where ``actual`` stands in ``plan`` (NaN = never = later than any value): 100 x (share below
+    + half the share equal)."""
+    values = np.nan_to_num(np.asarray(plan, dtype=float), nan=np.inf)
+    if not len(values):
+        return math.nan
+    return float(100 * ((values < actual).mean() + 0.5 * (values == actual).mean()))
+
+
+def plan_vs_actual(
+    plan: pd.DataFrame, state: TrialState, observed: dict[str, float], scenario: Scenario
+) -> pd.DataFrame:
+    """Each milestone already reached and each count so far, against a from-start forecast
+    (``plan``: its metrics, with the counts ``counts_by`` the restart day)."""
+    start, restart = scenario.start_date, state.restart_day
+    labels = milestone_labels(scenario)
+    rows = []
+    for column in milestone_columns(len(scenario.cohorts)):
+        days = plan[column].to_numpy(dtype=float)
+        p10, p50, p90 = censored_quantiles(days)
+        if column in observed:
+            actual = observed[column]
+            rows.append(_row("milestone", column, labels[column], to_date(start, actual), p10, p50, p90,
+                             percentile(days, actual), start))  # fmt: skip
+        else:
+            reached = float(np.mean(np.nan_to_num(days, nan=np.inf) < restart))
+            rows.append(_row("milestone", column, labels[column], None, p10, p50, p90, math.nan, start, reached))
+    actual_counts = counts_by(state.history, restart)
+    for name in COUNTED_BY:
+        column = f"{name}_by_day"
+        values = plan[column].to_numpy(dtype=float)
+        q = [float(np.quantile(values, x, method="inverted_cdf")) for x in QUANTILES]
+        rows.append({"kind": "count", "measure": name, "label": COUNT_LABELS[name],
+                     "actual": actual_counts[column], "plan_p10": q[0], "plan_p50": q[1], "plan_p90": q[2],
+                     "percentile": percentile(values, actual_counts[column]),
+                     "plan_p_reached_by_as_of": math.nan})  # fmt: skip
+    return pd.DataFrame(rows)
+
+
+def _row(kind, measure, label, actual, p10, p50, p90, pct, start, reached=math.nan) -> dict:
+    return {"kind": kind, "measure": measure, "label": label, "actual": actual, "plan_p10": to_date(start, p10),
+            "plan_p50": to_date(start, p50), "plan_p90": to_date(start, p90), "percentile": pct,
+            "plan_p_reached_by_as_of": reached}  # fmt: skip
+
+
+def forecast_supply(metrics: pd.DataFrame, lots: pd.DataFrame, state: TrialState) -> dict[str, float]:
+    """Product figures from the restart: P(a subject waits), vials still to be thawed (P50/P90),
+    vials of the stock at the restart that expire unused (mean, P50/P90)."""
+    known = {lot.lot_id: lot for lot in state.lots or ()}
+    used_before = sum(lot.used + lot.wasted for lot in known.values()) + state.vials_used_unassigned
+    thawed = (metrics["vials_used"] + metrics["vials_wasted"] - used_before).clip(lower=0)
+    expiring = pd.Series(0.0, index=metrics["replicate"])
+    if len(lots):
+        at_restart = lots[lots["lot_id"].isin(list(known)) | lots["initial_stock"]].copy()
+        before = at_restart["lot_id"].map(lambda i: known[i].expired if i in known else 0)
+        at_restart["later"] = at_restart["vials_expired"] - before.fillna(0)
+        expiring = expiring.add(at_restart.groupby("replicate")["later"].sum(), fill_value=0.0)
+
+    def q(series: pd.Series, x: float) -> float:
+        return float(np.quantile(series.to_numpy(dtype=float), x, method="inverted_cdf")) if len(series) else math.nan
+
+    return {
+        "replicates": float(len(metrics)),
+        "p_wait_for_product": float((metrics["stockout_events"] > 0).mean()),
+        "vials_needed_p50": q(thawed, 0.5),
+        "vials_needed_p90": q(thawed, 0.9),
+        "stock_expiring_unused_mean": float(expiring.mean()),
+        "stock_expiring_unused_p50": q(expiring, 0.5),
+        "stock_expiring_unused_p90": q(expiring, 0.9),
+    }
+
+
+def lots_after(lots: pd.DataFrame, replicates: int, start: dt.date, restart_day: float) -> pd.DataFrame:
+    """When the k-th lot ordered after the restart is ordered (``supply_summary.lot_starts``)."""
+    if not len(lots):
+        return lot_starts(lots, replicates, start)
+    return lot_starts(lots[lots["ordered_day"] >= restart_day], replicates, start)

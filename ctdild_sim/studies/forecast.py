@@ -1,0 +1,143 @@
+"""A forecast from a trial's actual state: read its records, restart the simulation from them, set
+the trial against the plan made at its start, and plan the lots still to start.
+
+Three runs of the same scenario: the forecast (every replicate starts from the records' state,
+the day after the as-of date), the plan (the same scenario from day 0, with the counts each
+replicate had reached by the as-of date, for ``analysis.forecast.plan_vs_actual``), and, for a
+scenario with a product, the lot-plan search started from the actual stock.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import pandas as pd
+
+from ctdild_sim.actuals.reader import Actuals, read_actuals
+from ctdild_sim.actuals.state import trial_state
+from ctdild_sim.analysis.forecast import (
+    forecast_milestones,
+    forecast_supply,
+    lots_after,
+    observed_milestones,
+    plan_vs_actual,
+)
+from ctdild_sim.analysis.summary import probability_done_by
+from ctdild_sim.analysis.tables import RunTables
+from ctdild_sim.model.state import TrialState
+from ctdild_sim.runs.runner import run_scenario, simulate_metrics
+from ctdild_sim.scenario.trial import Scenario
+from ctdild_sim.studies.lot_plan import LotPlan, plan_lots
+
+Progress = Callable[[str, int | None, int], None]
+"""``progress(step, total, done)``: a step of the forecast has advanced by ``done`` of ``total``."""
+
+
+@dataclass
+class Forecast:
+    """A forecast and everything it was made from."""
+
+    scenario: Scenario
+    as_of: dt.date
+    actuals: Actuals
+    state: TrialState
+    tables: RunTables
+    plan: pd.DataFrame  # the from-start forecast's metrics, with counts by the as-of date
+    seed: int
+    replicates: int
+    lot_plan: LotPlan | None = None
+    target_date: dt.date | None = None
+    warnings: list[str] = field(default_factory=list)
+
+    @property
+    def restart_day(self) -> float:
+        return self.state.restart_day
+
+    def milestones(self) -> pd.DataFrame:
+        return forecast_milestones(self.tables.metrics, self.scenario, self.restart_day)
+
+    def plan_vs_actual(self) -> pd.DataFrame:
+        observed = observed_milestones(self.tables.metrics, self.scenario, self.restart_day)
+        return plan_vs_actual(self.plan, self.state, observed, self.scenario)
+
+    def probabilities(self) -> dict[str, float]:
+        """P(last patient last visit by the registered completion date, and by the target date)."""
+        out = {}
+        for name, date in (("registered", self.scenario.registered_completion_date), ("target", self.target_date)):
+            if date is not None:
+                out[name] = probability_done_by(self.tables.metrics, self.scenario, date)
+        return out
+
+    def supply(self) -> dict[str, float] | None:
+        if self.scenario.product is None:
+            return None
+        return forecast_supply(self.tables.metrics, self.tables.lots, self.state)
+
+    def lots_to_start(self) -> pd.DataFrame:
+        """When the k-th lot after the as-of date is ordered: under the lot plan if one was made
+        (on its fresh seeds), else under the scenario's stock policy."""
+        if self.lot_plan is not None and self.lot_plan.fresh_tables is not None:
+            lots = self.lot_plan.fresh_tables.lots
+        else:
+            lots = self.tables.lots
+        return lots_after(lots, self.replicates, self.scenario.start_date, self.restart_day)
+
+    def output_tables(self) -> list[tuple[str, pd.DataFrame]]:
+        """What a stored forecast holds: the run's tables, the milestones with observed dates, the
+        plan against the actuals, the supply figures, the lots to start and the lot-plan search."""
+        tables = [
+            *self.tables.items(),
+            ("milestones", self.milestones()),
+            ("plan_vs_actual", self.plan_vs_actual()),
+            ("lots_to_start", self.lots_to_start()),
+        ]
+        supply = self.supply()
+        if supply is not None:
+            tables.append(("forecast_supply", pd.DataFrame([supply])))
+        if self.lot_plan is not None:
+            tables.append(("lot_plan_search", self.lot_plan.search_table()))
+        return tables
+
+
+def read_state(scenario: Scenario, folder: str | Path, as_of: dt.date) -> tuple[Actuals, TrialState]:
+    """The checked records of ``folder`` and the state derived from them (``ActualsError`` if the
+    records cannot be used)."""
+    actuals = read_actuals(folder, scenario, as_of)
+    return actuals, trial_state(actuals, scenario)
+
+
+def forecast(
+    scenario: Scenario,
+    folder: str | Path,
+    as_of: dt.date,
+    replicates: int,
+    seed: int,
+    *,
+    target_date: dt.date | None = None,
+    target_stockout: float | None = None,
+    progress: Progress | None = None,
+    **options,
+) -> Forecast:
+    """Forecast the trial from its records in ``folder`` as of ``as_of`` (see the module).
+
+    ``options`` go to every run (workers, chunk_size, scheduler, keep_events)."""
+    actuals, state = read_state(scenario, folder, as_of)
+
+    def step(name: str, total: int | None) -> Callable[[int], None]:
+        return (lambda n=1: progress(name, total, n)) if progress is not None else (lambda n=1: None)
+
+    tables = run_scenario(scenario, replicates, seed, on_replicate=step("Forecast from the records", replicates),
+                          state=state, **options)  # fmt: skip
+    metrics_options = {k: v for k, v in options.items() if k != "keep_events"}
+    plan = simulate_metrics(scenario, replicates, seed, on_replicate=step("The plan from day 0", replicates),
+                            counts_day=state.restart_day, **metrics_options)  # fmt: skip
+    lot_plan = None
+    if target_stockout is not None and scenario.product is not None:
+        advance = step("Lot plan from the actual stock", None)
+        lot_plan = plan_lots(scenario, target_stockout, replicates, seed, on_evaluated=lambda _: advance(),
+                             state=state, **metrics_options)  # fmt: skip
+    return Forecast(scenario, as_of, actuals, state, tables, plan, seed, replicates, lot_plan, target_date,
+                    list(actuals.warnings))  # fmt: skip
