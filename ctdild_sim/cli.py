@@ -130,8 +130,8 @@ def schema(actuals_files: bool) -> None:
 
 
 def _scenario_path(scenario_file: Path) -> Path:
-    """The file named, or, where it does not exist, the shipped scenario file of that name (so the
-    README's ``scenarios/...`` examples work outside the repository)."""
+    """The file (or folder) named, or, where it does not exist, the shipped one of that name (so
+    the README's ``scenarios/...`` examples work outside the repository)."""
     if scenario_file.exists():
         return scenario_file
     shipped = shipped_scenario(scenario_file)
@@ -352,6 +352,7 @@ def forecast(scenario_file: Path, actuals_dir: Path, as_of: dt.datetime | None, 
     """Forecast a trial under way from its records (ACTUALS, as of a date): the milestones still to
     come, the trial against its plan, and the product and lots still needed."""
     scenario_file = _scenario_path(scenario_file)
+    actuals_dir = _scenario_path(actuals_dir)
     scenario = _load(scenario_file, out)
     as_of_date = as_of.date() if as_of is not None else dt.date.today()
     if as_of_date < scenario.start_date:

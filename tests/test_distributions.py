@@ -88,3 +88,57 @@ def test_can_be_negative():
     assert not can_be_negative(parse({"dist": "normal", "mean": 14.0, "sd": 5.0, "low": 0.0}))
     assert can_be_negative(parse({"dist": "uniform", "low": -1.0, "high": 1.0}))
     assert not can_be_negative(parse({"dist": "lognormal", "median": 1.0, "p90": 2.0}))
+
+
+# -- what is left of a duration under way ----------------------------------------------------------
+
+
+def _scipy(d):
+    """The same distribution in scipy.stats, as the closed form to check against."""
+    from scipy import stats
+
+    return {
+        "exponential": lambda: stats.expon(scale=d.mean),
+        "lognormal": lambda: stats.lognorm(d.sigma, scale=d.median),
+        "gamma": lambda: stats.gamma(d.shape, scale=d.scale),
+        "uniform": lambda: stats.uniform(d.low, d.high - d.low),
+        "normal": lambda: stats.norm(d.mean_value, d.sd),
+    }[d.dist]()
+
+
+@pytest.mark.parametrize(
+    ("spec", "elapsed"),
+    [
+        ({"dist": "exponential", "mean": 12.0}, 30.0),  # memoryless: what is left is the whole again
+        ({"dist": "lognormal", "median": 14.0, "p90": 28.0}, 20.0),
+        ({"dist": "lognormal", "median": 30.0, "p90": 90.0}, 5.0),
+        ({"dist": "gamma", "mean": 20.0, "sd": 8.0}, 25.0),
+        ({"dist": "gamma", "mean": 10.0, "sd": 15.0}, 2.0),
+        ({"dist": "uniform", "low": 0.0, "high": 28.0}, 10.0),
+        ({"dist": "normal", "mean": 57.0, "sd": 9.0}, 60.0),
+    ],
+)
+def test_remaining_time_matches_the_conditional_distribution(spec, elapsed):
+    # X - e given X > e: mean E[X | X > e] - e, and quantile F^-1(F(e) + q (1 - F(e))) - e
+    d = parse(spec)
+    ref = _scipy(d)
+    rng = np.random.default_rng(3)
+    left = np.array([d.remaining(rng, elapsed) for _ in range(N)])
+    assert (left >= 0).all()
+    mean = ref.expect(lambda x: x, lb=elapsed, conditional=True) - elapsed
+    sd = math.sqrt(ref.expect(lambda x: (x - elapsed - mean) ** 2, lb=elapsed, conditional=True))
+    assert abs(left.mean() - mean) < Z * sd / math.sqrt(N)
+    for q in (0.1, 0.5, 0.9):
+        target = ref.ppf(ref.cdf(elapsed) + q * ref.sf(elapsed)) - elapsed
+        density = ref.pdf(target + elapsed) / ref.sf(elapsed)
+        assert abs(np.quantile(left, q) - target) < Z * math.sqrt(q * (1 - q) / N) / density
+    assert d.survival(elapsed) == pytest.approx(ref.sf(elapsed), rel=1e-9)
+
+
+def test_remaining_time_of_a_fixed_or_overdue_duration():
+    fixed = parse({"dist": "fixed", "value": 14.0})
+    rng = np.random.default_rng(1)
+    assert fixed.remaining(rng, 10.0) == 4.0 and fixed.remaining(rng, 20.0) == 0.0
+    assert parse({"dist": "uniform", "low": 0.0, "high": 28.0}).remaining(rng, 30.0) == 0.0
+    clipped = parse({"dist": "normal", "mean": 57.0, "sd": 9.0, "low": 35.0, "high": 70.0})
+    assert all(0 <= clipped.remaining(rng, 69.0) <= 1.0 for _ in range(100))  # the mass at 70 is reached

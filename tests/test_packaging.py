@@ -37,6 +37,8 @@ def test_the_wheel_holds_the_scenarios_and_the_dashboard_assets(tmp_path):
     names = set(zipfile.ZipFile(wheel).namelist())
     for file in SCENARIOS.glob("*.yaml"):
         assert f"ctdild_sim/scenario_files/{file.name}" in names
+    for file in SCENARIOS.glob("actuals/*/*"):
+        assert f"ctdild_sim/scenario_files/{file.relative_to(SCENARIOS)}" in names
     assert "dashboard/assets/plotly-cartesian.min.js" in names
 
 

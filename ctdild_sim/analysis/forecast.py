@@ -14,6 +14,7 @@ from __future__ import annotations
 
 import datetime as dt
 import math
+from collections.abc import Iterable
 
 import numpy as np
 import pandas as pd
@@ -23,6 +24,8 @@ from ctdild_sim.analysis.summary import QUANTILES, censored_quantiles, milestone
 from ctdild_sim.analysis.supply_summary import lot_starts
 from ctdild_sim.model.state import TrialState
 from ctdild_sim.scenario.trial import Scenario
+from ctdild_sim.sim.events import Event
+from ctdild_sim.sim.events import EventName as E
 
 COUNT_LABELS = {
     "referred": "Candidates referred",
@@ -32,21 +35,43 @@ COUNT_LABELS = {
 }
 
 
-def observed_milestones(metrics: pd.DataFrame, scenario: Scenario, restart_day: float) -> dict[str, float]:
-    """Milestones every replicate reached before the restart, on the same day: the recorded ones."""
+def observed_milestones(history: Iterable[Event], n_cohorts: int) -> dict[str, float]:
+    """The milestones a trial's records reached (the restart's history), by their metrics column.
+    A milestone reached may still move (a repeated cohort is enrolled again): the forecast's
+    quantiles show where it ends; this is the day the records give."""
+    first: dict[str, float] = {}
+    last: dict[str, float] = {}
+    enrolled: dict[int, float] = {}
+    gates: dict[int, float] = {}
+    for ev in history:
+        first.setdefault(ev.event, ev.day)
+        last[ev.event] = ev.day
+        if ev.event == E.COHORT_ENROLLED:
+            enrolled[ev.cohort] = ev.day
+        elif ev.event == E.GATE_PASSED:
+            gates[ev.cohort] = ev.day
     out = {}
-    for column in milestone_columns(len(scenario.cohorts)):
-        values = metrics[column]
-        if len(values) and values.notna().all() and (values < restart_day).all() and values.nunique() == 1:
-            out[column] = float(values.iloc[0])
+    if E.INFUSED in first:
+        out["first_infusion_day"] = first[E.INFUSED]
+    for k in range(1, n_cohorts + 1):
+        if k in enrolled:
+            out[f"cohort{k}_enrolled_day"] = enrolled[k]
+        if k in gates:
+            out[f"cohort{k}_gate_day"] = gates[k]
+    if n_cohorts in enrolled:
+        out["lpi_day"] = last[E.ENROLLED]
+    if n_cohorts in gates:
+        out["last_infusion_day"] = last[E.INFUSED]
+    if E.TRIAL_COMPLETED in first:
+        out["lplv_day"] = first[E.TRIAL_COMPLETED]
     return out
 
 
-def forecast_milestones(metrics: pd.DataFrame, scenario: Scenario, restart_day: float) -> pd.DataFrame:
+def forecast_milestones(metrics: pd.DataFrame, scenario: Scenario, state: TrialState) -> pd.DataFrame:
     """The milestone table (``summary.milestone_summary``) with ``status`` (observed or forecast)
-    and the ``observed_date`` of those already reached."""
+    and the ``observed_date`` of those the records reached."""
     table = milestone_summary(metrics, scenario)
-    observed = observed_milestones(metrics, scenario, restart_day)
+    observed = observed_milestones(state.history, len(scenario.cohorts))
     table["status"] = ["observed" if m in observed else "forecast" for m in table["milestone"]]
     table["observed_date"] = [to_date(scenario.start_date, observed[m]) if m in observed else None
                               for m in table["milestone"]]  # fmt: skip
@@ -65,37 +90,40 @@ def percentile(plan: np.ndarray, actual: float) -> float:
 def plan_vs_actual(
     plan: pd.DataFrame, state: TrialState, observed: dict[str, float], scenario: Scenario
 ) -> pd.DataFrame:
-    """Each milestone already reached and each count so far, against a from-start forecast
-    (``plan``: its metrics, with the counts ``counts_by`` the restart day)."""
+    """Each milestone and each count so far, against a from-start forecast (``plan``: its metrics,
+    with the counts ``counts_by`` the restart day). Columns: kind (milestone or count), measure,
+    label, actual_day and actual_date (a milestone reached) or actual_count, the plan's P10/P50/P90
+    (days or counts, and dates for milestones), the actual's percentile in the plan, and, for a
+    milestone not yet reached, the share of planned trials past it by the as-of date."""
     start, restart = scenario.start_date, state.restart_day
     labels = milestone_labels(scenario)
     rows = []
     for column in milestone_columns(len(scenario.cohorts)):
         days = plan[column].to_numpy(dtype=float)
-        p10, p50, p90 = censored_quantiles(days)
-        if column in observed:
-            actual = observed[column]
-            rows.append(_row("milestone", column, labels[column], to_date(start, actual), p10, p50, p90,
-                             percentile(days, actual), start))  # fmt: skip
-        else:
-            reached = float(np.mean(np.nan_to_num(days, nan=np.inf) < restart))
-            rows.append(_row("milestone", column, labels[column], None, p10, p50, p90, math.nan, start, reached))
+        q = censored_quantiles(days)
+        actual = observed.get(column, math.nan)
+        reached = math.nan if column in observed else float(np.mean(np.nan_to_num(days, nan=np.inf) < restart))
+        rows.append({
+            "kind": "milestone", "measure": column, "label": labels[column], "actual_day": actual,
+            "actual_date": to_date(start, actual), "actual_count": math.nan,
+            "plan_p10": q[0], "plan_p50": q[1], "plan_p90": q[2],
+            **{f"plan_p{p}_date": to_date(start, v) for p, v in zip((10, 50, 90), q, strict=True)},
+            "percentile": percentile(days, actual) if column in observed else math.nan,
+            "plan_p_reached_by_as_of": reached,
+        })  # fmt: skip
     actual_counts = counts_by(state.history, restart)
     for name in COUNTED_BY:
         column = f"{name}_by_day"
         values = plan[column].to_numpy(dtype=float)
         q = [float(np.quantile(values, x, method="inverted_cdf")) for x in QUANTILES]
-        rows.append({"kind": "count", "measure": name, "label": COUNT_LABELS[name],
-                     "actual": actual_counts[column], "plan_p10": q[0], "plan_p50": q[1], "plan_p90": q[2],
-                     "percentile": percentile(values, actual_counts[column]),
-                     "plan_p_reached_by_as_of": math.nan})  # fmt: skip
+        rows.append({
+            "kind": "count", "measure": name, "label": COUNT_LABELS[name], "actual_day": math.nan,
+            "actual_date": None, "actual_count": float(actual_counts[column]),
+            "plan_p10": q[0], "plan_p50": q[1], "plan_p90": q[2],
+            "plan_p10_date": None, "plan_p50_date": None, "plan_p90_date": None,
+            "percentile": percentile(values, actual_counts[column]), "plan_p_reached_by_as_of": math.nan,
+        })  # fmt: skip
     return pd.DataFrame(rows)
-
-
-def _row(kind, measure, label, actual, p10, p50, p90, pct, start, reached=math.nan) -> dict:
-    return {"kind": kind, "measure": measure, "label": label, "actual": actual, "plan_p10": to_date(start, p10),
-            "plan_p50": to_date(start, p50), "plan_p90": to_date(start, p90), "percentile": pct,
-            "plan_p_reached_by_as_of": reached}  # fmt: skip
 
 
 def forecast_supply(metrics: pd.DataFrame, lots: pd.DataFrame, state: TrialState) -> dict[str, float]:

@@ -437,9 +437,9 @@ def forecast_report(console: Console, forecast: Forecast) -> None:
 
 def _plan_row(r) -> tuple[str, ...]:
     if r.kind == "count":
-        return (r.label, str(int(r.actual)), f"{r.plan_p10:.0f}", f"{r.plan_p50:.0f}", f"{r.plan_p90:.0f}",
+        return (r.label, f"{r.actual_count:.0f}", f"{r.plan_p10:.0f}", f"{r.plan_p50:.0f}", f"{r.plan_p90:.0f}",
                 f"P{r.percentile:.0f}")  # fmt: skip
-    band = [_date(d) for d in (r.plan_p10, r.plan_p50, r.plan_p90)]
-    if r.actual is None:
+    band = [_date(d) for d in (r.plan_p10_date, r.plan_p50_date, r.plan_p90_date)]
+    if r.actual_date is None:
         return (r.label, "not yet", *band, f"{r.plan_p_reached_by_as_of:.0%} of planned trials were past it")
-    return (r.label, r.actual.isoformat(), *band, f"P{r.percentile:.0f}")
+    return (r.label, r.actual_date.isoformat(), *band, f"P{r.percentile:.0f}")

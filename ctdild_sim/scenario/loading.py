@@ -284,10 +284,13 @@ def shipped_scenarios_dir() -> Path | None:
 
 
 def shipped_scenario(path: Path) -> Path | None:
-    """The shipped scenario file a missing ``path`` like ``scenarios/NAME.yaml`` or ``NAME.yaml``
-    stands for, if there is one."""
+    """The shipped file or folder a missing ``path`` like ``scenarios/NAME.yaml``,
+    ``scenarios/actuals/NAME`` or ``NAME.yaml`` stands for, if there is one."""
     folder = shipped_scenarios_dir()
-    if folder is None or path.exists() or path.parent.name not in ("", "scenarios") or len(path.parts) > 2:
+    if folder is None or path.exists() or path.is_absolute():
         return None
-    candidate = folder / path.name
-    return candidate if candidate.is_file() else None
+    parts = path.parts[1:] if path.parts[:1] == ("scenarios",) else path.parts
+    if not parts or ".." in parts:
+        return None
+    candidate = folder.joinpath(*parts)
+    return candidate if candidate.exists() else None

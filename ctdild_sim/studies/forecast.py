@@ -57,10 +57,10 @@ class Forecast:
         return self.state.restart_day
 
     def milestones(self) -> pd.DataFrame:
-        return forecast_milestones(self.tables.metrics, self.scenario, self.restart_day)
+        return forecast_milestones(self.tables.metrics, self.scenario, self.state)
 
     def plan_vs_actual(self) -> pd.DataFrame:
-        observed = observed_milestones(self.tables.metrics, self.scenario, self.restart_day)
+        observed = observed_milestones(self.state.history, len(self.scenario.cohorts))
         return plan_vs_actual(self.plan, self.state, observed, self.scenario)
 
     def probabilities(self) -> dict[str, float]:

@@ -81,7 +81,9 @@ class LotState:
 
     @property
     def free(self) -> int:
-        """Released vials neither used, wasted nor expired."""
+        """Released vials neither used, wasted nor expired (none for a lot not released)."""
+        if math.isnan(self.released_day) or not math.isnan(self.failed_day):
+            return 0
         return max(0, (self.vials or 0) - self.used - self.wasted - self.expired)
 
 
