@@ -338,6 +338,8 @@ _date = click.DateTime(formats=["%Y-%m-%d"])
 @click.option("--target-stockout", type=click.FloatRange(0, 1, min_open=True, max_open=True), default=0.05,
               show_default=True, help="Stock-out target of the lot plan made from the actual stock.")  # fmt: skip
 @click.option("--no-lot-plan", is_flag=True, help="Do not search a lot plan (faster).")
+@click.option("--no-learning", is_flag=True,
+              help="Keep the scenario's assumptions as written instead of learning them from the records.")  # fmt: skip
 @_execution_options
 @click.option("--keep-events", default=200, show_default=True, type=click.IntRange(min=0),
               help="Keep full event logs for the first K replicates only.")  # fmt: skip
@@ -346,7 +348,8 @@ _date = click.DateTime(formats=["%Y-%m-%d"])
 @click.option("--no-store", is_flag=True, help="Do not save the forecast in the results store.")
 @out_option
 def forecast(scenario_file: Path, actuals_dir: Path, as_of: dt.datetime | None, target_date: dt.datetime | None,
-             target_stockout: float, no_lot_plan: bool, replicates: int, seed: int, workers: int | None,
+             target_stockout: float, no_lot_plan: bool, no_learning: bool, replicates: int, seed: int,
+             workers: int | None,
              chunk_size: int | None, scheduler: str | None, quiet: bool, keep_events: int, results_root: Path,
              no_store: bool, out: Path | None) -> None:  # fmt: skip
     """Forecast a trial under way from its records (ACTUALS, as of a date): the milestones still to
@@ -369,13 +372,14 @@ def forecast(scenario_file: Path, actuals_dir: Path, as_of: dt.datetime | None, 
         made = _with_steps(quiet, lambda progress: run_forecast(
             scenario, actuals_dir, as_of_date, replicates, seed,
             target_date=target_date.date() if target_date else None,
-            target_stockout=None if no_lot_plan else target_stockout, progress=progress, **options,
+            target_stockout=None if no_lot_plan else target_stockout, learning=not no_learning, progress=progress,
+            **options,
         ))  # fmt: skip
         tables = made.output_tables()
         console = _console()
         if not no_store:
             extra = {"kind": "forecast", "as_of": as_of_date.isoformat(), "actuals_folder": str(actuals_dir),
-                     "actuals_sha256": made.actuals.sha256}  # fmt: skip
+                     "actuals_sha256": made.actuals.sha256, "learning": not no_learning}  # fmt: skip
             state.saved = save_run(
                 results_root, tables, scenario=scenario, scenario_file=scenario_file,
                 scenario_text=read_text(scenario_file), seed=seed, replicates=replicates, options=options,

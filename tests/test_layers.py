@@ -1,7 +1,7 @@
 """The layers of ``ctdild_sim`` import one way, down: a small import-graph check over the package.
 
-Bottom to top: scenario, sim, supply, model, actuals, analysis, runs, studies, reports, then the
-CLI and the dashboard. A module may import from its own layer and the layers below. Imports made only for
+Bottom to top: scenario, sim, supply, model, actuals, learning, analysis, runs, studies, reports,
+then the CLI and the dashboard. A module may import from its own layer and the layers below. Imports made only for
 type hints (under ``if TYPE_CHECKING:``) may point up: the model's components and the supply see
 ``model.engine.Trial`` that way, as the context they are handed. The package root (``__version__``
 and the public names) is not a layer: every module may import ``__version__`` from it.
@@ -16,7 +16,9 @@ import pytest
 
 from conftest import ROOT
 
-LAYERS = ["scenario", "sim", "supply", "model", "actuals", "analysis", "runs", "studies", "reports", "interface"]
+LAYERS = [
+    "scenario", "sim", "supply", "model", "actuals", "learning", "analysis", "runs", "studies", "reports", "interface",
+]  # fmt: skip
 """Bottom to top; ``interface`` is the CLI and the dashboard."""
 
 

@@ -51,6 +51,8 @@ class Candidate:
     body_weight_kg: float
 
 
+MATCH_TRIES = 1000
+"""Records drawn at most to find one that passes (or fails) screening as wanted."""
 BATCH = 32
 """Candidates drawn at once: the draws are vectorised, and candidate n is still the same person
 in every scenario with the same population (the batches come from the stream in a fixed order)."""
@@ -89,10 +91,34 @@ class CandidateFactory:
         self._next_id = 1
         self._batch: list[tuple] = []
         self._position = BATCH
+        self._aim: tuple[float, Callable[[Candidate], tuple]] | None = None
 
     def draw(self, site: str, candidate_id: int | None = None) -> Candidate:
         """The next candidate, numbered in order; or, with ``candidate_id``, a fresh record for a
-        candidate a trial's records already numbered (a restart), without using a new number."""
+        candidate a trial's records already numbered (a restart), without using a new number.
+        With a share aimed at (``aim``), the candidate passes screening with that chance."""
+        if self._aim is not None:
+            share, check = self._aim
+            return self.draw_matching(site, candidate_id, self.rng.random() < share, check)
+        return self._candidate(site, candidate_id, self._facts())
+
+    def draw_matching(
+        self, site: str, candidate_id: int | None, eligible: bool, check: Callable[[Candidate], tuple]
+    ) -> Candidate:
+        """A candidate who passes screening (``eligible``) or fails it, drawn from the population
+        conditioned on that (``check``: the failed criteria); the last one drawn if none matches."""
+        for _ in range(MATCH_TRIES):
+            candidate = Candidate(0, site, *self._facts())
+            if (not check(candidate)) == eligible:
+                break
+        return self._candidate(site, candidate_id, tuple(getattr(candidate, f) for f in _FACTS))
+
+    def aim(self, share: float, check: Callable[[Candidate], tuple]) -> None:
+        """From now on, a drawn candidate passes screening with chance ``share`` (a forecast's drawn
+        belief), facts drawn from the population conditioned on passing or failing."""
+        self._aim = (share, check)
+
+    def _facts(self) -> tuple:
         if self._position == BATCH:
             if self._next_id > self.limit and self.on_limit is not None:
                 raise self.on_limit()
@@ -100,6 +126,9 @@ class CandidateFactory:
             self._position = 0
         facts = self._batch[self._position]
         self._position += 1
+        return facts
+
+    def _candidate(self, site: str, candidate_id: int | None, facts: tuple) -> Candidate:
         if candidate_id is not None:
             return Candidate(candidate_id, site, *facts)
         candidate = Candidate(self._next_id, site, *facts)

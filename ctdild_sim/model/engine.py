@@ -19,6 +19,7 @@ import simpy
 
 from ctdild_sim.model.candidates import Candidate, CandidateFactory
 from ctdild_sim.model.cohorts import CohortGate, CohortState
+from ctdild_sim.model.eligibility import failed_criteria
 from ctdild_sim.model.patient import Journey, Patient, draw_exit_times
 from ctdild_sim.model.referrals import Recruitment, start_sites
 from ctdild_sim.model.restart import restore
@@ -53,7 +54,15 @@ class ReplicateResult:
 class Trial:
     """The components of one replicate, wired together."""
 
-    def __init__(self, scenario: Scenario, streams: ReplicateStreams, state: TrialState | None = None):
+    def __init__(
+        self,
+        scenario: Scenario,
+        streams: ReplicateStreams,
+        state: TrialState | None = None,
+        eligible_share: float | None = None,
+    ):
+        """``eligible_share``: a forecast's drawn share of candidates passing screening (the
+        population model's own share when None)."""
         self.scenario = scenario
         self.streams = streams
         self.state = state
@@ -66,6 +75,8 @@ class Trial:
         self.candidates = CandidateFactory(
             scenario.population, streams.candidates, budget.candidates, lambda: budget.candidates_exceeded(scenario)
         )
+        if eligible_share is not None:
+            self.candidates.aim(eligible_share, failed_criteria)
         if state is None:
             self.supply = Supply(self, scenario.product) if scenario.product else UnlimitedSupply(self)
         else:
@@ -149,10 +160,17 @@ class Trial:
             self.completed.succeed()
 
 
-def run_replicate(scenario: Scenario, seed: int, replicate: int, state: TrialState | None = None) -> ReplicateResult:
+def run_replicate(
+    scenario: Scenario,
+    seed: int,
+    replicate: int,
+    state: TrialState | None = None,
+    eligible_share: float | None = None,
+) -> ReplicateResult:
     """Simulate one replicate with the streams of (seed, replicate), from the study's start or
-    from a trial's ``state`` on a date."""
+    from a trial's ``state`` on a date (``eligible_share``: see ``Trial``)."""
     try:
-        return Trial(scenario, ReplicateStreams.for_replicate(seed, replicate), state).run(replicate)
+        streams = ReplicateStreams.for_replicate(seed, replicate)
+        return Trial(scenario, streams, state, eligible_share).run(replicate)
     except BudgetExceeded as exc:
         raise BudgetExceeded(exc.field, f"replicate {replicate}: {exc.message}") from None

@@ -22,10 +22,6 @@ from ctdild_sim.model.state import SubjectState, TrialState
 if TYPE_CHECKING:
     from ctdild_sim.model.engine import Trial
 
-ELIGIBLE_TRIES = 1000
-"""Records drawn at most to find one that passes every criterion (the population's share of
-eligible candidates is a third in the base scenario)."""
-
 
 def restore(trial: Trial, state: TrialState) -> None:
     """Put a restarted trial's subjects, candidates, reviews and AEs still to come in place."""
@@ -55,11 +51,7 @@ def restore(trial: Trial, state: TrialState) -> None:
 def eligible_candidate(trial: Trial, site: str, candidate_id: int) -> Candidate:
     """A record for a candidate known to have passed screening: drawn until one passes every
     criterion (the population conditioned on eligibility); the last one drawn if none does."""
-    for _ in range(ELIGIBLE_TRIES):
-        candidate = trial.candidates.draw(site, candidate_id)
-        if not failed_criteria(candidate):
-            break
-    return candidate
+    return trial.candidates.draw_matching(site, candidate_id, True, failed_criteria)
 
 
 def _patient(trial: Trial, subject: SubjectState) -> Patient:

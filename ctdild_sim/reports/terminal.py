@@ -28,6 +28,7 @@ from ctdild_sim.analysis.summary import (
 )
 from ctdild_sim.analysis.supply_summary import active_periods, lot_starts, stockout_risk, supply_overview
 from ctdild_sim.analysis.tables import RunTables
+from ctdild_sim.learning.posterior import Posterior
 from ctdild_sim.scenario.trial import Scenario
 from ctdild_sim.studies.forecast import Forecast
 from ctdild_sim.studies.lot_plan import Evaluation, LotPlan
@@ -398,6 +399,10 @@ def forecast_report(console: Console, forecast: Forecast) -> None:
             ),
         )
     )
+    if forecast.posterior is not None:
+        assumptions_report(console, forecast.posterior)
+    else:
+        console.print("Assumptions as the scenario writes them (--no-learning).")
     chances = forecast.probabilities()
     if "registered" in chances:
         console.print(f"P(last patient last visit by the registered completion {scenario.registered_completion_date}): "
@@ -443,3 +448,24 @@ def _plan_row(r) -> tuple[str, ...]:
     if r.actual_date is None:
         return (r.label, "not yet", *band, f"{r.plan_p_reached_by_as_of:.0%} of planned trials were past it")
     return (r.label, r.actual_date.isoformat(), *band, f"P{r.percentile:.0f}")
+
+
+def assumptions_report(console: Console, posterior: Posterior) -> None:
+    """Prior against posterior: each learned assumption, what was planned, what the records said."""
+    console.print(
+        table(
+            "Assumptions learned from the records: planned, prior and posterior (mean [90% interval])",
+            ("Assumption", "Planned", "Prior", "Records", "Posterior"),
+            ((r.label, r.planned, _belief(r.prior_mean, r.prior_low, r.prior_high, r.unit), r.data,
+              _belief(r.posterior_mean, r.posterior_low, r.posterior_high, r.unit))
+             for r in posterior.table().itertuples()),
+        )
+    )  # fmt: skip
+
+
+def _belief(mean: float, low: float, high: float, unit: str) -> str:
+    if unit in ("share", "probability"):
+        return f"{mean:.1%} [{low:.1%}, {high:.1%}]"
+    if unit == "cells":
+        return f"{mean:.3g} [{low:.3g}, {high:.3g}]"
+    return f"{mean:.3g} [{low:.3g}, {high:.3g}]{'' if unit == 'factor' else (unit if unit[0] == '/' else ' ' + unit)}"

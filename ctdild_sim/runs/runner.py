@@ -31,9 +31,11 @@ from ctdild_sim.analysis.bands import DemandBands
 from ctdild_sim.analysis.metrics import counts_by, replicate_metrics
 from ctdild_sim.analysis.supply_metrics import lot_table, weekly_series, weekly_supply_table
 from ctdild_sim.analysis.tables import RunTables, events_table, patients_table, screenings_table
+from ctdild_sim.learning.posterior import Posterior
 from ctdild_sim.model.engine import run_replicate
 from ctdild_sim.model.state import TrialState
 from ctdild_sim.scenario.trial import Scenario
+from ctdild_sim.sim.streams import parameter_stream
 
 DEFAULT_KEEP_EVENTS = 1000
 """Replicates whose full event logs a run keeps unless told otherwise."""
@@ -67,17 +69,22 @@ def simulate_chunk(
     metrics_only: bool = False,
     state: TrialState | None = None,
     counts_day: float | None = None,
+    posterior: Posterior | None = None,
 ) -> ChunkResult:
     """Run replicates ``start..stop-1``; keep full records for those below ``keep_events``.
 
     ``metrics_only`` skips the lot table and the demand histograms (searches need neither);
     ``state`` starts every replicate from a trial's state on a date; with ``counts_day`` each
-    metrics row also holds the counts reached before that day (``metrics.counts_by``)."""
+    metrics row also holds the counts reached before that day (``metrics.counts_by``); with a
+    ``posterior`` each replicate draws its parameters from it (its own stream)."""
     n_weeks = horizon_weeks(scenario)
     bands = None if metrics_only else DemandBands(scenario.start_date, n_weeks)
     metrics, lots, kept = [], [], []
     for r in range(start, stop):
-        result = run_replicate(scenario, seed, r, state)
+        drawn, share = (
+            posterior.draw(scenario, parameter_stream(seed, r)) if posterior is not None else (scenario, None)
+        )
+        result = run_replicate(drawn, seed, r, state, share)
         row = replicate_metrics(result, scenario)
         if counts_day is not None:
             row.update(counts_by(result.events, counts_day))
@@ -219,16 +226,18 @@ def execute_chunks(
     metrics_only: bool = False,
     state: TrialState | None = None,
     counts_day: float | None = None,
+    posterior: Posterior | None = None,
 ) -> tuple[list[ChunkResult], DemandBands]:
-    """Every chunk's result, in replicate order, and the demand bands of all of them (``state``
-    and ``counts_day``: see ``simulate_chunk``)."""
+    """Every chunk's result, in replicate order, and the demand bands of all of them (``state``,
+    ``counts_day`` and ``posterior``: see ``simulate_chunk``)."""
     if replicates < 1:
         raise ValueError(f"replicates (={replicates}) must be >= 1")
     if workers < 1:
         raise ValueError(f"workers (={workers}) must be >= 1")
     size = chunk_size or default_chunk_size(replicates, workers)
     tasks = [
-        (scenario, seed, a, b, keep_events, metrics_only, state, counts_day) for a, b in chunk_bounds(replicates, size)
+        (scenario, seed, a, b, keep_events, metrics_only, state, counts_day, posterior)
+        for a, b in chunk_bounds(replicates, size)
     ]
     bands = DemandBands(scenario.start_date, horizon_weeks(scenario))
     done: list[ChunkResult] = []

@@ -11,9 +11,10 @@ Each class validates its own parameters, exposes its analytic ``mean`` (so tests
 samples to closed forms, as ciw does) and draws with a ``numpy.random.Generator`` handed in by the
 caller. For a trial under way, ``remaining(rng, elapsed)`` draws what is left of a duration that
 has already lasted ``elapsed`` (the distribution conditioned on being longer than that, drawn by
-inverting its upper tail), and ``survival(x)`` is P(X > x). Lognormals are given by median and
-90th percentile because that is how clinicians state durations ("usually two weeks, rarely more
-than a month").
+inverting its upper tail), ``survival(x)`` (and ``sf`` on arrays) is P(X > x), and ``scaled(f)``
+is the distribution of f X (what a forecast that learns a duration's scale draws from).
+Lognormals are given by median and 90th percentile because that is how clinicians state durations
+("usually two weeks, rarely more than a month").
 """
 
 from __future__ import annotations
@@ -55,6 +56,12 @@ class Fixed(StrictModel):
     def survival(self, x: float) -> float:
         return 1.0 if x < self.value else 0.0
 
+    def sf(self, x: np.ndarray) -> np.ndarray:
+        return (np.asarray(x, dtype=float) < self.value).astype(float)
+
+    def scaled(self, factor: float) -> Fixed:
+        return self.model_copy(update={"value": self.value * factor})
+
     def remaining(self, rng: np.random.Generator, elapsed: float) -> float:
         return max(0.0, self.value - elapsed)
 
@@ -80,6 +87,12 @@ class Exponential(StrictModel):
 
     def survival(self, x: float) -> float:
         return math.exp(-max(x, 0.0) / self.mean_value)
+
+    def sf(self, x: np.ndarray) -> np.ndarray:
+        return np.exp(-np.maximum(np.asarray(x, dtype=float), 0.0) / self.mean_value)
+
+    def scaled(self, factor: float) -> Exponential:
+        return self.model_copy(update={"mean_value": self.mean_value * factor})
 
     def remaining(self, rng: np.random.Generator, elapsed: float) -> float:
         return float(rng.exponential(self.mean_value))  # memoryless: the elapsed time does not matter
@@ -111,6 +124,14 @@ class LogNormal(StrictModel):
 
     def survival(self, x: float) -> float:
         return 1.0 if x <= 0 else float(special.ndtr(-math.log(x / self.median) / self.sigma))
+
+    def sf(self, x: np.ndarray) -> np.ndarray:
+        x = np.asarray(x, dtype=float)
+        with np.errstate(divide="ignore"):
+            return np.where(x <= 0, 1.0, special.ndtr(-np.log(np.maximum(x, 1e-300) / self.median) / self.sigma))
+
+    def scaled(self, factor: float) -> LogNormal:
+        return self.model_copy(update={"median": self.median * factor, "p90": self.p90 * factor})
 
     def remaining(self, rng: np.random.Generator, elapsed: float) -> float:
         tail = self.survival(elapsed)
@@ -165,6 +186,13 @@ class Gamma(StrictModel):
     def survival(self, x: float) -> float:
         return 1.0 if x <= 0 else float(special.gammaincc(self.shape, x / self.scale))
 
+    def sf(self, x: np.ndarray) -> np.ndarray:
+        x = np.asarray(x, dtype=float)
+        return np.where(x <= 0, 1.0, special.gammaincc(self.shape, np.maximum(x, 0.0) / self.scale))
+
+    def scaled(self, factor: float) -> Gamma:
+        return self.model_copy(update={"mean_value": self.mean_value * factor, "sd": self.sd * factor})
+
     def remaining(self, rng: np.random.Generator, elapsed: float) -> float:
         tail = self.survival(elapsed)
         if tail <= 0.0:
@@ -216,6 +244,13 @@ class Normal(StrictModel):
         if self.sd == 0:
             return 1.0 if self.mean_value > x else 0.0
         return float(special.ndtr((self.mean_value - x) / self.sd))
+
+    def sf(self, x: np.ndarray) -> np.ndarray:
+        return np.array([self.survival(v) for v in np.asarray(x, dtype=float).ravel()]).reshape(np.shape(x))
+
+    def scaled(self, factor: float) -> Normal:
+        bounds = {k: (v * factor if v is not None else None) for k, v in (("low", self.low), ("high", self.high))}
+        return self.model_copy(update={"mean_value": self.mean_value * factor, "sd": self.sd * factor, **bounds})
 
     def remaining(self, rng: np.random.Generator, elapsed: float) -> float:
         tail = self.survival(elapsed)
@@ -270,6 +305,12 @@ class Uniform(StrictModel):
 
     def survival(self, x: float) -> float:
         return min(1.0, max(0.0, (self.high - x) / (self.high - self.low)))
+
+    def sf(self, x: np.ndarray) -> np.ndarray:
+        return np.clip((self.high - np.asarray(x, dtype=float)) / (self.high - self.low), 0.0, 1.0)
+
+    def scaled(self, factor: float) -> Uniform:
+        return self.model_copy(update={"low": self.low * factor, "high": self.high * factor})
 
     def remaining(self, rng: np.random.Generator, elapsed: float) -> float:
         if elapsed >= self.high:

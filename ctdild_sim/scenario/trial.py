@@ -357,6 +357,62 @@ class FollowUp(StrictModel):
         return v
 
 
+class Learning(StrictModel):
+    """How much each planning guess is worth when a forecast learns from a trial's records: its
+    prior strength, in observations of the kind the records hold. A referral rate's strength is
+    its own ``referral_rate_cv`` (a Gamma prior of shape 1/CV^2 is worth 1/CV^2 referrals)."""
+
+    eligibility_screenings: float = Field(
+        default=20,
+        gt=0,
+        le=10_000,
+        description=(
+            "Screenings the planned share of candidates who pass screening is worth (the population model's "
+            "share). 20: the base population's share comes from a handful of small cohort studies, about as "
+            "informative as the first year of screening."
+        ),
+    )
+    duration_observations: float = Field(
+        default=5,
+        gt=0,
+        le=10_000,
+        description=(
+            "Observed durations each planned duration is worth (screening, enrolment to first infusion, stay, "
+            "safety review, site activation, campaign lead time, QC release). 5: most are marked WEAK guesses."
+        ),
+    )
+    probability_observations: float = Field(
+        default=20,
+        gt=0,
+        le=10_000,
+        description=(
+            "Trials each planned probability per event is worth (an AE kind per infusion, a lot failing QC). "
+            "20: the AE rates come from meta-analyses of other cell products, the failure rate from one bank."
+        ),
+    )
+    review_outcome_observations: float = Field(
+        default=5,
+        gt=0,
+        le=10_000,
+        description="Reviews the planned review outcome probabilities are worth (5: a WEAK guess).",
+    )
+    hazard_events: float = Field(
+        default=2,
+        gt=0,
+        le=10_000,
+        description=(
+            "Events the planned death and withdrawal hazards are worth. 2: the death hazards come from other "
+            "ILD cohorts, the withdrawal hazard is a WEAK guess."
+        ),
+    )
+    yield_observations: float = Field(
+        default=5,
+        gt=0,
+        le=10_000,
+        description="Lots the planned lot yield is worth (5: one academic bank's figures).",
+    )
+
+
 class Scenario(StrictModel):
     """One trial scenario: design from the listing plus every assumption it leaves open."""
 
@@ -385,6 +441,10 @@ class Scenario(StrictModel):
     product: Product | None = Field(
         default=None,
         description="The cell product and its supply; without it the product is never limiting.",
+    )
+    learning: Learning = Field(
+        default_factory=Learning,
+        description="Prior strengths of the planning guesses, for forecasts that learn from a trial's records.",
     )
 
     @field_validator("registered_completion_date")

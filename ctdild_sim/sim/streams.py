@@ -49,3 +49,13 @@ class ReplicateStreams:
                 for i, name in enumerate(COMPONENTS)
             }
         )
+
+
+PARAMETERS = len(COMPONENTS)
+"""Spawn index of the stream a forecast replicate draws its parameters from (apart from every
+component's, so a replicate's own draws do not depend on whether it learns)."""
+
+
+def parameter_stream(seed: int, replicate: int) -> np.random.Generator:
+    """The generator replicate ``replicate`` draws its parameters (a posterior's beliefs) from."""
+    return np.random.default_rng(np.random.SeedSequence(seed, spawn_key=(replicate, PARAMETERS)))

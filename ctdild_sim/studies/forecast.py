@@ -1,10 +1,12 @@
-"""A forecast from a trial's actual state: read its records, restart the simulation from them, set
-the trial against the plan made at its start, and plan the lots still to start.
+"""A forecast from a trial's actual state: read its records, learn the assumptions from them,
+restart the simulation from them, set the trial against the plan made at its start, and plan the
+lots still to start.
 
 Three runs of the same scenario: the forecast (every replicate starts from the records' state,
-the day after the as-of date), the plan (the same scenario from day 0, with the counts each
-replicate had reached by the as-of date, for ``analysis.forecast.plan_vs_actual``), and, for a
-scenario with a product, the lot-plan search started from the actual stock.
+the day after the as-of date, and draws its parameters from the posterior the records give, unless
+learning is off), the plan (the scenario as written, from day 0, with the counts each replicate
+had reached by the as-of date, for ``analysis.forecast.plan_vs_actual``), and, for a scenario with
+a product, the lot-plan search started from the actual stock (on the same posterior).
 """
 
 from __future__ import annotations
@@ -27,6 +29,7 @@ from ctdild_sim.analysis.forecast import (
 )
 from ctdild_sim.analysis.summary import probability_done_by
 from ctdild_sim.analysis.tables import RunTables
+from ctdild_sim.learning.posterior import Posterior, learn
 from ctdild_sim.model.state import TrialState
 from ctdild_sim.runs.runner import run_scenario, simulate_metrics
 from ctdild_sim.scenario.trial import Scenario
@@ -51,6 +54,7 @@ class Forecast:
     lot_plan: LotPlan | None = None
     target_date: dt.date | None = None
     warnings: list[str] = field(default_factory=list)
+    posterior: Posterior | None = None  # None: learning was off
 
     @property
     def restart_day(self) -> float:
@@ -94,6 +98,8 @@ class Forecast:
             ("plan_vs_actual", self.plan_vs_actual()),
             ("lots_to_start", self.lots_to_start()),
         ]
+        if self.posterior is not None:
+            tables.append(("assumptions", self.posterior.table()))
         supply = self.supply()
         if supply is not None:
             tables.append(("forecast_supply", pd.DataFrame([supply])))
@@ -118,19 +124,22 @@ def forecast(
     *,
     target_date: dt.date | None = None,
     target_stockout: float | None = None,
+    learning: bool = True,
     progress: Progress | None = None,
     **options,
 ) -> Forecast:
-    """Forecast the trial from its records in ``folder`` as of ``as_of`` (see the module).
+    """Forecast the trial from its records in ``folder`` as of ``as_of`` (see the module);
+    ``learning=False`` keeps the scenario's assumptions as written.
 
     ``options`` go to every run (workers, chunk_size, scheduler, keep_events)."""
     actuals, state = read_state(scenario, folder, as_of)
+    posterior = learn(scenario, actuals, state) if learning else None
 
     def step(name: str, total: int | None) -> Callable[[int], None]:
         return (lambda n=1: progress(name, total, n)) if progress is not None else (lambda n=1: None)
 
     tables = run_scenario(scenario, replicates, seed, on_replicate=step("Forecast from the records", replicates),
-                          state=state, **options)  # fmt: skip
+                          state=state, posterior=posterior, **options)  # fmt: skip
     metrics_options = {k: v for k, v in options.items() if k != "keep_events"}
     plan = simulate_metrics(scenario, replicates, seed, on_replicate=step("The plan from day 0", replicates),
                             counts_day=state.restart_day, **metrics_options)  # fmt: skip
@@ -138,6 +147,6 @@ def forecast(
     if target_stockout is not None and scenario.product is not None:
         advance = step("Lot plan from the actual stock", None)
         lot_plan = plan_lots(scenario, target_stockout, replicates, seed, on_evaluated=lambda _: advance(),
-                             state=state, **metrics_options)  # fmt: skip
+                             state=state, posterior=posterior, **metrics_options)  # fmt: skip
     return Forecast(scenario, as_of, actuals, state, tables, plan, seed, replicates, lot_plan, target_date,
-                    list(actuals.warnings))  # fmt: skip
+                    list(actuals.warnings), posterior)  # fmt: skip
