@@ -19,11 +19,13 @@ from ctdild_sim.actuals.state import trial_state
 from ctdild_sim.actuals.synthetic import actuals_from_replicate
 from ctdild_sim.analysis.metrics import milestone_columns, replicate_metrics
 from ctdild_sim.cli import main
+from ctdild_sim.learning.posterior import learn
 from ctdild_sim.model.engine import Trial, run_replicate
 from ctdild_sim.runs.results import list_runs, load
 from ctdild_sim.runs.runner import simulate_metrics
 from ctdild_sim.scenario.loading import load_scenario
 from ctdild_sim.sim.streams import ReplicateStreams
+from ctdild_sim.studies.calibration import TRUTH_SEED_OFFSET, TRUTH_STREAM
 from ctdild_sim.studies.forecast import read_state
 
 from conftest import BASE_SCENARIO, SCENARIOS, make_scenario, with_product
@@ -106,6 +108,22 @@ def test_records_written_and_read_back_give_the_replicates_state(tmp_path, name,
         assert (restored.used, restored.wasted, restored.expired) == (live.used, live.wasted, live.expired)
         assert restored.free == (live.free + live.reserved if not math.isnan(live.released_day) else 0)
     assert actuals.warnings == []
+
+
+def test_the_records_of_trials_drawn_from_the_prior_are_all_accepted(tmp_path):
+    """Whatever the engine does, its records are valid records: no false refusals. (Trial 43 once
+    was refused: subjects who withdrew after their only infusion, inside the safety hold, had been
+    replaced as the engine does, but the cohort-size check counted only those short of infusions.)"""
+    scenario = load_scenario(BASE_SCENARIO)
+    prior = learn(scenario)
+    for i in [43, *range(40)]:
+        rng = np.random.default_rng(np.random.SeedSequence(20240820, spawn_key=(TRUTH_STREAM, i)))
+        drawn, share = prior.draw(scenario, rng)
+        result = run_replicate(drawn, 20240820 + TRUTH_SEED_OFFSET, i, eligible_share=share)
+        for cut in (300, 900):
+            as_of = scenario.start_date + dt.timedelta(days=cut)
+            actuals, _ = state_of(scenario, result, as_of, tmp_path / f"{i}-{cut}")
+            assert actuals.warnings == [], (i, cut)
 
 
 # -- exact restarts ------------------------------------------------------------------------------

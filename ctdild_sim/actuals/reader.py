@@ -360,16 +360,26 @@ def _check_infusions(
 
 def _check_cohort_sizes(subjects: list[Line], infusions: list[Line], scenario: Scenario, problems: list[str]) -> None:
     """No cohort holds more subjects than its size, its repeats and its replacements allow."""
-    given = Counter(line.row.subject_id for line in infusions)
+    given: dict[int, list[dt.date]] = defaultdict(list)
+    for line in infusions:
+        given[line.row.subject_id].append(line.row.infused_on)
     by_cohort: dict[int, list[Line]] = defaultdict(list)
     for line in subjects:
         by_cohort[line.row.cohort].append(line)
+    hold = dt.timedelta(days=scenario.safety.hold_days)
+
+    def not_evaluable(row: SubjectRow, infusions: int) -> bool:
+        """Left before the safety hold after their last infusion was complete (as the engine replaces)."""
+        if row.status not in ("withdrawn", "died", "lost") or row.status_on is None:
+            return False
+        days = given[row.subject_id]
+        return len(days) < infusions or row.status_on < max(days) + hold
+
     for cohort, lines in by_cohort.items():
         if cohort > len(scenario.cohorts):
             continue
         spec = scenario.cohorts[cohort - 1]
-        left = sum(1 for line in lines if line.row.status in ("withdrawn", "died", "lost")
-                   and given[line.row.subject_id] < spec.infusions)  # fmt: skip
+        left = sum(1 for line in lines if not_evaluable(line.row, spec.infusions))
         allowed = spec.size * (1 + scenario.safety.max_cohort_repeats)
         if scenario.retention.replace_non_evaluable:
             allowed += left

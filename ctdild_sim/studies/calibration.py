@@ -1,0 +1,112 @@
+"""Are a forecast's intervals calibrated? Simulation-based calibration.
+
+Draw a "true" trial from the prior (every learned assumption drawn from its prior, then one
+replicate simulated with them), cut it at an as-of date, write its records as of that date,
+forecast from them, and see where the truth falls in the forecast: its rank, the share of
+forecast replicates below it (ties broken at random; a trial that never finishes counts as later
+than any date). If the forecast is calibrated the ranks are uniform, so its central 50% and 80%
+intervals hold the truth in 50% and 80% of trials. Done with learning and without it (the
+scenario's assumptions as written), it shows what learning buys.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import math
+import tempfile
+from collections.abc import Callable
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+
+from ctdild_sim.actuals.reader import read_actuals
+from ctdild_sim.actuals.state import trial_state
+from ctdild_sim.actuals.synthetic import actuals_from_replicate
+from ctdild_sim.analysis.metrics import replicate_metrics
+from ctdild_sim.learning.posterior import learn
+from ctdild_sim.model.engine import run_replicate
+from ctdild_sim.runs.runner import simulate_metrics
+from ctdild_sim.scenario.trial import Scenario
+
+TRUTH_STREAM = 0xCA1B
+"""Spawn key of the streams the true trials' parameters are drawn from."""
+TRUTH_SEED_OFFSET = 5_000_011
+"""Added to the seed for the true trials' own replicate streams (apart from the forecasts')."""
+MEASURES = {"lplv_day": "last patient last visit (day)", "lots_consumed": "lots used"}
+
+
+def rank(forecast: np.ndarray, truth: float, rng: np.random.Generator) -> float:
+    """The share of ``forecast`` below ``truth``, ties broken at random (NaN: never, later than all)."""
+    values = np.nan_to_num(np.asarray(forecast, dtype=float), nan=np.inf)
+    t = np.inf if math.isnan(truth) else truth
+    below, ties = float((values < t).sum()), float((values == t).sum())
+    return (below + rng.random() * ties) / len(values)
+
+
+def calibration(
+    scenario: Scenario,
+    trials: int,
+    cut_days: list[float],
+    replicates: int,
+    seed: int,
+    *,
+    learning: bool = True,
+    on_trial: Callable[[int], None] | None = None,
+    **options,
+) -> pd.DataFrame:
+    """One row per (true trial, cut day) that was still under way at the cut: the truth, its rank
+    in the forecast, whether the 50% and 80% intervals hold it, and their widths, per measure."""
+    prior = learn(scenario)
+    rows = []
+    with tempfile.TemporaryDirectory(prefix="ctdild-calibration-") as scratch:
+        for i in range(trials):
+            rng = np.random.default_rng(np.random.SeedSequence(seed, spawn_key=(TRUTH_STREAM, i)))
+            drawn, share = prior.draw(scenario, rng)
+            truth = run_replicate(drawn, seed + TRUTH_SEED_OFFSET, i, eligible_share=share)
+            true_metrics = replicate_metrics(truth, scenario)
+            for cut in cut_days:
+                if not math.isnan(true_metrics["lplv_day"]) and true_metrics["lplv_day"] <= cut:
+                    continue  # finished by then: nothing left to forecast
+                as_of = scenario.start_date + dt.timedelta(days=int(cut))
+                folder = Path(scratch) / f"{i}-{int(cut)}"
+                folder.mkdir()
+                for name, frame in actuals_from_replicate(truth, scenario, as_of).items():
+                    frame.to_csv(folder / name, index=False)
+                actuals = read_actuals(folder, scenario, as_of)
+                state = trial_state(actuals, scenario)
+                posterior = learn(scenario, actuals, state) if learning else None
+                forecast = simulate_metrics(scenario, replicates, seed + i, state=state, posterior=posterior, **options)
+                row = {"trial": i, "cut_day": cut}
+                for column in MEASURES:
+                    values = forecast[column].to_numpy(dtype=float)
+                    r = rank(values, float(true_metrics[column]), rng)
+                    finite = np.nan_to_num(values, nan=np.inf)
+                    q = {p: float(np.quantile(finite, p / 100, method="inverted_cdf")) for p in (10, 25, 75, 90)}
+                    row.update({
+                        f"{column}_truth": float(true_metrics[column]), f"{column}_rank": r,
+                        f"{column}_in50": 0.25 <= r <= 0.75, f"{column}_in80": 0.10 <= r <= 0.90,
+                        f"{column}_width50": q[75] - q[25], f"{column}_width80": q[90] - q[10],
+                    })  # fmt: skip
+                rows.append(row)
+            if on_trial is not None:
+                on_trial(1)
+    return pd.DataFrame(rows)
+
+
+def coverage_table(results: pd.DataFrame) -> pd.DataFrame:
+    """Per cut day and measure: trials, the share of truths in the 50% and 80% intervals with
+    their binomial standard errors, and the median interval widths (inf: over half unbounded)."""
+    rows = []
+    for cut, group in results.groupby("cut_day"):
+        n = len(group)
+        for column, label in MEASURES.items():
+            row = {"cut_day": cut, "measure": label, "trials": n}
+            for level in (50, 80):
+                p = level / 100
+                row[f"in{level}"] = float(group[f"{column}_in{level}"].mean())
+                row[f"in{level}_se"] = math.sqrt(p * (1 - p) / n) if n else math.nan
+                # an interval whose end is "never" is unbounded: it counts as wider than any other
+                row[f"median_width{level}"] = float(np.median(group[f"{column}_width{level}"].to_numpy(dtype=float)))
+            rows.append(row)
+    return pd.DataFrame(rows)

@@ -1,0 +1,211 @@
+"""Learning the assumptions from a trial's records: each update against its closed form, the prior
+when there is no data, concentration on the truth when there is a lot, and calibration."""
+
+from __future__ import annotations
+
+import datetime as dt
+import math
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+import pytest
+from click.testing import CliRunner
+from scipy import integrate, stats
+
+from ctdild_sim.actuals.reader import read_actuals
+from ctdild_sim.actuals.state import trial_state
+from ctdild_sim.actuals.synthetic import actuals_from_replicate
+from ctdild_sim.cli import main
+from ctdild_sim.learning.beliefs import GRID, BetaBelief, DirichletBelief, GammaBelief, ScaleBelief
+from ctdild_sim.learning.posterior import learn, population_facts
+from ctdild_sim.model.engine import run_replicate
+from ctdild_sim.runs.runner import simulate_metrics
+from ctdild_sim.scenario.distributions import Exponential, LogNormal
+from ctdild_sim.scenario.loading import _deep_merge, load_scenario
+from ctdild_sim.scenario.trial import Scenario
+from ctdild_sim.studies.calibration import calibration, coverage_table, rank
+from ctdild_sim.studies.forecast import forecast, read_state
+
+from conftest import BASE_SCENARIO, SCENARIOS
+
+EXAMPLE = SCENARIOS / "actuals" / "nct06574581-2026-11-25"
+AS_OF = dt.date(2026, 11, 25)
+BASE = load_scenario(BASE_SCENARIO)
+
+
+# -- the updates against their closed forms --------------------------------------------------------
+
+
+def test_gamma_poisson_update():
+    # Gamma(shape 4, rate 4/1.5 months) with 23 referrals in 26.1 months: Gamma(27, 2.667 + 26.1)
+    prior = GammaBelief(4.0, 4.0 / 1.5)
+    post = prior.update(23, 26.1)
+    exact = stats.gamma(27.0, scale=1 / (4.0 / 1.5 + 26.1))
+    assert post.mean == pytest.approx(exact.mean())
+    assert post.interval() == pytest.approx((exact.ppf(0.05), exact.ppf(0.95)))
+    assert prior.p_no_events(10.0) == pytest.approx(stats.nbinom(4.0, (4 / 1.5) / (4 / 1.5 + 10.0)).pmf(0))
+    draws = np.array([post.draw(np.random.default_rng(i)) for i in range(4000)])
+    assert abs(draws.mean() - exact.mean()) < 4 * exact.std() / math.sqrt(len(draws))
+
+
+def test_beta_binomial_update():
+    prior = BetaBelief.from_mean(0.255, 20)
+    post = prior.update(7, 25)
+    exact = stats.beta(0.255 * 20 + 7, 0.745 * 20 + 18)
+    assert post.mean == pytest.approx(exact.mean()) and post.interval() == pytest.approx(exact.interval(0.9))
+    # the posterior predictive of k successes in n more trials is beta-binomial
+    assert stats.betabinom(10, post.a, post.b).mean() == pytest.approx(10 * post.mean)
+
+
+def test_dirichlet_multinomial_update():
+    prior = DirichletBelief.from_means((0.8, 0.15, 0.05), 5)
+    post = prior.update((3, 1, 0))
+    alphas = np.array([4.0 + 3, 0.75 + 1, 0.25])
+    assert post.means == pytest.approx(tuple(alphas / alphas.sum()))
+    marginal = stats.beta(alphas[1], alphas.sum() - alphas[1])
+    assert post.intervals()[1] == pytest.approx(marginal.interval(0.9))
+    draws = np.array([post.draw(np.random.default_rng(i)) for i in range(3000)])
+    assert np.allclose(draws.mean(axis=0), alphas / alphas.sum(), atol=4 * 0.3 / math.sqrt(3000))
+
+
+def test_scale_update_of_a_lognormal_matches_the_normal_conjugate():
+    # X = f X0 with X0 lognormal (median 100, sigma s): log X ~ N(log 100 + log f, s^2). With log f ~ N(0, t^2)
+    # and n observations known to half a day (negligible at ~100 days), log f's posterior is normal with
+    # precision 1/t^2 + n/s^2 and mean (sum(log x - log 100)/s^2) / precision.
+    base = LogNormal(dist="lognormal", median=100.0, p90=200.0)
+    s, t = base.sigma, 0.3
+    x = np.round(np.random.default_rng(5).lognormal(math.log(130.0), s, 40))
+    post = ScaleBelief.prior(t).update(base, [(d - 0.5, d + 0.5) for d in x], [])
+    precision = 1 / t**2 + len(x) / s**2
+    mean = np.log(x / 100.0).sum() / s**2 / precision
+    log_mean = float(np.dot(post.weights, GRID))
+    log_sd = math.sqrt(float(np.dot(post.weights, (GRID - log_mean) ** 2)))
+    assert log_mean == pytest.approx(mean, abs=0.01)
+    assert log_sd == pytest.approx(1 / math.sqrt(precision), rel=0.05)
+
+
+def test_scale_update_with_censored_durations_matches_numerical_integration():
+    # an exponential duration, 6 observed and 4 still running: the grid posterior's mean of f against
+    # prior x likelihood integrated directly
+    base = Exponential(dist="exponential", mean=10.0)
+    within = [(d - 0.5, d + 0.5) for d in (12.0, 30.0, 8.0, 25.0, 17.0, 40.0)]
+    beyond = [20.0, 35.0, 5.0, 50.0]
+    post = ScaleBelief.prior(0.8).update(base, within, beyond)
+
+    def density(log_f: float) -> float:
+        f = math.exp(log_f)
+        like = math.prod(base.survival(a / f) - base.survival(b / f) for a, b in within)
+        like *= math.prod(base.survival(e / f) for e in beyond)
+        return stats.norm.pdf(log_f, 0, 0.8) * like
+
+    z = integrate.quad(density, -4, 4, limit=200)[0]
+    exact = integrate.quad(lambda g: math.exp(g) * density(g), -4, 4, limit=200)[0] / z
+    assert post.mean == pytest.approx(exact, rel=0.002)
+
+
+# -- no data, and a lot of it ----------------------------------------------------------------------
+
+
+def test_no_records_give_the_prior(tmp_path):
+    empty = tmp_path / "empty"
+    empty.mkdir()
+    actuals, state = read_state(BASE, empty, BASE.start_date)
+    learned, prior = learn(BASE, actuals, state), learn(BASE)
+    assert learned.learned and not prior.learned
+    for a, b in zip(learned.assumptions, prior.assumptions, strict=True):
+        assert a.key == b.key
+        assert a.posterior == pytest.approx(b.prior) and b.posterior == pytest.approx(b.prior), a.key
+
+
+def _records(truth: Scenario, replicate: int, as_of: dt.date, folder: Path):
+    folder.mkdir(parents=True)
+    for name, frame in actuals_from_replicate(run_replicate(truth, 3, replicate), truth, as_of).items():
+        frame.to_csv(folder / name, index=False)
+    return folder
+
+
+def test_with_a_lot_of_data_the_posterior_lands_on_the_truth(tmp_path):
+    # the truth refers 4 candidates a month (the scenario guesses 1.5) and half as many consent; forty
+    # cohorts of three keep recruitment open for years
+    dump = BASE.model_dump(by_alias=True)
+    cohorts = [{"name": f"c{k}", "size": 3, "infusions": 1, "dose_cells_per_kg": 1e6} for k in range(40)]
+    guess = Scenario.model_validate(_deep_merge(dump, {"cohorts": cohorts, "product": None,
+                                                       "safety": {"adverse_events": []}}))  # fmt: skip
+    truth = guess.model_copy(update={
+        "sites": [guess.sites[0].model_copy(update={"referral_rate_per_month": 4.0, "referral_rate_cv": 0.0})],
+        "population": guess.population.model_copy(update={"consents": 0.45}),
+    })  # fmt: skip
+    as_of = guess.start_date + dt.timedelta(days=1500)
+    folder = _records(truth, 0, as_of, tmp_path / "records")
+    actuals = read_actuals(folder, guess, as_of)
+    posterior = {a.key: a for a in learn(guess, actuals, trial_state(actuals, guess)).assumptions}
+    rate = posterior["sites.CMUH.referral_rate_per_month"]
+    mean, low, high = rate.posterior
+    sd = (high - low) / (2 * 1.645)
+    assert abs(mean - 4.0) < 3 * sd and sd < 0.3, rate
+    share = posterior["population (share passing screening)"]
+    true_share = population_facts(truth.population)[0]
+    mean, low, high = share.posterior
+    assert abs(mean - true_share) < 3 * (high - low) / (2 * 1.645) and high - low < 0.1, (share, true_share)
+
+
+# -- forecasts ---------------------------------------------------------------------------------------
+
+
+def test_no_learning_forecasts_with_the_scenario_as_written(tmp_path):
+    plain = forecast(BASE, EXAMPLE, AS_OF, 30, 5, learning=False, workers=1)
+    assert plain.posterior is None
+    _, state = read_state(BASE, EXAMPLE, AS_OF)
+    same = simulate_metrics(BASE, 30, 5, state=state, workers=1)
+    assert plain.tables.metrics["lplv_day"].equals(same["lplv_day"])
+    learned = forecast(BASE, EXAMPLE, AS_OF, 30, 5, workers=1)
+    assert not learned.tables.metrics["lplv_day"].equals(same["lplv_day"])
+    assert "assumptions" in dict(learned.output_tables()) and "assumptions" not in dict(plain.output_tables())
+
+
+def test_forecast_replicates_draw_their_parameters_reproducibly():
+    _, state = read_state(BASE, EXAMPLE, AS_OF)
+    actuals, _ = read_state(BASE, EXAMPLE, AS_OF)
+    posterior = learn(BASE, actuals, state)
+    one = simulate_metrics(BASE, 24, 9, state=state, posterior=posterior, workers=1)
+    two = simulate_metrics(BASE, 24, 9, state=state, posterior=posterior, workers=2, chunk_size=5)
+    assert one.equals(two)
+
+
+def test_the_forecast_command_prints_prior_against_posterior(tmp_path):
+    args = ["forecast", str(BASE_SCENARIO), "--actuals", str(EXAMPLE), "--as-of", "2026-11-25", "-n", "20",
+            "--no-lot-plan", "--no-store", "--quiet"]  # fmt: skip
+    result = CliRunner().invoke(main, [*args, "--out", str(tmp_path / "out")])
+    assert result.exit_code == 0, result.output
+    assert "Assumptions learned from the records" in result.stdout
+    assert "Referral rate, CMUH" in result.stdout and "Share of candidates" in result.stdout
+    table = pd.read_csv(tmp_path / "out" / "assumptions.csv").set_index("label")
+    assert table.loc["Referral rate, CMUH", "data"] == "25 referrals in 26.2 active months"
+    assert table.loc["Share of candidates passing screening", "data"].startswith("7 of 25 candidates passed")
+    plain = CliRunner().invoke(main, [*args, "--no-learning"])
+    assert plain.exit_code == 0 and "Assumptions as the scenario writes them" in plain.stdout
+
+
+# -- calibration ---------------------------------------------------------------------------------------
+
+
+def test_ranks_break_ties_at_random():
+    rng = np.random.default_rng(0)
+    assert rank(np.array([1.0, 2.0, 3.0, 4.0]), 2.5, rng) == 0.5
+    ranks = [rank(np.array([np.nan] * 10), np.nan, rng) for _ in range(2000)]
+    assert abs(np.mean(ranks) - 0.5) < 4 * math.sqrt(1 / 12 / 2000)
+
+
+def test_a_small_calibration_check():
+    # the full check (200 trials, three cut days, with and without learning) is benchmarks/calibration.py
+    trials = 40
+    results = calibration(BASE, trials, [540.0], 40, 3, workers=2)
+    table = coverage_table(results).set_index("measure")
+    row = table.loc["last patient last visit (day)"]
+    assert row["trials"] >= 30
+    for level in (50, 80):
+        p, n = level / 100, row["trials"]
+        assert abs(row[f"in{level}"] - p) < 4 * math.sqrt(p * (1 - p) / n), (level, row[f"in{level}"])
+    ranks = results["lplv_day_rank"].to_numpy()
+    assert stats.kstest(ranks, "uniform").pvalue > 0.001
