@@ -49,8 +49,9 @@ def main() -> None:
               f"each, {name} ({time.perf_counter() - started:.0f} s)")  # fmt: skip
         print(table.to_string(index=False))
     both = tables[True].merge(tables[False], on=["cut_day", "measure"], suffixes=("_learning", "_plain"))
-    both["width80_ratio"] = both["median_width80_learning"] / both["median_width80_plain"]
-    print("\nMedian 80% interval width with learning / without:")
+    ratio = both["median_width80_learning"] / both["median_width80_plain"]
+    both["width80_ratio"] = ratio.astype(object).where(ratio.notna(), "both unbounded")
+    print("\nMedian 80% interval width with learning / without (unbounded: over half the intervals end at never):")
     print(both[["cut_day", "measure", "in80_learning", "in80_plain", "width80_ratio"]].to_string(index=False))
 
 

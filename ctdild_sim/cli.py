@@ -378,8 +378,7 @@ def forecast(scenario_file: Path, actuals_dir: Path, as_of: dt.datetime | None, 
         tables = made.output_tables()
         console = _console()
         if not no_store:
-            extra = {"kind": "forecast", "as_of": as_of_date.isoformat(), "actuals_folder": str(actuals_dir),
-                     "actuals_sha256": made.actuals.sha256, "learning": not no_learning}  # fmt: skip
+            extra = made.manifest()
             state.saved = save_run(
                 results_root, tables, scenario=scenario, scenario_file=scenario_file,
                 scenario_text=read_text(scenario_file), seed=seed, replicates=replicates, options=options,
@@ -507,8 +506,11 @@ def compare(scenario_files: tuple[Path, ...], replicates: int, seed: int, worker
 @click.option("--allowed-host", "allowed_hosts", multiple=True,
               help="Host name the page may be reached by, besides localhost, 127.0.0.1 and ::1 (repeat for "
                    "several); requests naming any other host are refused (DNS rebinding).")  # fmt: skip
+@click.option("--actuals", "actuals_dir", type=click.Path(path_type=Path), default=None,
+              help="Folder of trials' records folders the Forecast tab offers "
+                   "[default: the actuals folder of the scenarios folder].")  # fmt: skip
 def dashboard(scenarios_dir: Path | None, results_root: Path, host: str, port: int, workers: int | None,
-              max_replicates: int, allowed_hosts: tuple[str, ...]) -> None:  # fmt: skip
+              max_replicates: int, allowed_hosts: tuple[str, ...], actuals_dir: Path | None) -> None:  # fmt: skip
     """Open the Dash dashboard over a scenarios folder and the results store."""
     if scenarios_dir is None:
         scenarios_dir = Path("scenarios") if Path("scenarios").is_dir() else shipped_scenarios_dir()
@@ -521,7 +523,9 @@ def dashboard(scenarios_dir: Path | None, results_root: Path, host: str, port: i
     if host not in LOOPBACK:
         click.echo(f"warning: listening on {host}: anyone who can reach it can run simulations", err=True)
         allowed_hosts = (*allowed_hosts, host)
+    if actuals_dir is not None and not actuals_dir.is_dir():
+        _fail(f"--actuals: {actuals_dir}: no such folder of records folders")
     app = create_app(scenarios_dir, results_root, workers=workers, max_replicates=max_replicates,
-                     allowed_hosts=allowed_hosts)  # fmt: skip
+                     allowed_hosts=allowed_hosts, actuals_dir=actuals_dir)  # fmt: skip
     click.echo(f"ctdild-sim dashboard on http://{host}:{port}/ over {scenarios_dir} (Ctrl-C to stop)")
     app.run(host=host, port=port, debug=False)

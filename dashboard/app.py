@@ -23,6 +23,7 @@ import dash
 import diskcache
 import flask
 
+from ctdild_sim.actuals.archive import MAX_ZIP_BYTES
 from dashboard import callbacks, layout
 from dashboard.data import MAX_UPLOAD_BYTES
 from dashboard.jobs import JobSlot
@@ -65,11 +66,13 @@ def create_app(
     workers: int | None = None,
     max_replicates: int = DEFAULT_MAX_REPLICATES,
     allowed_hosts: Iterable[str] = (),
+    actuals_dir: str | Path | None = None,
 ) -> dash.Dash:
     """A Dash app over ``scenarios_dir`` (scenario files) and ``results_dir`` (the results store).
 
     ``max_replicates`` caps each job started from the page; ``allowed_hosts`` are Host names the
-    page answers to besides the loopback ones."""
+    page answers to besides the loopback ones; ``actuals_dir`` holds folders of trials' records
+    for the Forecast tab (by default the ``actuals`` folder of ``scenarios_dir``)."""
     scenarios_dir, results_dir = Path(scenarios_dir).resolve(), Path(results_dir).resolve()
     results_dir.mkdir(parents=True, exist_ok=True)
     cache_path = Path(cache_dir) if cache_dir else results_dir / ".dashboard-cache"
@@ -80,7 +83,8 @@ def create_app(
         background_callback_manager=dash.DiskcacheManager(cache),
         suppress_callback_exceptions=True,
     )
-    app.server.config["MAX_CONTENT_LENGTH"] = 8 * MAX_UPLOAD_BYTES  # no request body beyond an upload's
+    # no request body beyond an upload's: a zip of records, base64 (4/3), twice the limit (the page's own check)
+    app.server.config["MAX_CONTENT_LENGTH"] = 3 * MAX_ZIP_BYTES + 8 * MAX_UPLOAD_BYTES
     check_host(app.server, allowed_hosts)
     app.layout = layout.page(max_replicates)
     context = callbacks.Context(
@@ -90,6 +94,7 @@ def create_app(
         max_replicates=max_replicates,
         jobs=JobSlot(cache_path / "job.lock"),
         server_pid=os.getpid(),
+        actuals_dir=Path(actuals_dir).resolve() if actuals_dir else scenarios_dir / "actuals",
     )
     callbacks.register(app, context)
     return app

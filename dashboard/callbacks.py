@@ -23,17 +23,23 @@ from urllib.parse import parse_qs
 import dash
 from dash import Input, Output, State, no_update
 
+from ctdild_sim.actuals.reader import ActualsError, RecordFiles, as_of_hint
 from ctdild_sim.reports.html import report_html
 from ctdild_sim.runs.export import WriteFailed
 from ctdild_sim.runs.results import StoreError, save_run
 from ctdild_sim.runs.runner import run_scenario
 from ctdild_sim.sim.budget import BudgetExceeded
+from ctdild_sim.studies.forecast import forecast, read_state
 from ctdild_sim.studies.lot_plan import Evaluation, plan_lots
 from dashboard import layout
 from dashboard.data import (
+    UPLOADED,
     DashboardError,
+    actuals_folders,
     load_runs,
     load_scenario_file,
+    records_source,
+    records_upload,
     scenario_files,
     scrub,
     stored_runs,
@@ -56,6 +62,7 @@ class Context:
     max_replicates: int
     jobs: JobSlot
     server_pid: int
+    actuals_dir: Path | None = None  # folders of a trial's records (the Forecast tab)
 
 
 # -- checking what the browser sent --------------------------------------------------------
@@ -108,6 +115,8 @@ def build_view(ctx: Context, tab: object, run_ids: object, replicate: object) ->
     if tab not in PAGE_TABS:
         raise DashboardError(f"there is no tab {str(tab)[:40]!r}")
     runs = load_runs(ctx.results_dir, run_ids)
+    if not runs and tab == "forecast":
+        return PAGES[tab](runs)  # it says how to make a forecast
     if not runs:
         raise DashboardError("Pick one or more stored runs above, or run scenario files.")
     if tab == "timeline":
@@ -230,6 +239,130 @@ def on_plan(ctx: Context, set_progress: Callable, run_ids: object, target_pct: o
     return layout.render(lot_plan_view(plan, scenario.name, seed))
 
 
+# -- the Forecast tab ------------------------------------------------------------------------
+
+
+def _actuals_dir(ctx: Context) -> Path:
+    return ctx.actuals_dir if ctx.actuals_dir is not None else ctx.scenarios_dir / "actuals"
+
+
+def on_load_forecast(ctx: Context):
+    """The Forecast tab's pickers: scenario files, the records folders of the actuals folder, and
+    today as the as-of date (until records are picked)."""
+    files = list(scenario_files(ctx.scenarios_dir))
+    return files, list(actuals_folders(_actuals_dir(ctx))), dt.date.today().isoformat()
+
+
+def as_of_date(value: object) -> dt.date:
+    """The as-of date the browser sent (``YYYY-MM-DD``, perhaps with a time)."""
+    if not isinstance(value, str) or not value:
+        raise DashboardError("Pick the date the records are complete to (as of).")
+    try:
+        return dt.date.fromisoformat(value[:10])
+    except ValueError:
+        raise DashboardError(f"The as-of date {value[:40]!r} is not a date (YYYY-MM-DD)") from None
+
+
+def _forecast_inputs(ctx: Context, scenario_name: object, choice: object, upload: object, as_of: object):
+    """The scenario, the records and the as-of date the page picked, checked as the CLI checks them."""
+    if not scenario_name:
+        raise DashboardError("Pick the trial's scenario file.")
+    scenario, text = load_scenario_file(ctx.scenarios_dir, scenario_name)
+    day = as_of_date(as_of)
+    if day < scenario.start_date:
+        raise DashboardError(f"As of {day}: before the study's start {scenario.start_date}")
+    if scenario.day_of(day) + 1 >= scenario.horizon_days:
+        raise DashboardError(f"As of {day}: past the scenario's horizon ({scenario.horizon_days:g} days)")
+    return scenario, text, records_source(_actuals_dir(ctx), choice, upload), day
+
+
+def _shown(ctx: Context, source: RecordFiles | Path, message: str) -> str:
+    """``message`` with the records' folder as the user knows it."""
+    return scrub(message, source if isinstance(source, Path) else Path(str(source.origin)))
+
+
+def on_records_picked(ctx: Context, choice: object, upload: object):
+    """A first guess at the as-of date: the date in the records' name, else their last day."""
+    try:
+        latest = as_of_hint(records_source(_actuals_dir(ctx), choice, upload))
+    except DashboardError:
+        return no_update
+    return latest.isoformat() if latest is not None else no_update
+
+
+def on_records_check(ctx: Context, scenario_name: object, choice: object, as_of: object, upload: object):
+    """Check the picked records against the scenario as the CLI would, and say what they hold."""
+    if not scenario_name or not choice:
+        return "Pick the scenario file and the trial's records (a folder, or upload a zip of one)."
+    source = None
+    try:
+        scenario, _, source, day = _forecast_inputs(ctx, scenario_name, choice, upload, as_of)
+        actuals, state = read_state(scenario, source, day)
+    except DashboardError as exc:
+        return layout.error(_messages(ctx, exc))
+    except ActualsError as exc:
+        return layout.error(_shown(ctx, source, str(exc)) if source is not None else str(exc))
+    counts = ", ".join(f"{len(lines)} rows in {name}" for name, lines in actuals.tables.items())
+    lines = [f"The records are valid as of {day}: {counts}. The simulation restarts on day {state.restart_day:g}."]
+    lines += [f"Warning: {w}" for w in actuals.warnings]
+    return dash.html.Div([dash.html.P(line, className="records-ok") for line in lines])
+
+
+def on_records_upload(ctx: Context, contents: object, filename: object, options: object):
+    """Check an uploaded zip of records (sizes, layout, CSV files) and keep it in the page; it is
+    checked against the scenario when one is picked. Nothing is written on the server."""
+    current = [o for o in options if isinstance(o, str) and not o.startswith(UPLOADED)] if isinstance(
+        options, list) else []  # fmt: skip
+    if not contents or not isinstance(contents, str):
+        return no_update, no_update, no_update, layout.error("The upload was empty or larger than the limit.")
+    name = Path(filename).name if isinstance(filename, str) and filename else "records.zip"
+    try:
+        records = records_upload(name, contents)
+    except DashboardError as exc:  # the page keeps what it had: the message is all that changes
+        return no_update, no_update, no_update, layout.error(str(exc))
+    label = f"{UPLOADED}{records.origin}"
+    kept = {"name": name, "content": contents.split(",", 1)[-1]}
+    return kept, [*current, label], label, no_update
+
+
+def on_forecast(ctx: Context, set_progress: Callable, scenario_name: object, choice: object, upload: object,
+                as_of: object, learning: object, replicates: object, seed: object):  # fmt: skip
+    """Forecast the trial from its records (as ``ctdild-sim forecast``, without the lot-plan
+    search), store the run and show it; one job at a time, at most ``max_replicates``."""
+    prepare_job_process(ctx.server_pid)
+    source = None
+    try:
+        scenario, text, source, day = _forecast_inputs(ctx, scenario_name, choice, upload, as_of)
+        n = whole_number(replicates, "Replicates", 1, ctx.max_replicates)
+        seed = whole_number(seed, "The seed", 0, MAX_SEED)
+        learn = isinstance(learning, list) and "learn" in learning
+        read_state(scenario, source, day)  # every problem of the records before anything is simulated
+        with ctx.jobs.hold(f"a forecast of {n:,} replicates"):
+            started = dt.datetime.now(dt.UTC)
+            done: dict[str, int] = {}
+
+            def progress(step: str, total: int | None, k: int) -> None:
+                done[step] = done.get(step, 0) + k
+                set_progress((f"{step}: {done[step]:,}" + (f" / {total:,}" if total else "") + " replicates",))
+
+            made = forecast(scenario, source, day, n, seed, learning=learn, progress=progress, workers=ctx.workers)
+            extra = made.manifest()
+            if isinstance(source, RecordFiles):
+                extra["actuals_folder"] = f"{UPLOADED}{source.origin}"
+            path = save_run(
+                ctx.results_dir, made.output_tables(), scenario=scenario,
+                scenario_file=ctx.scenarios_dir / str(scenario_name), scenario_text=text, seed=seed, replicates=n,
+                options={"workers": ctx.workers, "source": "dashboard"}, command=sys.argv, started=started,
+                extra=extra,
+            )  # fmt: skip
+    except ActualsError as exc:
+        return no_update, no_update, layout.error(_shown(ctx, source, str(exc)) if source is not None else str(exc))
+    except (DashboardError, BudgetExceeded, StoreError, WriteFailed) as exc:
+        return no_update, no_update, layout.error(_messages(ctx, exc))
+    status = f"Stored forecast {path.name} ({n} replicates, seed {seed}, as of {day})."
+    return run_options(ctx.results_dir), [path.name], status
+
+
 def on_export(ctx: Context, tab: object, run_ids: object, replicate: object, scenario_name: object):
     """The current tab as a self-contained HTML report."""
     try:
@@ -317,6 +450,63 @@ def register(app: dash.Dash, ctx: Context) -> None:
     )
     def plan_job(set_progress, _clicks, run_ids, target_pct, replicates, seed):
         return on_plan(ctx, set_progress, run_ids, target_pct, replicates, seed)
+
+    app.callback(
+        Output("forecast-scenario", "options"),
+        Output("forecast-records", "options"),
+        Output("forecast-as-of", "date"),
+        Input("url", "search"),
+    )(lambda _search: on_load_forecast(ctx))
+
+    app.callback(
+        Output("forecast-as-of", "date", allow_duplicate=True),
+        Input("forecast-records", "value"),
+        State("forecast-upload-store", "data"),
+        prevent_initial_call=True,
+    )(lambda choice, upload: on_records_picked(ctx, choice, upload))
+
+    app.callback(
+        Output("forecast-records-status", "children"),
+        Input("forecast-scenario", "value"),
+        Input("forecast-records", "value"),
+        Input("forecast-as-of", "date"),
+        State("forecast-upload-store", "data"),
+    )(lambda name, choice, as_of, upload: on_records_check(ctx, name, choice, as_of, upload))
+
+    app.callback(
+        Output("forecast-upload-store", "data"),
+        Output("forecast-records", "options", allow_duplicate=True),
+        Output("forecast-records", "value"),
+        Output("forecast-records-status", "children", allow_duplicate=True),
+        Input("forecast-upload", "contents"),
+        State("forecast-upload", "filename"),
+        State("forecast-records", "options"),
+        prevent_initial_call=True,
+    )(lambda contents, filename, options: on_records_upload(ctx, contents, filename, options))
+
+    @app.callback(
+        Output("run-picker", "options", allow_duplicate=True),
+        Output("run-picker", "value", allow_duplicate=True),
+        Output("forecast-status", "children"),
+        Input("forecast-button", "n_clicks"),
+        State("forecast-scenario", "value"),
+        State("forecast-records", "value"),
+        State("forecast-upload-store", "data"),
+        State("forecast-as-of", "date"),
+        State("forecast-learning", "value"),
+        State("replicates", "value"),
+        State("seed", "value"),
+        background=True,
+        running=[
+            (Output("forecast-button", "disabled"), True, False),
+            (Output("forecast-cancel", "disabled"), False, True),
+        ],
+        cancel=[Input("forecast-cancel", "n_clicks")],
+        progress=[Output("forecast-progress", "children")],
+        prevent_initial_call=True,
+    )
+    def forecast_job(set_progress, _clicks, name, choice, upload, as_of, learning, replicates, seed):
+        return on_forecast(ctx, set_progress, name, choice, upload, as_of, learning, replicates, seed)
 
     app.callback(
         Output("export-download", "data"),

@@ -10,20 +10,26 @@ knows them, never by the server's absolute paths.
 
 from __future__ import annotations
 
+import base64
+import binascii
 import functools
 import threading
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from pathlib import Path
 
 import pandas as pd
 
+from ctdild_sim.actuals.archive import unpack_zip
+from ctdild_sim.actuals.reader import ActualsError, RecordFiles
 from ctdild_sim.runs import results
 from ctdild_sim.scenario.loading import ScenarioError, parse_scenario, read_text
 from ctdild_sim.scenario.trial import Scenario
 
 MAX_UPLOAD_BYTES = 256 * 1024
 """Largest scenario file the upload accepts (the shipped ones are under 20 kB)."""
+UPLOADED = "upload: "
+"""How the records picker names records uploaded as a zip (the others are folders by name)."""
 
 
 class DashboardError(Exception):
@@ -82,14 +88,7 @@ class Run:
 def scenario_files(folder: Path) -> dict[str, Path]:
     """The folder's scenario files by file name (``*.yaml`` and ``*.yml``, not in subfolders, and
     no link to a file outside the folder)."""
-    if not folder.is_dir():
-        return {}
-    inside = folder.resolve()
-    return {
-        p.name: p
-        for p in sorted(folder.iterdir())
-        if p.suffix in (".yaml", ".yml") and p.is_file() and p.resolve().parent == inside
-    }
+    return _entries(folder, lambda p: p.suffix in (".yaml", ".yml") and p.is_file())
 
 
 def scenario_file(folder: Path, name: object) -> Path:
@@ -136,6 +135,51 @@ def validate_upload(filename: str, content: bytes, scenarios_dir: Path) -> Scena
         return parse_scenario(text, source=name, base_dir=scenarios_dir, within=scenarios_dir)
     except ScenarioError as exc:
         raise DashboardError(scrub(str(exc), scenarios_dir)) from None
+
+
+def actuals_folders(folder: Path) -> dict[str, Path]:
+    """The records folders of the actuals folder by name: subfolders holding CSV files (no link
+    to a folder outside it)."""
+    return _entries(folder, lambda p: p.is_dir() and any(p.glob("*.csv")))
+
+
+def _entries(folder: Path, wanted: Callable[[Path], bool]) -> dict[str, Path]:
+    """The wanted entries of ``folder`` by name, leaving out links that lead outside it."""
+    if not folder.is_dir():
+        return {}
+    inside = folder.resolve()
+    return {p.name: p for p in sorted(folder.iterdir()) if p.resolve().parent == inside and wanted(p)}
+
+
+def records_source(actuals_dir: Path, choice: object, upload: object) -> RecordFiles | Path:
+    """The records the browser picked: a folder of ``actuals_dir`` by name, or the uploaded zip
+    (held by the page as ``{"name", "content"}``, base64), unpacked in memory."""
+    if not isinstance(choice, str) or not choice:
+        raise DashboardError("Pick the trial's records: a folder, or upload a zip of one.")
+    if choice.startswith(UPLOADED):
+        if not isinstance(upload, dict) or not isinstance(upload.get("content"), str):
+            raise DashboardError("The uploaded records are no longer held by the page; upload the zip again.")
+        return records_upload(str(upload.get("name") or "records.zip"), upload["content"])
+    folders = actuals_folders(actuals_dir)
+    if choice not in folders:
+        raise DashboardError(f"{choice[:200]!r} is not a records folder in {actuals_dir.name}/")
+    return folders[choice]
+
+
+def records_upload(filename: str, content: str) -> RecordFiles:
+    """An uploaded zip of records (a data URL or bare base64), unpacked in memory with its limits;
+    nothing is written to disk."""
+    name = Path(filename or "records.zip").name
+    if Path(name).suffix.lower() != ".zip":
+        raise DashboardError(f"{name}: not a zip file (zip the folder of CSV records and upload the .zip)")
+    try:
+        payload = base64.b64decode(content.split(",", 1)[-1], validate=False)
+    except (binascii.Error, ValueError):
+        raise DashboardError(f"{name}: the upload could not be decoded") from None
+    try:
+        return unpack_zip(name, payload)
+    except ActualsError as exc:
+        raise DashboardError(str(exc)) from None
 
 
 def stored_runs(root: Path) -> list[results.StoredRun]:

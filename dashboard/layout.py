@@ -10,6 +10,7 @@ import math
 import pandas as pd
 from dash import dash_table, dcc, html
 
+from ctdild_sim.actuals.archive import MAX_ZIP_BYTES
 from dashboard.data import MAX_UPLOAD_BYTES
 from dashboard.views import View
 
@@ -18,6 +19,7 @@ DEFAULT_SEED = 20240820
 
 TABS = [
     ("timeline", "Timeline"),
+    ("forecast", "Forecast"),
     ("product", "Cell product"),
     ("cohorts", "Cohorts"),
     ("screening", "Screening"),
@@ -75,19 +77,83 @@ def run_controls(max_replicates: int) -> html.Div:
     )
 
 
+def drop_zone(component_id: str, what: str, limits: str, max_bytes: int) -> dcc.Upload:
+    """A dashed box to drop a file on (or click). Files up to twice ``max_bytes`` reach the server,
+    which says why one is too large; larger ones the browser refuses."""
+    return dcc.Upload(
+        id=component_id,
+        children=html.Div([f"Drop {what} here or ", html.A("choose one"), limits]),
+        max_size=2 * max_bytes,
+        multiple=False,
+        style={"border": "1px dashed #888", "padding": "8px", "textAlign": "center", "margin": "4px 0"},
+    )
+
+
+def forecast_controls() -> list:
+    """Forecast a trial under way: its scenario file, its records (a folder of the actuals folder,
+    or an uploaded zip), the date they are complete to, learning on or off."""
+    return [
+        html.Div(
+            [
+                html.Label("Scenario file"),
+                dcc.Dropdown(id="forecast-scenario", style={"minWidth": "320px"}),
+                html.Label("Records"),
+                dcc.Dropdown(
+                    id="forecast-records", placeholder="a records folder, or upload a zip", style={"minWidth": "320px"}
+                ),
+                html.Label("As of"),
+                dcc.DatePickerSingle(id="forecast-as-of", display_format="YYYY-MM-DD"),
+                dcc.Checklist(
+                    id="forecast-learning",
+                    options=[{"label": " learn the assumptions from the records", "value": "learn"}],
+                    value=["learn"],
+                ),
+                html.Button("Forecast", id="forecast-button"),
+                html.Button("Cancel", id="forecast-cancel", disabled=True),
+                html.Span(id="forecast-progress"),
+            ],
+            style=_ROW,
+        ),
+        drop_zone(
+            "forecast-upload",
+            "a zip of a records folder",
+            f" (up to {MAX_ZIP_BYTES // (1024 * 1024)} MB; checked, kept in this page only)",
+            MAX_ZIP_BYTES,
+        ),
+        dcc.Store(id="forecast-upload-store"),
+        html.Div(id="forecast-records-status", style={"whiteSpace": "pre-wrap", "margin": "4px 0"}),
+        html.Div(id="forecast-status", style={"whiteSpace": "pre-wrap", "color": "#555"}),
+    ]
+
+
 def _tab(value: str, label: str) -> dcc.Tab:
     children: list = []
     if value == "timeline":
-        children.append(html.Div([html.Label("Gantt replicate"),
-                                  dcc.Input(id="gantt-replicate", type="number", min=0, step=1, value=0,
-                                            debounce=True, style={"width": "90px"})], style=_ROW))  # fmt: skip
+        children.append(
+            html.Div(
+                [
+                    html.Label("Gantt replicate"),
+                    dcc.Input(
+                        id="gantt-replicate",
+                        type="number",
+                        min=0,
+                        step=1,
+                        value=0,
+                        debounce=True,
+                        style={"width": "90px"},
+                    ),
+                ],
+                style=_ROW,
+            )
+        )
     if value == "product":
         children.append(
             html.Div(
                 [
                     html.Label("Lot plan: target P(a subject waits for product)"),
-                    dcc.Input(id="plan-target", type="number", min=0.1, max=50, step=0.1, value=5,
-                              style={"width": "70px"}),
+                    dcc.Input(
+                        id="plan-target", type="number", min=0.1, max=50, step=0.1, value=5, style={"width": "70px"}
+                    ),
                     html.Span("%"),
                     html.Button("Plan lots", id="plan-button"),
                     html.Button("Cancel", id="plan-cancel", disabled=True),
@@ -95,26 +161,21 @@ def _tab(value: str, label: str) -> dcc.Tab:
                 ],
                 style=_ROW,
             )
-        )  # fmt: skip
+        )
         children.append(html.Div(id="plan-result"))
+    if value == "forecast":
+        children += forecast_controls()
     if value == "scenario":
         children += [
             html.Div(
                 [html.Label("Scenario file"), dcc.Dropdown(id="scenario-detail", style={"minWidth": "420px"})],
                 style=_ROW,
             ),
-            dcc.Upload(
-                id="upload",
-                children=html.Div(
-                    [
-                        "Drop a scenario YAML file here or ",
-                        html.A("choose one"),
-                        f" to validate it (up to {MAX_UPLOAD_BYTES // 1024} kB)",
-                    ]
-                ),
-                max_size=4 * MAX_UPLOAD_BYTES,  # larger files are refused by the browser; these get a message
-                multiple=False,
-                style={"border": "1px dashed #888", "padding": "12px", "textAlign": "center", "margin": "8px 0"},
+            drop_zone(
+                "upload",
+                "a scenario YAML file",
+                f" to validate it (up to {MAX_UPLOAD_BYTES // 1024} kB)",
+                MAX_UPLOAD_BYTES,
             ),
             html.Div(id="upload-result"),
         ]

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import datetime as dt
 from dataclasses import dataclass, field
+from pathlib import Path
 
 import pandas as pd
 import plotly.graph_objects as go
@@ -198,6 +199,81 @@ def compare_view(runs: list[Run]) -> View:
     return view
 
 
+FORECAST_TABLES = ("progress_weekly", "plan_progress_weekly", "observed_progress", "milestones", "plan_vs_actual")
+
+
+def forecast_view(runs: list[Run]) -> View:
+    """A stored forecast (``ctdild-sim forecast`` or this page's Forecast button): the records and
+    the forecast after them against the plan, the milestones, what was learned, the product."""
+    view = View("Forecast")
+    forecasts = [r for r in runs if r.manifest.get("kind") == "forecast"]
+    if not forecasts:
+        view.notes.append("Pick a forecast run above, or make one here: choose the scenario file, the trial's "
+                          "records and the as-of date, then Forecast.")  # fmt: skip
+        return view
+    if len(forecasts) < len(runs):
+        view.notes.append(f"{len(runs) - len(forecasts)} of the picked runs are not forecasts; not shown here.")
+    for name, run in _names(forecasts).items():
+        _forecast_parts(view, name, run)
+    return view
+
+
+def _forecast_parts(view: View, name: str, run: Run) -> None:
+    scenario, manifest, tables = run.scenario, run.manifest, run.tables
+    missing = [t for t in FORECAST_TABLES if t not in tables]
+    if missing:
+        view.notes.append(f"{name}: this forecast was stored by an earlier version, without {', '.join(missing)}; "
+                          "make it again to see it here.")  # fmt: skip
+        return
+    as_of = dt.date.fromisoformat(manifest["as_of"])
+    learned = "assumptions learned from the records" if manifest.get("learning") else "the scenario's assumptions"
+    folder = Path(str(manifest.get("actuals_folder", "?"))).name
+    view.notes.append(f"{name}: forecast as of {as_of} from the records {folder}, with {learned}; "
+                      f"{run.replicates} replicates, seed {run.seed}.")  # fmt: skip
+    view.notes += [f"Warning: {name}: {w}" for w in manifest.get("warnings", [])]
+    view.notes += [f"Warning: {name}: {w}" for w in run_warnings(tables["metrics"])]
+    milestones = tables["milestones"]
+    lplv = milestones.set_index("milestone").loc["lplv_day"]
+    if lplv["status"] == "observed":
+        view.notes.append(f"{name}: the last patient's last visit is in the records: {lplv['observed_date']}.")
+    else:
+        p50 = lplv["p50_date"] if isinstance(lplv["p50_date"], dt.date) else "never (over half the replicates)"
+        view.notes.append(f"{name}: last patient last visit P50 {p50}, P10 {lplv['p10_date']}, P90 "
+                          f"{lplv['p90_date'] if isinstance(lplv['p90_date'], dt.date) else 'never'}; reached in "
+                          f"{lplv['reached']:.1%} of replicates.")  # fmt: skip
+    registered = scenario.registered_completion_date
+    if registered is not None:
+        p = probability_done_by(tables["metrics"], scenario, registered)
+        view.notes.append(f"{name}: P(last patient last visit by the registered completion date {registered}) "
+                          f"= {p:.1%}.")  # fmt: skip
+    restart = float(manifest.get("restart_day", scenario.day_of(as_of) + 1))
+    progress = figures.progress_figure(tables["observed_progress"], tables["progress_weekly"],
+                                       tables["plan_progress_weekly"], as_of, restart)  # fmt: skip
+    view.figures.append((f"progress-{name}", progress))
+    horizon = scenario.start_date + dt.timedelta(days=scenario.horizon_days)
+    view.figures.append((f"forecast-milestones-{name}",
+                         figures.forecast_milestone_figure(milestones, as_of, registered, horizon)))  # fmt: skip
+    view.tables.append((f"{name}: milestones (observed or forecast)", milestones))
+    view.tables.append((f"{name}: where the trial stands against the plan made at its start",
+                        tables["plan_vs_actual"]))  # fmt: skip
+    if "assumptions" in tables:
+        view.tables.append((f"{name}: assumptions, prior against posterior (mean and 90% interval)",
+                            tables["assumptions"]))  # fmt: skip
+    if "forecast_supply" in tables:
+        s = tables["forecast_supply"].iloc[0]
+        view.notes.append(
+            f"{name}: product from {as_of}: P(a subject waits for product) {s['p_wait_for_product']:.1%}; vials still "
+            f"to be thawed P50 {s['vials_needed_p50']:.0f}, P90 {s['vials_needed_p90']:.0f}; of the stock on hand, "
+            f"{s['stock_expiring_unused_mean']:.1f} vials expire unused on average (P90 "
+            f"{s['stock_expiring_unused_p90']:.0f})."
+        )
+        if "stock_on_hand" in tables:
+            view.tables.append((f"{name}: stock on {as_of}, lot by lot", tables["stock_on_hand"]))
+        view.tables.append((f"{name}: lots still to start (the k-th lot ordered after {as_of})",
+                            tables["lots_to_start"]))  # fmt: skip
+        view.tables.append((f"{name}: product from {as_of}", tables["forecast_supply"]))
+
+
 def lot_plan_view(plan: LotPlan, name: str, seed: int) -> View:
     """The reorder policy the lot planner found for one scenario, headlined by its figures on fresh
     seeds, and every evaluation it made (each labelled with the seeds it was simulated on)."""
@@ -265,4 +341,5 @@ PAGES = {
     "cohorts": cohorts_view,
     "screening": screening_view,
     "compare": compare_view,
+    "forecast": forecast_view,
 }

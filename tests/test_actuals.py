@@ -126,6 +126,20 @@ def test_the_records_of_trials_drawn_from_the_prior_are_all_accepted(tmp_path):
             assert actuals.warnings == [], (i, cut)
 
 
+def test_a_trial_its_records_show_stopped_stays_stopped(tmp_path):
+    # trial 163 of the prior: a death in cohort 3's follow-up, a review, and the decision to stop
+    # (day 843). Restarted on day 901 it once "completed" at once: the last patient had left.
+    scenario = load_scenario(BASE_SCENARIO)
+    rng = np.random.default_rng(np.random.SeedSequence(20240820, spawn_key=(TRUTH_STREAM, 163)))
+    drawn, share = learn(scenario).draw(scenario, rng)
+    result = run_replicate(drawn, 20240820 + TRUTH_SEED_OFFSET, 163, eligible_share=share)
+    assert result.outcome == "stopped" and result.end_day < 900
+    _, state = state_of(scenario, result, scenario.start_date + dt.timedelta(days=900), tmp_path)
+    assert state.stopped
+    metrics = simulate_metrics(scenario, 5, 1, state=state, workers=1)
+    assert metrics["stopped_early"].all() and metrics["lplv_day"].isna().all()
+
+
 # -- exact restarts ------------------------------------------------------------------------------
 
 EXACT = {

@@ -15,6 +15,7 @@ import subprocess
 import sys
 import time
 import urllib.request
+import zipfile
 from pathlib import Path
 
 import pytest
@@ -30,6 +31,7 @@ from conftest import SCENARIOS
 CHROMIUM = "/usr/bin/chromium"
 BASE = "nct06574581.yaml"
 LONG_REVIEW = "nct06574581_long_review.yaml"
+EXAMPLE_RECORDS = "nct06574581-2026-11-25"
 PAGE_GRAPHS = {"timeline": 4, "product": 3, "cohorts": 1, "screening": 1}
 TIMEOUT = 60
 
@@ -199,3 +201,42 @@ def test_a_bad_upload_shows_the_cli_message(browser, server, tmp_path):
     good.write_text((SCENARIOS / BASE).read_text())
     browser.driver.find_element(By.CSS_SELECTOR, "#upload input[type=file]").send_keys(str(good))
     _wait(lambda: "good.yaml: valid" in browser.find_element("#upload-result").text, "the valid upload")
+
+
+def test_the_forecast_view_draws_from_the_shipped_records(browser, server, results_dir, tmp_path):
+    before = {p.name for p in results_dir.iterdir()}
+    _open(browser, server)
+    browser.find_element("#tab-forecast").click()
+    _pick(browser, "forecast-scenario", BASE)
+    _pick(browser, "forecast-records", EXAMPLE_RECORDS)
+    status = _wait(lambda: "valid as of" in browser.find_element("#forecast-records-status").text
+                   and browser.find_element("#forecast-records-status").text, "the records' check")  # fmt: skip
+    assert "The records are valid as of 2026-11-25" in status  # the as-of date from the folder's name
+    replicates = browser.find_element("#replicates")
+    replicates.send_keys(Keys.CONTROL, "a")
+    replicates.send_keys("40")
+    browser.find_element("#forecast-button").click()
+    _wait(lambda: "Stored forecast" in browser.find_element("#forecast-status").text, "the forecast", timeout=240)
+    assert len({p.name for p in results_dir.iterdir()} - before) == 1
+    _wait(lambda: _graphs(browser, "forecast") >= 2, "the forecast's graphs")
+    text = browser.find_element("#view-forecast").text
+    assert f"forecast as of 2026-11-25 from the records {EXAMPLE_RECORDS}" in text
+    for part in ("assumptions learned from the records", "milestones (observed or forecast)",
+                 "assumptions, prior against posterior", "stock on 2026-11-25", "lots still to start"):  # fmt: skip
+        assert part in text, part
+    svg = browser.find_element("#view-forecast .js-plotly-plot").get_attribute("innerHTML")
+    assert "the records" in svg and "forecast P10-P90" in svg and "plan from the start" in svg
+    # a zip of records with a mistake: the CLI's message, naming the zip, its file, row and column
+    bad = tmp_path / "records-bad.zip"
+    with zipfile.ZipFile(bad, "w") as archive:
+        for path in sorted((SCENARIOS / "actuals" / EXAMPLE_RECORDS).glob("*.csv")):
+            content = path.read_text()
+            if path.name == "subjects.csv":
+                content = content.replace("2024-12-20", "2024-13-20")
+            archive.writestr(path.name, content)
+    browser.driver.find_element(By.CSS_SELECTOR, "#forecast-upload input[type=file]").send_keys(str(bad))
+    message = _wait(lambda: browser.driver.find_elements(By.CSS_SELECTOR, "#forecast-records-status .error"),
+                    "the records' error")[0].text  # fmt: skip
+    assert "records-bad.zip/subjects.csv:2:enrolled_on: Input should be a valid date" in message
+    assert len({p.name for p in results_dir.iterdir()} - before) == 1
+    assert _severe_logs(browser) == []

@@ -272,6 +272,9 @@ def test_every_page_view_builds_on_stored_runs(stored):
     runs = load_runs(root, [ids["base"], ids["long"]])
     for name, page in PAGES.items():
         view = page(runs, 3) if name == "timeline" else page(runs)
+        if name == "forecast":  # these runs are not forecasts (test_dashboard_forecast draws one)
+            assert not view.figures and "Pick a forecast run" in view.notes[0]
+            continue
         assert view.figures, name
         for _, fig in view.figures:
             fig.to_json()  # serialisable as the page needs it

@@ -117,6 +117,28 @@ def test_messages_do_not_show_server_paths(app, folders):
     assert "is not a scenario file in scenarios/" in text and str(scenarios) not in text
 
 
+FORECAST_REQUESTS = [
+    ("forecast-records-status", {"forecast-scenario.value": {"a": 1}, "forecast-records.value": "x"}, "not dict"),
+    ("forecast-records-status", {"forecast-scenario.value": BASE, "forecast-records.value": ["x"],
+                                 "forecast-as-of.date": "2026-11-25"}, "Pick the trial's records"),
+    ("forecast-records-status", {"forecast-scenario.value": BASE, "forecast-records.value": "../../etc",
+                                 "forecast-as-of.date": "2026-11-25"}, "is not a records folder"),
+    ("forecast-records-status", {"forecast-scenario.value": BASE, "forecast-records.value": "upload: x.zip",
+                                 "forecast-upload-store.data": {"name": ["x"], "content": 5},
+                                 "forecast-as-of.date": "2026-11-25"}, "no longer held by the page"),
+    ("forecast-records-status", {"forecast-scenario.value": BASE, "forecast-records.value": "upload: x.zip",
+                                 "forecast-upload-store.data": {"name": "x.zip", "content": "!!!"},
+                                 "forecast-as-of.date": "2026-11-25"}, "x.zip: not a zip file"),
+    ("forecast-records-status", {"forecast-scenario.value": BASE, "forecast-records.value": "upload: x.zip",
+                                 "forecast-upload-store.data": {"name": "x.zip", "content": "UEs="},
+                                 "forecast-as-of.date": 12}, "Pick the date the records are complete to"),
+    ("..forecast-upload-store", {"forecast-upload.contents": 12, "forecast-upload.filename": ["x"]},
+     "empty or larger than the limit"),
+    ("..forecast-upload-store", {"forecast-upload.contents": "data:,UEs=", "forecast-upload.filename": "a.zip",
+                                 "forecast-records.options": "not a list"}, "a.zip: not a zip file"),
+]  # fmt: skip
+
+
 @pytest.mark.parametrize(
     ("prefix", "values", "expected"),
     [
@@ -127,6 +149,7 @@ def test_messages_do_not_show_server_paths(app, folders):
         ("view-scenario", {"scenario-detail.value": {"a": 1}}, "not dict"),
         ("upload-result", {"upload.contents": 12, "upload.filename": ["x"]}, "could not be decoded"),
         ("upload-result", {"upload.contents": "data:,!!!", "upload.filename": "x.yaml"}, "the file is empty"),
+        *FORECAST_REQUESTS,
     ],
 )
 def test_malformed_requests_get_a_message_not_a_500(app, prefix, values, expected):

@@ -87,26 +87,44 @@ def _hint(name: str, known: list[str]) -> str:
     return f"; did you mean '{close[0]}'?" if close else f"; known: {', '.join(known[:12])}"
 
 
-def read_actuals(folder: str | Path, scenario: Scenario, as_of: dt.date) -> Actuals:
-    """The checked tables of an actuals folder, or ``ActualsError`` with every problem found."""
-    folder = Path(folder)
-    if not folder.is_dir():
-        raise ActualsError([f"{folder}: not a folder of actuals (CSV files)"])
+@dataclass(frozen=True)
+class RecordFiles:
+    """A records folder's files held in memory (an upload, ``archive.unpack_zip``). ``origin``
+    stands for the folder in messages (``records.zip/subjects.csv:3:cohort: ...``)."""
+
+    origin: Path
+    files: dict[str, bytes]  # file name -> its bytes
+
+
+def read_actuals(source: str | Path | RecordFiles, scenario: Scenario, as_of: dt.date) -> Actuals:
+    """The checked tables of an actuals folder (or of files held in memory), or ``ActualsError``
+    with every problem found."""
     problems: list[str] = []
-    for path in sorted(folder.glob("*.csv")):
-        if path.name not in FILES:
-            problems.append(f"{path}: not an actuals file{_hint(path.name, list(FILES))}")
+    if isinstance(source, RecordFiles):
+        folder, raw_files = source.origin, dict(source.files)
+    else:
+        folder = Path(source)
+        if not folder.is_dir():
+            raise ActualsError([f"{folder}: not a folder of actuals (CSV files)"])
+        raw_files = {}
+        for path in sorted(folder.glob("*.csv")):
+            if path.name in FILES:
+                raw = _read_bytes(path, problems)
+                if raw is not None:
+                    raw_files[path.name] = raw
+            else:
+                raw_files[path.name] = b""
+    for name in sorted(raw_files):
+        if name not in FILES:
+            problems.append(f"{folder / name}: not an actuals file{_hint(name, list(FILES))}")
     tables: dict[str, list[Line]] = {}
     sha256: dict[str, str] = {}
     for name, model in FILES.items():
-        path = folder / name
-        if not path.exists():
-            continue
-        raw = _read_bytes(path, problems)
+        raw = raw_files.get(name)
         if raw is None:
             continue
         sha256[name] = hashlib.sha256(raw).hexdigest()
-        lines = _parse(path, raw, model, problems)
+        lines = _parse(folder / name, raw, model, problems)
         if lines is not None:
             tables[name] = lines
     actuals = Actuals(folder, as_of, tables, sha256)
@@ -115,6 +133,48 @@ def read_actuals(folder: str | Path, scenario: Scenario, as_of: dt.date) -> Actu
     if problems:
         raise ActualsError(problems)
     return actuals
+
+
+def as_of_hint(source: str | Path | RecordFiles) -> dt.date | None:
+    """The date records were complete to, as far as they say: a date at the end of the folder's
+    (or zip's) name (``nct06574581-2026-11-25``), else the latest day in them (a guess: nothing
+    may have happened since)."""
+    origin = source.origin if isinstance(source, RecordFiles) else Path(source)
+    name = origin.name.removesuffix(".zip")
+    try:
+        return dt.date.fromisoformat(name[-10:])
+    except ValueError:
+        return latest_record_date(source)
+
+
+NOT_EVENTS = {"expires_on"}
+"""Date columns that are not days something happened (an expiry is known in advance)."""
+
+
+def latest_record_date(source: str | Path | RecordFiles) -> dt.date | None:
+    """The latest date any readable row of the records holds (None if there is none): where the
+    records stop, a first guess at the date they were complete to. Problems are not reported here
+    (``read_actuals`` reports them)."""
+    if isinstance(source, RecordFiles):
+        folder, raw_files = source.origin, source.files
+    else:
+        folder, raw_files, ignored = Path(source), {}, []
+        for name in FILES:
+            path = folder / name
+            if path.is_file():
+                raw = _read_bytes(path, ignored)
+                if raw is not None:
+                    raw_files[name] = raw
+    latest = None
+    for name, raw in raw_files.items():
+        model = FILES.get(name)
+        if model is None:
+            continue
+        for line in _parse(folder / name, raw, model, []) or []:
+            for column, value in line.row.__dict__.items():
+                if column not in NOT_EVENTS and isinstance(value, dt.date) and (latest is None or value > latest):
+                    latest = value
+    return latest
 
 
 def _read_bytes(path: Path, problems: list[str]) -> bytes | None:

@@ -169,3 +169,60 @@ class DemandBands:
         out["mean_vials_thawed"] = self.vials_sum[kind][:n] / reps
         out["mean_cells_infused"] = self.cells_sum[kind][:n] / reps
         return out
+
+
+PROGRESS_MEASURES = {
+    "referred": "candidates referred",
+    "enrolled": "subjects enrolled",
+    "infused": "infusions given",
+}
+"""What ``ProgressBands`` counts (cumulative, by the end of each week), and the events counted."""
+
+
+class ProgressBands:
+    """Mergeable counts of each replicate's cumulative referrals, enrolments and infusions at the
+    end of every week: the fan of a trial's progress over all replicates (not only those whose
+    event logs a run keeps). A restarted replicate's counts include its observed history."""
+
+    def __init__(self, start: dt.date, n_weeks: int):
+        self.start = start
+        self.n_weeks = n_weeks
+        self.replicates = 0
+        self.week_ends = 7.0 * np.arange(1, n_weeks + 1)
+        self.counts = {m: PeriodCounts() for m in PROGRESS_MEASURES}
+        self.sums = {m: np.zeros(n_weeks, dtype=np.int64) for m in PROGRESS_MEASURES}
+        self._pending: dict[str, list[np.ndarray]] = {m: [] for m in PROGRESS_MEASURES}
+
+    def add(self, days: dict[str, np.ndarray]) -> None:
+        """Take in one replicate's event days per measure (any order)."""
+        self.replicates += 1
+        for m in PROGRESS_MEASURES:
+            cumulative = np.searchsorted(np.sort(days[m]), self.week_ends, side="left").astype(np.int64)
+            self.sums[m] += cumulative
+            self._pending[m].append(cumulative)
+
+    def fold(self) -> None:
+        for m, pending in self._pending.items():
+            if pending:
+                self.counts[m].add(np.stack(pending))
+                pending.clear()
+
+    def merge(self, other: ProgressBands) -> None:
+        self.fold()
+        other.fold()
+        self.replicates += other.replicates
+        for m in PROGRESS_MEASURES:
+            self.counts[m].merge(other.counts[m])
+            self.sums[m] += other.sums[m]
+
+    def table(self) -> pd.DataFrame:
+        """Per week: the day and date it ends, and each measure's mean and P10/P50/P90 by then."""
+        self.fold()
+        out = pd.DataFrame({"week": np.arange(self.n_weeks), "end_day": self.week_ends})
+        out["end_date"] = [self.start + dt.timedelta(days=float(d)) for d in self.week_ends]
+        reps = max(self.replicates, 1)
+        for m in PROGRESS_MEASURES:
+            for q in QUANTILES:
+                out[f"{m}_p{int(q * 100)}"] = self.counts[m].quantile(q, self.n_weeks)
+            out[f"mean_{m}"] = self.sums[m] / reps
+        return out

@@ -19,7 +19,7 @@ from collections.abc import Iterable
 import numpy as np
 import pandas as pd
 
-from ctdild_sim.analysis.metrics import COUNTED_BY, counts_by, milestone_columns
+from ctdild_sim.analysis.metrics import COUNTED_BY, counts_by, milestone_columns, progress_days
 from ctdild_sim.analysis.summary import QUANTILES, censored_quantiles, milestone_labels, milestone_summary, to_date
 from ctdild_sim.analysis.supply_summary import lot_starts
 from ctdild_sim.model.state import TrialState
@@ -33,6 +33,18 @@ COUNT_LABELS = {
     "enrolled": "Subjects enrolled",
     "infused": "Infusions given",
 }
+
+
+def observed_progress(history: Iterable[Event], start: dt.date, as_of: dt.date) -> pd.DataFrame:
+    """The records' cumulative referrals, enrolments and infusions, a row per day something was
+    counted (day, date, and each count by the end of that day), from day 0 to the as-of date."""
+    days = progress_days(history)
+    grid = np.unique(np.concatenate([[0.0], *[np.floor(d) for d in days.values()], [float((as_of - start).days)]]))
+    out = pd.DataFrame({"day": grid})
+    out["date"] = [start + dt.timedelta(days=int(d)) for d in grid]
+    for name, d in days.items():
+        out[name] = np.searchsorted(np.sort(np.floor(d)), grid, side="right")
+    return out
 
 
 def observed_milestones(history: Iterable[Event], n_cohorts: int) -> dict[str, float]:
@@ -158,3 +170,33 @@ def lots_after(lots: pd.DataFrame, replicates: int, start: dt.date, restart_day:
     if not len(lots):
         return lot_starts(lots, replicates, start)
     return lot_starts(lots[lots["ordered_day"] >= restart_day], replicates, start)
+
+
+def stock_on_hand(state: TrialState, start: dt.date, as_of: dt.date) -> pd.DataFrame:
+    """Each lot the records know at the as-of date: where it is (ordered, in manufacturing, in QC,
+    released, used up, expired or failed), its vials and what became of them, the vials on hand
+    and when they expire. Empty when the records have no lots (the scenario's stock is assumed)."""
+    today = float((as_of - start).days)
+    rows = []
+    for lot in state.lots or ():
+        if not math.isnan(lot.failed_day):
+            where = "failed QC"
+        elif not math.isnan(lot.released_day):
+            expired = not math.isnan(lot.expiry_day) and lot.expiry_day <= today
+            where = "expired" if expired else ("used up" if lot.free == 0 else "released")
+        elif not math.isnan(lot.filled_day):
+            where = "in QC"
+        elif not math.isnan(lot.started_day):
+            where = "in manufacturing"
+        else:
+            where = "ordered"
+        on_hand = lot.free if where == "released" else 0
+        rows.append({
+            "lot_id": lot.lot_id, "status": where, "vials": lot.vials, "used": lot.used, "wasted": lot.wasted,
+            "expired": lot.expired, "on_hand": on_hand,
+            "released_date": to_date(start, lot.released_day), "expiry_date": to_date(start, lot.expiry_day),
+            "days_to_expiry": lot.expiry_day - today if on_hand else math.nan,
+        })  # fmt: skip
+    columns = ["lot_id", "status", "vials", "used", "wasted", "expired", "on_hand", "released_date", "expiry_date",
+               "days_to_expiry"]  # fmt: skip
+    return pd.DataFrame(rows, columns=columns)

@@ -12,6 +12,8 @@ from collections import Counter
 from collections.abc import Iterable
 from operator import attrgetter
 
+import numpy as np
+
 from ctdild_sim.analysis.supply_metrics import supply_metrics
 from ctdild_sim.model.eligibility import CRITERION_NAMES
 from ctdild_sim.model.engine import ReplicateResult
@@ -143,6 +145,17 @@ COUNTED_BY = {
     "infused": (E.INFUSED.value,),
 }
 """What ``counts_by`` counts: candidates referred and screened, subjects enrolled, infusions given."""
+
+
+def progress_days(events: Iterable[Event]) -> dict[str, np.ndarray]:
+    """The days of each referral, enrolment and infusion (``bands.PROGRESS_MEASURES``)."""
+    wanted = {E.REFERRED.value: "referred", E.ENROLLED.value: "enrolled", E.INFUSED.value: "infused"}
+    days: dict[str, list[float]] = {name: [] for name in wanted.values()}
+    for ev in events:
+        name = wanted.get(ev.event)
+        if name is not None:
+            days[name].append(ev.day)
+    return {name: np.asarray(d, dtype=float) for name, d in days.items()}
 
 
 def counts_by(events: Iterable[Event], day: float) -> dict[str, int]:

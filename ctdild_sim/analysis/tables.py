@@ -19,7 +19,7 @@ from dataclasses import dataclass, fields
 import numpy as np
 import pandas as pd
 
-from ctdild_sim.analysis.bands import KINDS, DemandBands
+from ctdild_sim.analysis.bands import KINDS, DemandBands, ProgressBands
 from ctdild_sim.analysis.summary import milestone_summary, screen_failure_summary
 from ctdild_sim.model.engine import ReplicateResult
 from ctdild_sim.scenario.trial import Scenario
@@ -38,11 +38,16 @@ class RunTables:
     lots: pd.DataFrame
     supply_weekly: pd.DataFrame
     bands: DemandBands
+    progress: ProgressBands | None = None  # only runs asked for it (forecasts) count progress
 
     def items(self) -> list[tuple[str, pd.DataFrame]]:
-        """Every table, the demand bands by week, month and quarter included."""
-        tables = [(f.name, getattr(self, f.name)) for f in fields(self) if f.name != "bands"]
-        return tables + [(f"demand_{kind}ly", self.bands.table(kind)) for kind in KINDS]
+        """Every table, the demand bands by week, month and quarter included (and the weekly
+        progress bands, if the run counted them)."""
+        tables = [(f.name, getattr(self, f.name)) for f in fields(self) if f.name not in ("bands", "progress")]
+        tables += [(f"demand_{kind}ly", self.bands.table(kind)) for kind in KINDS]
+        if self.progress is not None:
+            tables.append(("progress_weekly", self.progress.table()))
+        return tables
 
     def with_summaries(self, scenario: Scenario) -> list[tuple[str, pd.DataFrame]]:
         """Every table, plus the milestone and screen-failure summaries: what a stored run holds."""

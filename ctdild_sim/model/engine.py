@@ -155,7 +155,8 @@ class Trial:
         self._check_completion()
 
     def _check_completion(self) -> None:
-        if self.gate.dosing_complete.processed and self.active_patients == 0 and not self.completed.triggered:
+        done = self.gate.dosing_complete.processed and self.active_patients == 0
+        if done and not self.completed.triggered and not self.stopped.triggered:  # a stopped trial never completes
             self.log.record(EventName.TRIAL_COMPLETED)
             self.completed.succeed()
 

@@ -22,7 +22,7 @@ from ctdild_sim.scenario.trial import Scenario
 
 def mark_registered_completion(fig: go.Figure, registered: dt.date) -> None:
     """A dashed vertical line at the registered completion date, on a date axis."""
-    fig.add_vline(x=dt.datetime.combine(registered, dt.time()).timestamp() * 1000, line_dash="dash",
+    fig.add_vline(x=pd.Timestamp(registered).timestamp() * 1000, line_dash="dash",
                   annotation_text=f"registered completion {registered}")  # fmt: skip
 
 

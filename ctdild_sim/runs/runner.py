@@ -27,8 +27,8 @@ from types import SimpleNamespace
 
 import pandas as pd
 
-from ctdild_sim.analysis.bands import DemandBands
-from ctdild_sim.analysis.metrics import counts_by, replicate_metrics
+from ctdild_sim.analysis.bands import DemandBands, ProgressBands
+from ctdild_sim.analysis.metrics import counts_by, progress_days, replicate_metrics
 from ctdild_sim.analysis.supply_metrics import lot_table, weekly_series, weekly_supply_table
 from ctdild_sim.analysis.tables import RunTables, events_table, patients_table, screenings_table
 from ctdild_sim.learning.posterior import Posterior
@@ -50,6 +50,7 @@ class ChunkResult:
     metrics: pd.DataFrame
     lots: pd.DataFrame
     bands: DemandBands | None  # handed over to the run's accumulator as soon as the chunk arrives
+    progress: ProgressBands | None  # likewise
     events: pd.DataFrame
     patients: pd.DataFrame
     screenings: pd.DataFrame
@@ -70,15 +71,18 @@ def simulate_chunk(
     state: TrialState | None = None,
     counts_day: float | None = None,
     posterior: Posterior | None = None,
+    progress: bool = False,
 ) -> ChunkResult:
     """Run replicates ``start..stop-1``; keep full records for those below ``keep_events``.
 
     ``metrics_only`` skips the lot table and the demand histograms (searches need neither);
     ``state`` starts every replicate from a trial's state on a date; with ``counts_day`` each
     metrics row also holds the counts reached before that day (``metrics.counts_by``); with a
-    ``posterior`` each replicate draws its parameters from it (its own stream)."""
+    ``posterior`` each replicate draws its parameters from it (its own stream); ``progress``
+    counts cumulative referrals, enrolments and infusions by week (``bands.ProgressBands``)."""
     n_weeks = horizon_weeks(scenario)
     bands = None if metrics_only else DemandBands(scenario.start_date, n_weeks)
+    weekly_progress = ProgressBands(scenario.start_date, n_weeks) if progress else None
     metrics, lots, kept = [], [], []
     for r in range(start, stop):
         drawn, share = (
@@ -92,16 +96,21 @@ def simulate_chunk(
         if bands is not None:
             bands.add(weekly_series(result, n_weeks), result.end_day)
             lots.append(SimpleNamespace(replicate=r, lots=result.lots))
+        if weekly_progress is not None:
+            weekly_progress.add(progress_days(result.events))
         if r < keep_events:
             kept.append(result)
     if bands is not None:
         bands.fold()  # send histograms back, not per-replicate values
+    if weekly_progress is not None:
+        weekly_progress.fold()
     return ChunkResult(
         start=start,
         stop=stop,
         metrics=pd.DataFrame(metrics),
         lots=lot_table(lots),
         bands=bands,
+        progress=weekly_progress,
         events=events_table(kept, scenario.start_date),
         patients=patients_table(kept),
         screenings=screenings_table(kept),
@@ -227,25 +236,31 @@ def execute_chunks(
     state: TrialState | None = None,
     counts_day: float | None = None,
     posterior: Posterior | None = None,
-) -> tuple[list[ChunkResult], DemandBands]:
-    """Every chunk's result, in replicate order, and the demand bands of all of them (``state``,
-    ``counts_day`` and ``posterior``: see ``simulate_chunk``)."""
+    progress: bool = False,
+) -> tuple[list[ChunkResult], DemandBands, ProgressBands | None]:
+    """Every chunk's result, in replicate order, and the demand bands and (with ``progress``)
+    progress bands of all of them (``state``, ``counts_day``, ``posterior`` and ``progress``: see
+    ``simulate_chunk``)."""
     if replicates < 1:
         raise ValueError(f"replicates (={replicates}) must be >= 1")
     if workers < 1:
         raise ValueError(f"workers (={workers}) must be >= 1")
     size = chunk_size or default_chunk_size(replicates, workers)
     tasks = [
-        (scenario, seed, a, b, keep_events, metrics_only, state, counts_day, posterior)
+        (scenario, seed, a, b, keep_events, metrics_only, state, counts_day, posterior, progress)
         for a, b in chunk_bounds(replicates, size)
     ]
     bands = DemandBands(scenario.start_date, horizon_weeks(scenario))
+    weekly_progress = ProgressBands(scenario.start_date, horizon_weeks(scenario)) if progress else None
     done: list[ChunkResult] = []
 
     def collect(chunk: ChunkResult) -> None:
         if chunk.bands is not None:
             bands.merge(chunk.bands)  # integer counts: the order chunks arrive in does not matter
             chunk.bands = None  # keep memory flat: a chunk's histograms are megabytes
+        if chunk.progress is not None and weekly_progress is not None:
+            weekly_progress.merge(chunk.progress)
+            chunk.progress = None
         done.append(chunk)
         if on_progress is not None:
             on_progress(chunk.stop - chunk.start)
@@ -257,7 +272,7 @@ def execute_chunks(
             collect(simulate_chunk(*task))
     else:
         _local_pool(workers, tasks, collect)
-    return sorted(done, key=lambda c: c.start), bands
+    return sorted(done, key=lambda c: c.start), bands, weekly_progress
 
 
 def _concat(frames: Iterable[pd.DataFrame]) -> pd.DataFrame:
@@ -267,7 +282,7 @@ def _concat(frames: Iterable[pd.DataFrame]) -> pd.DataFrame:
     return pd.concat(rows, ignore_index=True) if rows else frames[0]
 
 
-def merge_chunks(chunks: list[ChunkResult], bands: DemandBands) -> RunTables:
+def merge_chunks(chunks: list[ChunkResult], bands: DemandBands, progress: ProgressBands | None = None) -> RunTables:
     """The run's tables from its chunks (already in replicate order) and its merged bands."""
     return RunTables(
         events=_concat(c.events for c in chunks),
@@ -277,6 +292,7 @@ def merge_chunks(chunks: list[ChunkResult], bands: DemandBands) -> RunTables:
         lots=_concat(c.lots for c in chunks),
         supply_weekly=_concat(c.supply_weekly for c in chunks),
         bands=bands,
+        progress=progress,
     )
 
 
@@ -290,11 +306,10 @@ def run_scenario(
     """Simulate ``replicates`` replicates and return the run's tables.
 
     ``options``: workers, chunk_size, scheduler ("local" or a scheduler address), keep_events,
-    state (a trial's state on a date to start from), counts_day.
+    state (a trial's state on a date to start from), counts_day, posterior, progress, metrics_only.
     ``on_replicate`` is called with the number of replicates each finished chunk held.
     """
-    chunks, bands = execute_chunks(scenario, replicates, seed, on_progress=on_replicate, **options)
-    return merge_chunks(chunks, bands)
+    return merge_chunks(*execute_chunks(scenario, replicates, seed, on_progress=on_replicate, **options))
 
 
 def simulate_metrics(
@@ -306,5 +321,5 @@ def simulate_metrics(
 ) -> pd.DataFrame:
     """Only the metrics table: what searches over many runs need."""
     options.setdefault("keep_events", 0)
-    chunks, _ = execute_chunks(scenario, replicates, seed, on_progress=on_replicate, metrics_only=True, **options)
+    chunks, _, _ = execute_chunks(scenario, replicates, seed, on_progress=on_replicate, metrics_only=True, **options)
     return _concat(c.metrics for c in chunks)

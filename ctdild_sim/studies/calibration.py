@@ -44,6 +44,11 @@ def rank(forecast: np.ndarray, truth: float, rng: np.random.Generator) -> float:
     return (below + rng.random() * ties) / len(values)
 
 
+def _width(low: float, high: float) -> float:
+    """An interval's width; one that ends at "never" is unbounded (inf), even if it starts there."""
+    return math.inf if math.isinf(high) else high - low
+
+
 def calibration(
     scenario: Scenario,
     trials: int,
@@ -66,8 +71,8 @@ def calibration(
             truth = run_replicate(drawn, seed + TRUTH_SEED_OFFSET, i, eligible_share=share)
             true_metrics = replicate_metrics(truth, scenario)
             for cut in cut_days:
-                if not math.isnan(true_metrics["lplv_day"]) and true_metrics["lplv_day"] <= cut:
-                    continue  # finished by then: nothing left to forecast
+                if truth.outcome != "horizon" and truth.end_day <= cut:
+                    continue  # completed or stopped by then: nothing left to forecast
                 as_of = scenario.start_date + dt.timedelta(days=int(cut))
                 folder = Path(scratch) / f"{i}-{int(cut)}"
                 folder.mkdir()
@@ -79,14 +84,16 @@ def calibration(
                 forecast = simulate_metrics(scenario, replicates, seed + i, state=state, posterior=posterior, **options)
                 row = {"trial": i, "cut_day": cut}
                 for column in MEASURES:
-                    values = forecast[column].to_numpy(dtype=float)
-                    r = rank(values, float(true_metrics[column]), rng)
+                    # the records hold days, not times of day: truth and forecast are compared by day
+                    values = np.floor(forecast[column].to_numpy(dtype=float))
+                    r = rank(values, math.floor(true_metrics[column]) if math.isfinite(true_metrics[column])
+                             else math.nan, rng)  # fmt: skip
                     finite = np.nan_to_num(values, nan=np.inf)
                     q = {p: float(np.quantile(finite, p / 100, method="inverted_cdf")) for p in (10, 25, 75, 90)}
                     row.update({
                         f"{column}_truth": float(true_metrics[column]), f"{column}_rank": r,
                         f"{column}_in50": 0.25 <= r <= 0.75, f"{column}_in80": 0.10 <= r <= 0.90,
-                        f"{column}_width50": q[75] - q[25], f"{column}_width80": q[90] - q[10],
+                        f"{column}_width50": _width(q[25], q[75]), f"{column}_width80": _width(q[10], q[90]),
                     })  # fmt: skip
                 rows.append(row)
             if on_trial is not None:

@@ -18,20 +18,22 @@ from pathlib import Path
 
 import pandas as pd
 
-from ctdild_sim.actuals.reader import Actuals, read_actuals
+from ctdild_sim.actuals.reader import Actuals, RecordFiles, read_actuals
 from ctdild_sim.actuals.state import trial_state
 from ctdild_sim.analysis.forecast import (
     forecast_milestones,
     forecast_supply,
     lots_after,
     observed_milestones,
+    observed_progress,
     plan_vs_actual,
+    stock_on_hand,
 )
 from ctdild_sim.analysis.summary import probability_done_by
 from ctdild_sim.analysis.tables import RunTables
 from ctdild_sim.learning.posterior import Posterior, learn
 from ctdild_sim.model.state import TrialState
-from ctdild_sim.runs.runner import run_scenario, simulate_metrics
+from ctdild_sim.runs.runner import run_scenario
 from ctdild_sim.scenario.trial import Scenario
 from ctdild_sim.studies.lot_plan import LotPlan, plan_lots
 
@@ -49,6 +51,7 @@ class Forecast:
     state: TrialState
     tables: RunTables
     plan: pd.DataFrame  # the from-start forecast's metrics, with counts by the as-of date
+    plan_progress: pd.DataFrame  # the from-start forecast's weekly progress bands (``bands.ProgressBands``)
     seed: int
     replicates: int
     lot_plan: LotPlan | None = None
@@ -62,6 +65,18 @@ class Forecast:
 
     def milestones(self) -> pd.DataFrame:
         return forecast_milestones(self.tables.metrics, self.scenario, self.state)
+
+    def manifest(self) -> dict:
+        """What a stored forecast's manifest says about it, besides what every run's says."""
+        return {
+            "kind": "forecast", "as_of": self.as_of.isoformat(), "actuals_folder": str(self.actuals.folder),
+            "actuals_sha256": self.actuals.sha256, "learning": self.posterior is not None,
+            "restart_day": self.restart_day, "target_date": self.target_date.isoformat() if self.target_date else None,
+            "warnings": list(self.warnings),
+        }  # fmt: skip
+
+    def observed_progress(self) -> pd.DataFrame:
+        return observed_progress(self.state.history, self.scenario.start_date, self.as_of)
 
     def plan_vs_actual(self) -> pd.DataFrame:
         observed = observed_milestones(self.state.history, len(self.scenario.cohorts))
@@ -97,18 +112,21 @@ class Forecast:
             ("milestones", self.milestones()),
             ("plan_vs_actual", self.plan_vs_actual()),
             ("lots_to_start", self.lots_to_start()),
+            ("plan_progress_weekly", self.plan_progress),
+            ("observed_progress", self.observed_progress()),
         ]
         if self.posterior is not None:
             tables.append(("assumptions", self.posterior.table()))
         supply = self.supply()
         if supply is not None:
             tables.append(("forecast_supply", pd.DataFrame([supply])))
+            tables.append(("stock_on_hand", stock_on_hand(self.state, self.scenario.start_date, self.as_of)))
         if self.lot_plan is not None:
             tables.append(("lot_plan_search", self.lot_plan.search_table()))
         return tables
 
 
-def read_state(scenario: Scenario, folder: str | Path, as_of: dt.date) -> tuple[Actuals, TrialState]:
+def read_state(scenario: Scenario, folder: str | Path | RecordFiles, as_of: dt.date) -> tuple[Actuals, TrialState]:
     """The checked records of ``folder`` and the state derived from them (``ActualsError`` if the
     records cannot be used)."""
     actuals = read_actuals(folder, scenario, as_of)
@@ -117,7 +135,7 @@ def read_state(scenario: Scenario, folder: str | Path, as_of: dt.date) -> tuple[
 
 def forecast(
     scenario: Scenario,
-    folder: str | Path,
+    folder: str | Path | RecordFiles,
     as_of: dt.date,
     replicates: int,
     seed: int,
@@ -139,14 +157,15 @@ def forecast(
         return (lambda n=1: progress(name, total, n)) if progress is not None else (lambda n=1: None)
 
     tables = run_scenario(scenario, replicates, seed, on_replicate=step("Forecast from the records", replicates),
-                          state=state, posterior=posterior, **options)  # fmt: skip
+                          state=state, posterior=posterior, progress=True, **options)  # fmt: skip
     metrics_options = {k: v for k, v in options.items() if k != "keep_events"}
-    plan = simulate_metrics(scenario, replicates, seed, on_replicate=step("The plan from day 0", replicates),
-                            counts_day=state.restart_day, **metrics_options)  # fmt: skip
+    plan = run_scenario(scenario, replicates, seed, on_replicate=step("The plan from day 0", replicates),
+                        counts_day=state.restart_day, progress=True, metrics_only=True, keep_events=0,
+                        **metrics_options)  # fmt: skip
     lot_plan = None
     if target_stockout is not None and scenario.product is not None:
         advance = step("Lot plan from the actual stock", None)
         lot_plan = plan_lots(scenario, target_stockout, replicates, seed, on_evaluated=lambda _: advance(),
                              state=state, posterior=posterior, **metrics_options)  # fmt: skip
-    return Forecast(scenario, as_of, actuals, state, tables, plan, seed, replicates, lot_plan, target_date,
-                    list(actuals.warnings), posterior)  # fmt: skip
+    return Forecast(scenario, as_of, actuals, state, tables, plan.metrics, plan.progress.table(), seed, replicates,
+                    lot_plan, target_date, list(actuals.warnings), posterior)  # fmt: skip

@@ -1,0 +1,254 @@
+"""The Forecast tab without a browser: records uploaded as a zip (limits, layout, the CLI's
+messages, nothing written), the callbacks as plain functions, the view of a stored forecast, and
+the weekly progress bands it draws."""
+
+from __future__ import annotations
+
+import base64
+import datetime as dt
+import io
+import os
+import shutil
+import zipfile
+from pathlib import Path
+
+import numpy as np
+import pytest
+from dash import no_update
+
+from ctdild_sim.actuals.archive import MAX_UNPACKED_BYTES, MAX_ZIP_BYTES, unpack_zip
+from ctdild_sim.actuals.reader import ActualsError, as_of_hint, latest_record_date, read_actuals
+from ctdild_sim.actuals.state import trial_state
+from ctdild_sim.analysis.bands import PROGRESS_MEASURES
+from ctdild_sim.runs.runner import run_scenario
+from ctdild_sim.scenario.loading import load_scenario
+from ctdild_sim.studies.forecast import forecast
+from dashboard import callbacks
+from dashboard.data import UPLOADED, DashboardError, load_runs, records_source
+from dashboard.jobs import JobSlot
+from dashboard.views import forecast_view
+
+from conftest import BASE_SCENARIO, SCENARIOS
+
+EXAMPLE_NAME = "nct06574581-2026-11-25"
+EXAMPLE = SCENARIOS / "actuals" / EXAMPLE_NAME
+AS_OF = dt.date(2026, 11, 25)
+BASE = "nct06574581.yaml"
+
+
+def zip_bytes(files: dict[str, bytes | str], compression: int = zipfile.ZIP_DEFLATED) -> bytes:
+    buffer = io.BytesIO()
+    with zipfile.ZipFile(buffer, "w", compression) as archive:
+        for name, content in files.items():
+            archive.writestr(name, content)
+    return buffer.getvalue()
+
+
+def example_files(folder: str = "") -> dict[str, bytes]:
+    return {f"{folder}{p.name}": p.read_bytes() for p in sorted(EXAMPLE.glob("*.csv"))}
+
+
+def data_url(content: bytes) -> str:
+    return "data:application/zip;base64," + base64.b64encode(content).decode()
+
+
+# -- a zip of records ----------------------------------------------------------------------------
+
+
+@pytest.mark.parametrize("folder", ["", f"{EXAMPLE_NAME}/"])
+def test_a_zip_of_records_reads_as_the_folder_does(folder):
+    scenario = load_scenario(BASE_SCENARIO)
+    extra = {f"{folder}README.md": b"notes", "__MACOSX/._subjects.csv": b"\x00", f"{folder}.DS_Store": b"\x00"}
+    records = unpack_zip("records.zip", zip_bytes({**example_files(folder), **extra}))
+    assert sorted(records.files) == sorted(p.name for p in EXAMPLE.glob("*.csv"))
+    from_zip, from_folder = read_actuals(records, scenario, AS_OF), read_actuals(EXAMPLE, scenario, AS_OF)
+    assert from_zip.sha256 == from_folder.sha256
+    assert trial_state(from_zip, scenario) == trial_state(from_folder, scenario)
+
+
+BAD_ZIPS = [
+    ("not-a-zip", b"PK but not really a zip", "not a zip file"),
+    ("too-big", b"\x00" * (MAX_ZIP_BYTES + 1), f"the limit is {MAX_ZIP_BYTES:,} bytes"),
+    ("bomb", zip_bytes({"subjects.csv": b"0" * (MAX_UNPACKED_BYTES + 10)}), "unpacks to more than 20 MB"),
+    ("deep", zip_bytes({"a/b/subjects.csv": b"x"}), "a/b/subjects.csv: the records' CSV files go at the zip's top"),
+    ("two-folders", zip_bytes({"a/subjects.csv": b"x", "b/sites.csv": b"y"}), "go at the zip's top level or in one"),
+    ("escape", zip_bytes({"../subjects.csv": b"x"}), "../subjects.csv: the records' CSV files go at"),
+    ("empty", zip_bytes({"README.md": b"nothing here"}), "no CSV files of records in the zip"),
+]
+
+
+@pytest.mark.parametrize(("case", "content", "problem"), BAD_ZIPS, ids=[b[0] for b in BAD_ZIPS])
+def test_a_bad_zip_is_refused_with_its_name_and_the_problem(case, content, problem):
+    with pytest.raises(ActualsError) as caught:
+        unpack_zip(f"{case}.zip", content)
+    assert str(caught.value).startswith(f"{case}.zip") and problem in str(caught.value), str(caught.value)
+
+
+def test_a_zip_holding_a_file_twice_is_refused():
+    buffer = io.BytesIO()
+    with zipfile.ZipFile(buffer, "w") as archive, pytest.warns(UserWarning):
+        archive.writestr("sites.csv", "site,activated_on\n")
+        archive.writestr("sites.csv", "site,activated_on\n")
+    with pytest.raises(ActualsError, match=r"sites\.csv is in the zip twice"):
+        unpack_zip("twice.zip", buffer.getvalue())
+
+
+def test_records_in_a_zip_get_the_clis_messages_with_the_zips_name():
+    files = example_files()
+    files["subjects.csv"] = files["subjects.csv"].replace(b"2024-12-20", b"2024-13-20")
+    files["subject.csv"] = b"subject_id\n1\n"
+    records = unpack_zip("mine.zip", zip_bytes(files))
+    with pytest.raises(ActualsError) as caught:
+        read_actuals(records, load_scenario(BASE_SCENARIO), AS_OF)
+    message = str(caught.value)
+    assert "mine.zip/subjects.csv:2:enrolled_on: Input should be a valid date" in message
+    assert "mine.zip/subject.csv: not an actuals file; did you mean 'subjects.csv'?" in message
+
+
+def test_the_as_of_date_is_guessed_from_the_name_else_the_last_recorded_day():
+    assert as_of_hint(EXAMPLE) == AS_OF
+    assert latest_record_date(EXAMPLE) == dt.date(2026, 11, 15)  # a discharge; lot expiries are not events
+    assert as_of_hint(unpack_zip("export.zip", zip_bytes(example_files()))) == dt.date(2026, 11, 15)
+
+
+# -- the callbacks ---------------------------------------------------------------------------------
+
+
+@pytest.fixture
+def ctx(tmp_path):
+    scenarios, store, actuals = tmp_path / "scenarios", tmp_path / "results", tmp_path / "actuals"
+    scenarios.mkdir()
+    shutil.copy(BASE_SCENARIO, scenarios / BASE)
+    shutil.copytree(EXAMPLE, actuals / EXAMPLE_NAME)
+    (actuals / "not-records").mkdir()  # no CSV files: not offered
+    return callbacks.Context(scenarios, store, workers=1, max_replicates=60, jobs=JobSlot(tmp_path / "job.lock"),
+                             server_pid=os.getpid(), actuals_dir=actuals)  # fmt: skip
+
+
+def _files(folder: Path) -> dict[str, bytes]:
+    return {str(p.relative_to(folder)): p.read_bytes() for p in folder.rglob("*") if p.is_file()}
+
+
+def test_the_pickers_offer_the_scenario_files_and_the_records_folders(ctx):
+    files, records, today = callbacks.on_load_forecast(ctx)
+    assert files == [BASE] and records == [EXAMPLE_NAME] and today == dt.date.today().isoformat()
+    assert callbacks.on_records_picked(ctx, EXAMPLE_NAME, None) == "2026-11-25"
+    with pytest.raises(DashboardError, match="is not a records folder"):
+        records_source(ctx.actuals_dir, "../actuals", None)
+
+
+def test_a_bad_upload_changes_nothing_but_the_message(ctx):
+    before = _files(ctx.actuals_dir.parent)
+    store, options, value, message = callbacks.on_records_upload(ctx, data_url(b"not a zip"), "bad.zip", [EXAMPLE_NAME])
+    assert (store, options, value) == (no_update, no_update, no_update)
+    assert "bad.zip: not a zip file" in str(message)
+    *_, message = callbacks.on_records_upload(ctx, data_url(zip_bytes(example_files())), "records.xlsx", [])
+    assert "records.xlsx: not a zip file (zip the folder" in str(message)
+    assert _files(ctx.actuals_dir.parent) == before
+
+
+def test_an_uploaded_zip_is_checked_against_the_scenario_and_forecast_from(ctx):
+    files = example_files()
+    files["subjects.csv"] = files["subjects.csv"].replace(b"2024-12-20", b"2024-13-20")
+    store, options, value, _ = callbacks.on_records_upload(ctx, data_url(zip_bytes(files)), "faulty.zip",
+                                                           [EXAMPLE_NAME, f"{UPLOADED}old.zip"])  # fmt: skip
+    assert value == f"{UPLOADED}faulty.zip" and options == [EXAMPLE_NAME, value] and store["name"] == "faulty.zip"
+    status = str(callbacks.on_records_check(ctx, BASE, value, "2026-11-25", store))
+    assert "faulty.zip/subjects.csv:2:enrolled_on: Input should be a valid date" in status
+    _, _, status = callbacks.on_forecast(ctx, lambda _: None, BASE, value, store, "2026-11-25", ["learn"], 10, 1)
+    assert "faulty.zip/subjects.csv:2:enrolled_on" in str(status) and not ctx.results_dir.exists()
+    store, _, value, _ = callbacks.on_records_upload(ctx, data_url(zip_bytes(example_files(f"{EXAMPLE_NAME}/"))),
+                                                     "good.zip", [EXAMPLE_NAME])  # fmt: skip
+    assert "The records are valid as of 2026-11-25" in str(callbacks.on_records_check(ctx, BASE, value, "2026-11-25",
+                                                                                       store))  # fmt: skip
+    options, picked, status = callbacks.on_forecast(ctx, lambda _: None, BASE, value, store, "2026-11-25", [], 8, 3)
+    assert status.startswith("Stored forecast") and picked == [o["value"] for o in options]
+    run = load_runs(ctx.results_dir, picked)[0]
+    assert run.manifest["actuals_folder"] == f"{UPLOADED}good.zip" and run.manifest["learning"] is False
+    assert "assumptions" not in run.tables  # learning was off
+
+
+@pytest.mark.parametrize(
+    ("as_of", "replicates", "problem"),
+    [
+        ("2023-01-01", 5, "before the study's start 2024-08-20"),
+        ("2026-13-01", 5, "is not a date"),
+        (None, 5, "Pick the date the records are complete to"),
+        ("2026-11-14", 5, "2026-11-15 is after the as-of date 2026-11-14"),
+        ("2026-11-25", 61, "Replicates must be from 1 to 60 (got 61)"),
+        ("2050-01-01", 5, "past the scenario's horizon"),
+    ],
+)
+def test_a_forecast_asked_for_wrongly_gets_a_message_and_writes_nothing(ctx, as_of, replicates, problem):
+    _, _, status = callbacks.on_forecast(ctx, lambda _: None, BASE, EXAMPLE_NAME, None, as_of, ["learn"], replicates, 1)
+    assert problem in str(status) and not ctx.results_dir.exists()
+
+
+def test_one_forecast_job_at_a_time(ctx):
+    with ctx.jobs.hold("a test's job"):
+        _, _, status = callbacks.on_forecast(ctx, lambda _: None, BASE, EXAMPLE_NAME, None, "2026-11-25", [], 5, 1)
+    assert "Another job is running (a test's job" in str(status)
+
+
+# -- the view ----------------------------------------------------------------------------------------
+
+
+def test_the_forecast_view_of_a_stored_forecast(ctx):
+    progress = []
+    _, picked, status = callbacks.on_forecast(ctx, progress.append, BASE, EXAMPLE_NAME, None, "2026-11-25",
+                                                    ["learn"], 30, 2)  # fmt: skip
+    assert status.startswith("Stored forecast") and progress
+    view = callbacks.build_view(ctx, "forecast", picked, None)
+    assert [key.split("-NCT")[0] for key, _ in view.figures] == ["progress", "forecast-milestones"]
+    titles = " | ".join(title for title, _ in view.tables)
+    for part in ("milestones (observed or forecast)", "against the plan", "prior against posterior",
+                 "stock on 2026-11-25", "lots still to start", "product from 2026-11-25"):  # fmt: skip
+        assert part in titles, part
+    notes = " ".join(view.notes)
+    assert f"forecast as of 2026-11-25 from the records {EXAMPLE_NAME}, with assumptions learned" in notes
+    progress_fig = view.figures[0][1]
+    observed = [t for t in progress_fig.data if t.name == "the records"]
+    assert len(observed) == len(PROGRESS_MEASURES) and max(observed[0].y) == 25  # referrals in the records
+    stock = dict(view.tables)[f"NCT06574581 base: stock on {AS_OF}, lot by lot"]
+    assert list(stock["status"]) == ["expired", "expired", "expired", "released"]  # lots.csv of the example
+    assert list(stock["on_hand"]) == [0, 0, 0, 24] and stock["days_to_expiry"].iloc[-1] == 234
+    # a run that is not a forecast is not drawn here, and says so
+    plain = callbacks.on_run(ctx, lambda _: None, [BASE], 4, 1)[1]
+    mixed = callbacks.build_view(ctx, "forecast", picked + plain, None)
+    assert "1 of the picked runs are not forecasts" in " ".join(mixed.notes) and len(mixed.figures) == 2
+    assert "Pick a forecast run above" in " ".join(forecast_view([]).notes)
+
+
+# -- progress bands ------------------------------------------------------------------------------------
+
+
+def test_progress_bands_are_the_quantiles_of_every_replicates_counts():
+    scenario = load_scenario(BASE_SCENARIO)
+    tables = run_scenario(scenario, 40, 11, progress=True, keep_events=40, workers=2, chunk_size=7)
+    bands = tables.progress.table()
+    events = tables.events
+    weeks = bands["end_day"].to_numpy()
+    for measure in PROGRESS_MEASURES:
+        counts = np.stack([
+            np.searchsorted(np.sort(g.loc[g["event"] == measure, "day"].to_numpy()), weeks, side="left")
+            for _, g in events.groupby("replicate")
+        ])  # fmt: skip
+        for q in (10, 50, 90):
+            exact = np.quantile(counts, q / 100, axis=0, method="inverted_cdf")
+            assert np.array_equal(bands[f"{measure}_p{q}"].to_numpy(), exact), (measure, q)
+        assert np.allclose(bands[f"mean_{measure}"], counts.mean(axis=0))
+    one = run_scenario(scenario, 40, 11, progress=True, keep_events=0, workers=1).progress.table()
+    assert one.equals(bands)  # however the replicates were split
+
+
+def test_a_forecasts_progress_before_the_as_of_date_is_the_records():
+    scenario = load_scenario(BASE_SCENARIO)
+    made = forecast(scenario, EXAMPLE, AS_OF, 20, 4, workers=1)
+    bands, observed = dict(made.output_tables())["progress_weekly"], made.observed_progress()
+    before = bands[bands["end_day"] <= made.restart_day - 1]
+    for measure in PROGRESS_MEASURES:
+        at_week_end = np.searchsorted(observed["day"].to_numpy(), before["end_day"].to_numpy(), side="left") - 1
+        recorded = observed[measure].to_numpy()[at_week_end]
+        for q in (10, 50, 90):
+            assert np.array_equal(before[f"{measure}_p{q}"].to_numpy(), recorded), (measure, q)
+    assert observed.iloc[-1][list(PROGRESS_MEASURES)].tolist() == [25, 7, 11]
