@@ -14,6 +14,7 @@ import base64
 import binascii
 import datetime as dt
 import math
+import re
 import sys
 from collections.abc import Callable
 from dataclasses import dataclass
@@ -21,7 +22,8 @@ from pathlib import Path
 from urllib.parse import parse_qs
 
 import dash
-from dash import Input, Output, State, no_update
+import pandas as pd
+from dash import MATCH, Input, Output, State, no_update
 
 from ctdild_sim.actuals.reader import ActualsError, RecordFiles, as_of_hint
 from ctdild_sim.reports.html import report_html
@@ -379,6 +381,21 @@ def on_export(ctx: Context, tab: object, run_ids: object, replicate: object, sce
     return {"content": text, "filename": f"ctdild-sim-{tab}.html", "type": "text/html"}
 
 
+def on_csv(key: object, rows: object, columns: object):
+    """A table's CSV download, named after the table ("NCT06574581 base: milestones" ->
+    ``nct06574581-base-milestones.csv``), with the columns and cells the page shows."""
+    if not isinstance(rows, list) or not isinstance(columns, list):
+        return no_update
+    names = [c.get("name") for c in columns if isinstance(c, dict)]
+    frame = pd.DataFrame([r for r in rows if isinstance(r, dict)], columns=names)
+    return {"content": frame.to_csv(index=False), "filename": f"{slug(str(key))}.csv", "type": "text/csv"}
+
+
+def slug(text: str) -> str:
+    """A file name from a title: lower case, runs of other characters as one dash."""
+    return re.sub(r"[^a-z0-9]+", "-", text.lower()).strip("-")[:120] or "table"
+
+
 # -- wiring ----------------------------------------------------------------------------------
 
 
@@ -507,6 +524,16 @@ def register(app: dash.Dash, ctx: Context) -> None:
     )
     def forecast_job(set_progress, _clicks, name, choice, upload, as_of, learning, replicates, seed):
         return on_forecast(ctx, set_progress, name, choice, upload, as_of, learning, replicates, seed)
+
+    app.callback(
+        Output({"type": "csv-download", "key": MATCH}, "data"),
+        Input({"type": "csv-button", "key": MATCH}, "n_clicks"),
+        State({"type": "csv-button", "key": MATCH}, "id"),
+        State({"type": "table", "key": MATCH}, "data"),
+        State({"type": "table", "key": MATCH}, "columns"),
+        prevent_initial_call=True,
+    )(lambda _clicks, button, rows, columns: on_csv(button.get("key") if isinstance(button, dict) else "", rows,
+                                                    columns))  # fmt: skip
 
     app.callback(
         Output("export-download", "data"),

@@ -5,12 +5,11 @@ Component ids are the contract with ``callbacks`` and the browser tests.
 
 from __future__ import annotations
 
-import math
-
 import pandas as pd
 from dash import dash_table, dcc, html
 
 from ctdild_sim.actuals.archive import MAX_ZIP_BYTES
+from ctdild_sim.reports.columns import present
 from dashboard.data import MAX_UPLOAD_BYTES
 from dashboard.views import View
 
@@ -198,25 +197,27 @@ def page(max_replicates: int) -> html.Div:
     )
 
 
-def _cell(value):
-    if isinstance(value, float):
-        return None if math.isnan(value) else round(value, 4)
-    return value if isinstance(value, int | bool | str) or value is None else str(value)
-
-
-def data_table(key: str, frame: pd.DataFrame) -> dash_table.DataTable:
-    """A sortable table with a CSV export button."""
-    records = [{k: _cell(v) for k, v in row.items()} for row in frame.to_dict("records")]
-    return dash_table.DataTable(
-        id={"type": "table", "key": key},
-        columns=[{"name": c, "id": c} for c in frame.columns],
-        data=records,
-        export_format="csv",
-        sort_action="native",
-        page_size=15,
-        style_table={"overflowX": "auto"},
-        style_cell={"fontSize": "13px", "maxWidth": "420px", "whiteSpace": "normal", "textAlign": "left"},
-    )
+def data_table(key: str, frame: pd.DataFrame) -> html.Div:
+    """A table as people read it (``columns.present``: labels, units, formatted cells), sortable,
+    with a button that downloads it as CSV under the table's own name."""
+    shown = present(frame)
+    return html.Div(
+        [
+            html.Button("Download CSV", id={"type": "csv-button", "key": key}, className="csv-button"),
+            dcc.Download(id={"type": "csv-download", "key": key}),
+            dash_table.DataTable(
+                id={"type": "table", "key": key},
+                columns=[{"name": c, "id": c} for c in shown.columns],
+                data=shown.to_dict("records"),
+                sort_action="native",
+                page_size=15,
+                style_table={"overflowX": "auto"},
+                style_header={"fontWeight": "bold", "whiteSpace": "normal"},
+                style_cell={"fontSize": "13px", "maxWidth": "420px", "whiteSpace": "normal", "textAlign": "left",
+                            "fontFamily": "sans-serif"},
+            ),
+        ]
+    )  # fmt: skip
 
 
 def render(view: View) -> list:

@@ -320,7 +320,9 @@ def scenario_parameters(model: BaseModel, prefix: str = "") -> pd.DataFrame:
                 for k, v in items:
                     walk(v, f"{key}.{k}.")
             else:
-                text = value.isoformat() if isinstance(value, dt.date) else str(value)
+                text = (
+                    value.isoformat() if isinstance(value, dt.date) else ("(not set)" if value is None else str(value))
+                )
                 rows.append((key, text, inherited or plausible_range(info), info.description or ""))
 
     walk(model, prefix)

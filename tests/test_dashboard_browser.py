@@ -129,6 +129,19 @@ def _pick(browser, dropdown_id: str, *labels: str) -> None:
     browser.driver.find_element(By.TAG_NAME, "body").send_keys(Keys.ESCAPE)
 
 
+def _click(browser, css: str) -> bool:
+    """Click the first element matching ``css``; False if there is none yet or the page redrew it."""
+    from selenium.common.exceptions import StaleElementReferenceException
+
+    try:
+        found = browser.driver.find_elements(By.CSS_SELECTOR, css)
+        if found:
+            found[0].click()
+        return bool(found)
+    except StaleElementReferenceException:
+        return False
+
+
 def _severe_logs(browser) -> list:
     return [e for e in browser.get_logs() or [] if e.get("level") == "SEVERE"]
 
@@ -153,8 +166,11 @@ def test_every_page_renders_its_graphs_without_console_errors(browser, server, r
     assert "reorder point" in plan and "lot plan search" in plan
     assert "policies simulated" in browser.find_element("#plan-progress").text
     browser.find_element("#tab-screening").click()
-    # a table's CSV button and the page's HTML export
-    assert browser.driver.find_elements(By.CSS_SELECTOR, "#view-screening .export")
+    # a table's CSV button (named after the table, with the columns the page shows) and the HTML export
+    _wait(lambda: _click(browser, "#view-screening .csv-button"), "the CSV button")
+    csv = _wait(lambda: list(browser.download_dir.glob("*.csv")), "the CSV download")[0]
+    assert csv.name.endswith("-screen-failures-by-criterion.csv"), csv.name
+    assert csv.read_text().splitlines()[0].startswith("Criterion,Kind,What it requires")
     browser.find_element("#export-button").click()
     report = _wait(lambda: list(browser.download_dir.glob("*.html")), "the HTML export")[0]
     text = report.read_text()

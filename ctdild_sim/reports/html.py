@@ -17,6 +17,7 @@ import pandas as pd
 import plotly.graph_objects as go
 import plotly.io as pio
 
+from ctdild_sim.reports.columns import present
 from ctdild_sim.scenario.trial import Scenario
 
 
@@ -95,7 +96,7 @@ def report_html(title: str, figures: list[go.Figure], tables: list[tuple[str, pd
         parts.append(pio.to_html(fig, include_plotlyjs=(i == 0), full_html=False))
     for heading, frame in tables:
         parts.append(f"<h2>{html.escape(heading)}</h2>")
-        parts.append(frame.to_html(index=False, float_format=lambda x: f"{x:.3g}", na_rep="", border=0))
+        parts.append(present(frame).to_html(index=False, border=0))
     parts.append("</body></html>")
     return "\n".join(parts)
 

@@ -29,6 +29,18 @@ from ctdild_sim.analysis.summary import (
 from ctdild_sim.analysis.supply_summary import active_periods, lot_starts, stockout_risk, supply_overview
 from ctdild_sim.analysis.tables import RunTables
 from ctdild_sim.learning.posterior import Posterior
+from ctdild_sim.reports.columns import (
+    COLUMNS,
+    fmt_cells,
+    fmt_date,
+    fmt_probability,
+    fmt_share,
+    label,
+    missing,
+    not_reached,
+    numeric,
+    present,
+)
 from ctdild_sim.scenario.trial import Scenario
 from ctdild_sim.studies.forecast import Forecast
 from ctdild_sim.studies.lot_plan import Evaluation, LotPlan
@@ -45,18 +57,31 @@ def table(title: str, columns: Sequence[str], rows: Iterable[Sequence[str]]) -> 
     return out
 
 
+def frame_table(title: str, frame: pd.DataFrame, drop: Sequence[str] = ()) -> Table:
+    """A table as people read it (``columns.present``), less the ``drop`` columns; numbers are
+    right-aligned, text left."""
+    shown = present(frame)
+    keep = [c for c in shown.columns if c not in drop]
+    right = {label(name) for name in frame.columns if name in COLUMNS and numeric(name)}
+    out = Table(title=Text(title))
+    for c in keep:
+        longest_word = max((len(w) for cell in shown[c] for w in str(cell).split()), default=0)
+        out.add_column(Text(c), justify="right" if c in right else "left", min_width=min(longest_word, 36),
+                       overflow="fold")  # fmt: skip
+    for row in shown[keep].itertuples(index=False):
+        out.add_row(*(Text(str(cell)) for cell in row))
+    return out
+
+
 def print_warnings(console: Console, warnings: list[str], prefix: str = "") -> None:
     """A run's warnings (``summary.run_warnings``), first and in bold red."""
     for warning in warnings:
         console.print(Text(f"Warning: {prefix}{warning}", style="bold red"))
 
 
-def fmt_date(scenario: Scenario, day: float) -> str:
-    return "not reached" if not math.isfinite(day) else to_date(scenario.start_date, day).isoformat()
-
-
-def fmt_cells(x: float) -> str:
-    return f"{x:.2e}"
+def fmt_day(scenario: Scenario, day: float, reached: float | None = None) -> str:
+    """A simulation day as its date, or "not reached" (with the share that never reaches it)."""
+    return not_reached(reached) if not math.isfinite(day) else fmt_date(to_date(scenario.start_date, day))
 
 
 def trial_report(console: Console, scenario: Scenario, tables: RunTables, seed: int) -> None:
@@ -64,26 +89,14 @@ def trial_report(console: Console, scenario: Scenario, tables: RunTables, seed: 
     metrics = tables.metrics
     print_warnings(console, run_warnings(metrics))
     milestones = milestone_summary(metrics, scenario)
-    console.print(
-        table(
-            f"{scenario.name}: milestone dates over {len(metrics)} replicates (seed {seed})",
-            ("Milestone", "Reached", "P10", "P50", "P90"),
-            (
-                (
-                    r.label,
-                    f"{r.reached:.0%}",
-                    *(fmt_date(scenario, d) for d in (r.p10_day, r.p50_day, r.p90_day)),
-                )
-                for r in milestones.itertuples()
-            ),
-        )
-    )
+    console.print(frame_table(f"{scenario.name}: milestone dates over {len(metrics)} replicates (seed {seed})",
+                              milestones))  # fmt: skip
     o = overview(metrics)
     if scenario.registered_completion_date is not None:
         p = probability_done_by(metrics, scenario, scenario.registered_completion_date)
         console.print(
             f"P(last patient last visit by registered completion {scenario.registered_completion_date}): "
-            f"[bold]{p:.1%}[/bold]"
+            f"[bold]{fmt_probability(p, len(metrics))}[/bold]"
         )
     console.print(
         f"Screen failure {o['screen_failure_rate']:.1%} of screened candidates; "
@@ -102,26 +115,10 @@ def trial_report(console: Console, scenario: Scenario, tables: RunTables, seed: 
         f"(P(any wait for product) {stockout_risk(metrics):.1%}); "
         f"{o['mean_deaths']:.2f} deaths, {o['mean_withdrawals']:.2f} withdrawals."
     )
-    console.print(
-        table(
-            "Where the time goes (days, over the replicates that completed each phase)",
-            ("Phase", "Replicates", "P10", "P50", "P90"),
-            (
-                (r.phase, str(r.replicates), *(f"{v:.0f}" for v in (r.p10_days, r.p50_days, r.p90_days)))
-                for r in phase_durations(metrics, scenario).itertuples()
-            ),
-        )
-    )
-    console.print(
-        table(
-            "Screen failures by criterion (a candidate can fail several)",
-            ("Criterion", "Share of screened", "Per replicate"),
-            (
-                (f"{r.criterion}: {r.text}", f"{r.share_of_screened:.1%}", f"{r.mean_per_replicate:.1f}")
-                for r in screen_failure_summary(metrics).itertuples()
-            ),
-        )
-    )
+    console.print(frame_table("Where the time goes (days, over the replicates that completed each phase)",
+                              phase_durations(metrics, scenario)))  # fmt: skip
+    console.print(frame_table("Screen failures by criterion (a candidate can fail several)",
+                              screen_failure_summary(metrics), drop=("Kind",)))  # fmt: skip
 
 
 def supply_report(console: Console, scenario: Scenario, tables: RunTables, period: PeriodKind, seeds: str = "") -> None:
@@ -135,7 +132,7 @@ def supply_report(console: Console, scenario: Scenario, tables: RunTables, perio
         f"policy {_policy_text(scenario)}."
     )
     console.print(
-        f"P(a subject waits for product) {o['p_stockout']:.1%} (+/- {o['p_stockout_se']:.1%} s.e.); "
+        f"P(a subject waits for product) {fmt_probability(o['p_stockout'], n)}; "
         f"{o['mean_stockout_events']:.2f} stock-outs and {o['mean_patient_days_waiting']:.1f} subject-days "
         f"waiting per replicate (P90 {o['p90_patient_days_waiting']:.0f}); "
         f"{o['mean_lost_waiting']:.2f} subjects lost waiting."
@@ -152,21 +149,7 @@ def supply_report(console: Console, scenario: Scenario, tables: RunTables, perio
         f"cells infused P50 {fmt_cells(o['cells_infused_p50'])}."
     )
     starts = lot_starts(tables.lots, n, scenario.start_date)
-    console.print(
-        table(
-            "When lots are ordered (k-th lot ordered during the trial)",
-            ("Lot", "Needed in", "P10", "P50", "P90", "Failed QC"),
-            (
-                (
-                    str(r.lot),
-                    f"{r.needed_in:.0%}",
-                    *(fmt_date(scenario, d) for d in (r.p10_day, r.p50_day, r.p90_day)),
-                    f"{r.failed:.0%}",
-                )
-                for r in starts.itertuples()
-            ),
-        )
-    )
+    console.print(frame_table("When lots are ordered (k-th lot ordered during the trial)", starts))
     bands = active_periods(tables.bands.table(period))
     console.print(
         table(
@@ -270,7 +253,7 @@ def _policy_text(scenario: Scenario) -> str:
 
 
 def _dates(scenario: Scenario, row) -> tuple[str, str, str]:
-    return tuple(fmt_date(scenario, d) for d in (row.p10_day, row.p50_day, row.p90_day))
+    return tuple(fmt_day(scenario, d, row.reached) for d in (row.p10_day, row.p50_day, row.p90_day))
 
 
 def _band(row, column: str) -> str:
@@ -290,16 +273,8 @@ def compare_report(
     """Per-scenario headline and milestone quantiles, then paired differences from the first."""
     for name, found in (warnings or {}).items():
         print_warnings(console, found, prefix=f"{name}: ")
-    console.print(
-        table(
-            f"Scenarios on common random numbers ({replicates} replicates, seed {seed})",
-            ("Scenario", "P(LPLV by registered date)", "LPLV P50", "P(LPLV reached)", "P(stopped early)",
-             "P(any wait for product)", "Mean paused days"),
-            ((r.scenario, f"{r.p_done_by_registered_date:.1%}", _date(r.lplv_p50_date), f"{r.p_lplv_reached:.1%}",
-              f"{r.p_stopped_early:.1%}", f"{r.p_product_wait:.1%}", f"{r.mean_pause_days:.1f}")
-             for r in summary.itertuples()),
-        )
-    )  # fmt: skip
+    console.print(frame_table(f"Scenarios on common random numbers ({replicates} replicates, seed {seed})",
+                              summary, drop=("Replicates",)))  # fmt: skip
     console.print(
         table(
             "Milestone dates P10 / P50 / P90 (over all replicates; a trial that never reaches a milestone counts "
@@ -312,48 +287,16 @@ def compare_report(
         )
     )
     for name, group in differences.groupby("scenario", sort=False):
-        console.print(
-            table(
-                f"{name} minus {group['reference'].iloc[0]}, paired replicate by replicate, with 95% intervals",
-                ("Measure", "Statistic", "Difference", "95% interval (paired)", "95% interval (unpaired)",
-                 "Both reached / pairs"),
-                ((r.label, r.statistic, _amount(r.estimate, r.unit), _span(r.ci_low, r.ci_high, r.unit),
-                  _span(r.unpaired_ci_low, r.unpaired_ci_high, r.unit), f"{r.pairs_both_reached} / {r.pairs}")
-                 for r in group.itertuples()),
-            )
-        )  # fmt: skip
+        console.print(frame_table(f"{name} minus {group['reference'].iloc[0]}, paired replicate by replicate, with "
+                                  "95% intervals", group, drop=("Scenario", "Against")))  # fmt: skip
     console.print(
         "Milestones are compared by their P50 over all replicates, with bootstrap intervals; 'Both reached' counts "
         "the pairs in which both scenarios reached the milestone."
     )
 
 
-def _amount(value: float, unit: str) -> str:
-    if math.isnan(value):
-        return "not reached in either"
-    if math.isinf(value):
-        return f"{'+' if value > 0 else '-'}never"
-    if unit == "probability":
-        return f"{value:+.1%}"
-    return f"{value:+.3g} {unit}"
-
-
-def _span(low: float, high: float, unit: str) -> str:
-    if math.isnan(low) or math.isnan(high):
-        return ""
-    if math.isinf(low) and math.isinf(high):
-        return "unbounded"
-
-    def end(x: float) -> str:
-        if math.isinf(x):
-            return "-inf" if x < 0 else "+inf"
-        return f"{x:+.1%}" if unit == "probability" else f"{x:+.3g}"
-
-    return f"[{end(low)}, {end(high)}]"
-
-
 def _date(value) -> str:
-    return value.isoformat() if value is not None and not pd.isna(value) else "not reached"
+    return fmt_date(value) if not missing(value) else "not reached"
 
 
 def runs_report(console: Console, root, stored) -> None:
@@ -394,7 +337,7 @@ def forecast_report(console: Console, forecast: Forecast) -> None:
             (
                 (r.label, "observed", r.observed_date.isoformat(), "", "")
                 if r.status == "observed"
-                else (r.label, f"forecast ({r.reached:.0%} reach it)", *_dates(scenario, r))
+                else (r.label, f"forecast ({fmt_share(r.reached)} reach it)", *_dates(scenario, r))
                 for r in forecast.milestones().itertuples()
             ),
         )
@@ -406,22 +349,18 @@ def forecast_report(console: Console, forecast: Forecast) -> None:
     chances = forecast.probabilities()
     if "registered" in chances:
         console.print(f"P(last patient last visit by the registered completion {scenario.registered_completion_date}): "
-                      f"[bold]{chances['registered']:.1%}[/bold]")  # fmt: skip
+                      f"[bold]{fmt_probability(chances['registered'], forecast.replicates)}[/bold]")  # fmt: skip
     if "target" in chances:
-        console.print(f"P(last patient last visit by {forecast.target_date}): [bold]{chances['target']:.1%}[/bold]")
-    console.print(
-        table(
-            f"Where the trial stands against the plan made at its start (a from-day-0 forecast, "
-            f"{forecast.replicates} replicates)",
-            ("Measure", "Actual", "Plan P10", "Plan P50", "Plan P90", "Percentile of the plan"),
-            (_plan_row(r) for r in forecast.plan_vs_actual().itertuples()),
-        )
-    )
+        console.print(f"P(last patient last visit by {forecast.target_date}): "
+                      f"[bold]{fmt_probability(chances['target'], forecast.replicates)}[/bold]")  # fmt: skip
+    console.print(frame_table(f"Where the trial stands against the plan made at its start (a from-day-0 forecast, "
+                              f"{forecast.replicates} replicates)", forecast.plan_vs_actual()))  # fmt: skip
     supply = forecast.supply()
     if supply is None:
         return
     console.print(
-        f"Product from {forecast.as_of}: P(a subject waits for product) {supply['p_wait_for_product']:.1%}; "
+        f"Product from {forecast.as_of}: P(a subject waits for product) "
+        f"{fmt_probability(supply['p_wait_for_product'], forecast.replicates)}; "
         f"vials still to be thawed P50 {supply['vials_needed_p50']:.0f}, P90 {supply['vials_needed_p90']:.0f}; "
         f"of the stock at hand, {supply['stock_expiring_unused_mean']:.1f} vials expire unused on average "
         f"(P90 {supply['stock_expiring_unused_p90']:.0f})."
@@ -431,41 +370,10 @@ def forecast_report(console: Console, forecast: Forecast) -> None:
     starts = forecast.lots_to_start()
     source = "under the lot plan, on its fresh seeds" if forecast.lot_plan is not None and forecast.lot_plan.met else (
         "under the scenario's stock policy")  # fmt: skip
-    console.print(
-        table(
-            f"Lots to start from {forecast.as_of} ({source}): when the k-th lot is ordered",
-            ("Lot", "Needed in", "P10", "P50", "P90"),
-            ((str(r.lot), f"{r.needed_in:.0%}", *_dates(scenario, r)) for r in starts.itertuples()),
-        )
-    )
-
-
-def _plan_row(r) -> tuple[str, ...]:
-    if r.kind == "count":
-        return (r.label, f"{r.actual_count:.0f}", f"{r.plan_p10:.0f}", f"{r.plan_p50:.0f}", f"{r.plan_p90:.0f}",
-                f"P{r.percentile:.0f}")  # fmt: skip
-    band = [_date(d) for d in (r.plan_p10_date, r.plan_p50_date, r.plan_p90_date)]
-    if r.actual_date is None:
-        return (r.label, "not yet", *band, f"{r.plan_p_reached_by_as_of:.0%} of planned trials were past it")
-    return (r.label, r.actual_date.isoformat(), *band, f"P{r.percentile:.0f}")
+    console.print(frame_table(f"Lots to start from {forecast.as_of} ({source}): when the k-th lot is ordered", starts))
 
 
 def assumptions_report(console: Console, posterior: Posterior) -> None:
     """Prior against posterior: each learned assumption, what was planned, what the records said."""
-    console.print(
-        table(
-            "Assumptions learned from the records: planned, prior and posterior (mean [90% interval])",
-            ("Assumption", "Planned", "Prior", "Records", "Posterior"),
-            ((r.label, r.planned, _belief(r.prior_mean, r.prior_low, r.prior_high, r.unit), r.data,
-              _belief(r.posterior_mean, r.posterior_low, r.posterior_high, r.unit))
-             for r in posterior.table().itertuples()),
-        )
-    )  # fmt: skip
-
-
-def _belief(mean: float, low: float, high: float, unit: str) -> str:
-    if unit in ("share", "probability"):
-        return f"{mean:.1%} [{low:.1%}, {high:.1%}]"
-    if unit == "cells":
-        return f"{mean:.3g} [{low:.3g}, {high:.3g}]"
-    return f"{mean:.3g} [{low:.3g}, {high:.3g}]{'' if unit == 'factor' else (unit if unit[0] == '/' else ' ' + unit)}"
+    console.print(frame_table("Assumptions learned from the records: planned, prior and posterior (mean [90% "
+                              "interval])", posterior.table()))  # fmt: skip
