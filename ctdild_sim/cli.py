@@ -44,7 +44,7 @@ from ctdild_sim.reports.terminal import (
     trial_report,
 )
 from ctdild_sim.runs.export import OutputError, WriteFailed, check_output_dir, write_csv_tables, write_tables
-from ctdild_sim.runs.results import DEFAULT_ROOT, StoreError, list_runs, save_run
+from ctdild_sim.runs.results import DEFAULT_ROOT, StoreError, delete_run, list_runs, manifest_of, save_run, set_label
 from ctdild_sim.runs.runner import quiet_dask, run_scenario, simulate_metrics
 from ctdild_sim.scenario.loading import ScenarioError, load_scenario, read_text, shipped_scenario, shipped_scenarios_dir
 from ctdild_sim.scenario.trial import Scenario
@@ -253,8 +253,35 @@ def run(scenario_file: Path, replicates: int, seed: int, workers: int | None, ch
 @main.command()
 @click.option("--results", "results_root", type=click.Path(path_type=Path), default=DEFAULT_ROOT, show_default=True,
               help="Results store to list.")  # fmt: skip
-def runs(results_root: Path) -> None:
-    """List the runs in the results store (and any folder in it that is not a readable run)."""
+@click.option("--label", "label", nargs=2, metavar="RUN_ID TEXT", default=None,
+              help="Label a run (an empty TEXT removes its label).")  # fmt: skip
+@click.option("--delete", "delete_ids", multiple=True, metavar="RUN_ID",
+              help="Delete a run (repeat for several); asks first unless --yes.")  # fmt: skip
+@click.option("--yes", is_flag=True, help="Delete without asking.")
+def runs(results_root: Path, label: tuple[str, str] | None, delete_ids: tuple[str, ...], yes: bool) -> None:
+    """List the runs in the results store (and any folder in it that is not a readable run); label
+    or delete runs."""
+    try:
+        if label is not None:
+            set_label(label[0], label[1], results_root)
+            click.echo(f"Run {label[0]} labelled {' '.join(label[1].split())!r}." if label[1].strip() else
+                       f"Run {label[0]}'s label removed.")  # fmt: skip
+        if delete_ids:
+            for run_id in delete_ids:
+                manifest_of(run_id, results_root)  # every id is checked before any run is deleted
+            names = ", ".join(delete_ids)
+            if not yes and not click.confirm(f"Delete {len(delete_ids)} run(s) from {results_root}/ ({names})?",
+                                             default=False, err=True):  # fmt: skip
+                click.echo("Nothing deleted.", err=True)
+                sys.exit(1)
+            for run_id in delete_ids:
+                delete_run(run_id, results_root)
+            click.echo(f"Deleted {len(delete_ids)} run(s): {names}.")
+            return
+    except StoreError as exc:
+        _fail(f"{results_root}: {exc}")
+    if label is not None:
+        return
     stored = list_runs(results_root)
     runs_report(_console(), results_root, stored)
     for run_ in stored:

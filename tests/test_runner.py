@@ -229,6 +229,34 @@ def test_store_round_trip(tmp_path):
     assert stored.run_id in listing.stdout
 
 
+def test_runs_can_be_labelled_and_deleted_whole(tmp_path, monkeypatch):
+    store = tmp_path / "results"
+    for seed in ("1", "2", "3"):
+        assert run_cli("run", str(BASE_SCENARIO), "-n", "2", "-j", "1", "--seed", seed, "--results", str(store),
+                       "--quiet").exit_code == 0  # fmt: skip
+    first, second, third = (r.run_id for r in list_runs(store))
+    assert run_cli("runs", "--results", str(store), "--label", first, "  Steering   pack ").exit_code == 0
+    assert list_runs(store)[0].manifest["label"] == "Steering pack"
+    listing = run_cli("runs", "--results", str(store)).stdout
+    assert "Steering" in listing and first in listing and second in listing  # whole ids
+    run_cli("runs", "--results", str(store), "--label", first, "")
+    assert "label" not in list_runs(store)[0].manifest
+    too_long = CliRunner().invoke(main, ["runs", "--results", str(store), "--label", first, "x" * 121])
+    assert too_long.exit_code == 2 and "up to 120 printable characters" in too_long.stderr
+    # one unknown id: nothing is deleted
+    bad = CliRunner().invoke(main, ["runs", "--results", str(store), "--delete", first, "--delete", "nope", "--yes"])
+    assert bad.exit_code == 2 and "run nope: no such run" in bad.stderr and len(list_runs(store)) == 3
+    declined = CliRunner().invoke(main, ["runs", "--results", str(store), "--delete", first], input="n\n")
+    assert declined.exit_code == 1 and "Nothing deleted" in declined.stderr and len(list_runs(store)) == 3
+    agreed = CliRunner().invoke(main, ["runs", "--results", str(store), "--delete", first], input="y\n")
+    assert agreed.exit_code == 0 and [r.run_id for r in list_runs(store)] == [second, third]
+    # a deletion cut short leaves no visible run behind: the folder was hidden in one step first
+    monkeypatch.setattr("ctdild_sim.runs.results.shutil.rmtree", lambda *a, **k: None)
+    assert run_cli("runs", "--results", str(store), "--delete", second, "--yes").exit_code == 0
+    assert [r.run_id for r in list_runs(store)] == [third]
+    assert any(p.name.startswith(f".{second}") for p in store.iterdir())  # hidden; the next run clears it
+
+
 def test_foreign_and_corrupt_folders_are_reported_not_crashed_on(tmp_path):
     store = tmp_path / "results"
     (store / "holiday-photos").mkdir(parents=True)

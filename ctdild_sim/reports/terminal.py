@@ -306,14 +306,19 @@ def runs_report(console: Console, root, stored) -> None:
     if not readable:
         console.print(Text(f"No runs in {root}/."))
         return
-    out = table(
-        f"Runs in {root}/",
-        ("Run id", "Scenario", "Replicates", "Seed", "Finished"),
-        ((r.run_id, r.manifest["scenario_name"], str(r.manifest["replicates"]), str(r.manifest["seed"]),
-          str(r.manifest.get("finished", ""))[:19]) for r in readable),
-    )  # fmt: skip
-    out.columns[0].no_wrap = True
-    out.columns[0].min_width = max(len(r.run_id) for r in readable)
+    out = Table(title=Text(f"Runs in {root}/"))
+    out.add_column("Run id", no_wrap=True, min_width=max(len(r.run_id) for r in readable))  # whole: what ?runs= takes
+    for name in ("Scenario", "Label", "Kind"):
+        out.add_column(name, overflow="fold", min_width=11)
+    out.add_column("Replicates (seed)", justify="right", overflow="fold")
+    out.add_column("Finished", justify="right")
+    for r in readable:
+        m = r.manifest
+        kind = f"forecast as of {m.get('as_of')}" if m.get("kind") == "forecast" else "plan from day 0"
+        finished = str(m.get("finished", ""))[:10]  # the time is in the run id
+        cells = (r.run_id, m["scenario_name"], str(m.get("label", "")), kind, f"{m['replicates']} ({m['seed']})",
+                 finished)  # fmt: skip
+        out.add_row(*(Text(c) for c in cells))
     console.print(out)
 
 

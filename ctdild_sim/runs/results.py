@@ -16,14 +16,17 @@ from __future__ import annotations
 import datetime as dt
 import hashlib
 import json
+import os
 import re
+import shutil
+import tempfile
 from dataclasses import dataclass
 from pathlib import Path
 
 import pandas as pd
 
 from ctdild_sim import __version__
-from ctdild_sim.runs.export import remove_stale_staging, staged_folder
+from ctdild_sim.runs.export import STAGING_MARK, remove_stale_staging, staged_folder
 from ctdild_sim.scenario.trial import Scenario
 
 DEFAULT_ROOT = Path("results")
@@ -142,6 +145,47 @@ def manifest_problem(manifest: object) -> str | None:
     if not isinstance(manifest.get("tables", []), list):
         return "manifest.json has no list of tables"
     return None
+
+
+def set_label(run_id: str, label: str, root: Path | str = DEFAULT_ROOT) -> None:
+    """Give a run a label (shown beside its id); an empty label removes it. The manifest is
+    rewritten whole (a temporary file renamed over it), never half-written."""
+    manifest = manifest_of(run_id, root)
+    text = " ".join(label.split())
+    if len(text) > MAX_LABEL or not text.isprintable():
+        raise StoreError(f"a label is up to {MAX_LABEL} printable characters (got {len(text)})")
+    if text:
+        manifest["label"] = text
+    else:
+        manifest.pop("label", None)
+    path = _run_folder(run_id, root) / MANIFEST
+    fd, tmp = tempfile.mkstemp(prefix=f".{MANIFEST}.", dir=path.parent)
+    try:
+        with os.fdopen(fd, "w", encoding="utf-8") as f:
+            f.write(json.dumps(manifest, indent=2, default=str))
+        os.chmod(tmp, 0o644)
+        os.replace(tmp, path)
+    except OSError as exc:
+        Path(tmp).unlink(missing_ok=True)
+        raise StoreError(f"run {run_id}: the label could not be written ({exc.strerror or exc})") from None
+
+
+def delete_run(run_id: str, root: Path | str = DEFAULT_ROOT) -> None:
+    """Delete a run, all or nothing: the folder is first renamed to a hidden one (one atomic step,
+    after which the run is gone from the store), then removed; if the removal is cut short, what
+    is left is hidden and the next run clears it (``export.remove_stale_staging``)."""
+    manifest_of(run_id, root)  # only a readable run is deleted by id
+    folder = _run_folder(run_id, root)
+    try:
+        hidden = Path(tempfile.mkdtemp(prefix=f".{run_id}{STAGING_MARK}{os.getpid()}-deleted-", dir=folder.parent))
+        folder.rename(hidden / run_id)
+    except OSError as exc:
+        raise StoreError(f"run {run_id}: could not be deleted ({exc.strerror or exc}); it is unchanged") from None
+    shutil.rmtree(hidden, ignore_errors=True)
+
+
+MAX_LABEL = 120
+"""Longest run label."""
 
 
 def _run_folder(run_id: str, root: Path | str) -> Path:
