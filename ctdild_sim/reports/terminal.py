@@ -308,7 +308,9 @@ def runs_report(console: Console, root, stored) -> None:
         return
     out = Table(title=Text(f"Runs in {root}/"))
     out.add_column("Run id", no_wrap=True, min_width=max(len(r.run_id) for r in readable))  # whole: what ?runs= takes
-    for name in ("Scenario", "Label", "Kind"):
+    longest = max(len(str(r.manifest["scenario_name"])) for r in readable)
+    out.add_column("Scenario", overflow="fold", min_width=min(max(longest, 11), 24))
+    for name in ("Label", "Kind"):
         out.add_column(name, overflow="fold", min_width=11)
     out.add_column("Replicates (seed)", justify="right", overflow="fold")
     out.add_column("Finished", justify="right")

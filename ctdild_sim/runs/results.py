@@ -27,6 +27,7 @@ import pandas as pd
 
 from ctdild_sim import __version__
 from ctdild_sim.runs.export import STAGING_MARK, remove_stale_staging, staged_folder
+from ctdild_sim.scenario.comments import Comment, chain_comments, parent_texts
 from ctdild_sim.scenario.trial import Scenario
 
 DEFAULT_ROOT = Path("results")
@@ -87,6 +88,8 @@ def save_run(
         "scenario_file": str(scenario_file),
         "scenario_sha256": hashlib.sha256(scenario_text.encode()).hexdigest(),
         "scenario_text": scenario_text,
+        # the files it extends (nearest first), for their comments: sources and WEAK flags
+        "scenario_parents": [[name, text] for name, text in parent_texts(scenario_text, Path(scenario_file).parent)],
         "scenario_resolved": scenario.model_dump(mode="json", by_alias=True),
         "seed": seed,
         "replicates": replicates,
@@ -236,6 +239,13 @@ def load_table(run_id: str, name: str, root: Path | str = DEFAULT_ROOT) -> pd.Da
     if name not in _table_names(run_id, manifest_of(run_id, root)):
         raise StoreError(f"run {run_id} has no table {name!r}")
     return _read_table(_run_folder(run_id, root), name)
+
+
+def scenario_comments(manifest: dict) -> dict[str, Comment]:
+    """What the scenario file of a run (and the files it extends) says about each parameter."""
+    parents = manifest.get("scenario_parents") or []
+    pairs = [(str(p[0]), str(p[1])) for p in parents if isinstance(p, list | tuple) and len(p) == 2]
+    return chain_comments(str(manifest.get("scenario_text", "")), pairs)
 
 
 def scenario_of(manifest: dict) -> Scenario:
