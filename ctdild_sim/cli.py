@@ -34,7 +34,8 @@ from ctdild_sim.analysis.summary import run_warnings
 from ctdild_sim.analysis.supply_summary import lot_starts
 from ctdild_sim.analysis.tables import RunTables
 from ctdild_sim.model.engine import run_replicate
-from ctdild_sim.reports.html import differences_figure, lplv_ecdf_figure, write_html
+from ctdild_sim.reports.figures import differences_figure, lplv_ecdf_figure
+from ctdild_sim.reports.html import write_html
 from ctdild_sim.reports.terminal import (
     compare_report,
     forecast_report,

@@ -1,4 +1,5 @@
-"""Figure builders: pure functions of a run's tables (and its scenario), no Dash, no I/O.
+"""Figure builders: pure functions of a run's tables (and its scenario), no Dash, no I/O. Those
+the reports also draw live in ``ctdild_sim.reports.figures`` and are re-exported here.
 
 Each builder takes the tables a stored run holds (``metrics``, ``events``, ``patients``,
 ``screenings``, ``lots``, ``demand_weekly``) keyed by a display name, and returns a plotly figure.
@@ -14,13 +15,20 @@ import numpy as np
 import pandas as pd
 import plotly.express as px
 import plotly.graph_objects as go
-from plotly.subplots import make_subplots
 
-from ctdild_sim.analysis.bands import PROGRESS_MEASURES
 from ctdild_sim.analysis.metrics import milestone_columns
 from ctdild_sim.analysis.summary import QUANTILES, milestone_labels
 from ctdild_sim.analysis.tables import day_to_date
-from ctdild_sim.reports.html import differences_figure, mark_registered_completion, milestone_ecdf_figure
+from ctdild_sim.reports.figures import (
+    COLOURS,
+    band,
+    differences_figure,
+    forecast_milestone_figure,
+    mark_registered_completion,
+    milestone_ecdf_figure,
+    progress_figure,
+    rgba,
+)
 from ctdild_sim.scenario.trial import Scenario
 
 __all__ = [
@@ -41,23 +49,6 @@ __all__ = [
     "screen_failure_figure",
     "stock_figure",
 ]
-
-COLOURS = px.colors.qualitative.Plotly
-
-
-def _rgba(colour: str, alpha: float) -> str:
-    r, g, b = (int(colour[i : i + 2], 16) for i in (1, 3, 5))
-    return f"rgba({r},{g},{b},{alpha})"
-
-
-def _band(fig: go.Figure, x, low, high, mid, name: str, colour: str) -> None:
-    """A P10-P90 band with its P50 line, drawn as one legend group."""
-    fig.add_trace(go.Scatter(x=x, y=high, mode="lines", line={"width": 0}, legendgroup=name, showlegend=False,
-                             hoverinfo="skip"))  # fmt: skip
-    fig.add_trace(go.Scatter(x=x, y=low, mode="lines", line={"width": 0}, fill="tonexty",
-                             fillcolor=_rgba(colour, 0.2), legendgroup=name, name=f"{name} P10-P90"))  # fmt: skip
-    fig.add_trace(go.Scatter(x=x, y=mid, mode="lines", line={"color": colour}, legendgroup=name,
-                             name=f"{name} P50"))  # fmt: skip
 
 
 # -- timeline ------------------------------------------------------------------------------
@@ -80,7 +71,7 @@ def enrolment_fan_figure(fans: dict[str, tuple[pd.DataFrame, Scenario]]) -> go.F
     fig = go.Figure()
     for i, (name, (quantiles, scenario)) in enumerate(fans.items()):
         x = day_to_date(scenario.start_date, quantiles["day"])
-        _band(fig, x, quantiles["p10"], quantiles["p90"], quantiles["p50"], name, COLOURS[i % len(COLOURS)])
+        band(fig, x, quantiles["p10"], quantiles["p90"], quantiles["p50"], name, COLOURS[i % len(COLOURS)])
     targets = {s.target_enrolment for _, s in fans.values()}
     for target in targets:
         fig.add_hline(y=target, line_dash="dot", annotation_text=f"design: {target} subjects")
@@ -190,7 +181,7 @@ def demand_figure(demand: dict[str, pd.DataFrame]) -> go.Figure:
     for i, (name, weekly) in enumerate(demand.items()):
         colour = COLOURS[i % len(COLOURS)]
         x = weekly["start_date"]
-        _band(fig, x, weekly["vials_thawed_p10"], weekly["vials_thawed_p90"], weekly["vials_thawed_p50"], name, colour)
+        band(fig, x, weekly["vials_thawed_p10"], weekly["vials_thawed_p90"], weekly["vials_thawed_p50"], name, colour)
         fig.add_trace(go.Scatter(x=x, y=weekly["mean_vials_thawed"], mode="lines", name=f"{name} mean",
                                  line={"color": colour, "dash": "dash"}, legendgroup=name))  # fmt: skip
     fig.update_layout(title="Vials thawed per week", xaxis_title="week starting", yaxis_title="vials")
@@ -204,7 +195,7 @@ def cells_figure(demand: dict[str, tuple[pd.DataFrame, float]]) -> go.Figure:
     for i, (name, (weekly, vial_cells)) in enumerate(demand.items()):
         colour = COLOURS[i % len(COLOURS)]
         x = weekly["start_date"]
-        _band(fig, x, weekly["vials_thawed_p10"] * vial_cells, weekly["vials_thawed_p90"] * vial_cells,
+        band(fig, x, weekly["vials_thawed_p10"] * vial_cells, weekly["vials_thawed_p90"] * vial_cells,
               weekly["vials_thawed_p50"] * vial_cells, name, colour)  # fmt: skip
         fig.add_trace(go.Scatter(x=x, y=weekly["mean_cells_infused"], mode="lines", name=f"{name} mean infused",
                                  line={"color": colour, "dash": "dot"}, legendgroup=name))  # fmt: skip
@@ -233,10 +224,10 @@ def stock_figure(stock: dict[str, tuple[pd.DataFrame, pd.DataFrame]]) -> go.Figu
     for i, (name, (weekly, releases)) in enumerate(stock.items()):
         colour = COLOURS[i % len(COLOURS)]
         x = weekly["start_date"]
-        _band(fig, x, weekly["vials_in_stock_p10"], weekly["vials_in_stock_p90"], weekly["vials_in_stock_p50"],
+        band(fig, x, weekly["vials_in_stock_p10"], weekly["vials_in_stock_p90"], weekly["vials_in_stock_p50"],
               name, colour)  # fmt: skip
         fig.add_trace(go.Bar(x=releases["start_date"], y=releases["released"], name=f"{name} lots released / week",
-                             marker_color=_rgba(colour, 0.6), yaxis="y2", legendgroup=name))  # fmt: skip
+                             marker_color=rgba(colour, 0.6), yaxis="y2", legendgroup=name))  # fmt: skip
     fig.update_layout(title="Stock and lot releases", xaxis_title="week starting", yaxis_title="vials in stock",
                       yaxis2={"title": "lots released per week (mean)", "overlaying": "y", "side": "right"},
                       barmode="overlay")  # fmt: skip
@@ -261,101 +252,4 @@ def screen_failure_figure(failures: dict[str, pd.DataFrame]) -> go.Figure:
                              hovertext=table["text"]))  # fmt: skip
     fig.update_layout(title="Screen failures by criterion (share of screened candidates)", xaxis_tickformat=".0%",
                       yaxis={"autorange": "reversed"}, barmode="group")  # fmt: skip
-    return fig
-
-
-# -- forecast ------------------------------------------------------------------------------
-PLAN_GREY = "#9e9e9e"
-OBSERVED_COLOUR = "#222222"
-
-
-def forecast_progress(bands: pd.DataFrame, restart_day: float) -> pd.DataFrame:
-    """The weekly bands from the last week end before the restart on (the forecast's part), up to
-    the last week any measure still moves in any replicate."""
-    start = bands.index[bands["end_day"] < restart_day]
-    first = int(start[-1]) if len(start) else 0
-    moving = [bands[f"{m}_p90"].diff().fillna(0).to_numpy().nonzero()[0] for m in PROGRESS_MEASURES]
-    last = max((int(m[-1]) for m in moving if len(m)), default=first) + 2
-    return bands.loc[first:last]
-
-
-def progress_figure(observed: pd.DataFrame, forecast: pd.DataFrame, plan: pd.DataFrame, as_of: dt.date,
-                    restart_day: float) -> go.Figure:  # fmt: skip
-    """Cumulative referrals, enrolments and infusions: the records as a step line up to the as-of
-    date, the forecast's P10-P90 fan and P50 after it, and the plan made at the start (the same
-    scenario from day 0) faded behind."""
-    shown = forecast_progress(forecast, restart_day)
-    end_day = float(shown["end_day"].max()) if len(shown) else float(plan["end_day"].max())
-    plan = plan[plan["end_day"] <= end_day]
-    fig = make_subplots(rows=len(PROGRESS_MEASURES), cols=1, shared_xaxes=True, vertical_spacing=0.06,
-                        subplot_titles=[label.capitalize() for label in PROGRESS_MEASURES.values()])  # fmt: skip
-    for row, measure in enumerate(PROGRESS_MEASURES, start=1):
-        legend = row == 1
-        x = pd.to_datetime(plan["end_date"])
-        fig.add_trace(go.Scatter(x=x, y=plan[f"{measure}_p90"], mode="lines", line={"width": 0}, showlegend=False,
-                                 hoverinfo="skip", legendgroup="plan"), row=row, col=1)  # fmt: skip
-        fig.add_trace(go.Scatter(x=x, y=plan[f"{measure}_p10"], mode="lines", line={"width": 0}, fill="tonexty",
-                                 fillcolor=_rgba(PLAN_GREY, 0.18), name="plan from the start P10-P90",
-                                 legendgroup="plan", showlegend=legend), row=row, col=1)  # fmt: skip
-        fig.add_trace(go.Scatter(x=x, y=plan[f"{measure}_p50"], mode="lines", name="plan from the start P50",
-                                 line={"color": PLAN_GREY, "dash": "dot"}, legendgroup="plan", showlegend=legend),
-                      row=row, col=1)  # fmt: skip
-        x = pd.to_datetime(shown["end_date"])
-        colour = COLOURS[0]
-        fig.add_trace(go.Scatter(x=x, y=shown[f"{measure}_p90"], mode="lines", line={"width": 0}, showlegend=False,
-                                 hoverinfo="skip", legendgroup="forecast"), row=row, col=1)  # fmt: skip
-        fig.add_trace(go.Scatter(x=x, y=shown[f"{measure}_p10"], mode="lines", line={"width": 0}, fill="tonexty",
-                                 fillcolor=_rgba(colour, 0.25), name="forecast P10-P90", legendgroup="forecast",
-                                 showlegend=legend), row=row, col=1)  # fmt: skip
-        fig.add_trace(go.Scatter(x=x, y=shown[f"{measure}_p50"], mode="lines", name="forecast P50",
-                                 line={"color": colour}, legendgroup="forecast", showlegend=legend),
-                      row=row, col=1)  # fmt: skip
-        fig.add_trace(go.Scatter(x=pd.to_datetime(observed["date"]), y=observed[measure], mode="lines",
-                                 line={"color": OBSERVED_COLOUR, "width": 2.5, "shape": "hv"}, name="the records",
-                                 legendgroup="observed", showlegend=legend), row=row, col=1)  # fmt: skip
-    fig.add_vline(x=pd.Timestamp(as_of).timestamp() * 1000, line_dash="dash", line_color=OBSERVED_COLOUR,
-                  annotation_text=f"as of {as_of}", annotation_position="top left")  # fmt: skip
-    fig.update_layout(title="Progress: the records, then the forecast (the plan from the start faded behind)",
-                      height=760, legend={"orientation": "h", "y": -0.06})  # fmt: skip
-    return fig
-
-
-def forecast_milestone_figure(milestones: pd.DataFrame, as_of: dt.date, registered: dt.date | None,
-                              horizon: dt.date) -> go.Figure:  # fmt: skip
-    """Each milestone: the records' date if it was reached (a filled diamond), else the forecast's
-    P50 with a P10-P90 bar; a P90 (or P50) that over 10% (50%) of replicates never reach is drawn
-    at the horizon (a P50 as an arrow)."""
-    fig = go.Figure()
-    frame = milestones.iloc[::-1]
-    observed = frame[frame["status"] == "observed"]
-    fig.add_trace(go.Scatter(x=pd.to_datetime(observed["observed_date"]), y=observed["label"], mode="markers",
-                             marker={"symbol": "diamond", "size": 12, "color": OBSERVED_COLOUR},
-                             name="observed (the records)"))  # fmt: skip
-    coming = frame[frame["status"] != "observed"]
-    end = pd.Timestamp(horizon)
-    p10, p50, p90 = (pd.to_datetime(coming[f"p{q}_date"]).fillna(end) for q in (10, 50, 90))
-    never = coming["p90_date"].isna()
-    xs, ys = [], []  # P10-P90 bars as line segments (plotly draws no error bars on a date axis)
-    for label, a, b in zip(coming["label"], p10, p90, strict=True):
-        xs += [a, b, None]
-        ys += [label, label, None]
-    fig.add_trace(go.Scatter(x=xs, y=ys, mode="lines", line={"color": _rgba(COLOURS[0], 0.5), "width": 6},
-                             name="forecast P10-P90", hoverinfo="skip"))  # fmt: skip
-    fig.add_trace(go.Scatter(
-        x=p50, y=coming["label"], mode="markers", name="forecast P50",
-        marker={"size": 11, "color": COLOURS[0], "symbol": np.where(coming["p50_date"].isna(), "triangle-right",
-                                                                   "circle")},
-        customdata=np.column_stack([coming["p10_date"].astype(str),
-                                    np.where(never, "never reached", coming["p90_date"].astype(str)),
-                                    (100 * coming["reached"]).round(1).astype(str)]),
-        hovertemplate="%{y}: P50 %{x|%Y-%m-%d}, P10 %{customdata[0]}, P90 %{customdata[1]}; reached in "
-                      "%{customdata[2]}% of replicates<extra></extra>",
-    ))  # fmt: skip
-    fig.add_vline(x=pd.Timestamp(as_of).timestamp() * 1000, line_dash="dash", line_color=OBSERVED_COLOUR,
-                  annotation_text=f"as of {as_of}", annotation_position="bottom right")  # fmt: skip
-    if registered is not None:
-        mark_registered_completion(fig, registered)
-    fig.update_yaxes(categoryorder="array", categoryarray=list(frame["label"]))  # the protocol's order, top down
-    fig.update_layout(title="Milestones: observed, and forecast from the records", xaxis_title="date",
-                      height=160 + 36 * len(frame), legend={"orientation": "h", "y": -0.15})  # fmt: skip
     return fig

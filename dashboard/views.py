@@ -24,7 +24,7 @@ from ctdild_sim.analysis.summary import (
     screen_failure_summary,
 )
 from ctdild_sim.analysis.supply_summary import active_periods, lot_starts, supply_overview
-from ctdild_sim.reports.html import earliest_registered_completion, lplv_ecdf_figure
+from ctdild_sim.reports.figures import earliest_registered_completion, lplv_ecdf_figure
 from ctdild_sim.scenario.base import plausible_range
 from ctdild_sim.scenario.trial import Scenario
 from ctdild_sim.studies.lot_plan import LotPlan
