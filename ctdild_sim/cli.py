@@ -35,7 +35,7 @@ from ctdild_sim.analysis.supply_summary import lot_starts
 from ctdild_sim.analysis.tables import RunTables
 from ctdild_sim.model.engine import run_replicate
 from ctdild_sim.reports.figures import differences_figure, lplv_ecdf_figure
-from ctdild_sim.reports.html import write_html
+from ctdild_sim.reports.pack import RunRecord, steering_pack, view_pack
 from ctdild_sim.reports.terminal import (
     compare_report,
     forecast_report,
@@ -44,6 +44,7 @@ from ctdild_sim.reports.terminal import (
     supply_report,
     trial_report,
 )
+from ctdild_sim.reports.writers import FORMATS, ReportError, write_report
 from ctdild_sim.runs.export import OutputError, WriteFailed, check_output_dir, write_csv_tables, write_tables
 from ctdild_sim.runs.results import DEFAULT_ROOT, StoreError, delete_run, list_runs, manifest_of, save_run, set_label
 from ctdild_sim.runs.runner import quiet_dask, run_scenario, simulate_metrics
@@ -290,6 +291,32 @@ def runs(results_root: Path, label: tuple[str, str] | None, delete_ids: tuple[st
             click.echo(f"{run_.path}: {run_.problem}", err=True)
 
 
+@main.command()
+@click.argument("run_ids", nargs=-1, required=True, metavar="RUN_ID...")
+@click.option("--format", "fmt", type=click.Choice(FORMATS), default=None,
+              help="html, pdf (printed by Chromium) or xlsx [default: from --out's suffix, else html].")  # fmt: skip
+@click.option("--out", type=click.Path(path_type=Path), default=None,
+              help="File to write [default: steering-pack-<first run id>.<format>].")  # fmt: skip
+@click.option("--results", "results_root", type=click.Path(path_type=Path), default=DEFAULT_ROOT, show_default=True,
+              help="Results store the runs are in.")  # fmt: skip
+def report(run_ids: tuple[str, ...], fmt: str | None, out: Path | None, results_root: Path) -> None:
+    """Write the steering-committee pack of stored runs: the headline answers, the milestones, the
+    product, the assumptions with their sources and WEAK flags, and each run's manifest."""
+    if fmt is None:
+        suffix = out.suffix.lstrip(".").lower() if out is not None else ""
+        fmt = suffix if suffix in FORMATS else "html"
+    try:
+        records = [RunRecord.open(run_id, results_root) for run_id in run_ids]
+    except StoreError as exc:
+        _fail(f"{results_root}: {exc}")
+    path = out if out is not None else Path(f"steering-pack-{run_ids[0]}.{fmt}")
+    try:
+        write_report(steering_pack(records), path, fmt)
+    except ReportError as exc:
+        _fail(str(exc), FAILED)
+    click.echo(f"Steering pack of {len(records)} run(s) written to {path} ({fmt}).")
+
+
 # -- supply -------------------------------------------------------------------------------
 
 
@@ -509,8 +536,12 @@ def compare(scenario_files: tuple[Path, ...], replicates: int, seed: int, worker
         if report_file is not None:
             figures = [lplv_ecdf_figure(metrics, scenarios), differences_figure(differences)]
             title = f"Scenario comparison: {', '.join(scenarios)} ({replicates} replicates, seed {seed})"
-            write_html(report_file, title, figures, [("Headline", summary), ("Milestones", quantiles),
-                                                     ("Paired differences", differences)])  # fmt: skip
+            pack = view_pack(title, [], figures, [("Headline", summary), ("Milestones", quantiles),
+                                                  ("Paired differences", differences)])  # fmt: skip
+            try:
+                write_report(pack, report_file, "html")
+            except ReportError as exc:
+                _fail(str(exc), FAILED)
             console.print(Text(f"HTML report written to {report_file}."))
         warnings = {name: run_warnings(frame) for name, frame in metrics.items()}
         compare_report(console, quantiles, differences, summary, replicates, seed, warnings)

@@ -26,7 +26,8 @@ import pandas as pd
 from dash import MATCH, Input, Output, State, no_update
 
 from ctdild_sim.actuals.reader import ActualsError, RecordFiles, as_of_hint
-from ctdild_sim.reports.html import report_html
+from ctdild_sim.reports.pack import Pack, RunRecord, steering_pack, view_pack
+from ctdild_sim.reports.writers import FORMATS, ReportError, report_bytes
 from ctdild_sim.runs.export import WriteFailed
 from ctdild_sim.runs.results import StoreError, save_run
 from ctdild_sim.runs.runner import run_scenario
@@ -365,20 +366,46 @@ def on_forecast(ctx: Context, set_progress: Callable, scenario_name: object, cho
     return run_options(ctx.results_dir), [path.name], status
 
 
-def on_export(ctx: Context, tab: object, run_ids: object, replicate: object, scenario_name: object):
-    """The current tab as a self-contained HTML report."""
+MIME = {"html": "text/html", "pdf": "application/pdf",
+        "xlsx": "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"}  # fmt: skip
+
+
+def _download(pack: Pack, fmt: object, name: str) -> dict:
+    """A report as a download (``ReportError``/``DashboardError`` when it cannot be made)."""
+    if fmt not in FORMATS:
+        raise DashboardError(f"a report is one of {', '.join(FORMATS)} (got {str(fmt)[:20]!r})")
+    content = report_bytes(pack, fmt)
+    return {"content": base64.b64encode(content).decode(), "base64": True, "filename": f"{name}.{fmt}",
+            "type": MIME[fmt]}  # fmt: skip
+
+
+def on_export(ctx: Context, tab: object, run_ids: object, replicate: object, scenario_name: object,
+              fmt: object = "html"):  # fmt: skip
+    """The current tab as a report (HTML, PDF or Excel), written by the same code as
+    ``ctdild-sim report``; a message instead when it cannot be made."""
     try:
         if tab == "scenario":
             if not scenario_name:
-                return no_update
+                raise DashboardError("Pick a scenario file to export its parameters.")
             view = scenario_view(load_scenario_file(ctx.scenarios_dir, scenario_name)[0], str(scenario_name))
         else:
             view = build_view(ctx, tab, run_ids, replicate)
-    except DashboardError:
-        return no_update
-    title = f"ctdild-sim: {view.title}"
-    text = report_html(title, [fig for _, fig in view.figures], view.tables, view.notes)
-    return {"content": text, "filename": f"ctdild-sim-{tab}.html", "type": "text/html"}
+        pack = view_pack(f"ctdild-sim: {view.title}", view.notes, [fig for _, fig in view.figures], view.tables)
+        return _download(pack, fmt, f"ctdild-sim-{tab}"), ""
+    except (DashboardError, ReportError) as exc:
+        return no_update, _messages(ctx, exc)
+
+
+def on_steering_pack(ctx: Context, run_ids: object, fmt: object = "pdf"):
+    """The steering pack of the picked runs (as ``ctdild-sim report``)."""
+    try:
+        runs = load_runs(ctx.results_dir, run_ids)
+        if not runs:
+            raise DashboardError("Pick the runs the steering pack is about.")
+        records = [RunRecord(r.run_id, r.manifest, r.scenario, r.tables) for r in runs]
+        return _download(steering_pack(records), fmt, f"steering-pack-{slug(runs[0].run_id)}"), ""
+    except (DashboardError, ReportError) as exc:
+        return no_update, _messages(ctx, exc)
 
 
 def on_csv(key: object, rows: object, columns: object):
@@ -537,10 +564,21 @@ def register(app: dash.Dash, ctx: Context) -> None:
 
     app.callback(
         Output("export-download", "data"),
+        Output("export-status", "children"),
         Input("export-button", "n_clicks"),
         State("tabs", "value"),
         State("run-picker", "value"),
         State("gantt-replicate", "value"),
         State("scenario-detail", "value"),
+        State("export-format", "value"),
         prevent_initial_call=True,
-    )(lambda _clicks, tab, run_ids, replicate, scenario_name: on_export(ctx, tab, run_ids, replicate, scenario_name))
+    )(lambda _c, tab, run_ids, replicate, scenario, fmt: on_export(ctx, tab, run_ids, replicate, scenario, fmt))
+
+    app.callback(
+        Output("export-download", "data", allow_duplicate=True),
+        Output("export-status", "children", allow_duplicate=True),
+        Input("pack-button", "n_clicks"),
+        State("run-picker", "value"),
+        State("export-format", "value"),
+        prevent_initial_call=True,
+    )(lambda _clicks, run_ids, fmt: on_steering_pack(ctx, run_ids, fmt))

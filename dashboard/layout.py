@@ -67,8 +67,16 @@ def run_controls(max_replicates: int) -> html.Div:
                     dcc.Dropdown(
                         id="run-picker", multi=True, placeholder="pick stored runs", style={"minWidth": "640px"}
                     ),
-                    html.Button("Export view as HTML", id="export-button"),
+                    dcc.Dropdown(
+                        id="export-format",
+                        options=[{"label": "HTML", "value": "html"}, {"label": "PDF", "value": "pdf"},
+                                 {"label": "Excel", "value": "xlsx"}],
+                        value="html", clearable=False, style={"width": "100px"},
+                    ),
+                    html.Button("Export this view", id="export-button"),
+                    html.Button("Steering pack", id="pack-button", title="the picked runs' steering-committee pack"),
                     dcc.Download(id="export-download"),
+                    html.Span(id="export-status", className="hint"),
                 ],
                 style=_ROW,
             ),

@@ -12,7 +12,6 @@ from pathlib import Path
 
 import pandas as pd
 import plotly.graph_objects as go
-from pydantic import BaseModel
 
 from ctdild_sim.analysis.compare import headline, milestone_differences, milestone_quantiles
 from ctdild_sim.analysis.summary import (
@@ -25,7 +24,7 @@ from ctdild_sim.analysis.summary import (
 )
 from ctdild_sim.analysis.supply_summary import active_periods, lot_starts, supply_overview
 from ctdild_sim.reports.figures import earliest_registered_completion, lplv_ecdf_figure
-from ctdild_sim.scenario.base import plausible_range
+from ctdild_sim.scenario.parameters import scenario_parameters
 from ctdild_sim.scenario.trial import Scenario
 from ctdild_sim.studies.lot_plan import LotPlan
 from dashboard import figures
@@ -298,35 +297,6 @@ def lot_plan_view(plan: LotPlan, name: str, seed: int) -> View:
         )
     view.tables.append((f"{name}: lot plan search", plan.search_table()))
     return view
-
-
-def scenario_parameters(model: BaseModel, prefix: str = "") -> pd.DataFrame:
-    """Every parameter of a scenario as rows: parameter (dotted path), value, the plausible range
-    validation checks it against, description."""
-    rows: list[tuple[str, str, str, str]] = []
-
-    def walk(obj: BaseModel, path: str, inherited: str = "") -> None:
-        """``inherited``: the range of the field ``obj`` fills (a distribution's parameters)."""
-        for name, info in type(obj).model_fields.items():
-            value = getattr(obj, name)
-            key = f"{path}{info.alias or name}"
-            items = (
-                list(value.items()) if isinstance(value, dict)
-                else list(enumerate(value)) if isinstance(value, list | tuple) else None
-            )  # fmt: skip
-            if isinstance(value, BaseModel):
-                walk(value, key + ".", plausible_range(info))
-            elif items and all(isinstance(v, BaseModel) for _, v in items):
-                for k, v in items:
-                    walk(v, f"{key}.{k}.")
-            else:
-                text = (
-                    value.isoformat() if isinstance(value, dt.date) else ("(not set)" if value is None else str(value))
-                )
-                rows.append((key, text, inherited or plausible_range(info), info.description or ""))
-
-    walk(model, prefix)
-    return pd.DataFrame(rows, columns=["parameter", "value", "range", "description"])
 
 
 def scenario_view(scenario: Scenario, source: str) -> View:

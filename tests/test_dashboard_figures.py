@@ -9,9 +9,9 @@ import numpy as np
 import pandas as pd
 import pytest
 
+from ctdild_sim.scenario.parameters import scenario_parameters
 from dashboard import figures
 from dashboard.data import DashboardError, Run, comparable, validate_upload
-from dashboard.views import scenario_parameters
 
 from conftest import make_scenario
 

@@ -160,8 +160,12 @@ COLUMNS: dict[str, Column] = {
     "stock_expiring_unused_mean": Column("Stock expiring unused (mean vials)", "mean"),
     "stock_expiring_unused_p50": Column("Stock expiring unused P50", "vials"),
     "stock_expiring_unused_p90": Column("Stock expiring unused P90", "vials"),
-    # scenario parameters
+    # scenario parameters and documented assumptions
     "parameter": Column("Parameter"),
+    "source": Column("Source (the scenario file's comment)"),
+    "weak": Column("WEAK guess", "bool"),
+    # manifests
+    "item": Column("Item"),
     "value": Column("Value"),
     "range": Column("Checked range"),
     "description": Column("Description"),

@@ -20,6 +20,8 @@ import os
 import re
 import shutil
 import tempfile
+import threading
+from collections.abc import Iterator, Mapping
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -239,6 +241,31 @@ def load_table(run_id: str, name: str, root: Path | str = DEFAULT_ROOT) -> pd.Da
     if name not in _table_names(run_id, manifest_of(run_id, root)):
         raise StoreError(f"run {run_id} has no table {name!r}")
     return _read_table(_run_folder(run_id, root), name)
+
+
+class LazyTables(Mapping[str, pd.DataFrame]):
+    """A stored run's tables, each read from its Parquet file the first time it is asked for (a
+    report needs the metrics, not the event log of a thousand replicates)."""
+
+    def __init__(self, run_id: str, manifest: dict, root: Path | str = DEFAULT_ROOT):
+        self._run_id, self._root = run_id, root
+        self._names = _table_names(run_id, manifest)
+        self._loaded: dict[str, pd.DataFrame] = {}
+        self._lock = threading.Lock()
+
+    def __getitem__(self, name: str) -> pd.DataFrame:
+        with self._lock:
+            if name not in self._loaded:
+                if name not in self._names:
+                    raise KeyError(name)
+                self._loaded[name] = _read_table(_run_folder(self._run_id, self._root), name)
+            return self._loaded[name]
+
+    def __iter__(self) -> Iterator[str]:
+        return iter(self._names)
+
+    def __len__(self) -> int:
+        return len(self._names)
 
 
 def scenario_comments(manifest: dict) -> dict[str, Comment]:

@@ -1,0 +1,196 @@
+"""Writing a report (``pack.Pack``) as HTML, PDF or Excel, all or nothing.
+
+- HTML: ``html.pack_html``, one self-contained page.
+- PDF: that page printed by headless Chromium (the figures drawn by plotly.js, as on screen;
+  ``CTDILD_CHROMIUM`` names the browser if it is not ``chromium`` on the PATH).
+- Excel (openpyxl): a Summary sheet (title, notes) and a sheet per table, with the labels people
+  read and typed cells: dates as dates, percentages as numbers formatted as percentages.
+
+A report is written to a temporary file beside its destination and renamed into place, so a
+failure leaves nothing half-written.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import os
+import re
+import shutil
+import subprocess
+import tempfile
+from collections.abc import Callable
+from pathlib import Path
+from typing import Literal
+
+import pandas as pd
+
+from ctdild_sim.reports.columns import COLUMNS, format_cell, label, missing, mixed_table, present, shown_columns
+from ctdild_sim.reports.html import pack_html
+from ctdild_sim.reports.pack import Pack
+
+Format = Literal["html", "pdf", "xlsx"]
+FORMATS: tuple[Format, ...] = ("html", "pdf", "xlsx")
+PDF_TIMEOUT_SECONDS = 180
+CHROMIUM_NAMES = ("chromium", "chromium-browser", "google-chrome", "google-chrome-stable")
+
+
+class ReportError(Exception):
+    """A report that cannot be written: the message says why and what to do."""
+
+
+def write_report(pack: Pack, path: Path, fmt: Format) -> Path:
+    """Write ``pack`` to ``path`` in ``fmt``; ``ReportError`` if it cannot be."""
+    writers: dict[str, Callable[[Pack, Path], None]] = {"html": _write_html, "pdf": _write_pdf, "xlsx": _write_xlsx}
+    if fmt not in writers:
+        raise ReportError(f"unknown report format {fmt!r}; one of {', '.join(FORMATS)}")
+    try:
+        path.parent.mkdir(parents=True, exist_ok=True)
+        fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", suffix=f".{fmt}", dir=path.parent)
+        os.close(fd)
+    except OSError as exc:
+        raise ReportError(f"{path}: cannot be written ({exc.strerror or exc})") from None
+    try:
+        writers[fmt](pack, Path(tmp))
+        os.chmod(tmp, 0o644)  # a report is for sharing
+        os.replace(tmp, path)
+    except OSError as exc:
+        raise ReportError(f"{path}: could not be written ({exc.strerror or exc}); nothing was left behind") from None
+    finally:
+        Path(tmp).unlink(missing_ok=True)
+    return path
+
+
+def report_bytes(pack: Pack, fmt: Format) -> bytes:
+    """The report's bytes (the dashboard's download), written through a private temporary folder."""
+    with tempfile.TemporaryDirectory(prefix="ctdild-report-") as folder:
+        path = write_report(pack, Path(folder) / f"report.{fmt}", fmt)
+        return path.read_bytes()
+
+
+def _write_html(pack: Pack, path: Path) -> None:
+    path.write_text(pack_html(pack), encoding="utf-8")
+
+
+# -- PDF -------------------------------------------------------------------------------------------
+
+
+def chromium() -> str:
+    """The browser that prints the PDF, or ``ReportError`` saying how to get one."""
+    named = os.environ.get("CTDILD_CHROMIUM")
+    if named:
+        if shutil.which(named) or Path(named).is_file():
+            return shutil.which(named) or named
+        raise ReportError(f"CTDILD_CHROMIUM={named}: no such program")
+    for name in CHROMIUM_NAMES:
+        found = shutil.which(name)
+        if found:
+            return found
+    raise ReportError("a PDF is printed by Chromium, which was not found (install Debian's chromium, e.g. with "
+                      "tools/install-browser, or set CTDILD_CHROMIUM); HTML and Excel need no browser")  # fmt: skip
+
+
+def _write_pdf(pack: Pack, path: Path) -> None:
+    browser = chromium()
+    with tempfile.TemporaryDirectory(prefix="ctdild-pdf-") as folder:
+        page = Path(folder) / "report.html"
+        page.write_text(pack_html(pack, for_print=True), encoding="utf-8")
+        out = Path(folder) / "report.pdf"
+        command = [browser, "--headless", "--no-sandbox", "--disable-gpu", "--disable-dev-shm-usage",
+                   "--disable-background-networking", "--disable-component-update", "--disable-sync",
+                   "--no-first-run", f"--user-data-dir={folder}/profile", "--no-pdf-header-footer",
+                   "--virtual-time-budget=30000", f"--print-to-pdf={out}", page.as_uri()]  # fmt: skip
+        try:
+            done = subprocess.run(command, capture_output=True, text=True, timeout=PDF_TIMEOUT_SECONDS, check=False)
+        except subprocess.TimeoutExpired:
+            raise ReportError(f"Chromium did not print the PDF within {PDF_TIMEOUT_SECONDS} s") from None
+        except OSError as exc:
+            raise ReportError(f"Chromium ({browser}) could not be started ({exc.strerror or exc})") from None
+        if not out.is_file() or out.stat().st_size == 0:
+            tail = " ".join(done.stderr.strip().splitlines()[-2:])
+            raise ReportError(f"Chromium printed no PDF (exit code {done.returncode}): {tail}")
+        shutil.copyfile(out, path)
+
+
+# -- Excel -----------------------------------------------------------------------------------------
+
+EXCEL_FORMATS = {"probability": "0.0%", "share": "0.0%", "date": "yyyy-mm-dd", "days": "#,##0", "day": "#,##0",
+                 "count": "#,##0", "vials": "#,##0", "mean": "#,##0.00", "number": "0.000", "cells": "0.00E+00",
+                 "money": "#,##0"}  # fmt: skip
+
+
+def excel_frame(frame: pd.DataFrame) -> tuple[pd.DataFrame, dict[str, str]]:
+    """A table with the labels people read and typed cells, and each column's number format.
+    A date never reached reads "not reached (x% never reach it)"; a table whose rows mix units is
+    written as text."""
+    if mixed_table(frame) is not None:
+        return present(frame), {}
+    out, formats = {}, {}
+    for name in shown_columns(frame):
+        kind = COLUMNS[name].kind
+        cells = []
+        for _, row in frame.iterrows():
+            value = row[name]
+            if kind == "date":
+                cells.append(_excel_date(value) if not missing(value) else format_cell(name, value, row) or None)
+            elif kind in EXCEL_FORMATS and kind != "date":
+                cells.append(None if missing(value) else _number(value))
+            else:
+                cells.append(format_cell(name, value, row) or None)
+        out[label(name)] = cells
+        if kind in EXCEL_FORMATS:
+            formats[label(name)] = EXCEL_FORMATS[kind]
+    return pd.DataFrame(out), formats
+
+
+def _excel_date(value: object) -> dt.date | str:
+    if isinstance(value, pd.Timestamp | dt.datetime):
+        return value.date()
+    return value if isinstance(value, dt.date) else str(value)
+
+
+def _number(value: object) -> float | str:
+    try:
+        x = float(value)
+    except (TypeError, ValueError):
+        return str(value)
+    return x if pd.notna(x) and abs(x) != float("inf") else ("never" if x > 0 else "-never")
+
+
+def sheet_names(titles: list[str]) -> list[str]:
+    """Excel sheet names (at most 31 characters, none of []:*?/\\, unique) for the tables' titles."""
+    names: list[str] = []
+    for title in titles:
+        base = re.sub(r"[\[\]:*?/\\]", " ", title).strip()[:28] or "table"
+        name, k = base, 2
+        while name.lower() in {n.lower() for n in names} or name.lower() == "summary":
+            name, k = f"{base[:26]} {k}", k + 1
+        names.append(name)
+    return names
+
+
+def _write_xlsx(pack: Pack, path: Path) -> None:
+    from openpyxl.utils import get_column_letter
+
+    tables = [(f"{s.heading}: {t}" if s.heading else t, frame) for s in pack.sections for t, frame in s.tables]
+    names = sheet_names([t for t, _ in tables])
+    summary = [pack.title, pack.subtitle, ""]
+    for section in pack.sections:
+        if section.heading:
+            summary.append(section.heading)
+        summary += section.notes
+    summary += ["", "Tables (one sheet each):"] + [f"{n}: {t}" for n, (t, _) in zip(names, tables, strict=True)]
+    with pd.ExcelWriter(path, engine="openpyxl") as writer:
+        pd.DataFrame({"ctdild-sim report": summary}).to_excel(writer, sheet_name="Summary", index=False)
+        writer.sheets["Summary"].column_dimensions["A"].width = 140
+        for name, (title, frame) in zip(names, tables, strict=True):
+            shown, formats = excel_frame(frame)
+            shown.to_excel(writer, sheet_name=name, index=False, startrow=1)
+            sheet = writer.sheets[name]
+            sheet.cell(row=1, column=1, value=title)
+            for j, column in enumerate(shown.columns, start=1):
+                letter = get_column_letter(j)
+                width = max([len(str(column))] + [len(str(v)) for v in shown[column].head(200)])
+                sheet.column_dimensions[letter].width = min(max(width + 2, 8), 60)
+                if column in formats:
+                    for cell in sheet[letter][2:]:
+                        cell.number_format = formats[column]
