@@ -13,15 +13,12 @@ from __future__ import annotations
 import base64
 import binascii
 import functools
-import threading
-from collections.abc import Callable, Mapping
-from dataclasses import dataclass
+from collections.abc import Callable
 from pathlib import Path
-
-import pandas as pd
 
 from ctdild_sim.actuals.archive import unpack_zip
 from ctdild_sim.actuals.reader import ActualsError, RecordFiles
+from ctdild_sim.reports.pack import RunRecord
 from ctdild_sim.runs import results
 from ctdild_sim.scenario.loading import ScenarioError, parse_scenario, read_text
 from ctdild_sim.scenario.trial import Scenario
@@ -36,53 +33,8 @@ class DashboardError(Exception):
     """A request the dashboard cannot serve: the message is shown to the user as it is."""
 
 
-class LazyTables(Mapping[str, pd.DataFrame]):
-    """A stored run's tables, each read from Parquet the first time a page asks for it (the
-    Compare page needs only the metrics; the event log of 1,000 replicates is much larger)."""
-
-    def __init__(self, root: Path, run_id: str, names: list[str]):
-        self._root, self._run_id, self._names = root, run_id, list(names)
-        self._loaded: dict[str, pd.DataFrame] = {}
-        self._lock = threading.Lock()
-
-    def __getitem__(self, name: str) -> pd.DataFrame:
-        with self._lock:
-            if name not in self._loaded:
-                if name not in self._names:
-                    raise KeyError(name)
-                try:
-                    self._loaded[name] = results.load_table(self._run_id, name, self._root)
-                except results.StoreError as exc:
-                    raise DashboardError(str(exc)) from None
-            return self._loaded[name]
-
-    def __iter__(self):
-        return iter(self._names)
-
-    def __len__(self) -> int:
-        return len(self._names)
-
-
-@dataclass(frozen=True)
-class Run:
-    """One stored run with its scenario (parsed from the file content saved in the manifest)."""
-
-    run_id: str
-    manifest: dict
-    scenario: Scenario
-    tables: Mapping[str, pd.DataFrame]
-
-    @property
-    def label(self) -> str:
-        return f"{self.scenario.name} ({self.run_id[:15]})"
-
-    @property
-    def replicates(self) -> int:
-        return int(self.manifest["replicates"])
-
-    @property
-    def seed(self) -> int:
-        return int(self.manifest["seed"])
+Run = RunRecord
+"""A stored run as the pages see it (``reports.pack.RunRecord``: lazily read tables)."""
 
 
 def scenario_files(folder: Path) -> dict[str, Path]:
@@ -189,13 +141,12 @@ def stored_runs(root: Path) -> list[results.StoredRun]:
 
 @functools.lru_cache(maxsize=32)
 def load_run(root: Path, run_id: str) -> Run:
-    """A stored run's scenario and (lazily read) tables; cached, since a stored run never changes."""
+    """A stored run's scenario and (lazily read) tables; cached, since a stored run never changes
+    (its label aside: the picker reads labels from the store)."""
     try:
-        manifest = results.manifest_of(run_id, root)
-        scenario = results.scenario_of(manifest)
+        return RunRecord.open(run_id, root)
     except results.StoreError as exc:
         raise DashboardError(str(exc)) from None
-    return Run(run_id, manifest, scenario, LazyTables(root, run_id, manifest.get("tables", [])))
 
 
 def load_runs(root: Path, run_ids: object) -> list[Run]:

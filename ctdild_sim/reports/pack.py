@@ -76,6 +76,15 @@ class RunRecord:
     def replicates(self) -> int:
         return int(self.manifest["replicates"])
 
+    @property
+    def seed(self) -> int:
+        return int(self.manifest["seed"])
+
+    @property
+    def label(self) -> str:
+        """The scenario's name and the start of the run id (when two runs share a name)."""
+        return f"{self.scenario.name} ({self.run_id[:15]})"
+
 
 def _names(records: list[RunRecord]) -> dict[str, RunRecord]:
     names = [r.name for r in records]
