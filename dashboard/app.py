@@ -15,6 +15,7 @@ or one of ``allowed_hosts`` in their Host header.
 
 from __future__ import annotations
 
+import importlib
 import os
 from collections.abc import Iterable
 from pathlib import Path
@@ -27,6 +28,7 @@ from ctdild_sim.actuals.archive import MAX_ZIP_BYTES
 from dashboard import callbacks, layout
 from dashboard.data import MAX_UPLOAD_BYTES
 from dashboard.jobs import JobSlot
+from dashboard.pages import PAGES
 
 LOOPBACK_NAMES = ("localhost", "127.0.0.1", "::1")
 DEFAULT_MAX_REPLICATES = 20_000
@@ -82,11 +84,16 @@ def create_app(
         title="ctdild-sim",
         background_callback_manager=dash.DiskcacheManager(cache),
         suppress_callback_exceptions=True,
+        use_pages=True,
+        pages_folder="",
     )
+    for key, path, name in PAGES:
+        dash.register_page(key, path=path, name=name, title=f"ctdild-sim: {name}", order=len(dash.page_registry),
+                           layout=importlib.import_module(f"dashboard.pages.{key}").layout)  # fmt: skip
     # no request body beyond an upload's: a zip of records, base64 (4/3), twice the limit (the page's own check)
     app.server.config["MAX_CONTENT_LENGTH"] = 3 * MAX_ZIP_BYTES + 8 * MAX_UPLOAD_BYTES
     check_host(app.server, allowed_hosts)
-    app.layout = layout.page(max_replicates)
+    app.layout = layout.shell(max_replicates, PAGES)
     context = callbacks.Context(
         scenarios_dir=scenarios_dir,
         results_dir=results_dir,

@@ -23,7 +23,8 @@ from urllib.parse import parse_qs
 
 import dash
 import pandas as pd
-from dash import MATCH, Input, Output, State, no_update
+from dash import ALL, MATCH, Input, Output, State, no_update
+from dash.exceptions import PreventUpdate
 
 from ctdild_sim.actuals.reader import ActualsError, RecordFiles, as_of_hint
 from ctdild_sim.reports.pack import Pack, RunRecord, steering_pack, view_pack
@@ -34,7 +35,7 @@ from ctdild_sim.runs.runner import run_scenario
 from ctdild_sim.sim.budget import BudgetExceeded
 from ctdild_sim.studies.forecast import forecast, read_state
 from ctdild_sim.studies.lot_plan import Evaluation, plan_lots
-from dashboard import layout
+from dashboard import ids, layout
 from dashboard.data import (
     UPLOADED,
     DashboardError,
@@ -49,7 +50,8 @@ from dashboard.data import (
     validate_upload,
 )
 from dashboard.jobs import JobSlot, prepare_job_process
-from dashboard.views import PAGES, View, lot_plan_view, scenario_view
+from dashboard.pages import PATHS
+from dashboard.views import PAGES, View, lot_plan_view, scenario_view, typical_options
 
 PAGE_TABS = list(PAGES)
 MAX_SEED = 2**63 - 1
@@ -102,51 +104,145 @@ def run_options(results_dir: Path) -> list[dict]:
     ]  # fmt: skip
 
 
+def address_runs(search: object) -> list[str]:
+    """The run ids the address names (``?runs=A,B``), as written."""
+    query = parse_qs(search.lstrip("?")) if isinstance(search, str) else {}
+    return [r for r in ",".join(query.get("runs", [])).split(",") if r]
+
+
 def on_load(ctx: Context, search: object):
-    """Fill the pickers; ``?runs=ID,ID&tab=compare`` opens those runs on that tab."""
+    """Fill the pickers from the store and the address: the runs it names that are stored are
+    picked; any it names that are not are reported (not silently dropped)."""
     files = list(scenario_files(ctx.scenarios_dir))
     options = run_options(ctx.results_dir)
-    query = parse_qs(search.lstrip("?")) if isinstance(search, str) else {}
     known = {o["value"] for o in options}
-    picked = [r for r in ",".join(query.get("runs", [])).split(",") if r in known]
-    tab = query.get("tab", ["timeline"])[0]
-    return files, files, options, picked, tab if tab in dict(layout.TABS) else "timeline"
+    named = address_runs(search)
+    picked = [r for r in named if r in known]
+    unknown = [r for r in named if r not in known]
+    status = (layout.error("The address names runs that are not in the results store: "
+                           + ", ".join(r[:80] for r in unknown[:5]) + (" ..." if len(unknown) > 5 else ""))
+              if unknown else None)  # fmt: skip
+    return files, options, picked, status
 
 
-def build_view(ctx: Context, tab: object, run_ids: object, replicate: object) -> View:
-    """The View of a page tab for the picked runs (DashboardError when they cannot be shown)."""
-    if tab not in PAGE_TABS:
-        raise DashboardError(f"there is no tab {str(tab)[:40]!r}")
+def on_pick(ctx: Context, run_ids: object, search: object, page_query: object):
+    """The picked runs into the address (so the view can be bookmarked and sent); nothing when the
+    address already says so (the picker was filled from it, leaving out the ids it names that are
+    not stored: those stay in the address, reported, until the user picks other runs)."""
+    if run_ids is not None and (not isinstance(run_ids, list) or not all(isinstance(r, str) for r in run_ids)):
+        return no_update
+    query = parse_qs(search.lstrip("?")) if isinstance(search, str) else {}
+    known = {r.run_id for r in stored_runs(ctx.results_dir)}
+    if (run_ids or []) == [r for r in address_runs(search) if r in known]:
+        return no_update, no_update
+    return with_query(query, runs=",".join(run_ids or []) or None), _state(page_query, runs=list(run_ids or []))
+
+
+def _state(page_query: object, **changes) -> dict:
+    """The page's state with ``changes`` (what the view is drawn from)."""
+    state = dict(page_query) if isinstance(page_query, dict) else {}
+    state.update(changes)
+    return state
+
+
+def with_query(query: dict, **changes: str | None) -> str:
+    """The address's query with ``changes`` (None removes a key)."""
+    values = {k: v[-1] for k, v in query.items() if v}
+    for key, value in changes.items():
+        if value is None:
+            values.pop(key, None)
+        else:
+            values[key] = value
+    return ("?" + "&".join(f"{k}={v}" for k, v in values.items())) if values else ""
+
+
+def on_nav(search: object, links: object) -> list:
+    """Each page's link carries the address's query, so moving between pages keeps the runs."""
+    query = parse_qs(search.lstrip("?")) if isinstance(search, str) else {}
+    runs = query.get("runs", [])
+    suffix = f"?runs={runs[-1]}" if runs else ""
+    keys = [link.get("page") for link in links] if isinstance(links, list) else []
+    return [f"{PATHS.get(k, '/')}{suffix}" for k in keys]
+
+
+def on_replicate(replicate: object, search: object, page_query: object):
+    """The Gantt chart's replicate into the address and the view."""
+    if replicate is not None and (isinstance(replicate, bool) or not isinstance(replicate, int | float)):
+        return no_update, no_update
+    query = parse_qs(search.lstrip("?")) if isinstance(search, str) else {}
+    value = None if replicate is None else str(int(replicate))
+    if value == (query.get("replicate") or [None])[-1]:
+        return no_update, no_update
+    return with_query(query, replicate=value), _state(page_query, replicate=value)
+
+
+def build_view(ctx: Context, page: object, run_ids: object, replicate: object) -> View:
+    """The View of a page for the runs the address names (DashboardError when it cannot be shown)."""
+    if page not in PAGE_TABS:
+        raise DashboardError(f"there is no page {str(page)[:40]!r}")
     runs = load_runs(ctx.results_dir, run_ids)
-    if not runs and tab == "forecast":
-        return PAGES[tab](runs)  # it says how to make a forecast
+    if not runs and page == "forecast":
+        return PAGES[page](runs)  # it says how to make a forecast
     if not runs:
-        raise DashboardError("Pick one or more stored runs above, or run scenario files.")
-    if tab == "timeline":
-        chosen = None if replicate is None else whole_number(replicate, "The Gantt replicate", 0, MAX_SEED)
-        return PAGES[tab](runs, chosen)
-    return PAGES[tab](runs)
+        raise NothingPicked("Pick one or more stored runs above, or run scenario files.")
+    if page == "timeline":
+        chosen = None if replicate in (None, "") else whole_number(_number(replicate), "The Gantt replicate", 0,
+                                                                   MAX_SEED)  # fmt: skip
+        return PAGES[page](runs, chosen)
+    return PAGES[page](runs)
 
 
-def on_view(ctx: Context, tab: object, run_ids: object, replicate: object) -> list:
-    """Draw the active tab only; the others keep what they showed."""
-    out = [no_update] * len(PAGE_TABS)
-    if tab not in PAGE_TABS:
-        return out
-    index = PAGE_TABS.index(tab)
+def _number(value: object) -> object:
+    """A number written in the address ("3"), as a number; anything else as it is (then refused)."""
+    if isinstance(value, str):
+        try:
+            return float(value)
+        except ValueError:
+            return value
+    return value
+
+
+class NothingPicked(DashboardError):
+    """Not an error: the page needs runs picked first (shown as a hint)."""
+
+
+def on_view(ctx: Context, query: object) -> list:
+    """Draw the page's view from its state in the address."""
+    if not isinstance(query, dict):
+        return layout.error("This page's state could not be read; reload the page.")
+    page = query.get("page")
+    if page == "scenario":
+        return on_scenario(ctx, query.get("file"))
     try:
-        out[index] = layout.render(build_view(ctx, tab, run_ids, replicate))
+        return layout.render(build_view(ctx, page, query.get("runs"), query.get("replicate")))
+    except NothingPicked as exc:
+        return layout.hint(str(exc))
     except DashboardError as exc:
-        out[index] = layout.error(_messages(ctx, exc))
-    except Exception as exc:  # a run whose tables are not what a run holds: say so on its tab
-        out[index] = layout.error(f"These runs cannot be shown ({type(exc).__name__}: {_messages(ctx, exc)}). "
-                                  "A stored run may be damaged; run its scenario again.")  # fmt: skip
-    return out
+        return layout.error(_messages(ctx, exc))
+    except Exception as exc:  # a run whose tables are not what a run holds: say so on its page
+        return layout.error(f"These runs cannot be shown ({type(exc).__name__}: {_messages(ctx, exc)}). "
+                            "A stored run may be damaged; run its scenario again.")  # fmt: skip
+
+
+def on_scenario_options(ctx: Context, _id: object, query: object):
+    """The Scenario page's file picker, with the file the address names."""
+    files = list(scenario_files(ctx.scenarios_dir))
+    named = query.get("file") if isinstance(query, dict) else None
+    return files, named if named in files else None
+
+
+def on_scenario_picked(name: object, search: object, page_query: object):
+    """The picked scenario file into the address and the view."""
+    query = parse_qs(search.lstrip("?")) if isinstance(search, str) else {}
+    value = name if isinstance(name, str) and name else None
+    if value == (query.get("file") or [None])[-1]:
+        return no_update, no_update
+    return with_query(query, file=value), _state(page_query, file=value)
 
 
 def on_scenario(ctx: Context, name: object):
     if not name:
-        return layout.error("Pick a scenario file to see its parameters.")
+        return layout.hint("Pick a scenario file to see its parameters.")
     try:
         scenario, _ = load_scenario_file(ctx.scenarios_dir, name)
     except DashboardError as exc:
@@ -249,8 +345,8 @@ def _actuals_dir(ctx: Context) -> Path:
     return ctx.actuals_dir if ctx.actuals_dir is not None else ctx.scenarios_dir / "actuals"
 
 
-def on_load_forecast(ctx: Context):
-    """The Forecast tab's pickers: scenario files, the records folders of the actuals folder, and
+def on_load_forecast(ctx: Context, _id: object = None):
+    """The Forecast page's pickers: scenario files, the records folders of the actuals folder, and
     today as the as-of date (until records are picked)."""
     files = list(scenario_files(ctx.scenarios_dir))
     return files, list(actuals_folders(_actuals_dir(ctx))), dt.date.today().isoformat()
@@ -359,11 +455,17 @@ def on_forecast(ctx: Context, set_progress: Callable, scenario_name: object, cho
                 extra=extra,
             )  # fmt: skip
     except ActualsError as exc:
-        return no_update, no_update, layout.error(_shown(ctx, source, str(exc)) if source is not None else str(exc))
+        return no_update, layout.error(_shown(ctx, source, str(exc)) if source is not None else str(exc))
     except (DashboardError, BudgetExceeded, StoreError, WriteFailed) as exc:
-        return no_update, no_update, layout.error(_messages(ctx, exc))
-    status = f"Stored forecast {path.name} ({n} replicates, seed {seed}, as of {day})."
-    return run_options(ctx.results_dir), [path.name], status
+        return no_update, layout.error(_messages(ctx, exc))
+    return path.name, f"Stored forecast {path.name} ({n} replicates, seed {seed}, as of {day})."
+
+
+def on_forecast_made(ctx: Context, run_id: object):
+    """Show the forecast just stored: the run picker's options, and the run picked."""
+    if not isinstance(run_id, str) or not run_id:
+        raise PreventUpdate
+    return run_options(ctx.results_dir), [run_id]
 
 
 MIME = {"html": "text/html", "pdf": "application/pdf",
@@ -379,19 +481,22 @@ def _download(pack: Pack, fmt: object, name: str) -> dict:
             "type": MIME[fmt]}  # fmt: skip
 
 
-def on_export(ctx: Context, tab: object, run_ids: object, replicate: object, scenario_name: object,
-              fmt: object = "html"):  # fmt: skip
-    """The current tab as a report (HTML, PDF or Excel), written by the same code as
+def on_export(ctx: Context, query: object, fmt: object = "html"):
+    """The page's view as a report (HTML, PDF or Excel), written by the same code as
     ``ctdild-sim report``; a message instead when it cannot be made."""
     try:
-        if tab == "scenario":
-            if not scenario_name:
+        if not isinstance(query, dict):
+            raise DashboardError("This page's state could not be read; reload the page.")
+        page = query.get("page")
+        if page == "scenario":
+            name = query.get("file")
+            if not name:
                 raise DashboardError("Pick a scenario file to export its parameters.")
-            view = scenario_view(load_scenario_file(ctx.scenarios_dir, scenario_name)[0], str(scenario_name))
+            view = scenario_view(load_scenario_file(ctx.scenarios_dir, name)[0], str(name))
         else:
-            view = build_view(ctx, tab, run_ids, replicate)
+            view = build_view(ctx, page, query.get("runs"), query.get("replicate"))
         pack = view_pack(f"ctdild-sim: {view.title}", view.notes, [fig for _, fig in view.figures], view.tables)
-        return _download(pack, fmt, f"ctdild-sim-{tab}"), ""
+        return _download(pack, fmt, f"ctdild-sim-{page}"), ""
     except (DashboardError, ReportError) as exc:
         return no_update, _messages(ctx, exc)
 
@@ -426,159 +531,210 @@ def slug(text: str) -> str:
 # -- wiring ----------------------------------------------------------------------------------
 
 
+def on_typical_options(ctx: Context, _id: object, query: object) -> list[dict]:
+    """The Gantt chart's typical replicates for the first run the address names."""
+    try:
+        runs = load_runs(ctx.results_dir, query.get("runs") if isinstance(query, dict) else None)
+    except DashboardError:
+        return []
+    if not runs:
+        return []
+    return typical_options(runs[0])
+
+
 def register(app: dash.Dash, ctx: Context) -> None:
-    """Wire the callbacks to the page's components (ids: ``layout``)."""
+    """Wire the callbacks to the components (``ids``)."""
     app.callback(
-        Output("scenario-files", "options"),
-        Output("scenario-detail", "options"),
-        Output("run-picker", "options"),
-        Output("run-picker", "value"),
-        Output("tabs", "value"),
-        Input("url", "search"),
+        Output(ids.SCENARIO_FILES, "options"),
+        Output(ids.RUN_PICKER, "options"),
+        Output(ids.RUN_PICKER, "value"),
+        Output(ids.URL_STATUS, "children"),
+        Input(ids.URL, "search"),
     )(lambda search: on_load(ctx, search))
 
+    # the address follows the page's state (refresh=False: it is written, the page is not reloaded;
+    # the same callback hands the view its new state)
     app.callback(
-        [Output(f"view-{tab}", "children") for tab in PAGE_TABS],
-        Input("tabs", "value"),
-        Input("run-picker", "value"),
-        Input("gantt-replicate", "value"),
-    )(lambda tab, run_ids, replicate: on_view(ctx, tab, run_ids, replicate))
+        Output(ids.URL, "search"),
+        Output(ids.QUERY, "data"),
+        Input(ids.RUN_PICKER, "value"),
+        State(ids.URL, "search"),
+        State(ids.QUERY, "data"),
+        prevent_initial_call=True,
+    )(lambda run_ids, search, query: on_pick(ctx, run_ids, search, query))
 
-    app.callback(Output("view-scenario", "children"), Input("scenario-detail", "value"))(
-        lambda name: on_scenario(ctx, name)
+    app.callback(
+        Output({"type": ids.NAV, "page": ALL}, "href"),
+        Input(ids.URL, "search"),
+        State({"type": ids.NAV, "page": ALL}, "id"),
+    )(on_nav)
+
+    app.callback(Output(ids.VIEW, "children"), Input(ids.QUERY, "data"))(lambda query: on_view(ctx, query))
+
+    # timeline: the Gantt chart's replicate
+    app.callback(
+        Output(ids.URL, "search", allow_duplicate=True),
+        Output(ids.QUERY, "data", allow_duplicate=True),
+        Input(ids.GANTT_REPLICATE, "value"),
+        State(ids.URL, "search"),
+        State(ids.QUERY, "data"),
+        prevent_initial_call=True,
+    )(on_replicate)
+    app.callback(Output(ids.GANTT_TYPICAL, "options"), Input(ids.GANTT_TYPICAL, "id"), State(ids.QUERY, "data"))(
+        lambda _id, query: on_typical_options(ctx, _id, query)
+    )
+    app.callback(Output(ids.GANTT_REPLICATE, "value"), Input(ids.GANTT_TYPICAL, "value"), prevent_initial_call=True)(
+        lambda value: value if isinstance(value, int) else no_update
     )
 
+    # scenario page
     app.callback(
-        Output("upload-result", "children"),
-        Input("upload", "contents"),
-        State("upload", "filename"),
+        Output(ids.SCENARIO_DETAIL, "options"),
+        Output(ids.SCENARIO_DETAIL, "value"),
+        Input(ids.SCENARIO_DETAIL, "id"),
+        State(ids.QUERY, "data"),
+    )(lambda _id, query: on_scenario_options(ctx, _id, query))
+    app.callback(
+        Output(ids.URL, "search", allow_duplicate=True),
+        Output(ids.QUERY, "data", allow_duplicate=True),
+        Input(ids.SCENARIO_DETAIL, "value"),
+        State(ids.URL, "search"),
+        State(ids.QUERY, "data"),
+        prevent_initial_call=True,
+    )(on_scenario_picked)
+    app.callback(
+        Output(ids.UPLOAD_RESULT, "children"),
+        Input(ids.UPLOAD, "contents"),
+        State(ids.UPLOAD, "filename"),
         prevent_initial_call=True,
     )(lambda contents, filename: on_upload(ctx, contents, filename))
 
     @app.callback(
-        Output("run-picker", "options", allow_duplicate=True),
-        Output("run-picker", "value", allow_duplicate=True),
-        Output("run-status", "children"),
-        Input("run-button", "n_clicks"),
-        State("scenario-files", "value"),
-        State("replicates", "value"),
-        State("seed", "value"),
+        Output(ids.RUN_PICKER, "options", allow_duplicate=True),
+        Output(ids.RUN_PICKER, "value", allow_duplicate=True),
+        Output(ids.RUN_STATUS, "children"),
+        Input(ids.RUN_BUTTON, "n_clicks"),
+        State(ids.SCENARIO_FILES, "value"),
+        State(ids.REPLICATES, "value"),
+        State(ids.SEED, "value"),
         background=True,
-        running=[
-            (Output("run-button", "disabled"), True, False),
-            (Output("cancel-button", "disabled"), False, True),
-        ],
-        cancel=[Input("cancel-button", "n_clicks")],
-        progress=[
-            Output("run-progress", "value"),
-            Output("run-progress", "max"),
-            Output("run-progress-text", "children"),
-        ],
+        running=[(Output(ids.RUN_BUTTON, "disabled"), True, False),
+                 (Output(ids.CANCEL_BUTTON, "disabled"), False, True)],
+        cancel=[Input(ids.CANCEL_BUTTON, "n_clicks")],
+        progress=[Output(ids.RUN_PROGRESS, "value"), Output(ids.RUN_PROGRESS, "max"),
+                  Output(ids.RUN_PROGRESS_TEXT, "children")],
         prevent_initial_call=True,
-    )
+    )  # fmt: skip
     def run_job(set_progress, _clicks, files, replicates, seed):
+        if not _clicks:  # a page's content appearing is not a click (Dash calls it anyway)
+            raise PreventUpdate
         return on_run(ctx, set_progress, files, replicates, seed)
 
     @app.callback(
-        Output("plan-result", "children"),
-        Input("plan-button", "n_clicks"),
-        State("run-picker", "value"),
-        State("plan-target", "value"),
-        State("replicates", "value"),
-        State("seed", "value"),
+        Output(ids.PLAN_RESULT, "children"),
+        Input(ids.PLAN_BUTTON, "n_clicks"),
+        State(ids.RUN_PICKER, "value"),
+        State(ids.PLAN_TARGET, "value"),
+        State(ids.REPLICATES, "value"),
+        State(ids.SEED, "value"),
         background=True,
-        running=[(Output("plan-button", "disabled"), True, False), (Output("plan-cancel", "disabled"), False, True)],
-        cancel=[Input("plan-cancel", "n_clicks")],
-        progress=[Output("plan-progress", "children")],
+        running=[(Output(ids.PLAN_BUTTON, "disabled"), True, False),
+                 (Output(ids.PLAN_CANCEL, "disabled"), False, True)],
+        cancel=[Input(ids.PLAN_CANCEL, "n_clicks")],
+        progress=[Output(ids.PLAN_PROGRESS, "children")],
         prevent_initial_call=True,
-    )
+    )  # fmt: skip
     def plan_job(set_progress, _clicks, run_ids, target_pct, replicates, seed):
+        if not _clicks:  # a page's content appearing is not a click (Dash calls it anyway)
+            raise PreventUpdate
         return on_plan(ctx, set_progress, run_ids, target_pct, replicates, seed)
 
+    # forecast page
     app.callback(
-        Output("forecast-scenario", "options"),
-        Output("forecast-records", "options"),
-        Output("forecast-as-of", "date"),
-        Input("url", "search"),
-    )(lambda _search: on_load_forecast(ctx))
-
+        Output(ids.FORECAST_SCENARIO, "options"),
+        Output(ids.FORECAST_RECORDS, "options"),
+        Output(ids.FORECAST_AS_OF, "date"),
+        Input(ids.FORECAST_SCENARIO, "id"),
+    )(lambda _id: on_load_forecast(ctx, _id))
     app.callback(
-        Output("forecast-as-of", "date", allow_duplicate=True),
-        Input("forecast-records", "value"),
-        State("forecast-upload-store", "data"),
+        Output(ids.FORECAST_AS_OF, "date", allow_duplicate=True),
+        Input(ids.FORECAST_RECORDS, "value"),
+        State(ids.FORECAST_UPLOAD_STORE, "data"),
         prevent_initial_call=True,
     )(lambda choice, upload: on_records_picked(ctx, choice, upload))
-
     app.callback(
-        Output("forecast-records-status", "children"),
-        Input("forecast-scenario", "value"),
-        Input("forecast-records", "value"),
-        Input("forecast-as-of", "date"),
-        State("forecast-upload-store", "data"),
+        Output(ids.FORECAST_RECORDS_STATUS, "children"),
+        Input(ids.FORECAST_SCENARIO, "value"),
+        Input(ids.FORECAST_RECORDS, "value"),
+        Input(ids.FORECAST_AS_OF, "date"),
+        State(ids.FORECAST_UPLOAD_STORE, "data"),
     )(lambda name, choice, as_of, upload: on_records_check(ctx, name, choice, as_of, upload))
-
     app.callback(
-        Output("forecast-upload-store", "data"),
-        Output("forecast-records", "options", allow_duplicate=True),
-        Output("forecast-records", "value"),
-        Output("forecast-records-status", "children", allow_duplicate=True),
-        Input("forecast-upload", "contents"),
-        State("forecast-upload", "filename"),
-        State("forecast-records", "options"),
+        Output(ids.FORECAST_UPLOAD_STORE, "data"),
+        Output(ids.FORECAST_RECORDS, "options", allow_duplicate=True),
+        Output(ids.FORECAST_RECORDS, "value"),
+        Output(ids.FORECAST_RECORDS_STATUS, "children", allow_duplicate=True),
+        Input(ids.FORECAST_UPLOAD, "contents"),
+        State(ids.FORECAST_UPLOAD, "filename"),
+        State(ids.FORECAST_RECORDS, "options"),
         prevent_initial_call=True,
     )(lambda contents, filename, options: on_records_upload(ctx, contents, filename, options))
 
+    # Every output of the job is on the Forecast page, so the page appearing does not start it
+    # (Dash fires a callback whose outputs were already there when its input appears).
     @app.callback(
-        Output("run-picker", "options", allow_duplicate=True),
-        Output("run-picker", "value", allow_duplicate=True),
-        Output("forecast-status", "children"),
-        Input("forecast-button", "n_clicks"),
-        State("forecast-scenario", "value"),
-        State("forecast-records", "value"),
-        State("forecast-upload-store", "data"),
-        State("forecast-as-of", "date"),
-        State("forecast-learning", "value"),
-        State("replicates", "value"),
-        State("seed", "value"),
+        Output(ids.FORECAST_MADE, "data"),
+        Output(ids.FORECAST_STATUS, "children"),
+        Input(ids.FORECAST_BUTTON, "n_clicks"),
+        State(ids.FORECAST_SCENARIO, "value"),
+        State(ids.FORECAST_RECORDS, "value"),
+        State(ids.FORECAST_UPLOAD_STORE, "data"),
+        State(ids.FORECAST_AS_OF, "date"),
+        State(ids.FORECAST_LEARNING, "value"),
+        State(ids.REPLICATES, "value"),
+        State(ids.SEED, "value"),
         background=True,
-        running=[
-            (Output("forecast-button", "disabled"), True, False),
-            (Output("forecast-cancel", "disabled"), False, True),
-        ],
-        cancel=[Input("forecast-cancel", "n_clicks")],
-        progress=[Output("forecast-progress", "children")],
+        running=[(Output(ids.FORECAST_BUTTON, "disabled"), True, False),
+                 (Output(ids.FORECAST_CANCEL, "disabled"), False, True)],
+        cancel=[Input(ids.FORECAST_CANCEL, "n_clicks")],
+        progress=[Output(ids.FORECAST_PROGRESS, "children")],
         prevent_initial_call=True,
-    )
+    )  # fmt: skip
     def forecast_job(set_progress, _clicks, name, choice, upload, as_of, learning, replicates, seed):
+        if not _clicks:  # a page's content appearing is not a click (Dash calls it anyway)
+            raise PreventUpdate
         return on_forecast(ctx, set_progress, name, choice, upload, as_of, learning, replicates, seed)
 
     app.callback(
-        Output({"type": "csv-download", "key": MATCH}, "data"),
-        Input({"type": "csv-button", "key": MATCH}, "n_clicks"),
-        State({"type": "csv-button", "key": MATCH}, "id"),
-        State({"type": "table", "key": MATCH}, "data"),
-        State({"type": "table", "key": MATCH}, "columns"),
+        Output(ids.RUN_PICKER, "options", allow_duplicate=True),
+        Output(ids.RUN_PICKER, "value", allow_duplicate=True),
+        Input(ids.FORECAST_MADE, "data"),
+        prevent_initial_call=True,
+    )(lambda made: on_forecast_made(ctx, made))
+
+    # tables and reports
+    app.callback(
+        Output({"type": ids.CSV_DOWNLOAD, "key": MATCH}, "data"),
+        Input({"type": ids.CSV_BUTTON, "key": MATCH}, "n_clicks"),
+        State({"type": ids.CSV_BUTTON, "key": MATCH}, "id"),
+        State({"type": ids.TABLE, "key": MATCH}, "data"),
+        State({"type": ids.TABLE, "key": MATCH}, "columns"),
         prevent_initial_call=True,
     )(lambda _clicks, button, rows, columns: on_csv(button.get("key") if isinstance(button, dict) else "", rows,
                                                     columns))  # fmt: skip
-
     app.callback(
-        Output("export-download", "data"),
-        Output("export-status", "children"),
-        Input("export-button", "n_clicks"),
-        State("tabs", "value"),
-        State("run-picker", "value"),
-        State("gantt-replicate", "value"),
-        State("scenario-detail", "value"),
-        State("export-format", "value"),
+        Output(ids.EXPORT_DOWNLOAD, "data"),
+        Output(ids.EXPORT_STATUS, "children"),
+        Input(ids.EXPORT_BUTTON, "n_clicks"),
+        State(ids.QUERY, "data"),
+        State(ids.EXPORT_FORMAT, "value"),
         prevent_initial_call=True,
-    )(lambda _c, tab, run_ids, replicate, scenario, fmt: on_export(ctx, tab, run_ids, replicate, scenario, fmt))
-
+    )(lambda _clicks, query, fmt: on_export(ctx, query, fmt))
     app.callback(
-        Output("export-download", "data", allow_duplicate=True),
-        Output("export-status", "children", allow_duplicate=True),
-        Input("pack-button", "n_clicks"),
-        State("run-picker", "value"),
-        State("export-format", "value"),
+        Output(ids.EXPORT_DOWNLOAD, "data", allow_duplicate=True),
+        Output(ids.EXPORT_STATUS, "children", allow_duplicate=True),
+        Input(ids.PACK_BUTTON, "n_clicks"),
+        State(ids.RUN_PICKER, "value"),
+        State(ids.EXPORT_FORMAT, "value"),
         prevent_initial_call=True,
     )(lambda _clicks, run_ids, fmt: on_steering_pack(ctx, run_ids, fmt))

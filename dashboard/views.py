@@ -21,6 +21,7 @@ from ctdild_sim.analysis.summary import (
     probability_done_by,
     run_warnings,
     screen_failure_summary,
+    typical_replicates,
 )
 from ctdild_sim.analysis.supply_summary import active_periods, lot_starts, supply_overview
 from ctdild_sim.reports.figures import earliest_registered_completion, lplv_ecdf_figure
@@ -55,6 +56,20 @@ def _warnings(named: dict[str, Run]) -> list[str]:
 def _kept_replicates(run: Run) -> list[int]:
     """Replicates whose full records (events, patients) the run kept."""
     return sorted(int(r) for r in run.tables["events"]["replicate"].unique())
+
+
+def typical_options(run: Run) -> list[dict]:
+    """The Gantt chart's picker of typical replicates (P10/P50/P90 of LPLV, stopped early with its
+    reason), among the replicates the run kept."""
+    kept = _kept_replicates(run)
+    events = run.tables["events"]
+    out = []
+    for what, replicate in typical_replicates(run.tables["metrics"], kept):
+        if what == "stopped early":
+            reason = events[(events["replicate"] == replicate) & (events["event"] == "trial_stopped")]["detail"]
+            what = f"stopped early ({reason.iloc[0]})" if len(reason) else what
+        out.append({"label": f"{what}: replicate {replicate}", "value": replicate})
+    return out
 
 
 def timeline_view(runs: list[Run], replicate: int | None = None) -> View:

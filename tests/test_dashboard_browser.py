@@ -25,6 +25,8 @@ from selenium.webdriver.common.keys import Keys
 from ctdild_sim.runs.results import save_run
 from ctdild_sim.runs.runner import run_scenario
 from ctdild_sim.scenario.loading import load_scenario
+from dashboard import ids
+from dashboard.pages import PATHS
 
 from conftest import SCENARIOS
 
@@ -33,6 +35,8 @@ BASE = "nct06574581.yaml"
 LONG_REVIEW = "nct06574581_long_review.yaml"
 EXAMPLE_RECORDS = "nct06574581-2026-11-25"
 PAGE_GRAPHS = {"timeline": 4, "product": 3, "cohorts": 1, "screening": 1}
+SCREENSHOTS = Path(os.environ.get("CTDILD_ARTIFACTS", Path(__file__).resolve().parents[1] / "test-artifacts"))
+"""Where each page's screenshot is left for a person to look at."""
 TIMEOUT = 60
 
 
@@ -98,21 +102,34 @@ def browser(server, tmp_path):
 
 def _open(browser, url: str) -> None:
     browser.driver.get(url)
-    browser.wait_for_element("#tabs", timeout=TIMEOUT)
+    browser.wait_for_element(f"#{ids.VIEW}", timeout=TIMEOUT)
 
 
-def _graphs(browser, tab: str) -> int:
-    return len(browser.driver.find_elements(By.CSS_SELECTOR, f"#view-{tab} .js-plotly-plot .main-svg"))
+def _graphs(browser) -> int:
+    return len(browser.driver.find_elements(By.CSS_SELECTOR, f"#{ids.VIEW} .js-plotly-plot .main-svg"))
 
 
-def _wait(condition, what: str, timeout: float = TIMEOUT):
+def _screenshot(browser, page: str) -> None:
+    """The whole page as a PNG in SCREENSHOTS (the window stretched to the page's height)."""
+    SCREENSHOTS.mkdir(parents=True, exist_ok=True)
+    driver = browser.driver
+    height = driver.execute_script("return document.body.scrollHeight")
+    driver.set_window_size(1400, min(max(height + 100, 900), 12_000))
+    time.sleep(0.5)
+    driver.save_screenshot(str(SCREENSHOTS / f"dashboard-{page}.png"))
+    driver.set_window_size(1400, 1000)
+
+
+def _wait(condition, what: str, timeout: float = TIMEOUT, show=None):
+    """``condition()`` once it is true; a failure naming ``what`` (and what ``show()`` says) if it
+    never is."""
     deadline = time.monotonic() + timeout
     while time.monotonic() < deadline:
         value = condition()
         if value:
             return value
         time.sleep(0.2)
-    pytest.fail(f"timed out waiting for {what}")
+    pytest.fail(f"timed out waiting for {what}" + (f"; the page shows: {show()}" if show else ""))
 
 
 def _pick(browser, dropdown_id: str, *labels: str) -> None:
@@ -146,67 +163,117 @@ def _severe_logs(browser) -> list:
     return [e for e in browser.get_logs() or [] if e.get("level") == "SEVERE"]
 
 
+def _go(browser, page: str) -> None:
+    """Click a page's link (as a user moves between pages), once it carries the address's runs."""
+    query = browser.driver.current_url.partition("?")[2]
+    runs = next((part for part in query.split("&") if part.startswith("runs=")), "")
+
+    def ready() -> bool:
+        links = browser.driver.find_elements(By.CSS_SELECTOR, f".nav-{page}")
+        return bool(links) and runs in (links[0].get_attribute("href") or "")
+
+    _wait(ready, f"the link to {page}")
+    _wait(lambda: _click(browser, f".nav-{page}"), f"the link to {page}")
+
+
+def _view(browser) -> str:
+    return browser.find_element(f"#{ids.VIEW}").text
+
+
 def test_every_page_renders_its_graphs_without_console_errors(browser, server, results_dir):
     run_id = next(p.name for p in results_dir.iterdir() if not p.name.startswith("."))
     _open(browser, f"{server}/?runs={run_id}")
-    for tab, expected in PAGE_GRAPHS.items():
-        browser.find_element(f"#tab-{tab}").click()
-        _wait(lambda tab=tab, expected=expected: _graphs(browser, tab) >= expected, f"{expected} graphs on {tab}")
-        assert not browser.driver.find_elements(By.CSS_SELECTOR, f"#view-{tab} .error")
+    for page, expected in PAGE_GRAPHS.items():
+        _go(browser, page)
+        _wait(lambda page=page: browser.driver.current_url.endswith(f"{PATHS[page]}?runs={run_id}"),
+              f"the address of {page}")  # fmt: skip
+        _wait(lambda expected=expected: _graphs(browser) >= expected, f"{expected} graphs on {page}")
+        assert not browser.driver.find_elements(By.CSS_SELECTOR, f"#{ids.VIEW} .error")
+        _screenshot(browser, page)
     # the lot planner, run from the Cell product page as a background job
-    browser.find_element("#tab-product").click()
+    _go(browser, "product")
     replicates = browser.find_element("#replicates")
     replicates.send_keys(Keys.CONTROL, "a")
     replicates.send_keys("20")
-    target = browser.find_element("#plan-target")
+    target = _wait(lambda: browser.driver.find_elements(By.ID, ids.PLAN_TARGET), "the lot plan's target")[0]
     target.send_keys(Keys.CONTROL, "a")
     target.send_keys("40")
-    browser.find_element("#plan-button").click()
-    plan = _wait(lambda: browser.find_element("#plan-result").text, "the lot plan", timeout=180)
+    browser.find_element(f"#{ids.PLAN_BUTTON}").click()
+    plan = _wait(lambda: browser.find_element(f"#{ids.PLAN_RESULT}").text, "the lot plan", timeout=180)
     assert "reorder point" in plan and "lot plan search" in plan
-    assert "policies simulated" in browser.find_element("#plan-progress").text
-    browser.find_element("#tab-screening").click()
+    assert "policies simulated" in browser.find_element(f"#{ids.PLAN_PROGRESS}").text
+    _go(browser, "screening")
+    _wait(lambda: "Screen failures by criterion" in _view(browser), "the screening view")
     # a table's CSV button (named after the table, with the columns the page shows) and the HTML export
-    _wait(lambda: _click(browser, "#view-screening .csv-button"), "the CSV button")
+    _wait(lambda: _click(browser, f"#{ids.VIEW} .csv-button"), "the CSV button")
     csv = _wait(lambda: list(browser.download_dir.glob("*.csv")), "the CSV download")[0]
     assert csv.name.endswith("-screen-failures-by-criterion.csv"), csv.name
     assert csv.read_text().splitlines()[0].startswith("Criterion,Kind,What it requires")
-    browser.find_element("#export-button").click()
+    browser.find_element(f"#{ids.EXPORT_BUTTON}").click()
     report = _wait(lambda: list(browser.download_dir.glob("*.html")), "the HTML export")[0]
     text = report.read_text()
     assert "Screen failures by criterion" in text and "plotly" in text
-    browser.find_element("#tab-scenario").click()
-    _pick(browser, "scenario-detail", BASE)
-    _wait(lambda: f"{BASE}: NCT06574581 base" in browser.find_element("#view-scenario").text, "scenario parameters")
+    _go(browser, "scenario")
+    _pick(browser, ids.SCENARIO_DETAIL, BASE)
+    _wait(lambda: f"{BASE}: NCT06574581 base" in _view(browser), "scenario parameters")
+    assert f"file={BASE}" in browser.driver.current_url
+    _screenshot(browser, "scenario")
+    assert _severe_logs(browser) == []
+
+
+def test_a_bookmarked_address_reopens_the_same_view(browser, server, results_dir):
+    run_id = next(p.name for p in results_dir.iterdir() if not p.name.startswith("."))
+    address = f"{server}/?runs={run_id}&replicate=3"
+    _open(browser, address)
+    _wait(lambda: "replicate 3 (replicates 0 to" in _view(browser), "the Gantt chart of replicate 3")
+    browser.driver.refresh()
+    _wait(lambda: "replicate 3 (replicates 0 to" in _view(browser), "the same view after a reload")
+    assert browser.driver.current_url == address
+    # the replicate picked on the page goes into the address
+    box = browser.find_element(f"#{ids.GANTT_REPLICATE}")
+    box.send_keys(Keys.CONTROL, "a")
+    box.send_keys("5", Keys.ENTER)
+    _wait(lambda: browser.driver.current_url.endswith("replicate=5"), "the address with replicate 5")
+    _wait(lambda: "replicate 5 (replicates 0 to" in _view(browser), "the Gantt chart of replicate 5")
+    # an unknown run id is reported, not ignored
+    _open(browser, f"{server}/cohorts?runs={run_id},no-such-run")
+    _wait(lambda: "not in the results store: no-such-run" in browser.find_element(f"#{ids.URL_STATUS}").text,
+          "the unknown run reported")  # fmt: skip
+    _wait(lambda: "run no-such-run: no such run" in _view(browser), "the view's message")
+    # a hint is not an error
+    _open(browser, f"{server}/cohorts")
+    _wait(lambda: browser.driver.find_elements(By.CSS_SELECTOR, f"#{ids.VIEW} .hint"), "the hint")
+    assert not browser.driver.find_elements(By.CSS_SELECTOR, f"#{ids.VIEW} .error")
     assert _severe_logs(browser) == []
 
 
 def test_two_scenario_comparison_runs_through_the_ui(browser, server, results_dir):
     before = {p.name for p in results_dir.iterdir()}
-    _open(browser, server)
-    _pick(browser, "scenario-files", BASE, LONG_REVIEW)
+    _open(browser, f"{server}/compare")
+    _pick(browser, ids.SCENARIO_FILES, BASE, LONG_REVIEW)
     replicates = browser.find_element("#replicates")
     replicates.send_keys(Keys.CONTROL, "a")
     replicates.send_keys("30")
-    browser.find_element("#run-button").click()
-    _wait(lambda: "Stored 2 run(s)" in browser.find_element("#run-status").text, "the two runs", timeout=240)
-    assert browser.find_element("#run-progress").get_attribute("value") == "60"  # 2 scenarios x 30 replicates
+    browser.find_element(f"#{ids.RUN_BUTTON}").click()
+    _wait(lambda: "Stored 2 run(s)" in browser.find_element(f"#{ids.RUN_STATUS}").text, "the two runs", timeout=240)
+    assert browser.find_element(f"#{ids.RUN_PROGRESS}").get_attribute("value") == "60"  # 2 scenarios x 30
     new = {p.name for p in results_dir.iterdir()} - before
     assert len(new) == 2
-    browser.find_element("#tab-compare").click()
-    _wait(lambda: _graphs(browser, "compare") >= 2, "the comparison graphs")
-    text = browser.find_element("#view-compare").text
+    _wait(lambda: all(r in browser.driver.current_url for r in new), "the new runs in the address")
+    _wait(lambda: _graphs(browser) >= 2, "the comparison graphs")
+    text = _view(browser)
     assert "paired replicate by replicate" in text and "Paired differences" in text
     assert "NCT06574581 long review" in text
+    _screenshot(browser, "compare")
     assert _severe_logs(browser) == []
 
 
 def test_a_bad_upload_shows_the_cli_message(browser, server, tmp_path):
     bad = tmp_path / "typo.yaml"
     bad.write_text((SCENARIOS / BASE).read_text().replace("start_date:", "start_dat:"))
-    _open(browser, server)
-    browser.find_element("#tab-scenario").click()
-    browser.driver.find_element(By.CSS_SELECTOR, "#upload input[type=file]").send_keys(str(bad))
+    _open(browser, f"{server}/scenario")
+    upload = _wait(lambda: browser.driver.find_elements(By.CSS_SELECTOR, "#upload input[type=file]"), "the upload")
+    upload[0].send_keys(str(bad))
     message = _wait(lambda: browser.driver.find_elements(By.CSS_SELECTOR, "#upload-result .error"), "the error")
     assert "typo.yaml" in message[0].text and "start_dat" in message[0].text
     big = tmp_path / "big.yaml"
@@ -221,10 +288,9 @@ def test_a_bad_upload_shows_the_cli_message(browser, server, tmp_path):
 
 def test_the_forecast_view_draws_from_the_shipped_records(browser, server, results_dir, tmp_path):
     before = {p.name for p in results_dir.iterdir()}
-    _open(browser, server)
-    browser.find_element("#tab-forecast").click()
-    _pick(browser, "forecast-scenario", BASE)
-    _pick(browser, "forecast-records", EXAMPLE_RECORDS)
+    _open(browser, f"{server}/forecast")
+    _pick(browser, ids.FORECAST_SCENARIO, BASE)
+    _pick(browser, ids.FORECAST_RECORDS, EXAMPLE_RECORDS)
     status = _wait(lambda: "valid as of" in browser.find_element("#forecast-records-status").text
                    and browser.find_element("#forecast-records-status").text, "the records' check")  # fmt: skip
     assert "The records are valid as of 2026-11-25" in status  # the as-of date from the folder's name
@@ -232,16 +298,18 @@ def test_the_forecast_view_draws_from_the_shipped_records(browser, server, resul
     replicates.send_keys(Keys.CONTROL, "a")
     replicates.send_keys("40")
     browser.find_element("#forecast-button").click()
-    _wait(lambda: "Stored forecast" in browser.find_element("#forecast-status").text, "the forecast", timeout=240)
+    _wait(lambda: "Stored forecast" in browser.find_element("#forecast-status").text, "the forecast", timeout=240,
+          show=lambda: browser.find_element("#forecast-status").text + " | " + browser.driver.current_url)  # fmt: skip
     assert len({p.name for p in results_dir.iterdir()} - before) == 1
-    _wait(lambda: _graphs(browser, "forecast") >= 2, "the forecast's graphs")
-    text = browser.find_element("#view-forecast").text
+    _wait(lambda: _graphs(browser) >= 2, "the forecast's graphs")
+    text = _view(browser)
     assert f"forecast as of 2026-11-25 from the records {EXAMPLE_RECORDS}" in text
     for part in ("assumptions learned from the records", "milestones (observed or forecast)",
                  "assumptions, prior against posterior", "stock on 2026-11-25", "lots still to start"):  # fmt: skip
         assert part in text, part
-    svg = browser.find_element("#view-forecast .js-plotly-plot").get_attribute("innerHTML")
+    svg = browser.find_element(f"#{ids.VIEW} .js-plotly-plot").get_attribute("innerHTML")
     assert "the records" in svg and "forecast P10-P90" in svg and "plan from the start" in svg
+    _screenshot(browser, "forecast")
     # a zip of records with a mistake: the CLI's message, naming the zip, its file, row and column
     bad = tmp_path / "records-bad.zip"
     with zipfile.ZipFile(bad, "w") as archive:

@@ -155,14 +155,15 @@ def test_an_uploaded_zip_is_checked_against_the_scenario_and_forecast_from(ctx):
     assert value == f"{UPLOADED}faulty.zip" and options == [EXAMPLE_NAME, value] and store["name"] == "faulty.zip"
     status = str(callbacks.on_records_check(ctx, BASE, value, "2026-11-25", store))
     assert "faulty.zip/subjects.csv:2:enrolled_on: Input should be a valid date" in status
-    _, _, status = callbacks.on_forecast(ctx, lambda _: None, BASE, value, store, "2026-11-25", ["learn"], 10, 1)
+    _, status = callbacks.on_forecast(ctx, lambda _: None, BASE, value, store, "2026-11-25", ["learn"], 10, 1)
     assert "faulty.zip/subjects.csv:2:enrolled_on" in str(status) and not ctx.results_dir.exists()
     store, _, value, _ = callbacks.on_records_upload(ctx, data_url(zip_bytes(example_files(f"{EXAMPLE_NAME}/"))),
                                                      "good.zip", [EXAMPLE_NAME])  # fmt: skip
     assert "The records are valid as of 2026-11-25" in str(callbacks.on_records_check(ctx, BASE, value, "2026-11-25",
                                                                                        store))  # fmt: skip
-    options, picked, status = callbacks.on_forecast(ctx, lambda _: None, BASE, value, store, "2026-11-25", [], 8, 3)
-    assert status.startswith("Stored forecast") and picked == [o["value"] for o in options]
+    made, status = callbacks.on_forecast(ctx, lambda _: None, BASE, value, store, "2026-11-25", [], 8, 3)
+    options, picked = callbacks.on_forecast_made(ctx, made)
+    assert status.startswith("Stored forecast") and picked == [made] == [o["value"] for o in options]
     run = load_runs(ctx.results_dir, picked)[0]
     assert run.manifest["actuals_folder"] == f"{UPLOADED}good.zip" and run.manifest["learning"] is False
     assert "assumptions" not in run.tables  # learning was off
@@ -180,13 +181,13 @@ def test_an_uploaded_zip_is_checked_against_the_scenario_and_forecast_from(ctx):
     ],
 )
 def test_a_forecast_asked_for_wrongly_gets_a_message_and_writes_nothing(ctx, as_of, replicates, problem):
-    _, _, status = callbacks.on_forecast(ctx, lambda _: None, BASE, EXAMPLE_NAME, None, as_of, ["learn"], replicates, 1)
+    _, status = callbacks.on_forecast(ctx, lambda _: None, BASE, EXAMPLE_NAME, None, as_of, ["learn"], replicates, 1)
     assert problem in str(status) and not ctx.results_dir.exists()
 
 
 def test_one_forecast_job_at_a_time(ctx):
     with ctx.jobs.hold("a test's job"):
-        _, _, status = callbacks.on_forecast(ctx, lambda _: None, BASE, EXAMPLE_NAME, None, "2026-11-25", [], 5, 1)
+        _, status = callbacks.on_forecast(ctx, lambda _: None, BASE, EXAMPLE_NAME, None, "2026-11-25", [], 5, 1)
     assert "Another job is running (a test's job" in str(status)
 
 
@@ -195,8 +196,9 @@ def test_one_forecast_job_at_a_time(ctx):
 
 def test_the_forecast_view_of_a_stored_forecast(ctx):
     progress = []
-    _, picked, status = callbacks.on_forecast(ctx, progress.append, BASE, EXAMPLE_NAME, None, "2026-11-25",
-                                                    ["learn"], 30, 2)  # fmt: skip
+    made, status = callbacks.on_forecast(ctx, progress.append, BASE, EXAMPLE_NAME, None, "2026-11-25",
+                                         ["learn"], 30, 2)  # fmt: skip
+    picked = [made]
     assert status.startswith("Stored forecast") and progress
     view = callbacks.build_view(ctx, "forecast", picked, None)
     assert [key.split("-NCT")[0] for key, _ in view.figures] == ["progress", "forecast-milestones"]

@@ -110,10 +110,10 @@ def test_links_out_of_the_folder_are_not_offered(app, folders):
 
 def test_messages_do_not_show_server_paths(app, folders):
     scenarios, store, _ = folders
-    text = _text(_post(app, "view-scenario.children", {"scenario-detail.value": "broken.yaml"}))
+    text = _text(_post(app, "page-view.children", {"page-query.data": {"page": "scenario", "file": "broken.yaml"}}))
     assert "safety.hold_day: unknown field" in text
     assert str(scenarios.parent) not in text and str(store) not in text
-    text = _text(_post(app, "view-scenario.children", {"scenario-detail.value": "escape.yaml"}))
+    text = _text(_post(app, "page-view.children", {"page-query.data": {"page": "scenario", "file": "escape.yaml"}}))
     assert "is not a scenario file in scenarios/" in text and str(scenarios) not in text
 
 
@@ -142,11 +142,14 @@ FORECAST_REQUESTS = [
 @pytest.mark.parametrize(
     ("prefix", "values", "expected"),
     [
-        ("..view-timeline", {"tabs.value": "timeline", "run-picker.value": [["a", "b"]]}, "a list of run ids"),
-        ("..view-timeline", {"tabs.value": "timeline", "run-picker.value": "../../etc"}, "a list of run ids"),
-        ("..view-timeline", {"tabs.value": "timeline", "run-picker.value": ["../x"]}, "is not a run id"),
-        ("view-scenario", {"scenario-detail.value": ["nct06574581.yaml"]}, "not list"),
-        ("view-scenario", {"scenario-detail.value": {"a": 1}}, "not dict"),
+        ("page-view", {"page-query.data": {"page": "timeline", "runs": [["a", "b"]]}}, "a list of run ids"),
+        ("page-view", {"page-query.data": {"page": "timeline", "runs": "../../etc"}}, "a list of run ids"),
+        ("page-view", {"page-query.data": {"page": "timeline", "runs": ["../x"]}}, "is not a run id"),
+        ("page-view", {"page-query.data": {"page": "nowhere", "runs": []}}, "there is no page"),
+        ("page-view", {"page-query.data": "not a mapping"}, "could not be read"),
+        ("page-view", {"page-query.data": {"page": "scenario", "file": ["nct06574581.yaml"]}}, "not list"),
+        ("page-view", {"page-query.data": {"page": "scenario", "file": {"a": 1}}}, "not dict"),
+        ("..url.search", {"run-picker.value": "not a list", "url.search": "?runs=x"}, '"response": {}'),
         ("upload-result", {"upload.contents": 12, "upload.filename": ["x"]}, "could not be decoded"),
         ("upload-result", {"upload.contents": "data:,!!!", "upload.filename": "x.yaml"}, "the file is empty"),
         *FORECAST_REQUESTS,
@@ -158,8 +161,8 @@ def test_malformed_requests_get_a_message_not_a_500(app, prefix, values, expecte
 
 def test_a_gantt_replicate_that_is_not_a_number_gets_a_message(app, folders):
     _, _, ids = folders
-    text = _text(_post(app, "..view-timeline", {"tabs.value": "timeline", "run-picker.value": [ids["good"]],
-                                                "gantt-replicate.value": "abc"}))  # fmt: skip
+    text = _text(_post(app, "page-view", {"page-query.data": {"page": "timeline", "runs": [ids["good"]],
+                                                               "replicate": "abc"}}))  # fmt: skip
     assert "The Gantt replicate must be a whole number" in text
 
 
@@ -167,7 +170,7 @@ def test_a_damaged_run_shows_a_message_on_its_tab(app, folders):
     _, store, ids = folders
     for tab, picked in (("timeline", [ids["damaged"]]), ("product", [ids["damaged"]]),
                         ("screening", [ids["damaged"]]), ("compare", [ids["good"], ids["damaged"]])):  # fmt: skip
-        text = _text(_post(app, "..view-timeline", {"tabs.value": tab, "run-picker.value": picked}))
+        text = _text(_post(app, "page-view", {"page-query.data": {"page": tab, "runs": picked}}))
         assert "cannot be read" in text and str(store) not in text, text[:300]
 
 
@@ -328,8 +331,9 @@ def test_callbacks_are_plain_functions_a_test_can_call(folders, tmp_path):
     scenarios, store, ids = folders
     ctx = callbacks.Context(scenarios, store, workers=1, max_replicates=50, jobs=JobSlot(tmp_path / "job.lock"),
                             server_pid=os.getpid())  # fmt: skip
-    files, _, options, picked, tab = callbacks.on_load(ctx, f"?runs={ids['good']},nope&tab=compare")
-    assert BASE in files and picked == [ids["good"]] and tab == "compare" and len(options) == 2
+    files, options, picked, status = callbacks.on_load(ctx, f"?runs={ids['good']},nope")
+    assert BASE in files and picked == [ids["good"]] and len(options) == 2
+    assert "The address names runs that are not in the results store: nope" in str(status)
     progress = []
     _, _, status = callbacks.on_run(ctx, progress.append, [BASE], 51, 1)
     assert status == "Replicates must be from 1 to 50 (got 51)" and progress == []

@@ -158,7 +158,7 @@ def test_the_dashboard_exports_with_the_same_writers(store, tmp_path):
     root, ids = store
     ctx = callbacks.Context(SCENARIOS, root, workers=1, max_replicates=50, jobs=JobSlot(tmp_path / "job.lock"),
                             server_pid=os.getpid())  # fmt: skip
-    download, message = callbacks.on_export(ctx, "timeline", ids[:1], 0, None, "xlsx")
+    download, message = callbacks.on_export(ctx, {"page": "timeline", "runs": ids[:1], "replicate": "0"}, "xlsx")
     assert message == "" and download["filename"] == "ctdild-sim-timeline.xlsx" and download["base64"]
     (tmp_path / "view.xlsx").write_bytes(base64.b64decode(download["content"]))
     assert "Summary" in pd.read_excel(tmp_path / "view.xlsx", sheet_name=None)
@@ -166,5 +166,5 @@ def test_the_dashboard_exports_with_the_same_writers(store, tmp_path):
     assert message == "" and base64.b64decode(download["content"]).startswith(b"%PDF")
     _, message = callbacks.on_steering_pack(ctx, [], "pdf")
     assert message == "Pick the runs the steering pack is about."
-    _, message = callbacks.on_export(ctx, "timeline", ids[:1], 0, None, "docx")
+    _, message = callbacks.on_export(ctx, {"page": "timeline", "runs": ids[:1]}, "docx")
     assert "a report is one of html, pdf, xlsx" in message

@@ -164,3 +164,27 @@ def run_warnings(metrics: pd.DataFrame) -> list[str]:
         out.append(f"No replicate reached last patient last visit ({stopped:,} of {n:,} stopped early, the rest ran "
                    "past the horizon): the trial never completes under this scenario.")  # fmt: skip
     return out
+
+
+def typical_replicates(metrics: pd.DataFrame, kept: list[int]) -> list[tuple[str, int]]:
+    """Replicates to look at, among ``kept`` (those with full records): the ones nearest the P10,
+    P50 and P90 of last patient last visit over all replicates (never counting as later than any
+    date), and the first that stopped early. Each as (what it is, replicate)."""
+    frame = metrics[metrics["replicate"].isin(kept)]
+    if frame.empty:
+        return []
+    out = []
+    lplv = censored_quantiles(metrics["lplv_day"], (0.1, 0.5, 0.9))
+    days = frame["lplv_day"].fillna(math.inf).to_numpy(dtype=float)
+    for q, target in zip((10, 50, 90), lplv, strict=True):
+        if math.isinf(target):
+            never = frame[frame["lplv_day"].isna()]
+            if len(never):
+                out.append((f"P{q} of last patient last visit: never reached", int(never["replicate"].iloc[0])))
+            continue
+        nearest = int(np.where(np.isfinite(days), np.abs(days - target), math.inf).argmin())
+        out.append((f"P{q} of last patient last visit (day {target:.0f})", int(frame["replicate"].iloc[nearest])))
+    stopped = frame[frame["stopped_early"]]
+    if len(stopped):
+        out.append(("stopped early", int(stopped["replicate"].iloc[0])))
+    return out

@@ -1,0 +1,11 @@
+"""Cohorts: when each cohort passes its gate, stops and safety pauses."""
+
+from __future__ import annotations
+
+from dash import html
+
+from dashboard.pages import page_layout
+
+
+def layout(**query) -> html.Div:
+    return page_layout("cohorts", [], query)
