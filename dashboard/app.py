@@ -25,7 +25,7 @@ import diskcache
 import flask
 
 from ctdild_sim.actuals.archive import MAX_ZIP_BYTES
-from dashboard import callbacks, layout
+from dashboard import callbacks, layout, scenario_editor
 from dashboard.data import MAX_UPLOAD_BYTES
 from dashboard.jobs import JobSlot
 from dashboard.pages import PAGES
@@ -104,4 +104,5 @@ def create_app(
         actuals_dir=Path(actuals_dir).resolve() if actuals_dir else scenarios_dir / "actuals",
     )
     callbacks.register(app, context)
+    scenario_editor.register(app, context)
     return app

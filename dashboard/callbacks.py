@@ -11,7 +11,6 @@ as an HTTP 500 and a blank tab.
 from __future__ import annotations
 
 import base64
-import binascii
 import datetime as dt
 import math
 import re
@@ -40,6 +39,7 @@ from dashboard.data import (
     UPLOADED,
     DashboardError,
     actuals_folders,
+    file_comments_in,
     load_runs,
     load_scenario_file,
     records_source,
@@ -47,7 +47,6 @@ from dashboard.data import (
     scenario_files,
     scrub,
     stored_runs,
-    validate_upload,
 )
 from dashboard.jobs import JobSlot, prepare_job_process
 from dashboard.pages import PATHS
@@ -156,13 +155,16 @@ def with_query(query: dict, **changes: str | None) -> str:
     return ("?" + "&".join(f"{k}={v}" for k, v in values.items())) if values else ""
 
 
-def on_nav(search: object, links: object) -> list:
-    """Each page's link carries the address's query, so moving between pages keeps the runs."""
+def on_nav(search: object, pathname: object, links: object) -> tuple[list, list]:
+    """Each page's link carries the address's query, so moving between pages keeps the runs; the
+    link of the page shown is marked as the current one."""
     query = parse_qs(search.lstrip("?")) if isinstance(search, str) else {}
     runs = query.get("runs", [])
     suffix = f"?runs={runs[-1]}" if runs else ""
-    keys = [link.get("page") for link in links] if isinstance(links, list) else []
-    return [f"{PATHS.get(k, '/')}{suffix}" for k in keys]
+    keys = [link.get("page") if isinstance(link, dict) else None for link in links] if isinstance(links, list) else []
+    here = pathname if isinstance(pathname, str) else "/"
+    classes = [f"nav-link nav-{k}" + (" nav-current" if PATHS.get(k) == here else "") for k in keys]
+    return [f"{PATHS.get(k, '/')}{suffix}" for k in keys], classes
 
 
 def on_replicate(replicate: object, search: object, page_query: object):
@@ -212,6 +214,8 @@ def on_view(ctx: Context, query: object) -> list:
         return layout.error("This page's state could not be read; reload the page.")
     page = query.get("page")
     if page == "scenario":
+        from dashboard.scenario_editor import on_scenario  # the Scenario page's own module
+
         return on_scenario(ctx, query.get("file"))
     try:
         return layout.render(build_view(ctx, page, query.get("runs"), query.get("replicate")))
@@ -238,33 +242,6 @@ def on_scenario_picked(name: object, search: object, page_query: object):
     if value == (query.get("file") or [None])[-1]:
         return no_update, no_update
     return with_query(query, file=value), _state(page_query, file=value)
-
-
-def on_scenario(ctx: Context, name: object):
-    if not name:
-        return layout.hint("Pick a scenario file to see its parameters.")
-    try:
-        scenario, _ = load_scenario_file(ctx.scenarios_dir, name)
-    except DashboardError as exc:
-        return layout.error(str(exc))
-    return layout.render(scenario_view(scenario, name))
-
-
-def on_upload(ctx: Context, contents: object, filename: object):
-    """Validate an uploaded file with the CLI's messages; nothing is written to disk."""
-    if not contents:
-        return layout.error("The upload was empty or larger than the limit.")
-    shown = Path(filename).name if isinstance(filename, str) and filename else "upload.yaml"
-    if not isinstance(contents, str) or "," not in contents:
-        return layout.error(f"{shown}: the upload could not be decoded")
-    try:
-        payload = base64.b64decode(contents.split(",", 1)[1], validate=False)
-        scenario = validate_upload(shown, payload, ctx.scenarios_dir)
-    except (binascii.Error, ValueError):
-        return layout.error(f"{shown}: the upload could not be decoded")
-    except DashboardError as exc:
-        return layout.error(str(exc))
-    return [dash.html.P(f"{shown}: valid.", className="upload-ok"), *layout.render(scenario_view(scenario, shown))]
 
 
 def on_run(ctx: Context, set_progress: Callable, files: object, replicates: object, seed: object):
@@ -461,8 +438,9 @@ def on_forecast(ctx: Context, set_progress: Callable, scenario_name: object, cho
     return path.name, f"Stored forecast {path.name} ({n} replicates, seed {seed}, as of {day})."
 
 
-def on_forecast_made(ctx: Context, run_id: object):
-    """Show the forecast just stored: the run picker's options, and the run picked."""
+def on_stored(ctx: Context, run_id: object):
+    """Show a run a page's job just stored (a forecast, an edited scenario's run): the run
+    picker's options, and the run picked."""
     if not isinstance(run_id, str) or not run_id:
         raise PreventUpdate
     return run_options(ctx.results_dir), [run_id]
@@ -492,10 +470,12 @@ def on_export(ctx: Context, query: object, fmt: object = "html"):
             name = query.get("file")
             if not name:
                 raise DashboardError("Pick a scenario file to export its parameters.")
-            view = scenario_view(load_scenario_file(ctx.scenarios_dir, name)[0], str(name))
+            scenario, text = load_scenario_file(ctx.scenarios_dir, name)
+            view = scenario_view(scenario, str(name), file_comments_in(ctx.scenarios_dir, text))
         else:
             view = build_view(ctx, page, query.get("runs"), query.get("replicate"))
-        pack = view_pack(f"ctdild-sim: {view.title}", view.notes, [fig for _, fig in view.figures], view.tables)
+        pack = view_pack(f"ctdild-sim: {view.title}", view.notes, [fig for _, fig in view.figures], view.tables,
+                         captions=view.captions)  # fmt: skip
         return _download(pack, fmt, f"ctdild-sim-{page}"), ""
     except (DashboardError, ReportError) as exc:
         return no_update, _messages(ctx, exc)
@@ -542,6 +522,28 @@ def on_typical_options(ctx: Context, _id: object, query: object) -> list[dict]:
     return typical_options(runs[0])
 
 
+def job_callback(
+    app: dash.Dash, outputs: list, button: str, cancel: str, progress: list, states: list, run: Callable
+) -> None:
+    """A background job started by ``button`` (disabled while it runs; ``cancel`` enabled), reporting
+    through ``progress``; ``run(set_progress, *states)`` does the work. Its outputs should all live
+    on the button's page: Dash fires a callback whose outputs were already there when its input
+    appears, and a page's content appearing is not a click."""
+
+    @app.callback(
+        *outputs, Input(button, "n_clicks"), *states,
+        background=True,
+        running=[(Output(button, "disabled"), True, False), (Output(cancel, "disabled"), False, True)],
+        cancel=[Input(cancel, "n_clicks")],
+        progress=progress,
+        prevent_initial_call=True,
+    )  # fmt: skip
+    def job(set_progress, clicks, *values):
+        if not clicks:
+            raise PreventUpdate
+        return run(set_progress, *values)
+
+
 def register(app: dash.Dash, ctx: Context) -> None:
     """Wire the callbacks to the components (``ids``)."""
     app.callback(
@@ -565,7 +567,9 @@ def register(app: dash.Dash, ctx: Context) -> None:
 
     app.callback(
         Output({"type": ids.NAV, "page": ALL}, "href"),
+        Output({"type": ids.NAV, "page": ALL}, "className"),
         Input(ids.URL, "search"),
+        Input(ids.URL, "pathname"),
         State({"type": ids.NAV, "page": ALL}, "id"),
     )(on_nav)
 
@@ -602,52 +606,24 @@ def register(app: dash.Dash, ctx: Context) -> None:
         State(ids.QUERY, "data"),
         prevent_initial_call=True,
     )(on_scenario_picked)
-    app.callback(
-        Output(ids.UPLOAD_RESULT, "children"),
-        Input(ids.UPLOAD, "contents"),
-        State(ids.UPLOAD, "filename"),
-        prevent_initial_call=True,
-    )(lambda contents, filename: on_upload(ctx, contents, filename))
 
-    @app.callback(
-        Output(ids.RUN_PICKER, "options", allow_duplicate=True),
-        Output(ids.RUN_PICKER, "value", allow_duplicate=True),
-        Output(ids.RUN_STATUS, "children"),
-        Input(ids.RUN_BUTTON, "n_clicks"),
-        State(ids.SCENARIO_FILES, "value"),
-        State(ids.REPLICATES, "value"),
-        State(ids.SEED, "value"),
-        background=True,
-        running=[(Output(ids.RUN_BUTTON, "disabled"), True, False),
-                 (Output(ids.CANCEL_BUTTON, "disabled"), False, True)],
-        cancel=[Input(ids.CANCEL_BUTTON, "n_clicks")],
-        progress=[Output(ids.RUN_PROGRESS, "value"), Output(ids.RUN_PROGRESS, "max"),
-                  Output(ids.RUN_PROGRESS_TEXT, "children")],
-        prevent_initial_call=True,
+    job_callback(
+        app,
+        [Output(ids.RUN_PICKER, "options", allow_duplicate=True), Output(ids.RUN_PICKER, "value", allow_duplicate=True),
+         Output(ids.RUN_STATUS, "children")],
+        ids.RUN_BUTTON, ids.CANCEL_BUTTON,
+        [Output(ids.RUN_PROGRESS, "value"), Output(ids.RUN_PROGRESS, "max"), Output(ids.RUN_PROGRESS_TEXT, "children")],
+        [State(ids.SCENARIO_FILES, "value"), State(ids.REPLICATES, "value"), State(ids.SEED, "value")],
+        lambda set_progress, *values: on_run(ctx, set_progress, *values),
     )  # fmt: skip
-    def run_job(set_progress, _clicks, files, replicates, seed):
-        if not _clicks:  # a page's content appearing is not a click (Dash calls it anyway)
-            raise PreventUpdate
-        return on_run(ctx, set_progress, files, replicates, seed)
 
-    @app.callback(
-        Output(ids.PLAN_RESULT, "children"),
-        Input(ids.PLAN_BUTTON, "n_clicks"),
-        State(ids.RUN_PICKER, "value"),
-        State(ids.PLAN_TARGET, "value"),
-        State(ids.REPLICATES, "value"),
-        State(ids.SEED, "value"),
-        background=True,
-        running=[(Output(ids.PLAN_BUTTON, "disabled"), True, False),
-                 (Output(ids.PLAN_CANCEL, "disabled"), False, True)],
-        cancel=[Input(ids.PLAN_CANCEL, "n_clicks")],
-        progress=[Output(ids.PLAN_PROGRESS, "children")],
-        prevent_initial_call=True,
+    job_callback(
+        app, [Output(ids.PLAN_RESULT, "children")], ids.PLAN_BUTTON, ids.PLAN_CANCEL,
+        [Output(ids.PLAN_PROGRESS, "children")],
+        [State(ids.RUN_PICKER, "value"), State(ids.PLAN_TARGET, "value"), State(ids.REPLICATES, "value"),
+         State(ids.SEED, "value")],
+        lambda set_progress, *values: on_plan(ctx, set_progress, *values),
     )  # fmt: skip
-    def plan_job(set_progress, _clicks, run_ids, target_pct, replicates, seed):
-        if not _clicks:  # a page's content appearing is not a click (Dash calls it anyway)
-            raise PreventUpdate
-        return on_plan(ctx, set_progress, run_ids, target_pct, replicates, seed)
 
     # forecast page
     app.callback(
@@ -680,37 +656,22 @@ def register(app: dash.Dash, ctx: Context) -> None:
         prevent_initial_call=True,
     )(lambda contents, filename, options: on_records_upload(ctx, contents, filename, options))
 
-    # Every output of the job is on the Forecast page, so the page appearing does not start it
-    # (Dash fires a callback whose outputs were already there when its input appears).
-    @app.callback(
-        Output(ids.FORECAST_MADE, "data"),
-        Output(ids.FORECAST_STATUS, "children"),
-        Input(ids.FORECAST_BUTTON, "n_clicks"),
-        State(ids.FORECAST_SCENARIO, "value"),
-        State(ids.FORECAST_RECORDS, "value"),
-        State(ids.FORECAST_UPLOAD_STORE, "data"),
-        State(ids.FORECAST_AS_OF, "date"),
-        State(ids.FORECAST_LEARNING, "value"),
-        State(ids.REPLICATES, "value"),
-        State(ids.SEED, "value"),
-        background=True,
-        running=[(Output(ids.FORECAST_BUTTON, "disabled"), True, False),
-                 (Output(ids.FORECAST_CANCEL, "disabled"), False, True)],
-        cancel=[Input(ids.FORECAST_CANCEL, "n_clicks")],
-        progress=[Output(ids.FORECAST_PROGRESS, "children")],
-        prevent_initial_call=True,
+    # the forecast's run id goes to a store on its page, and from there to the run picker
+    job_callback(
+        app, [Output(ids.FORECAST_MADE, "data"), Output(ids.FORECAST_STATUS, "children")], ids.FORECAST_BUTTON,
+        ids.FORECAST_CANCEL, [Output(ids.FORECAST_PROGRESS, "children")],
+        [State(ids.FORECAST_SCENARIO, "value"), State(ids.FORECAST_RECORDS, "value"),
+         State(ids.FORECAST_UPLOAD_STORE, "data"), State(ids.FORECAST_AS_OF, "date"),
+         State(ids.FORECAST_LEARNING, "value"), State(ids.REPLICATES, "value"), State(ids.SEED, "value")],
+        lambda set_progress, *values: on_forecast(ctx, set_progress, *values),
     )  # fmt: skip
-    def forecast_job(set_progress, _clicks, name, choice, upload, as_of, learning, replicates, seed):
-        if not _clicks:  # a page's content appearing is not a click (Dash calls it anyway)
-            raise PreventUpdate
-        return on_forecast(ctx, set_progress, name, choice, upload, as_of, learning, replicates, seed)
 
     app.callback(
         Output(ids.RUN_PICKER, "options", allow_duplicate=True),
         Output(ids.RUN_PICKER, "value", allow_duplicate=True),
         Input(ids.FORECAST_MADE, "data"),
         prevent_initial_call=True,
-    )(lambda made: on_forecast_made(ctx, made))
+    )(lambda made: on_stored(ctx, made))
 
     # tables and reports
     app.callback(

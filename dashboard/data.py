@@ -13,6 +13,8 @@ from __future__ import annotations
 import base64
 import binascii
 import functools
+import os
+import re
 from collections.abc import Callable
 from pathlib import Path
 
@@ -20,6 +22,7 @@ from ctdild_sim.actuals.archive import unpack_zip
 from ctdild_sim.actuals.reader import ActualsError, RecordFiles
 from ctdild_sim.reports.pack import RunRecord
 from ctdild_sim.runs import results
+from ctdild_sim.scenario.comments import Comment, chain_comments, parent_texts
 from ctdild_sim.scenario.loading import ScenarioError, parse_scenario, read_text
 from ctdild_sim.scenario.trial import Scenario
 
@@ -87,6 +90,50 @@ def validate_upload(filename: str, content: bytes, scenarios_dir: Path) -> Scena
         return parse_scenario(text, source=name, base_dir=scenarios_dir, within=scenarios_dir)
     except ScenarioError as exc:
         raise DashboardError(scrub(str(exc), scenarios_dir)) from None
+
+
+def file_comments_in(folder: Path, text: str) -> dict[str, Comment]:
+    """What a scenario text of ``folder`` (and the files it extends there) says about each parameter."""
+    return chain_comments(text, parent_texts(text, folder))
+
+
+NEW_FILE_NAME = re.compile(r"^[A-Za-z0-9][A-Za-z0-9_.-]{0,80}\.ya?ml$")
+
+
+def validate_text(name: object, text: object, scenarios_dir: Path) -> Scenario:
+    """An edited scenario text, validated as the CLI would validate a file called ``name`` of the
+    scenarios folder (its ``extends`` kept inside the folder); nothing is written."""
+    shown = Path(name).name if isinstance(name, str) and name else "edited.yaml"
+    if not isinstance(text, str):
+        raise DashboardError(f"{shown}: the scenario text is empty")
+    return validate_upload(shown, text.encode("utf-8"), scenarios_dir)
+
+
+def save_scenario_text(folder: Path, new_name: object, text: object) -> Path:
+    """Write a validated scenario text into the scenarios folder under a new name: never over an
+    existing file (the link that puts it in place fails if the name is taken), never half-written."""
+    if not isinstance(new_name, str) or not NEW_FILE_NAME.match(new_name.strip()):
+        raise DashboardError("Save as: a new file name of letters, digits, '_', '-' and '.', ending in .yaml")
+    new_name = new_name.strip()
+    target = folder / new_name
+    if target.exists():
+        raise DashboardError(f"{new_name} exists in {folder.name}/: pick a new name (files are never overwritten)")
+    validate_text(new_name, text, folder)
+    temporary = folder / f".{new_name}.{os.getpid()}.tmp"
+    try:
+        with open(temporary, "x", encoding="utf-8") as out:
+            out.write(str(text))
+            out.flush()
+            os.fsync(out.fileno())
+        os.link(temporary, target)  # fails if the name was taken meanwhile
+    except FileExistsError:
+        raise DashboardError(f"{new_name} exists in {folder.name}/: pick a new name (files are never overwritten)") \
+            from None  # fmt: skip
+    except OSError as exc:
+        raise DashboardError(f"{new_name}: could not be written ({exc.strerror})") from None
+    finally:
+        temporary.unlink(missing_ok=True)
+    return target
 
 
 def actuals_folders(folder: Path) -> dict[str, Path]:

@@ -24,30 +24,32 @@ from ctdild_sim.reports.figures import (
     band,
     differences_figure,
     forecast_milestone_figure,
+    legend_below,
     mark_registered_completion,
     milestone_ecdf_figure,
     progress_figure,
-    rgba,
 )
 from ctdild_sim.scenario.trial import Scenario
 
 __all__ = [
-    "cells_figure",
     "cohort_completion_figure",
-    "demand_figure",
+    "cost_figure",
     "differences_figure",
     "enrolment_fan_figure",
     "enrolment_quantiles",
     "forecast_milestone_figure",
+    "gantt_exits",
     "gantt_figure",
     "gantt_segments",
-    "lot_release_rate",
     "milestone_box_figure",
     "milestone_dates",
     "milestone_ecdf_figure",
+    "monthly_demand_figure",
     "progress_figure",
     "screen_failure_figure",
-    "stock_figure",
+    "stock_projection_figure",
+    "supply_cumulative_figure",
+    "waste_figure",
 ]
 
 
@@ -106,43 +108,88 @@ def milestone_box_figure(dates: dict[str, pd.DataFrame], registered: dt.date | N
 
 PHASE_COLOURS = {
     "screening": "#9ecae1",
+    "waiting for a cohort slot": "#bcbddc",
     "waiting for dosing": "#d9d9d9",
+    "between doses": "#f0f0f0",
+    "waiting for product": "#984ea3",
+    "waiting for a bed": "#8c6d31",
     "infusion stay": "#e6550d",
     "safety hold": "#fdae6b",
     "follow-up": "#74c476",
 }
+"""Phases in drawing order: a wait for product or a bed is drawn over the wait it interrupts."""
+
+EXIT_MARKS = {
+    "died": ("died", "x", "#000000"),
+    "withdrawn": ("withdrew", "triangle-left", "#444444"),
+    "lost": ("lost (screen expired waiting for product)", "square", "#984ea3"),
+    "replacement_added": ("a replacement enrolled for them", "star", "#1f77b4"),
+}
 
 
-def gantt_segments(events: pd.DataFrame, screenings: pd.DataFrame, replicate: int) -> pd.DataFrame:
-    """One replicate's subjects as phases: subject, phase, start_day, end_day (screening of the
-    passed screen that led to enrolment, waiting, each infusion stay, the hold, follow-up)."""
+def _subject_label(pid: object, cohort: object) -> str:
+    return f"subject {int(pid)} (cohort {int(cohort)})"
+
+
+def gantt_segments(events: pd.DataFrame, screenings: pd.DataFrame, replicate: int,
+                   patients: pd.DataFrame | None = None) -> pd.DataFrame:  # fmt: skip
+    """One replicate's subjects as phases: subject, phase, start_day, end_day: the screen that led
+    to enrolment, the wait for a cohort slot (``patients``' ``waited_for_slot_days``), the wait
+    from enrolment to the first admission, each infusion stay and the time between doses, the
+    waits for product and for a bed drawn as such, the hold and follow-up."""
     ev = events[events["replicate"] == replicate]
     end_of_run = float(ev["day"].max()) if len(ev) else 0.0
     passed = screenings[(screenings["replicate"] == replicate) & screenings["eligible"]]
+    slot_waits = {}
+    if patients is not None and "waited_for_slot_days" in patients:
+        mine = patients[patients["replicate"] == replicate]
+        slot_waits = dict(zip(mine["patient_id"], mine["waited_for_slot_days"], strict=True))
     rows = []
     for pid, g in ev[ev["patient_id"].notna()].groupby("patient_id", sort=True):
         days = {name: list(grp["day"]) for name, grp in g.groupby("event")}
         if "enrolled" not in days:
             continue
-        label = f"subject {int(pid)} (cohort {int(g['cohort'].dropna().iloc[0])})"
+        label = _subject_label(pid, g["cohort"].dropna().iloc[0])
         enrolled = days["enrolled"][0]
         finished = days.get("follow_up_completed", []) + days.get("died", []) + days.get("withdrawn", [])
         finished += days.get("lost", [])
-        end = finished[0] if finished else end_of_run
+        end = min(finished) if finished else end_of_run
         screen = passed[(passed["candidate_id"] == pid) & (passed["decision_day"] <= enrolled)]
         if len(screen):
             last = screen.iloc[-1]
             rows.append((label, "screening", float(last["screening_started_day"]), float(last["decision_day"])))
+        slot_wait = float(slot_waits.get(pid, 0.0) or 0.0)
+        if slot_wait > 0:
+            rows.append((label, "waiting for a cohort slot", enrolled - slot_wait, enrolled))
         admitted, discharged = days.get("admitted", []), days.get("discharged", [])
-        first_admission = admitted[0] if admitted else end
-        rows.append((label, "waiting for dosing", enrolled, first_admission))
+        rows.append((label, "waiting for dosing", enrolled, admitted[0] if admitted else end))
         for k, a in enumerate(admitted):
-            rows.append((label, "infusion stay", a, discharged[k] if k < len(discharged) else end))
+            out = discharged[k] if k < len(discharged) else end
+            rows.append((label, "infusion stay", a, out))
+            if k + 1 < len(admitted):
+                rows.append((label, "between doses", out, admitted[k + 1]))
+        starts, ends = days.get("product_wait_started", []), days.get("product_wait_ended", [])
+        for k, started in enumerate(starts):
+            rows.append((label, "waiting for product", started, ends[k] if k < len(ends) else end))
+        if "bed_wait_ended" in days:
+            bed = g[g["event"] == "bed_wait_ended"]
+            rows += [(label, "waiting for a bed", float(day) - float(waited), float(day))
+                     for day, waited in zip(bed["day"], bed["value"], strict=True)]  # fmt: skip
         if "hold_completed" in days and admitted:
             hold_done = days["hold_completed"][0]
             rows.append((label, "safety hold", days["infused"][-1], hold_done))
             rows.append((label, "follow-up", hold_done, end))
     return pd.DataFrame(rows, columns=["subject", "phase", "start_day", "end_day"])
+
+
+def gantt_exits(events: pd.DataFrame, replicate: int) -> pd.DataFrame:
+    """Deaths, withdrawals, subjects lost, and the subjects a replacement was enrolled for: subject,
+    kind (an ``EXIT_MARKS`` key), day."""
+    ev = events[(events["replicate"] == replicate) & events["event"].isin(list(EXIT_MARKS))
+                & events["patient_id"].notna()]  # fmt: skip
+    subjects = [_subject_label(p, c) for p, c in zip(ev["patient_id"], ev["cohort"], strict=True)]
+    return pd.DataFrame({"subject": subjects, "kind": ev["event"].astype(str).to_numpy(),
+                         "day": ev["day"].to_numpy(dtype=float)})  # fmt: skip
 
 
 def pauses(events: pd.DataFrame, replicate: int) -> list[tuple[float, float]]:
@@ -154,84 +201,132 @@ def pauses(events: pd.DataFrame, replicate: int) -> list[tuple[float, float]]:
     return [(s, ends[k] if k < len(ends) else end_of_run) for k, s in enumerate(starts)]
 
 
-def gantt_figure(segments: pd.DataFrame, paused: list[tuple[float, float]], scenario: Scenario, replicate: int):
-    """The subjects of one replicate, phase by phase, with safety pauses shaded."""
+def gantt_figure(segments: pd.DataFrame, paused: list[tuple[float, float]], scenario: Scenario, replicate: int,
+                 exits: pd.DataFrame | None = None, name: str = "") -> go.Figure:  # fmt: skip
+    """The subjects of one replicate, phase by phase, with its exits marked and safety pauses
+    shaded; ``name`` says which run it is when several are drawn."""
+    prefix = f"{name}: replicate {replicate}" if name else f"Replicate {replicate}"
     if segments.empty:
         fig = go.Figure()
-        fig.update_layout(title=f"Replicate {replicate}: no subject was enrolled")
+        fig.update_layout(title=f"{prefix}: no subject was enrolled")
         return fig
     frame = segments.copy()
     frame["start"] = pd.to_datetime(day_to_date(scenario.start_date, frame["start_day"]))
     frame["finish"] = pd.to_datetime(day_to_date(scenario.start_date, frame["end_day"]))
+    shown = [p for p in PHASE_COLOURS if p in set(frame["phase"])]
     fig = px.timeline(frame, x_start="start", x_end="finish", y="subject", color="phase",
-                      color_discrete_map=PHASE_COLOURS, category_orders={"phase": list(PHASE_COLOURS)})  # fmt: skip
+                      color_discrete_map=PHASE_COLOURS, category_orders={"phase": shown})  # fmt: skip
+    fig.update_traces(marker_line_width=0)
+    for kind, group in (exits if exits is not None else pd.DataFrame(columns=["kind"])).groupby("kind", sort=False):
+        what, symbol, colour = EXIT_MARKS[kind]
+        x = pd.to_datetime(day_to_date(scenario.start_date, group["day"]))
+        fig.add_trace(go.Scatter(x=x, y=group["subject"], mode="markers", name=what,
+                                 marker={"symbol": symbol, "size": 12, "color": colour,
+                                         "line": {"width": 2, "color": colour}}))  # fmt: skip
     for a, b in paused:
         fig.add_vrect(x0=scenario.start_date + dt.timedelta(days=a), x1=scenario.start_date + dt.timedelta(days=b),
                       fillcolor="red", opacity=0.12, line_width=0)  # fmt: skip
     fig.update_yaxes(autorange="reversed", title=None)
-    title = f"Replicate {replicate}: subjects by phase" + (" (safety pauses shaded)" if paused else "")
-    fig.update_layout(title=title, xaxis_title="date", legend_title_text="phase")
+    title = f"{prefix}: subjects by phase" + (" (safety pauses shaded)" if paused else "")
+    fig.update_layout(title=title, xaxis_title="date", legend_title_text="phase",
+                      height=max(320, 140 + 26 * frame["subject"].nunique()))  # fmt: skip
     return fig
 
 
 # -- cell product --------------------------------------------------------------------------
-def demand_figure(demand: dict[str, pd.DataFrame]) -> go.Figure:
-    """Vials thawed per week (P10-P90 band, P50, dashed mean) per run."""
+def supply_cumulative_figure(supply: dict[str, tuple[pd.DataFrame, pd.DataFrame]]) -> go.Figure:
+    """Cumulative vials needed (thawed) against cumulative vials released, by the end of each month
+    (P10-P90 bands and P50 lines, from ``demand_monthly`` and ``cumulative_released``): where the
+    released line runs close to the needed one, subjects wait."""
     fig = go.Figure()
-    for i, (name, weekly) in enumerate(demand.items()):
+    for i, (name, (monthly, released)) in enumerate(supply.items()):
         colour = COLOURS[i % len(COLOURS)]
-        x = weekly["start_date"]
-        band(fig, x, weekly["vials_thawed_p10"], weekly["vials_thawed_p90"], weekly["vials_thawed_p50"], name, colour)
-        fig.add_trace(go.Scatter(x=x, y=weekly["mean_vials_thawed"], mode="lines", name=f"{name} mean",
-                                 line={"color": colour, "dash": "dash"}, legendgroup=name))  # fmt: skip
-    fig.update_layout(title="Vials thawed per week", xaxis_title="week starting", yaxis_title="vials")
-    return fig
+        x = released["end_date"]
+        band(fig, x, monthly["cumulative_vials_thawed_p10"], monthly["cumulative_vials_thawed_p90"],
+             monthly["cumulative_vials_thawed_p50"], f"{name} vials needed", colour)  # fmt: skip
+        band(fig, x, released["vials_released_p10"], released["vials_released_p90"], released["vials_released_p50"],
+             f"{name} vials released", COLOURS[(i + 3) % len(COLOURS)])  # fmt: skip
+    fig.update_layout(title="Vials needed against vials released (cumulative, by month end)", xaxis_title="month",
+                      yaxis_title="vials")  # fmt: skip
+    return legend_below(fig, rows=len(supply))
 
 
-def cells_figure(demand: dict[str, tuple[pd.DataFrame, float]]) -> go.Figure:
-    """Cells thawed per week (vials thawed x cells per vial: P10-P90 band, P50) and the mean cells
-    infused (dotted; less than thawed, since a dose is rounded up to whole vials)."""
+def monthly_demand_figure(demand: dict[str, pd.DataFrame]) -> go.Figure:
+    """Vials thawed per month: the mean per replicate (bars) and the P90 (markers: nine replicates
+    in ten thaw no more that month). A trial of ten subjects thaws a few vials in a few months, so
+    a weekly P50 would be a row of zeros."""
     fig = go.Figure()
-    for i, (name, (weekly, vial_cells)) in enumerate(demand.items()):
+    for i, (name, monthly) in enumerate(demand.items()):
         colour = COLOURS[i % len(COLOURS)]
-        x = weekly["start_date"]
-        band(fig, x, weekly["vials_thawed_p10"] * vial_cells, weekly["vials_thawed_p90"] * vial_cells,
-              weekly["vials_thawed_p50"] * vial_cells, name, colour)  # fmt: skip
-        fig.add_trace(go.Scatter(x=x, y=weekly["mean_cells_infused"], mode="lines", name=f"{name} mean infused",
-                                 line={"color": colour, "dash": "dot"}, legendgroup=name))  # fmt: skip
-    fig.update_layout(title="Cells per week", xaxis_title="week starting", yaxis_title="cells",
-                      yaxis_exponentformat="e")  # fmt: skip
-    return fig
+        x = monthly["period"].astype(str)
+        fig.add_trace(go.Bar(x=x, y=monthly["mean_vials_thawed"], name=f"{name} mean", marker_color=colour,
+                             legendgroup=name))  # fmt: skip
+        fig.add_trace(go.Scatter(x=x, y=monthly["vials_thawed_p90"], mode="markers", name=f"{name} P90",
+                                 marker={"color": colour, "symbol": "line-ew-open", "size": 14, "line": {"width": 2}},
+                                 legendgroup=name))  # fmt: skip
+    fig.update_layout(title="Vials thawed per month", xaxis_title="month", yaxis_title="vials", barmode="group")
+    return legend_below(fig)
 
 
-def lot_release_rate(lots: pd.DataFrame, replicates: int, start: dt.date) -> pd.DataFrame:
-    """Mean lots released (and failed) per week across replicates, initial stock excluded."""
-    made = lots[~lots["initial_stock"]]
-    rows = {}
-    for column, label in (("released_day", "released"), ("failed_day", "failed")):
-        weeks = (made[column].dropna() // 7).astype(int)
-        rows[label] = weeks.value_counts() / max(replicates, 1)
-    frame = pd.DataFrame(rows).fillna(0.0).sort_index()
-    frame.index.name = "week"
-    frame = frame.reset_index()
-    frame["start_date"] = [start + dt.timedelta(days=7 * int(w)) for w in frame["week"]]
-    return frame.reindex(columns=["week", "start_date", "released", "failed"], fill_value=0.0)
+LOT_MARKS = {"lots_released": ("released", "#31a354"), "lots_failed": ("failed QC", "#de2d26"),
+             "lots_expired": ("expired with vials unused", "#756bb1")}  # fmt: skip
 
 
-def stock_figure(stock: dict[str, tuple[pd.DataFrame, pd.DataFrame]]) -> go.Figure:
-    """Vials in stock at the end of each week (P10-P90, P50) and the lots released per week (bars)."""
+def stock_projection_figure(stock: dict[str, tuple[pd.DataFrame, pd.DataFrame]]) -> go.Figure:
+    """Vials in stock at each month's end (P10-P90, P50) above the lots released, failed and expired
+    per month (mean per replicate), on their own axis so neither squeezes the other."""
+    from plotly.subplots import make_subplots
+
+    fig = make_subplots(rows=2, cols=1, shared_xaxes=True, row_heights=[0.68, 0.32], vertical_spacing=0.06)
+    for i, (name, (monthly, events)) in enumerate(stock.items()):
+        colour = COLOURS[i % len(COLOURS)]
+        x = events["end_date"]
+        band(fig, x, monthly["vials_in_stock_p10"], monthly["vials_in_stock_p90"], monthly["vials_in_stock_p50"],
+             f"{name} vials in stock", colour)  # fmt: skip
+        for column, (what, mark) in LOT_MARKS.items():
+            fig.add_trace(go.Bar(x=x, y=events[column], name=f"{name} lots {what}", marker_color=mark,
+                                 legendgroup=f"{name} {what}"), row=2, col=1)  # fmt: skip
+    fig.update_yaxes(title_text="vials in stock", rangemode="tozero", row=1, col=1)
+    fig.update_yaxes(title_text="lots per month<br>(mean)", tickformat=".2~f", rangemode="tozero", row=2, col=1)
+    fig.update_xaxes(title_text="month end", row=2, col=1)
+    fig.update_layout(title="Stock projection, with lot releases, failures and expiries", barmode="group",
+                      height=600)  # fmt: skip
+    return legend_below(fig, rows=1 + len(stock))
+
+
+def waste_figure(waste: dict[str, pd.DataFrame]) -> go.Figure:
+    """Vials lost per replicate by cause (mean), one stacked bar per run (``waste_by_cause``)."""
     fig = go.Figure()
-    for i, (name, (weekly, releases)) in enumerate(stock.items()):
-        colour = COLOURS[i % len(COLOURS)]
-        x = weekly["start_date"]
-        band(fig, x, weekly["vials_in_stock_p10"], weekly["vials_in_stock_p90"], weekly["vials_in_stock_p50"],
-              name, colour)  # fmt: skip
-        fig.add_trace(go.Bar(x=releases["start_date"], y=releases["released"], name=f"{name} lots released / week",
-                             marker_color=rgba(colour, 0.6), yaxis="y2", legendgroup=name))  # fmt: skip
-    fig.update_layout(title="Stock and lot releases", xaxis_title="week starting", yaxis_title="vials in stock",
-                      yaxis2={"title": "lots released per week (mean)", "overlaying": "y", "side": "right"},
-                      barmode="overlay")  # fmt: skip
-    return fig
+    causes = next(iter(waste.values()))["cause"] if waste else []
+    for k, cause in enumerate(causes):
+        fig.add_trace(go.Bar(y=list(waste), x=[float(t.loc[t["cause"] == cause, "mean_vials"].iloc[0])
+                                               for t in waste.values()],
+                             name=cause, orientation="h", marker_color=COLOURS[(k + 4) % len(COLOURS)]))  # fmt: skip
+    fig.update_layout(title="Vials lost per replicate, by cause (mean)", barmode="stack", xaxis_title="vials",
+                      height=180 + 50 * len(waste), yaxis={"autorange": "reversed"})  # fmt: skip
+    return legend_below(fig)
+
+
+COST_PARTS = {"manufacturing": "lots made", "storage": "storage", "delay": "delay after registered completion"}
+
+
+def cost_figure(costs: dict[str, tuple[pd.DataFrame, str]]) -> go.Figure:
+    """Mean cost per replicate by part (stacked), one bar per run, with the cost of wasted product
+    drawn over its manufacturing part (hatched: it is part of it, not extra)."""
+    fig = go.Figure()
+    names = list(costs)
+    currencies = {currency for _, currency in costs.values()}
+    for k, (part, label) in enumerate(COST_PARTS.items()):
+        fig.add_trace(go.Bar(y=names, x=[float(c[part].mean()) for c, _ in costs.values()], name=label,
+                             orientation="h", marker_color=COLOURS[k % len(COLOURS)], offsetgroup="cost"))  # fmt: skip
+    fig.add_trace(go.Bar(y=names, x=[float(c["waste"].mean()) for c, _ in costs.values()], orientation="h",
+                         name="of which wasted product", offsetgroup="waste",
+                         marker={"color": "rgba(0,0,0,0)", "line": {"color": "#333", "width": 1},
+                                 "pattern": {"shape": "/", "fgcolor": "#333"}}))  # fmt: skip
+    unit = currencies.pop() if len(currencies) == 1 else "scenario currency"
+    fig.update_layout(title="Cost per replicate (mean)", barmode="relative", xaxis_title=unit, xaxis_tickformat=",.0f",
+                      height=200 + 60 * len(names), yaxis={"autorange": "reversed"})  # fmt: skip
+    return legend_below(fig)
 
 
 # -- cohorts and screening -----------------------------------------------------------------

@@ -7,7 +7,7 @@ import dash
 import pandas as pd
 from dash import dash_table, dcc, html
 
-from ctdild_sim.reports.columns import present
+from ctdild_sim.reports.columns import label, present
 from dashboard import ids
 from dashboard.views import View
 
@@ -107,9 +107,22 @@ def data_table(key: str, frame: pd.DataFrame) -> html.Div:
                 style_header={"fontWeight": "bold", "whiteSpace": "normal"},
                 style_cell={"fontSize": "13px", "maxWidth": "420px", "whiteSpace": "normal", "textAlign": "left",
                             "fontFamily": "sans-serif"},
+                style_data_conditional=_highlights(shown),
             ),
         ]
     )  # fmt: skip
+
+
+WEAK_LABEL = label("weak")
+
+
+def _highlights(shown: pd.DataFrame) -> list[dict]:
+    """Rows a reader should see first: parameters the scenario file marks WEAK."""
+    if WEAK_LABEL not in shown.columns:
+        return []
+    return [{"if": {"filter_query": f'{{{WEAK_LABEL}}} = "yes"'}, "backgroundColor": "#fff4e0"},
+            {"if": {"filter_query": f'{{{WEAK_LABEL}}} = "yes"', "column_id": WEAK_LABEL}, "color": "#a15c00",
+             "fontWeight": "bold"}]  # fmt: skip
 
 
 def render(view: View) -> list:
@@ -117,8 +130,13 @@ def render(view: View) -> list:
     parts: list = [html.P(note, className="note") for note in view.notes]
     for key, fig in view.figures:
         parts.append(dcc.Graph(id={"type": ids.FIGURE, "key": key}, figure=fig))
-    for title, frame in view.tables:
-        parts += [html.H4(title), data_table(title, frame)]
+    for k, (title, frame) in enumerate(view.tables):
+        caption = [html.P(view.captions[title], className="caption")] if title in view.captions else []
+        if view.folded:
+            parts.append(html.Details([html.Summary(title), *caption, data_table(title, frame)],
+                                      className="parameter-group", open=k == 0))  # fmt: skip
+        else:
+            parts += [html.H4(title), *caption, data_table(title, frame)]
     return parts
 
 

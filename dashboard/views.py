@@ -14,6 +14,7 @@ import pandas as pd
 import plotly.graph_objects as go
 
 from ctdild_sim.analysis.compare import headline, milestone_differences, milestone_quantiles
+from ctdild_sim.analysis.costs import cost_per_dose, cost_summary, paired_cost_difference, replicate_costs
 from ctdild_sim.analysis.summary import (
     milestone_summary,
     overview,
@@ -23,9 +24,17 @@ from ctdild_sim.analysis.summary import (
     screen_failure_summary,
     typical_replicates,
 )
-from ctdild_sim.analysis.supply_summary import active_periods, lot_starts, supply_overview
+from ctdild_sim.analysis.supply_summary import (
+    active_periods,
+    cumulative_released,
+    lot_starts,
+    monthly_lot_events,
+    supply_overview,
+    waste_by_cause,
+)
 from ctdild_sim.reports.figures import earliest_registered_completion, lplv_ecdf_figure
-from ctdild_sim.scenario.parameters import scenario_parameters
+from ctdild_sim.scenario.comments import Comment
+from ctdild_sim.scenario.parameters import parameter_tree
 from ctdild_sim.scenario.trial import Scenario
 from ctdild_sim.studies.lot_plan import LotPlan
 from dashboard import figures
@@ -40,6 +49,8 @@ class View:
     notes: list[str] = field(default_factory=list)
     figures: list[tuple[str, go.Figure]] = field(default_factory=list)
     tables: list[tuple[str, pd.DataFrame]] = field(default_factory=list)
+    captions: dict[str, str] = field(default_factory=dict)  # a table's title -> a line under it
+    folded: bool = False  # tables shown folded under their titles (a scenario's sections)
 
 
 def _names(runs: list[Run]) -> dict[str, Run]:
@@ -98,16 +109,22 @@ def timeline_view(runs: list[Run], replicate: int | None = None) -> View:
     registered = earliest_registered_completion(r.scenario for r in runs)
     dates = {n: figures.milestone_dates(r.tables["metrics"], r.scenario) for n, r in named.items()}
     view.figures.append(("milestones", figures.milestone_box_figure(dates, registered)))
-    shown = next(((n, r) for n, r in named.items() if n in fans), None)
-    if shown is not None:
-        first_name, first = shown
-        kept = kept_by_name[first_name]
-        chosen = int(replicate) if replicate in kept else kept[0]
-        events, screenings = first.tables["events"], first.tables["screenings"]
-        segments = figures.gantt_segments(events, screenings, chosen)
-        view.figures.append(("gantt", figures.gantt_figure(segments, figures.pauses(events, chosen),
-                                                           first.scenario, chosen)))  # fmt: skip
-        view.notes.append(f"Gantt chart: {first_name}, replicate {chosen} (replicates 0 to {kept[-1]} are kept).")
+    shown = [(n, r) for n, r in named.items() if n in fans]
+    if shown:
+        first_kept = kept_by_name[shown[0][0]]
+        chosen = int(replicate) if replicate in first_kept else first_kept[0]
+        for name, run in shown:
+            if chosen not in kept_by_name[name]:
+                view.notes.append(f"Gantt chart: {name} did not keep replicate {chosen}.")
+                continue
+            events = run.tables["events"]
+            segments = figures.gantt_segments(events, run.tables["screenings"], chosen, run.tables["patients"])
+            fig = figures.gantt_figure(segments, figures.pauses(events, chosen), run.scenario, chosen,
+                                       figures.gantt_exits(events, chosen), name if len(shown) > 1 else "")  # fmt: skip
+            view.figures.append((f"gantt-{len(view.figures)}", fig))
+        runs_note = (" the same replicate of each run: on common random numbers it meets the same referrals and "
+                     "draws" if len(shown) > 1 else "")  # fmt: skip
+        view.notes.append(f"Gantt chart: replicate {chosen} (replicates 0 to {first_kept[-1]} are kept){runs_note}.")
     for name, run in named.items():
         view.tables.append((f"{name}: milestones", milestone_summary(run.tables["metrics"], run.scenario)))
         view.tables.append((f"{name}: where time goes", phase_durations(run.tables["metrics"], run.scenario)))
@@ -115,34 +132,64 @@ def timeline_view(runs: list[Run], replicate: int | None = None) -> View:
 
 
 def product_view(runs: list[Run]) -> View:
+    """Cell product for a trial of ten subjects: supply against demand (cumulative, by month), the
+    monthly demand, the stock projection with lot events, waste by cause, when lots are ordered,
+    and the cost block where the scenario declares costs."""
     view = View("Cell product")
     named = {n: r for n, r in _names(runs).items() if r.scenario.product is not None}
     view.notes += _warnings(named)
     if not named:
         view.notes.append("None of these runs has a product section: supply was not simulated.")
         return view
-    demand, stock = {}, {}
+    supply, demand, stock, waste, costs = {}, {}, {}, {}, {}
     for name, run in named.items():
-        weekly = run.tables["demand_weekly"]
-        demand[name] = weekly
-        releases = figures.lot_release_rate(run.tables["lots"], run.replicates, run.scenario.start_date)
-        stock[name] = (weekly, releases)
-        o = supply_overview(run.tables["metrics"])
+        monthly, lots, metrics, start = run.tables["demand_monthly"], run.tables["lots"], run.tables["metrics"], \
+            run.scenario.start_date  # fmt: skip
+        supply[name] = (monthly, cumulative_released(lots, run.replicates, start, monthly["period"]))
+        demand[name] = monthly
+        stock[name] = (monthly, monthly_lot_events(lots, run.replicates, start, monthly["period"]))
+        waste[name] = waste_by_cause(metrics)
+        o = supply_overview(metrics)
         view.notes.append(
             f"{name}: P(a subject waits for product) {o['p_stockout']:.1%} (± {1.96 * o['p_stockout_se']:.1%}); "
             f"vials used {o['mean_vials_used']:.1f}, expired {o['mean_vials_expired']:.1f}, "
             f"wasted at thaw {o['mean_vials_wasted']:.1f} per replicate; lots started P50 "
             f"{o['lots_started_p50']:.0f}, P90 {o['lots_started_p90']:.0f}."
         )
-        view.tables.append((f"{name}: lot plan (when the k-th lot is ordered)",
-                            lot_starts(run.tables["lots"], run.replicates, run.scenario.start_date)))  # fmt: skip
-        view.tables.append((f"{name}: weekly demand", active_periods(weekly)))
+        view.tables.append((f"{name}: when the k-th lot is ordered",
+                            lot_starts(lots, run.replicates, start)))  # fmt: skip
+        view.tables.append((f"{name}: vials lost by cause", waste[name]))
+        view.tables.append((f"{name}: monthly demand", active_periods(monthly)))
         view.tables.append((f"{name}: supply overview", pd.DataFrame([o])))
-    view.figures.append(("demand", figures.demand_figure(demand)))
-    cells = {n: (demand[n], r.scenario.product.vial_cells) for n, r in named.items()}
-    view.figures.append(("cells", figures.cells_figure(cells)))
-    view.figures.append(("stock", figures.stock_figure(stock)))
+        if run.scenario.product.costs is not None and "vial_days_in_stock" in metrics:
+            costs[name] = (replicate_costs(metrics, lots, run.scenario), run.scenario.product.costs.currency)
+            _cost_parts(view, name, *costs[name])
+        elif run.scenario.product.costs is None:
+            view.notes.append(f"{name}: the scenario declares no product.costs, so there is no cost block.")
+        else:
+            view.notes.append(f"{name}: this run was stored before storage was measured (no vial_days_in_stock); "
+                              "run it again for its costs.")  # fmt: skip
+    view.figures.append(("supply", figures.supply_cumulative_figure(supply)))
+    view.figures.append(("demand", figures.monthly_demand_figure(demand)))
+    view.figures.append(("stock", figures.stock_projection_figure(stock)))
+    view.figures.append(("waste", figures.waste_figure(waste)))
+    if costs:
+        view.figures.append(("costs", figures.cost_figure(costs)))
     return view
+
+
+def _cost_parts(view: View, name: str, per_replicate: pd.DataFrame, currency: str) -> None:
+    """A run's cost block: its note (cost per infused dose, censored delays) and table."""
+    per_dose = cost_per_dose(per_replicate)
+    note = (f"{name}: product cost per infused dose {per_dose:,.0f} {currency}; cost of wasted product "
+            f"{per_replicate['waste'].mean():,.0f} {currency} per replicate (mean).")  # fmt: skip
+    censored = float(per_replicate["delay_censored"].mean())
+    if censored:
+        note += (f" {censored:.1%} of replicates never reached last patient last visit: their delay is counted to "
+                 "the end of the simulation, so the delay cost is a lower bound.")  # fmt: skip
+    view.notes.append(note)
+    table = cost_summary(per_replicate)
+    view.tables.append((f"{name}: costs per replicate ({currency})", table))
 
 
 def cohorts_view(runs: list[Run]) -> View:
@@ -207,10 +254,42 @@ def compare_view(runs: list[Run]) -> View:
                           f"{row.replicates} replicates.")  # fmt: skip
     view.figures.append(("compare-lplv", lplv_ecdf_figure(metrics, scenarios)))
     view.figures.append(("compare-differences", figures.differences_figure(differences)))
+    differing = scenario_differences(runs)
+    title = f"What differs from {reference}'s scenario"
+    view.tables.append((title, differing))
+    view.captions[title] = (f"{differing['parameter'].nunique()} parameter(s) differ." if len(differing)
+                            else "The scenarios are the same in every parameter.")  # fmt: skip
+    _compare_costs(view, named, reference)
     view.tables.append(("Headline", headline(metrics, scenarios)))
     view.tables.append(("Paired differences", differences))
     view.tables.append(("Milestones P10/P50/P90", milestone_quantiles(metrics, scenarios)))
     return view
+
+
+def _compare_costs(view: View, named: dict[str, Run], reference: str) -> None:
+    """Costs side by side and the paired difference in total cost, for the runs that have them."""
+    costs = {n: (replicate_costs(r.tables["metrics"], r.tables["lots"], r.scenario), r.scenario.product.costs.currency)
+             for n, r in named.items() if r.scenario.product is not None and r.scenario.product.costs is not None
+             and "vial_days_in_stock" in r.tables["metrics"]}  # fmt: skip
+    if not costs:
+        return
+    view.figures.append(("compare-costs", figures.cost_figure(costs)))
+    rows = []
+    for name, (per_replicate, currency) in costs.items():
+        row = {"scenario": name, "currency": currency, "cost_total_mean": per_replicate["total"].mean(),
+               "cost_per_dose": cost_per_dose(per_replicate),
+               "cost_waste_mean": per_replicate["waste"].mean()}  # fmt: skip
+        if reference in costs and name != reference:
+            mean, se, pairs = paired_cost_difference(costs[reference][0], per_replicate)
+            row.update(cost_difference=mean, cost_difference_low=mean - 1.96 * se,
+                       cost_difference_high=mean + 1.96 * se, pairs=pairs)  # fmt: skip
+        rows.append(row)
+    columns = ["scenario", "currency", "cost_total_mean", "cost_per_dose", "cost_waste_mean", "cost_difference",
+               "cost_difference_low", "cost_difference_high", "pairs"]  # fmt: skip
+    title = "Costs per replicate"
+    view.tables.append((title, pd.DataFrame(rows, columns=columns)))
+    view.captions[title] = (f"Differences are each scenario minus {reference}, paired replicate by replicate on "
+                            "common random numbers, with 95% intervals.")  # fmt: skip
 
 
 FORECAST_TABLES = ("progress_weekly", "plan_progress_weekly", "observed_progress", "milestones", "plan_vs_actual")
@@ -310,16 +389,50 @@ def lot_plan_view(plan: LotPlan, name: str, seed: int) -> View:
             f"Search seeds {seed}; on the validation seeds that confirmed the plan: {best.risk:.1%} "
             f"(upper bound {best.upper:.1%}). Figures on the seeds that picked a plan flatter it; quote the fresh ones."
         )
+    if fresh is not None and plan.fresh_tables is not None and plan.scenario is not None:
+        schedule = lot_starts(plan.fresh_tables.lots, fresh.replicates, plan.scenario.start_date)
+        view.tables.append((f"{name}: the plan's dated lot starts (reorder point {fresh.point}, fresh seeds)",
+                            schedule))  # fmt: skip
     view.tables.append((f"{name}: lot plan search", plan.search_table()))
     return view
 
 
-def scenario_view(scenario: Scenario, source: str) -> View:
-    view = View("Scenario")
-    view.notes.append(f"{source}: {scenario.name}, {len(scenario.cohorts)} cohorts, "
-                      f"{scenario.target_enrolment} subjects by design.")  # fmt: skip
-    view.tables.append((f"{scenario.name}: parameters", scenario_parameters(scenario)))
+def scenario_view(scenario: Scenario, source: str, comments: dict[str, Comment] | None = None) -> View:
+    """A scenario's parameters section by section, as the file groups them, each with its
+    description, checked range and the file's comment (source, WEAK flag)."""
+    view = View("Scenario", folded=True)
+    tree = parameter_tree(scenario, comments)
+    weak = int(tree["weak"].sum())
+    view.notes.append(f"{source}: {scenario.name}, {len(scenario.cohorts)} cohorts, {scenario.target_enrolment} "
+                      f"subjects by design; {len(tree)} parameters in {tree['group'].nunique()} sections, {weak} "
+                      "marked WEAK in the file (a guess, not a published figure).")  # fmt: skip
+    for group, rows in tree.groupby("group", sort=False):
+        flagged = int(rows["weak"].sum())
+        title = f"{group}: {len(rows)} parameters" + (f", {flagged} WEAK" if flagged else "")
+        view.tables.append((title, rows.drop(columns="group").reset_index(drop=True)))
+        comment = (comments or {}).get("" if group == "trial" else group)
+        if comment is not None:
+            view.captions[title] = comment.text
     return view
+
+
+def scenario_differences(runs: list[Run]) -> pd.DataFrame:
+    """The parameters whose value differs from the first run's scenario: one row per parameter
+    and other scenario (parameter, reference_value, scenario, value)."""
+    named = _names(runs)
+    trees = {n: parameter_tree(r.scenario).assign(key=lambda t: t["group"] + "." + t["parameter"])
+             for n, r in named.items()}  # fmt: skip
+    reference = next(iter(trees))
+    base = trees[reference].set_index("key")["value"]
+    rows = []
+    for name, tree in list(trees.items())[1:]:
+        values = tree.set_index("key")["value"]
+        for key in list(dict.fromkeys([*base.index, *values.index])):
+            a, b = base.get(key, "(not set)"), values.get(key, "(not set)")
+            if a != b:
+                rows.append({"parameter": key.removeprefix("trial."), "reference_value": a, "scenario": name,
+                             "value": b})  # fmt: skip
+    return pd.DataFrame(rows, columns=["parameter", "reference_value", "scenario", "value"])
 
 
 PAGES = {

@@ -176,6 +176,12 @@ def test_supply_report_and_tables(tmp_path):
     weekly = pd.read_parquet(out / "demand_weekly.parquet")
     thawed = metrics["vials_used"] + metrics["vials_wasted"]
     assert weekly["mean_vials_thawed"].sum() == pytest.approx(thawed.mean())
+    # the cost block, from the stored tables and the scenario's costs
+    from ctdild_sim.analysis.costs import cost_per_dose, replicate_costs
+
+    per_replicate = replicate_costs(metrics, pd.read_parquet(out / "lots.parquet"), load_scenario(BASE_SCENARIO))
+    assert f"Product cost per infused dose USD {cost_per_dose(per_replicate):,.0f}" in " ".join(text.split())
+    assert "Costs per replicate (USD)" in text
 
 
 def test_supply_plan_from_the_cli(tmp_path):

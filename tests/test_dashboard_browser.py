@@ -59,13 +59,21 @@ def results_dir(tmp_path_factory) -> Path:
 
 
 @pytest.fixture(scope="module")
-def server(results_dir):
+def scenarios_dir(tmp_path_factory) -> Path:
+    """A copy of the shipped scenarios folder (the Scenario page may save into it)."""
+    folder = tmp_path_factory.mktemp("scenarios") / "scenarios"
+    shutil.copytree(SCENARIOS, folder)
+    return folder
+
+
+@pytest.fixture(scope="module")
+def server(results_dir, scenarios_dir):
     """``ctdild-sim dashboard`` on a free loopback port; its URL."""
     port = _free_port()
     log = results_dir.parent / "dashboard.log"
     with open(log, "w") as out:
         proc = subprocess.Popen(
-            [sys.executable, "-m", "ctdild_sim", "dashboard", "--scenarios", str(SCENARIOS), "--results",
+            [sys.executable, "-m", "ctdild_sim", "dashboard", "--scenarios", str(scenarios_dir), "--results",
              str(results_dir), "--port", str(port), "--workers", "1"],
             stdout=out, stderr=subprocess.STDOUT,
         )  # fmt: skip
@@ -159,6 +167,32 @@ def _click(browser, css: str) -> bool:
         return False
 
 
+OVERLAPS = """
+const boxes = (root, css) => [...root.querySelectorAll(css)].map(e => [e, e.getBoundingClientRect()])
+    .filter(([e, r]) => r.width > 0 && r.height > 0);
+const hit = (a, b) => a.left < b.right - 1 && b.left < a.right - 1 && a.top < b.bottom - 1 && b.top < a.bottom - 1;
+const found = [];
+for (const plot of document.querySelectorAll('.js-plotly-plot')) {
+  const title = (plot.querySelector('.gtitle') || {}).textContent || '?';
+  const legends = boxes(plot, '.legend .bg');
+  const texts = boxes(plot, '.gtitle, .g-xtitle text, .g-ytitle text, .xtick text, .ytick text, .annotation-text');
+  const areas = boxes(plot, '.nsewdrag');
+  for (const [, legend] of legends) {
+    for (const [e, r] of [...texts, ...areas]) {
+      if (hit(legend, r)) found.push(title + ': the legend covers ' + (e.textContent || 'the plot area'));
+    }
+  }
+}
+return found;
+"""
+"""Script: every text of a graph (title, axis titles, tick labels, annotations) and every plot area
+the graph's legend covers, by bounding box."""
+
+
+def _legend_overlaps(browser) -> list[str]:
+    return browser.driver.execute_script(OVERLAPS)
+
+
 def _severe_logs(browser) -> list:
     return [e for e in browser.get_logs() or [] if e.get("level") == "SEVERE"]
 
@@ -189,6 +223,8 @@ def test_every_page_renders_its_graphs_without_console_errors(browser, server, r
               f"the address of {page}")  # fmt: skip
         _wait(lambda expected=expected: _graphs(browser) >= expected, f"{expected} graphs on {page}")
         assert not browser.driver.find_elements(By.CSS_SELECTOR, f"#{ids.VIEW} .error")
+        time.sleep(0.5)  # plotly lays a legend out after the graph's first draw
+        assert _legend_overlaps(browser) == [], page
         _screenshot(browser, page)
     # the lot planner, run from the Cell product page as a background job
     _go(browser, "product")
@@ -264,6 +300,8 @@ def test_two_scenario_comparison_runs_through_the_ui(browser, server, results_di
     text = _view(browser)
     assert "paired replicate by replicate" in text and "Paired differences" in text
     assert "NCT06574581 long review" in text
+    time.sleep(0.5)
+    assert _legend_overlaps(browser) == [], "compare"
     _screenshot(browser, "compare")
     assert _severe_logs(browser) == []
 
@@ -309,6 +347,8 @@ def test_the_forecast_view_draws_from_the_shipped_records(browser, server, resul
         assert part in text, part
     svg = browser.find_element(f"#{ids.VIEW} .js-plotly-plot").get_attribute("innerHTML")
     assert "the records" in svg and "forecast P10-P90" in svg and "plan from the start" in svg
+    time.sleep(0.5)
+    assert _legend_overlaps(browser) == [], "forecast"
     _screenshot(browser, "forecast")
     # a zip of records with a mistake: the CLI's message, naming the zip, its file, row and column
     bad = tmp_path / "records-bad.zip"
@@ -323,4 +363,41 @@ def test_the_forecast_view_draws_from_the_shipped_records(browser, server, resul
                     "the records' error")[0].text  # fmt: skip
     assert "records-bad.zip/subjects.csv:2:enrolled_on: Input should be a valid date" in message
     assert len({p.name for p in results_dir.iterdir()} - before) == 1
+    assert _severe_logs(browser) == []
+
+
+def test_an_edited_scenario_runs_from_the_scenario_page_and_is_saved_only_when_asked(browser, server, results_dir,
+                                                                                      scenarios_dir):  # fmt: skip
+    before_runs, before_files = {p.name for p in results_dir.iterdir()}, sorted(os.listdir(scenarios_dir))
+    _open(browser, f"{server}/scenario?file={BASE}")
+    _wait(lambda: "product.costs: 5 parameters" in _view(browser), "the parameter tree")
+    editor = _wait(lambda: browser.driver.find_elements(By.ID, ids.SCENARIO_TEXT), "the editor")[0]
+    _wait(lambda: "NCT06574581 base" in (editor.get_attribute("value") or ""), "the file's text in the editor")
+    editor.send_keys(Keys.CONTROL, "a")
+    editor.send_keys(f"extends: {BASE}\nname: NCT06574581 browser edit\nsafety:\n  hold_days: 35\n")
+    browser.find_element(f"#{ids.SCENARIO_CHECK}").click()
+    _wait(lambda: "(edited).yaml: valid" in browser.find_element(f"#{ids.SCENARIO_VIEW}").text, "the check",
+          show=lambda: browser.find_element(f"#{ids.SCENARIO_VIEW}").text[:300])  # fmt: skip
+    replicates = browser.find_element("#replicates")
+    replicates.send_keys(Keys.CONTROL, "a")
+    replicates.send_keys("12")
+    browser.find_element(f"#{ids.SCENARIO_RUN}").click()
+    status = _wait(lambda: "Stored run" in browser.find_element(f"#{ids.SCENARIO_STATUS}").text
+                   and browser.find_element(f"#{ids.SCENARIO_STATUS}").text, "the run", timeout=180)  # fmt: skip
+    new = {p.name for p in results_dir.iterdir()} - before_runs
+    assert len(new) == 1 and "nct06574581 (edited).yaml (12 replicates" in status
+    run_id = new.pop()
+    assert "NCT06574581 browser edit" in (results_dir / run_id / "manifest.json").read_text()
+    _wait(lambda: run_id in browser.driver.current_url, "the new run in the address")
+    assert sorted(os.listdir(scenarios_dir)) == before_files  # nothing saved until asked
+    name = browser.find_element(f"#{ids.SCENARIO_SAVE_NAME}")
+    name.send_keys(BASE, Keys.ENTER)
+    browser.find_element(f"#{ids.SCENARIO_SAVE}").click()
+    _wait(lambda: "pick a new name" in browser.find_element(f"#{ids.SCENARIO_STATUS}").text, "the refusal")
+    name.send_keys(Keys.CONTROL, "a")
+    name.send_keys("browser-edit.yaml", Keys.ENTER)
+    browser.find_element(f"#{ids.SCENARIO_SAVE}").click()
+    _wait(lambda: "Saved as" in browser.find_element(f"#{ids.SCENARIO_STATUS}").text, "the save")
+    assert "NCT06574581 browser edit" in (scenarios_dir / "browser-edit.yaml").read_text()
+    _screenshot(browser, "scenario-editor")
     assert _severe_logs(browser) == []

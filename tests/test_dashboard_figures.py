@@ -79,31 +79,127 @@ def test_gantt_segments_follow_the_event_log():
     assert len(fig.layout.shapes) == 1  # the pause
 
 
-def test_lot_release_rate_is_per_replicate_and_week():
-    lots = pd.DataFrame({
-        "replicate": [0, 0, 1, 1], "initial_stock": [True, False, False, False],
-        "released_day": [0.0, 10.0, 12.0, math.nan], "failed_day": [math.nan, math.nan, math.nan, 20.0],
-    })  # fmt: skip
-    rate = figures.lot_release_rate(lots, replicates=2, start=dt.date(2026, 1, 1))
-    assert rate.set_index("week")["released"].to_dict() == {1: 1.0, 2: 0.0}
-    assert rate.set_index("week")["failed"].to_dict() == {1: 0.0, 2: 0.5}
+def test_gantt_draws_the_waits_as_such_and_marks_exits():
+    # subject 3: 20 days waiting for a cohort slot before enrolment on day 40, a product wait from
+    # day 41 to 70, a bed wait of 3 days before admission on day 73, a second dose after 14 days
+    # between doses (8 of them waiting for product), then death on day 120; a replacement is
+    # enrolled for them. Subject 4 is lost waiting for product.
+    rows = [
+        (0, 40.0, 3, 2, "enrolled", math.nan), (0, 41.0, 3, 2, "product_wait_started", 2.0),
+        (0, 70.0, 3, 2, "product_wait_ended", 29.0), (0, 73.0, 3, 2, "bed_wait_ended", 3.0),
+        (0, 73.0, 3, 2, "admitted", math.nan), (0, 73.0, 3, 2, "infused", 6e7), (0, 75.0, 3, 2, "discharged", math.nan),
+        (0, 81.0, 3, 2, "product_wait_started", 2.0), (0, 89.0, 3, 2, "product_wait_ended", 8.0),
+        (0, 89.0, 3, 2, "admitted", math.nan), (0, 89.0, 3, 2, "infused", 6e7), (0, 91.0, 3, 2, "discharged", math.nan),
+        (0, 120.0, 3, 2, "died", math.nan), (0, 120.0, 3, 2, "replacement_added", math.nan),
+        (0, 50.0, 4, 2, "enrolled", math.nan), (0, 51.0, 4, 2, "product_wait_started", 2.0),
+        (0, 80.0, 4, 2, "lost", math.nan),
+    ]  # fmt: skip
+    events = pd.DataFrame(rows, columns=["replicate", "day", "patient_id", "cohort", "event", "value"])
+    events[["patient_id", "cohort"]] = events[["patient_id", "cohort"]].astype("Int64")
+    screenings = pd.DataFrame(
+        columns=["replicate", "candidate_id", "screening_started_day", "decision_day", "eligible"]
+    )
+    patients = pd.DataFrame({"replicate": [0, 0], "patient_id": [3, 4], "waited_for_slot_days": [20.0, 0.0]})
+    seg = figures.gantt_segments(events, screenings, 0, patients)
+    three = seg[seg["subject"] == "subject 3 (cohort 2)"]
+    spans = {(p, s, e) for p, s, e in zip(three["phase"], three["start_day"], three["end_day"], strict=True)}
+    assert spans >= {("waiting for a cohort slot", 20.0, 40.0), ("waiting for product", 41.0, 70.0),
+                     ("waiting for a bed", 70.0, 73.0), ("waiting for dosing", 40.0, 73.0),
+                     ("between doses", 75.0, 89.0), ("waiting for product", 81.0, 89.0),
+                     ("infusion stay", 89.0, 91.0)}  # fmt: skip
+    four = seg[seg["subject"] == "subject 4 (cohort 2)"].set_index("phase")
+    assert four.loc["waiting for product", ["start_day", "end_day"]].tolist() == [51.0, 80.0]  # open: ends when lost
+    exits = figures.gantt_exits(events, 0)
+    assert sorted(zip(exits["subject"], exits["kind"], exits["day"], strict=True)) == [
+        ("subject 3 (cohort 2)", "died", 120.0), ("subject 3 (cohort 2)", "replacement_added", 120.0),
+        ("subject 4 (cohort 2)", "lost", 80.0)]  # fmt: skip
+    fig = figures.gantt_figure(seg, [], DETERMINISTIC, 0, exits, "A")
+    names = [t.name for t in fig.data]
+    assert names.index("waiting for product") > names.index("waiting for dosing")  # drawn over the wait
+    markers = {t.name: t for t in fig.data if t.type == "scatter"}
+    assert set(markers) == {"died", "lost (screen expired waiting for product)", "a replacement enrolled for them"}
+    assert fig.layout.title.text.startswith("A: replicate 0")
 
 
-def test_demand_and_stock_figures_draw_the_band_columns():
-    weekly = pd.DataFrame({
-        "period": [0, 1], "start_date": [dt.date(2026, 1, 1), dt.date(2026, 1, 8)],
-        "vials_thawed_p10": [0, 1], "vials_thawed_p50": [1, 2], "vials_thawed_p90": [2, 4],
-        "vials_in_stock_p10": [5, 3], "vials_in_stock_p50": [6, 4], "vials_in_stock_p90": [8, 6],
-        "mean_vials_thawed": [1.0, 2.5], "mean_cells_infused": [6e7, 1.5e8],
+MONTHS = pd.Series(["2026-01", "2026-02", "2026-03"])
+START = dt.date(2026, 1, 1)
+LOTS = pd.DataFrame({
+    # replicate 0: initial stock (10 vials, day 0) and a lot of 20 released on day 40 (February);
+    # replicate 1: a lot of 30 released on day 31 (1 February: the day after January's last) and a
+    # lot that failed on day 70 (March), never filled; replicate 2 has no lots at all
+    "replicate": [0, 0, 1, 1], "lot_id": [1, 2, 1, 2], "initial_stock": [True, False, False, False],
+    "released_day": [0.0, 40.0, 31.0, math.nan], "failed_day": [math.nan, math.nan, math.nan, 70.0],
+    "expiry_day": [50.0, 400.0, 391.0, math.nan], "vials": [10, 20, 30, 0],
+    "vials_expired": [6, 0, 0, 0], "vials_wasted": [1, 0, 2, 0], "vials_destroyed": [0, 0, 0, 0],
+})  # fmt: skip
+
+
+def test_month_ends_are_the_last_day_of_each_month():
+    from ctdild_sim.analysis.supply_summary import month_ends
+
+    ends = month_ends(START, MONTHS)
+    assert list(ends["end_date"]) == [dt.date(2026, 1, 31), dt.date(2026, 2, 28), dt.date(2026, 3, 31)]
+    assert list(ends["end_day"]) == [31.0, 59.0, 90.0]  # events before the day after the month's last
+
+
+def test_cumulative_released_counts_every_replicate_and_the_initial_stock():
+    from ctdild_sim.analysis.supply_summary import cumulative_released
+
+    released = cumulative_released(LOTS, 3, START, MONTHS)
+    # by month end: replicate 0 has 10, 30, 30; replicate 1 has 0, 30, 30; replicate 2 has 0, 0, 0
+    per_replicate = np.array([[10, 30, 30], [0, 30, 30], [0, 0, 0]])
+    for q in (10, 50, 90):
+        expected = np.quantile(per_replicate, q / 100, axis=0, method="inverted_cdf")
+        assert list(released[f"vials_released_p{q}"]) == list(expected), q
+    assert list(released["vials_released_p90"]) == [10, 30, 30]
+
+
+def test_monthly_lot_events_are_means_per_replicate():
+    from ctdild_sim.analysis.supply_summary import monthly_lot_events
+
+    events = monthly_lot_events(LOTS, 2, START, MONTHS)
+    assert list(events["lots_released"]) == [0.0, 1.0, 0.0]  # the initial stock is not a release
+    assert list(events["lots_failed"]) == [0.0, 0.0, 0.5]
+    assert list(events["lots_expired"]) == [0.0, 0.5, 0.0]  # the initial lot, on day 50, with 6 unused
+
+
+def test_waste_by_cause_on_known_metrics():
+    from ctdild_sim.analysis.supply_summary import waste_by_cause
+
+    metrics = pd.DataFrame({"vials_expired": [0, 4, 8, 0], "vials_wasted": [1, 0, 0, 0], "vials_destroyed": [0] * 4})
+    waste = waste_by_cause(metrics).set_index("cause")
+    assert waste.loc["expired in stock", "mean_vials"] == 3.0 and waste.loc["expired in stock", "p90_vials"] == 8
+    assert waste.loc["expired in stock", "share_with_any"] == 0.5
+    assert waste.loc["thaw window missed", "mean_vials"] == 0.25
+    assert waste.loc["failed QC (lot destroyed)", "share_with_any"] == 0.0
+    fig = figures.waste_figure({"A": waste.reset_index()})
+    assert [t.name for t in fig.data] == list(waste.index) and fig.layout.barmode == "stack"
+
+
+def test_product_figures_draw_the_monthly_columns():
+    monthly = pd.DataFrame({
+        "period": MONTHS, "vials_thawed_p90": [2, 4, 0], "mean_vials_thawed": [1.0, 2.5, 0.0],
+        "cumulative_vials_thawed_p10": [0, 1, 1], "cumulative_vials_thawed_p50": [1, 3, 3],
+        "cumulative_vials_thawed_p90": [2, 6, 6], "vials_in_stock_p10": [5, 3, 3], "vials_in_stock_p50": [6, 4, 4],
+        "vials_in_stock_p90": [8, 6, 6],
     })  # fmt: skip
-    demand = figures.demand_figure({"A": weekly})
-    by_name = {t.name: t for t in demand.data}
-    assert list(by_name["A P50"].y) == [1, 2] and list(by_name["A P10-P90"].y) == [0, 1]
-    assert list(by_name["A mean"].y) == [1.0, 2.5]
-    releases = pd.DataFrame({"start_date": [dt.date(2026, 1, 1)], "released": [0.5]})
-    stock = figures.stock_figure({"A": (weekly, releases)})
+    from ctdild_sim.analysis.supply_summary import cumulative_released, monthly_lot_events
+
+    released = cumulative_released(LOTS, 3, START, MONTHS)
+    supply = {t.name: t for t in figures.supply_cumulative_figure({"A": (monthly, released)}).data}
+    assert list(supply["A vials needed P50"].y) == [1, 3, 3]
+    assert list(supply["A vials released P50"].y) == list(released["vials_released_p50"])
+    demand = {t.name: t for t in figures.monthly_demand_figure({"A": monthly}).data}
+    assert demand["A mean"].type == "bar" and list(demand["A mean"].y) == [1.0, 2.5, 0.0]
+    assert list(demand["A P90"].y) == [2, 4, 0] and list(demand["A P90"].x) == list(MONTHS)
+    stock = figures.stock_projection_figure({"A": (monthly, monthly_lot_events(LOTS, 2, START, MONTHS))})
     by_name = {t.name: t for t in stock.data}
-    assert list(by_name["A P50"].y) == [6, 4] and by_name["A lots released / week"].type == "bar"
+    assert list(by_name["A vials in stock P50"].y) == [6, 4, 4]
+    bars = {name: t for name, t in by_name.items() if t.type == "bar"}
+    assert set(bars) == {"A lots released", "A lots failed QC", "A lots expired with vials unused"}
+    assert all(t.yaxis == "y2" for t in bars.values())  # their own axis, under the stock
+    legend = stock.layout.legend  # along the figure's bottom edge, under the axis
+    assert (legend.orientation, legend.yref, legend.yanchor) == ("h", "container", "bottom") and legend.y < 0.05
 
 
 def test_cohort_completion_is_the_share_passed_by_each_day():
@@ -208,15 +304,6 @@ def test_milestone_dates_are_start_date_plus_day_and_skip_never_reached():
     assert (dates["date"] == pd.Timestamp(DETERMINISTIC.start_date + dt.timedelta(days=10))).all()
     fig = figures.milestone_box_figure({"A": dates}, dt.date(2026, 5, 30))
     assert len(fig.data) == 1 and fig.data[0].type == "box" and len(fig.layout.shapes) == 1
-
-
-def test_cells_figure_scales_the_vial_bands_by_cells_per_vial():
-    weekly = pd.DataFrame({"start_date": [dt.date(2026, 1, 1)], "vials_thawed_p10": [1], "vials_thawed_p50": [2],
-                           "vials_thawed_p90": [3], "mean_cells_infused": [9e7]})  # fmt: skip
-    fig = figures.cells_figure({"A": (weekly, 5e7)})
-    by_name = {t.name: t for t in fig.data}
-    assert list(by_name["A P50"].y) == [1e8] and list(by_name["A P10-P90"].y) == [5e7]
-    assert list(by_name["A mean infused"].y) == [9e7]
 
 
 def test_lot_plan_view_states_the_policy_and_lists_the_search():

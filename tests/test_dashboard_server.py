@@ -150,8 +150,29 @@ FORECAST_REQUESTS = [
         ("page-view", {"page-query.data": {"page": "scenario", "file": ["nct06574581.yaml"]}}, "not list"),
         ("page-view", {"page-query.data": {"page": "scenario", "file": {"a": 1}}}, "not dict"),
         ("..url.search", {"run-picker.value": "not a list", "url.search": "?runs=x"}, '"response": {}'),
-        ("upload-result", {"upload.contents": 12, "upload.filename": ["x"]}, "could not be decoded"),
-        ("upload-result", {"upload.contents": "data:,!!!", "upload.filename": "x.yaml"}, "the file is empty"),
+        ("..upload-result", {"upload.contents": 12, "upload.filename": ["x"]}, "could not be decoded"),
+        ("..upload-result", {"upload.contents": "data:,!!!", "upload.filename": "x.yaml"}, "the file is empty"),
+        ("scenario-view", {"scenario-text.value": 5, "scenario-text-name.data": ["x"]}, "the scenario text is empty"),
+        (
+            "scenario-view",
+            {"scenario-text.value": "name: x\n", "scenario-text-name.data": "../x.yaml"},
+            "x (edited).yaml: start_date: required field",
+        ),
+        (
+            "scenario-status",
+            {"scenario-text.value": "name: x\n", "scenario-save-name.value": "../x.yaml"},
+            "a new file name",
+        ),
+        (
+            "scenario-status",
+            {"scenario-text.value": "name: x\n", "scenario-save-name.value": BASE},
+            "exists in scenarios/: pick a new name",
+        ),
+        (
+            "scenario-status",
+            {"scenario-text.value": "name: x\n", "scenario-save-name.value": "new.yaml"},
+            "new.yaml: start_date: required field",
+        ),
         *FORECAST_REQUESTS,
     ],
 )
@@ -178,7 +199,7 @@ def test_a_small_upload_of_deep_nesting_is_refused_fast(app):
     deep = b"[" * 5000 + b"]" * 5000
     contents = "data:application/x-yaml;base64," + base64.b64encode(deep).decode()
     started = time.monotonic()
-    text = _text(_post(app, "upload-result", {"upload.contents": contents, "upload.filename": "deep.yaml"}))
+    text = _text(_post(app, "..upload-result", {"upload.contents": contents, "upload.filename": "deep.yaml"}))
     assert "nested more than 32 levels deep" in text
     assert time.monotonic() - started < 10  # a hang guard: it takes a fraction of a second
 
@@ -321,7 +342,7 @@ def test_a_job_ends_when_the_server_is_killed(live):
 def test_an_upload_with_an_impossible_date_names_the_field(app):
     text = (SCENARIOS / BASE).read_text().replace("start_date: 2024-08-20", "start_date: 2024-13-01")
     contents = "data:application/x-yaml;base64," + base64.b64encode(text.encode()).decode()
-    message = _text(_post(app, "upload-result", {"upload.contents": contents, "upload.filename": "dated.yaml"}))
+    message = _text(_post(app, "..upload-result", {"upload.contents": contents, "upload.filename": "dated.yaml"}))
     assert "dated.yaml: start_date: Input should be a valid date" in message
 
 
@@ -344,3 +365,14 @@ def test_callbacks_are_plain_functions_a_test_can_call(folders, tmp_path):
     options, picked, status = callbacks.on_run(own_store, progress.append, [BASE], 3, 1)
     assert status.startswith("Stored 1 run(s) of 3 replicates") and [o["value"] for o in options] == picked
     assert progress[-1][:2] == ("3", "3")
+
+
+def test_page_links_keep_the_runs_and_mark_the_page_shown():
+    from dashboard.callbacks import on_nav
+
+    links = [{"type": "nav", "page": key} for key in ("timeline", "product", "scenario")]
+    hrefs, classes = on_nav("?runs=A,B&replicate=3", "/product", links)
+    assert hrefs == ["/?runs=A,B", "/product?runs=A,B", "/scenario?runs=A,B"]  # the replicate is the Timeline's own
+    assert classes == ["nav-link nav-timeline", "nav-link nav-product nav-current", "nav-link nav-scenario"]
+    hrefs, classes = on_nav(None, None, links)
+    assert hrefs == ["/", "/product", "/scenario"] and classes[0].endswith("nav-current")

@@ -52,10 +52,27 @@ def supply_metrics(result: ReplicateResult, product: Product | None, counts: Cou
         "vials_on_hand": sum(lot.on_hand for lot in lots),
         "cells_filled": filled * vial_cells if product else 0.0,
         "cells_in_vials_used": used * vial_cells if product else 0.0,
+        "vial_days_in_stock": vial_days_in_stock(result),
         "stockout_events": counts[E.PRODUCT_WAIT_STARTED],
         "patient_days_waiting_for_product": sum(p.product_wait_days for p in result.patients),
         "n_lost_waiting_for_product": sum(1 for p in result.patients if p.status == "lost"),
     }
+
+
+_STOCK_CHANGE = {E.LOT_RELEASED: 1.0, E.VIALS_THAWED: -1.0, E.VIALS_EXPIRED: -1.0}
+
+
+def vial_days_in_stock(result: ReplicateResult) -> float:
+    """The stock level integrated over the replicate (vials x days, released vials not yet thawed or
+    expired, as ``weekly_series`` counts stock): what storage is charged on. A change of ``v`` vials
+    on day ``d`` adds ``v x (end - d)``."""
+    end = result.end_day
+    total = 0.0
+    for e in result.events:
+        sign = _STOCK_CHANGE.get(e.event)
+        if sign is not None:
+            total += sign * e.value * (end - e.day)
+    return total
 
 
 def lot_table(results: Iterable[ReplicateResult]) -> pd.DataFrame:

@@ -76,3 +76,63 @@ def active_periods(bands: pd.DataFrame) -> pd.DataFrame:
     done = ((cumulative >= cumulative.iloc[-1]) & (bands["vials_thawed_p90"] == 0)).to_numpy()
     stop = int(done.argmax()) if done.any() else len(bands)
     return bands[started & (np.arange(len(bands)) < stop)]
+
+
+def month_ends(start: dt.date, periods: pd.Series) -> pd.DataFrame:
+    """For the demand bands' month labels (``2024-08``): the month's last date and the simulation
+    day at its end (counts "by the end of the month" take events before that day)."""
+    ends = pd.PeriodIndex(periods.astype(str), freq="M").end_time.normalize()
+    dates = [d.date() for d in ends]
+    return pd.DataFrame({"period": periods.to_numpy(), "end_date": dates,
+                         "end_day": [float((d - start).days + 1) for d in dates]})  # fmt: skip
+
+
+def cumulative_released(lots: pd.DataFrame, replicates: int, start: dt.date, periods: pd.Series) -> pd.DataFrame:
+    """Vials released by the end of each month (the initial stock on day 0 included), P10/P50/P90
+    across all ``replicates`` (a replicate without a release counts zero): the supply side of the
+    cumulative supply-against-demand fan."""
+    ends = month_ends(start, periods)
+    released = lots[lots["released_day"].notna()]
+    months = np.searchsorted(ends["end_day"].to_numpy(), released["released_day"].to_numpy(), side="right")
+    counts = np.zeros((max(replicates, 1), len(ends) + 1))
+    rows = released["replicate"].to_numpy(dtype=int)
+    keep = rows < counts.shape[0]
+    np.add.at(counts, (rows[keep], months[keep]), released["vials"].to_numpy(dtype=float)[keep])
+    cumulative = np.cumsum(counts[:, :-1], axis=1)
+    out = ends.copy()
+    for q in QUANTILES:
+        out[f"vials_released_p{int(q * 100)}"] = np.quantile(cumulative, q, axis=0, method="inverted_cdf")
+    return out
+
+
+def monthly_lot_events(lots: pd.DataFrame, replicates: int, start: dt.date, periods: pd.Series) -> pd.DataFrame:
+    """Lots released (the initial stock not counted), failed at QC and expired with vials unused,
+    per month: the mean number per replicate (what the stock projection marks)."""
+    ends = month_ends(start, periods)
+    edges = np.r_[0.0, ends["end_day"].to_numpy()]
+    made = lots[~lots["initial_stock"]]
+    expired = lots[lots["vials_expired"].fillna(0) > 0]
+    out = ends.copy()
+    for name, days in (("released", made["released_day"]), ("failed", made["failed_day"]),
+                       ("expired", expired["expiry_day"])):  # fmt: skip
+        counts, _ = np.histogram(days.dropna().to_numpy(dtype=float), bins=edges)
+        out[f"lots_{name}"] = counts / max(replicates, 1)
+    return out
+
+
+WASTE_CAUSES = {
+    "vials_expired": "expired in stock",
+    "vials_wasted": "thaw window missed",
+    "vials_destroyed": "failed QC (lot destroyed)",
+}
+
+
+def waste_by_cause(metrics: pd.DataFrame) -> pd.DataFrame:
+    """Vials lost per replicate by cause: mean, P50 and P90, and the share of replicates with any."""
+    rows = []
+    for column, cause in WASTE_CAUSES.items():
+        values = metrics[column].to_numpy(dtype=float)
+        p50, p90 = np.quantile(values, [0.5, 0.9], method="inverted_cdf")
+        rows.append({"cause": cause, "mean_vials": values.mean(), "p50_vials": p50, "p90_vials": p90,
+                     "share_with_any": float((values > 0).mean())})  # fmt: skip
+    return pd.DataFrame(rows)

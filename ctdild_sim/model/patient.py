@@ -237,7 +237,9 @@ class Journey:
             asked = self.env.now
             if not (yield from self._take(beds)):
                 break
-            p.bed_wait_days += self.env.now - asked
+            if self.env.now > asked:
+                p.bed_wait_days += self.env.now - asked
+                self._record(EventName.BED_WAIT_ENDED, value=self.env.now - asked)
             if pause.active:  # a pause began while the subject waited for a bed
                 beds.give_back()
                 continue

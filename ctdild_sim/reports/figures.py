@@ -33,6 +33,15 @@ def band(fig: go.Figure, x, low, high, mid, name: str, colour: str) -> None:
                              name=f"{name} P50"))  # fmt: skip
 
 
+def legend_below(fig: go.Figure, rows: int = 1) -> go.Figure:
+    """The legend in rows along the figure's bottom edge, under the x axis's ticks and title, where
+    it cannot cover the title, the axes or the data (``rows``: legend rows to leave room for)."""
+    fig.update_layout(legend={"orientation": "h", "yref": "container", "yanchor": "bottom", "y": 0.01,
+                              "xanchor": "left", "x": 0},
+                      margin={"b": 75 + 22 * rows})  # fmt: skip
+    return fig
+
+
 def mark_registered_completion(fig: go.Figure, registered: dt.date) -> None:
     """A dashed vertical line at the registered completion date, on a date axis."""
     fig.add_vline(x=pd.Timestamp(registered).timestamp() * 1000, line_dash="dash",
@@ -150,7 +159,8 @@ def progress_figure(observed: pd.DataFrame, forecast: pd.DataFrame, plan: pd.Dat
     fig.add_vline(x=pd.Timestamp(as_of).timestamp() * 1000, line_dash="dash", line_color=OBSERVED_COLOUR,
                   annotation_text=f"as of {as_of}", annotation_position="top left")  # fmt: skip
     fig.update_layout(title="Progress: the records, then the forecast (the plan from the start faded behind)",
-                      height=760, legend={"orientation": "h", "y": -0.06})  # fmt: skip
+                      height=760)  # fmt: skip
+    legend_below(fig)
     return fig
 
 
@@ -191,5 +201,6 @@ def forecast_milestone_figure(milestones: pd.DataFrame, as_of: dt.date, register
         mark_registered_completion(fig, registered)
     fig.update_yaxes(categoryorder="array", categoryarray=list(frame["label"]))  # the protocol's order, top down
     fig.update_layout(title="Milestones: observed, and forecast from the records", xaxis_title="date",
-                      height=160 + 36 * len(frame), legend={"orientation": "h", "y": -0.15})  # fmt: skip
+                      height=160 + 36 * len(frame))  # fmt: skip
+    legend_below(fig)
     return fig

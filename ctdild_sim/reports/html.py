@@ -52,6 +52,8 @@ def pack_html(pack: Pack, *, for_print: bool = False) -> str:
             first = False
         for heading, frame in section.tables:
             parts.append(f"<h3>{html.escape(heading)}</h3>")
+            if heading in section.captions:
+                parts.append(f"<p class='caption'>{html.escape(section.captions[heading])}</p>")
             parts.append(present(frame).to_html(index=False, border=0, escape=True))
     parts.append("</body></html>")
     return "\n".join(parts)

@@ -17,8 +17,9 @@ import pandas as pd
 import plotly.graph_objects as go
 
 from ctdild_sim.analysis.compare import headline
+from ctdild_sim.analysis.costs import cost_per_dose, cost_summary, replicate_costs
 from ctdild_sim.analysis.summary import milestone_summary, probability_done_by, run_warnings
-from ctdild_sim.analysis.supply_summary import lot_starts, supply_overview
+from ctdild_sim.analysis.supply_summary import lot_starts, supply_overview, waste_by_cause
 from ctdild_sim.reports.columns import fmt_date, fmt_probability, fmt_share, not_reached
 from ctdild_sim.reports.figures import forecast_milestone_figure, lplv_ecdf_figure, progress_figure
 from ctdild_sim.runs.results import LazyTables, manifest_of, scenario_comments, scenario_of
@@ -35,6 +36,7 @@ class Section:
     notes: list[str] = field(default_factory=list)
     figures: list[go.Figure] = field(default_factory=list)
     tables: list[tuple[str, pd.DataFrame]] = field(default_factory=list)
+    captions: dict[str, str] = field(default_factory=dict)  # a table's heading -> a line under it
 
 
 @dataclass
@@ -92,9 +94,10 @@ def _names(records: list[RunRecord]) -> dict[str, RunRecord]:
 
 
 def view_pack(title: str, notes: list[str], figures: list[go.Figure], tables: list[tuple[str, pd.DataFrame]],
-              subtitle: str = "") -> Pack:  # fmt: skip
+              subtitle: str = "", captions: dict[str, str] | None = None) -> Pack:  # fmt: skip
     """One dashboard view as a report."""
-    return Pack(title, subtitle or f"Made {dt.date.today()} by ctdild-sim", [Section("", notes, figures, tables)])
+    section = Section("", notes, figures, tables, dict(captions or {}))
+    return Pack(title, subtitle or f"Made {dt.date.today()} by ctdild-sim", [section])
 
 
 def steering_pack(records: list[RunRecord]) -> Pack:
@@ -197,6 +200,14 @@ def _product(named: dict[str, RunRecord]) -> Section:
         )
         section.tables.append((f"{name}: when the k-th lot is ordered",
                                lot_starts(r.tables["lots"], r.replicates, r.scenario.start_date)))  # fmt: skip
+        section.tables.append((f"{name}: vials lost by cause", waste_by_cause(r.tables["metrics"])))
+        costs = r.scenario.product.costs
+        if costs is not None and "vial_days_in_stock" in r.tables["metrics"]:
+            per_replicate = replicate_costs(r.tables["metrics"], r.tables["lots"], r.scenario)
+            section.notes.append(f"{name}: product cost per infused dose {cost_per_dose(per_replicate):,.0f} "
+                                 f"{costs.currency}; wasted product {per_replicate['waste'].mean():,.0f} "
+                                 f"{costs.currency} per replicate (mean).")  # fmt: skip
+            section.tables.append((f"{name}: costs per replicate ({costs.currency})", cost_summary(per_replicate)))
     return section
 
 

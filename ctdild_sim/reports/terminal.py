@@ -17,6 +17,7 @@ from rich.table import Table
 from rich.text import Text
 
 from ctdild_sim.analysis.bands import PeriodKind
+from ctdild_sim.analysis.costs import cost_per_dose, cost_summary, replicate_costs
 from ctdild_sim.analysis.summary import (
     milestone_summary,
     overview,
@@ -173,6 +174,16 @@ def supply_report(console: Console, scenario: Scenario, tables: RunTables, perio
             ),
         )
     )
+    costs = scenario.product.costs if scenario.product is not None else None
+    if costs is not None:
+        per_replicate = replicate_costs(metrics, tables.lots, scenario)
+        console.print(
+            f"Product cost per infused dose {costs.currency} {cost_per_dose(per_replicate):,.0f}; wasted product "
+            f"{costs.currency} {per_replicate['waste'].mean():,.0f} per replicate (mean)"
+            + (f"; the delay cost is a lower bound: {per_replicate['delay_censored'].mean():.1%} of replicates never "
+               "reached last patient last visit." if per_replicate["delay_censored"].any() else ".")
+        )  # fmt: skip
+        console.print(frame_table(f"Costs per replicate ({costs.currency})", cost_summary(per_replicate)))
 
 
 def plan_report(console: Console, plan: LotPlan) -> None:

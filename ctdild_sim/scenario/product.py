@@ -99,6 +99,31 @@ class Schedule(StrictModel):
 
 StockPolicy = Annotated[ReorderPoint | MakeToOrder | Schedule, Field(discriminator="kind")]
 
+MAX_COST = 1e9
+"""Largest cost per lot, vial, vial-month or day (in the scenario's currency)."""
+
+
+class Costs(StrictModel):
+    """What the product and the trial's time cost, for the cost block (nothing in the simulation
+    depends on it). A lot costs ``lot_fixed + per_vial x vials filled``, whether it passes QC or
+    not; a vial costs its lot's cost over the lot's vials, so wasted vials carry their share of it."""
+
+    currency: str = Field(default="USD", min_length=1, max_length=8, pattern=r"^[A-Za-z$€£¥ ]+$",
+                          description="Currency code shown with every cost.")  # fmt: skip
+    lot_fixed: float = Field(ge=0, le=MAX_COST, description="Cost of a manufacturing campaign, whatever its yield.")
+    per_vial: float = Field(ge=0, le=MAX_COST, description="Cost of each vial filled (fill, QC share, materials).")
+    storage_per_vial_month: float = Field(
+        ge=0, le=MAX_COST, description="Cost of keeping one released vial in the cryostore for a month."
+    )
+    delay_per_day: float = Field(
+        ge=0,
+        le=MAX_COST,
+        description=(
+            "Cost of each day the last patient's last visit falls after the registered completion "
+            "date (running the trial longer)."
+        ),
+    )
+
 
 class Product(StrictModel):
     """The cell product: per-kg doses in whole vials, lots, inventory rules and stock policy."""
@@ -141,6 +166,9 @@ class Product(StrictModel):
             "Start a lot at once when subjects are owed more vials than stock plus lots in process "
             "can be expected to give (under any policy)."
         )
+    )
+    costs: Costs | None = Field(
+        default=None, description="Costs of lots, storage and delay, for the cost block (none: no cost block)."
     )
 
     @model_validator(mode="after")

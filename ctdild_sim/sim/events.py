@@ -56,6 +56,7 @@ class EventName(StrEnum):
     VIALS_EXPIRED = "vials_expired"
     PRODUCT_WAIT_STARTED = "product_wait_started"
     PRODUCT_WAIT_ENDED = "product_wait_ended"
+    BED_WAIT_ENDED = "bed_wait_ended"  # only when a subject waited for a bed; value: days waited
     VIALS_THAWED = "vials_thawed"
     VIALS_WASTED = "vials_wasted"
     LOST = "lost"

@@ -1,0 +1,169 @@
+"""The Scenario page's callbacks: a file's parameters as a tree, and the editor: a picked or
+uploaded file's text, checked as the CLI checks a file, run like the picked files, and saved into
+the scenarios folder only when the user asks, under a new name (never over a file).
+
+Nothing uploaded or edited is written anywhere until "Save" is pressed; a run of an edited text
+stores the text in the run's manifest like any run.
+"""
+
+from __future__ import annotations
+
+import base64
+import binascii
+from collections.abc import Callable
+from pathlib import Path
+
+import dash
+from dash import Input, Output, State, no_update
+from dash.exceptions import PreventUpdate
+
+from ctdild_sim.runs.export import WriteFailed
+from ctdild_sim.runs.results import StoreError
+from ctdild_sim.sim.budget import BudgetExceeded
+from dashboard import ids, layout
+from dashboard.callbacks import MAX_SEED, Context, _messages, _run_and_store, job_callback, on_stored, whole_number
+from dashboard.data import (
+    DashboardError,
+    file_comments_in,
+    load_scenario_file,
+    save_scenario_text,
+    validate_text,
+)
+from dashboard.jobs import prepare_job_process
+from dashboard.views import scenario_view
+
+
+def edited_name(name: object) -> str:
+    """What the editor's text is called (``nct06574581 (edited).yaml``): not the file it came from,
+    so its ``extends: nct06574581.yaml`` is not a cycle, and a run of it is told apart."""
+    path = Path(name if isinstance(name, str) and name else "scenario.yaml")
+    return f"{path.stem} (edited){path.suffix or '.yaml'}"
+
+
+def on_scenario(ctx: Context, name: object):
+    """The picked file's parameters, section by section, with the file's comments."""
+    if not name:
+        return layout.hint("Pick a scenario file to see its parameters, or upload one.")
+    try:
+        scenario, text = load_scenario_file(ctx.scenarios_dir, name)
+    except DashboardError as exc:
+        return layout.error(str(exc))
+    return layout.render(scenario_view(scenario, str(name), file_comments_in(ctx.scenarios_dir, text)))
+
+
+def on_file_to_editor(ctx: Context, name: object):
+    """The picked file's text into the editor."""
+    if not isinstance(name, str) or not name:
+        raise PreventUpdate
+    try:
+        _, text = load_scenario_file(ctx.scenarios_dir, name)
+    except DashboardError:
+        raise PreventUpdate from None  # the view says what is wrong with it
+    return text, name
+
+
+def on_upload(ctx: Context, contents: object, filename: object):
+    """Check an uploaded file with the CLI's messages and put its text in the editor; nothing is
+    written to disk. Returns (message, editor text, its name)."""
+    if not contents:
+        return layout.error("The upload was empty or larger than the limit."), no_update, no_update
+    shown = Path(filename).name if isinstance(filename, str) and filename else "upload.yaml"
+    if not isinstance(contents, str) or "," not in contents:
+        return layout.error(f"{shown}: the upload could not be decoded"), no_update, no_update
+    try:
+        payload = base64.b64decode(contents.split(",", 1)[1], validate=False)
+        text = payload.decode("utf-8")
+    except (binascii.Error, ValueError):
+        return layout.error(f"{shown}: the upload could not be decoded"), no_update, no_update
+    try:
+        scenario = validate_text(shown, text, ctx.scenarios_dir)
+    except DashboardError as exc:
+        return layout.error(str(exc)), text if len(payload) <= 256 * 1024 else no_update, shown
+    view = scenario_view(scenario, shown, file_comments_in(ctx.scenarios_dir, text))
+    return [dash.html.P(f"{shown}: valid; its text is in the editor below.", className="upload-ok"),
+            *layout.render(view)], text, shown  # fmt: skip
+
+
+def on_check(ctx: Context, text: object, name: object):
+    """Check the editor's text and show its parameters (or the CLI's message)."""
+    shown = edited_name(name)
+    try:
+        scenario = validate_text(shown, text, ctx.scenarios_dir)
+    except DashboardError as exc:
+        return layout.error(str(exc))
+    view = scenario_view(scenario, shown, file_comments_in(ctx.scenarios_dir, str(text)))
+    return [dash.html.P(f"{shown}: valid.", className="upload-ok"), *layout.render(view)]
+
+
+def on_run_text(ctx: Context, set_progress: Callable, text: object, name: object, replicates: object,
+                seed: object):  # fmt: skip
+    """Run the editor's text as the Run button runs a file (checked first; stored with its text);
+    returns (the run id, a message)."""
+    prepare_job_process(ctx.server_pid)
+    try:
+        n = whole_number(replicates, "Replicates", 1, ctx.max_replicates)
+        seed = whole_number(seed, "The seed", 0, MAX_SEED)
+        label = edited_name(name)
+        scenario = validate_text(label, text, ctx.scenarios_dir)
+        with ctx.jobs.hold(f"a run of {n:,} replicates of {label}"):
+            run_ids = _run_and_store(ctx, lambda values: set_progress((values[-1],)), [(label, scenario, str(text))],
+                                     n, seed)  # fmt: skip
+    except (DashboardError, BudgetExceeded, StoreError, WriteFailed) as exc:
+        return no_update, layout.error(_messages(ctx, exc))
+    return run_ids[0], f"Stored run {run_ids[0]} of {label} ({n} replicates, seed {seed}); it is picked above."
+
+
+def on_save(ctx: Context, text: object, new_name: object):
+    """Save the editor's text into the scenarios folder under a new name, checked first."""
+    try:
+        path = save_scenario_text(ctx.scenarios_dir, new_name, text)
+    except DashboardError as exc:
+        return layout.error(_messages(ctx, exc))
+    return dash.html.P(f"Saved as {ctx.scenarios_dir.name}/{path.name}; it is listed with the scenario files.",
+                       className="upload-ok")  # fmt: skip
+
+
+def register(app: dash.Dash, ctx: Context) -> None:
+    """The Scenario page's callbacks (its file picker and address are in ``callbacks``)."""
+    app.callback(
+        Output(ids.UPLOAD_RESULT, "children"),
+        Output(ids.SCENARIO_TEXT, "value", allow_duplicate=True),
+        Output(ids.SCENARIO_TEXT_NAME, "data", allow_duplicate=True),
+        Input(ids.UPLOAD, "contents"),
+        State(ids.UPLOAD, "filename"),
+        prevent_initial_call=True,
+    )(lambda contents, filename: on_upload(ctx, contents, filename))
+    app.callback(
+        Output(ids.SCENARIO_TEXT, "value"),
+        Output(ids.SCENARIO_TEXT_NAME, "data"),
+        Input(ids.SCENARIO_DETAIL, "value"),
+    )(lambda name: on_file_to_editor(ctx, name))
+    app.callback(
+        Output(ids.SCENARIO_VIEW, "children"),
+        Input(ids.SCENARIO_CHECK, "n_clicks"),
+        State(ids.SCENARIO_TEXT, "value"),
+        State(ids.SCENARIO_TEXT_NAME, "data"),
+        prevent_initial_call=True,
+    )(lambda _clicks, text, name: on_check(ctx, text, name))
+    app.callback(
+        Output(ids.SCENARIO_STATUS, "children", allow_duplicate=True),
+        Input(ids.SCENARIO_SAVE, "n_clicks"),
+        State(ids.SCENARIO_TEXT, "value"),
+        State(ids.SCENARIO_SAVE_NAME, "value"),
+        prevent_initial_call=True,
+    )(lambda _clicks, text, new_name: on_save(ctx, text, new_name))
+
+    job_callback(
+        app, [Output(ids.SCENARIO_MADE, "data"), Output(ids.SCENARIO_STATUS, "children")], ids.SCENARIO_RUN,
+        ids.SCENARIO_RUN_CANCEL, [Output(ids.SCENARIO_RUN_PROGRESS, "children")],
+        [State(ids.SCENARIO_TEXT, "value"), State(ids.SCENARIO_TEXT_NAME, "data"), State(ids.REPLICATES, "value"),
+         State(ids.SEED, "value")],
+        lambda set_progress, *values: on_run_text(ctx, set_progress, *values),
+    )  # fmt: skip
+
+    app.callback(
+        Output(ids.RUN_PICKER, "options", allow_duplicate=True),
+        Output(ids.RUN_PICKER, "value", allow_duplicate=True),
+        Input(ids.SCENARIO_MADE, "data"),
+        prevent_initial_call=True,
+    )(lambda made: on_stored(ctx, made))
