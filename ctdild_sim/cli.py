@@ -29,18 +29,29 @@ from ctdild_sim import __version__
 from ctdild_sim.actuals.reader import ActualsError
 from ctdild_sim.actuals.rows import FILES as ACTUALS_FILES
 from ctdild_sim.actuals.synthetic import actuals_from_replicate, synthetic_readme
-from ctdild_sim.analysis.compare import headline, milestone_differences, milestone_quantiles
+from ctdild_sim.analysis.compare import (
+    headline,
+    milestone_differences,
+    milestone_quantiles,
+    screen_failure_differences,
+)
+from ctdild_sim.analysis.ranking import RESAMPLES, drawn_inputs, ranking
+from ctdild_sim.analysis.sensitivity import OUTCOMES
 from ctdild_sim.analysis.summary import run_warnings
 from ctdild_sim.analysis.supply_summary import lot_starts
 from ctdild_sim.analysis.tables import RunTables
 from ctdild_sim.model.engine import run_replicate
-from ctdild_sim.reports.figures import differences_figure, lplv_ecdf_figure
-from ctdild_sim.reports.pack import RunRecord, steering_pack, view_pack
+from ctdild_sim.reports.figures import differences_figure, lplv_ecdf_figure, tornado_figure
+from ctdild_sim.reports.pack import RunRecord, sensitivity_notes, steering_pack, view_pack
 from ctdild_sim.reports.terminal import (
     compare_report,
     forecast_report,
+    frame_table,
     plan_report,
+    rank_report,
     runs_report,
+    sensitivity_report,
+    solve_report,
     supply_report,
     trial_report,
 )
@@ -48,12 +59,24 @@ from ctdild_sim.reports.writers import FORMATS, ReportError, write_report
 from ctdild_sim.runs.export import OutputError, WriteFailed, check_output_dir, write_csv_tables, write_tables
 from ctdild_sim.runs.results import DEFAULT_ROOT, StoreError, delete_run, list_runs, manifest_of, save_run, set_label
 from ctdild_sim.runs.runner import quiet_dask, run_scenario, simulate_metrics
+from ctdild_sim.scenario.comments import chain_comments, parent_texts
 from ctdild_sim.scenario.loading import ScenarioError, load_scenario, read_text, shipped_scenario, shipped_scenarios_dir
 from ctdild_sim.scenario.trial import Scenario
 from ctdild_sim.sim.budget import BudgetExceeded
 from ctdild_sim.studies.forecast import forecast as run_forecast
 from ctdild_sim.studies.forecast import read_state
 from ctdild_sim.studies.lot_plan import plan_lots
+from ctdild_sim.studies.sensitivity import (
+    DEFAULT_SPREAD,
+    RangesError,
+    Sensitivity,
+    assumptions,
+    read_ranges,
+    run_sensitivity,
+)
+from ctdild_sim.studies.solve import SolveError, parse_target
+from ctdild_sim.studies.solve import lever_range as lever_bounds
+from ctdild_sim.studies.solve import solve as run_solve
 
 FAILED = 1
 BAD_INPUT = 2
@@ -317,6 +340,32 @@ def report(run_ids: tuple[str, ...], fmt: str | None, out: Path | None, results_
     click.echo(f"Steering pack of {len(records)} run(s) written to {path} ({fmt}).")
 
 
+@main.command()
+@click.argument("run_id")
+@click.option("--results", "results_root", type=click.Path(path_type=Path), default=DEFAULT_ROOT, show_default=True,
+              help="Results store the run is in.")  # fmt: skip
+@click.option("--resamples", type=click.IntRange(20, 10_000), default=RESAMPLES, show_default=True,
+              help="Bootstrap resamples for the intervals.")  # fmt: skip
+@out_option
+def rank(run_id: str, results_root: Path, resamples: int, out: Path | None) -> None:
+    """What to learn first, from one stored run: the share of each outcome's variance explained by
+    each quantity the replicates drew once (first-order indices, 95% bootstrap intervals)."""
+    try:
+        record = RunRecord.open(run_id, results_root)
+        metrics = record.tables["metrics"]
+        if out is not None:
+            check_output_dir(out)
+    except (StoreError, OutputError) as exc:
+        _fail(f"{results_root}: {exc}" if isinstance(exc, StoreError) else str(exc))
+    if not drawn_inputs(metrics):
+        _fail(f"run {run_id}: its replicates recorded no drawn quantity that varies (runs made before ctdild-sim "
+              "recorded them, or every site's rate is fixed); run the scenario again")  # fmt: skip
+    table = ranking(metrics, record.scenario, record.seed, resamples)
+    console = _console()
+    rank_report(console, record.name, table, record.replicates)
+    _write(console, out, [("ranking", table)])
+
+
 # -- supply -------------------------------------------------------------------------------
 
 
@@ -529,15 +578,17 @@ def compare(scenario_files: tuple[Path, ...], replicates: int, seed: int, worker
         quantiles = milestone_quantiles(metrics, scenarios)
         differences = milestone_differences(metrics, scenarios, seed)
         summary = headline(metrics, scenarios)
+        screening = screen_failure_differences(metrics)
         tables = [("compare_quantiles", quantiles), ("compare_differences", differences),
-                  ("compare_headline", summary)]  # fmt: skip
+                  ("compare_headline", summary), ("compare_screen_failures", screening)]  # fmt: skip
         console = _console()
         _write(console, out, tables)
         if report_file is not None:
             figures = [lplv_ecdf_figure(metrics, scenarios), differences_figure(differences)]
             title = f"Scenario comparison: {', '.join(scenarios)} ({replicates} replicates, seed {seed})"
             pack = view_pack(title, [], figures, [("Headline", summary), ("Milestones", quantiles),
-                                                  ("Paired differences", differences)])  # fmt: skip
+                                                  ("Paired differences", differences),
+                                                  ("Screen failures by criterion", screening)])  # fmt: skip
             try:
                 write_report(pack, report_file, "html")
             except ReportError as exc:
@@ -545,6 +596,120 @@ def compare(scenario_files: tuple[Path, ...], replicates: int, seed: int, worker
             console.print(Text(f"HTML report written to {report_file}."))
         warnings = {name: run_warnings(frame) for name, frame in metrics.items()}
         compare_report(console, quantiles, differences, summary, replicates, seed, warnings)
+        changed = screening[screening["estimate"] != 0]
+        if len(changed):
+            console.print(frame_table("Screen failures by criterion that differ (candidates screened out per "
+                                      "replicate, paired)", changed, drop=("Against", "Pairs")))  # fmt: skip
+
+
+# -- sensitivity -----------------------------------------------------------------------------
+
+
+@main.command()
+@click.argument("scenario_file", type=click.Path(path_type=Path))
+@click.option("--ranges", "ranges_file", type=click.Path(path_type=Path), default=None,
+              help="A YAML file of ranges: field paths to [low, high] or {scale: [a, b]} [default: the scenario's "
+                   "ranges: block, else every WEAK field x(1 - spread) and x(1 + spread)].")  # fmt: skip
+@click.option("--spread", type=click.FloatRange(0, 1, min_open=True, max_open=True), default=DEFAULT_SPREAD,
+              show_default=True, help="How far WEAK fields are moved when no range is declared.")  # fmt: skip
+@_execution_options
+@click.option("--results", "results_root", type=click.Path(path_type=Path), default=DEFAULT_ROOT, show_default=True,
+              help="Results store the sensitivity run is saved in.")  # fmt: skip
+@click.option("--no-store", is_flag=True, help="Do not save the run in the results store.")
+@click.option("--report", "report_file", type=click.Path(path_type=Path), default=None,
+              help="Write a self-contained HTML report (the tornado) to this file.")  # fmt: skip
+@out_option
+def sensitivity(scenario_file: Path, ranges_file: Path | None, spread: float, replicates: int, seed: int,
+                workers: int | None, chunk_size: int | None, scheduler: str | None, quiet: bool, results_root: Path,
+                no_store: bool, report_file: Path | None, out: Path | None) -> None:  # fmt: skip
+    """Move each assumption of SCENARIO_FILE alone to its low and its high value, on common random
+    numbers, and print the tornado: each outcome's change with its paired 95% interval, largest first."""
+    scenario_file = _scenario_path(scenario_file)
+    scenario = _load(scenario_file, out)
+    scenario_text = read_text(scenario_file)
+    try:
+        if ranges_file is not None:
+            ranges, source = read_ranges(ranges_file), str(ranges_file)
+        else:
+            ranges, source = scenario.ranges, str(scenario_file)
+        comments = chain_comments(scenario_text, parent_texts(scenario_text, scenario_file.parent))
+        found = assumptions(scenario, ranges, comments, spread, source)
+        if out is not None:
+            check_output_dir(out)
+    except (RangesError, OutputError) as exc:
+        _fail(str(exc))
+    if report_file is not None and report_file.is_dir():
+        _fail(f"{report_file}: is a folder; --report takes a file name")
+    if not found:
+        _fail(f"{scenario_file}: no assumption to move: declare ranges (--ranges FILE or a ranges: block) or mark "
+              "fields WEAK in the file")  # fmt: skip
+    options = _run_options(workers, chunk_size, scheduler, keep_events=min(replicates, 200))
+    started = dt.datetime.now(dt.UTC)
+    total = replicates * (1 + 2 * len(found))
+    with _guarded(scenario_file) as state:
+        result: Sensitivity = _with_progress(
+            quiet, f"Sensitivity of {scenario.name}: {len(found)} assumptions", total,
+            lambda advance: run_sensitivity(scenario, found, replicates, seed, on_replicate=advance, **options),
+        )  # fmt: skip
+        tables = [*result.base.with_summaries(scenario), ("tornado", result.tornado),
+                  ("sensitivity_arms", result.arms_table()),
+                  ("sensitivity_metrics", result.metrics_table())]  # fmt: skip
+        console = _console()
+        if not no_store:
+            state.saved = save_run(
+                results_root, tables, scenario=scenario, scenario_file=scenario_file, scenario_text=scenario_text,
+                seed=seed, replicates=replicates, options=options, command=sys.argv, started=started,
+                extra={"kind": "sensitivity", "assumptions": [a.path for a in found]},
+            ).name  # fmt: skip
+        sensitivity_report(console, scenario.name, result, replicates, seed)
+        if report_file is not None:
+            pack = view_pack(f"Sensitivity of {scenario.name} ({replicates} replicates a value, seed {seed})",
+                             sensitivity_notes(result), [tornado_figure(result.tornado, o.key) for o in OUTCOMES],
+                             [("Tornado", result.tornado), ("Assumptions moved", result.arms_table())])  # fmt: skip
+            try:
+                write_report(pack, report_file, "html")
+            except ReportError as exc:
+                _fail(str(exc), FAILED)
+            console.print(Text(f"HTML report written to {report_file}."))
+        if state.saved:
+            console.print(Text(f"Saved as run {state.saved} in {results_root}/.", style="bold"))
+        _write(console, out, [("tornado", result.tornado), ("sensitivity_arms", result.arms_table())])
+
+
+@main.command()
+@click.argument("scenario_file", type=click.Path(path_type=Path))
+@click.option("--lever", required=True, help="The field path to move, e.g. sites.0.referral_rate_per_month.")
+@click.option("--target", "target_text", required=True,
+              help='The target, e.g. "P(lplv_by 2027-12-31) >= 0.8" or "P(product_wait) <= 0.05".')  # fmt: skip
+@click.option("--range", "lever_range", type=float, nargs=2, default=None, metavar="LOW HIGH",
+              help="The lever's range to search [default: a quarter to four times its value].")  # fmt: skip
+@_execution_options
+@out_option
+def solve(scenario_file: Path, lever: str, target_text: str, lever_range: tuple[float, float] | None,
+          replicates: int, seed: int, workers: int | None, chunk_size: int | None, scheduler: str | None,
+          quiet: bool, out: Path | None) -> None:  # fmt: skip
+    """What would it take: the value of a lever (a field of SCENARIO_FILE) at which a target is met,
+    by bisection on common random numbers, with the values at which its 95% interval meets it."""
+    scenario_file = _scenario_path(scenario_file)
+    scenario = _load(scenario_file, out)
+    try:
+        target = parse_target(target_text, scenario)
+        low, high = lever_bounds(scenario, lever, lever_range)
+    except SolveError as exc:
+        _fail(f"{scenario_file}: {exc}")
+    options = _run_options(workers, chunk_size, scheduler)
+    with _guarded(scenario_file):
+        try:
+            solution = _with_progress(
+                quiet, f"Solving {lever} for {target_text}", None,
+                lambda advance: run_solve(scenario, lever, target, replicates, seed, (low, high),
+                                          on_replicate=advance, **options),
+            )  # fmt: skip
+        except SolveError as exc:
+            _fail(f"{scenario_file}: {exc}")
+        console = _console()
+        solve_report(console, scenario.name, solution, replicates, seed)
+        _write(console, out, [("solve_evaluations", solution.table())])
 
 
 @main.command()

@@ -13,8 +13,14 @@ from pathlib import Path
 import pandas as pd
 import plotly.graph_objects as go
 
-from ctdild_sim.analysis.compare import headline, milestone_differences, milestone_quantiles
+from ctdild_sim.analysis.compare import (
+    headline,
+    milestone_differences,
+    milestone_quantiles,
+    screen_failure_differences,
+)
 from ctdild_sim.analysis.costs import cost_per_dose, cost_summary, paired_cost_difference, replicate_costs
+from ctdild_sim.analysis.ranking import drawn_inputs, ranking
 from ctdild_sim.analysis.summary import (
     milestone_summary,
     overview,
@@ -32,7 +38,12 @@ from ctdild_sim.analysis.supply_summary import (
     supply_overview,
     waste_by_cause,
 )
-from ctdild_sim.reports.figures import earliest_registered_completion, lplv_ecdf_figure
+from ctdild_sim.reports.figures import (
+    earliest_registered_completion,
+    lplv_ecdf_figure,
+    ranking_figure,
+    tornado_figure,
+)
 from ctdild_sim.scenario.comments import Comment
 from ctdild_sim.scenario.parameters import parameter_tree
 from ctdild_sim.scenario.trial import Scenario
@@ -263,6 +274,10 @@ def compare_view(runs: list[Run]) -> View:
     view.tables.append(("Headline", headline(metrics, scenarios)))
     view.tables.append(("Paired differences", differences))
     view.tables.append(("Milestones P10/P50/P90", milestone_quantiles(metrics, scenarios)))
+    title = "Screen failures by criterion (candidates screened out per replicate, paired)"
+    view.tables.append((title, screen_failure_differences(metrics)))
+    view.captions[title] = ("A protocol amendment (the scenario's eligibility thresholds) moves its own criterion; on "
+                            "common random numbers the others move only through who enrols.")  # fmt: skip
     return view
 
 
@@ -435,6 +450,51 @@ def scenario_differences(runs: list[Run]) -> pd.DataFrame:
     return pd.DataFrame(rows, columns=["parameter", "reference_value", "scenario", "value"])
 
 
+RANK_RESAMPLES = 100
+"""Bootstrap resamples of the ranking drawn on the page (the CLI's ``rank`` takes more)."""
+
+
+def sensitivity_view(runs: list[Run]) -> View:
+    """For each run: its tornado if it is a sensitivity run, and the ranking of what its replicates
+    drew once."""
+    view = View("Sensitivity")
+    named = _names(runs)
+    view.notes += _warnings(named)
+    view.notes.append("A what-if: edit a scenario on the Scenario page and run it with the same seed and replicates "
+                      "as the base, then pick both runs on Compare (they pair on common random numbers). A tornado "
+                      "comes from ctdild-sim sensitivity SCENARIO.")  # fmt: skip
+    for name, run in named.items():
+        if "tornado" in run.tables:
+            tornado = run.tables["tornado"]
+            assumptions = tornado["parameter"].nunique()
+            view.notes.append(f"{name}: tornado of {assumptions} assumptions, each moved alone on {run.replicates} "
+                              f"replicates (seed {run.seed}), changes paired with the base.")  # fmt: skip
+            for key, rows in tornado.groupby("outcome", sort=False):
+                if rows["swing"].isna().all():  # never reached at the base and at every end
+                    view.notes.append(f"{name}: {rows['outcome_label'].iloc[0]} is never reached at the base or at "
+                                      "either end of any range: no tornado for it.")  # fmt: skip
+                    continue
+                view.figures.append((f"tornado-{len(view.figures)}", tornado_figure(tornado, key)))
+            view.tables.append((f"{name}: tornado", tornado))
+        else:
+            view.notes.append(f"{name}: not a sensitivity run (no tornado); its ranking is below.")
+        metrics = run.tables["metrics"]
+        if not drawn_inputs(metrics):
+            view.notes.append(f"{name}: its replicates recorded no drawn quantity that varies (a run made before "
+                              "they were recorded, or fixed rates): no ranking.")  # fmt: skip
+            continue
+        table = ranking(metrics, run.scenario, run.seed, resamples=RANK_RESAMPLES)
+        title = f"{name}: share of each outcome's variance explained by what replicates drew once"
+        view.tables.append((title, table))
+        for key in ("lplv_day", "product_wait"):
+            if (table["outcome"] == key).any():
+                view.figures.append((f"ranking-{len(view.figures)}", ranking_figure(table, key)))
+        bins = int(table["bins"].iloc[0])
+        view.captions[title] = (f"First-order indices in {bins} equal-count bins, 95% Bayesian bootstrap intervals "
+                                f"({RANK_RESAMPLES} resamples); near zero: it does not matter.")  # fmt: skip
+    return view
+
+
 PAGES = {
     "timeline": timeline_view,
     "product": product_view,
@@ -442,4 +502,5 @@ PAGES = {
     "screening": screening_view,
     "compare": compare_view,
     "forecast": forecast_view,
+    "sensitivity": sensitivity_view,
 }

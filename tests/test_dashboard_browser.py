@@ -8,6 +8,7 @@ part of the test command (README, ``.ci/run``).
 from __future__ import annotations
 
 import datetime as dt
+import json
 import os
 import shutil
 import socket
@@ -25,6 +26,7 @@ from selenium.webdriver.common.keys import Keys
 from ctdild_sim.runs.results import save_run
 from ctdild_sim.runs.runner import run_scenario
 from ctdild_sim.scenario.loading import load_scenario
+from ctdild_sim.studies.sensitivity import assumptions, run_sensitivity
 from dashboard import ids
 from dashboard.pages import PATHS
 
@@ -56,6 +58,25 @@ def results_dir(tmp_path_factory) -> Path:
     save_run(root, tables.items(), scenario=scenario, scenario_file=path, scenario_text=path.read_text(),
              seed=7, replicates=24, options={}, command=["test"], started=dt.datetime.now(dt.UTC))  # fmt: skip
     return root
+
+
+@pytest.fixture(scope="module")
+def sensitivity_run(results_dir) -> str:
+    """A small sensitivity run (two assumptions) in the store; its run id."""
+    path = SCENARIOS / BASE
+    scenario = load_scenario(path)
+    found = assumptions(scenario, {"safety.hold_days": [21, 35], "sites.0.referral_rate_per_month": [1.0, 2.0]})
+    result = run_sensitivity(scenario, found, 24, 7, workers=1, keep_events=24)
+    tables = [*result.base.items(), ("tornado", result.tornado), ("sensitivity_arms", result.arms_table())]
+    return save_run(results_dir, tables, scenario=scenario, scenario_file=path, scenario_text=path.read_text(), seed=7,
+                    replicates=24, options={}, command=["test"], started=dt.datetime.now(dt.UTC),
+                    extra={"kind": "sensitivity"}).name  # fmt: skip
+
+
+def _plain_run(results_dir: Path) -> str:
+    """The store's plan run (not the sensitivity run)."""
+    return next(p.name for p in sorted(results_dir.iterdir()) if not p.name.startswith(".")
+                and json.loads((p / "manifest.json").read_text()).get("kind") is None)  # fmt: skip
 
 
 @pytest.fixture(scope="module")
@@ -215,7 +236,7 @@ def _view(browser) -> str:
 
 
 def test_every_page_renders_its_graphs_without_console_errors(browser, server, results_dir):
-    run_id = next(p.name for p in results_dir.iterdir() if not p.name.startswith("."))
+    run_id = _plain_run(results_dir)
     _open(browser, f"{server}/?runs={run_id}")
     for page, expected in PAGE_GRAPHS.items():
         _go(browser, page)
@@ -258,7 +279,7 @@ def test_every_page_renders_its_graphs_without_console_errors(browser, server, r
 
 
 def test_a_bookmarked_address_reopens_the_same_view(browser, server, results_dir):
-    run_id = next(p.name for p in results_dir.iterdir() if not p.name.startswith("."))
+    run_id = _plain_run(results_dir)
     address = f"{server}/?runs={run_id}&replicate=3"
     _open(browser, address)
     _wait(lambda: "replicate 3 (replicates 0 to" in _view(browser), "the Gantt chart of replicate 3")
@@ -400,4 +421,17 @@ def test_an_edited_scenario_runs_from_the_scenario_page_and_is_saved_only_when_a
     _wait(lambda: "Saved as" in browser.find_element(f"#{ids.SCENARIO_STATUS}").text, "the save")
     assert "NCT06574581 browser edit" in (scenarios_dir / "browser-edit.yaml").read_text()
     _screenshot(browser, "scenario-editor")
+    assert _severe_logs(browser) == []
+
+
+def test_the_sensitivity_page_draws_a_stored_tornado_and_ranks_a_run(browser, server, sensitivity_run):
+    _open(browser, f"{server}/sensitivity?runs={sensitivity_run}")
+    _wait(lambda: _graphs(browser) >= 5, "the tornado's graphs (LPLV P90: never reached, no graph)")
+    text = _view(browser)
+    assert "tornado of 2 assumptions" in text and "share of each outcome's variance explained" in text
+    assert "CMUH referral_rate_per_month" in text and "safety.hold_days" in text
+    assert "nav-current" in browser.find_element(".nav-sensitivity").get_attribute("class")
+    time.sleep(0.5)
+    assert _legend_overlaps(browser) == []
+    _screenshot(browser, "sensitivity")
     assert _severe_logs(browser) == []

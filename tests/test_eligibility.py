@@ -9,11 +9,16 @@ import pytest
 from ctdild_sim.model.candidates import Candidate
 from ctdild_sim.model.eligibility import (
     CRITERION_NAMES,
+    criteria,
     failed_criteria,
+    failed_criteria_for,
     rapidly_progressive,
     rapidly_worsening,
     refractory_fibrotic,
 )
+from ctdild_sim.scenario.eligibility import Eligibility
+
+from conftest import make_scenario
 
 # Eligible through the refractory fibrotic pathway only (not rapid: low steroid dose; not
 # worsening: old symptoms); FVC decline well above 10%.
@@ -207,3 +212,49 @@ def test_immune_deficiency_or_notifiable_infection():
 def test_every_failed_criterion_is_recorded():
     got = fails(age=85.0, ctd_type="uctd", consents=False, creatinine_mg_dl=2.0)
     assert got == ("I1_age", "I1_ctd_diagnosis", "E1_no_consent", "E4_kidney_function")
+
+
+class TestProtocolWhatIfs:
+    """The thresholds are scenario fields (defaults: the listing's); an amendment moves exactly the
+    candidates on either side of the changed threshold."""
+
+    @pytest.mark.parametrize(
+        ("months", "listing", "amended"),
+        [(11.9, False, False), (12.0, False, False), (12.01, False, True), (18.0, False, True), (24.0, False, True),
+         (24.01, True, True)],
+    )  # fmt: skip
+    def test_twelve_months_instead_of_24_admits_those_between(self, months, listing, amended):
+        # deteriorating (FVC -12%) on immunosuppressants, not on high-dose steroids, symptoms long-standing
+        candidate = replace(ELIGIBLE, treatment_months=months)
+        amendment = make_scenario(eligibility={"fibrotic_min_treatment_months": 12}).eligibility
+        assert (failed_criteria(candidate) == ()) == listing
+        assert (failed_criteria_for(amendment)(candidate) == ()) == amended
+
+    def test_the_listing_is_the_default_and_texts_follow_the_thresholds(self):
+        assert make_scenario().eligibility == Eligibility() and failed_criteria_for(Eligibility()) is failed_criteria
+        amended = Eligibility(max_age_years=75, creatinine_limit_mg_dl=1.5)
+        texts = {c.name: c.text for c in criteria(amended)}
+        assert texts["I1_age"] == "Aged 20 to 75 years" and texts["E4_kidney_function"].endswith("1.5 mg/dL")
+        assert "I1_age" in failed_criteria_for(amended)(replace(ELIGIBLE, age=76.0))
+        assert "E4_kidney_function" not in failed_criteria_for(amended)(replace(ELIGIBLE, creatinine_mg_dl=1.45))
+
+    def test_inconsistent_thresholds_are_refused(self):
+        with pytest.raises(ValueError, match="min_age_years"):
+            Eligibility(min_age_years=70, max_age_years=60)
+        with pytest.raises(ValueError, match="fibrotic_fvc_band_low_pct"):
+            Eligibility(fibrotic_fvc_band_low_pct=12)
+
+    def test_an_amendment_changes_screen_failures_on_common_random_numbers(self):
+        from ctdild_sim.runs.runner import simulate_metrics
+        from ctdild_sim.scenario.loading import load_scenario
+        from ctdild_sim.scenario.paths import with_value
+
+        from conftest import BASE_SCENARIO
+
+        base = load_scenario(BASE_SCENARIO)
+        amended = with_value(base, "eligibility.fibrotic_min_treatment_months", 12)
+        a = simulate_metrics(base, 60, 5, workers=1)
+        b = simulate_metrics(amended, 60, 5, workers=1)
+        # the same referrals: the pathway criterion fails less often, the others are drawn alike
+        assert b["sf_I2_ild_pathway"].sum() < a["sf_I2_ild_pathway"].sum()
+        assert b["lplv_day"].fillna(1e9).median() <= a["lplv_day"].fillna(1e9).median()

@@ -26,9 +26,10 @@ from dataclasses import dataclass
 import numpy as np
 import pandas as pd
 
-from ctdild_sim.analysis.metrics import milestone_columns
+from ctdild_sim.analysis.metrics import milestone_columns, screen_failure_column
 from ctdild_sim.analysis.summary import censored_quantiles, done_by, milestone_labels, to_date
 from ctdild_sim.analysis.supply_summary import stockout_risk
+from ctdild_sim.model.eligibility import CRITERION_NAMES
 from ctdild_sim.scenario.trial import Scenario
 
 Z95 = 1.959963984540054
@@ -233,3 +234,28 @@ def headline(metrics: dict[str, pd.DataFrame], scenarios: dict[str, Scenario]) -
             "mean_pause_days": float(frame["pause_days"].mean()),
         })  # fmt: skip
     return pd.DataFrame(rows)
+
+
+SCREENING_COLUMNS = ["scenario", "reference", "criterion", "reference_share", "share_of_screened", "estimate",
+                     "ci_low", "ci_high", "pairs"]  # fmt: skip
+
+
+def screen_failure_differences(metrics: dict[str, pd.DataFrame]) -> pd.DataFrame:
+    """Each scenario against the first, criterion by criterion (what a protocol amendment moves):
+    the share of screened candidates each screens out in both, and the paired difference in the
+    candidates it screens out per replicate, with its 95% interval (common random numbers: the same
+    candidates are referred in both until the amendment changes who enrols)."""
+    names = list(metrics)
+    reference = metrics[names[0]].sort_values("replicate").reset_index(drop=True)
+    rows = []
+    for name in names[1:]:
+        other = metrics[name].sort_values("replicate").reset_index(drop=True)
+        shares = [frame["n_screened"].sum() for frame in (reference, other)]
+        for criterion in CRITERION_NAMES:
+            column = screen_failure_column(criterion)
+            d = mean_difference(reference[column].astype(float), other[column].astype(float))
+            rows.append({"scenario": name, "reference": names[0], "criterion": criterion,
+                         "reference_share": reference[column].sum() / shares[0] if shares[0] else math.nan,
+                         "share_of_screened": other[column].sum() / shares[1] if shares[1] else math.nan,
+                         "estimate": d.estimate, "ci_low": d.low, "ci_high": d.high, "pairs": d.pairs})  # fmt: skip
+    return pd.DataFrame(rows, columns=SCREENING_COLUMNS)

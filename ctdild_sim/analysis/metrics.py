@@ -135,6 +135,7 @@ def replicate_metrics(result: ReplicateResult, scenario: Scenario) -> dict[str, 
     for criterion in CRITERION_NAMES:
         record[screen_failure_column(criterion)] = failures[criterion]
     record.update(supply_metrics(result, scenario.product, counts))
+    record.update(result.drawn)
     return record
 
 

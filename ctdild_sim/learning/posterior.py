@@ -38,9 +38,11 @@ from ctdild_sim.actuals.reader import Actuals, site_names
 from ctdild_sim.learning.beliefs import BetaBelief, DirichletBelief, GammaBelief, ScaleBelief, log_spread
 from ctdild_sim.learning.evidence import Durations, Evidence, gather
 from ctdild_sim.model.candidates import CandidateFactory
-from ctdild_sim.model.eligibility import failed_criteria
+from ctdild_sim.model.eligibility import LISTING, failed_criteria_for
+from ctdild_sim.model.referrals import DRAWN
 from ctdild_sim.model.state import TrialState
 from ctdild_sim.scenario.distributions import Fixed
+from ctdild_sim.scenario.eligibility import Eligibility
 from ctdild_sim.scenario.trial import Population, ReviewOutcomes, Scenario
 
 POPULATION_SAMPLE = 20_000
@@ -169,12 +171,17 @@ class Posterior:
     assumptions: tuple[Assumption, ...]
     learned: bool
 
-    def draw(self, scenario: Scenario, rng: np.random.Generator) -> tuple[Scenario, float | None]:
-        """One replicate's scenario, and the share of candidates who pass screening it draws."""
+    def draw(self, scenario: Scenario, rng: np.random.Generator,
+             record: dict[str, float] | None = None) -> tuple[Scenario, float | None]:  # fmt: skip
+        """One replicate's scenario, and the share of candidates who pass screening it draws;
+        ``record`` gets each drawn value (a site's rate is recorded by the replicate itself)."""
         extra: dict = {}
         for assumption in self.assumptions:
             target = assumption.target
-            scenario = target.apply(scenario, target.draw(rng), extra)
+            value = target.draw(rng)
+            if record is not None and isinstance(value, int | float) and not isinstance(value, bool):
+                record[f"{DRAWN}{assumption.label}"] = float(value)
+            scenario = target.apply(scenario, value, extra)
         if "sites" in extra:
             scenario = scenario.model_copy(update={"sites": _sites(scenario, extra["sites"])})
         return scenario, extra.get("eligible")
@@ -287,10 +294,11 @@ def _site_rate(scenario: Scenario, index: int, name: str, evidence: Evidence | N
 
 
 @functools.lru_cache(maxsize=16)
-def _population_facts(population_json: str) -> tuple[float, float, dict[str, float]]:
-    """The share of candidates who pass screening, their mean death hazard, and each criterion's
-    share of failed candidates, as the population model draws them."""
+def _population_facts(population_json: str, rules_json: str) -> tuple[float, float, dict[str, float]]:
+    """The share of candidates who pass screening (under the scenario's thresholds), their mean
+    death hazard, and each criterion's share of failed candidates, as the population model draws them."""
     population = Population.model_validate_json(population_json)
+    failed_criteria = failed_criteria_for(Eligibility.model_validate_json(rules_json))
     factory = CandidateFactory(population, np.random.default_rng(20240820))
     passed, hazards, failures, failed = 0, [], {}, 0
     for _ in range(POPULATION_SAMPLE):
@@ -307,12 +315,12 @@ def _population_facts(population_json: str) -> tuple[float, float, dict[str, flo
     return passed / POPULATION_SAMPLE, float(np.mean(hazards)) if hazards else 0.0, shares
 
 
-def population_facts(population: Population) -> tuple[float, float, dict[str, float]]:
-    return _population_facts(population.model_dump_json())
+def population_facts(population: Population, rules: Eligibility = LISTING) -> tuple[float, float, dict[str, float]]:
+    return _population_facts(population.model_dump_json(), rules.model_dump_json())
 
 
 def _eligibility(scenario: Scenario, evidence: Evidence | None) -> Assumption:
-    share, _, failure_shares = population_facts(scenario.population)
+    share, _, failure_shares = population_facts(scenario.population, scenario.eligibility)
     prior = BetaBelief.from_mean(min(max(share, 1e-4), 1 - 1e-4), scenario.learning.eligibility_screenings)
     posterior, data = prior, "no screenings yet"
     if evidence is not None and sum(evidence.screened):
@@ -452,7 +460,7 @@ def _withdrawal(scenario: Scenario, evidence: Evidence | None) -> Assumption | N
 
 
 def _deaths(scenario: Scenario, evidence: Evidence | None) -> Assumption | None:
-    _, hazard, _ = population_facts(scenario.population)
+    _, hazard, _ = population_facts(scenario.population, scenario.eligibility)
     if hazard <= 0:
         return None
     strength = scenario.learning.hazard_events

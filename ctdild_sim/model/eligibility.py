@@ -3,8 +3,9 @@
 Each rule answers one question of the NCT06574581 listing about one candidate, with the
 listing's own thresholds. Screening evaluates every rule and records every one that fails, so
 the screen-failure rate and its reasons come out of the criteria (and the population the scenario
-describes), never out of a single failure probability. Thresholds are the protocol's, not
-assumptions, so they are constants here rather than scenario fields.
+describes), never out of a single failure probability. The thresholds are the scenario's
+``eligibility`` section (``ctdild_sim.scenario.eligibility``), whose defaults are the listing's, so
+a protocol amendment is a scenario; the rules and their wording below are the listing's.
 
 Readings of the listing's wording (documented, tested at the boundaries):
 - "between 20 and 80 years" includes 20 and 80.
@@ -20,56 +21,54 @@ Readings of the listing's wording (documented, tested at the boundaries):
 
 from __future__ import annotations
 
+import functools
 from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Literal
 
 from ctdild_sim.model.candidates import Candidate
+from ctdild_sim.scenario.eligibility import Eligibility
 
-MIN_AGE, MAX_AGE = 20.0, 80.0
 ELIGIBLE_CTD = frozenset(
     {"dermatomyositis", "polymyositis", "systemic_sclerosis", "sle", "rheumatoid_arthritis", "sjogren"}
 )
 MYOPATHIES = frozenset({"dermatomyositis", "polymyositis"})
-FIBROTIC_MIN_MONTHS = 24.0
-FIBROTIC_FVC_DECLINE = 10.0
-FIBROTIC_FVC_BAND = (5.0, 10.0)
-FIBROTIC_DLCO_DECLINE = 15.0
-RAPID_MIN_MONTHS = 3.0
-RAPID_MIN_STEROID = 0.8
-RAPID_FVC_DECLINE = 5.0
-RAPID_DLCO_DECLINE = 10.0
-WORSENING_ONSET_DAYS = 30.0
-IMPROVEMENT_MIN_MONTHS = 6.0
-ENZYME_LIMIT = 2 * 40.0
-CREATININE_LIMIT = 1.4
+LISTING = Eligibility()
+"""The listing's thresholds (a scenario's ``eligibility`` section may change them)."""
 
 
-def refractory_fibrotic(c: Candidate) -> bool:
-    """> 24 months of steroids + potent immunosuppressants and continued deterioration."""
-    low, high = FIBROTIC_FVC_BAND
-    deteriorating = (
-        c.fvc_decline_pct > FIBROTIC_FVC_DECLINE
-        or (low <= c.fvc_decline_pct <= high and c.dlco_decline_pct > FIBROTIC_DLCO_DECLINE)
-        or c.ct_enlarging
-    )
-    return c.on_potent_immunosuppressant and c.treatment_months > FIBROTIC_MIN_MONTHS and deteriorating
+def pathways(rules: Eligibility) -> tuple[Callable[[Candidate], bool], ...]:
+    """The three ILD pathways of inclusion 2 under ``rules``' thresholds."""
+    fib_months, fib_fvc, fib_dlco = rules.fibrotic_min_treatment_months, rules.fibrotic_fvc_decline_pct, \
+        rules.fibrotic_dlco_decline_pct  # fmt: skip
+    low, high = rules.fibrotic_fvc_band_low_pct, rules.fibrotic_fvc_band_high_pct
+    rapid_months, rapid_steroid = rules.rapid_min_treatment_months, rules.rapid_min_steroid_mg_per_kg_day
+    rapid_fvc, rapid_dlco, onset = rules.rapid_fvc_decline_pct, rules.rapid_dlco_decline_pct, rules.worsening_onset_days
+
+    def refractory_fibrotic(c: Candidate) -> bool:
+        """> 24 months of steroids + potent immunosuppressants and continued deterioration."""
+        deteriorating = (
+            c.fvc_decline_pct > fib_fvc or (low <= c.fvc_decline_pct <= high and c.dlco_decline_pct > fib_dlco)
+            or c.ct_enlarging
+        )  # fmt: skip
+        return c.on_potent_immunosuppressant and c.treatment_months > fib_months and deteriorating
+
+    def rapidly_progressive(c: Candidate) -> bool:
+        """High-dose steroids (> 0.8 mg/kg/day) + immunosuppressants for > 3 months and deterioration."""
+        deteriorating = c.fvc_decline_pct > rapid_fvc or c.dlco_decline_pct > rapid_dlco or c.ct_enlarging
+        return (
+            c.on_potent_immunosuppressant and c.steroid_mg_per_kg_day > rapid_steroid
+            and c.treatment_months > rapid_months and deteriorating
+        )  # fmt: skip
+
+    def rapidly_worsening(c: Candidate) -> bool:
+        """Pulmonary symptoms began within a month, with dyspnoea and falling oxygen, or enlarging lesions."""
+        return c.symptom_onset_days <= onset and (c.worsening_dyspnoea_and_hypoxaemia or c.ct_enlarging)
+
+    return refractory_fibrotic, rapidly_progressive, rapidly_worsening
 
 
-def rapidly_progressive(c: Candidate) -> bool:
-    """High-dose steroids (> 0.8 mg/kg/day) + immunosuppressants for > 3 months and deterioration."""
-    deteriorating = c.fvc_decline_pct > RAPID_FVC_DECLINE or c.dlco_decline_pct > RAPID_DLCO_DECLINE or c.ct_enlarging
-    return (
-        c.on_potent_immunosuppressant
-        and c.steroid_mg_per_kg_day > RAPID_MIN_STEROID
-        and c.treatment_months > RAPID_MIN_MONTHS
-        and deteriorating
-    )
-
-
-def rapidly_worsening(c: Candidate) -> bool:
-    """Pulmonary symptoms began within a month, with dyspnoea and falling oxygen, or enlarging lesions."""
-    return c.symptom_onset_days <= WORSENING_ONSET_DAYS and (c.worsening_dyspnoea_and_hypoxaemia or c.ct_enlarging)
+refractory_fibrotic, rapidly_progressive, rapidly_worsening = pathways(LISTING)
 
 
 @dataclass(frozen=True)
@@ -82,78 +81,96 @@ class Criterion:
     fails: Callable[[Candidate], bool]
 
 
-CRITERIA: tuple[Criterion, ...] = (
-    Criterion("I1_age", "inclusion", "Aged 20 to 80 years", lambda c: not (MIN_AGE <= c.age <= MAX_AGE)),
-    Criterion(
-        "I1_ctd_diagnosis",
-        "inclusion",
-        "Dermatomyositis, polymyositis, scleroderma, SLE, rheumatoid arthritis or Sjogren's syndrome",
-        lambda c: c.ctd_type not in ELIGIBLE_CTD,
-    ),
-    Criterion(
-        "I2_ild_pathway",
-        "inclusion",
-        "Refractory/progressive fibrotic, rapidly progressive or rapidly worsening ILD",
-        lambda c: not (refractory_fibrotic(c) or rapidly_progressive(c) or rapidly_worsening(c)),
-    ),
-    Criterion(
-        "I3_family_support",
-        "inclusion",
-        "Family support confirmed by the PI and a social worker",
-        lambda c: not c.family_support,
-    ),
-    Criterion(
-        "I4_pregnancy_test",
-        "inclusion",
-        "Negative high-sensitivity urine pregnancy test",
-        lambda c: c.pregnant,
-    ),
-    Criterion(
-        "I5_contraception",
-        "inclusion",
-        "Agrees to effective contraception during the trial",
-        lambda c: c.childbearing_potential and not c.agrees_to_contraception,
-    ),
-    Criterion("E1_no_consent", "exclusion", "Unwilling to sign informed consent", lambda c: not c.consents),
-    Criterion(
-        "E2_improving_on_treatment",
-        "exclusion",
-        "Lung function or CT improving after 6 months of steroids + immunosuppressants",
-        lambda c: c.improving_under_treatment and c.treatment_months >= IMPROVEMENT_MIN_MONTHS,
-    ),
-    Criterion(
-        "E3_pregnancy_or_no_contraception",
-        "exclusion",
-        "Pregnant or breastfeeding, or of childbearing potential without contraception",
-        lambda c: c.pregnant or c.breastfeeding or (c.childbearing_potential and not c.agrees_to_contraception),
-    ),
-    Criterion(
-        "E4_liver_function",
-        "exclusion",
-        "GOT or GPT above 80 U/L, unless caused by inflammatory myopathy",
-        lambda c: (
-            (c.got_u_per_l > ENZYME_LIMIT or c.gpt_u_per_l > ENZYME_LIMIT)
-            and not (c.enzymes_from_myopathy and c.ctd_type in MYOPATHIES)
+@functools.lru_cache(maxsize=64)
+def criteria(rules: Eligibility = LISTING) -> tuple[Criterion, ...]:
+    """Every rule, in the listing's order, with ``rules``' thresholds."""
+    min_age, max_age = rules.min_age_years, rules.max_age_years
+    fibrotic, rapid, worsening = pathways(rules)
+    improvement, enzymes, creatinine = (rules.improvement_min_treatment_months, rules.enzyme_limit_u_per_l,
+                                        rules.creatinine_limit_mg_dl)  # fmt: skip
+    return (
+        Criterion(
+            "I1_age", "inclusion", f"Aged {min_age:g} to {max_age:g} years", lambda c: not (min_age <= c.age <= max_age)
         ),
-    ),
-    Criterion(
-        "E4_kidney_function",
-        "exclusion",
-        "Serum creatinine above 1.4 mg/dL",
-        lambda c: c.creatinine_mg_dl > CREATININE_LIMIT,
-    ),
-    Criterion(
-        "E5_immune_deficiency_or_infection",
-        "exclusion",
-        "Immune deficiency (HIV/AIDS) or a notifiable infectious disease",
-        lambda c: c.immune_deficiency_or_notifiable_infection,
-    ),
-)
-"""Every rule, in the listing's order."""
+        Criterion(
+            "I1_ctd_diagnosis",
+            "inclusion",
+            "Dermatomyositis, polymyositis, scleroderma, SLE, rheumatoid arthritis or Sjogren's syndrome",
+            lambda c: c.ctd_type not in ELIGIBLE_CTD,
+        ),
+        Criterion(
+            "I2_ild_pathway",
+            "inclusion",
+            "Refractory/progressive fibrotic, rapidly progressive or rapidly worsening ILD",
+            lambda c: not (fibrotic(c) or rapid(c) or worsening(c)),
+        ),
+        Criterion(
+            "I3_family_support",
+            "inclusion",
+            "Family support confirmed by the PI and a social worker",
+            lambda c: not c.family_support,
+        ),
+        Criterion(
+            "I4_pregnancy_test",
+            "inclusion",
+            "Negative high-sensitivity urine pregnancy test",
+            lambda c: c.pregnant,
+        ),
+        Criterion(
+            "I5_contraception",
+            "inclusion",
+            "Agrees to effective contraception during the trial",
+            lambda c: c.childbearing_potential and not c.agrees_to_contraception,
+        ),
+        Criterion("E1_no_consent", "exclusion", "Unwilling to sign informed consent", lambda c: not c.consents),
+        Criterion(
+            "E2_improving_on_treatment",
+            "exclusion",
+            f"Lung function or CT improving after {improvement:g} months of steroids + immunosuppressants",
+            lambda c: c.improving_under_treatment and c.treatment_months >= improvement,
+        ),
+        Criterion(
+            "E3_pregnancy_or_no_contraception",
+            "exclusion",
+            "Pregnant or breastfeeding, or of childbearing potential without contraception",
+            lambda c: c.pregnant or c.breastfeeding or (c.childbearing_potential and not c.agrees_to_contraception),
+        ),
+        Criterion(
+            "E4_liver_function",
+            "exclusion",
+            f"GOT or GPT above {enzymes:g} U/L, unless caused by inflammatory myopathy",
+            lambda c: (
+                (c.got_u_per_l > enzymes or c.gpt_u_per_l > enzymes)
+                and not (c.enzymes_from_myopathy and c.ctd_type in MYOPATHIES)
+            ),
+        ),
+        Criterion(
+            "E4_kidney_function",
+            "exclusion",
+            f"Serum creatinine above {creatinine:g} mg/dL",
+            lambda c: c.creatinine_mg_dl > creatinine,
+        ),
+        Criterion(
+            "E5_immune_deficiency_or_infection",
+            "exclusion",
+            "Immune deficiency (HIV/AIDS) or a notifiable infectious disease",
+            lambda c: c.immune_deficiency_or_notifiable_infection,
+        ),
+    )
+
+
+CRITERIA: tuple[Criterion, ...] = criteria(LISTING)
+"""Every rule with the listing's thresholds, in the listing's order."""
 
 CRITERION_NAMES: tuple[str, ...] = tuple(c.name for c in CRITERIA)
 
 
-def failed_criteria(candidate: Candidate) -> tuple[str, ...]:
-    """Names of every criterion the candidate fails; empty when eligible."""
-    return tuple(rule.name for rule in CRITERIA if rule.fails(candidate))
+@functools.lru_cache(maxsize=64)
+def failed_criteria_for(rules: Eligibility) -> Callable[[Candidate], tuple[str, ...]]:
+    """The screening rule under ``rules``: a candidate's failed criteria (empty when eligible)."""
+    rules_list = criteria(rules)
+    return lambda candidate: tuple(rule.name for rule in rules_list if rule.fails(candidate))
+
+
+failed_criteria = failed_criteria_for(LISTING)
+"""Names of every criterion the candidate fails under the listing's thresholds; empty when eligible."""

@@ -13,13 +13,13 @@ per-replicate, per-component streams.
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 
 import simpy
 
 from ctdild_sim.model.candidates import Candidate, CandidateFactory
 from ctdild_sim.model.cohorts import CohortGate, CohortState
-from ctdild_sim.model.eligibility import failed_criteria
+from ctdild_sim.model.eligibility import failed_criteria_for
 from ctdild_sim.model.patient import Journey, Patient, draw_exit_times
 from ctdild_sim.model.referrals import Recruitment, start_sites
 from ctdild_sim.model.restart import restore
@@ -49,6 +49,7 @@ class ReplicateResult:
     allocations: list[Allocation]
     observed_rows: int = 0  # the first rows of ``events`` are a restarted trial's observed history
     restart_day: float = 0.0  # the day a restarted replicate started from (0: the study's start)
+    drawn: dict[str, float] = field(default_factory=dict)  # what the replicate drew once (DRAWN columns)
 
 
 class Trial:
@@ -66,17 +67,19 @@ class Trial:
         self.scenario = scenario
         self.streams = streams
         self.state = state
+        self.drawn: dict[str, float] = {}  # what this replicate draws once, by its metrics column
         self.env = simpy.Environment(initial_time=state.restart_day if state is not None else 0.0)
         self.budget = budget = ReplicateBudget.for_scenario(scenario)
         self.log = EventLog(self.env, budget.rows, budget.rows_exceeded)
         self.stopped = self.env.event()
         self.completed = self.env.event()
         self.beds = Capacity(self.env, scenario.dosing.beds)
+        self.failed_criteria = failed_criteria_for(scenario.eligibility)  # the scenario's thresholds
         self.candidates = CandidateFactory(
             scenario.population, streams.candidates, budget.candidates, lambda: budget.candidates_exceeded(scenario)
         )
         if eligible_share is not None:
-            self.candidates.aim(eligible_share, failed_criteria)
+            self.candidates.aim(eligible_share, self.failed_criteria)
         if state is None:
             self.supply = Supply(self, scenario.product) if scenario.product else UnlimitedSupply(self)
         else:
@@ -122,6 +125,7 @@ class Trial:
             allocations=self.supply.inventory.audit if self.supply.limited else [],
             observed_rows=len(self.state.history) if self.state is not None else 0,
             restart_day=self.state.restart_day if self.state is not None else 0.0,
+            drawn=self.drawn,
         )
 
     def enrol(self, candidate: Candidate, cohort: CohortState, waited: float) -> None:

@@ -94,6 +94,14 @@ def site_names(trial: Trial) -> list[tuple[Site, str]]:
     ]
 
 
+DRAWN = "drawn: "
+"""Metrics columns of what a replicate draws once start with this (``drawn: CMUH referral_rate_per_month``)."""
+
+
+def drawn_column(site: str, what: str) -> str:
+    return f"{DRAWN}{site} {what}"
+
+
 def start_sites(trial: Trial, state: TrialState | None = None) -> None:
     """Draw every site's activation delay and rate, and start its referral process. For a trial
     under way (``state``), a site already active refers on from the restart (a Poisson site after
@@ -109,6 +117,8 @@ def start_sites(trial: Trial, state: TrialState | None = None) -> None:
         known = state.sites.get(name) if state is not None else None
         if never and not (known is not None and known.referrals):
             rate = 0.0
+        trial.drawn[drawn_column(name, "referral_rate_per_month")] = rate * DAYS_PER_MONTH
+        trial.drawn[drawn_column(name, "activation_days")] = activation
         first_gap = None
         if state is not None:
             if known is not None and known.activated_day is not None:

@@ -15,7 +15,6 @@ from collections import defaultdict
 from typing import TYPE_CHECKING
 
 from ctdild_sim.model.candidates import Candidate
-from ctdild_sim.model.eligibility import failed_criteria
 from ctdild_sim.model.patient import Journey, Patient, draw_exit_times
 from ctdild_sim.model.state import SubjectState, TrialState
 
@@ -51,7 +50,7 @@ def restore(trial: Trial, state: TrialState) -> None:
 def eligible_candidate(trial: Trial, site: str, candidate_id: int) -> Candidate:
     """A record for a candidate known to have passed screening: drawn until one passes every
     criterion (the population conditioned on eligibility); the last one drawn if none does."""
-    return trial.candidates.draw_matching(site, candidate_id, True, failed_criteria)
+    return trial.candidates.draw_matching(site, candidate_id, True, trial.failed_criteria)
 
 
 def _patient(trial: Trial, subject: SubjectState) -> Patient:

@@ -15,7 +15,6 @@ from typing import TYPE_CHECKING
 import simpy
 
 from ctdild_sim.model.candidates import Candidate
-from ctdild_sim.model.eligibility import failed_criteria
 from ctdild_sim.sim.events import EventName
 from ctdild_sim.sim.timing import LateTimeout
 
@@ -88,7 +87,7 @@ class Screening:
 
     def _decide(self, candidate: Candidate, rescreens: int, started: float) -> None:
         env, log = self.trial.env, self.trial.log
-        failed = failed_criteria(candidate)
+        failed = self.trial.failed_criteria(candidate)
         self.results.append((candidate.candidate_id, candidate.site, started, env.now, failed))
         if failed:
             log.record(

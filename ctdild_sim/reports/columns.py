@@ -125,6 +125,25 @@ COLUMNS: dict[str, Column] = {
     "cost_difference_low": Column("95% interval from", "money"),
     "cost_difference_high": Column("95% interval to", "money"),
     "reference_value": Column("In the first scenario"),
+    "reference_share": Column("Share of screened, first scenario", "share"),
+    # sensitivity: the moved assumptions (the tornado has its own presenter)
+    "how": Column("Range"),
+    "base_value": Column("Base value", "number"),
+    "low_value": Column("Low value", "number"),
+    "high_value": Column("High value", "number"),
+    # uncertainty ranking
+    "outcome": Column("Outcome key", "key"),
+    "outcome_label": Column("Outcome"),
+    "input": Column("Drawn input"),
+    "index": Column("Share of variance explained", "share"),
+    "index_low": Column("95% from", "share"),
+    "index_high": Column("95% to", "share"),
+    "bins": Column("Bins", "count"),
+    # what would it take
+    "lever_value": Column("Lever value", "number"),
+    "probability": Column("P(target event)", "probability"),
+    "low": Column("95% from", "share"),
+    "high": Column("95% to", "share"),
     # lot plan search
     "seeds": Column("Seeds"),
     "lookahead_days": Column("Look-ahead (days)", "days"),
@@ -485,6 +504,32 @@ def _plan_vs_actual(frame: pd.DataFrame) -> pd.DataFrame:
                                        "Percentile of the plan"])  # fmt: skip
 
 
+def fmt_change(value: float, low: float, high: float, unit: str) -> str:
+    """A change with its interval in one cell: "+1,115 days [+865, +1,266]"."""
+    text = fmt_signed(value, unit)
+    if missing(low) or missing(high):
+        return text
+    if math.isinf(low) and math.isinf(high):
+        return f"{text} [unbounded]"
+    ends = [fmt_signed(x, unit).removesuffix(f" {unit}").removesuffix(" days") for x in (low, high)]
+    return f"{text} [{ends[0]}, {ends[1]}]"
+
+
+def _tornado(frame: pd.DataFrame) -> pd.DataFrame:
+    rows = [
+        {"Outcome": r.outcome_label, "Assumption": r.parameter, "Base": f"{r.base_value:.4g}",
+         "Outcome at base": r.base_outcome_text, "Low": f"{r.low_value:.4g}",
+         "Change at low [95%]": fmt_change(r.low_change, r.low_ci_low, r.low_ci_high, r.unit),
+         "High": f"{r.high_value:.4g}",
+         "Change at high [95%]": fmt_change(r.high_change, r.high_ci_low, r.high_ci_high, r.unit),
+         "Pairs": str(r.pairs)}
+        for r in frame.itertuples()
+    ]  # fmt: skip
+    columns = ["Outcome", "Assumption", "Base", "Outcome at base", "Low", "Change at low [95%]", "High",
+               "Change at high [95%]", "Pairs"]  # fmt: skip
+    return pd.DataFrame(rows, columns=columns)
+
+
 def mixed_table(frame: pd.DataFrame) -> str | None:
     """Which table of mixed units ``frame`` is, by the columns only it has (None: none of them)."""
     names = set(frame.columns)
@@ -498,11 +543,13 @@ SIGNATURES = {
     "assumptions": {"prior_mean", "posterior_mean", "unit"},
     "paired_differences": {"statistic", "estimate", "ci_low", "unit"},
     "plan_vs_actual": {"plan_p_reached_by_as_of", "actual_count", "plan_p50"},
+    "tornado": {"outcome_label", "low_change", "high_change", "swing"},
 }
 
 PRESENTERS: dict[str, Callable[[pd.DataFrame], pd.DataFrame]] = {
     "assumptions": _assumptions,
     "paired_differences": _differences,
     "plan_vs_actual": _plan_vs_actual,
+    "tornado": _tornado,
 }
 """Tables whose rows mix units: each has its own presenter (the same formats, row by row)."""

@@ -204,3 +204,51 @@ def forecast_milestone_figure(milestones: pd.DataFrame, as_of: dt.date, register
                       height=160 + 36 * len(frame))  # fmt: skip
     legend_below(fig)
     return fig
+
+
+def tornado_figure(tornado: pd.DataFrame, outcome: str) -> go.Figure:
+    """One outcome's tornado: for each assumption (largest swing on top) the change at its low and
+    at its high value, as bars from zero with their paired 95% intervals."""
+    rows = tornado[tornado["outcome"] == outcome]
+    fig = go.Figure()
+    if rows.empty:
+        return fig
+    unit = str(rows["unit"].iloc[0])
+    scale = 100.0 if unit == "probability" else 1.0
+    for end, colour in (("low", COLOURS[0]), ("high", COLOURS[1])):
+        change = rows[f"{end}_change"].to_numpy(dtype=float) * scale
+        finite = np.where(np.isfinite(change), change, np.nan)
+        fig.add_trace(go.Bar(
+            y=rows["parameter"], x=finite, orientation="h", name=f"at the {end} value", marker_color=colour,
+            error_x={"type": "data", "symmetric": False,
+                     "array": np.nan_to_num(rows[f"{end}_ci_high"].to_numpy(dtype=float) * scale - finite, posinf=0),
+                     "arrayminus": np.nan_to_num(finite - rows[f"{end}_ci_low"].to_numpy(dtype=float) * scale,
+                                                 posinf=0)},
+            customdata=np.column_stack([rows[f"{end}_value"].to_numpy(dtype=float)]),
+            hovertemplate="%{y} = %{customdata[0]:.4g}: %{x:+.3g}<extra></extra>",
+        ))  # fmt: skip
+    label = str(rows["outcome_label"].iloc[0])
+    axis = {"probability": "change (percentage points)", "days": "change (days)"}.get(unit, f"change ({unit})")
+    fig.update_layout(title=f"{label}: change when one assumption moves (base: {rows['base_outcome_text'].iloc[0]})",
+                      barmode="group", xaxis_title=axis, yaxis={"autorange": "reversed"},
+                      height=200 + 44 * len(rows))  # fmt: skip
+    return legend_below(fig)
+
+
+def ranking_figure(table: pd.DataFrame, outcome: str) -> go.Figure:
+    """One outcome's uncertainty ranking: the share of its variance each drawn input explains,
+    largest on top, with 95% intervals."""
+    rows = table[table["outcome"] == outcome]
+    fig = go.Figure()
+    if rows.empty:
+        return fig
+    index = rows["index"].to_numpy(dtype=float) * 100
+    fig.add_trace(go.Bar(
+        y=rows["input"], x=index, orientation="h", marker_color=COLOURS[2], name="share of variance explained",
+        error_x={"type": "data", "symmetric": False, "array": rows["index_high"].to_numpy(dtype=float) * 100 - index,
+                 "arrayminus": index - rows["index_low"].to_numpy(dtype=float) * 100},
+        hovertemplate="%{y}: %{x:.1f}%<extra></extra>",
+    ))  # fmt: skip
+    fig.update_layout(title=f"What explains it: {rows['outcome_label'].iloc[0]}", xaxis_title="share of variance (%)",
+                      yaxis={"autorange": "reversed"}, height=200 + 30 * len(rows), showlegend=False)  # fmt: skip
+    return fig

@@ -13,6 +13,7 @@ from collections.abc import Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
 
+import numpy as np
 import pandas as pd
 import plotly.graph_objects as go
 
@@ -20,12 +21,13 @@ from ctdild_sim.analysis.compare import headline
 from ctdild_sim.analysis.costs import cost_per_dose, cost_summary, replicate_costs
 from ctdild_sim.analysis.summary import milestone_summary, probability_done_by, run_warnings
 from ctdild_sim.analysis.supply_summary import lot_starts, supply_overview, waste_by_cause
-from ctdild_sim.reports.columns import fmt_date, fmt_probability, fmt_share, not_reached
+from ctdild_sim.reports.columns import fmt_date, fmt_probability, fmt_share, fmt_signed, not_reached
 from ctdild_sim.reports.figures import forecast_milestone_figure, lplv_ecdf_figure, progress_figure
 from ctdild_sim.runs.results import LazyTables, manifest_of, scenario_comments, scenario_of
 from ctdild_sim.scenario.comments import comment_for
 from ctdild_sim.scenario.parameters import scenario_parameters
 from ctdild_sim.scenario.trial import Scenario
+from ctdild_sim.studies.sensitivity import Sensitivity
 
 
 @dataclass
@@ -273,3 +275,24 @@ def _runs(named: dict[str, RunRecord]) -> Section:
         frame = pd.DataFrame([(k, "" if v is None else str(v)) for k, v in items], columns=["item", "value"])
         section.tables.append((f"{name}: manifest", frame))
     return section
+
+
+def sensitivity_notes(result: Sensitivity) -> list[str]:
+    """What a tornado says in sentences: how it was made, and what matters most for each outcome."""
+    base = result.base.metrics
+    notes = [f"Each of {len(result.assumptions)} assumptions moved alone to its low and its high value, every arm on "
+             f"the same {len(base)} replicates as the base (common random numbers); changes are paired, with 95% "
+             "intervals (bootstrap for quantiles)."]  # fmt: skip
+    for _, rows in result.tornado.groupby("outcome", sort=False):
+        top = rows.dropna(subset=["swing"])
+        top = top[top["swing"] > 0].head(3)
+        label = rows["outcome_label"].iloc[0]
+        if top.empty:
+            never = not np.isfinite(rows["base_outcome"].iloc[0])
+            notes.append(f"{label}: never reached at the base, nor at either end of any range (too many replicates "
+                         "never finish)." if never else f"{label}: no assumption moved it.")  # fmt: skip
+            continue
+        parts = [f"{r.parameter} ({fmt_signed(r.low_change, r.unit)} / {fmt_signed(r.high_change, r.unit)})"
+                 for r in top.itertuples()]  # fmt: skip
+        notes.append(f"{label} (base {rows['base_outcome_text'].iloc[0]}): moved most by " + ", ".join(parts) + ".")
+    return notes

@@ -42,9 +42,12 @@ from ctdild_sim.reports.columns import (
     numeric,
     present,
 )
+from ctdild_sim.reports.pack import sensitivity_notes
 from ctdild_sim.scenario.trial import Scenario
 from ctdild_sim.studies.forecast import Forecast
 from ctdild_sim.studies.lot_plan import Evaluation, LotPlan
+from ctdild_sim.studies.sensitivity import Sensitivity
+from ctdild_sim.studies.solve import Solution
 
 
 def table(title: str, columns: Sequence[str], rows: Iterable[Sequence[str]]) -> Table:
@@ -327,7 +330,9 @@ def runs_report(console: Console, root, stored) -> None:
     out.add_column("Finished", justify="right")
     for r in readable:
         m = r.manifest
-        kind = f"forecast as of {m.get('as_of')}" if m.get("kind") == "forecast" else "plan from day 0"
+        kind = {"forecast": f"forecast as of {m.get('as_of')}",
+                "sensitivity": f"sensitivity of {len(m.get('assumptions') or [])} assumptions"}.get(
+            str(m.get("kind")), "plan from day 0")  # fmt: skip
         finished = str(m.get("finished", ""))[:10]  # the time is in the run id
         cells = (r.run_id, m["scenario_name"], str(m.get("label", "")), kind, f"{m['replicates']} ({m['seed']})",
                  finished)  # fmt: skip
@@ -395,3 +400,53 @@ def assumptions_report(console: Console, posterior: Posterior) -> None:
     """Prior against posterior: each learned assumption, what was planned, what the records said."""
     console.print(frame_table("Assumptions learned from the records: planned, prior and posterior (mean [90% "
                               "interval])", posterior.table()))  # fmt: skip
+
+
+def sensitivity_report(console: Console, name: str, result: Sensitivity, replicates: int, seed: int) -> None:
+    """The tornado: per outcome, the assumptions by the size of the change they make."""
+    console.print(f"[bold]{escape(name)}[/bold]: sensitivity on common random numbers, {replicates} replicates a "
+                  f"value, seed {seed}.")  # fmt: skip
+    for note in sensitivity_notes(result):
+        console.print(Text(note))
+    for _, rows in result.tornado.groupby("outcome", sort=False):
+        label = rows["outcome_label"].iloc[0]
+        console.print(frame_table(f"{label} (base {rows['base_outcome_text'].iloc[0]})", rows, drop=("Outcome",
+                                  "Outcome at base", "Pairs")))  # fmt: skip
+
+
+def rank_report(console: Console, name: str, table: pd.DataFrame, replicates: int) -> None:
+    """Per outcome, the drawn inputs by the share of its variance each explains."""
+    bins = int(table["bins"].iloc[0]) if len(table) else 0
+    console.print(f"[bold]{escape(name)}[/bold]: share of each outcome's variance explained by what the replicates "
+                  f"drew once (first-order indices, {replicates} replicates in {bins} equal-count bins, 95% "
+                  "bootstrap intervals; near zero: the input does not matter for it).")  # fmt: skip
+    for _, rows in table.groupby("outcome", sort=False):
+        console.print(frame_table(rows["outcome_label"].iloc[0], rows, drop=("Outcome",)))
+
+
+def solve_report(console: Console, name: str, solution: Solution, replicates: int, seed: int) -> None:
+    """The lever value that meets the target, its uncertainty, or plainly that none in range does."""
+    lever, target = solution.lever, solution.target
+    span = f"{solution.low:g} to {solution.high:g}"
+    console.print(f"[bold]{escape(name)}[/bold]: {escape(lever)} for {escape(target.text)}, searched from {span} on "
+                  f"common random numbers ({replicates} replicates a value, seed {seed}).")  # fmt: skip
+    ends = {e.value: e for e in solution.evaluations}
+    at = ", ".join(f"{v:g}: {fmt_probability(ends[v].probability, ends[v].replicates)}"
+                   for v in (solution.low, solution.high) if v in ends)  # fmt: skip
+    if solution.value is None:
+        verdict = "is met across the whole range" if solution.met_low else "cannot be met within the range"
+        console.print(Text(f"The target {verdict} (P at the ends: {at}).", style="bold"))
+    else:
+        side = "or more" if solution.upwards else "or less"
+        e = ends[solution.value]
+        there = fmt_probability(e.probability, e.replicates)
+        console.print(Text(f"Answer: {lever} = {solution.value:.4g} {side} (P there {there}; at the ends: {at}).",
+                           style="bold"))  # fmt: skip
+        values = [v for v in (solution.possible_from, solution.sure_from) if v is not None]
+        if solution.sure_from is None:
+            console.print(Text("With 95% confidence the target is not met anywhere in the range: more replicates or "
+                               "a wider range would tell."))  # fmt: skip
+        if values:
+            console.print(Text(f"Uncertainty: the 95% interval of P meets the target from {min(values):.4g} (its "
+                               f"better bound) to {max(values):.4g} (its worse bound)."))  # fmt: skip
+    console.print(frame_table("Values simulated", solution.table().rename(columns={"value": "lever_value"})))

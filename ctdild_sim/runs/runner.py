@@ -85,11 +85,13 @@ def simulate_chunk(
     weekly_progress = ProgressBands(scenario.start_date, n_weeks) if progress else None
     metrics, lots, kept = [], [], []
     for r in range(start, stop):
+        learned: dict[str, float] = {}
         drawn, share = (
-            posterior.draw(scenario, parameter_stream(seed, r)) if posterior is not None else (scenario, None)
+            posterior.draw(scenario, parameter_stream(seed, r), learned) if posterior is not None else (scenario, None)
         )
         result = run_replicate(drawn, seed, r, state, share)
         row = replicate_metrics(result, scenario)
+        row.update(learned)  # the parameters this replicate drew from the posterior (ranked like the sites')
         if counts_day is not None:
             row.update(counts_by(result.events, counts_day))
         metrics.append(row)

@@ -24,6 +24,7 @@ from pydantic import (
 
 from ctdild_sim.scenario.base import PROBABILITY_CHECKS, Label, Probability, StrictModel, check_probability
 from ctdild_sim.scenario.distributions import ranged
+from ctdild_sim.scenario.eligibility import Eligibility
 from ctdild_sim.scenario.product import MAX_VIALS_PER_DOSE, Product
 
 CTD_TYPES = (
@@ -442,9 +443,21 @@ class Scenario(StrictModel):
         default=None,
         description="The cell product and its supply; without it the product is never limiting.",
     )
+    eligibility: Eligibility = Field(
+        default_factory=Eligibility,
+        description="The listing's eligibility thresholds (defaults: the listing's); change one for a what-if.",
+    )
     learning: Learning = Field(
         default_factory=Learning,
         description="Prior strengths of the planning guesses, for forecasts that learn from a trial's records.",
+    )
+    ranges: dict[str, list[float] | dict[str, list[float]]] | None = Field(
+        default=None,
+        max_length=500,
+        description=(
+            "Low and high values of assumptions for ctdild-sim sensitivity: a field path and [low, high], "
+            "or {scale: [low factor, high factor]} (a distribution is scaled whole)."
+        ),
     )
 
     @field_validator("registered_completion_date")

@@ -20,6 +20,7 @@ PAGES = [
     ("cohorts", "/cohorts", "Cohorts"),
     ("screening", "/screening", "Screening"),
     ("compare", "/compare", "Compare"),
+    ("sensitivity", "/sensitivity", "Sensitivity"),
     ("scenario", "/scenario", "Scenario"),
 ]
 PATHS = {key: path for key, path, _ in PAGES}
