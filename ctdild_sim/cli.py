@@ -71,6 +71,7 @@ from ctdild_sim.studies.sensitivity import (
     RangesError,
     Sensitivity,
     assumptions,
+    ranges_from_ends,
     read_ranges,
     run_sensitivity,
 )
@@ -610,6 +611,9 @@ def compare(scenario_files: tuple[Path, ...], replicates: int, seed: int, worker
 @click.option("--ranges", "ranges_file", type=click.Path(path_type=Path), default=None,
               help="A YAML file of ranges: field paths to [low, high] or {scale: [a, b]} [default: the scenario's "
                    "ranges: block, else every WEAK field x(1 - spread) and x(1 + spread)].")  # fmt: skip
+@click.option("--ends", "end_files", type=click.Path(path_type=Path), nargs=2, default=None, metavar="LOW HIGH",
+              help="Two scenario files (e.g. optimistic and pessimistic): every number or distribution in which "
+                   "they differ is moved to each file's value.")  # fmt: skip
 @click.option("--spread", type=click.FloatRange(0, 1, min_open=True, max_open=True), default=DEFAULT_SPREAD,
               show_default=True, help="How far WEAK fields are moved when no range is declared.")  # fmt: skip
 @_execution_options
@@ -619,7 +623,8 @@ def compare(scenario_files: tuple[Path, ...], replicates: int, seed: int, worker
 @click.option("--report", "report_file", type=click.Path(path_type=Path), default=None,
               help="Write a self-contained HTML report (the tornado) to this file.")  # fmt: skip
 @out_option
-def sensitivity(scenario_file: Path, ranges_file: Path | None, spread: float, replicates: int, seed: int,
+def sensitivity(scenario_file: Path, ranges_file: Path | None, end_files: tuple[Path, Path] | None, spread: float,
+                replicates: int, seed: int,
                 workers: int | None, chunk_size: int | None, scheduler: str | None, quiet: bool, results_root: Path,
                 no_store: bool, report_file: Path | None, out: Path | None) -> None:  # fmt: skip
     """Move each assumption of SCENARIO_FILE alone to its low and its high value, on common random
@@ -628,8 +633,15 @@ def sensitivity(scenario_file: Path, ranges_file: Path | None, spread: float, re
     scenario = _load(scenario_file, out)
     scenario_text = read_text(scenario_file)
     try:
+        if ranges_file is not None and end_files:
+            _fail("give --ranges or --ends, not both")
         if ranges_file is not None:
             ranges, source = read_ranges(ranges_file), str(ranges_file)
+        elif end_files:
+            low, high = (_load(_scenario_path(p)) for p in end_files)
+            ranges, source = ranges_from_ends(scenario, low, high), f"--ends {end_files[0]} {end_files[1]}"
+            if not ranges:
+                _fail(f"--ends {end_files[0]} {end_files[1]}: the two files differ in no simulated number")
         else:
             ranges, source = scenario.ranges, str(scenario_file)
         comments = chain_comments(scenario_text, parent_texts(scenario_text, scenario_file.parent))

@@ -170,3 +170,26 @@ def test_the_cli_runs_stores_and_reports_a_tornado(tmp_path):
     # the referral rate doubled finishes sooner: its paired change in LPLV P50 is negative
     rate = tornado.set_index(["outcome", "parameter"]).loc[("lplv_p50", "sites.0.referral_rate_per_month")]
     assert rate["high_change"] < 0 < rate["low_change"] and np.isfinite(rate["high_ci_high"])
+
+
+def test_two_scenario_files_give_the_ends():
+    from ctdild_sim.studies.sensitivity import ranges_from_ends
+
+    from conftest import SCENARIOS
+
+    base = load_scenario(BASE_SCENARIO)
+    low, high = (
+        load_scenario(SCENARIOS / "nct06574581_optimistic.yaml"),
+        load_scenario(SCENARIOS / "nct06574581_slow_referrals.yaml"),
+    )
+    ranges = ranges_from_ends(base, low, high)
+    rate = ranges["sites.0.referral_rate_per_month"]["ends"]
+    assert rate == [low.sites[0].referral_rate_per_month, high.sites[0].referral_rate_per_month]
+    assert not any(p.startswith(("name", "description", "product.costs")) for p in ranges)
+    # a distribution that differs is moved whole, not parameter by parameter
+    assert all(not p.endswith((".median", ".p90", ".mean", ".sd")) for p in ranges)
+    found = {a.path: a for a in assumptions(base, ranges)}
+    assert found["sites.0.referral_rate_per_month"].high.sites[0].referral_rate_per_month == rate[1]
+    result = CliRunner().invoke(main, ["sensitivity", str(BASE_SCENARIO), "--ends", str(BASE_SCENARIO),
+                                       str(BASE_SCENARIO), "-n", "2"])  # fmt: skip
+    assert result.exit_code == 2 and "the two files differ in no simulated number" in result.output

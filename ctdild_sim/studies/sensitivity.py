@@ -21,7 +21,7 @@ from ctdild_sim.analysis.sensitivity import tornado
 from ctdild_sim.runs.runner import RunTables, run_scenario, simulate_metrics
 from ctdild_sim.scenario.comments import Comment
 from ctdild_sim.scenario.loading import ScenarioError, read_text
-from ctdild_sim.scenario.paths import PathError, check_path, get_value, with_value
+from ctdild_sim.scenario.paths import PathError, check_path, get_value, leaf_paths, with_value
 from ctdild_sim.scenario.trial import Scenario
 from ctdild_sim.scenario.yaml_reader import load_yaml
 
@@ -101,6 +101,8 @@ def _assumption(base: Scenario, path: str, spec: object, how: str, where: str, s
             raise RangesError(f"{where}: {path}: is neither a number nor a distribution, so it cannot be scaled")
         a, b = spec["scale"]
         ends = [_end(base, path, lambda t, f=f: _scaled(current, 1 + t * (f - 1)), shrink, where) for f in (a, b)]
+    elif isinstance(spec, dict) and set(spec) == {"ends"}:  # two scenario files' values, set whole
+        ends = [_end(base, path, lambda t, v=v: v, False, where) for v in spec["ends"]]
     elif _pair(spec):
         try:
             check_path(base, path, numeric=True)
@@ -148,7 +150,7 @@ def assumptions(base: Scenario, ranges: dict[str, object] | None, comments: dict
             raise RangesError(f"{source}: {len(ranges)} ranges; at most {MAX_ASSUMPTIONS}")
         out = []
         for path, spec in ranges.items():
-            how = "scale" if isinstance(spec, dict) else "range"
+            how = next(iter(spec)) if isinstance(spec, dict) else "range"
             out.append(_assumption(base, str(path), spec, how, f"{source}: ranges.{path}"))
         return out
     if not 0 < spread < 1:
@@ -162,6 +164,30 @@ def assumptions(base: Scenario, ranges: dict[str, object] | None, comments: dict
             continue  # a WEAK choice that is not a number (a policy's kind): nothing to scale
         if found.low_value != found.base_value or found.high_value != found.base_value:
             out.append(found)
+    return out
+
+
+def ranges_from_ends(base: Scenario, low: Scenario, high: Scenario) -> dict[str, object]:
+    """Ranges from two scenario files (an optimistic and a pessimistic one): every number or
+    distribution in which they differ, at each file's value (``{"ends": [low's, high's]}``).
+    Names, descriptions, costs and priors are left out: no simulated outcome depends on them."""
+    out: dict[str, object] = {}
+    for path in leaf_paths(base):
+        parts = path.split(".")
+        if parts[0] in NOT_SIMULATED or path.startswith("product.costs"):
+            continue
+        # a distribution's parameters move together: the path of the distribution itself
+        owner = ".".join(parts[:-1])
+        try:
+            section = get_value(base, owner) if owner else None
+            if isinstance(section, dict) and "dist" in section:
+                path = owner
+            values = (get_value(low, path), get_value(high, path))
+        except PathError:
+            continue  # a field the other files do not have (a list of another length)
+        if values[0] != values[1] and (all(_is_number(v) for v in values)
+                                       or all(isinstance(v, dict) and "dist" in v for v in values)):  # fmt: skip
+            out[path] = {"ends": list(values)}
     return out
 
 
