@@ -63,8 +63,8 @@ from ctdild_sim.scenario.comments import chain_comments, parent_texts
 from ctdild_sim.scenario.loading import ScenarioError, load_scenario, read_text, shipped_scenario, shipped_scenarios_dir
 from ctdild_sim.scenario.trial import Scenario
 from ctdild_sim.sim.budget import BudgetExceeded
+from ctdild_sim.studies.forecast import PLAN_REPLICATES, read_state
 from ctdild_sim.studies.forecast import forecast as run_forecast
-from ctdild_sim.studies.forecast import read_state
 from ctdild_sim.studies.lot_plan import plan_lots
 from ctdild_sim.studies.sensitivity import (
     DEFAULT_SPREAD,
@@ -443,6 +443,9 @@ _date = click.DateTime(formats=["%Y-%m-%d"])
 @click.option("--target-stockout", type=click.FloatRange(0, 1, min_open=True, max_open=True), default=0.05,
               show_default=True, help="Stock-out target of the lot plan made from the actual stock.")  # fmt: skip
 @click.option("--no-lot-plan", is_flag=True, help="Do not search a lot plan (faster).")
+@click.option("--plan-replicates", type=click.IntRange(20, MAX_REPLICATES), default=PLAN_REPLICATES,
+              show_default=True, help="Replicates a candidate policy of the lot-plan search (and its fresh check) "
+                                      "is simulated on (at most --replicates).")  # fmt: skip
 @click.option("--no-learning", is_flag=True,
               help="Keep the scenario's assumptions as written instead of learning them from the records.")  # fmt: skip
 @_execution_options
@@ -453,8 +456,8 @@ _date = click.DateTime(formats=["%Y-%m-%d"])
 @click.option("--no-store", is_flag=True, help="Do not save the forecast in the results store.")
 @out_option
 def forecast(scenario_file: Path, actuals_dir: Path, as_of: dt.datetime | None, target_date: dt.datetime | None,
-             target_stockout: float, no_lot_plan: bool, no_learning: bool, replicates: int, seed: int,
-             workers: int | None,
+             target_stockout: float, no_lot_plan: bool, plan_replicates: int, no_learning: bool, replicates: int,
+             seed: int, workers: int | None,
              chunk_size: int | None, scheduler: str | None, quiet: bool, keep_events: int, results_root: Path,
              no_store: bool, out: Path | None) -> None:  # fmt: skip
     """Forecast a trial under way from its records (ACTUALS, as of a date): the milestones still to
@@ -478,7 +481,7 @@ def forecast(scenario_file: Path, actuals_dir: Path, as_of: dt.datetime | None, 
             scenario, actuals_dir, as_of_date, replicates, seed,
             target_date=target_date.date() if target_date else None,
             target_stockout=None if no_lot_plan else target_stockout, learning=not no_learning, progress=progress,
-            **options,
+            plan_replicates=min(plan_replicates, replicates), **options,
         ))  # fmt: skip
         tables = made.output_tables()
         console = _console()

@@ -194,8 +194,8 @@ def test_forecast_command_on_the_shipped_example(tmp_path):
     store, out = tmp_path / "results", tmp_path / "out"
     result = CliRunner().invoke(main, [
         "forecast", str(BASE_SCENARIO), "--actuals", str(EXAMPLE), "--as-of", "2026-11-25", "-n", "40",
-        "-j", "2", "--target-date", "2028-12-31", "--target-stockout", "0.2", "--results", str(store),
-        "--out", str(out), "--quiet",
+        "-j", "2", "--target-date", "2028-12-31", "--target-stockout", "0.2", "--plan-replicates", "25",
+        "--results", str(store), "--out", str(out), "--quiet",
     ])  # fmt: skip
     assert result.exit_code == 0, result.output
     text = " ".join(result.stdout.split())
@@ -220,6 +220,12 @@ def test_forecast_command_on_the_shipped_example(tmp_path):
     assert str(plan.loc["cohort1_gate_day", "actual_date"]) == "2025-04-03"
     assert 0 <= plan.loc["cohort1_gate_day", "percentile"] <= 100
     assert (out / "plan_vs_actual.csv").exists() and (out / "milestones.parquet").exists()
+    # the lot plan ran its candidates and its fresh check on 25 replicates, not the forecast's 40:
+    # the lots still to start are shares of those 25
+    assert "On 25 fresh replicates" in text
+    starts = tables["lots_to_start"]
+    assert (starts["needed_in"] * 25).round(9).eq((starts["needed_in"] * 25).round()).all()
+    assert starts["needed_in"].max() <= 1
 
 
 def test_synthetic_records_command_writes_the_import_format(tmp_path):

@@ -358,3 +358,19 @@ def test_runs_survives_any_manifest_and_shows_whole_run_ids(tmp_path):
     assert "wrong type for scenario_name" in problems["name-not-a-string"]
     assert "wrong type for replicates" in problems["replicates-a-string"]
     assert "not a mapping" in problems["not-a-mapping"]
+
+
+def test_a_sweep_reuses_one_worker_pool_and_gets_the_same_metrics():
+    from ctdild_sim.runs import runner
+
+    scenario = load_scenario(BASE_SCENARIO)
+    first = runner.simulate_metrics(scenario, 12, 5, workers=2, chunk_size=3)
+    pool = runner._POOL[2]
+    workers = sorted(p.pid for p in pool._pool)
+    second = runner.simulate_metrics(scenario, 12, 5, workers=2, chunk_size=4)
+    assert runner._POOL[2] is pool and sorted(p.pid for p in pool._pool) == workers  # no new processes
+    alone = runner.simulate_metrics(scenario, 12, 5, workers=1)
+    pd.testing.assert_frame_equal(first, alone)
+    pd.testing.assert_frame_equal(second, alone)
+    runner._drop_pool()
+    assert runner._POOL is None and all(not p.is_alive() for p in pool._pool)

@@ -20,7 +20,6 @@ import math
 from dataclasses import dataclass
 
 import numpy as np
-from scipy import stats
 
 LOW, HIGH = 0.05, 0.95
 """The interval every belief reports: 90%, central."""
@@ -46,6 +45,8 @@ class GammaBelief:
         return self.shape / self.rate
 
     def interval(self) -> tuple[float, float]:
+        from scipy import stats  # only a forecast that learns needs scipy.stats (a third of start-up)
+
         dist = stats.gamma(self.shape, scale=1 / self.rate)
         return float(dist.ppf(LOW)), float(dist.ppf(HIGH))
 
@@ -77,6 +78,8 @@ class BetaBelief:
         return self.a / (self.a + self.b)
 
     def interval(self) -> tuple[float, float]:
+        from scipy import stats
+
         dist = stats.beta(self.a, self.b)
         return float(dist.ppf(LOW)), float(dist.ppf(HIGH))
 
@@ -125,6 +128,8 @@ class ScaleBelief:
     @classmethod
     def prior(cls, log_sd: float) -> ScaleBelief:
         """log f ~ Normal(0, log_sd^2): the planning guess (f = 1) give or take ``log_sd``."""
+        from scipy import stats
+
         log_w = stats.norm.logpdf(GRID, 0.0, log_sd)
         return cls._normalised(log_w)
 

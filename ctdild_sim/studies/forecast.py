@@ -99,10 +99,11 @@ class Forecast:
         """When the k-th lot after the as-of date is ordered: under the lot plan if one was made
         (on its fresh seeds), else under the scenario's stock policy."""
         if self.lot_plan is not None and self.lot_plan.fresh_tables is not None:
-            lots = self.lot_plan.fresh_tables.lots
+            # the fresh check's own replicates, which may be fewer than the forecast's
+            lots, replicates = self.lot_plan.fresh_tables.lots, len(self.lot_plan.fresh_tables.metrics)
         else:
-            lots = self.tables.lots
-        return lots_after(lots, self.replicates, self.scenario.start_date, self.restart_day)
+            lots, replicates = self.tables.lots, self.replicates
+        return lots_after(lots, replicates, self.scenario.start_date, self.restart_day)
 
     def output_tables(self) -> list[tuple[str, pd.DataFrame]]:
         """What a stored forecast holds: the run's tables, the milestones with observed dates, the
@@ -133,6 +134,11 @@ def read_state(scenario: Scenario, folder: str | Path | RecordFiles, as_of: dt.d
     return actuals, trial_state(actuals, scenario)
 
 
+PLAN_REPLICATES = 200
+"""Replicates a candidate policy of a forecast's lot-plan search is simulated on, as ``ctdild-sim
+supply``'s search: the forecast's own replicates need not all be spent on every candidate."""
+
+
 def forecast(
     scenario: Scenario,
     folder: str | Path | RecordFiles,
@@ -144,12 +150,14 @@ def forecast(
     target_stockout: float | None = None,
     learning: bool = True,
     progress: Progress | None = None,
+    plan_replicates: int | None = None,
     **options,
 ) -> Forecast:
     """Forecast the trial from its records in ``folder`` as of ``as_of`` (see the module);
     ``learning=False`` keeps the scenario's assumptions as written.
 
-    ``options`` go to every run (workers, chunk_size, scheduler, keep_events)."""
+    ``options`` go to every run (workers, chunk_size, scheduler, keep_events); the lot-plan search
+    simulates each candidate policy on ``plan_replicates`` replicates (default: ``replicates``)."""
     actuals, state = read_state(scenario, folder, as_of)
     posterior = learn(scenario, actuals, state) if learning else None
 
@@ -165,7 +173,8 @@ def forecast(
     lot_plan = None
     if target_stockout is not None and scenario.product is not None:
         advance = step("Lot plan from the actual stock", None)
-        lot_plan = plan_lots(scenario, target_stockout, replicates, seed, on_evaluated=lambda _: advance(),
+        lot_plan = plan_lots(scenario, target_stockout, plan_replicates or replicates, seed,
+                             on_evaluated=lambda _: advance(),
                              state=state, posterior=posterior, **metrics_options)  # fmt: skip
     return Forecast(scenario, as_of, actuals, state, tables, plan.metrics, plan.progress.table(), seed, replicates,
                     lot_plan, target_date, list(actuals.warnings), posterior)  # fmt: skip
