@@ -58,7 +58,7 @@ from ctdild_sim.reports.terminal import (
 from ctdild_sim.reports.writers import FORMATS, ReportError, write_report
 from ctdild_sim.runs.export import OutputError, WriteFailed, check_output_dir, write_csv_tables, write_tables
 from ctdild_sim.runs.results import DEFAULT_ROOT, StoreError, delete_run, list_runs, manifest_of, save_run, set_label
-from ctdild_sim.runs.runner import quiet_dask, run_scenario, simulate_metrics
+from ctdild_sim.runs.runner import half_width, quiet_dask, run_scenario, run_to_precision, simulate_metrics
 from ctdild_sim.scenario.comments import chain_comments, parent_texts
 from ctdild_sim.scenario.loading import ScenarioError, load_scenario, read_text, shipped_scenario, shipped_scenarios_dir
 from ctdild_sim.scenario.trial import Scenario
@@ -243,21 +243,46 @@ out_option = click.option(
 @click.option("--results", "results_root", type=click.Path(path_type=Path), default=DEFAULT_ROOT, show_default=True,
               help="Results store the run is saved in.")  # fmt: skip
 @click.option("--no-store", is_flag=True, help="Do not save the run in the results store.")
+@click.option("--precision", type=click.FloatRange(0, 1, min_open=True, max_open=True), default=None,
+              help="Add replicates 200 at a time until the 95% half-width of P(LPLV by the registered date) is at "
+                   "most this (e.g. 0.02); --replicates is then the most that may run.")  # fmt: skip
 @out_option
 def run(scenario_file: Path, replicates: int, seed: int, workers: int | None, chunk_size: int | None,
         scheduler: str | None, quiet: bool, keep_events: int, results_root: Path, no_store: bool,
-        out: Path | None) -> None:  # fmt: skip
+        precision: float | None, out: Path | None) -> None:  # fmt: skip
     """Simulate SCENARIO_FILE, save the run in the results store and print its milestone report."""
     scenario_file = _scenario_path(scenario_file)
     scenario = _load(scenario_file, out)
     scenario_text = read_text(scenario_file)
+    if precision is not None and scenario.registered_completion_date is None:
+        _fail(f"{scenario_file}: --precision is on P(LPLV by the registered completion date), and the scenario "
+              "has no registered_completion_date")  # fmt: skip
     options = _run_options(workers, chunk_size, scheduler, keep_events=keep_events)
     started = dt.datetime.now(dt.UTC)
     with _guarded(scenario_file) as state:
-        tables: RunTables = _with_progress(
-            quiet, f"Simulating {scenario.name}", replicates,
-            lambda advance: run_scenario(scenario, replicates, seed, on_replicate=advance, **options),
-        )  # fmt: skip
+        if precision is None:
+            tables: RunTables = _with_progress(
+                quiet, f"Simulating {scenario.name}", replicates,
+                lambda advance: run_scenario(scenario, replicates, seed, on_replicate=advance, **options),
+            )  # fmt: skip
+        else:
+            registered = scenario.day_of(scenario.registered_completion_date) + 1
+
+            def done_by_registered(metrics: pd.DataFrame) -> pd.Series:
+                return metrics["lplv_day"].fillna(float("inf")) < registered
+
+            tables = _with_progress(
+                quiet, f"Simulating {scenario.name} to +-{precision:g}", replicates,
+                lambda advance: run_to_precision(scenario, seed, precision, replicates, done_by_registered,
+                                                 on_replicate=advance, **options),
+            )  # fmt: skip
+            n = len(tables.metrics)
+            hits = int(done_by_registered(tables.metrics).sum())
+            reached = "reached" if half_width(hits, n) <= precision else "NOT reached (the --replicates limit)"
+            click.echo(f"Precision {reached}: {n:,} replicates give P(LPLV by the registered date) "
+                       f"{hits / n:.1%} +- {half_width(hits, n):.2%} (95%, Agresti-Coull; asked: +-{precision:.2%}).",
+                       err=True)  # fmt: skip
+            replicates = n
         everything = tables.with_summaries(scenario)
         console = _console()
         if not no_store:  # saved first: nothing the report or an export does can lose the simulation

@@ -27,7 +27,7 @@ from ctdild_sim.runs.runner import run_scenario, simulate_metrics
 from ctdild_sim.scenario.loading import _deep_merge, load_scenario
 from ctdild_sim.scenario.trial import Scenario
 
-from conftest import BASE_SCENARIO, ROOT, fixed
+from conftest import BASE_SCENARIO, ROOT, SCENARIOS, fixed
 
 BASE = load_scenario(BASE_SCENARIO)
 
@@ -374,3 +374,53 @@ def test_a_sweep_reuses_one_worker_pool_and_gets_the_same_metrics():
     pd.testing.assert_frame_equal(second, alone)
     runner._drop_pool()
     assert runner._POOL is None and all(not p.is_alive() for p in pool._pool)
+
+
+@pytest.mark.parametrize("path", sorted(SCENARIOS.glob("*.yaml")), ids=lambda p: p.stem)
+def test_metrics_only_runs_give_the_full_runs_metrics(path):
+    from ctdild_sim.runs.runner import simulate_metrics
+
+    scenario = load_scenario(path)
+    full = run_scenario(scenario, 16, 9, workers=1, keep_events=4).metrics
+    lean = simulate_metrics(scenario, 16, 9, workers=1)
+    pd.testing.assert_frame_equal(full, lean)
+
+
+def test_adaptive_replicates_stop_at_the_asked_precision_and_repeat():
+    from ctdild_sim.runs.runner import half_width, run_to_precision
+
+    scenario = load_scenario(BASE_SCENARIO)
+    day = scenario.day_of(scenario.registered_completion_date) + 1
+
+    def event(metrics):
+        return metrics["lplv_day"].fillna(float("inf")) < day
+
+    tables = run_to_precision(scenario, 4, 0.03, 2000, event, batch=50, workers=2, keep_events=0)
+    n = len(tables.metrics)
+    hits = event(tables.metrics)
+    assert half_width(int(hits.sum()), n) <= 0.03 and n % 50 == 0
+    before = hits.iloc[: n - 50]
+    assert n == 50 or half_width(int(before.sum()), n - 50) > 0.03  # it stopped at the first batch that got there
+    # the binomial standard error of the estimate, against the asked half-width
+    p = hits.mean()
+    assert 1.96 * math.sqrt(p * (1 - p) / n) <= 0.03 + 1e-9
+    # the same replicates as a fixed run of that many, and the same stop on the same seed
+    fixed_run = run_scenario(scenario, n, 4, workers=1, keep_events=0)
+    pd.testing.assert_frame_equal(tables.metrics, fixed_run.metrics)
+    again = run_to_precision(scenario, 4, 0.03, 2000, event, batch=50, workers=1, keep_events=0)
+    pd.testing.assert_frame_equal(tables.metrics, again.metrics)
+    assert tables.bands.table("month").equals(fixed_run.bands.table("month"))
+    # a cap stops it short of the precision
+    capped = run_to_precision(scenario, 4, 0.001, 120, event, batch=50, workers=1, keep_events=0)
+    assert len(capped.metrics) == 120
+
+
+def test_run_to_a_precision_from_the_cli():
+    from click.testing import CliRunner
+
+    from ctdild_sim.cli import main
+
+    result = CliRunner().invoke(main, ["run", str(BASE_SCENARIO), "--precision", "0.05", "-n", "1000", "--no-store",
+                                       "-j", "1", "--quiet", "--keep-events", "0"])  # fmt: skip
+    assert result.exit_code == 0, result.output
+    assert "Precision reached: 200 replicates give P(LPLV by the registered date)" in result.output

@@ -276,17 +276,18 @@ def execute_chunks(
     counts_day: float | None = None,
     posterior: Posterior | None = None,
     progress: bool = False,
+    first: int = 0,
 ) -> tuple[list[ChunkResult], DemandBands, ProgressBands | None]:
     """Every chunk's result, in replicate order, and the demand bands and (with ``progress``)
     progress bands of all of them (``state``, ``counts_day``, ``posterior`` and ``progress``: see
-    ``simulate_chunk``)."""
+    ``simulate_chunk``); the replicates are ``first`` to ``first + replicates - 1``."""
     if replicates < 1:
         raise ValueError(f"replicates (={replicates}) must be >= 1")
     if workers < 1:
         raise ValueError(f"workers (={workers}) must be >= 1")
     size = chunk_size or default_chunk_size(replicates, workers)
     tasks = [
-        (scenario, seed, a, b, keep_events, metrics_only, state, counts_day, posterior, progress)
+        (scenario, seed, first + a, first + b, keep_events, metrics_only, state, counts_day, posterior, progress)
         for a, b in chunk_bounds(replicates, size)
     ]
     bands = DemandBands(scenario.start_date, horizon_weeks(scenario))
@@ -362,3 +363,44 @@ def simulate_metrics(
     options.setdefault("keep_events", 0)
     chunks, _, _ = execute_chunks(scenario, replicates, seed, on_progress=on_replicate, metrics_only=True, **options)
     return _concat(c.metrics for c in chunks)
+
+
+ADAPTIVE_BATCH = 200
+"""Replicates added at a time by ``run_to_precision`` (the stopping rule is checked between batches)."""
+
+
+def half_width(successes: int, n: int) -> float:
+    """The 95% half-width of a proportion's estimate, from the Agresti-Coull adjusted proportion
+    (never zero: a run with no successes yet still has an error)."""
+    adjusted = (successes + 2) / (n + 4)
+    return 1.959963984540054 * math.sqrt(adjusted * (1 - adjusted) / (n + 4))
+
+
+def run_to_precision(
+    scenario: Scenario,
+    seed: int,
+    precision: float,
+    max_replicates: int,
+    event: Callable[[pd.DataFrame], pd.Series],
+    batch: int = ADAPTIVE_BATCH,
+    on_replicate: Callable[[int], None] | None = None,
+    **options,
+) -> RunTables:
+    """Add replicates a batch at a time until the 95% half-width of P(``event``) is at most
+    ``precision`` (or ``max_replicates`` are run). Replicate r is the same whatever the batches, so
+    the result is the run of that many replicates, for any split."""
+    if not 0 < precision < 1:
+        raise ValueError(f"precision (={precision}) must be between 0 and 1")
+    bands = DemandBands(scenario.start_date, horizon_weeks(scenario))
+    chunks: list[ChunkResult] = []
+    done = 0
+    while done < max_replicates:
+        size = min(batch, max_replicates - done)
+        more, more_bands, _ = execute_chunks(scenario, size, seed, on_progress=on_replicate, first=done, **options)
+        chunks += more
+        bands.merge(more_bands)
+        done += size
+        hits = pd.concat([c.metrics for c in chunks], ignore_index=True).pipe(event)
+        if half_width(int(hits.sum()), done) <= precision:
+            break
+    return merge_chunks(chunks, bands)
