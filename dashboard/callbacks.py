@@ -438,12 +438,13 @@ def on_forecast(ctx: Context, set_progress: Callable, scenario_name: object, cho
     return path.name, f"Stored forecast {path.name} ({n} replicates, seed {seed}, as of {day})."
 
 
-def on_stored(ctx: Context, run_id: object):
-    """Show a run a page's job just stored (a forecast, an edited scenario's run): the run
-    picker's options, and the run picked."""
-    if not isinstance(run_id, str) or not run_id:
+def on_stored(ctx: Context, run_ids: object):
+    """Show the runs a page's job just stored (a forecast; an edited scenario's run, with its base):
+    the run picker's options, and those runs picked."""
+    picked = [run_ids] if isinstance(run_ids, str) else run_ids
+    if not isinstance(picked, list) or not picked or not all(isinstance(r, str) and r for r in picked):
         raise PreventUpdate
-    return run_options(ctx.results_dir), [run_id]
+    return run_options(ctx.results_dir), picked
 
 
 MIME = {"html": "text/html", "pdf": "application/pdf",

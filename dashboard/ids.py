@@ -66,6 +66,7 @@ SCENARIO_CHECK = "scenario-check"
 SCENARIO_RUN = "scenario-run"
 SCENARIO_RUN_CANCEL = "scenario-run-cancel"
 SCENARIO_RUN_PROGRESS = "scenario-run-progress"
+SCENARIO_WITH_BASE = "scenario-with-base"  # also run the file the text came from (a what-if and its base)
 SCENARIO_SAVE_NAME = "scenario-save-name"
 SCENARIO_SAVE = "scenario-save"
 SCENARIO_STATUS = "scenario-status"

@@ -27,6 +27,7 @@ from dashboard.data import (
     file_comments_in,
     load_scenario_file,
     save_scenario_text,
+    scenario_files,
     validate_text,
 )
 from dashboard.jobs import prepare_job_process
@@ -96,21 +97,33 @@ def on_check(ctx: Context, text: object, name: object):
 
 
 def on_run_text(ctx: Context, set_progress: Callable, text: object, name: object, replicates: object,
-                seed: object):  # fmt: skip
-    """Run the editor's text as the Run button runs a file (checked first; stored with its text);
-    returns (the run id, a message)."""
+                seed: object, with_base: object = None):  # fmt: skip
+    """Run the editor's text as the Run button runs a file (checked first; stored with its text),
+    and with ``with_base`` the file it came from too, on the same seed: a what-if and its base,
+    ready for Compare. Returns (the run ids, a message)."""
     prepare_job_process(ctx.server_pid)
     try:
         n = whole_number(replicates, "Replicates", 1, ctx.max_replicates)
         seed = whole_number(seed, "The seed", 0, MAX_SEED)
         label = edited_name(name)
-        scenario = validate_text(label, text, ctx.scenarios_dir)
-        with ctx.jobs.hold(f"a run of {n:,} replicates of {label}"):
-            run_ids = _run_and_store(ctx, lambda values: set_progress((values[-1],)), [(label, scenario, str(text))],
-                                     n, seed)  # fmt: skip
+        runs = [(label, validate_text(label, text, ctx.scenarios_dir), str(text))]
+        if isinstance(with_base, list) and "base" in with_base:
+            if not isinstance(name, str) or not name or name not in scenario_files(ctx.scenarios_dir):
+                raise DashboardError("The edited text did not come from a scenario file of the folder: there is no "
+                                     "base to run with it (pick a file, or untick 'with its base').")  # fmt: skip
+            runs.insert(0, (name, *load_scenario_file(ctx.scenarios_dir, name)))
+        with ctx.jobs.hold(f"{len(runs)} run(s) of {n:,} replicates of {label}"):
+            run_ids = _run_and_store(ctx, set_progress_text(set_progress), runs, n, seed)
     except (DashboardError, BudgetExceeded, StoreError, WriteFailed) as exc:
         return no_update, layout.error(_messages(ctx, exc))
-    return run_ids[0], f"Stored run {run_ids[0]} of {label} ({n} replicates, seed {seed}); it is picked above."
+    stored = " and ".join(f"{run_id} ({run_name})" for run_id, (run_name, _, _) in zip(run_ids, runs, strict=True))
+    compare = " Open Compare to see the what-if against its base." if len(run_ids) > 1 else ""
+    return run_ids, f"Stored {stored}: {n} replicates, seed {seed}; picked above.{compare}"
+
+
+def set_progress_text(set_progress: Callable) -> Callable:
+    """The run job's progress (done, total, text) as this page's one progress text."""
+    return lambda values: set_progress((values[-1],))
 
 
 def on_save(ctx: Context, text: object, new_name: object):
@@ -157,7 +170,7 @@ def register(app: dash.Dash, ctx: Context) -> None:
         app, [Output(ids.SCENARIO_MADE, "data"), Output(ids.SCENARIO_STATUS, "children")], ids.SCENARIO_RUN,
         ids.SCENARIO_RUN_CANCEL, [Output(ids.SCENARIO_RUN_PROGRESS, "children")],
         [State(ids.SCENARIO_TEXT, "value"), State(ids.SCENARIO_TEXT_NAME, "data"), State(ids.REPLICATES, "value"),
-         State(ids.SEED, "value")],
+         State(ids.SEED, "value"), State(ids.SCENARIO_WITH_BASE, "value")],
         lambda set_progress, *values: on_run_text(ctx, set_progress, *values),
     )  # fmt: skip
 

@@ -403,13 +403,12 @@ def test_an_edited_scenario_runs_from_the_scenario_page_and_is_saved_only_when_a
     replicates.send_keys(Keys.CONTROL, "a")
     replicates.send_keys("12")
     browser.find_element(f"#{ids.SCENARIO_RUN}").click()
-    status = _wait(lambda: "Stored run" in browser.find_element(f"#{ids.SCENARIO_STATUS}").text
+    status = _wait(lambda: "Stored " in browser.find_element(f"#{ids.SCENARIO_STATUS}").text
                    and browser.find_element(f"#{ids.SCENARIO_STATUS}").text, "the run", timeout=180)  # fmt: skip
     new = {p.name for p in results_dir.iterdir()} - before_runs
-    assert len(new) == 1 and "nct06574581 (edited).yaml (12 replicates" in status
-    run_id = new.pop()
-    assert "NCT06574581 browser edit" in (results_dir / run_id / "manifest.json").read_text()
-    _wait(lambda: run_id in browser.driver.current_url, "the new run in the address")
+    assert len(new) == 2 and "(nct06574581 (edited).yaml): 12 replicates" in status and "Open Compare" in status
+    edited = next(r for r in new if "NCT06574581 browser edit" in (results_dir / r / "manifest.json").read_text())
+    _wait(lambda: all(r in browser.driver.current_url for r in new), "the what-if and its base in the address")
     assert sorted(os.listdir(scenarios_dir)) == before_files  # nothing saved until asked
     name = browser.find_element(f"#{ids.SCENARIO_SAVE_NAME}")
     name.send_keys(BASE, Keys.ENTER)
@@ -421,6 +420,10 @@ def test_an_edited_scenario_runs_from_the_scenario_page_and_is_saved_only_when_a
     _wait(lambda: "Saved as" in browser.find_element(f"#{ids.SCENARIO_STATUS}").text, "the save")
     assert "NCT06574581 browser edit" in (scenarios_dir / "browser-edit.yaml").read_text()
     _screenshot(browser, "scenario-editor")
+    # the what-if against its base, on Compare
+    _go(browser, "compare")
+    _wait(lambda: "What differs from NCT06574581 base's scenario" in _view(browser), "the comparison")
+    assert "safety.hold_days" in _view(browser) and edited in browser.driver.current_url
     assert _severe_logs(browser) == []
 
 

@@ -380,10 +380,17 @@ def test_a_sweep_reuses_one_worker_pool_and_gets_the_same_metrics():
 def test_metrics_only_runs_give_the_full_runs_metrics(path):
     from ctdild_sim.runs.runner import simulate_metrics
 
+    # every replicate's full log (all kept) against lean logs (none kept, metrics only)
     scenario = load_scenario(path)
-    full = run_scenario(scenario, 16, 9, workers=1, keep_events=4).metrics
+    full = run_scenario(scenario, 16, 9, workers=1, keep_events=16)
     lean = simulate_metrics(scenario, 16, 9, workers=1)
-    pd.testing.assert_frame_equal(full, lean)
+    pd.testing.assert_frame_equal(full.metrics, lean)
+    # and a run keeping none: the same metrics, demand bands and lots
+    kept_none = run_scenario(scenario, 16, 9, workers=1, keep_events=0)
+    pd.testing.assert_frame_equal(full.metrics, kept_none.metrics)
+    pd.testing.assert_frame_equal(full.lots, kept_none.lots)
+    for kind in ("week", "month"):
+        pd.testing.assert_frame_equal(full.bands.table(kind), kept_none.bands.table(kind))
 
 
 def test_adaptive_replicates_stop_at_the_asked_precision_and_repeat():
@@ -424,3 +431,16 @@ def test_run_to_a_precision_from_the_cli():
                                        "-j", "1", "--quiet", "--keep-events", "0"])  # fmt: skip
     assert result.exit_code == 0, result.output
     assert "Precision reached: 200 replicates give P(LPLV by the registered date)" in result.output
+
+
+def test_a_restarted_forecast_gives_the_same_figures_with_lean_logs():
+    import datetime as dt
+
+    from ctdild_sim.studies.forecast import forecast
+
+    scenario = load_scenario(BASE_SCENARIO)
+    records = SCENARIOS / "actuals" / "nct06574581-2026-11-25"
+    full = forecast(scenario, records, dt.date(2026, 11, 25), 12, 3, workers=1, keep_events=12)
+    lean = forecast(scenario, records, dt.date(2026, 11, 25), 12, 3, workers=1, keep_events=0)
+    pd.testing.assert_frame_equal(full.tables.metrics, lean.tables.metrics)
+    assert full.tables.progress.table().equals(lean.tables.progress.table())

@@ -107,8 +107,8 @@ def test_an_edited_scenario_is_checked_and_runs_with_its_text_stored(ctx):
     assert "nct06574581 (edited).yaml: valid" in str(scenario_editor.on_check(ctx, short, BASE))
     assert "start_dat" in str(scenario_editor.on_check(ctx, text.replace("start_date:", "start_dat:"), BASE))
     progress = []
-    run_id, status = scenario_editor.on_run_text(ctx, progress.append, text, BASE, 6, 11)
-    assert status.startswith(f"Stored run {run_id} of nct06574581 (edited).yaml") and progress
+    (run_id,), status = scenario_editor.on_run_text(ctx, progress.append, text, BASE, 6, 11)
+    assert status.startswith(f"Stored {run_id} (nct06574581 (edited).yaml): 6 replicates, seed 11") and progress
     run = load_runs(ctx.results_dir, [run_id])[0]
     assert run.manifest["scenario_text"] == text and run.replicates == 6 and run.seed == 11
     assert run.scenario.sites[0].referral_rate_per_month == 3
@@ -116,3 +116,14 @@ def test_an_edited_scenario_is_checked_and_runs_with_its_text_stored(ctx):
     _, status = scenario_editor.on_run_text(ctx, progress.append, "name: x\n", "x.yaml", 6, 11)
     assert "x (edited).yaml: start_date: required field" in str(status)
     assert len(list(ctx.results_dir.iterdir())) == 1
+    # with its base: the file it came from runs too, on the same seed, both picked for Compare
+    run_ids, status = scenario_editor.on_run_text(ctx, progress.append, text, BASE, 6, 12, ["base"])
+    base, edited = load_runs(ctx.results_dir, run_ids)
+    assert base.scenario.name == "NCT06574581 base" and edited.scenario.sites[0].referral_rate_per_month == 3
+    assert base.seed == edited.seed == 12 and "Open Compare" in status
+    assert callbacks.on_stored(ctx, run_ids)[1] == run_ids
+    from dashboard.data import comparable
+
+    assert comparable([base, edited]) is None
+    _, status = scenario_editor.on_run_text(ctx, progress.append, text, "uploaded.yaml", 6, 12, ["base"])
+    assert "there is no base to run with it" in str(status)

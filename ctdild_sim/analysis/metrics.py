@@ -56,7 +56,9 @@ def screen_failure_column(criterion: str) -> str:
 def replicate_metrics(result: ReplicateResult, scenario: Scenario) -> dict[str, float | int | bool | str]:
     """The metrics record of one replicate: milestones, counts, time lost, and product supply."""
     n_cohorts = len(scenario.cohorts)
-    counts: Counter[str] = Counter(map(_EVENT_NAME, result.events))
+    counts: Counter[str] = (
+        Counter(result.counts) if result.counts is not None else Counter(map(_EVENT_NAME, result.events))
+    )
     failure_lists: list[str] = []
     first_time: dict[str, float] = {}
     last_time: dict[str, float] = {}
@@ -137,6 +139,14 @@ def replicate_metrics(result: ReplicateResult, scenario: Scenario) -> dict[str, 
     record.update(supply_metrics(result, scenario.product, counts))
     record.update(result.drawn)
     return record
+
+
+LEAN_KEEP = _READ | frozenset(e.value for e in (
+    E.REFERRED,  # progress bands and counts by a day
+    E.VIALS_THAWED, E.VIALS_WASTED, E.LOT_RELEASED, E.VIALS_EXPIRED,  # weekly supply, stock-days
+))  # fmt: skip
+"""The events whose rows a replicate with no kept records logs (``LeanEventLog``): everything its
+metrics, demand series and progress read; the others are only counted."""
 
 
 COUNTED_BY = {

@@ -29,7 +29,7 @@ from ctdild_sim.model.state import TrialState
 from ctdild_sim.scenario.trial import Scenario
 from ctdild_sim.sim.budget import BudgetExceeded, ReplicateBudget
 from ctdild_sim.sim.capacity import Capacity
-from ctdild_sim.sim.events import Event, EventLog, EventName
+from ctdild_sim.sim.events import Event, EventLog, EventName, LeanEventLog
 from ctdild_sim.sim.streams import ReplicateStreams
 from ctdild_sim.supply.chain import Supply, UnlimitedSupply
 from ctdild_sim.supply.inventory import Allocation, Lot
@@ -50,6 +50,7 @@ class ReplicateResult:
     observed_rows: int = 0  # the first rows of ``events`` are a restarted trial's observed history
     restart_day: float = 0.0  # the day a restarted replicate started from (0: the study's start)
     drawn: dict[str, float] = field(default_factory=dict)  # what the replicate drew once (DRAWN columns)
+    counts: dict[str, int] | None = None  # every event's count, when ``events`` holds some kinds only
 
 
 class Trial:
@@ -61,16 +62,22 @@ class Trial:
         streams: ReplicateStreams,
         state: TrialState | None = None,
         eligible_share: float | None = None,
+        keep: frozenset[str] | None = None,
     ):
         """``eligible_share``: a forecast's drawn share of candidates passing screening (the
-        population model's own share when None)."""
+        population model's own share when None); ``keep``: log only these events' rows, and count
+        the rest (a replicate whose records are not kept)."""
         self.scenario = scenario
         self.streams = streams
         self.state = state
         self.drawn: dict[str, float] = {}  # what this replicate draws once, by its metrics column
         self.env = simpy.Environment(initial_time=state.restart_day if state is not None else 0.0)
         self.budget = budget = ReplicateBudget.for_scenario(scenario)
-        self.log = EventLog(self.env, budget.rows, budget.rows_exceeded)
+        self.log = (
+            EventLog(self.env, budget.rows, budget.rows_exceeded)
+            if keep is None
+            else LeanEventLog(self.env, keep, budget.rows, budget.rows_exceeded)
+        )
         self.stopped = self.env.event()
         self.completed = self.env.event()
         self.beds = Capacity(self.env, scenario.dosing.beds)
@@ -83,7 +90,7 @@ class Trial:
         if state is None:
             self.supply = Supply(self, scenario.product) if scenario.product else UnlimitedSupply(self)
         else:
-            self.log.rows.extend(state.history)
+            self.log.add_history(state.history)
             self.candidates.continue_from(state.next_candidate_id)
             self.supply = (
                 Supply(self, scenario.product, state.lots, state.vials_used_unassigned)
@@ -126,6 +133,7 @@ class Trial:
             observed_rows=len(self.state.history) if self.state is not None else 0,
             restart_day=self.state.restart_day if self.state is not None else 0.0,
             drawn=self.drawn,
+            counts=self.log.counts,
         )
 
     def enrol(self, candidate: Candidate, cohort: CohortState, waited: float) -> None:
@@ -171,11 +179,12 @@ def run_replicate(
     replicate: int,
     state: TrialState | None = None,
     eligible_share: float | None = None,
+    keep: frozenset[str] | None = None,
 ) -> ReplicateResult:
     """Simulate one replicate with the streams of (seed, replicate), from the study's start or
-    from a trial's ``state`` on a date (``eligible_share``: see ``Trial``)."""
+    from a trial's ``state`` on a date (``eligible_share`` and ``keep``: see ``Trial``)."""
     try:
         streams = ReplicateStreams.for_replicate(seed, replicate)
-        return Trial(scenario, streams, state, eligible_share).run(replicate)
+        return Trial(scenario, streams, state, eligible_share, keep).run(replicate)
     except BudgetExceeded as exc:
         raise BudgetExceeded(exc.field, f"replicate {replicate}: {exc.message}") from None

@@ -31,7 +31,7 @@ from types import SimpleNamespace
 import pandas as pd
 
 from ctdild_sim.analysis.bands import DemandBands, ProgressBands
-from ctdild_sim.analysis.metrics import counts_by, progress_days, replicate_metrics
+from ctdild_sim.analysis.metrics import LEAN_KEEP, counts_by, progress_days, replicate_metrics
 from ctdild_sim.analysis.supply_metrics import lot_table, weekly_series, weekly_supply_table
 from ctdild_sim.analysis.tables import RunTables, events_table, patients_table, screenings_table
 from ctdild_sim.learning.posterior import Posterior
@@ -92,7 +92,8 @@ def simulate_chunk(
         drawn, share = (
             posterior.draw(scenario, parameter_stream(seed, r), learned) if posterior is not None else (scenario, None)
         )
-        result = run_replicate(drawn, seed, r, state, share)
+        # a replicate whose records are not kept logs only the events its figures read (and counts all)
+        result = run_replicate(drawn, seed, r, state, share, None if r < keep_events else LEAN_KEEP)
         row = replicate_metrics(result, scenario)
         row.update(learned)  # the parameters this replicate drew from the posterior (ranked like the sites')
         if counts_day is not None:

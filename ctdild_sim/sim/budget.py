@@ -13,6 +13,7 @@ from __future__ import annotations
 
 import math
 from collections import Counter
+from collections.abc import Mapping
 from dataclasses import dataclass
 from typing import TYPE_CHECKING
 
@@ -94,8 +95,8 @@ class ReplicateBudget:
             "yield (product.lots.yield_cells / product.vial_cells), or do lots keep failing or expiring?",
         )
 
-    def rows_exceeded(self, events: list) -> BudgetExceeded:
-        top, count = Counter(e.event for e in events).most_common(1)[0]
+    def rows_exceeded(self, counts: Mapping[str, int]) -> BudgetExceeded:
+        top, count = Counter(counts).most_common(1)[0]
         return BudgetExceeded(
             EVENT_FIELDS.get(top, ""),
             f"more than {self.rows:,} events in one replicate, {count:,} of them '{top}': the scenario "

@@ -38,6 +38,11 @@ def layout(**query) -> html.Div:
                     [
                         html.Button("Check", id=ids.SCENARIO_CHECK),
                         html.Button("Run this scenario", id=ids.SCENARIO_RUN),
+                        dcc.Checklist(
+                            id=ids.SCENARIO_WITH_BASE,
+                            value=["base"],
+                            options=[{"label": " with its base (the file it came from, same seed)", "value": "base"}],
+                        ),
                         html.Button("Cancel", id=ids.SCENARIO_RUN_CANCEL, disabled=True),
                         html.Span(id=ids.SCENARIO_RUN_PROGRESS),
                         html.Label("Save as"),
