@@ -231,7 +231,7 @@ def screening_view(runs: list[Run]) -> View:
     view.notes += _warnings(_names(runs))
     failures = {}
     for name, run in _names(runs).items():
-        table = screen_failure_summary(run.tables["metrics"])
+        table = screen_failure_summary(run.tables["metrics"], run.scenario.eligibility)
         failures[name] = table
         view.tables.append((f"{name}: screen failures by criterion", table))
         o = overview(run.tables["metrics"])

@@ -88,3 +88,11 @@ def test_phase_durations():
     hold = table.loc["Cohort 1: dosing and hold (enrolled to gate)"]
     assert hold["p10_days"] == hold["p90_days"] == 100.0
     assert table.loc["Follow-up after the last gate", "replicates"] == 9
+
+
+def test_screen_failure_texts_follow_the_scenarios_thresholds():
+    from ctdild_sim.scenario.eligibility import Eligibility
+
+    table = screen_failure_summary(known_metrics(), Eligibility(max_age_years=75)).set_index("criterion")
+    assert table.loc["I1_age", "text"] == "Aged 20 to 75 years"
+    assert screen_failure_summary(known_metrics()).set_index("criterion").loc["I1_age", "text"] == "Aged 20 to 80 years"

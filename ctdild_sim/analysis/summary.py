@@ -14,7 +14,8 @@ import numpy as np
 import pandas as pd
 
 from ctdild_sim.analysis.metrics import milestone_columns, screen_failure_column
-from ctdild_sim.model.eligibility import CRITERIA
+from ctdild_sim.model.eligibility import CRITERIA, criteria
+from ctdild_sim.scenario.eligibility import Eligibility
 from ctdild_sim.scenario.trial import Scenario
 
 QUANTILES = (0.1, 0.5, 0.9)
@@ -81,11 +82,12 @@ def probability_done_by(metrics: pd.DataFrame, scenario: Scenario, date: dt.date
     return float(done_by(metrics, scenario, date).mean())
 
 
-def screen_failure_summary(metrics: pd.DataFrame) -> pd.DataFrame:
-    """Per criterion: candidates it screened out, per replicate and as a share of those screened."""
+def screen_failure_summary(metrics: pd.DataFrame, rules: Eligibility | None = None) -> pd.DataFrame:
+    """Per criterion: candidates it screened out, per replicate and as a share of those screened
+    (``rules``: the scenario's thresholds, for the criteria's texts; the listing's by default)."""
     screened = metrics["n_screened"].sum()
     rows = []
-    for rule in CRITERIA:
+    for rule in criteria(rules) if rules is not None else CRITERIA:
         failed = metrics[screen_failure_column(rule.name)]
         rows.append(
             {

@@ -54,7 +54,7 @@ class RunTables:
         return [
             *self.items(),
             ("milestones", milestone_summary(self.metrics, scenario)),
-            ("screen_failures", screen_failure_summary(self.metrics)),
+            ("screen_failures", screen_failure_summary(self.metrics, scenario.eligibility)),
         ]
 
 

@@ -122,7 +122,7 @@ def trial_report(console: Console, scenario: Scenario, tables: RunTables, seed: 
     console.print(frame_table("Where the time goes (days, over the replicates that completed each phase)",
                               phase_durations(metrics, scenario)))  # fmt: skip
     console.print(frame_table("Screen failures by criterion (a candidate can fail several)",
-                              screen_failure_summary(metrics), drop=("Kind",)))  # fmt: skip
+                              screen_failure_summary(metrics, scenario.eligibility), drop=("Kind",)))  # fmt: skip
 
 
 def supply_report(console: Console, scenario: Scenario, tables: RunTables, period: PeriodKind, seeds: str = "") -> None:
