@@ -37,7 +37,7 @@ from ctdild_sim.analysis.compare import (
 )
 from ctdild_sim.analysis.ranking import RESAMPLES, drawn_inputs, ranking
 from ctdild_sim.analysis.sensitivity import OUTCOMES
-from ctdild_sim.analysis.summary import run_warnings
+from ctdild_sim.analysis.summary import done_by, run_warnings
 from ctdild_sim.analysis.supply_summary import lot_starts
 from ctdild_sim.analysis.tables import RunTables
 from ctdild_sim.model.engine import run_replicate
@@ -266,10 +266,9 @@ def run(scenario_file: Path, replicates: int, seed: int, workers: int | None, ch
                 lambda advance: run_scenario(scenario, replicates, seed, on_replicate=advance, **options),
             )  # fmt: skip
         else:
-            registered = scenario.day_of(scenario.registered_completion_date) + 1
 
             def done_by_registered(metrics: pd.DataFrame) -> pd.Series:
-                return metrics["lplv_day"].fillna(float("inf")) < registered
+                return done_by(metrics, scenario, scenario.registered_completion_date)
 
             tables = _with_progress(
                 quiet, f"Simulating {scenario.name} to +-{precision:g}", replicates,

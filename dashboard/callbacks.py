@@ -545,6 +545,16 @@ def job_callback(
         return run(set_progress, *values)
 
 
+def show_stored(app: dash.Dash, ctx: Context, store: str) -> None:
+    """When a page's job puts the runs it stored in ``store``, pick them in the run picker."""
+    app.callback(
+        Output(ids.RUN_PICKER, "options", allow_duplicate=True),
+        Output(ids.RUN_PICKER, "value", allow_duplicate=True),
+        Input(store, "data"),
+        prevent_initial_call=True,
+    )(lambda made: on_stored(ctx, made))
+
+
 def register(app: dash.Dash, ctx: Context) -> None:
     """Wire the callbacks to the components (``ids``)."""
     app.callback(
@@ -667,12 +677,7 @@ def register(app: dash.Dash, ctx: Context) -> None:
         lambda set_progress, *values: on_forecast(ctx, set_progress, *values),
     )  # fmt: skip
 
-    app.callback(
-        Output(ids.RUN_PICKER, "options", allow_duplicate=True),
-        Output(ids.RUN_PICKER, "value", allow_duplicate=True),
-        Input(ids.FORECAST_MADE, "data"),
-        prevent_initial_call=True,
-    )(lambda made: on_stored(ctx, made))
+    show_stored(app, ctx, ids.FORECAST_MADE)
 
     # tables and reports
     app.callback(

@@ -21,7 +21,7 @@ from ctdild_sim.runs.export import WriteFailed
 from ctdild_sim.runs.results import StoreError
 from ctdild_sim.sim.budget import BudgetExceeded
 from dashboard import ids, layout
-from dashboard.callbacks import MAX_SEED, Context, _messages, _run_and_store, job_callback, on_stored, whole_number
+from dashboard.callbacks import MAX_SEED, Context, _messages, _run_and_store, job_callback, show_stored, whole_number
 from dashboard.data import (
     DashboardError,
     file_comments_in,
@@ -174,9 +174,4 @@ def register(app: dash.Dash, ctx: Context) -> None:
         lambda set_progress, *values: on_run_text(ctx, set_progress, *values),
     )  # fmt: skip
 
-    app.callback(
-        Output(ids.RUN_PICKER, "options", allow_duplicate=True),
-        Output(ids.RUN_PICKER, "value", allow_duplicate=True),
-        Input(ids.SCENARIO_MADE, "data"),
-        prevent_initial_call=True,
-    )(lambda made: on_stored(ctx, made))
+    show_stored(app, ctx, ids.SCENARIO_MADE)

@@ -15,11 +15,12 @@ import plotly.graph_objects as go
 
 from ctdild_sim.analysis.compare import (
     headline,
+    mean_difference,
     milestone_differences,
     milestone_quantiles,
     screen_failure_differences,
 )
-from ctdild_sim.analysis.costs import cost_per_dose, cost_summary, paired_cost_difference, replicate_costs
+from ctdild_sim.analysis.costs import cost_per_dose, cost_summary, replicate_costs
 from ctdild_sim.analysis.ranking import drawn_inputs, ranking
 from ctdild_sim.analysis.summary import (
     milestone_summary,
@@ -294,10 +295,11 @@ def _compare_costs(view: View, named: dict[str, Run], reference: str) -> None:
         row = {"scenario": name, "currency": currency, "cost_total_mean": per_replicate["total"].mean(),
                "cost_per_dose": cost_per_dose(per_replicate),
                "cost_waste_mean": per_replicate["waste"].mean()}  # fmt: skip
-        if reference in costs and name != reference:
-            mean, se, pairs = paired_cost_difference(costs[reference][0], per_replicate)
-            row.update(cost_difference=mean, cost_difference_low=mean - 1.96 * se,
-                       cost_difference_high=mean + 1.96 * se, pairs=pairs)  # fmt: skip
+        if reference in costs and name != reference:  # both runs hold replicates 0 to n-1 (comparable)
+            a, b = (frame.sort_values("replicate")["total"] for frame in (costs[reference][0], per_replicate))
+            d = mean_difference(a, b)
+            row.update(cost_difference=d.estimate, cost_difference_low=d.low, cost_difference_high=d.high,
+                       pairs=d.pairs)  # fmt: skip
         rows.append(row)
     columns = ["scenario", "currency", "cost_total_mean", "cost_per_dose", "cost_waste_mean", "cost_difference",
                "cost_difference_low", "cost_difference_high", "pairs"]  # fmt: skip

@@ -9,12 +9,12 @@ import pandas as pd
 import pydantic
 import pytest
 
+from ctdild_sim.analysis.compare import mean_difference
 from ctdild_sim.analysis.costs import (
     DAYS_PER_MONTH,
     cost_per_dose,
     cost_summary,
     lot_costs,
-    paired_cost_difference,
     replicate_costs,
 )
 from ctdild_sim.analysis.metrics import replicate_metrics
@@ -95,8 +95,11 @@ def test_cost_summary_and_paired_difference():
     assert summary.loc["Total", "cost_mean"] == 2.5 and summary.loc["Total", "cost_p50"] == 2.0
     assert summary.loc["Total", "cost_p90"] == 4.0
     b = a.assign(total=a["total"] + np.array([1.0, 2.0, 3.0, 2.0]))
-    mean, se, pairs = paired_cost_difference(a, b)
-    assert (mean, pairs) == (2.0, 4) and se == pytest.approx(np.std([1, 2, 3, 2], ddof=1) / 2)
+    d = mean_difference(a["total"], b["total"])  # the paired difference Compare shows
+    se = np.std([1, 2, 3, 2], ddof=1) / 2
+    assert (d.estimate, d.pairs) == (2.0, 4) and (d.low, d.high) == pytest.approx(
+        (2.0 - 1.96 * se, 2.0 + 1.96 * se), rel=1e-3
+    )
     fig = figures.cost_figure({"A": (a, "EUR"), "B": (b, "EUR")})
     assert fig.layout.xaxis.title.text == "EUR"
     assert [t.name for t in fig.data] == [*figures.COST_PARTS.values(), "of which wasted product"]

@@ -250,12 +250,12 @@ def screen_failure_differences(metrics: dict[str, pd.DataFrame]) -> pd.DataFrame
     rows = []
     for name in names[1:]:
         other = metrics[name].sort_values("replicate").reset_index(drop=True)
-        shares = [frame["n_screened"].sum() for frame in (reference, other)]
+        screened = [frame["n_screened"].sum() for frame in (reference, other)]
         for criterion in CRITERION_NAMES:
             column = screen_failure_column(criterion)
             d = mean_difference(reference[column].astype(float), other[column].astype(float))
             rows.append({"scenario": name, "reference": names[0], "criterion": criterion,
-                         "reference_share": reference[column].sum() / shares[0] if shares[0] else math.nan,
-                         "share_of_screened": other[column].sum() / shares[1] if shares[1] else math.nan,
+                         "reference_share": reference[column].sum() / screened[0] if screened[0] else math.nan,
+                         "share_of_screened": other[column].sum() / screened[1] if screened[1] else math.nan,
                          "estimate": d.estimate, "ci_low": d.low, "ci_high": d.high, "pairs": d.pairs})  # fmt: skip
     return pd.DataFrame(rows, columns=SCREENING_COLUMNS)

@@ -84,13 +84,3 @@ def cost_per_dose(per_replicate: pd.DataFrame) -> float:
     doses = per_replicate["infusions"].sum()
     product = (per_replicate["manufacturing"] + per_replicate["storage"]).sum()
     return float(product / doses) if doses else float("nan")
-
-
-def paired_cost_difference(base: pd.DataFrame, other: pd.DataFrame) -> tuple[float, float, int]:
-    """Mean difference in total cost (other - base) over the replicates both runs have (paired on
-    common random numbers), its standard error, and the number of pairs."""
-    both = base[["replicate", "total"]].merge(other[["replicate", "total"]], on="replicate", suffixes=("_a", "_b"))
-    diff = (both["total_b"] - both["total_a"]).to_numpy(dtype=float)
-    n = len(diff)
-    se = float(diff.std(ddof=1) / np.sqrt(n)) if n > 1 else float("nan")
-    return (float(diff.mean()) if n else float("nan")), se, n

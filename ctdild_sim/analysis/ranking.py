@@ -18,6 +18,7 @@ from dataclasses import dataclass
 import numpy as np
 import pandas as pd
 
+from ctdild_sim.analysis.summary import done_by
 from ctdild_sim.model.referrals import DRAWN
 from ctdild_sim.scenario.trial import Scenario
 
@@ -42,7 +43,7 @@ def _by_registered(metrics: pd.DataFrame, scenario: Scenario) -> np.ndarray:
     registered = scenario.registered_completion_date
     if registered is None:
         return np.full(len(metrics), np.nan)
-    return (metrics["lplv_day"].fillna(np.inf) < scenario.day_of(registered) + 1).to_numpy(dtype=float)
+    return done_by(metrics, scenario, registered).to_numpy()
 
 
 RANKED_OUTCOMES = [

@@ -17,6 +17,7 @@ import numpy as np
 import pandas as pd
 
 from ctdild_sim.analysis.compare import Difference, mean_difference, quantile_differences
+from ctdild_sim.analysis.summary import done_by
 from ctdild_sim.scenario.trial import Scenario
 
 
@@ -37,8 +38,7 @@ def _lplv_by_registered(metrics: pd.DataFrame, scenario: Scenario) -> pd.Series:
     registered = scenario.registered_completion_date
     if registered is None:
         return pd.Series(np.nan, index=metrics.index)
-    day = scenario.day_of(registered)
-    return (metrics["lplv_day"].fillna(np.inf) < day + 1).astype(float)
+    return done_by(metrics, scenario, registered)
 
 
 def _product_wait(metrics: pd.DataFrame, _: Scenario) -> pd.Series:

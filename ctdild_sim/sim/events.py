@@ -136,16 +136,8 @@ class LeanEventLog(EventLog):
             if row.event in keep:
                 self.rows.append(row)
 
-    def record(
-        self,
-        event: EventName,
-        *,
-        site: str | None = None,
-        patient_id: int | None = None,
-        cohort: int | None = None,
-        detail: str = "",
-        value: float = float("nan"),
-    ) -> None:
+    def record(self, event: EventName, **fields) -> None:
+        """Count the event; log its row (``EventLog.record``'s fields) if its kind is kept."""
         if self.total >= self.limit and self.on_full is not None:
             raise self.on_full(self.counts)
         self.total += 1
@@ -153,4 +145,4 @@ class LeanEventLog(EventLog):
         counts = self.counts
         counts[name] = counts.get(name, 0) + 1
         if name in self.keep:
-            self.rows.append(_new_row(Event, (float(self.env.now), site, patient_id, cohort, name, detail, value)))
+            super().record(event, **fields)

@@ -28,8 +28,8 @@ from ctdild_sim.runs.runner import simulate_metrics
 from ctdild_sim.scenario.loading import ScenarioError
 from ctdild_sim.scenario.paths import PathError, check_path, get_value, with_value
 from ctdild_sim.scenario.trial import Scenario
+from ctdild_sim.studies.lot_plan import wilson_interval
 
-Z95 = 1.959963984540054
 TARGET = re.compile(
     r"^\s*P\(\s*(?P<what>[a-z0-9_]+)(?:\s+(?P<date>\d{4}-\d{2}-\d{2}))?\s*\)\s*(?P<op>>=|<=)\s*(?P<p>[0-9.]+%?)\s*$"
 )
@@ -80,16 +80,6 @@ def parse_target(text: str, scenario: Scenario) -> Target:
         raise SolveError(f"--target {text!r}: {date} is not a date") from None
     column = f"{name}_day"
     return Target(text, lambda m, _: (m[column].fillna(np.inf) < day + 1).to_numpy(), op == ">=", p)
-
-
-def wilson(successes: int, n: int) -> tuple[float, float]:
-    """The 95% Wilson score interval of a proportion."""
-    if n == 0:
-        return math.nan, math.nan
-    phat = successes / n
-    centre = (phat + Z95**2 / (2 * n)) / (1 + Z95**2 / n)
-    half = Z95 * math.sqrt(phat * (1 - phat) / n + Z95**2 / (4 * n * n)) / (1 + Z95**2 / n)
-    return centre - half, centre + half
 
 
 @dataclass(frozen=True)
@@ -166,7 +156,7 @@ def solve(scenario: Scenario, lever: str, target: Target, replicates: int, seed:
                                  + "; ".join(f"{f}: {m}" for f, m in exc.problems)) from None  # fmt: skip
             metrics = simulate_metrics(changed, replicates, seed, on_replicate=on_replicate, **options)
             hits = target.event(metrics, changed)
-            lo, hi = wilson(int(hits.sum()), len(hits))
+            lo, hi = wilson_interval(int(hits.sum()), len(hits))
             cache[value] = Evaluation(value, float(hits.mean()), lo, hi, len(hits))
             solution.evaluations.append(cache[value])
         return cache[value]
