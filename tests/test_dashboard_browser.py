@@ -151,10 +151,15 @@ def _screenshot(browser, page: str) -> None:
 
 def _wait(condition, what: str, timeout: float = TIMEOUT, show=None):
     """``condition()`` once it is true; a failure naming ``what`` (and what ``show()`` says) if it
-    never is."""
+    never is. An element the page redrew while ``condition`` read it counts as "not yet"."""
+    from selenium.common.exceptions import StaleElementReferenceException
+
     deadline = time.monotonic() + timeout
     while time.monotonic() < deadline:
-        value = condition()
+        try:
+            value = condition()
+        except StaleElementReferenceException:
+            value = None
         if value:
             return value
         time.sleep(0.2)
@@ -232,7 +237,8 @@ def _go(browser, page: str) -> None:
 
 
 def _view(browser) -> str:
-    return browser.find_element(f"#{ids.VIEW}").text
+    """The view's text, read again if the page redrew it while it was being read."""
+    return _wait(lambda: browser.find_element(f"#{ids.VIEW}").text or " ", "the view's text")
 
 
 def test_every_page_renders_its_graphs_without_console_errors(browser, server, results_dir):
