@@ -58,3 +58,26 @@ def test_without_a_policy_the_base_scenario_misses_the_target():
     # has something to fix (this guards the test above against a trivially safe scenario)
     scenario = load_scenario(BASE_SCENARIO)
     assert stockout_risk(simulate_metrics(scenario, 100, seed=5)) > 0.10
+
+
+def test_stopping_failing_candidates_early_keeps_every_decision(monkeypatch):
+    from ctdild_sim.studies import lot_plan
+
+    scenario = load_scenario(BASE_SCENARIO)
+    options = {"replicates": 60, "seed": 11, "extra_lookaheads": (0.0, 56.0)}
+    monkeypatch.setattr(lot_plan, "DECISION_BATCH", 60)  # one batch: every candidate runs all 60
+    whole = plan_lots(scenario, 0.10, **options)
+    monkeypatch.setattr(lot_plan, "DECISION_BATCH", 10)
+    stopped = plan_lots(scenario, 0.10, **options)
+    pairs = [(e.seeds, e.point, e.lookahead_days) for e in whole.evaluations()]
+    assert [(e.seeds, e.point, e.lookahead_days) for e in stopped.evaluations()] == pairs  # the same path
+    assert (stopped.best, stopped.fresh) == (whole.best, whole.fresh)
+    early = [e for e in stopped.tried if e.replicates < 60]
+    assert early, "no candidate was stopped early"
+    for short, full in zip(stopped.tried, whole.tried, strict=True):
+        assert (short.upper <= 0.10) == (full.upper <= 0.10)
+        if short.replicates < 60:  # stopped: its stock-outs so far already fail the target at 60
+            assert full.upper > 0.10 and short.stockouts <= full.stockouts
+            assert lot_plan.fails_whatever_follows(short.stockouts, 60, 0.10)
+        else:
+            assert short == full

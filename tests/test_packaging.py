@@ -3,6 +3,8 @@ scenario files, so the README's examples work outside the repository."""
 
 from __future__ import annotations
 
+import os
+import runpy
 import shutil
 import subprocess
 import sys
@@ -28,18 +30,49 @@ def test_every_package_folder_is_listed_in_pyproject():
     assert "ctdild_sim.scenario_files" in listed
 
 
-def test_the_wheel_holds_the_scenarios_and_the_dashboard_assets(tmp_path):
-    source = tmp_path / "source"  # a copy: building leaves build/ and *.egg-info behind
-    shutil.copytree(ROOT, source, ignore=shutil.ignore_patterns(".git", "results", "build", "*.egg-info", ".tox"))
-    subprocess.run([sys.executable, "-m", "pip", "wheel", str(source), "--no-deps", "-q", "-w", str(tmp_path)],
-                   check=True, capture_output=True)  # fmt: skip
+def _wheel(tmp_path, **environment) -> tuple[set[str], str]:
+    """Build a wheel from a copy of the repository (building leaves build/ and *.egg-info behind):
+    the names it holds, and what the build printed."""
+    source = tmp_path / "source"
+    shutil.copytree(ROOT, source, ignore=shutil.ignore_patterns(".git", "results", "build", "*.egg-info", ".tox",
+                                                                 "test-artifacts", "*.so"))  # fmt: skip
+    built = subprocess.run([sys.executable, "-m", "pip", "wheel", str(source), "--no-deps", "-v", "-w", str(tmp_path)],
+                           capture_output=True, text=True, env={**os.environ, **environment}, check=False)  # fmt: skip
+    assert built.returncode == 0, built.stderr[-3000:]
     [wheel] = tmp_path.glob("ctdild_sim-*.whl")
-    names = set(zipfile.ZipFile(wheel).namelist())
+    return set(zipfile.ZipFile(wheel).namelist()), built.stdout + built.stderr
+
+
+def _compiled_modules() -> list[str]:
+    return runpy.run_path(str(ROOT / "setup.py"), run_name="read_only")["COMPILED"]
+
+
+def test_the_wheel_holds_the_scenarios_the_dashboard_assets_and_the_compiled_model(tmp_path):
+    names, printed = _wheel(tmp_path)
+    compiled = _compiled_modules()
+    assert all(path in names for path in compiled)  # the .py files, always
+    if shutil.which(os.environ.get("CC", "cc")):  # and, where there is a C compiler, the modules compiled
+        for path in compiled:
+            stem = path.removesuffix(".py")
+            assert any(n.startswith(stem + ".cpython-") and n.endswith(".so") for n in names), (
+                f"{path} not compiled; the build said:\n"
+                + "\n".join(line for line in printed.splitlines() if "error" in line or "ctdild-sim build" in line)
+            )
     for file in SCENARIOS.glob("*.yaml"):
         assert f"ctdild_sim/scenario_files/{file.name}" in names
     for file in SCENARIOS.glob("actuals/*/*"):
         assert f"ctdild_sim/scenario_files/{file.relative_to(SCENARIOS)}" in names
     assert "dashboard/assets/plotly-cartesian.min.js" in names
+
+
+def test_without_a_working_compiler_the_wheel_is_pure_python(tmp_path):
+    names, printed = _wheel(tmp_path, CC="false")  # a "compiler" that always fails
+    assert "ctdild-sim build: compiling the model failed" in printed and "installing pure Python" in printed
+    assert not [n for n in names if n.endswith(".so")]
+    # the wheel was meant for compiled modules, so its Python files sit under .data/purelib (pip
+    # installs them to site-packages all the same)
+    files = {name.split("/purelib/", 1)[-1] for name in names}
+    assert all(path in files for path in _compiled_modules())
 
 
 def test_the_shipped_scenarios_are_found_and_used_outside_the_repository():

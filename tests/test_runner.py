@@ -444,3 +444,36 @@ def test_a_restarted_forecast_gives_the_same_figures_with_lean_logs():
     lean = forecast(scenario, records, dt.date(2026, 11, 25), 12, 3, workers=1, keep_events=0)
     pd.testing.assert_frame_equal(full.tables.metrics, lean.tables.metrics)
     assert full.tables.progress.table().equals(lean.tables.progress.table())
+
+
+def _cannot_load():
+    raise ValueError("this object does not unpickle")
+
+
+class _Unloadable:
+    """Pickles, but fails to unpickle (as a compiled class whose instances cannot be rebuilt)."""
+
+    def __reduce__(self):
+        return (_cannot_load, ())
+
+
+def test_a_task_a_worker_cannot_unpickle_is_an_error_not_a_hang():
+    import threading
+
+    from ctdild_sim.runs import runner
+
+    raised: list[BaseException] = []
+
+    def run() -> None:
+        try:
+            runner._local_pool(2, [(_Unloadable(),)], lambda chunk: None)
+        except BaseException as error:
+            raised.append(error)
+
+    thread = threading.Thread(target=run, daemon=True)
+    thread.start()
+    thread.join(timeout=60)
+    assert not thread.is_alive(), "the pool waited for a task its worker could not read"
+    assert len(raised) == 1 and "does not unpickle" in str(raised[0])
+    # the pool still works
+    assert len(simulate_metrics(load_scenario(BASE_SCENARIO), 4, 1, workers=2, chunk_size=2)) == 4

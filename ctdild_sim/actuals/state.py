@@ -34,7 +34,7 @@ from ctdild_sim.model.state import (
 )
 from ctdild_sim.scenario.trial import Scenario
 from ctdild_sim.sim.events import Event, EventName
-from ctdild_sim.supply.inventory import LotState
+from ctdild_sim.supply.lot_state import LotState
 
 E = EventName
 _ORDER = {name: k for k, name in enumerate([

@@ -62,10 +62,10 @@ def replicate_metrics(result: ReplicateResult, scenario: Scenario) -> dict[str, 
     failure_lists: list[str] = []
     first_time: dict[str, float] = {}
     last_time: dict[str, float] = {}
-    enrolled_day: dict[int, float] = {}
-    gate_day: dict[int, float] = {}
-    screened_ids: set[int] = set()
-    failed_ids: set[int] = set()
+    enrolled_day: dict[int | None, float] = {}  # an event row's cohort and patient may be None
+    gate_day: dict[int | None, float] = {}
+    screened_ids: set[int | None] = set()
+    failed_ids: set[int | None] = set()
     pause_open: float | None = None
     pause_days = 0.0
     cells = 0.0
@@ -173,7 +173,7 @@ def counts_by(events: Iterable[Event], day: float) -> dict[str, int]:
     """How many candidates were referred and screened, subjects enrolled and infusions given
     before ``day`` (a trial's progress on a date, to set the actual progress against the plan)."""
     out = {f"{name}_by_day": 0 for name in COUNTED_BY}
-    screened: set[int] = set()
+    screened: set[int | None] = set()
     kinds = {event: name for name, events in COUNTED_BY.items() for event in events}
     for ev in events:
         if ev.day >= day:

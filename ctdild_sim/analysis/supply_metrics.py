@@ -10,6 +10,7 @@ from __future__ import annotations
 import math
 from collections import Counter
 from collections.abc import Iterable
+from typing import NamedTuple
 
 import numpy as np
 import pandas as pd
@@ -17,6 +18,7 @@ import pandas as pd
 from ctdild_sim.model.engine import ReplicateResult
 from ctdild_sim.scenario.product import Product
 from ctdild_sim.sim.events import EventName as E
+from ctdild_sim.supply.inventory import Lot
 
 LOT_COLUMNS = [
     "replicate", "lot_id", "initial_stock", "ordered_day", "started_day", "filled_day", "released_day",
@@ -59,7 +61,7 @@ def supply_metrics(result: ReplicateResult, product: Product | None, counts: Cou
     }
 
 
-_STOCK_CHANGE = {E.LOT_RELEASED: 1.0, E.VIALS_THAWED: -1.0, E.VIALS_EXPIRED: -1.0}
+_STOCK_CHANGE: dict[str, float] = {E.LOT_RELEASED: 1.0, E.VIALS_THAWED: -1.0, E.VIALS_EXPIRED: -1.0}
 
 
 def vial_days_in_stock(result: ReplicateResult) -> float:
@@ -75,8 +77,15 @@ def vial_days_in_stock(result: ReplicateResult) -> float:
     return total
 
 
-def lot_table(results: Iterable[ReplicateResult]) -> pd.DataFrame:
-    """One row per lot; ``results`` need only ``replicate`` and ``lots``."""
+class ReplicateLots(NamedTuple):
+    """A replicate's lots, without the rest of its result (what a chunk keeps for the lot table)."""
+
+    replicate: int
+    lots: list[Lot]
+
+
+def lot_table(results: Iterable[ReplicateResult | ReplicateLots]) -> pd.DataFrame:
+    """One row per lot of each replicate."""
     rows = [
         (r.replicate, lot.lot_id, lot.initial_stock, lot.ordered_day, lot.started_day, lot.filled_day,
          lot.released_day, lot.failed_day, lot.expiry_day, lot.yield_cells, lot.vials, lot.used, lot.wasted,
@@ -86,7 +95,7 @@ def lot_table(results: Iterable[ReplicateResult]) -> pd.DataFrame:
     return pd.DataFrame(rows, columns=LOT_COLUMNS)
 
 
-_WEEKLY_EVENTS = {
+_WEEKLY_EVENTS: dict[str, str] = {
     E.VIALS_THAWED: "vials_thawed",
     E.VIALS_WASTED: "vials_wasted",
     E.INFUSED: "cells_infused",

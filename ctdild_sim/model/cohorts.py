@@ -12,6 +12,7 @@ opens (or repeats, or replaces a subject), and screening fills them with waiting
 from __future__ import annotations
 
 from collections import deque
+from collections.abc import Callable
 from typing import TYPE_CHECKING
 
 import simpy
@@ -88,7 +89,7 @@ class CohortGate:
             last = progress.last_first_infusion_day
             if stagger > 0 and last is not None and last + stagger > env.now:  # the sentinel spacing still runs
                 cohort.sentinel.in_use = 1
-                env.timeout(last + stagger - env.now).callbacks.append(lambda _, c=cohort: c.sentinel.give_back())
+                env.timeout(last + stagger - env.now).callbacks.append(_give_back(cohort))
         if state.open_cohort is not None:
             cohort = self.cohorts[state.open_cohort]
             self.open_cohort = cohort
@@ -138,3 +139,8 @@ class CohortGate:
         self.trial.log.record(EventName.COHORT_REPEATED, cohort=cohort.number, value=float(cohort.repeats))
         self.add_slots(cohort, cohort.spec.size)
         return True
+
+
+def _give_back(cohort: CohortState) -> Callable[[simpy.Event], None]:
+    """A callback that frees ``cohort``'s sentinel slot (the spacing after its last first infusion)."""
+    return lambda _: cohort.sentinel.give_back()

@@ -129,7 +129,7 @@ class Trial:
             end_day=float(env.now),
             outcome=outcome,
             lots=self.supply.lots,
-            allocations=self.supply.inventory.audit if self.supply.limited else [],
+            allocations=self.supply.inventory.audit if isinstance(self.supply, Supply) else [],
             observed_rows=len(self.state.history) if self.state is not None else 0,
             restart_day=self.state.restart_day if self.state is not None else 0.0,
             drawn=self.drawn,

@@ -209,7 +209,8 @@ class Journey:
                 self._record(EventName.PRODUCT_WAIT_ENDED, value=env.now - started)
                 return True
             self._record(EventName.SCREEN_EXPIRED, detail="waiting for product")
-            if self.supply.spec.on_screen_expiry == "lost":
+            product = self.trial.scenario.product  # a limited supply has one
+            if product is not None and product.on_screen_expiry == "lost":
                 self.p.product_wait_days += env.now - started
                 self.exit_reason = "lost"
                 return False

@@ -137,6 +137,7 @@ def _first_gap(trial: Trial, site: SiteState, rate: float, regular: bool, state:
     # A regular site refers every 1/rate days from its activation; a closed spell restarts the
     # count from the reopening (see ``site_referrals``).
     anchor = site.last_referral_day if site.last_referral_day is not None else site.activated_day
+    assert anchor is not None, "called for an active site only"
     reopened = state.recruitment_reopened_day
     if reopened is not None and reopened > anchor:
         anchor = reopened

@@ -15,7 +15,7 @@ import math
 from dataclasses import dataclass, field
 
 from ctdild_sim.sim.events import Event
-from ctdild_sim.supply.inventory import LotState
+from ctdild_sim.supply.lot_state import LotState
 
 
 @dataclass(frozen=True)

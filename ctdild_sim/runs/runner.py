@@ -23,18 +23,18 @@ import math
 import multiprocessing
 import multiprocessing.pool
 import os
+import pickle
 import signal
 import threading
 import time
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass
-from types import SimpleNamespace
 
 import pandas as pd
 
 from ctdild_sim.analysis.bands import DemandBands, ProgressBands
 from ctdild_sim.analysis.metrics import LEAN_KEEP, counts_by, progress_days, replicate_metrics
-from ctdild_sim.analysis.supply_metrics import lot_table, weekly_series, weekly_supply_table
+from ctdild_sim.analysis.supply_metrics import ReplicateLots, lot_table, weekly_series, weekly_supply_table
 from ctdild_sim.analysis.tables import RunTables, events_table, patients_table, screenings_table
 from ctdild_sim.learning.posterior import Posterior
 from ctdild_sim.model.engine import run_replicate
@@ -103,7 +103,7 @@ def simulate_chunk(
         metrics.append(row)
         if bands is not None:
             bands.add(weekly_series(result, n_weeks), result.end_day)
-            lots.append(SimpleNamespace(replicate=r, lots=result.lots))
+            lots.append(ReplicateLots(r, result.lots))
         if weekly_progress is not None:
             weekly_progress.add(progress_days(result.events))
         if r < keep_events:
@@ -195,6 +195,13 @@ def _simulate_task(task: tuple) -> ChunkResult:
     return simulate_chunk(*task)
 
 
+def _simulate_pickled(task: bytes) -> bytes:
+    """A pool worker's task: the task and its chunk travel as bytes this process (un)pickles itself,
+    so an object that fails to unpickle is an error of the task, raised in the caller, instead of
+    killing the worker (or the pool's result thread) and leaving the caller waiting forever."""
+    return pickle.dumps(_simulate_task(pickle.loads(task)), protocol=pickle.HIGHEST_PROTOCOL)
+
+
 _POOL: tuple[int, int, multiprocessing.pool.Pool] | None = None
 """The worker pool of this process (its pid, its size, the pool): started by the first parallel
 run and kept for the next ones (a sweep runs dozens), ended at exit or on any interruption."""
@@ -232,8 +239,9 @@ atexit.register(_drop_pool)
 def _local_pool(workers: int, tasks: list[tuple], on_done: Callable[[ChunkResult], None]) -> None:
     pool = _pool(workers)
     try:
-        for chunk in pool.imap_unordered(_simulate_task, tasks):
-            on_done(chunk)
+        pickled = [pickle.dumps(task, protocol=pickle.HIGHEST_PROTOCOL) for task in tasks]
+        for chunk in pool.imap_unordered(_simulate_pickled, pickled):
+            on_done(pickle.loads(chunk))
     except BaseException:
         _drop_pool()
         raise

@@ -125,24 +125,34 @@ class LeanEventLog(EventLog):
                  on_full: Callable[[Mapping[str, int]], Exception] | None = None) -> None:  # fmt: skip
         super().__init__(env, limit, on_full)
         self.keep = keep
-        self.counts = {}
+        self._tally: dict[str, int] = {}
+        self.counts = self._tally  # the same dict, typed as never None here
         self.total = 0
 
     def add_history(self, rows: Iterable[Event]) -> None:
-        counts, keep = self.counts, self.keep
+        counts, keep = self._tally, self.keep
         for row in rows:
             counts[row.event] = counts.get(row.event, 0) + 1
             self.total += 1
             if row.event in keep:
                 self.rows.append(row)
 
-    def record(self, event: EventName, **fields) -> None:
+    def record(
+        self,
+        event: EventName,
+        *,
+        site: str | None = None,
+        patient_id: int | None = None,
+        cohort: int | None = None,
+        detail: str = "",
+        value: float = float("nan"),
+    ) -> None:
         """Count the event; log its row (``EventLog.record``'s fields) if its kind is kept."""
+        counts = self._tally
         if self.total >= self.limit and self.on_full is not None:
-            raise self.on_full(self.counts)
+            raise self.on_full(counts)
         self.total += 1
         name = event._value_
-        counts = self.counts
         counts[name] = counts.get(name, 0) + 1
         if name in self.keep:
-            super().record(event, **fields)
+            super().record(event, site=site, patient_id=patient_id, cohort=cohort, detail=detail, value=value)

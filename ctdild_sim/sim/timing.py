@@ -11,9 +11,9 @@ of the same time, including events scheduled later at that time.
 from __future__ import annotations
 
 import simpy
-from simpy.events import NORMAL
+from simpy.events import NORMAL, EventPriority
 
-LATE = NORMAL + 1
+LATE = EventPriority(NORMAL + 1)
 """Priority below simpy's URGENT (0) and NORMAL (1): processed last within its moment."""
 
 

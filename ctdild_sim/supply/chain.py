@@ -9,7 +9,8 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING
 
-from ctdild_sim.supply.inventory import DoseRequest, Lot, LotInventory, LotState
+from ctdild_sim.supply.inventory import DoseRequest, Lot, LotInventory
+from ctdild_sim.supply.lot_state import LotState
 from ctdild_sim.supply.manufacturing import Manufacturing
 from ctdild_sim.supply.stock_policy import make_policy
 

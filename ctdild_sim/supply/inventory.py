@@ -61,32 +61,6 @@ class Lot:
         return self.free + self.reserved + self.in_qc
 
 
-@dataclass(frozen=True)
-class LotState:
-    """A lot as a trial's records know it on a date (see ``model.state``): what has happened to it
-    and to its vials so far. ``vials`` is None for a lot not yet filled."""
-
-    lot_id: int
-    ordered_day: float
-    initial_stock: bool = False
-    started_day: float = math.nan
-    filled_day: float = math.nan
-    released_day: float = math.nan
-    failed_day: float = math.nan
-    expiry_day: float = math.nan
-    vials: int | None = None
-    used: int = 0
-    wasted: int = 0
-    expired: int = 0
-
-    @property
-    def free(self) -> int:
-        """Released vials neither used, wasted nor expired (none for a lot not released)."""
-        if math.isnan(self.released_day) or not math.isnan(self.failed_day):
-            return 0
-        return max(0, (self.vials or 0) - self.used - self.wasted - self.expired)
-
-
 @dataclass(eq=False)
 class DoseRequest:
     """A claim on ``vials`` vials for one infusion of one subject."""

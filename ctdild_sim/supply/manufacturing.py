@@ -13,7 +13,8 @@ from typing import TYPE_CHECKING
 import simpy
 
 from ctdild_sim.sim.events import EventName
-from ctdild_sim.supply.inventory import Lot, LotInventory, LotState
+from ctdild_sim.supply.inventory import Lot, LotInventory
+from ctdild_sim.supply.lot_state import LotState
 
 if TYPE_CHECKING:
     from ctdild_sim.model.engine import Trial
@@ -81,7 +82,7 @@ class Manufacturing:
         self.trial.log.record(EventName.LOT_STARTED, detail=f"lot {lot.lot_id}")
         yield from self._campaign(lot, slot, lot.lead_time_days)
 
-    def _campaign(self, lot: Lot, slot: simpy.Event, days: float):
+    def _campaign(self, lot: Lot, slot: simpy.resources.resource.Request, days: float):
         """The campaign's remaining ``days`` in its slot, then fill and QC."""
         yield self.env.timeout(days)
         self.campaigns.release(slot)
@@ -145,7 +146,7 @@ class Manufacturing:
             self._unfilled += 1
             self.env.process(self._make(lot))
 
-    def _campaign_after(self, lot: Lot, slot: simpy.Event, days: float):
+    def _campaign_after(self, lot: Lot, slot: simpy.resources.resource.Request, days: float):
         yield slot
         yield from self._campaign(lot, slot, days)
 
