@@ -68,6 +68,15 @@ def bare_simpy_rate(replicates: int) -> float:
     return replicates / (time.perf_counter() - started)
 
 
+def installed_model() -> str:
+    """Whether the package the commands run (the installed one) has its model compiled (setup.py)."""
+    code = "import ctdild_sim.model.engine as e; print(e.__file__)"
+    found = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, cwd=tempfile.gettempdir(),
+                           check=True).stdout.strip()  # fmt: skip
+    kind = "compiled with mypyc" if found.endswith(".so") else "pure Python (an editable install, or not compiled)"
+    return f"{kind}: {found}"
+
+
 def timed(command: list[str]) -> tuple[float, float]:
     """Seconds of a command, and the largest resident memory (MB) of any process it or an earlier
     command of this script ran (the kernel keeps only the maximum over finished children)."""
@@ -88,6 +97,7 @@ def main() -> None:
     cli = [sys.executable, "-m", "ctdild_sim"]
     n_run = 1000 if args.quick else 4000
     print(f"Machine: {os.cpu_count()} cores; Python {sys.version.split()[0]}")
+    print(f"The installed package's model: {installed_model()}")
 
     bare = bare_simpy_rate(2000 if args.quick else 5000)
     seconds, peak = timed([*cli, "run", str(BASE), "-n", str(n_run), "-j", "2", "--keep-events", "0", "--no-store",

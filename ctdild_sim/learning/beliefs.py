@@ -16,6 +16,7 @@ Every belief says its mean and 90% interval, and draws with a generator handed i
 
 from __future__ import annotations
 
+import functools
 import math
 from dataclasses import dataclass
 
@@ -159,9 +160,13 @@ class ScaleBelief:
     def mean(self) -> float:
         return float(np.dot(self.weights, np.exp(GRID)))
 
+    @functools.cached_property
+    def cdf(self) -> np.ndarray:
+        """The cumulative weights, summed once: every forecast replicate draws from them."""
+        return np.cumsum(self.weights)
+
     def quantile(self, q: float) -> float:
-        cdf = np.cumsum(self.weights)
-        return float(np.exp(np.interp(q, cdf, GRID)))
+        return float(np.exp(np.interp(q, self.cdf, GRID)))
 
     def interval(self) -> tuple[float, float]:
         return self.quantile(LOW), self.quantile(HIGH)

@@ -231,9 +231,14 @@ def _simulate_until_decided(policy: Scenario, replicates: int, seed: int, target
     are from the replicates it ran (the search table's replicates column)."""
     frames: list[pd.DataFrame] = []
     done = stockouts = 0
+    workers = run_options.get("workers", 1)
     while done < replicates:
         size = min(DECISION_BATCH, replicates - done)
-        frames.append(simulate_metrics(policy, size, seed, first=done, **run_options))
+        # one chunk a worker: a batch is small, and a chunk's fixed cost (a forecast's records and
+        # posterior travel with it) outweighs finer load balancing
+        chunk = run_options.get("chunk_size") or math.ceil(size / workers)
+        options = {**run_options, "chunk_size": chunk}
+        frames.append(simulate_metrics(policy, size, seed, first=done, **options))
         stockouts += int((frames[-1]["stockout_events"] > 0).sum())
         done += size
         if fails_whatever_follows(stockouts, replicates, target):
