@@ -46,10 +46,10 @@ class GammaBelief:
         return self.shape / self.rate
 
     def interval(self) -> tuple[float, float]:
-        from scipy import stats  # only a forecast that learns needs scipy.stats (a third of start-up)
+        from scipy import special  # not scipy.stats: importing it took 0.8 s of a forecast
 
-        dist = stats.gamma(self.shape, scale=1 / self.rate)
-        return float(dist.ppf(LOW)), float(dist.ppf(HIGH))
+        scale = 1 / self.rate  # the gamma quantile as scipy.stats computes it
+        return float(special.gammaincinv(self.shape, LOW) * scale), float(special.gammaincinv(self.shape, HIGH) * scale)
 
     def draw(self, rng: np.random.Generator) -> float:
         return float(rng.gamma(self.shape, 1 / self.rate))
@@ -79,10 +79,9 @@ class BetaBelief:
         return self.a / (self.a + self.b)
 
     def interval(self) -> tuple[float, float]:
-        from scipy import stats
+        from scipy import special
 
-        dist = stats.beta(self.a, self.b)
-        return float(dist.ppf(LOW)), float(dist.ppf(HIGH))
+        return float(special.betaincinv(self.a, self.b, LOW)), float(special.betaincinv(self.a, self.b, HIGH))
 
     def draw(self, rng: np.random.Generator) -> float:
         return float(rng.beta(self.a, self.b))
@@ -129,9 +128,8 @@ class ScaleBelief:
     @classmethod
     def prior(cls, log_sd: float) -> ScaleBelief:
         """log f ~ Normal(0, log_sd^2): the planning guess (f = 1) give or take ``log_sd``."""
-        from scipy import stats
-
-        log_w = stats.norm.logpdf(GRID, 0.0, log_sd)
+        z = GRID / log_sd  # the normal log density, computed as scipy.stats.norm.logpdf does
+        log_w = -(z**2) / 2.0 - np.log(np.sqrt(2 * np.pi)) - np.log(log_sd)
         return cls._normalised(log_w)
 
     @classmethod
