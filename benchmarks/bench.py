@@ -37,6 +37,7 @@ from ctdild_sim.analysis.bands import DemandBands  # noqa: E402
 from ctdild_sim.analysis.metrics import replicate_metrics  # noqa: E402
 from ctdild_sim.analysis.supply_metrics import weekly_series  # noqa: E402
 from ctdild_sim.model import engine  # noqa: E402
+from ctdild_sim.runs import runner  # noqa: E402
 from ctdild_sim.runs.runner import horizon_weeks, run_scenario  # noqa: E402
 from ctdild_sim.scenario.loading import _deep_merge, load_scenario  # noqa: E402
 from ctdild_sim.scenario.trial import Scenario  # noqa: E402
@@ -246,6 +247,7 @@ def peak_memory_mb(scenario: Scenario, replicates: int, workers: int) -> tuple[f
     start = time.perf_counter()
     run_scenario(scenario, replicates, seed=1, workers=workers, keep_events=100)
     seconds = time.perf_counter() - start
+    runner._drop_pool()  # the pool outlives a run: end (and reap) its workers, or they are not counted
     me = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
     children = resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss / 1024
     return me, children, seconds
