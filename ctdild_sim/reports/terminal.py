@@ -198,15 +198,21 @@ def plan_report(console: Console, plan: LotPlan) -> None:
                 "Seeds",
                 "Look-ahead (days)",
                 "Reorder point (vials)",
-                "P(stock-out)",
+                "Stock-out risk",
                 "Upper 95% bound",
                 "Lots started (mean)",
                 "Vials expired (mean)",
                 "Meets target",
+                "Replicates",
             ),
             (_evaluation_row(t, plan.target) for t in sorted(plan.tried, key=_evaluation_order)),
         )
     )
+    if len({t.replicates for t in plan.tried}) > 1:
+        console.print(
+            "(A candidate with fewer replicates was stopped once its stock-outs so far failed the target "
+            "whatever the rest would show: the same decision as running them all.)"
+        )
     if plan.best is None or plan.fresh is None:
         console.print(
             "[bold red]No reorder policy tried meets the target[/]: the stock-outs come from something "
@@ -250,6 +256,7 @@ def _evaluation_row(t: Evaluation, target: float) -> tuple[str, ...]:
         f"{t.mean_lots_started:.2f}",
         f"{t.mean_vials_expired:.1f}",
         "yes" if t.upper <= target else "no",
+        str(t.replicates),  # fewer where the candidate was stopped once it could no longer pass
     )
 
 

@@ -220,7 +220,7 @@ def plan_lots(
 
 def fails_whatever_follows(stockouts: int, replicates: int, target: float) -> bool:
     """Whether a candidate with ``stockouts`` so far must fail the target after all ``replicates``:
-    the upper bound grows with the stock-outs, and the rest can add none but not remove any."""
+    the bound grows with the stock-outs, and the replicates still to run can add some but remove none."""
     return wilson_upper(stockouts, replicates) > target
 
 
