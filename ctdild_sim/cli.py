@@ -41,8 +41,6 @@ from ctdild_sim.analysis.summary import done_by, run_warnings
 from ctdild_sim.analysis.supply_summary import lot_starts
 from ctdild_sim.analysis.tables import RunTables
 from ctdild_sim.model.engine import run_replicate
-from ctdild_sim.reports.figures import differences_figure, lplv_ecdf_figure, tornado_figure
-from ctdild_sim.reports.pack import RunRecord, sensitivity_notes, steering_pack, view_pack
 from ctdild_sim.reports.terminal import (
     compare_report,
     forecast_report,
@@ -350,6 +348,8 @@ def runs(results_root: Path, label: tuple[str, str] | None, delete_ids: tuple[st
 def report(run_ids: tuple[str, ...], fmt: str | None, out: Path | None, results_root: Path) -> None:
     """Write the steering-committee pack of stored runs: the headline answers, the milestones, the
     product, the assumptions with their sources and WEAK flags, and each run's manifest."""
+    from ctdild_sim.reports.pack import RunRecord, steering_pack  # figures: plotly, 0.1 s of every start-up
+
     if fmt is None:
         suffix = out.suffix.lstrip(".").lower() if out is not None else ""
         fmt = suffix if suffix in FORMATS else "html"
@@ -375,6 +375,8 @@ def report(run_ids: tuple[str, ...], fmt: str | None, out: Path | None, results_
 def rank(run_id: str, results_root: Path, resamples: int, out: Path | None) -> None:
     """What to learn first, from one stored run: the share of each outcome's variance explained by
     each quantity the replicates drew once (first-order indices, 95% bootstrap intervals)."""
+    from ctdild_sim.reports.pack import RunRecord
+
     try:
         record = RunRecord.open(run_id, results_root)
         metrics = record.tables["metrics"]
@@ -612,6 +614,9 @@ def compare(scenario_files: tuple[Path, ...], replicates: int, seed: int, worker
         console = _console()
         _write(console, out, tables)
         if report_file is not None:
+            from ctdild_sim.reports.figures import differences_figure, lplv_ecdf_figure
+            from ctdild_sim.reports.pack import view_pack
+
             figures = [lplv_ecdf_figure(metrics, scenarios), differences_figure(differences)]
             title = f"Scenario comparison: {', '.join(scenarios)} ({replicates} replicates, seed {seed})"
             pack = view_pack(title, [], figures, [("Headline", summary), ("Milestones", quantiles),
@@ -702,6 +707,9 @@ def sensitivity(scenario_file: Path, ranges_file: Path | None, end_files: tuple[
             ).name  # fmt: skip
         sensitivity_report(console, scenario.name, result, replicates, seed)
         if report_file is not None:
+            from ctdild_sim.reports.figures import tornado_figure
+            from ctdild_sim.reports.pack import sensitivity_notes, view_pack
+
             pack = view_pack(f"Sensitivity of {scenario.name} ({replicates} replicates a value, seed {seed})",
                              sensitivity_notes(result), [tornado_figure(result.tornado, o.key) for o in OUTCOMES],
                              [("Tornado", result.tornado), ("Assumptions moved", result.arms_table())])  # fmt: skip

@@ -42,7 +42,6 @@ from ctdild_sim.reports.columns import (
     numeric,
     present,
 )
-from ctdild_sim.reports.pack import sensitivity_notes
 from ctdild_sim.scenario.trial import Scenario
 from ctdild_sim.studies.forecast import Forecast
 from ctdild_sim.studies.lot_plan import Evaluation, LotPlan
@@ -411,6 +410,8 @@ def assumptions_report(console: Console, posterior: Posterior) -> None:
 
 def sensitivity_report(console: Console, name: str, result: Sensitivity, replicates: int, seed: int) -> None:
     """The tornado: per outcome, the assumptions by the size of the change they make."""
+    from ctdild_sim.reports.pack import sensitivity_notes  # its figures import plotly: only when needed
+
     console.print(f"[bold]{escape(name)}[/bold]: sensitivity on common random numbers, {replicates} replicates a "
                   f"value, seed {seed}.")  # fmt: skip
     for note in sensitivity_notes(result):

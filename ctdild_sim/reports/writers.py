@@ -20,13 +20,14 @@ import subprocess
 import tempfile
 from collections.abc import Callable
 from pathlib import Path
-from typing import Literal
+from typing import TYPE_CHECKING, Literal
 
 import pandas as pd
 
 from ctdild_sim.reports.columns import COLUMNS, format_cell, label, missing, mixed_table, present, shown_columns
-from ctdild_sim.reports.html import pack_html
-from ctdild_sim.reports.pack import Pack
+
+if TYPE_CHECKING:  # a pack's modules import plotly: only a command that writes a report needs it
+    from ctdild_sim.reports.pack import Pack
 
 Format = Literal["html", "pdf", "xlsx"]
 FORMATS: tuple[Format, ...] = ("html", "pdf", "xlsx")
@@ -68,6 +69,8 @@ def report_bytes(pack: Pack, fmt: Format) -> bytes:
 
 
 def _write_html(pack: Pack, path: Path) -> None:
+    from ctdild_sim.reports.html import pack_html
+
     path.write_text(pack_html(pack), encoding="utf-8")
 
 
@@ -93,6 +96,8 @@ def _write_pdf(pack: Pack, path: Path) -> None:
     browser = chromium()
     with tempfile.TemporaryDirectory(prefix="ctdild-pdf-") as folder:
         page = Path(folder) / "report.html"
+        from ctdild_sim.reports.html import pack_html
+
         page.write_text(pack_html(pack, for_print=True), encoding="utf-8")
         out = Path(folder) / "report.pdf"
         command = [browser, "--headless", "--no-sandbox", "--disable-gpu", "--disable-dev-shm-usage",
