@@ -14,6 +14,7 @@ from dataclasses import dataclass, fields
 
 import numpy as np
 
+from ctdild_sim.scenario.distributions import LogNormal, Normal
 from ctdild_sim.scenario.trial import IldProfile, Population
 
 
@@ -88,6 +89,8 @@ class CandidateFactory:
         self._profile_thresholds = {name: np.array([getattr(p, name) for p in self._profiles])
                                     for name in _PROFILE_PROBABILITIES}  # fmt: skip
         self._ctd_is_myopathy = np.array([c in MYOPATHIES for c in self._ctd_names])
+        self._from_normals = {name: _from_normals([getattr(p, name) for p in self._profiles])
+                              for name in _PROFILE_DISTRIBUTIONS}  # fmt: skip
         self._next_id = 1
         self._batch: list[tuple] = []
         self._position = BATCH
@@ -157,6 +160,10 @@ class CandidateFactory:
         facts = {}
         drawn = np.empty((len(self._profiles), n))
         for name in _PROFILE_DISTRIBUTIONS:  # every profile's draw for every candidate, in a fixed order
+            transform = self._from_normals[name]
+            if transform is not None:  # all at once: the same draws, in the same order, as one call a profile
+                facts[name] = transform(rng.standard_normal((len(self._profiles), n)))[profile, rows]
+                continue
             for k, p in enumerate(self._profiles):
                 drawn[k] = getattr(p, name).sample_many(rng, n)
             facts[name] = drawn[profile, rows]
@@ -185,3 +192,21 @@ class CandidateFactory:
         }
         ordered = (columns[name] for name in _FACTS)
         return list(zip(*(v.tolist() if isinstance(v, np.ndarray) else v for v in ordered), strict=True))
+
+
+def _from_normals(dists: list) -> Callable[[np.ndarray], np.ndarray] | None:
+    """For one fact, a function from a block of standard normals (a row a profile) to every
+    profile's draws, computed as each distribution's ``sample_many`` computes them from its own
+    ``n`` standard normals (so the values are the same, byte for byte); None unless every profile's
+    distribution is a lognormal or every one a normal."""
+    if all(isinstance(d, LogNormal) for d in dists):
+        median = np.array([d.median for d in dists])[:, None]
+        sigma = np.array([d.sigma for d in dists])[:, None]
+        return lambda z: median * np.exp(sigma * z)
+    if all(isinstance(d, Normal) for d in dists):
+        mean = np.array([d.mean_value for d in dists])[:, None]
+        sd = np.array([d.sd for d in dists])[:, None]
+        low = np.array([-np.inf if d.low is None else d.low for d in dists])[:, None]  # max(x, -inf) is x
+        high = np.array([np.inf if d.high is None else d.high for d in dists])[:, None]
+        return lambda z: np.minimum(np.maximum(mean + sd * z, low), high)
+    return None

@@ -35,6 +35,9 @@ class Manufacturing:
         self._unfilled = 0  # lots ordered, not yet filled
         self._filled_in_qc_vials = 0  # vials of filled lots awaiting their QC result
         self._last_id = 0
+        # read by every stock review: computed once, not through the product's properties each time
+        self._good_vials_per_lot = spec.expected_good_vials_per_lot
+        self._p_good = 1.0 - spec.lots.failure_probability
 
     def _draw_lot(self, lot_id: int | None = None, ordered_day: float | None = None) -> Lot:
         budget = self.trial.budget
@@ -152,5 +155,4 @@ class Manufacturing:
 
     def expected_in_process(self) -> float:
         """Good vials expected from lots ordered but not yet released or failed."""
-        p_good = 1.0 - self.spec.lots.failure_probability
-        return self._unfilled * self.spec.expected_good_vials_per_lot + p_good * self._filled_in_qc_vials
+        return self._unfilled * self._good_vials_per_lot + self._p_good * self._filled_in_qc_vials
