@@ -236,6 +236,20 @@ def _go(browser, page: str) -> None:
     _wait(lambda: _click(browser, f".nav-{page}"), f"the link to {page}")
 
 
+def _text(browser, css: str) -> str:
+    """The text of the first element matching ``css`` ("" while there is none), read again if the
+    page redrew it while it was being read."""
+    from selenium.common.exceptions import StaleElementReferenceException
+
+    for _ in range(50):
+        try:
+            found = browser.driver.find_elements(By.CSS_SELECTOR, css)
+            return found[0].text if found else ""
+        except StaleElementReferenceException:
+            time.sleep(0.1)
+    pytest.fail(f"{css} was redrawn every time it was read")
+
+
 def _view(browser) -> str:
     """The view's text, read again if the page redrew it while it was being read."""
     return _wait(lambda: browser.find_element(f"#{ids.VIEW}").text or " ", "the view's text")
@@ -264,7 +278,7 @@ def test_every_page_renders_its_graphs_without_console_errors(browser, server, r
     browser.find_element(f"#{ids.PLAN_BUTTON}").click()
     plan = _wait(lambda: browser.find_element(f"#{ids.PLAN_RESULT}").text, "the lot plan", timeout=180)
     assert "reorder point" in plan and "lot plan search" in plan
-    assert "policies simulated" in browser.find_element(f"#{ids.PLAN_PROGRESS}").text
+    assert "policies simulated" in _text(browser, f"#{ids.PLAN_PROGRESS}")
     _go(browser, "screening")
     _wait(lambda: "Screen failures by criterion" in _view(browser), "the screening view")
     # a table's CSV button (named after the table, with the columns the page shows) and the HTML export
@@ -339,8 +353,8 @@ def test_a_bad_upload_shows_the_cli_message(browser, server, tmp_path):
     _open(browser, f"{server}/scenario")
     upload = _wait(lambda: browser.driver.find_elements(By.CSS_SELECTOR, "#upload input[type=file]"), "the upload")
     upload[0].send_keys(str(bad))
-    message = _wait(lambda: browser.driver.find_elements(By.CSS_SELECTOR, "#upload-result .error"), "the error")
-    assert "typo.yaml" in message[0].text and "start_dat" in message[0].text
+    message = _wait(lambda: _text(browser, "#upload-result .error"), "the error")
+    assert "typo.yaml" in message and "start_dat" in message
     big = tmp_path / "big.yaml"
     big.write_text("# padding\n" * 30_000)  # 300 kB: over the limit
     browser.driver.find_element(By.CSS_SELECTOR, "#upload input[type=file]").send_keys(str(big))
@@ -386,8 +400,7 @@ def test_the_forecast_view_draws_from_the_shipped_records(browser, server, resul
                 content = content.replace("2024-12-20", "2024-13-20")
             archive.writestr(path.name, content)
     browser.driver.find_element(By.CSS_SELECTOR, "#forecast-upload input[type=file]").send_keys(str(bad))
-    message = _wait(lambda: browser.driver.find_elements(By.CSS_SELECTOR, "#forecast-records-status .error"),
-                    "the records' error")[0].text  # fmt: skip
+    message = _wait(lambda: _text(browser, "#forecast-records-status .error"), "the records' error")
     assert "records-bad.zip/subjects.csv:2:enrolled_on: Input should be a valid date" in message
     assert len({p.name for p in results_dir.iterdir()} - before) == 1
     assert _severe_logs(browser) == []
