@@ -4,7 +4,6 @@ scenario files, so the README's examples work outside the repository."""
 from __future__ import annotations
 
 import os
-import runpy
 import shutil
 import subprocess
 import sys
@@ -16,7 +15,7 @@ from click.testing import CliRunner
 from ctdild_sim.cli import main
 from ctdild_sim.scenario.loading import shipped_scenarios_dir
 
-from conftest import ROOT, SCENARIOS
+from conftest import ROOT, SCENARIOS, compiled_modules
 
 
 def test_every_package_folder_is_listed_in_pyproject():
@@ -43,13 +42,9 @@ def _wheel(tmp_path, **environment) -> tuple[set[str], str]:
     return set(zipfile.ZipFile(wheel).namelist()), built.stdout + built.stderr
 
 
-def _compiled_modules() -> list[str]:
-    return runpy.run_path(str(ROOT / "setup.py"), run_name="read_only")["COMPILED"]
-
-
 def test_the_wheel_holds_the_scenarios_the_dashboard_assets_and_the_compiled_model(tmp_path):
     names, printed = _wheel(tmp_path)
-    compiled = _compiled_modules()
+    compiled = compiled_modules()
     assert all(path in names for path in compiled)  # the .py files, always
     if shutil.which(os.environ.get("CC", "cc")):  # and, where there is a C compiler, the modules compiled
         for path in compiled:
@@ -72,7 +67,7 @@ def test_without_a_working_compiler_the_wheel_is_pure_python(tmp_path):
     # the wheel was meant for compiled modules, so its Python files sit under .data/purelib (pip
     # installs them to site-packages all the same)
     files = {name.split("/purelib/", 1)[-1] for name in names}
-    assert all(path in files for path in _compiled_modules())
+    assert all(path in files for path in compiled_modules())
 
 
 def test_the_shipped_scenarios_are_found_and_used_outside_the_repository():

@@ -21,7 +21,7 @@ import pandas as pd
 
 from ctdild_sim.analysis.metrics import COUNTED_BY, counts_by, milestone_columns, progress_days
 from ctdild_sim.analysis.summary import QUANTILES, censored_quantiles, milestone_labels, milestone_summary, to_date
-from ctdild_sim.analysis.supply_summary import lot_starts
+from ctdild_sim.analysis.supply_summary import lot_starts, stockout_risk
 from ctdild_sim.model.state import TrialState
 from ctdild_sim.scenario.trial import Scenario
 from ctdild_sim.sim.events import Event
@@ -156,7 +156,7 @@ def forecast_supply(metrics: pd.DataFrame, lots: pd.DataFrame, state: TrialState
 
     return {
         "replicates": float(len(metrics)),
-        "p_wait_for_product": float((metrics["stockout_events"] > 0).mean()),
+        "p_wait_for_product": stockout_risk(metrics),
         "vials_needed_p50": q(thawed, 0.5),
         "vials_needed_p90": q(thawed, 0.9),
         "stock_expiring_unused_mean": float(expiring.mean()),

@@ -19,6 +19,7 @@ import numpy as np
 import pandas as pd
 
 from ctdild_sim.analysis.summary import done_by
+from ctdild_sim.analysis.supply_summary import stocked_out
 from ctdild_sim.model.referrals import DRAWN
 from ctdild_sim.scenario.trial import Scenario
 
@@ -52,7 +53,7 @@ RANKED_OUTCOMES = [
     RankedOutcome(
         "product_wait",
         "A subject waits for product (yes/no)",
-        lambda m, _: (m["stockout_events"] > 0).to_numpy(dtype=float),
+        lambda m, _: stocked_out(m).to_numpy(dtype=float),
     ),
     RankedOutcome("lots_started", "Lots started", lambda m, _: m["lots_started"].to_numpy(dtype=float)),
     RankedOutcome("vials_expired", "Vials expired", lambda m, _: m["vials_expired"].to_numpy(dtype=float)),

@@ -18,6 +18,7 @@ import pandas as pd
 
 from ctdild_sim.analysis.compare import Difference, mean_difference, quantile_differences
 from ctdild_sim.analysis.summary import done_by
+from ctdild_sim.analysis.supply_summary import stocked_out
 from ctdild_sim.scenario.trial import Scenario
 
 
@@ -42,7 +43,7 @@ def _lplv_by_registered(metrics: pd.DataFrame, scenario: Scenario) -> pd.Series:
 
 
 def _product_wait(metrics: pd.DataFrame, _: Scenario) -> pd.Series:
-    return (metrics["stockout_events"] > 0).astype(float)
+    return stocked_out(metrics).astype(float)
 
 
 def _column(name: str) -> Callable[[pd.DataFrame, Scenario], pd.Series]:

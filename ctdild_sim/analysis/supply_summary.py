@@ -33,9 +33,14 @@ def lot_starts(lots: pd.DataFrame, replicates: int, start: dt.date) -> pd.DataFr
                                        "p50_date", "p90_date", "failed"])  # fmt: skip
 
 
+def stocked_out(metrics: pd.DataFrame) -> pd.Series:
+    """Per replicate: whether at least one subject waited for product (a stock-out)."""
+    return metrics["stockout_events"] > 0
+
+
 def stockout_risk(metrics: pd.DataFrame) -> float:
     """Share of replicates in which at least one subject waited for product."""
-    return float((metrics["stockout_events"] > 0).mean())
+    return float(stocked_out(metrics).mean())
 
 
 def supply_overview(metrics: pd.DataFrame) -> dict[str, float]:

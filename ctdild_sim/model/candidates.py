@@ -14,7 +14,7 @@ from dataclasses import dataclass, fields
 
 import numpy as np
 
-from ctdild_sim.scenario.distributions import LogNormal, Normal
+from ctdild_sim.scenario.distributions import LogNormal, Normal, lognormal_from_normals, normal_from_normals
 from ctdild_sim.scenario.trial import IldProfile, Population
 
 
@@ -196,17 +196,17 @@ class CandidateFactory:
 
 def _from_normals(dists: list) -> Callable[[np.ndarray], np.ndarray] | None:
     """For one fact, a function from a block of standard normals (a row a profile) to every
-    profile's draws, computed as each distribution's ``sample_many`` computes them from its own
-    ``n`` standard normals (so the values are the same, byte for byte); None unless every profile's
+    profile's draws, by the arithmetic of each distribution's ``sample_many`` with its parameters
+    as columns (so the values are the same, byte for byte); None unless every profile's
     distribution is a lognormal or every one a normal."""
     if all(isinstance(d, LogNormal) for d in dists):
         median = np.array([d.median for d in dists])[:, None]
         sigma = np.array([d.sigma for d in dists])[:, None]
-        return lambda z: median * np.exp(sigma * z)
+        return lambda z: lognormal_from_normals(median, sigma, z)
     if all(isinstance(d, Normal) for d in dists):
         mean = np.array([d.mean_value for d in dists])[:, None]
         sd = np.array([d.sd for d in dists])[:, None]
         low = np.array([-np.inf if d.low is None else d.low for d in dists])[:, None]  # max(x, -inf) is x
         high = np.array([np.inf if d.high is None else d.high for d in dists])[:, None]
-        return lambda z: np.minimum(np.maximum(mean + sd * z, low), high)
+        return lambda z: normal_from_normals(mean, sd, low, high, z)
     return None

@@ -191,15 +191,11 @@ WORKER_GC_THRESHOLD = (50_000, 20, 20)
 """Generation-0 threshold of the workers' collector (Python's default is 700)."""
 
 
-def _simulate_task(task: tuple) -> ChunkResult:
-    return simulate_chunk(*task)
-
-
 def _simulate_pickled(task: bytes) -> bytes:
     """A pool worker's task: the task and its chunk travel as bytes this process (un)pickles itself,
     so an object that fails to unpickle is an error of the task, raised in the caller, instead of
     killing the worker (or the pool's result thread) and leaving the caller waiting forever."""
-    return pickle.dumps(_simulate_task(pickle.loads(task)), protocol=pickle.HIGHEST_PROTOCOL)
+    return pickle.dumps(simulate_chunk(*pickle.loads(task)), protocol=pickle.HIGHEST_PROTOCOL)
 
 
 _POOL: tuple[int, int, multiprocessing.pool.Pool] | None = None

@@ -22,7 +22,7 @@ from __future__ import annotations
 import math
 from dataclasses import dataclass
 from functools import cached_property
-from typing import Annotated, Literal
+from typing import TYPE_CHECKING, Annotated, Literal
 
 import numpy as np
 from pydantic import AfterValidator, Field, model_validator
@@ -37,6 +37,23 @@ or quantity a planner states, and far from where the draws overflow."""
 MIN_GAMMA_CV = 1e-3
 """Smallest sd / mean of a gamma (its shape is (mean/sd)^2; a near-zero sd overflows it): use
 ``fixed`` for a value without uncertainty."""
+
+
+def lognormal_from_normals(median, sigma, z: np.ndarray) -> np.ndarray:
+    """A lognormal's draws from standard normals ``z``; parameters may be columns (one row of ``z``
+    a distribution), so several distributions' draws are made at once with the same values."""
+    return median * np.exp(sigma * z)
+
+
+def normal_from_normals(mean, sd, low, high, z: np.ndarray) -> np.ndarray:
+    """A clipped normal's draws from standard normals ``z`` (parameters may be columns, as above;
+    a bound of None, or of -inf/inf in a column, does not clip)."""
+    x = mean + sd * z
+    if low is not None:  # np.maximum/np.minimum: the same values as np.clip, at a third of its cost
+        x = np.maximum(x, low)
+    if high is not None:
+        x = np.minimum(x, high)
+    return x
 
 
 class _LazySpecial:
@@ -164,7 +181,7 @@ class LogNormal(StrictModel):
         return float(self.median * math.exp(self.sigma * rng.standard_normal()))
 
     def sample_many(self, rng: np.random.Generator, n: int) -> np.ndarray:
-        return self.median * np.exp(self.sigma * rng.standard_normal(n))
+        return lognormal_from_normals(self.median, self.sigma, rng.standard_normal(n))
 
 
 class Gamma(StrictModel):
@@ -287,12 +304,7 @@ class Normal(StrictModel):
         return float(x)
 
     def sample_many(self, rng: np.random.Generator, n: int) -> np.ndarray:
-        x = self.mean_value + self.sd * rng.standard_normal(n)
-        if self.low is not None:  # np.maximum/np.minimum: the same values as np.clip, at a third of its cost
-            x = np.maximum(x, self.low)
-        if self.high is not None:
-            x = np.minimum(x, self.high)
-        return x
+        return normal_from_normals(self.mean_value, self.sd, self.low, self.high, rng.standard_normal(n))
 
 
 class Uniform(StrictModel):
@@ -390,3 +402,13 @@ def ranged(low: float, high: float, unit: str, *, non_negative: bool = True):
     check = ParameterRange(low, high, unit)
     base = NonNegativeDistribution if non_negative else Distribution
     return Annotated[base, AfterValidator(check), Field(json_schema_extra={"parameterRange": [low, high, unit]})]
+
+
+MAX_DAYS = 3650.0
+"""Longest duration a scenario declares (activation, screening, dosing, reviews, holds,
+manufacturing, QC release): 10 years."""
+
+if TYPE_CHECKING:  # what a type checker (and mypyc) sees; pydantic reads the checked type below
+    Days = NonNegativeDistribution
+else:
+    Days = ranged(0, MAX_DAYS, "days")

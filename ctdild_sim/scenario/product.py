@@ -8,21 +8,15 @@ is a field here. A scenario without a ``product`` section treats the product as 
 from __future__ import annotations
 
 import math
-from typing import TYPE_CHECKING, Annotated, Literal
+from typing import Annotated, Literal
 
 from pydantic import Field, field_validator, model_validator
 
 from ctdild_sim.scenario.base import Probability, StrictModel
-from ctdild_sim.scenario.distributions import NonNegativeDistribution, ranged
+from ctdild_sim.scenario.distributions import Days, ranged
 
-MAX_DAYS = 3650.0
-"""Longest manufacturing or release duration: 10 years."""
 MAX_SHELF_LIFE_DAYS = 36525.0
 """Longest shelf life, stock age or look-ahead: 100 years."""
-if TYPE_CHECKING:  # what a type checker (and mypyc) sees; pydantic reads the checked type below
-    Days = NonNegativeDistribution
-else:
-    Days = ranged(0, MAX_DAYS, "days")
 MAX_VIALS_PER_LOT = 100_000
 """Most vials a lot may yield on average (a GMP campaign fills tens to hundreds)."""
 MAX_VIALS_PER_DOSE = 10_000

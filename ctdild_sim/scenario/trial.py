@@ -11,7 +11,7 @@ from __future__ import annotations
 
 import datetime as dt
 import itertools
-from typing import TYPE_CHECKING, Annotated, Literal
+from typing import Annotated, Literal
 
 from pydantic import (
     Field,
@@ -23,7 +23,7 @@ from pydantic import (
 )
 
 from ctdild_sim.scenario.base import PROBABILITY_CHECKS, Label, Probability, StrictModel, check_probability
-from ctdild_sim.scenario.distributions import NonNegativeDistribution, ranged
+from ctdild_sim.scenario.distributions import MAX_DAYS, Days, ranged
 from ctdild_sim.scenario.eligibility import Eligibility
 from ctdild_sim.scenario.product import MAX_VIALS_PER_DOSE, Product
 
@@ -42,14 +42,8 @@ CTD_TYPES = (
 # Plausible ranges. Every field is checked against one at validation: wide enough for any what-if
 # a planner makes, narrow enough that no value can overflow a draw, exhaust memory or make a
 # replicate run for hours.
-MAX_DAYS = 3650.0
-"""Longest logistics duration (activation, screening, dosing, reviews, holds): 10 years."""
 MAX_HORIZON_DAYS = 36525.0
 """Longest simulated horizon, follow-up visit day and symptom history: 100 years."""
-if TYPE_CHECKING:  # what a type checker (and mypyc) sees; pydantic reads the checked type below
-    Days = NonNegativeDistribution
-else:
-    Days = ranged(0, MAX_DAYS, "days")
 EARLIEST_DATE, LATEST_DATE = dt.date(1900, 1, 1), dt.date(2200, 12, 31)
 MAX_SITES = 1000
 """Most recruiting sites, counting each entry's ``count``."""

@@ -109,11 +109,17 @@ class EventLog:
         detail: str = "",
         value: float = float("nan"),
     ) -> None:
-        rows = self.rows
-        if len(rows) >= self.limit and self.on_full is not None:
-            raise self.on_full(Counter(row.event for row in rows))
-        # tuple.__new__ builds the row without the Python-level __new__ of a named tuple
-        rows.append(_new_row(Event, (float(self.env.now), site, patient_id, cohort, event._value_, detail, value)))
+        name = event._value_
+        if self._admit(name):
+            # tuple.__new__ builds the row without the Python-level __new__ of a named tuple
+            row = (float(self.env.now), site, patient_id, cohort, name, detail, value)
+            self.rows.append(_new_row(Event, row))
+
+    def _admit(self, name: str) -> bool:
+        """Whether an event of kind ``name`` gets a row (every one here), once the budget allows it."""
+        if len(self.rows) >= self.limit and self.on_full is not None:
+            raise self.on_full(Counter(row.event for row in self.rows))
+        return True
 
 
 class LeanEventLog(EventLog):
@@ -137,22 +143,11 @@ class LeanEventLog(EventLog):
             if row.event in keep:
                 self.rows.append(row)
 
-    def record(
-        self,
-        event: EventName,
-        *,
-        site: str | None = None,
-        patient_id: int | None = None,
-        cohort: int | None = None,
-        detail: str = "",
-        value: float = float("nan"),
-    ) -> None:
-        """Count the event; log its row (``EventLog.record``'s fields) if its kind is kept."""
+    def _admit(self, name: str) -> bool:
+        """Count the event; only the kept kinds get a row. The budget counts every event."""
         counts = self._tally
         if self.total >= self.limit and self.on_full is not None:
             raise self.on_full(counts)
         self.total += 1
-        name = event._value_
         counts[name] = counts.get(name, 0) + 1
-        if name in self.keep:
-            super().record(event, site=site, patient_id=patient_id, cohort=cohort, detail=detail, value=value)
+        return name in self.keep

@@ -27,6 +27,7 @@ from typing import Literal
 
 import pandas as pd
 
+from ctdild_sim.analysis.supply_summary import stocked_out
 from ctdild_sim.analysis.tables import RunTables
 from ctdild_sim.runs.runner import run_scenario, simulate_metrics
 from ctdild_sim.scenario.product import ReorderPoint
@@ -239,7 +240,7 @@ def _simulate_until_decided(policy: Scenario, replicates: int, seed: int, target
         chunk = run_options.get("chunk_size") or math.ceil(size / workers)
         options = {**run_options, "chunk_size": chunk}
         frames.append(simulate_metrics(policy, size, seed, first=done, **options))
-        stockouts += int((frames[-1]["stockout_events"] > 0).sum())
+        stockouts += int(stocked_out(frames[-1]).sum())
         done += size
         if fails_whatever_follows(stockouts, replicates, target):
             break
@@ -248,6 +249,6 @@ def _simulate_until_decided(policy: Scenario, replicates: int, seed: int, target
 
 def _evaluation(point: int, lookahead: float, metrics: pd.DataFrame, seeds: Seeds) -> Evaluation:
     return Evaluation(
-        point, lookahead, len(metrics), int((metrics["stockout_events"] > 0).sum()),
+        point, lookahead, len(metrics), int(stocked_out(metrics).sum()),
         float(metrics["lots_started"].mean()), float(metrics["vials_expired"].mean()), seeds,
     )  # fmt: skip

@@ -24,6 +24,7 @@ import numpy as np
 import pandas as pd
 
 from ctdild_sim.analysis.metrics import milestone_columns
+from ctdild_sim.analysis.supply_summary import stocked_out
 from ctdild_sim.runs.runner import simulate_metrics
 from ctdild_sim.scenario.loading import ScenarioError
 from ctdild_sim.scenario.paths import PathError, check_path, get_value, with_value
@@ -68,7 +69,7 @@ def parse_target(text: str, scenario: Scenario) -> Target:
     if what == "product_wait":
         if date is not None:
             raise SolveError(f"--target {text!r}: P(product_wait) takes no date")
-        return Target(text, lambda m, _: (m["stockout_events"] > 0).to_numpy(), op == ">=", p)
+        return Target(text, lambda m, _: stocked_out(m).to_numpy(), op == ">=", p)
     milestones = [c.removesuffix("_day") for c in milestone_columns(len(scenario.cohorts))]
     name = what.removesuffix("_by")
     if not what.endswith("_by") or name not in milestones or date is None:
