@@ -33,6 +33,7 @@ from ctdild_sim.model.eligibility import CRITERION_NAMES
 from ctdild_sim.scenario.trial import Scenario
 
 Z95 = 1.959963984540054
+"""The standard normal's 97.5% quantile: the half-width of every 95% interval, in standard errors."""
 BOOTSTRAP_RESAMPLES = 2000
 """Bootstrap resamples behind a quantile difference's interval."""
 BOOTSTRAP_STREAM = 0xB007

@@ -33,6 +33,7 @@ from dataclasses import dataclass
 import pandas as pd
 
 from ctdild_sim.analysis.bands import DemandBands, ProgressBands
+from ctdild_sim.analysis.compare import Z95
 from ctdild_sim.analysis.metrics import LEAN_KEEP, counts_by, progress_days, replicate_metrics
 from ctdild_sim.analysis.supply_metrics import ReplicateLots, lot_table, weekly_series, weekly_supply_table
 from ctdild_sim.analysis.tables import RunTables, events_table, patients_table, screenings_table
@@ -394,7 +395,7 @@ def half_width(successes: int, n: int) -> float:
     """The 95% half-width of a proportion's estimate, from the Agresti-Coull adjusted proportion
     (never zero: a run with no successes yet still has an error)."""
     adjusted = (successes + 2) / (n + 4)
-    return 1.959963984540054 * math.sqrt(adjusted * (1 - adjusted) / (n + 4))
+    return Z95 * math.sqrt(adjusted * (1 - adjusted) / (n + 4))
 
 
 def run_to_precision(

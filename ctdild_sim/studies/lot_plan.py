@@ -27,6 +27,7 @@ from typing import Literal
 
 import pandas as pd
 
+from ctdild_sim.analysis.compare import Z95
 from ctdild_sim.analysis.supply_summary import stocked_out
 from ctdild_sim.analysis.tables import RunTables
 from ctdild_sim.runs.runner import run_scenario, simulate_metrics
@@ -34,7 +35,6 @@ from ctdild_sim.scenario.product import ReorderPoint
 from ctdild_sim.scenario.trial import Scenario
 
 Z_ONE_SIDED_95 = 1.6448536269514722
-Z_TWO_SIDED_95 = 1.959963984540054
 VALIDATION_SEED_OFFSET = 7_919_191
 """Added to the seed for the validation simulations (streams no search replicate used)."""
 FRESH_SEED_OFFSET = 1_000_003
@@ -52,7 +52,7 @@ def wilson_upper(successes: int, n: int, z: float = Z_ONE_SIDED_95) -> float:
     return wilson_interval(successes, n, z)[1]
 
 
-def wilson_interval(successes: int, n: int, z: float = Z_TWO_SIDED_95) -> tuple[float, float]:
+def wilson_interval(successes: int, n: int, z: float = Z95) -> tuple[float, float]:
     """Wilson score interval of a binomial proportion (95% two-sided by default)."""
     if n == 0:
         return 0.0, 1.0
