@@ -87,6 +87,26 @@ def test_period_count_quantiles_match_numpy():
         assert list(counts.quantile(q, 6)) == list(expected)
 
 
+def test_period_counts_dense_and_sorted_counting_give_the_same_keys():
+    """Small values are counted in a dense (period x value) table, wide ones by sorting; merging
+    inserts new keys among the old. Every path gives numpy.unique's sorted keys and counts."""
+    rng = np.random.default_rng(5)
+    blocks = [rng.poisson(4.0, size=(60, 9)), rng.poisson(40.0, size=(70, 9)), rng.integers(0, 10**9, size=(5, 9)),
+              np.zeros((3, 9), dtype=np.int64)]  # fmt: skip
+    blocks[1][3, 4] = 10**10  # one wide value: this block is sorted, the others counted densely
+    merged = PeriodCounts()
+    for block in blocks:
+        alone = PeriodCounts()
+        alone.add(block)
+        keys, counts = np.unique(((np.arange(9, dtype=np.int64) << 40) | block).ravel(), return_counts=True)
+        assert alone.keys.tolist() == keys.tolist() and alone.counts.tolist() == counts.tolist()
+        assert alone.keys.dtype == alone.counts.dtype == np.int64
+        merged.merge(alone)
+    everything = np.concatenate(blocks)
+    keys, counts = np.unique(((np.arange(9, dtype=np.int64) << 40) | everything).ravel(), return_counts=True)
+    assert merged.keys.tolist() == keys.tolist() and merged.counts.tolist() == counts.tolist()
+
+
 def test_demand_bands_match_a_direct_computation():
     rng = np.random.default_rng(2)
     n_weeks, start = 30, BASE.start_date

@@ -24,6 +24,9 @@ KINDS: tuple[PeriodKind, ...] = ("week", "month", "quarter")
 MEASURES = ("vials_thawed", "cumulative_vials_thawed", "vials_in_stock")
 VALUE_BITS = 40
 """A count is keyed by ``period << VALUE_BITS | value``: values up to about 10^12 vials."""
+DENSE_CELLS_PER_VALUE = 4
+"""A block is counted in a dense (period x value) table when that table has at most this many
+cells per value counted (it is then far cheaper than sorting); wider blocks are sorted."""
 
 
 class PeriodCounts:
@@ -40,7 +43,15 @@ class PeriodCounts:
             return
         if values.max() >= 1 << VALUE_BITS:
             raise ValueError(f"a value of {int(values.max()):,} is beyond what demand bands count")
-        periods = np.arange(values.shape[1], dtype=np.int64)
+        n_periods, width = values.shape[1], int(values.max()) + 1
+        if n_periods * width <= DENSE_CELLS_PER_VALUE * values.size:
+            # small values (the usual case): count every (period, value) cell at once, in key order
+            cells = np.bincount((np.arange(n_periods) * width + values).ravel(), minlength=n_periods * width)
+            seen = np.flatnonzero(cells)
+            keys = ((seen // width) << VALUE_BITS) | (seen % width)
+            self._combine(keys.astype(np.int64), cells[seen].astype(np.int64))
+            return
+        periods = np.arange(n_periods, dtype=np.int64)
         keys, counts = np.unique(((periods << VALUE_BITS) | values).ravel(), return_counts=True)
         self._combine(keys, counts.astype(np.int64))
 
@@ -51,10 +62,15 @@ class PeriodCounts:
         if not len(self.keys):
             self.keys, self.counts = keys.copy(), counts.copy()
             return
-        merged, where = np.unique(np.concatenate([self.keys, keys]), return_inverse=True)
-        summed = np.zeros(len(merged), dtype=np.int64)
-        np.add.at(summed, where, np.concatenate([self.counts, counts]))
-        self.keys, self.counts = merged, summed
+        # both key arrays are sorted and unique: add the counts of keys already here, insert the rest
+        at = np.searchsorted(self.keys, keys)
+        found = at < len(self.keys)
+        found[found] = self.keys[at[found]] == keys[found]
+        summed = self.counts.copy()
+        summed[at[found]] += counts[found]
+        new = ~found
+        self.keys = np.insert(self.keys, at[new], keys[new])
+        self.counts = np.insert(summed, at[new], counts[new])
 
     def quantile(self, q: float, n_periods: int) -> np.ndarray:
         """Per period: the smallest value whose empirical CDF reaches ``q`` (0 for a period with no
