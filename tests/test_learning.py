@@ -209,3 +209,18 @@ def test_a_small_calibration_check():
         assert abs(row[f"in{level}"] - p) < 4 * math.sqrt(p * (1 - p) / n), (level, row[f"in{level}"])
     ranks = results["lplv_day_rank"].to_numpy()
     assert stats.kstest(ranks, "uniform").pvalue > 0.001
+
+
+def test_drawn_values_go_in_with_one_copy_along_each_path_and_overlaps_are_refused():
+    from ctdild_sim.learning.posterior import replace_all
+
+    scenario = load_scenario(BASE_SCENARIO)
+    changed = replace_all(scenario, {("screening", "window_days"): 41.0, ("screening", "max_rescreens"): 7,
+                                     ("safety", "adverse_events", 0, "probability"): 0.5})  # fmt: skip
+    assert (changed.screening.window_days, changed.screening.max_rescreens) == (41.0, 7)
+    assert changed.safety.adverse_events[0].probability == 0.5
+    assert changed.safety.adverse_events[1:] == scenario.safety.adverse_events[1:]
+    assert scenario.screening.window_days != 41.0 and scenario.safety.adverse_events[0].probability != 0.5  # untouched
+    assert changed.dosing is scenario.dosing  # off the paths: shared, not copied
+    with pytest.raises(ValueError, match="overlap"):
+        replace_all(scenario, {("screening",): scenario.screening, ("screening", "window_days"): 41.0})

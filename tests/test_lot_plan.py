@@ -10,7 +10,7 @@ from scipy import stats
 from ctdild_sim.analysis.supply_summary import stockout_risk
 from ctdild_sim.runs.runner import simulate_metrics
 from ctdild_sim.scenario.loading import load_scenario
-from ctdild_sim.studies.lot_plan import plan_lots, wilson_upper, with_reorder_policy
+from ctdild_sim.studies.lot_plan import Evaluation, _smallest_meeting, plan_lots, wilson_upper, with_reorder_policy
 
 from conftest import BASE_SCENARIO
 
@@ -65,9 +65,9 @@ def test_stopping_failing_candidates_early_keeps_every_decision(monkeypatch):
 
     scenario = load_scenario(BASE_SCENARIO)
     options = {"replicates": 60, "seed": 11, "extra_lookaheads": (0.0, 56.0)}
-    monkeypatch.setattr(lot_plan, "DECISION_BATCH", 60)  # one batch: every candidate runs all 60
+    monkeypatch.setattr(lot_plan, "DECISION_CHUNK", 60)  # one chunk: every candidate runs all 60
     whole = plan_lots(scenario, 0.10, **options)
-    monkeypatch.setattr(lot_plan, "DECISION_BATCH", 10)
+    monkeypatch.setattr(lot_plan, "DECISION_CHUNK", 10)
     stopped = plan_lots(scenario, 0.10, **options)
     pairs = [(e.seeds, e.point, e.lookahead_days) for e in whole.evaluations()]
     assert [(e.seeds, e.point, e.lookahead_days) for e in stopped.evaluations()] == pairs  # the same path
@@ -81,3 +81,52 @@ def test_stopping_failing_candidates_early_keeps_every_decision(monkeypatch):
             assert lot_plan.fails_whatever_follows(short.stockouts, 60, 0.10)
         else:
             assert short == full
+
+
+def _stub(point: int, risk_point: int) -> Evaluation:
+    """A candidate that meets a 5% target from ``risk_point`` up (none of 100 replicates stock out)."""
+    return Evaluation(point, 0.0, 100, 0 if point >= risk_point else 50, float(point), 0.0)
+
+
+@pytest.mark.parametrize(("smallest", "failing", "max_point"), [(0, -1, 20), (7, -1, 20), (20, -1, 20), (13, 9, 20),
+                                                                (10, 9, 20), (5, -1, 1)])  # fmt: skip
+def test_bisection_finds_the_smallest_point_and_tries_the_largest_only_when_needed(smallest, failing, max_point):
+    tried: list[int] = []
+
+    def evaluate(point: int) -> Evaluation:
+        tried.append(point)
+        return _stub(point, smallest)
+
+    found = _smallest_meeting(evaluate, 0.05, failing, max_point)
+    if smallest > max_point:
+        assert found is None and tried[-1] == max_point
+    else:
+        assert found.point == smallest
+        assert (max_point in tried) == (smallest == max_point)  # never simulated when a smaller point holds
+    assert len(tried) <= math.ceil(math.log2(max_point - failing)) + 1 and len(set(tried)) == len(tried)
+    known = _stub(max_point, 0)
+    assert _smallest_meeting(lambda p: _stub(p, 99), 0.05, failing, max_point, known) is known  # not simulated again
+
+
+def test_the_plan_is_the_cheapest_confirmed_candidate_and_skips_only_costlier_ones():
+    scenario = load_scenario(BASE_SCENARIO)
+    plan = plan_lots(scenario, 0.10, replicates=60, seed=11, extra_lookaheads=(0.0, 56.0, 112.0))
+    cost = lambda e: (e.mean_lots_started, e.mean_vials_expired)  # noqa: E731
+    confirmed = [e for e in plan.tried if e.seeds == "validation" and e.upper <= 0.10]
+    assert plan.best == min(confirmed, key=cost)
+    # each look-ahead's search winner: confirmed (its validation rows follow), or left because it
+    # already cost more on the search seeds than a plan confirmed before it
+    validated = {e.lookahead_days for e in plan.tried if e.seeds == "validation"}
+    for lookahead in {e.lookahead_days for e in plan.tried if e.seeds == "search"}:
+        meeting = [e for e in plan.tried if e.seeds == "search" and e.lookahead_days == lookahead and e.upper <= 0.10]
+        if meeting and lookahead not in validated:
+            winner = min(meeting, key=lambda e: e.point)
+            assert cost(winner) > cost(plan.best)
+
+
+def test_the_plan_is_the_same_on_one_worker_and_on_a_pool():
+    scenario = load_scenario(BASE_SCENARIO)
+    options = {"replicates": 40, "seed": 3, "extra_lookaheads": (0.0, 56.0)}
+    alone = plan_lots(scenario, 0.10, workers=1, **options)
+    pooled = plan_lots(scenario, 0.10, workers=2, **options)
+    assert alone.tried == pooled.tried and alone.fresh == pooled.fresh

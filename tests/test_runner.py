@@ -497,3 +497,31 @@ def test_a_task_a_worker_cannot_unpickle_is_an_error_not_a_hang():
     assert len(raised) == 1 and "does not unpickle" in str(raised[0])
     # the pool still works
     assert len(simulate_metrics(load_scenario(BASE_SCENARIO), 4, 1, workers=2, chunk_size=2)) == 4
+
+
+@pytest.mark.parametrize("workers", [1, 2])
+def test_metrics_in_order_are_the_runs_metrics_and_a_caller_may_stop_reading(workers):
+    from ctdild_sim.runs import runner
+
+    scenario = load_scenario(BASE_SCENARIO)
+    whole = simulate_metrics(scenario, 14, 3, workers=1)
+    chunks = list(runner.metrics_in_order(scenario, 14, 3, 4, workers=workers))
+    assert [len(c) for c in chunks] == [4, 4, 4, 2]  # in replicate order, whatever finished first
+    pd.testing.assert_frame_equal(pd.concat(chunks, ignore_index=True), whole)
+    reading = runner.metrics_in_order(scenario, 40, 3, 2, workers=workers)
+    first = next(reading)
+    reading.close()  # decided after one chunk: what the workers still run is dropped
+    pd.testing.assert_frame_equal(first, whole.iloc[:2])
+    # the pool goes on with the next run as if nothing had been left over
+    pd.testing.assert_frame_equal(simulate_metrics(scenario, 14, 3, workers=workers, chunk_size=3), whole)
+    if workers > 1:
+        runner._drop_pool()
+
+
+def test_a_chunk_that_fails_while_read_in_order_raises_and_ends_the_pool():
+    from ctdild_sim.runs import runner
+
+    runner._pool(2)  # started, so the test sees it ended
+    with pytest.raises(ValueError, match="does not unpickle"):
+        list(runner._pool_in_order(2, [(_Unloadable(),)]))
+    assert runner._POOL is None

@@ -84,16 +84,18 @@ class Target:
     def draw(self, rng: np.random.Generator):
         return self.belief.draw(rng)
 
-    def apply(self, scenario: Scenario, value, extra: dict) -> Scenario:
-        return replace(scenario, self.path, value)
+    def change(self, scenario: Scenario, value, extra: dict) -> Change | None:
+        """Where the drawn ``value`` goes in the (planned) scenario, and what goes there; a value
+        that does not go into the scenario goes into ``extra`` instead (and None is returned)."""
+        return self.path, value
 
 
 @dataclass(frozen=True)
 class ScaleTarget(Target):
     """A drawn factor scales the distribution at ``path``."""
 
-    def apply(self, scenario: Scenario, value, extra: dict) -> Scenario:
-        return replace(scenario, self.path, get(scenario, self.path).scaled(value))
+    def change(self, scenario: Scenario, value, extra: dict) -> Change | None:
+        return self.path, get(scenario, self.path).scaled(value)
 
 
 @dataclass(frozen=True)
@@ -110,9 +112,9 @@ class SiteTarget(Target):
         never_enrols = bool(rng.random() < self.never)
         return (self.belief.draw(rng) if self.belief is not None else self.planned_rate), never_enrols
 
-    def apply(self, scenario: Scenario, value: tuple[float, bool], extra: dict) -> Scenario:
+    def change(self, scenario: Scenario, value: tuple[float, bool], extra: dict) -> Change | None:
         extra.setdefault("sites", []).append((self.index, self.name, *value))
-        return scenario
+        return None
 
 
 def _sites(scenario: Scenario, drawn: list[tuple[int, str, float, bool]]):
@@ -134,9 +136,9 @@ def _sites(scenario: Scenario, drawn: list[tuple[int, str, float, bool]]):
 
 @dataclass(frozen=True)
 class EligibilityTarget(Target):
-    def apply(self, scenario: Scenario, value: float, extra: dict) -> Scenario:
+    def change(self, scenario: Scenario, value: float, extra: dict) -> Change | None:
         extra["eligible"] = value
-        return scenario
+        return None
 
 
 @dataclass(frozen=True)
@@ -149,19 +151,18 @@ class OutcomesTarget(Target):
         drawn = dict(zip(self.possible, self.belief.draw(rng), strict=True))
         return tuple(drawn.get(i, 0.0) for i in range(len(OUTCOMES)))
 
-    def apply(self, scenario: Scenario, value: tuple[float, ...], extra: dict) -> Scenario:
-        outcomes = ReviewOutcomes.model_construct(**dict(zip(OUTCOMES, value, strict=True)))
-        return replace(scenario, ("safety", "review_outcomes"), outcomes)
+    def change(self, scenario: Scenario, value: tuple[float, ...], extra: dict) -> Change | None:
+        return ("safety", "review_outcomes"), ReviewOutcomes.model_construct(**dict(zip(OUTCOMES, value, strict=True)))
 
 
 @dataclass(frozen=True)
 class DeathFactorTarget(Target):
     """A drawn factor on every ILD profile's death hazard."""
 
-    def apply(self, scenario: Scenario, factor: float, extra: dict) -> Scenario:
+    def change(self, scenario: Scenario, factor: float, extra: dict) -> Change | None:
         profiles = {name: p.model_copy(update={"death_hazard_per_year": p.death_hazard_per_year * factor})
                     for name, p in scenario.population.ild_profiles.items()}  # fmt: skip
-        return replace(scenario, ("population", "ild_profiles"), profiles)
+        return ("population", "ild_profiles"), profiles
 
 
 @dataclass(frozen=True)
@@ -176,13 +177,17 @@ class Posterior:
         """One replicate's scenario, and the share of candidates who pass screening it draws;
         ``record`` gets each drawn value (a site's rate is recorded by the replicate itself)."""
         extra: dict = {}
+        changes: dict[tuple, object] = {}
         for assumption in self.assumptions:
             target = assumption.target
             value = target.draw(rng)
             if record is not None and isinstance(value, int | float) and not isinstance(value, bool):
                 record[f"{DRAWN}{assumption.label}"] = float(value)
-            scenario = target.apply(scenario, value, extra)
-        if "sites" in extra:
+            change = target.change(scenario, value, extra)  # each assumption its own place
+            if change is not None:
+                changes[change[0]] = change[1]
+        scenario = replace_all(scenario, changes)  # one copy of each model along the paths
+        if "sites" in extra:  # built from the sites as changed (a site's activation may be drawn)
             scenario = scenario.model_copy(update={"sites": _sites(scenario, extra["sites"])})
         return scenario, extra.get("eligible")
 
@@ -217,16 +222,26 @@ def learn(scenario: Scenario, actuals: Actuals | None = None, state: TrialState 
 # -- applying a drawn value to a scenario ---------------------------------------------------------
 
 
-def replace(obj, path: tuple, value):
-    """``obj`` with the value at ``path`` (attribute names, list indexes, dict keys) replaced,
-    copying only along the path (no validation: the value is of the field's own type)."""
-    if not path:
-        return value
-    head, rest = path[0], path[1:]
+Change = tuple[tuple, object]
+"""A path in a scenario (attribute names, list indexes, dict keys) and the value to put there."""
+
+
+def replace_all(obj, changes: dict[tuple, object]):
+    """``obj`` with the value at each path replaced, copying each model, list or dict along the
+    paths once (no validation: each value is of its field's own type). No path may lie inside
+    another (each assumption has a place of its own)."""
+    if () in changes:
+        if len(changes) > 1:
+            raise ValueError(f"paths {sorted(changes)} overlap: a value would replace another")
+        return changes[()]
+    below: dict = {}
+    for path, value in changes.items():
+        below.setdefault(path[0], {})[path[1:]] = value
     if isinstance(obj, BaseModel):
-        return obj.model_copy(update={head: replace(getattr(obj, head), rest, value)})
+        return obj.model_copy(update={head: replace_all(getattr(obj, head), rest) for head, rest in below.items()})
     copy = list(obj) if isinstance(obj, list) else dict(obj)
-    copy[head] = replace(obj[head], rest, value)
+    for head, rest in below.items():
+        copy[head] = replace_all(obj[head], rest)
     return copy
 
 

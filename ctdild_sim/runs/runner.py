@@ -27,7 +27,8 @@ import pickle
 import signal
 import threading
 import time
-from collections.abc import Callable, Iterable
+from collections import deque
+from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass
 
 import pandas as pd
@@ -385,6 +386,66 @@ def simulate_metrics(
     options.setdefault("keep_events", 0)
     chunks, _, _ = execute_chunks(scenario, replicates, seed, on_progress=on_replicate, metrics_only=True, **options)
     return _concat(c.metrics for c in chunks)
+
+
+def metrics_in_order(
+    scenario: Scenario,
+    replicates: int,
+    seed: int,
+    chunk_size: int,
+    *,
+    workers: int = 1,
+    scheduler: str | None = None,
+    keep_events: int = 0,
+    state: TrialState | None = None,
+    posterior: Posterior | None = None,
+    counts_day: float | None = None,
+) -> Iterator[pd.DataFrame]:
+    """The metrics of replicates 0..``replicates``-1, a chunk at a time in replicate order, for a
+    caller that may stop reading once it has decided (a search). The local pool keeps every worker
+    busy: while the caller reads chunk k, chunks k+1.. are being simulated, at most ``workers`` of
+    them, which is all the work a caller that stops wastes. What is read is the same whatever the
+    workers (replicate r is the same in any chunk)."""
+    bounds = chunk_bounds(replicates, chunk_size)
+
+    def task(a: int, b: int) -> tuple:
+        return scenario, seed, a, b, keep_events, True, state, counts_day, posterior, False
+
+    if workers > 1 and scheduler is None:
+        yield from _pool_in_order(workers, [task(a, b) for a, b in bounds])
+        return
+    # one process, or a Dask cluster: a group of one chunk a worker at a time
+    for group in range(0, len(bounds), workers):
+        first, stop = bounds[group][0], bounds[min(group + workers, len(bounds)) - 1][1]
+        chunks, _, _ = execute_chunks(scenario, stop - first, seed, workers=workers, chunk_size=chunk_size,
+                                      scheduler=scheduler, keep_events=keep_events, metrics_only=True,
+                                      state=state, counts_day=counts_day, posterior=posterior, first=first)  # fmt: skip
+        for chunk in chunks:
+            yield chunk.metrics
+
+
+def _pool_in_order(workers: int, tasks: list[tuple]) -> Iterator[pd.DataFrame]:
+    pool = _pool(workers)
+    waiting: deque[multiprocessing.pool.AsyncResult] = deque()
+    queued = iter(tasks)
+
+    def submit() -> None:
+        task = next(queued, None)
+        if task is not None:
+            waiting.append(pool.apply_async(_simulate_pickled, (pickle.dumps(task, protocol=pickle.HIGHEST_PROTOCOL),)))
+
+    try:
+        for _ in range(workers):
+            submit()
+        while waiting:
+            chunk: ChunkResult = pickle.loads(waiting.popleft().get())
+            submit()
+            yield chunk.metrics
+    except GeneratorExit:
+        raise  # the caller has decided: the chunks still running finish on their own and are dropped
+    except BaseException:
+        _drop_pool()
+        raise
 
 
 ADAPTIVE_BATCH = 200

@@ -8,12 +8,13 @@ target, then keeps the feasible pair that starts the fewest lots on average (tie
 
 Every candidate is simulated on the same seeds (common random numbers), which keeps the risk
 monotone enough to bisect; a candidate is accepted only if the one-sided 95% Wilson upper bound
-of its risk is within the target. A candidate is simulated a batch of replicates at a time and
-stopped as soon as its stock-outs so far fail the target whatever the rest would show: the same
-decisions as running it to the end, at a fraction of the cost for the clearly failing ones.
-Picking the cheapest of many candidates on the same seeds flatters the winner, so the winner is
-then confirmed on independent validation seeds (and its reorder point raised until it holds
-there). Choosing among the validated candidates flatters again, a little, so the plan's headline
+of its risk is within the target. A candidate is simulated a chunk of replicates at a time (the
+workers simulating the next chunks meanwhile) and stopped as soon as its stock-outs so far fail
+the target whatever the rest would show: the same decisions as running it to the end, at a
+fraction of the cost for the clearly failing ones. Picking the cheapest of many candidates on the
+same seeds flatters the winner, so each look-ahead's winner is then confirmed on independent
+validation seeds (where its point fails there, the smallest larger point that holds is bisected).
+Choosing among the validated candidates flatters again, a little, so the plan's headline
 figures come from a third set of seeds neither step saw: the fresh check, whose tables the supply
 report is made from.
 """
@@ -30,7 +31,7 @@ import pandas as pd
 from ctdild_sim.analysis.compare import Z95
 from ctdild_sim.analysis.supply_summary import stocked_out
 from ctdild_sim.analysis.tables import RunTables
-from ctdild_sim.runs.runner import run_scenario, simulate_metrics
+from ctdild_sim.runs.runner import metrics_in_order, run_scenario
 from ctdild_sim.scenario.product import ReorderPoint
 from ctdild_sim.scenario.trial import Scenario
 
@@ -40,9 +41,9 @@ VALIDATION_SEED_OFFSET = 7_919_191
 FRESH_SEED_OFFSET = 1_000_003
 """Added to the seed for the fresh check of the plan (streams neither search nor validation used)."""
 Seeds = Literal["search", "validation", "fresh"]
-DECISION_BATCH = 50
-"""Replicates a candidate is simulated at a time; between batches, a candidate that can no longer
-meet the target is stopped (most failing candidates fail clearly within a few dozen replicates)."""
+DECISION_CHUNK = 25
+"""Replicates a task simulates; after each (in replicate order), a candidate that can no longer meet
+the target is stopped (most failing candidates fail clearly within a few dozen replicates)."""
 EXTRA_LOOKAHEAD_DAYS = (0.0, 14.0, 28.0, 56.0, 84.0, 112.0, 168.0)
 """Look-aheads tried by default, in days beyond the mean campaign plus QC release time."""
 
@@ -179,34 +180,33 @@ def plan_lots(
     feasible: list[Evaluation] = []
     for extra in extra_lookaheads:
         lookahead = base + extra
-        top = evaluate(max_point, lookahead)
-        if top.upper > target:
+        top = None
+        if not feasible:  # until one look-ahead holds, check the largest point first: short ones fail there
+            top = evaluate(max_point, lookahead)
+            if top.upper > target:
+                continue
+        best = _smallest_meeting(lambda point, at=lookahead: evaluate(point, at), target, -1, max_point, top)
+        if best is None:
             continue
-        best, low, high = top, -1, max_point  # high meets the target; low does not (or is untried)
-        while high - low > 1:
-            mid = (low + high) // 2
-            result = evaluate(mid, lookahead)
-            if result.upper <= target:
-                best, high = result, mid
-            else:
-                low = mid
         feasible.append(best)
         if len(feasible) >= 2 and feasible[-1].mean_lots_started > feasible[-2].mean_lots_started:
             break  # looking further ahead now costs lots
     # The search picked the cheapest pairs on its own seeds, which flatters them (the smallest point
-    # that happened to look good). Confirm each on independent seeds, raising its point until it
-    # holds there, and keep the cheapest confirmed one.
+    # that happened to look good). Confirm them on independent seeds, cheapest first: its own point,
+    # else the smallest larger one that holds there (bisected); keep the cheapest confirmed one. A
+    # candidate that already costs more than a confirmed plan is left (confirming only raises points).
     confirmed: list[Evaluation] = []
-    for candidate in feasible:
-        point = candidate.point
-        while point <= max_point:
-            check = evaluate(point, candidate.lookahead_days, validation=True)
-            if check.upper <= target:
-                confirmed.append(check)
-                break
-            point += max(1, point // 4)
+    for candidate in sorted(feasible, key=_cost):
+        if confirmed and _cost(candidate) > min(map(_cost, confirmed)):
+            continue
+        check = evaluate(candidate.point, candidate.lookahead_days, validation=True)
+        if check.upper > target:
+            check = _smallest_meeting(lambda point, at=candidate.lookahead_days: evaluate(point, at, validation=True),
+                                      target, candidate.point, max_point)  # fmt: skip
+        if check is not None:
+            confirmed.append(check)
     if confirmed:
-        plan.best = best = min(confirmed, key=lambda e: (e.mean_lots_started, e.mean_vials_expired))
+        plan.best = best = min(confirmed, key=_cost)
         plan.scenario = with_reorder_policy(scenario, best.point, best.lookahead_days)
         plan.fresh_seed = seed + FRESH_SEED_OFFSET
         options = {k: v for k, v in run_options.items() if k != "keep_events"}
@@ -219,6 +219,27 @@ def plan_lots(
     return plan
 
 
+def _smallest_meeting(
+    evaluate: Callable[[int], Evaluation], target: float, failing: int, max_point: int, top: Evaluation | None = None
+) -> Evaluation | None:
+    """The evaluation of the smallest point in (``failing``, ``max_point``] that meets the target,
+    by bisection (the risk falls as the point rises), or None if none does. ``max_point`` is
+    simulated (unless ``top`` is its evaluation) only if no smaller point meets the target: a
+    look-ahead long enough for one point is almost always long enough for the largest."""
+    best, low, high = None, failing, max_point
+    while high - low > 1:
+        mid = (low + high) // 2
+        result = evaluate(mid)
+        if result.upper <= target:
+            best, high = result, mid
+        else:
+            low = mid
+    if best is None and low < max_point:
+        top = top or evaluate(max_point)
+        best = top if top.upper <= target else None
+    return best
+
+
 def fails_whatever_follows(stockouts: int, replicates: int, target: float) -> bool:
     """Whether a candidate with ``stockouts`` so far must fail the target after all ``replicates``:
     the bound grows with the stock-outs, and the replicates still to run can add some but remove none."""
@@ -226,25 +247,27 @@ def fails_whatever_follows(stockouts: int, replicates: int, target: float) -> bo
 
 
 def _simulate_until_decided(policy: Scenario, replicates: int, seed: int, target: float, **run_options) -> pd.DataFrame:
-    """The metrics of replicates 0, 1, ... of ``policy``, a batch at a time, stopped early once the
+    """The metrics of replicates 0, 1, ... of ``policy``, a chunk at a time, stopped early once the
     candidate fails the target whatever its remaining replicates show. Replicate r is the same in
-    any batch, so the decision is the one all ``replicates`` give; a stopped candidate's figures
+    any chunk, so the decision is the one all ``replicates`` give; a stopped candidate's figures
     are from the replicates it ran (the search table's replicates column)."""
+    passed = ("workers", "scheduler", "state", "posterior", "counts_day")
+    options = {k: v for k, v in run_options.items() if k in passed}
+    chunks = metrics_in_order(policy, replicates, seed, run_options.get("chunk_size") or DECISION_CHUNK, **options)
     frames: list[pd.DataFrame] = []
-    done = stockouts = 0
-    workers = run_options.get("workers", 1)
-    while done < replicates:
-        size = min(DECISION_BATCH, replicates - done)
-        # one chunk a worker: a batch is small, and a chunk's fixed cost (a forecast's records and
-        # posterior travel with it) outweighs finer load balancing
-        chunk = run_options.get("chunk_size") or math.ceil(size / workers)
-        options = {**run_options, "chunk_size": chunk}
-        frames.append(simulate_metrics(policy, size, seed, first=done, **options))
-        stockouts += int(stocked_out(frames[-1]).sum())
-        done += size
+    stockouts = 0
+    for frame in chunks:
+        frames.append(frame)
+        stockouts += int(stocked_out(frame).sum())
         if fails_whatever_follows(stockouts, replicates, target):
             break
+    chunks.close()
     return pd.concat(frames, ignore_index=True)
+
+
+def _cost(evaluation: Evaluation) -> tuple[float, float]:
+    """What the plan minimises: lots started on average, then vials expired."""
+    return evaluation.mean_lots_started, evaluation.mean_vials_expired
 
 
 def _evaluation(point: int, lookahead: float, metrics: pd.DataFrame, seeds: Seeds) -> Evaluation:
