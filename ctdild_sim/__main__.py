@@ -1,5 +1,5 @@
 """``python -m ctdild_sim`` is the ``ctdild-sim`` command."""
 
-from ctdild_sim.cli import main
+from ctdild_sim.cli import run_command
 
-main()
+run_command()

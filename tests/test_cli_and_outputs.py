@@ -211,3 +211,24 @@ def test_supply_needs_a_product_section(tmp_path):
     result = CliRunner().invoke(main, ["supply", str(bare), "-n", "2"])
     assert result.exit_code == 2
     assert f"{bare}: product: the scenario has no product section" in result.stderr
+
+
+def test_the_command_leaves_with_clicks_status_and_all_its_output(tmp_path):
+    """``ctdild-sim`` skips the interpreter's teardown (run_command): its status and everything it
+    printed must still come out, through a pipe too."""
+    import subprocess
+    import sys
+
+    def command(*args: str) -> subprocess.CompletedProcess:
+        return subprocess.run([sys.executable, "-m", "ctdild_sim", *args], capture_output=True, text=True,
+                              timeout=300, cwd=tmp_path, check=False)  # fmt: skip
+
+    shown = command("run", str(BASE_SCENARIO), "-n", "30", "-j", "2", "--no-store")
+    assert shown.returncode == 0, shown.stderr
+    assert "P(last patient last visit by" in shown.stdout and shown.stdout.endswith("\n")
+    assert shown.stdout == command("run", str(BASE_SCENARIO), "-n", "30", "-j", "2", "--no-store").stdout
+    assert command("--version").stdout.startswith("ctdild-sim, version")
+    refused = command("run", str(BASE_SCENARIO), "-n", "0")
+    assert refused.returncode == 2 and "-n" in refused.stderr and "Traceback" not in refused.stderr
+    missing = command("run", str(tmp_path / "nowhere.yaml"))
+    assert missing.returncode != 0 and "nowhere.yaml" in missing.stderr
