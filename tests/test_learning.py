@@ -18,7 +18,7 @@ from ctdild_sim.actuals.state import trial_state
 from ctdild_sim.actuals.synthetic import actuals_from_replicate
 from ctdild_sim.cli import main
 from ctdild_sim.learning.beliefs import GRID, BetaBelief, DirichletBelief, GammaBelief, ScaleBelief
-from ctdild_sim.learning.posterior import learn, population_facts
+from ctdild_sim.learning.posterior import Posterior, learn, population_facts
 from ctdild_sim.model.engine import run_replicate
 from ctdild_sim.runs.runner import simulate_metrics
 from ctdild_sim.scenario.distributions import Exponential, LogNormal
@@ -224,3 +224,33 @@ def test_drawn_values_go_in_with_one_copy_along_each_path_and_overlaps_are_refus
     assert changed.dosing is scenario.dosing  # off the paths: shared, not copied
     with pytest.raises(ValueError, match="overlap"):
         replace_all(scenario, {("screening",): scenario.screening, ("screening", "window_days"): 41.0})
+
+
+def test_a_remembered_draw_is_the_draw_another_policy_would_make():
+    """The lot plan's policies draw the same parameters for a replicate: a worker remembers the
+    draw and puts the next policy in it, which must be exactly the draw that policy makes."""
+    from ctdild_sim.learning import draws
+    from ctdild_sim.learning.posterior import Assumption, Target
+    from ctdild_sim.studies.lot_plan import with_reorder_policy
+
+    actuals, state = read_state(BASE, EXAMPLE, AS_OF)
+    posterior = learn(BASE, actuals, state)
+    first, second = with_reorder_policy(BASE, 16, 110.0), with_reorder_policy(BASE, 7, 60.0)
+    key = draws.draw_key(first, posterior)
+    assert key == draws.draw_key(second, posterior)  # the policy is not part of what a draw depends on
+    other = BASE.model_copy(update={"screening": BASE.screening.model_copy(update={"window_days": 40.0})})
+    assert draws.draw_key(with_reorder_policy(other, 16, 110.0), posterior) != key
+    draws._MEMORY.clear()
+    for r in range(6):
+        draws.draw(posterior, first, 5, r, key)  # remembered
+        remembered = draws.draw(posterior, second, 5, r, key)
+        afresh = draws.draw(posterior, second, 5, r)
+        assert remembered == afresh and remembered[0].product.policy == second.product.policy
+    assert len(draws._MEMORY) == 6
+    fresh = simulate_metrics(second, 6, 5, state=state, posterior=posterior)
+    draws._MEMORY.clear()
+    pd.testing.assert_frame_equal(fresh, simulate_metrics(second, 6, 5, state=state, posterior=posterior))
+    # a posterior that learned something about the policy itself draws afresh every time
+    about_policy = Assumption("p", "p", "", "", (0, 0, 0), (0, 0, 0), "",
+                              Target(None, ("product", "policy", "reorder_point_vials")))  # fmt: skip
+    assert draws.draw_key(first, Posterior((about_policy,), True)) is None

@@ -38,11 +38,11 @@ from ctdild_sim.analysis.compare import Z95
 from ctdild_sim.analysis.metrics import LEAN_KEEP, counts_by, progress_days, replicate_metrics
 from ctdild_sim.analysis.supply_metrics import ReplicateLots, lot_table, weekly_series, weekly_supply_table
 from ctdild_sim.analysis.tables import RunTables, events_table, patients_table, screenings_table
+from ctdild_sim.learning.draws import draw, draw_key
 from ctdild_sim.learning.posterior import Posterior
 from ctdild_sim.model.engine import run_replicate
 from ctdild_sim.model.state import TrialState
 from ctdild_sim.scenario.trial import Scenario
-from ctdild_sim.sim.streams import parameter_stream
 
 DEFAULT_KEEP_EVENTS = 1000
 """Replicates whose full event logs a run keeps unless told otherwise."""
@@ -91,11 +91,10 @@ def simulate_chunk(
     bands = None if metrics_only else DemandBands(scenario.start_date, n_weeks)
     weekly_progress = ProgressBands(scenario.start_date, n_weeks) if progress else None
     metrics, lots, kept = [], [], []
+    # a search's policies draw the same parameters for replicate r: remembered across its chunks
+    key = draw_key(scenario, posterior) if posterior is not None and metrics_only else None
     for r in range(start, stop):
-        learned: dict[str, float] = {}
-        drawn, share = (
-            posterior.draw(scenario, parameter_stream(seed, r), learned) if posterior is not None else (scenario, None)
-        )
+        drawn, share, learned = (scenario, None, {}) if posterior is None else draw(posterior, scenario, seed, r, key)
         # a replicate whose records are not kept logs only the events its figures read (and counts all)
         result = run_replicate(drawn, seed, r, state, share, None if r < keep_events else LEAN_KEEP)
         row = replicate_metrics(result, scenario)

@@ -1,0 +1,57 @@
+"""A worker's memory of posterior draws across the stock policies of one search.
+
+A lot plan simulates dozens of reorder policies on the same replicates (common random numbers),
+and replicate r draws the same parameters from the posterior whatever the policy: no learned
+assumption is about the stock policy. So a worker keeps each replicate's draw, keyed by the
+posterior, the scenario without its policy, the seed and the replicate, and hands the next policy
+that draw with its own policy put in: the scenario drawing again would have made, without drawing.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import pickle
+
+from ctdild_sim.learning.posterior import Posterior
+from ctdild_sim.scenario.trial import Scenario
+from ctdild_sim.sim.streams import parameter_stream
+
+Draw = tuple[Scenario, float | None, dict[str, float]]
+"""A replicate's drawn scenario, its share of candidates passing screening, and the drawn values."""
+MEMORY_SIZE = 4_000
+"""Draws a worker keeps (a search's replicates on its search, validation and fresh seeds); past
+that the memory starts again."""
+_MEMORY: dict[tuple[bytes, int, int], Draw] = {}
+
+
+def draw_key(scenario: Scenario, posterior: Posterior) -> bytes | None:
+    """What a draw depends on, for scenarios that differ only in their stock policy (None if the
+    posterior learns something about the policy itself: then every draw is made afresh)."""
+    if any(a.target.path[:2] == ("product", "policy") for a in posterior.assumptions):
+        return None
+    product = scenario.product
+    if product is not None:
+        scenario = scenario.model_copy(update={"product": product.model_copy(update={"policy": None})})
+    content = pickle.dumps((scenario, posterior), protocol=pickle.HIGHEST_PROTOCOL)
+    return hashlib.blake2b(content, digest_size=16).digest()
+
+
+def draw(posterior: Posterior, scenario: Scenario, seed: int, replicate: int, key: bytes | None = None) -> Draw:
+    """Replicate ``replicate``'s draw from the posterior for ``scenario``: remembered under ``key``
+    (``draw_key``) and reused, with ``scenario``'s policy, for any scenario of the same key."""
+    if key is not None and (remembered := _MEMORY.get((key, seed, replicate))) is not None:
+        drawn, share, learned = remembered
+        return _with_policy_of(scenario, drawn), share, dict(learned)
+    learned: dict[str, float] = {}
+    drawn, share = posterior.draw(scenario, parameter_stream(seed, replicate), learned)
+    if key is not None:
+        if len(_MEMORY) >= MEMORY_SIZE:
+            _MEMORY.clear()
+        _MEMORY[(key, seed, replicate)] = (drawn, share, dict(learned))
+    return drawn, share, learned
+
+
+def _with_policy_of(scenario: Scenario, drawn: Scenario) -> Scenario:
+    if scenario.product is None or drawn.product is None or drawn.product.policy == scenario.product.policy:
+        return drawn
+    return drawn.model_copy(update={"product": drawn.product.model_copy(update={"policy": scenario.product.policy})})
