@@ -118,12 +118,15 @@ def run_command(args: list[str] | None = None) -> NoReturn:
     """The ``ctdild-sim`` command: ``main``, then out without the interpreter's teardown, which
     spent a command's last 0.1-0.2 s freeing every imported module's objects one by one. Exit
     handlers still run (the worker pool is ended) and output is flushed first; the exit status is
-    click's (a message given instead of a status is printed, status 1, as Python would)."""
+    click's (a message given instead of a status is printed, status 1, as Python would). Under a
+    profiler or a tracer (coverage) the interpreter ends as usual, so they can write what they saw."""
     try:
         main(args)
         code: object = 0
     except SystemExit as stop:
         code = stop.code
+    if sys.getprofile() is not None or sys.gettrace() is not None:
+        sys.exit(code)
     atexit._run_exitfuncs()
     if code is not None and not isinstance(code, int):
         print(code, file=sys.stderr)

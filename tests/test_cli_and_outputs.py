@@ -232,3 +232,13 @@ def test_the_command_leaves_with_clicks_status_and_all_its_output(tmp_path):
     assert refused.returncode == 2 and "-n" in refused.stderr and "Traceback" not in refused.stderr
     missing = command("run", str(tmp_path / "nowhere.yaml"))
     assert missing.returncode != 0 and "nowhere.yaml" in missing.stderr
+
+
+def test_the_command_under_a_profiler_ends_as_usual_so_the_profile_is_written(tmp_path):
+    import subprocess
+    import sys
+
+    profile = tmp_path / "run.prof"
+    done = subprocess.run([sys.executable, "-m", "cProfile", "-o", str(profile), "-m", "ctdild_sim", "--version"],
+                          capture_output=True, text=True, timeout=120, cwd=tmp_path, check=False)  # fmt: skip
+    assert done.returncode == 0 and done.stdout.startswith("ctdild-sim, version") and profile.stat().st_size > 0
