@@ -94,32 +94,33 @@ class CandidateFactory:
         self._next_id = 1
         self._batch: list[tuple] = []
         self._position = BATCH
-        self._aim: tuple[float, Callable[[Candidate], tuple]] | None = None
+        self._aim: tuple[float, Callable[[Candidate], bool]] | None = None
 
     def draw(self, site: str, candidate_id: int | None = None) -> Candidate:
         """The next candidate, numbered in order; or, with ``candidate_id``, a fresh record for a
         candidate a trial's records already numbered (a restart), without using a new number.
         With a share aimed at (``aim``), the candidate passes screening with that chance."""
         if self._aim is not None:
-            share, check = self._aim
-            return self.draw_matching(site, candidate_id, self.rng.random() < share, check)
+            share, passes = self._aim
+            return self.draw_matching(site, candidate_id, self.rng.random() < share, passes)
         return self._candidate(site, candidate_id, self._facts())
 
     def draw_matching(
-        self, site: str, candidate_id: int | None, eligible: bool, check: Callable[[Candidate], tuple]
+        self, site: str, candidate_id: int | None, eligible: bool, passes: Callable[[Candidate], bool]
     ) -> Candidate:
         """A candidate who passes screening (``eligible``) or fails it, drawn from the population
-        conditioned on that (``check``: the failed criteria); the last one drawn if none matches."""
-        for _ in range(MATCH_TRIES):
-            candidate = Candidate(0, site, *self._facts())
-            if (not check(candidate)) == eligible:
+        conditioned on that (``passes``: the screening rule's verdict); the last one drawn if none matches."""
+        facts = self._facts()
+        for _ in range(MATCH_TRIES - 1):
+            if passes(Candidate(0, site, *facts)) == eligible:
                 break
-        return self._candidate(site, candidate_id, tuple(getattr(candidate, f) for f in _FACTS))
+            facts = self._facts()
+        return self._candidate(site, candidate_id, facts)
 
-    def aim(self, share: float, check: Callable[[Candidate], tuple]) -> None:
+    def aim(self, share: float, passes: Callable[[Candidate], bool]) -> None:
         """From now on, a drawn candidate passes screening with chance ``share`` (a forecast's drawn
         belief), facts drawn from the population conditioned on passing or failing."""
-        self._aim = (share, check)
+        self._aim = (share, passes)
 
     def _facts(self) -> tuple:
         if self._position == BATCH:

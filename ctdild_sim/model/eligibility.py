@@ -172,5 +172,13 @@ def failed_criteria_for(rules: Eligibility) -> Callable[[Candidate], tuple[str, 
     return lambda candidate: tuple(rule.name for rule in rules_list if rule.fails(candidate))
 
 
+@functools.lru_cache(maxsize=64)
+def passes_for(rules: Eligibility) -> Callable[[Candidate], bool]:
+    """Whether a candidate passes every criterion under ``rules``, stopping at the first it fails:
+    for drawing records conditioned on the outcome, where the failed criteria's names are not read."""
+    rules_list = criteria(rules)
+    return lambda candidate: not any(rule.fails(candidate) for rule in rules_list)
+
+
 failed_criteria = failed_criteria_for(LISTING)
 """Names of every criterion the candidate fails under the listing's thresholds; empty when eligible."""

@@ -19,7 +19,7 @@ import simpy
 
 from ctdild_sim.model.candidates import Candidate, CandidateFactory
 from ctdild_sim.model.cohorts import CohortGate, CohortState
-from ctdild_sim.model.eligibility import failed_criteria_for
+from ctdild_sim.model.eligibility import failed_criteria_for, passes_for
 from ctdild_sim.model.patient import Journey, Patient, draw_exit_times
 from ctdild_sim.model.referrals import Recruitment, start_sites
 from ctdild_sim.model.restart import restore
@@ -82,11 +82,12 @@ class Trial:
         self.completed = self.env.event()
         self.beds = Capacity(self.env, scenario.dosing.beds)
         self.failed_criteria = failed_criteria_for(scenario.eligibility)  # the scenario's thresholds
+        self.passes = passes_for(scenario.eligibility)  # the same rule, when only its verdict is read
         self.candidates = CandidateFactory(
             scenario.population, streams.candidates, budget.candidates, lambda: budget.candidates_exceeded(scenario)
         )
         if eligible_share is not None:
-            self.candidates.aim(eligible_share, self.failed_criteria)
+            self.candidates.aim(eligible_share, self.passes)
         if state is None:
             self.supply = Supply(self, scenario.product) if scenario.product else UnlimitedSupply(self)
         else:

@@ -50,7 +50,7 @@ def restore(trial: Trial, state: TrialState) -> None:
 def eligible_candidate(trial: Trial, site: str, candidate_id: int) -> Candidate:
     """A record for a candidate known to have passed screening: drawn until one passes every
     criterion (the population conditioned on eligibility); the last one drawn if none does."""
-    return trial.candidates.draw_matching(site, candidate_id, True, trial.failed_criteria)
+    return trial.candidates.draw_matching(site, candidate_id, True, trial.passes)
 
 
 def _patient(trial: Trial, subject: SubjectState) -> Patient:
