@@ -525,7 +525,9 @@ def forecast(scenario_file: Path, actuals_dir: Path, as_of: dt.datetime | None, 
         read_state(scenario, actuals_dir, as_of_date)  # every problem of the records before anything is simulated
     except ActualsError as exc:
         _fail(str(exc))
-    options = _run_options(workers, chunk_size, scheduler, keep_events=keep_events)
+    # the records of kept replicates go to the store and the export; the terminal report reads none
+    kept = keep_events if out is not None or not no_store else 0
+    options = _run_options(workers, chunk_size, scheduler, keep_events=kept)
     started = dt.datetime.now(dt.UTC)
     with _guarded(scenario_file) as state:
         made = _with_steps(quiet, lambda progress: run_forecast(

@@ -187,6 +187,27 @@ def test_the_forecast_command_prints_prior_against_posterior(tmp_path):
     assert plain.exit_code == 0 and "Assumptions as the scenario writes them" in plain.stdout
 
 
+def test_a_forecast_neither_stored_nor_exported_builds_no_records_and_reports_the_same(tmp_path):
+    args = ["forecast", str(BASE_SCENARIO), "--actuals", str(EXAMPLE), "-n", "12", "--no-lot-plan", "--no-store",
+            "--quiet", "--keep-events", "5"]  # fmt: skip
+    seen: list[int] = []
+    from ctdild_sim.runs import runner
+
+    def spy(*a, **k):
+        seen.append(k.get("keep_events"))
+        return simulate(*a, **k)
+
+    simulate = runner.run_scenario
+    with pytest.MonkeyPatch.context() as patch:
+        patch.setattr("ctdild_sim.studies.forecast.run_scenario", spy)
+        alone = CliRunner().invoke(main, args)
+        exported = CliRunner().invoke(main, [*args, "--out", str(tmp_path / "out")])
+    assert alone.exit_code == exported.exit_code == 0, alone.output + exported.output
+    assert seen[0] == 0 and seen[2] == 5  # the forecast's own run: no records unless they go somewhere
+    assert exported.stdout.startswith(alone.stdout.rstrip("\n"))  # the same report (the export's lines after it)
+    assert pd.read_parquet(tmp_path / "out" / "events.parquet")["replicate"].nunique() == 5
+
+
 # -- calibration ---------------------------------------------------------------------------------------
 
 
