@@ -268,6 +268,10 @@ def test_a_remembered_draw_is_the_draw_another_policy_would_make():
         afresh = draws.draw(posterior, second, 5, r)
         assert remembered == afresh and remembered[0].product.policy == second.product.policy
     assert len(draws._MEMORY) == 6
+    with pytest.MonkeyPatch.context() as patch:  # a full memory keeps what it has and adds nothing
+        patch.setattr(draws, "MEMORY_SIZE", 6)
+        assert draws.draw(posterior, second, 5, 99, key) == draws.draw(posterior, second, 5, 99)
+        assert len(draws._MEMORY) == 6
     fresh = simulate_metrics(second, 6, 5, state=state, posterior=posterior)
     draws._MEMORY.clear()
     pd.testing.assert_frame_equal(fresh, simulate_metrics(second, 6, 5, state=state, posterior=posterior))

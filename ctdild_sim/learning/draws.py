@@ -18,9 +18,9 @@ from ctdild_sim.sim.streams import parameter_stream
 
 Draw = tuple[Scenario, float | None, dict[str, float]]
 """A replicate's drawn scenario, its share of candidates passing screening, and the drawn values."""
-MEMORY_SIZE = 4_000
-"""Draws a worker keeps (a search's replicates on its search, validation and fresh seeds); past
-that the memory starts again."""
+MEMORY_SIZE = 2_000
+"""Draws a process keeps (about 21 kB each: 42 MB at most); a search remembers two per replicate a
+candidate (its search and validation seeds). Past that, draws are made afresh and not kept."""
 _MEMORY: dict[tuple[bytes, int, int], Draw] = {}
 
 
@@ -44,9 +44,7 @@ def draw(posterior: Posterior, scenario: Scenario, seed: int, replicate: int, ke
         return _with_policy_of(scenario, drawn), share, dict(learned)
     learned: dict[str, float] = {}
     drawn, share = posterior.draw(scenario, parameter_stream(seed, replicate), learned)
-    if key is not None:
-        if len(_MEMORY) >= MEMORY_SIZE:
-            _MEMORY.clear()
+    if key is not None and len(_MEMORY) < MEMORY_SIZE:
         _MEMORY[(key, seed, replicate)] = (drawn, share, dict(learned))
     return drawn, share, learned
 
