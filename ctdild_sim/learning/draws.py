@@ -13,7 +13,7 @@ import hashlib
 import pickle
 
 from ctdild_sim.learning.posterior import Posterior
-from ctdild_sim.scenario.trial import Scenario
+from ctdild_sim.scenario.trial import Scenario, with_stock_policy
 from ctdild_sim.sim.streams import parameter_stream
 
 Draw = tuple[Scenario, float | None, dict[str, float]]
@@ -29,10 +29,7 @@ def draw_key(scenario: Scenario, posterior: Posterior) -> bytes | None:
     posterior learns something about the policy itself: then every draw is made afresh)."""
     if any(a.target.path[:2] == ("product", "policy") for a in posterior.assumptions):
         return None
-    product = scenario.product
-    if product is not None:
-        scenario = scenario.model_copy(update={"product": product.model_copy(update={"policy": None})})
-    content = pickle.dumps((scenario, posterior), protocol=pickle.HIGHEST_PROTOCOL)
+    content = pickle.dumps((with_stock_policy(scenario, None), posterior), protocol=pickle.HIGHEST_PROTOCOL)
     return hashlib.blake2b(content, digest_size=16).digest()
 
 
@@ -52,4 +49,4 @@ def draw(posterior: Posterior, scenario: Scenario, seed: int, replicate: int, ke
 def _with_policy_of(scenario: Scenario, drawn: Scenario) -> Scenario:
     if scenario.product is None or drawn.product is None or drawn.product.policy == scenario.product.policy:
         return drawn
-    return drawn.model_copy(update={"product": drawn.product.model_copy(update={"policy": scenario.product.policy})})
+    return with_stock_policy(drawn, scenario.product.policy)

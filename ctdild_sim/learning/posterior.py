@@ -232,7 +232,7 @@ def replace_all(obj, changes: dict[tuple, object]):
     another (each assumption has a place of its own)."""
     if () in changes:
         if len(changes) > 1:
-            raise ValueError(f"paths {sorted(changes)} overlap: a value would replace another")
+            raise ValueError(f"paths {list(changes)} overlap: a value would replace another")
         return changes[()]
     below: dict = {}
     for path, value in changes.items():

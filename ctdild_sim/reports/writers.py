@@ -93,11 +93,11 @@ def chromium() -> str:
 
 
 def _write_pdf(pack: Pack, path: Path) -> None:
+    from ctdild_sim.reports.html import pack_html
+
     browser = chromium()
     with tempfile.TemporaryDirectory(prefix="ctdild-pdf-") as folder:
         page = Path(folder) / "report.html"
-        from ctdild_sim.reports.html import pack_html
-
         page.write_text(pack_html(pack, for_print=True), encoding="utf-8")
         out = Path(folder) / "report.pdf"
         command = [browser, "--headless", "--no-sandbox", "--disable-gpu", "--disable-dev-shm-usage",

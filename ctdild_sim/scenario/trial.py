@@ -25,7 +25,7 @@ from pydantic import (
 from ctdild_sim.scenario.base import PROBABILITY_CHECKS, Label, Probability, StrictModel, check_probability
 from ctdild_sim.scenario.distributions import MAX_DAYS, Days, ranged
 from ctdild_sim.scenario.eligibility import Eligibility
-from ctdild_sim.scenario.product import MAX_VIALS_PER_DOSE, Product
+from ctdild_sim.scenario.product import MAX_VIALS_PER_DOSE, Product, StockPolicy
 
 CTD_TYPES = (
     "dermatomyositis",
@@ -527,3 +527,11 @@ class Scenario(StrictModel):
     def day_of(self, date: dt.date) -> float:
         """Simulation day of a calendar date."""
         return float((date - self.start_date).days)
+
+
+def with_stock_policy(scenario: Scenario, policy: StockPolicy | None) -> Scenario:
+    """The scenario with its product's stock policy replaced (one without a product as it is):
+    what a lot plan varies, and the one part of a scenario a posterior's draws never read."""
+    if scenario.product is None:
+        return scenario
+    return scenario.model_copy(update={"product": scenario.product.model_copy(update={"policy": policy})})

@@ -33,7 +33,7 @@ from ctdild_sim.analysis.supply_summary import stocked_out
 from ctdild_sim.analysis.tables import RunTables
 from ctdild_sim.runs.runner import metrics_in_order, run_scenario
 from ctdild_sim.scenario.product import ReorderPoint
-from ctdild_sim.scenario.trial import Scenario
+from ctdild_sim.scenario.trial import Scenario, with_stock_policy
 
 Z_ONE_SIDED_95 = 1.6448536269514722
 VALIDATION_SEED_OFFSET = 7_919_191
@@ -69,7 +69,7 @@ def with_reorder_policy(scenario: Scenario, point: int, lookahead_days: float | 
     if scenario.product is None:
         raise ValueError("the scenario has no product section: there is no supply to plan")
     policy = ReorderPoint(kind="reorder_point", reorder_point_vials=point, lookahead_days=lookahead_days)
-    return scenario.model_copy(update={"product": scenario.product.model_copy(update={"policy": policy})})
+    return with_stock_policy(scenario, policy)
 
 
 @dataclass(frozen=True)
@@ -235,7 +235,7 @@ def _smallest_meeting(
         else:
             low = mid
     if best is None and low < max_point:
-        top = top or evaluate(max_point)
+        top = evaluate(max_point) if top is None else top
         best = top if top.upper <= target else None
     return best
 
