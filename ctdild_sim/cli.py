@@ -280,7 +280,11 @@ def run(scenario_file: Path, replicates: int, seed: int, workers: int | None, ch
     if precision is not None and scenario.registered_completion_date is None:
         _fail(f"{scenario_file}: --precision is on P(LPLV by the registered completion date), and the scenario "
               "has no registered_completion_date")  # fmt: skip
-    options = _run_options(workers, chunk_size, scheduler, keep_events=keep_events)
+    # the records (events, lots, demand histograms) go to the store and the export; the terminal
+    # report reads only the metrics, so a run that is neither stored nor exported simulates only those
+    records = out is not None or not no_store
+    options = _run_options(workers, chunk_size, scheduler, keep_events=keep_events if records else 0,
+                           metrics_only=not records)  # fmt: skip
     started = dt.datetime.now(dt.UTC)
     with _guarded(scenario_file) as state:
         if precision is None:
@@ -305,7 +309,7 @@ def run(scenario_file: Path, replicates: int, seed: int, workers: int | None, ch
                        f"{hits / n:.1%} +- {half_width(hits, n):.2%} (95%, Agresti-Coull; asked: +-{precision:.2%}).",
                        err=True)  # fmt: skip
             replicates = n
-        everything = tables.with_summaries(scenario)
+        everything = tables.with_summaries(scenario) if records else []
         console = _console()
         if not no_store:  # saved first: nothing the report or an export does can lose the simulation
             state.saved = save_run(

@@ -242,3 +242,27 @@ def test_the_command_under_a_profiler_ends_as_usual_so_the_profile_is_written(tm
     done = subprocess.run([sys.executable, "-m", "cProfile", "-o", str(profile), "-m", "ctdild_sim", "--version"],
                           capture_output=True, text=True, timeout=120, cwd=tmp_path, check=False)  # fmt: skip
     assert done.returncode == 0 and done.stdout.startswith("ctdild-sim, version") and profile.stat().st_size > 0
+
+
+def test_a_run_neither_stored_nor_exported_simulates_only_metrics_and_reports_the_same(tmp_path):
+    """The terminal report reads only the metrics: without the store and an export, the run keeps
+    no records, lot table or demand histograms (metrics-only replicates) and prints the same report."""
+    seen: list[dict] = []
+
+    def spy(*a, **k):
+        seen.append(k)
+        return simulate(*a, **k)
+
+    simulate = run_scenario
+    args = ["run", str(BASE_SCENARIO), "-n", "24", "-j", "1", "--keep-events", "5", "--quiet"]
+    with pytest.MonkeyPatch.context() as patch:
+        patch.setattr("ctdild_sim.cli.run_scenario", spy)
+        alone = CliRunner().invoke(main, [*args, "--no-store"])
+        exported = CliRunner().invoke(main, [*args, "--no-store", "--out", str(tmp_path / "out")])
+        stored = CliRunner().invoke(main, [*args, "--results", str(tmp_path / "store")])
+    assert alone.exit_code == exported.exit_code == stored.exit_code == 0, alone.output + exported.output
+    assert [(k["metrics_only"], k["keep_events"]) for k in seen] == [(True, 0), (False, 5), (False, 5)]
+    assert exported.stdout.startswith(alone.stdout.rstrip("\n"))  # the export's line after the same report
+    assert stored.stdout.startswith(alone.stdout.rstrip("\n"))
+    assert pd.read_parquet(tmp_path / "out" / "events.parquet")["replicate"].nunique() == 5
+    assert len(pd.read_parquet(tmp_path / "out" / "lots.parquet")) > 0

@@ -9,8 +9,9 @@ is the same person in two scenarios that share a population (common random numbe
 
 from __future__ import annotations
 
+from bisect import bisect_right
 from collections.abc import Callable
-from dataclasses import dataclass, fields
+from dataclasses import dataclass
 
 import numpy as np
 
@@ -63,7 +64,6 @@ _PROFILE_DISTRIBUTIONS = ("treatment_months", "steroid_mg_per_kg_day", "fvc_decl
 _PROFILE_PROBABILITIES = ("on_potent_immunosuppressant", "ct_enlarging", "worsening_dyspnoea_and_hypoxaemia",
                           "improving_under_treatment")  # fmt: skip
 MYOPATHIES = ("dermatomyositis", "polymyositis")
-_FACTS = [f.name for f in fields(Candidate)][2:]  # every field after candidate_id and site
 
 
 class CandidateFactory:
@@ -80,17 +80,7 @@ class CandidateFactory:
         self.rng = rng
         self.limit = limit  # candidates a replicate may draw (its budget); on_limit's error past it
         self.on_limit = on_limit
-        self._ctd_names = list(population.ctd_type)
-        self._ctd_cumulative = np.cumsum([population.ctd_type[n] for n in self._ctd_names])
-        self._profile_names = list(population.ild_profiles)
-        self._profiles: list[IldProfile] = [population.ild_profiles[n] for n in self._profile_names]
-        self._profile_cumulative = np.cumsum([p.weight for p in self._profiles])
-        # per-batch lookups, made once: each profile's probabilities, and which CTD types are myopathies
-        self._profile_thresholds = {name: np.array([getattr(p, name) for p in self._profiles])
-                                    for name in _PROFILE_PROBABILITIES}  # fmt: skip
-        self._ctd_is_myopathy = np.array([c in MYOPATHIES for c in self._ctd_names])
-        self._from_normals = {name: _from_normals([getattr(p, name) for p in self._profiles])
-                              for name in _PROFILE_DISTRIBUTIONS}  # fmt: skip
+        self._lookups = lookups_for(population)
         self._next_id = 1
         self._batch: list[tuple] = []
         self._position = BATCH
@@ -144,70 +134,111 @@ class CandidateFactory:
         self._next_id = next_id
 
     def _draw_batch(self) -> list[tuple]:
-        """BATCH candidates' facts, each a tuple in the order of Candidate's fields after site."""
-        pop, rng, n = self.population, self.rng, BATCH
-        age = np.round(pop.age_years.sample_many(rng, n), 1)
+        """BATCH candidates' facts, each a tuple in the order of Candidate's fields after site. The
+        draws are made a block at a time, in a fixed order (every profile's draws for every
+        candidate, so a candidate's draws do not depend on profiles); each candidate's facts are then
+        read off the blocks as plain values (forty array operations on 32 values cost more)."""
+        look, rng, n = self._lookups, self.rng, BATCH
+        age: list[float] = np.round(look.age.draw(rng, n)[0], 1).tolist()
         u = rng.random((n, 11))
-        female = u[:, 0] < pop.female
-        childbearing = female & (age < pop.menopause_age) & (u[:, 1] < pop.childbearing_potential)
-        ctd = np.minimum(np.searchsorted(self._ctd_cumulative, u[:, 5] * self._ctd_cumulative[-1], "right"),
-                         len(self._ctd_names) - 1)  # fmt: skip
-        profile = np.minimum(
-            np.searchsorted(self._profile_cumulative, u[:, 6] * self._profile_cumulative[-1], "right"),
-            len(self._profiles) - 1,
-        )
-        ctd_names = [self._ctd_names[k] for k in ctd]
-        rows = np.arange(n)
-        facts = {}
-        drawn = np.empty((len(self._profiles), n))
-        for name in _PROFILE_DISTRIBUTIONS:  # every profile's draw for every candidate, in a fixed order
-            transform = self._from_normals[name]
-            if transform is not None:  # all at once: the same draws, in the same order, as one call a profile
-                facts[name] = transform(rng.standard_normal((len(self._profiles), n)))[profile, rows]
-                continue
-            for k, p in enumerate(self._profiles):
-                drawn[k] = getattr(p, name).sample_many(rng, n)
-            facts[name] = drawn[profile, rows]
-        profile_u = rng.random((len(_PROFILE_PROBABILITIES), n))
-        for k, name in enumerate(_PROFILE_PROBABILITIES):
-            facts[name] = profile_u[k] < self._profile_thresholds[name][profile]
-        myopathy = self._ctd_is_myopathy[ctd]
-        columns = {
-            "age": age,
-            "female": female,
-            "childbearing_potential": childbearing,
-            "pregnant": (u[:, 2] < pop.pregnant) & childbearing,
-            "breastfeeding": (u[:, 3] < pop.breastfeeding) & childbearing,
-            "agrees_to_contraception": u[:, 4] < pop.agrees_to_contraception,
-            "ctd_type": ctd_names,
-            "ild_profile": [self._profile_names[k] for k in profile],
-            **facts,
-            "family_support": u[:, 8] < pop.family_support,
-            "consents": u[:, 9] < pop.consents,
-            "got_u_per_l": pop.got_u_per_l.sample_many(rng, n),
-            "gpt_u_per_l": pop.gpt_u_per_l.sample_many(rng, n),
-            "enzymes_from_myopathy": (u[:, 7] < pop.enzymes_from_myopathy) & myopathy,
-            "creatinine_mg_dl": pop.creatinine_mg_dl.sample_many(rng, n),
-            "immune_deficiency_or_notifiable_infection": u[:, 10] < pop.immune_deficiency_or_notifiable_infection,
-            "body_weight_kg": pop.body_weight_kg.sample_many(rng, n),
-        }
-        ordered = (columns[name] for name in _FACTS)
-        return list(zip(*(v.tolist() if isinstance(v, np.ndarray) else v for v in ordered), strict=True))
+        below: list[list[bool]] = (u < look.shares).tolist()  # a candidate's row: u[:, j] < shares[j]
+        picks: list[list[float]] = u[:, 5:7].tolist()  # CTD type and ILD profile
+        facts: list[list[float]] = look.profile_facts.draw(rng, n).tolist()  # row f * profiles + k
+        profile_u: list[list[float]] = rng.random((len(_PROFILE_PROBABILITIES), n)).tolist()
+        got, gpt, creatinine, weight = look.labs.draw(rng, n).tolist()
+        potent, enlarging, worsening, improving = look.profile_thresholds
+        ctd_cumulative, profile_cumulative = look.ctd_cumulative, look.profile_cumulative
+        last_ctd, last_profile = len(ctd_cumulative) - 1, len(profile_cumulative) - 1
+        profiles, menopause = len(look.profile_names), self.population.menopause_age
+        batch = []
+        for i in range(n):
+            b = below[i]
+            childbearing = b[0] and age[i] < menopause and b[1]
+            ctd = min(bisect_right(ctd_cumulative, picks[i][0] * ctd_cumulative[last_ctd]), last_ctd)
+            k = min(bisect_right(profile_cumulative, picks[i][1] * profile_cumulative[last_profile]), last_profile)
+            batch.append((
+                age[i], b[0], childbearing, childbearing and b[2], childbearing and b[3], b[4],
+                look.ctd_names[ctd], look.profile_names[k],
+                facts[k][i], profile_u[0][i] < potent[k], facts[profiles + k][i], facts[2 * profiles + k][i],
+                facts[3 * profiles + k][i], profile_u[1][i] < enlarging[k], facts[4 * profiles + k][i],
+                profile_u[2][i] < worsening[k], profile_u[3][i] < improving[k],
+                b[8], b[9], got[i], gpt[i], b[7] and look.ctd_is_myopathy[ctd], creatinine[i], b[10], weight[i],
+            ))  # fmt: skip
+        return batch
 
 
-def _from_normals(dists: list) -> Callable[[np.ndarray], np.ndarray] | None:
-    """For one fact, a function from a block of standard normals (a row a profile) to every
-    profile's draws, by the arithmetic of each distribution's ``sample_many`` with its parameters
-    as columns (so the values are the same, byte for byte); None unless every profile's
-    distribution is a lognormal or every one a normal."""
-    if all(isinstance(d, LogNormal) for d in dists):
-        median = np.array([d.median for d in dists])[:, None]
-        sigma = np.array([d.sigma for d in dists])[:, None]
-        return lambda z: lognormal_from_normals(median, sigma, z)
-    if all(isinstance(d, Normal) for d in dists):
-        mean = np.array([d.mean_value for d in dists])[:, None]
-        sd = np.array([d.sd for d in dists])[:, None]
-        low = np.array([-np.inf if d.low is None else d.low for d in dists])[:, None]  # max(x, -inf) is x
-        high = np.array([np.inf if d.high is None else d.high for d in dists])[:, None]
-        return lambda z: normal_from_normals(mean, sd, low, high, z)
-    return None
+class PopulationLookups:
+    """What drawing a population's candidates reads, worked out once per population (a replicate
+    builds its factory afresh: these took a third of a replicate's candidate draws)."""
+
+    def __init__(self, population: Population) -> None:
+        pop = population
+        self.ctd_names = list(pop.ctd_type)
+        self.ctd_cumulative: list[float] = np.cumsum([pop.ctd_type[n] for n in self.ctd_names]).tolist()
+        self.ctd_is_myopathy = [c in MYOPATHIES for c in self.ctd_names]
+        self.profile_names = list(pop.ild_profiles)
+        profiles: list[IldProfile] = [pop.ild_profiles[n] for n in self.profile_names]
+        self.profile_cumulative: list[float] = np.cumsum([p.weight for p in profiles]).tolist()
+        self.profile_thresholds = [[getattr(p, name) for p in profiles] for name in _PROFILE_PROBABILITIES]
+        # the chances each candidate's row of uniforms is compared with (columns 5 and 6 pick the
+        # CTD type and the ILD profile instead)
+        self.shares = np.array([pop.female, pop.childbearing_potential, pop.pregnant, pop.breastfeeding,
+                                pop.agrees_to_contraception, 0.0, 0.0, pop.enzymes_from_myopathy, pop.family_support,
+                                pop.consents, pop.immune_deficiency_or_notifiable_infection])  # fmt: skip
+        # distributions drawn one after another from one block of normals where they allow it
+        self.age = DrawBlock([pop.age_years])
+        self.profile_facts = DrawBlock([getattr(p, name) for name in _PROFILE_DISTRIBUTIONS for p in profiles])
+        self.labs = DrawBlock([pop.got_u_per_l, pop.gpt_u_per_l, pop.creatinine_mg_dl, pop.body_weight_kg])
+
+
+_LOOKUPS: dict[int, tuple[Population, PopulationLookups]] = {}
+"""Lookups by population (keyed by identity, the population kept so its id is not reused)."""
+LOOKUPS_KEPT = 64
+
+
+def lookups_for(population: Population) -> PopulationLookups:
+    """The population's lookups, made once (a forecast's draws make a population a replicate: the
+    memory holds at most LOOKUPS_KEPT and starts again when full)."""
+    kept = _LOOKUPS.get(id(population))
+    if kept is not None and kept[0] is population:
+        return kept[1]
+    if len(_LOOKUPS) >= LOOKUPS_KEPT:
+        _LOOKUPS.clear()
+    made = PopulationLookups(population)
+    _LOOKUPS[id(population)] = (population, made)
+    return made
+
+
+class DrawBlock:
+    """Draws of several distributions, ``n`` values each, one after another from one generator: a
+    row a distribution. When every one is a lognormal or a normal, all rows come from one block of
+    standard normals with each distribution's own arithmetic as columns (the same values, byte for
+    byte, as each ``sample_many`` in turn: a generator's standard normals are the same however the
+    calls split them); otherwise each distribution draws in turn."""
+
+    def __init__(self, dists: list) -> None:
+        self.dists = dists
+        self.normal_based = all(isinstance(d, LogNormal | Normal) for d in dists)
+        if not self.normal_based:
+            return
+        lognormal = [isinstance(d, LogNormal) for d in dists]
+        self.any_lognormal, self.any_normal = any(lognormal), not all(lognormal)
+        self.is_lognormal = np.array(lognormal)[:, None]
+        self.median = np.array([d.median if ln else 1.0 for d, ln in zip(dists, lognormal, strict=True)])[:, None]
+        self.sigma = np.array([d.sigma if ln else 0.0 for d, ln in zip(dists, lognormal, strict=True)])[:, None]
+        normals = [(0.0, 1.0, None, None) if ln else (d.mean_value, d.sd, d.low, d.high)
+                   for d, ln in zip(dists, lognormal, strict=True)]  # fmt: skip
+        self.mean = np.array([m for m, _, _, _ in normals])[:, None]
+        self.sd = np.array([sd for _, sd, _, _ in normals])[:, None]
+        self.low = np.array([-np.inf if lo is None else lo for _, _, lo, _ in normals])[:, None]  # max(x, -inf) is x
+        self.high = np.array([np.inf if hi is None else hi for _, _, _, hi in normals])[:, None]
+
+    def draw(self, rng: np.random.Generator, n: int) -> np.ndarray:
+        if not self.normal_based:
+            return np.array([d.sample_many(rng, n) for d in self.dists], dtype=float)
+        z = rng.standard_normal((len(self.dists), n))
+        lognormal = lognormal_from_normals(self.median, self.sigma, z) if self.any_lognormal else z
+        if not self.any_normal:
+            return lognormal
+        normal = normal_from_normals(self.mean, self.sd, self.low, self.high, z)
+        return np.where(self.is_lognormal, lognormal, normal) if self.any_lognormal else normal
