@@ -12,6 +12,7 @@ from __future__ import annotations
 from bisect import bisect_right
 from collections.abc import Callable
 from dataclasses import dataclass
+from itertools import accumulate
 
 import numpy as np
 
@@ -174,11 +175,11 @@ class PopulationLookups:
     def __init__(self, population: Population) -> None:
         pop = population
         self.ctd_names = list(pop.ctd_type)
-        self.ctd_cumulative: list[float] = np.cumsum([pop.ctd_type[n] for n in self.ctd_names]).tolist()
+        self.ctd_cumulative = list(accumulate(pop.ctd_type[n] for n in self.ctd_names))  # as np.cumsum adds
         self.ctd_is_myopathy = [c in MYOPATHIES for c in self.ctd_names]
         self.profile_names = list(pop.ild_profiles)
         profiles: list[IldProfile] = [pop.ild_profiles[n] for n in self.profile_names]
-        self.profile_cumulative: list[float] = np.cumsum([p.weight for p in profiles]).tolist()
+        self.profile_cumulative = list(accumulate(p.weight for p in profiles))
         self.profile_thresholds = [[getattr(p, name) for p in profiles] for name in _PROFILE_PROBABILITIES]
         # the chances each candidate's row of uniforms is compared with (columns 5 and 6 pick the
         # CTD type and the ILD profile instead)
@@ -186,26 +187,41 @@ class PopulationLookups:
                                 pop.agrees_to_contraception, 0.0, 0.0, pop.enzymes_from_myopathy, pop.family_support,
                                 pop.consents, pop.immune_deficiency_or_notifiable_infection])  # fmt: skip
         # distributions drawn one after another from one block of normals where they allow it
-        self.age = DrawBlock([pop.age_years])
-        self.profile_facts = DrawBlock([getattr(p, name) for name in _PROFILE_DISTRIBUTIONS for p in profiles])
-        self.labs = DrawBlock([pop.got_u_per_l, pop.gpt_u_per_l, pop.creatinine_mg_dl, pop.body_weight_kg])
+        self.age = draw_block([pop.age_years])
+        self.profile_facts = draw_block([getattr(p, name) for name in _PROFILE_DISTRIBUTIONS for p in profiles])
+        self.labs = draw_block([pop.got_u_per_l, pop.gpt_u_per_l, pop.creatinine_mg_dl, pop.body_weight_kg])
 
 
+KEPT = 64
+"""Lookups and draw blocks a process remembers at most (the memory starts again when full)."""
 _LOOKUPS: dict[int, tuple[Population, PopulationLookups]] = {}
-"""Lookups by population (keyed by identity, the population kept so its id is not reused)."""
-LOOKUPS_KEPT = 64
+"""Lookups by population, keyed by identity (the population kept, so its id is not reused)."""
+_BLOCKS: dict[tuple[int, ...], DrawBlock] = {}
+"""Draw blocks by their distributions' identities (the block keeps them)."""
 
 
 def lookups_for(population: Population) -> PopulationLookups:
-    """The population's lookups, made once (a forecast's draws make a population a replicate: the
-    memory holds at most LOOKUPS_KEPT and starts again when full)."""
+    """The population's lookups, made once. A forecast draws a population a replicate (its death
+    hazards), sharing the distributions: their blocks are made once all the same (``draw_block``)."""
     kept = _LOOKUPS.get(id(population))
     if kept is not None and kept[0] is population:
         return kept[1]
-    if len(_LOOKUPS) >= LOOKUPS_KEPT:
+    if len(_LOOKUPS) >= KEPT:
         _LOOKUPS.clear()
     made = PopulationLookups(population)
     _LOOKUPS[id(population)] = (population, made)
+    return made
+
+
+def draw_block(dists: list) -> DrawBlock:
+    """The draw block of these distributions (the same objects), made once."""
+    key = tuple(id(d) for d in dists)
+    kept = _BLOCKS.get(key)
+    if kept is not None:
+        return kept
+    if len(_BLOCKS) >= KEPT:
+        _BLOCKS.clear()
+    made = _BLOCKS[key] = DrawBlock(dists)
     return made
 
 
