@@ -45,3 +45,43 @@ def test_bad_arguments_are_refused():
         spawned_pool(-1, (0,))
     with pytest.raises(ValueError, match=r"uint32 and np\.uint64"):
         spawned_pool(1, (0,)).generate_state(2, np.int64)
+
+
+def _kinds(*onsets: dict, probability=0.5) -> list:
+    from ctdild_sim.scenario.trial import AdverseEventType
+
+    specs = [{"name": f"ae{i}", "probability": probability, "triggers_review": i % 2 == 0, "onset_days": onset}
+             for i, onset in enumerate(onsets)]  # fmt: skip
+    return [AdverseEventType.model_validate(spec) for spec in specs]
+
+
+UNIFORM = {"dist": "uniform", "low": 0, "high": 28}
+FIXED = {"dist": "fixed", "value": 3}
+LOGNORMAL = {"dist": "lognormal", "median": 2, "p90": 5}
+
+
+@pytest.mark.parametrize(
+    "kinds",
+    [
+        _kinds(UNIFORM, UNIFORM),
+        _kinds(UNIFORM, FIXED, UNIFORM),
+        _kinds(LOGNORMAL, UNIFORM),
+        _kinds(),
+        _kinds(UNIFORM, probability=[[0.1], [0.2, 0.9]]),
+    ],
+    ids=["uniform", "with fixed", "lognormal", "none", "per cohort"],
+)
+def test_adverse_event_draws_equal_each_kinds_own_draws_in_turn(kinds):
+    """Occurrence then onset, kind after kind: what the generator gives when each kind draws with
+    its own methods, however the uniforms are fetched."""
+    from ctdild_sim.model.safety import AdverseEventDraws
+
+    together, apart = np.random.default_rng(3), np.random.default_rng(3)
+    draws = AdverseEventDraws(kinds)
+    for cohort, infusion in ((0, 0), (1, 1), (1, 0)) * 5:
+        expected = []
+        for ae in kinds:
+            occurs = apart.random() < ae.probability_for(cohort, infusion)
+            expected.append((ae, occurs, ae.onset_days.sample(apart)))
+        assert draws.for_infusion(together, cohort, infusion) == expected
+    assert together.random() == apart.random()

@@ -13,6 +13,8 @@ from typing import TYPE_CHECKING
 import numpy as np
 import simpy
 
+from ctdild_sim.scenario.distributions import Fixed, Uniform
+from ctdild_sim.scenario.trial import AdverseEventType
 from ctdild_sim.sim.events import EventName
 
 if TYPE_CHECKING:
@@ -62,15 +64,13 @@ class SafetyReview:
         self.spec = trial.scenario.safety
         self.pause = SafetyPause(trial.env)
         self.open_reviews = 0
+        self.adverse_events = ae_draws_for(self.spec.adverse_events)
         outcomes = self.spec.review_outcomes
         self._outcome_cdf = np.cumsum([outcomes.resume, outcomes.repeat_cohort, outcomes.stop])
 
     def after_infusion(self, patient: Patient, infusion_index: int) -> None:
         """Draw every AE kind for one infusion; each AE that occurs is observed after its onset."""
-        for ae in self.spec.adverse_events:
-            p = ae.probability_for(patient.cohort_index, infusion_index)
-            occurs = self.rng.random() < p
-            onset = ae.onset_days.sample(self.rng)
+        for ae, occurs, onset in self.adverse_events.for_infusion(self.rng, patient.cohort_index, infusion_index):
             if occurs:
                 self.trial.env.process(self._observe(patient, ae.name, ae.triggers_review, onset))
 
@@ -152,3 +152,59 @@ class SafetyReview:
         if self.open_reviews == 0:
             self.pause.end()
             self.trial.log.record(EventName.PAUSE_ENDED, value=self.pause.total_days)
+
+
+class AdverseEventDraws:
+    """Each AE kind's occurrence and onset after one infusion, drawn kind after kind, the onset
+    even when the AE does not occur (so the stream stays aligned between scenarios). When every
+    onset is uniform or fixed, the infusion's uniforms come from one call of the generator and
+    the onsets are the arithmetic of ``Uniform.sample`` (the same values: consecutive uniforms are
+    the same however the calls split them), instead of two calls of Python methods a kind."""
+
+    def __init__(self, kinds: list[AdverseEventType]) -> None:
+        self.kinds = kinds
+        self.uniform_onsets = all(isinstance(ae.onset_days, Uniform | Fixed) for ae in kinds)
+        self.draws_per_infusion = sum(2 if isinstance(ae.onset_days, Uniform) else 1 for ae in kinds)
+        # per kind, read once: its probabilities (one, or a list a cohort) and its onset's bounds
+        self._probabilities = [ae.probability for ae in kinds]
+        self._onsets = [(ae.onset_days.low, ae.onset_days.high - ae.onset_days.low, True)
+                        if isinstance(ae.onset_days, Uniform) else (float(ae.onset_days.mean), 0.0, False)
+                        for ae in kinds]  # fmt: skip
+
+    def for_infusion(
+        self, rng: np.random.Generator, cohort: int, infusion: int
+    ) -> list[tuple[AdverseEventType, bool, float]]:
+        """(kind, whether it occurs, days to its onset) for every kind, in the scenario's order."""
+        drawn: list[tuple[AdverseEventType, bool, float]] = []
+        if not self.uniform_onsets:
+            for ae in self.kinds:
+                occurs = rng.random() < ae.probability_for(cohort, infusion)
+                drawn.append((ae, occurs, ae.onset_days.sample(rng)))
+            return drawn
+        u: list[float] = rng.random(self.draws_per_infusion).tolist()
+        k = 0
+        for ae, probability, (low, width, uniform) in zip(self.kinds, self._probabilities, self._onsets, strict=True):
+            p = probability[cohort][infusion] if isinstance(probability, list) else probability
+            if uniform:
+                drawn.append((ae, u[k] < p, low + width * u[k + 1]))
+                k += 2
+            else:  # a fixed onset draws nothing
+                drawn.append((ae, u[k] < p, low))
+                k += 1
+        return drawn
+
+
+_AE_DRAWS: dict[int, tuple[list[AdverseEventType], AdverseEventDraws]] = {}
+"""By the scenario's list of AE kinds (its identity; the list kept, so the id is not reused)."""
+
+
+def ae_draws_for(kinds: list[AdverseEventType]) -> AdverseEventDraws:
+    """The draws of these AE kinds, worked out once (a replicate builds its safety review afresh)."""
+    kept = _AE_DRAWS.get(id(kinds))
+    if kept is not None and kept[0] is kinds:
+        return kept[1]
+    if len(_AE_DRAWS) >= 64:
+        _AE_DRAWS.clear()
+    made = AdverseEventDraws(kinds)
+    _AE_DRAWS[id(kinds)] = (kinds, made)
+    return made
