@@ -85,3 +85,13 @@ def test_adverse_event_draws_equal_each_kinds_own_draws_in_turn(kinds):
             expected.append((ae, occurs, ae.onset_days.sample(apart)))
         assert draws.for_infusion(together, cohort, infusion) == expected
     assert together.random() == apart.random()
+
+
+def test_a_stream_pickles_and_copies_with_its_seed():
+    import copy
+    import pickle
+
+    stream = ReplicateStreams.for_replicate(5, 3).safety
+    stream.random(3)
+    for twin in (pickle.loads(pickle.dumps(stream)), copy.deepcopy(stream)):
+        assert twin.random(4).tolist() == copy.deepcopy(stream).random(4).tolist()

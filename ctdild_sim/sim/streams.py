@@ -107,6 +107,10 @@ class SpawnedSeed:
         self.pool = pool
         self.hash_const = hash_const
 
+    def __reduce__(self) -> tuple[type[SpawnedSeed], tuple[list[int], int]]:
+        """Pickled with its generator (numpy pickles a bit generator's seed sequence too)."""
+        return SpawnedSeed, (self.pool, self.hash_const)
+
     def _hashmix(self, value: int) -> int:
         value ^= self.hash_const
         self.hash_const = (self.hash_const * MULT_A) & MASK32
