@@ -22,7 +22,7 @@ from setuptools.command.build_ext import build_ext
 MODEL = ("candidates", "cohorts", "eligibility", "engine", "patient", "referrals", "restart", "safety", "screening")
 COMPILED = [
     *[f"ctdild_sim/model/{name}.py" for name in MODEL],
-    *[f"ctdild_sim/sim/{name}.py" for name in ("capacity", "events", "streams", "timing")],
+    *[f"ctdild_sim/sim/{name}.py" for name in ("capacity", "events", "memo", "streams", "timing")],
     *[f"ctdild_sim/supply/{name}.py" for name in ("chain", "inventory", "manufacturing", "stock_policy")],
     "ctdild_sim/analysis/metrics.py",
     "ctdild_sim/analysis/supply_metrics.py",

@@ -18,6 +18,7 @@ import numpy as np
 
 from ctdild_sim.scenario.distributions import LogNormal, Normal, lognormal_from_normals, normal_from_normals
 from ctdild_sim.scenario.trial import IldProfile, Population
+from ctdild_sim.sim.memo import IdentityMemo
 
 
 @dataclass(slots=True)
@@ -81,7 +82,7 @@ class CandidateFactory:
         self.rng = rng
         self.limit = limit  # candidates a replicate may draw (its budget); on_limit's error past it
         self.on_limit = on_limit
-        self._lookups = lookups_for(population)
+        self._lookups = population_lookups(population)
         self._next_id = 1
         self._batch: list[tuple] = []
         self._position = BATCH
@@ -192,39 +193,6 @@ class PopulationLookups:
         self.labs = draw_block([pop.got_u_per_l, pop.gpt_u_per_l, pop.creatinine_mg_dl, pop.body_weight_kg])
 
 
-KEPT = 64
-"""Lookups and draw blocks a process remembers at most (the memory starts again when full)."""
-_LOOKUPS: dict[int, tuple[Population, PopulationLookups]] = {}
-"""Lookups by population, keyed by identity (the population kept, so its id is not reused)."""
-_BLOCKS: dict[tuple[int, ...], DrawBlock] = {}
-"""Draw blocks by their distributions' identities (the block keeps them)."""
-
-
-def lookups_for(population: Population) -> PopulationLookups:
-    """The population's lookups, made once. A forecast draws a population a replicate (its death
-    hazards), sharing the distributions: their blocks are made once all the same (``draw_block``)."""
-    kept = _LOOKUPS.get(id(population))
-    if kept is not None and kept[0] is population:
-        return kept[1]
-    if len(_LOOKUPS) >= KEPT:
-        _LOOKUPS.clear()
-    made = PopulationLookups(population)
-    _LOOKUPS[id(population)] = (population, made)
-    return made
-
-
-def draw_block(dists: list) -> DrawBlock:
-    """The draw block of these distributions (the same objects), made once."""
-    key = tuple(id(d) for d in dists)
-    kept = _BLOCKS.get(key)
-    if kept is not None:
-        return kept
-    if len(_BLOCKS) >= KEPT:
-        _BLOCKS.clear()
-    made = _BLOCKS[key] = DrawBlock(dists)
-    return made
-
-
 class DrawBlock:
     """Draws of several distributions, ``n`` values each, one after another from one generator: a
     row a distribution. When every one is a lognormal or a normal, all rows come from one block of
@@ -258,3 +226,10 @@ class DrawBlock:
             return lognormal
         normal = normal_from_normals(self.mean, self.sd, self.low, self.high, z)
         return np.where(self.is_lognormal, lognormal, normal) if self.any_lognormal else normal
+
+
+population_lookups: IdentityMemo[Population, PopulationLookups] = IdentityMemo(PopulationLookups)
+"""A population's lookups, made once (a forecast draws a population a replicate, its death hazards
+changed and its distributions shared: their blocks are made once all the same)."""
+draw_block: IdentityMemo[list, DrawBlock] = IdentityMemo(DrawBlock)
+"""The draw block of a list of distributions (the same objects), made once."""

@@ -16,6 +16,7 @@ import simpy
 from ctdild_sim.scenario.distributions import Fixed, Uniform
 from ctdild_sim.scenario.trial import AdverseEventType
 from ctdild_sim.sim.events import EventName
+from ctdild_sim.sim.memo import IdentityMemo
 
 if TYPE_CHECKING:
     from ctdild_sim.model.engine import Trial
@@ -64,7 +65,7 @@ class SafetyReview:
         self.spec = trial.scenario.safety
         self.pause = SafetyPause(trial.env)
         self.open_reviews = 0
-        self.adverse_events = ae_draws_for(self.spec.adverse_events)
+        self.adverse_events = adverse_event_draws(self.spec.adverse_events)
         outcomes = self.spec.review_outcomes
         self._outcome_cdf = np.cumsum([outcomes.resume, outcomes.repeat_cohort, outcomes.stop])
 
@@ -194,17 +195,6 @@ class AdverseEventDraws:
         return drawn
 
 
-_AE_DRAWS: dict[int, tuple[list[AdverseEventType], AdverseEventDraws]] = {}
-"""By the scenario's list of AE kinds (its identity; the list kept, so the id is not reused)."""
-
-
-def ae_draws_for(kinds: list[AdverseEventType]) -> AdverseEventDraws:
-    """The draws of these AE kinds, worked out once (a replicate builds its safety review afresh)."""
-    kept = _AE_DRAWS.get(id(kinds))
-    if kept is not None and kept[0] is kinds:
-        return kept[1]
-    if len(_AE_DRAWS) >= 64:
-        _AE_DRAWS.clear()
-    made = AdverseEventDraws(kinds)
-    _AE_DRAWS[id(kinds)] = (kinds, made)
-    return made
+adverse_event_draws: IdentityMemo[list[AdverseEventType], AdverseEventDraws] = IdentityMemo(AdverseEventDraws)
+"""The draws of a list of AE kinds (the same objects), made once: a replicate builds its safety
+review afresh."""
