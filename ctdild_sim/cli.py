@@ -211,6 +211,12 @@ def _write(console: Console, out: Path | None, tables: list[tuple[str, pd.DataFr
     console.print(Text(f"Tables written to {out}/ (Parquet and CSV)."))
 
 
+def _keeps_records(out: Path | None, no_store: bool) -> bool:
+    """Whether a command's records (events, lots, demand histograms) go anywhere: to the store or an
+    export. The terminal reports read none of them, so a command whose records go nowhere keeps none."""
+    return out is not None or not no_store
+
+
 def _console() -> Console:
     return Console(width=None if sys.stdout.isatty() else REPORT_WIDTH)
 
@@ -280,9 +286,7 @@ def run(scenario_file: Path, replicates: int, seed: int, workers: int | None, ch
     if precision is not None and scenario.registered_completion_date is None:
         _fail(f"{scenario_file}: --precision is on P(LPLV by the registered completion date), and the scenario "
               "has no registered_completion_date")  # fmt: skip
-    # the records (events, lots, demand histograms) go to the store and the export; the terminal
-    # report reads only the metrics, so a run that is neither stored nor exported simulates only those
-    records = out is not None or not no_store
+    records = _keeps_records(out, no_store)  # else only the metrics are simulated (all the report reads)
     options = _run_options(workers, chunk_size, scheduler, keep_events=keep_events if records else 0,
                            metrics_only=not records)  # fmt: skip
     started = dt.datetime.now(dt.UTC)
@@ -529,8 +533,7 @@ def forecast(scenario_file: Path, actuals_dir: Path, as_of: dt.datetime | None, 
         read_state(scenario, actuals_dir, as_of_date)  # every problem of the records before anything is simulated
     except ActualsError as exc:
         _fail(str(exc))
-    # the records of kept replicates go to the store and the export; the terminal report reads none
-    kept = keep_events if out is not None or not no_store else 0
+    kept = keep_events if _keeps_records(out, no_store) else 0
     options = _run_options(workers, chunk_size, scheduler, keep_events=kept)
     started = dt.datetime.now(dt.UTC)
     with _guarded(scenario_file) as state:

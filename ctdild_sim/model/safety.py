@@ -166,8 +166,8 @@ class AdverseEventDraws:
         self.kinds = kinds
         self.uniform_onsets = all(isinstance(ae.onset_days, Uniform | Fixed) for ae in kinds)
         self.draws_per_infusion = sum(2 if isinstance(ae.onset_days, Uniform) else 1 for ae in kinds)
-        # per kind, read once: its probabilities (one, or a list a cohort) and its onset's bounds
-        self._probabilities = [ae.probability for ae in kinds]
+        # read once: each kind's probability at a (cohort, infusion), and its onset's bounds
+        self._probabilities: dict[tuple[int, int], list[float]] = {}
         self._onsets = [(ae.onset_days.low, ae.onset_days.high - ae.onset_days.low, True)
                         if isinstance(ae.onset_days, Uniform) else (float(ae.onset_days.mean), 0.0, False)
                         for ae in kinds]  # fmt: skip
@@ -183,9 +183,12 @@ class AdverseEventDraws:
                 drawn.append((ae, occurs, ae.onset_days.sample(rng)))
             return drawn
         u: list[float] = rng.random(self.draws_per_infusion).tolist()
+        probabilities = self._probabilities.get((cohort, infusion))
+        if probabilities is None:
+            probabilities = self._probabilities[cohort, infusion] = [ae.probability_for(cohort, infusion)
+                                                                     for ae in self.kinds]  # fmt: skip
         k = 0
-        for ae, probability, (low, width, uniform) in zip(self.kinds, self._probabilities, self._onsets, strict=True):
-            p = probability[cohort][infusion] if isinstance(probability, list) else probability
+        for ae, p, (low, width, uniform) in zip(self.kinds, probabilities, self._onsets, strict=True):
             if uniform:
                 drawn.append((ae, u[k] < p, low + width * u[k + 1]))
                 k += 2

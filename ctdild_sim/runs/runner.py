@@ -192,11 +192,22 @@ WORKER_GC_THRESHOLD = (50_000, 20, 20)
 """Generation-0 threshold of the workers' collector (Python's default is 700)."""
 
 
+def chunk_task(scenario: Scenario, seed: int, start: int, stop: int, keep_events: int, metrics_only: bool,
+               state: TrialState | None, counts_day: float | None, posterior: Posterior | None,
+               progress: bool) -> tuple:  # fmt: skip
+    """``simulate_chunk``'s arguments for one chunk, in its order: what a worker is sent."""
+    return scenario, seed, start, stop, keep_events, metrics_only, state, counts_day, posterior, progress
+
+
+def _pickled(obj: object) -> bytes:
+    return pickle.dumps(obj, protocol=pickle.HIGHEST_PROTOCOL)
+
+
 def _simulate_pickled(task: bytes) -> bytes:
     """A pool worker's task: the task and its chunk travel as bytes this process (un)pickles itself,
     so an object that fails to unpickle is an error of the task, raised in the caller, instead of
     killing the worker (or the pool's result thread) and leaving the caller waiting forever."""
-    return pickle.dumps(simulate_chunk(*pickle.loads(task)), protocol=pickle.HIGHEST_PROTOCOL)
+    return _pickled(simulate_chunk(*pickle.loads(task)))
 
 
 _POOL: tuple[int, int, multiprocessing.pool.Pool] | None = None
@@ -236,7 +247,7 @@ atexit.register(_drop_pool)
 def _local_pool(workers: int, tasks: list[tuple], on_done: Callable[[ChunkResult], None]) -> None:
     pool = _pool(workers)
     try:
-        pickled = [pickle.dumps(task, protocol=pickle.HIGHEST_PROTOCOL) for task in tasks]
+        pickled = [_pickled(task) for task in tasks]
         for chunk in pool.imap_unordered(_simulate_pickled, pickled):
             on_done(pickle.loads(chunk))
     except BaseException:
@@ -308,10 +319,8 @@ def execute_chunks(
     if workers < 1:
         raise ValueError(f"workers (={workers}) must be >= 1")
     size = chunk_size or default_chunk_size(replicates, workers)
-    tasks = [
-        (scenario, seed, first + a, first + b, keep_events, metrics_only, state, counts_day, posterior, progress)
-        for a, b in chunk_bounds(replicates, size)
-    ]
+    tasks = [chunk_task(scenario, seed, first + a, first + b, keep_events, metrics_only, state, counts_day, posterior,
+                        progress) for a, b in chunk_bounds(replicates, size)]  # fmt: skip
     bands = DemandBands(scenario.start_date, horizon_weeks(scenario))
     weekly_progress = ProgressBands(scenario.start_date, horizon_weeks(scenario)) if progress else None
     done: list[ChunkResult] = []
@@ -406,12 +415,10 @@ def metrics_in_order(
     them, which is all the work a caller that stops wastes. What is read is the same whatever the
     workers (replicate r is the same in any chunk)."""
     bounds = chunk_bounds(replicates, chunk_size)
-
-    def task(a: int, b: int) -> tuple:
-        return scenario, seed, a, b, keep_events, True, state, counts_day, posterior, False
-
     if workers > 1 and scheduler is None:
-        yield from _pool_in_order(workers, [task(a, b) for a, b in bounds])
+        tasks = [chunk_task(scenario, seed, a, b, keep_events, True, state, counts_day, posterior, False)
+                 for a, b in bounds]  # fmt: skip
+        yield from _pool_in_order(workers, tasks)
         return
     # one process, or a Dask cluster: a group of one chunk a worker at a time
     for group in range(0, len(bounds), workers):
@@ -431,7 +438,7 @@ def _pool_in_order(workers: int, tasks: list[tuple]) -> Iterator[pd.DataFrame]:
     def submit() -> None:
         task = next(queued, None)
         if task is not None:
-            waiting.append(pool.apply_async(_simulate_pickled, (pickle.dumps(task, protocol=pickle.HIGHEST_PROTOCOL),)))
+            waiting.append(pool.apply_async(_simulate_pickled, (_pickled(task),)))
 
     try:
         for _ in range(workers):
