@@ -18,6 +18,7 @@ from ctdild_sim.actuals.reader import ActualsError, read_actuals
 from ctdild_sim.actuals.state import trial_state
 from ctdild_sim.actuals.synthetic import actuals_from_replicate
 from ctdild_sim.analysis.metrics import milestone_columns, replicate_metrics
+from ctdild_sim.analysis.tables import patients_table
 from ctdild_sim.cli import main
 from ctdild_sim.learning.posterior import learn
 from ctdild_sim.model.engine import Trial, run_replicate
@@ -185,6 +186,31 @@ def test_a_forecast_as_of_day_0_with_no_records_is_the_plan(tmp_path):
         assert stats.ks_2samp(a, b).pvalue > 0.001, column
     p, q = restarted["lplv_day"].notna().mean(), planned["lplv_day"].notna().mean()
     assert abs(p - q) < 4 * math.sqrt(p * (1 - p) / n + q * (1 - q) / n)
+
+
+def test_subjects_off_study_are_restored_from_their_records_without_drawn_facts():
+    """A subject who has left the study gets no drawn screening record (nothing reads it, and the
+    records do not hold it): the patients table leaves those facts blank; a subject still on study
+    gets one (its ILD profile sets the death hazard). Both keep their recorded weight and doses."""
+    scenario = load_scenario(BASE_SCENARIO)
+    _, state = read_state(scenario, EXAMPLE, dt.date(2026, 11, 25))
+    result = run_replicate(scenario, 3, 0, state)
+    recorded = {s.candidate_id: s for s in state.subjects}
+    assert {s.status for s in recorded.values()} == {"completed", "ongoing"}
+    table = patients_table([result]).set_index("patient_id")
+    for patient in result.patients:
+        subject = recorded.get(patient.patient_id)
+        if subject is None:  # enrolled after the restart: screened in the replicate
+            assert patient.record is not None and patient.body_weight_kg == patient.record.body_weight_kg
+            continue
+        assert (patient.record is None) == (not subject.ongoing)
+        assert patient.body_weight_kg == subject.body_weight_kg
+        dose = scenario.cohorts[subject.cohort].dose_cells_per_kg
+        assert patient.cells_infused == pytest.approx(len(subject.infusion_days) * subject.body_weight_kg * dose)
+        row = table.loc[patient.patient_id]
+        assert row["observed"] and row["body_weight_kg"] == subject.body_weight_kg
+        facts = row[["age", "female", "ctd_type", "ild_profile"]]
+        assert facts.isna().all() if not subject.ongoing else facts.notna().all()
 
 
 # -- the command ---------------------------------------------------------------------------------

@@ -124,7 +124,7 @@ def test_infusion_counts(case):
         if p.status == "completed":
             assert p.infusions_given == p.planned_infusions
         assert p.cells_infused == pytest.approx(
-            p.infusions_given * p.candidate.body_weight_kg * scenario.cohorts[p.cohort_index].dose_cells_per_kg
+            p.infusions_given * p.body_weight_kg * scenario.cohorts[p.cohort_index].dose_cells_per_kg
         )
     if result.outcome == "completed":
         assert all(p.status in ("completed", "died", "withdrawn") for p in result.patients)

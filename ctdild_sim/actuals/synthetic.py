@@ -93,7 +93,7 @@ class _Export:
             ended = not math.isnan(p.end_day) and p.end_day < self.cut
             rows.append({
                 "subject_id": p.patient_id, "cohort": p.cohort_number, "enrolled_on": self.date(p.enrolled_day),
-                "body_weight_kg": round(p.candidate.body_weight_kg, WEIGHT_DECIMALS),
+                "body_weight_kg": round(p.body_weight_kg, WEIGHT_DECIMALS),
                 "status": p.status if ended else "ongoing", "status_on": self.date(p.end_day) if ended else None,
             })  # fmt: skip
         return rows

@@ -91,13 +91,17 @@ PATIENT_COLUMNS = [
 ]  # fmt: skip
 
 
+UNRECORDED = (None, None, None, None)
+"""Age, sex, CTD type and ILD profile of a subject restored off study: not in the records, not drawn."""
+
+
 def patients_table(results: Iterable[ReplicateResult]) -> pd.DataFrame:
     rows = [
         (r.replicate, p.patient_id, p.site, p.cohort_number, p.enrolled_day, p.waited_for_slot_days,
          p.first_infusion_day, p.last_infusion_day, p.planned_infusions, p.infusions_given, p.cells_infused,
          p.vials_per_dose, p.bed_wait_days, p.product_wait_days, p.hold_completed, p.status, p.end_day,
-         p.candidate.age, p.candidate.female, p.candidate.ctd_type, p.candidate.ild_profile,
-         p.candidate.body_weight_kg, p.enrolled_day < r.restart_day)
+         *(UNRECORDED if (c := p.record) is None else (c.age, c.female, c.ctd_type, c.ild_profile)),
+         p.body_weight_kg, p.enrolled_day < r.restart_day)
         for r in results for p in r.patients
     ]  # fmt: skip
     return pd.DataFrame(rows, columns=PATIENT_COLUMNS)

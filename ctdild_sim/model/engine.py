@@ -139,7 +139,8 @@ class Trial:
 
     def enrol(self, candidate: Candidate, cohort: CohortState, waited: float) -> None:
         death, withdrawal = draw_exit_times(self, candidate)
-        patient = Patient(candidate, cohort, self.env.now, waited, death, withdrawal)
+        patient = Patient(candidate.candidate_id, candidate.site, candidate.body_weight_kg, candidate, cohort,
+                          self.env.now, waited, death, withdrawal)  # fmt: skip
         patient.screen_passed_day = self.env.now - waited
         patient.vials_per_dose = self.supply.vials_per_dose(candidate.body_weight_kg, cohort.spec.dose_cells_per_kg)
         self.patients.append(patient)

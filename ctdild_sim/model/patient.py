@@ -35,7 +35,10 @@ DAYS_PER_YEAR = 365.25
 class Patient:
     """An enrolled subject and what has happened to them so far."""
 
-    candidate: Candidate
+    patient_id: int
+    site: str
+    body_weight_kg: float  # the dose is per kg: as screened, or as recorded for a restored subject
+    record: Candidate | None  # as screened; None for a restored subject off study (``restart``: not drawn)
     cohort: CohortState
     enrolled_day: float
     waited_for_slot_days: float
@@ -52,14 +55,6 @@ class Patient:
     hold_completed: bool = False
     status: str = "ongoing"
     end_day: float = math.nan
-
-    @property
-    def patient_id(self) -> int:
-        return self.candidate.candidate_id
-
-    @property
-    def site(self) -> str:
-        return self.candidate.site
 
     @property
     def cohort_index(self) -> int:
@@ -267,7 +262,7 @@ class Journey:
                 sentinel.give_back()
         if not in_bed:
             return False
-        cells = p.candidate.body_weight_kg * p.cohort.spec.dose_cells_per_kg
+        cells = p.body_weight_kg * p.cohort.spec.dose_cells_per_kg
         self._record(EventName.ADMITTED, value=float(k + 1))
         self._record(EventName.INFUSED, detail=f"infusion {k + 1} of {p.planned_infusions}", value=cells)
         p.infusions_given += 1

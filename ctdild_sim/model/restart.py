@@ -1,12 +1,14 @@
 """Taking up a trial where its records leave off: the parts of a restart that no single component
 owns (``engine.Trial`` calls ``restore`` once its components exist).
 
-Subjects get a record drawn from the population conditioned on having passed screening (their
-recorded body weight kept), their remaining time to death or withdrawal drawn afresh (the hazards
-are constant, so time already survived does not matter), and their journey resumed where they
-are. Candidates in screening continue for what is left of it, with facts drawn from the
-population; candidates waiting with a passed screen keep its window from the day it passed. AEs
-not yet observed after past infusions may still come (``SafetyReview.still_to_come``).
+Subjects still on study get a record drawn from the population conditioned on having passed
+screening (their recorded body weight kept), their remaining time to death or withdrawal drawn
+afresh (the hazards are constant, so time already survived does not matter), and their journey
+resumed where they are. Subjects off study get no record: nothing of theirs is drawn again, and
+the records do not hold their screening facts (the patients table leaves them blank).
+Candidates in screening continue for what is left of it, with facts drawn from the population;
+candidates waiting with a passed screen keep its window from the day it passed. AEs not yet
+observed after past infusions may still come (``SafetyReview.still_to_come``).
 """
 
 from __future__ import annotations
@@ -54,23 +56,26 @@ def eligible_candidate(trial: Trial, site: str, candidate_id: int) -> Candidate:
 
 
 def _patient(trial: Trial, subject: SubjectState) -> Patient:
+    """A subject on study gets a record (its ILD profile sets their death hazard); one off study
+    only if their weight was not recorded (their past doses were per kg)."""
     cohort = trial.gate.cohorts[subject.cohort]
-    candidate = eligible_candidate(trial, subject.site, subject.candidate_id)
-    if subject.body_weight_kg is not None:
-        candidate.body_weight_kg = subject.body_weight_kg
+    weight, record = subject.body_weight_kg, None
+    if subject.ongoing or weight is None:
+        record = eligible_candidate(trial, subject.site, subject.candidate_id)
+        weight = record.body_weight_kg if weight is None else weight
     elapsed = trial.env.now - subject.enrolled_day
-    death, withdrawal = draw_exit_times(trial, candidate) if subject.ongoing else (0.0, 0.0)
+    death, withdrawal = draw_exit_times(trial, record) if subject.ongoing and record is not None else (0.0, 0.0)
     patient = Patient(
-        candidate, cohort, subject.enrolled_day, subject.enrolled_day - subject.screen_passed_day,
-        elapsed + death, elapsed + withdrawal,
+        subject.candidate_id, subject.site, weight, record, cohort, subject.enrolled_day,
+        subject.enrolled_day - subject.screen_passed_day, elapsed + death, elapsed + withdrawal,
     )  # fmt: skip
     patient.screen_passed_day = subject.screen_passed_day
-    patient.vials_per_dose = trial.supply.vials_per_dose(candidate.body_weight_kg, cohort.spec.dose_cells_per_kg)
+    patient.vials_per_dose = trial.supply.vials_per_dose(weight, cohort.spec.dose_cells_per_kg)
     given = subject.infusion_days
     patient.infusions_given = len(given)
     if given:
         patient.first_infusion_day, patient.last_infusion_day = given[0], given[-1]
-    patient.cells_infused = len(given) * candidate.body_weight_kg * cohort.spec.dose_cells_per_kg
+    patient.cells_infused = len(given) * weight * cohort.spec.dose_cells_per_kg
     patient.hold_completed = subject.hold_completed
     patient.status, patient.end_day = subject.status, subject.end_day
     return patient
