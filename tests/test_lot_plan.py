@@ -10,7 +10,14 @@ from scipy import stats
 from ctdild_sim.analysis.supply_summary import stockout_risk
 from ctdild_sim.runs.runner import simulate_metrics
 from ctdild_sim.scenario.loading import load_scenario
-from ctdild_sim.studies.lot_plan import Evaluation, _smallest_meeting, plan_lots, wilson_upper, with_reorder_policy
+from ctdild_sim.studies.lot_plan import (
+    Evaluation,
+    _smallest_from,
+    _smallest_meeting,
+    plan_lots,
+    wilson_upper,
+    with_reorder_policy,
+)
 
 from conftest import BASE_SCENARIO
 
@@ -106,6 +113,24 @@ def test_bisection_finds_the_smallest_point_and_tries_the_largest_only_when_need
     assert len(tried) <= math.ceil(math.log2(max_point - failing)) + 1 and len(set(tried)) == len(tried)
     known = _stub(max_point, 0)
     assert _smallest_meeting(lambda p: _stub(p, 99), 0.05, failing, max_point, known) is known  # not simulated again
+
+
+@pytest.mark.parametrize("smallest", [0, 3, 7, 8, 12, 30, 36, 40])
+@pytest.mark.parametrize("guess", [0, 1, 8, 36])
+def test_a_guessed_point_is_bisected_below_first_and_the_answer_is_the_same(smallest, guess):
+    max_point, tried = 36, []
+
+    def evaluate(point: int) -> Evaluation:
+        tried.append(point)
+        return _stub(point, smallest)
+
+    found = _smallest_from(evaluate, 0.05, guess, max_point)
+    assert (found is None) if smallest > max_point else (found.point == smallest)
+    assert len(set(tried)) == len(tried)
+    if smallest <= guess:  # the guess held: only points up to it were simulated
+        assert max(tried) <= guess and len(tried) <= math.ceil(math.log2(guess + 1)) + 1
+    else:
+        assert len(tried) <= math.ceil(math.log2(guess + 1)) + math.ceil(math.log2(max(max_point - guess, 1))) + 2
 
 
 def test_the_plan_is_the_cheapest_confirmed_candidate_and_skips_only_costlier_ones():

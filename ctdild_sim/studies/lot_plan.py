@@ -4,7 +4,8 @@ A stock-out is a subject ready for a dose that is not in stock; the risk is the 
 replicates with at least one. A reorder-point policy has two knobs: *how much* stock to keep
 (the reorder point, in vials) and *how early* expiring stock is replaced (the look-ahead, in
 days). For each look-ahead on a grid, the plan bisects the smallest reorder point that meets the
-target, then keeps the feasible pair that starts the fewest lots on average (ties: less expiry).
+target (below the last look-ahead's point first: looking further ahead rarely needs more stock),
+then keeps the feasible pair that starts the fewest lots on average (ties: less expiry).
 
 Every candidate is simulated on the same seeds (common random numbers), which keeps the risk
 monotone enough to bisect; a candidate is accepted only if the one-sided 95% Wilson upper bound
@@ -185,7 +186,9 @@ def plan_lots(
             top = evaluate(max_point, lookahead)
             if top.upper > target:
                 continue
-        best = _smallest_meeting(lambda point, at=lookahead: evaluate(point, at), target, -1, max_point, top)
+        # stock replaced earlier runs out less: a longer look-ahead's point is rarely above a shorter one's
+        guess = feasible[-1].point if feasible and lookahead > feasible[-1].lookahead_days else max_point
+        best = _smallest_from(lambda point, at=lookahead: evaluate(point, at), target, guess, max_point, top)
         if best is None:
             continue
         feasible.append(best)
@@ -237,6 +240,17 @@ def _smallest_meeting(
     if best is None and low < max_point:
         top = evaluate(max_point) if top is None else top
         best = top if top.upper <= target else None
+    return best
+
+
+def _smallest_from(
+    evaluate: Callable[[int], Evaluation], target: float, guess: int, max_point: int, top: Evaluation | None = None
+) -> Evaluation | None:
+    """``_smallest_meeting`` bisecting below ``guess`` first (a point expected to meet the target),
+    then above it if it does not: log2(guess) evaluations instead of log2(max_point) when it does."""
+    best = _smallest_meeting(evaluate, target, -1, guess, top if guess == max_point else None)
+    if best is None and guess < max_point:
+        best = _smallest_meeting(evaluate, target, guess, max_point, top)
     return best
 
 
