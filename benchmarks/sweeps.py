@@ -3,6 +3,7 @@ prints figures, not a test; the machine is noisy, so compare ratios measured in 
 
     python benchmarks/sweeps.py            # every figure (a few minutes)
     python benchmarks/sweeps.py --quick    # smaller sizes
+    python benchmarks/sweeps.py --seeds 6  # the forecast with its lot plan on 5 more seeds too
 
 Figures, against the speed issue's targets:
 - metrics-only replicates/s of the base scenario on 2 workers, the whole command
@@ -80,19 +81,36 @@ def installed_model() -> str:
 def timed(command: list[str]) -> tuple[float, float]:
     """Seconds of a command, and the largest resident memory (MB) of any process it or an earlier
     command of this script ran (the kernel keeps only the maximum over finished children)."""
+    seconds, peak, _ = timed_with_output(command)
+    return seconds, peak
+
+
+def timed_with_output(command: list[str]) -> tuple[float, float, str]:
+    """``timed``, and what the command printed (on a 200-column console: table rows stay whole)."""
     before = resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss
     started = time.perf_counter()
-    result = subprocess.run(command, capture_output=True, text=True, cwd=tempfile.gettempdir(), check=False)
+    result = subprocess.run(command, capture_output=True, text=True, cwd=tempfile.gettempdir(), check=False,
+                            env={**os.environ, "COLUMNS": "200"})  # fmt: skip
     seconds = time.perf_counter() - started
     if result.returncode != 0:
         sys.exit(f"{' '.join(command)} failed:\n{result.stderr[-2000:]}")
     peak = max(before, resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss) / 1024
-    return seconds, peak
+    return seconds, peak, result.stdout
+
+
+def searched(report: str) -> str:
+    """How many candidates a lot-plan search simulated and on how many replicates in all, read off
+    its table in the report (its time depends on these: they vary with the seed, not the code)."""
+    rows = [line.strip("│ ").split("│") for line in report.splitlines()
+            if line.startswith(("│ search ", "│ validation "))]  # fmt: skip
+    return f"{len(rows)} candidates, {sum(int(row[-1]) for row in rows):,} replicates"
 
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--quick", action="store_true", help="smaller sizes")
+    parser.add_argument("--seeds", type=int, default=1, help="also time the forecast with its lot plan on seeds "
+                        "1..N-1 besides the default (a search's length varies with the seed)")  # fmt: skip
     args = parser.parse_args()
     cli = [sys.executable, "-m", "ctdild_sim"]
     n_run = 1000 if args.quick else 4000
@@ -110,9 +128,10 @@ def main() -> None:
         "(target >= 0.45)"
     )
 
-    seconds, peak = timed([*cli, "supply", str(BASE), "--target-stockout", "0.05", "-n", "200", "-j", "2", "--quiet"])
-    print(f"supply --target-stockout 0.05, 200 replicates a candidate, 2 workers: {seconds:.1f} s, max RSS so far "
-          f"{peak:.0f} MB (target < 10 s)")  # fmt: skip
+    seconds, peak, report = timed_with_output([*cli, "supply", str(BASE), "--target-stockout", "0.05", "-n", "200",
+                                               "-j", "2", "--quiet"])  # fmt: skip
+    print(f"supply --target-stockout 0.05, 200 replicates a candidate, 2 workers: {seconds:.1f} s ({searched(report)} "
+          f"and the fresh check), max RSS so far {peak:.0f} MB (target < 10 s)")  # fmt: skip
 
     with tempfile.TemporaryDirectory() as folder:
         ranges = Path(folder) / "ranges.yaml"
@@ -126,10 +145,19 @@ def main() -> None:
     n_forecast = 200 if args.quick else 1000
     for extra, what in ((["--no-lot-plan"], "without the lot plan"),
                         ([], "with the lot-plan search (200 replicates a candidate, the default)")):  # fmt: skip
-        seconds, peak = timed([*cli, "forecast", str(BASE), "--actuals", str(ACTUALS), "-n", str(n_forecast), "-j", "2",
-                               "--no-store", "--quiet", *extra])  # fmt: skip
-        print(f"forecast with learning, {n_forecast:,} replicates, {what}, 2 workers: {seconds:.1f} s, "
+        command = [*cli, "forecast", str(BASE), "--actuals", str(ACTUALS), "-n", str(n_forecast), "-j", "2",
+                   "--no-store", "--quiet", *extra]  # fmt: skip
+        seconds, peak, report = timed_with_output(command)
+        search = f" ({searched(report)} and the fresh check)" if not extra else ""
+        print(f"forecast with learning, {n_forecast:,} replicates, {what}, 2 workers: {seconds:.1f} s{search}, "
               f"max RSS so far {peak:.0f} MB (target < 10 s)")  # fmt: skip
+    times = []
+    for seed in range(1, args.seeds):
+        seconds, _, report = timed_with_output([*command, "--seed", str(seed)])
+        times.append(seconds)
+        print(f"  the same with --seed {seed}: {seconds:.1f} s ({searched(report)} and the fresh check)")
+    if times:
+        print(f"  seeds 1-{args.seeds - 1}: median {np.median(times):.1f} s, longest {max(times):.1f} s")
 
 
 if __name__ == "__main__":
