@@ -279,3 +279,22 @@ def test_a_remembered_draw_is_the_draw_another_policy_would_make():
     about_policy = Assumption("p", "p", "", "", (0, 0, 0), (0, 0, 0), "",
                               Target(None, ("product", "policy", "reorder_point_vials")))  # fmt: skip
     assert draws.draw_key(first, Posterior((about_policy,), True)) is None
+
+
+def test_a_scenarios_draw_key_is_the_same_after_it_was_simulated():
+    """A simulation reads (and so caches) a lognormal's sigma on the scenario's models: the key is
+    of the scenario's values, so a search in one process reuses its first candidate's draws."""
+    from ctdild_sim.learning import draws
+    from ctdild_sim.studies.lot_plan import with_reorder_policy
+
+    scenario = load_scenario(BASE_SCENARIO)
+    actuals, state = read_state(scenario, EXAMPLE, AS_OF)
+    posterior = learn(scenario, actuals, state)
+    lab = scenario.population.got_u_per_l.model_copy()  # a model of its own, nothing cached yet
+    first = with_reorder_policy(
+        scenario.model_copy(update={"population": scenario.population.model_copy(update={"got_u_per_l": lab})}),
+        16, 110.0)  # fmt: skip
+    key = draws.draw_key(first, posterior)
+    assert "sigma" not in vars(lab) and lab.sigma > 0 and "sigma" in vars(lab)  # now cached, as a draw caches it
+    assert draws.draw_key(first, posterior) == key
+    assert draws.draw_key(with_reorder_policy(first, 7, 60.0), posterior) == key

@@ -29,7 +29,10 @@ def draw_key(scenario: Scenario, posterior: Posterior) -> bytes | None:
     posterior learns something about the policy itself: then every draw is made afresh)."""
     if any(a.target.path[:2] == ("product", "policy") for a in posterior.assumptions):
         return None
-    content = pickle.dumps((with_stock_policy(scenario, None), posterior), protocol=pickle.HIGHEST_PROTOCOL)
+    # the scenario by its fields' values: a pickle also holds what its models have cached (a
+    # lognormal's sigma, once read), so one scenario would digest differently once simulated
+    content = scenario.model_dump_json(exclude={"product": {"policy"}}).encode()
+    content += pickle.dumps(posterior, protocol=pickle.HIGHEST_PROTOCOL)
     return hashlib.blake2b(content, digest_size=16).digest()
 
 
