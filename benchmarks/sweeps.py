@@ -143,17 +143,17 @@ def main() -> None:
           f"{seconds:.1f} s, max RSS so far {peak:.0f} MB (target < 60 s at 500)")  # fmt: skip
 
     n_forecast = 200 if args.quick else 1000
+    forecast = [*cli, "forecast", str(BASE), "--actuals", str(ACTUALS), "-n", str(n_forecast), "-j", "2", "--no-store",
+                "--quiet"]  # fmt: skip
     for extra, what in ((["--no-lot-plan"], "without the lot plan"),
                         ([], "with the lot-plan search (200 replicates a candidate, the default)")):  # fmt: skip
-        command = [*cli, "forecast", str(BASE), "--actuals", str(ACTUALS), "-n", str(n_forecast), "-j", "2",
-                   "--no-store", "--quiet", *extra]  # fmt: skip
-        seconds, peak, report = timed_with_output(command)
+        seconds, peak, report = timed_with_output([*forecast, *extra])
         search = f" ({searched(report)} and the fresh check)" if not extra else ""
         print(f"forecast with learning, {n_forecast:,} replicates, {what}, 2 workers: {seconds:.1f} s{search}, "
               f"max RSS so far {peak:.0f} MB (target < 10 s)")  # fmt: skip
     times = []
     for seed in range(1, args.seeds):
-        seconds, _, report = timed_with_output([*command, "--seed", str(seed)])
+        seconds, _, report = timed_with_output([*forecast, "--seed", str(seed)])
         times.append(seconds)
         print(f"  the same with --seed {seed}: {seconds:.1f} s ({searched(report)} and the fresh check)")
     if times:
