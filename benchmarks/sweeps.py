@@ -11,7 +11,7 @@ Figures, against the speed issue's targets:
   (30 processes x 10 exponential timeouts)                                   target ratio >= 0.45
 - ``ctdild-sim supply --target-stockout 0.05`` (200 replicates a candidate) on 2 workers   < 10 s
 - a 15-assumption tornado at 500 replicates a value on 2 workers                            < 60 s
-- a forecast from the shipped example records, with learning, 1,000 replicates (with and
+- a forecast from the shipped example records as of their date, with learning, 1,000 replicates (with and
   without the lot-plan search)                                                              < 10 s
 Each command's peak memory (maximum resident set of the process and its workers) is printed too.
 """
@@ -33,6 +33,10 @@ import simpy
 ROOT = Path(__file__).resolve().parents[1]
 BASE = ROOT / "scenarios" / "nct06574581.yaml"
 ACTUALS = ROOT / "scenarios" / "actuals" / "nct06574581-2026-11-25"
+AS_OF = "2026-11-25"
+"""The records' own date. The forecast's default, today, moves the restart to a later day the
+records say nothing of, so its lot-plan search (and its time) changed from day to day: seed 4 of
+the shipped forecast simulated 19 candidates as of 2026-11-25 and 39 as of 2026-11-26."""
 RANGES = """ranges:
   sites.0.referral_rate_per_month: {scale: [0.5, 1.5]}
   sites.0.activation_days: {scale: [0.5, 1.5]}
@@ -143,8 +147,8 @@ def main() -> None:
           f"{seconds:.1f} s, max RSS so far {peak:.0f} MB (target < 60 s at 500)")  # fmt: skip
 
     n_forecast = 200 if args.quick else 1000
-    forecast = [*cli, "forecast", str(BASE), "--actuals", str(ACTUALS), "-n", str(n_forecast), "-j", "2", "--no-store",
-                "--quiet"]  # fmt: skip
+    forecast = [*cli, "forecast", str(BASE), "--actuals", str(ACTUALS), "--as-of", AS_OF, "-n", str(n_forecast), "-j",
+                "2", "--no-store", "--quiet"]  # fmt: skip
     for extra, what in ((["--no-lot-plan"], "without the lot plan"),
                         ([], "with the lot-plan search (200 replicates a candidate, the default)")):  # fmt: skip
         seconds, peak, report = timed_with_output([*forecast, *extra])

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import datetime as dt
 import math
+import pickle
 from pathlib import Path
 
 import numpy as np
@@ -279,6 +280,22 @@ def test_a_remembered_draw_is_the_draw_another_policy_would_make():
     about_policy = Assumption("p", "p", "", "", (0, 0, 0), (0, 0, 0), "",
                               Target(None, ("product", "policy", "reorder_point_vials")))  # fmt: skip
     assert draws.draw_key(first, Posterior((about_policy,), True)) is None
+
+
+def test_a_posterior_travels_without_its_sums_and_keeps_its_fingerprint():
+    """A search sends the posterior with each task: the sums a draw caches stay behind (they
+    doubled its pickle), and its fingerprint (what the draw memory keys on) travels with it."""
+    actuals, state = read_state(BASE, EXAMPLE, AS_OF)
+    posterior = learn(BASE, actuals, state)
+    sent = pickle.dumps(posterior)
+    drawn = posterior.draw(BASE, np.random.default_rng(4))
+    scales = [a.target.belief for a in posterior.assumptions if isinstance(a.target.belief, ScaleBelief)]
+    assert scales and all("cdf" in vars(belief) for belief in scales)  # summed by the draw
+    assert pickle.dumps(posterior) == sent
+    received = pickle.loads(sent)
+    assert received.digest == posterior.digest == learn(BASE, actuals, state).digest
+    assert received.draw(BASE, np.random.default_rng(4)) == drawn
+    assert learn(BASE).digest != posterior.digest  # the prior: other beliefs
 
 
 def test_a_scenarios_draw_key_is_the_same_after_it_was_simulated():

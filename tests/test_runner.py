@@ -6,6 +6,7 @@ import io
 import json
 import math
 import os
+import pickle
 import signal
 import subprocess
 import sys
@@ -518,10 +519,59 @@ def test_metrics_in_order_are_the_runs_metrics_and_a_caller_may_stop_reading(wor
         runner._drop_pool()
 
 
+def test_a_chunk_whose_reader_stopped_is_abandoned_between_replicates(monkeypatch):
+    """A search that has decided cancels its stream: a worker drops a chunk not yet started and
+    stops a running one before its next replicate, instead of simulating what nobody reads."""
+    import ctypes
+
+    from ctdild_sim.runs import runner
+
+    scenario = load_scenario(BASE_SCENARIO)
+    flags = (ctypes.c_bool * runner.CANCEL_SLOTS)()
+    monkeypatch.setattr(runner, "_CANCELLED", flags)
+    stream = runner.CANCEL_SLOTS + 5  # slot 5
+    task = runner._pickled(runner.chunk_task(scenario, 3, 0, 0, 0, True, None, None, None, False))
+    whole = simulate_metrics(scenario, 6, 3, workers=1)
+    pd.testing.assert_frame_equal(pickle.loads(runner._simulate_unless_cancelled(stream, task, 2, 6)),
+                                  whole.iloc[2:].reset_index(drop=True))  # fmt: skip
+    simulated = []
+    real = runner.run_replicate
+
+    def counted(*args):
+        simulated.append(args[2])
+        if len(simulated) == 2:
+            flags[5] = True  # the reader stops while the second replicate runs
+        return real(*args)
+
+    monkeypatch.setattr(runner, "run_replicate", counted)
+    assert runner._simulate_unless_cancelled(stream, task, 0, 6) is None
+    assert simulated == [0, 1]  # replicates 2..5 were not simulated
+    assert runner._simulate_unless_cancelled(stream, task, 0, 6) is None and simulated == [0, 1]  # not started
+    with pytest.raises(runner.ChunkCancelled):
+        runner.simulate_chunk(scenario, 3, 0, 6, 0, True, cancelled=lambda: True)
+
+
+def test_a_stream_is_cancelled_once_its_reader_stops_and_the_next_starts_clear():
+    from ctdild_sim.runs import runner
+
+    scenario = load_scenario(BASE_SCENARIO)
+    reading = runner.metrics_in_order(scenario, 40, 3, 1, workers=2)
+    next(reading)
+    stream = next(runner._STREAMS)  # the number after the open stream's
+    flags = runner._POOL[3]
+    assert not flags[(stream - 1) % runner.CANCEL_SLOTS]
+    reading.close()
+    assert flags[(stream - 1) % runner.CANCEL_SLOTS]  # its chunks still queued or running stop
+    whole = simulate_metrics(scenario, 8, 3, workers=1)
+    pd.testing.assert_frame_equal(pd.concat(runner.metrics_in_order(scenario, 8, 3, 2, workers=2), ignore_index=True),
+                                  whole)  # fmt: skip
+    runner._drop_pool()
+
+
 def test_a_chunk_that_fails_while_read_in_order_raises_and_ends_the_pool():
     from ctdild_sim.runs import runner
 
     runner._pool(2)  # started, so the test sees it ended
     with pytest.raises(ValueError, match="does not unpickle"):
-        list(runner._pool_in_order(2, [(_Unloadable(),)]))
+        list(runner._pool_in_order(2, (_Unloadable(),), [(0, 1)]))
     assert runner._POOL is None

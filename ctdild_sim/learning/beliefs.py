@@ -163,6 +163,11 @@ class ScaleBelief:
         """The cumulative weights, summed once: every forecast replicate draws from them."""
         return np.cumsum(self.weights)
 
+    def __getstate__(self) -> dict:
+        """Without the summed weights: a search sends the posterior with every chunk of replicates,
+        and the sums doubled its size (a worker sums them again in microseconds)."""
+        return {k: v for k, v in self.__dict__.items() if k != "cdf"}
+
     def quantile(self, q: float) -> float:
         return float(np.exp(np.interp(q, self.cdf, GRID)))
 

@@ -10,7 +10,6 @@ that draw with its own policy put in: the scenario drawing again would have made
 from __future__ import annotations
 
 import hashlib
-import pickle
 
 from ctdild_sim.learning.posterior import Posterior
 from ctdild_sim.scenario.trial import Scenario, with_stock_policy
@@ -32,8 +31,7 @@ def draw_key(scenario: Scenario, posterior: Posterior) -> bytes | None:
     # the scenario by its fields' values: a pickle also holds what its models have cached (a
     # lognormal's sigma, once read), so one scenario would digest differently once simulated
     content = scenario.model_dump_json(exclude={"product": {"policy"}}).encode()
-    content += pickle.dumps(posterior, protocol=pickle.HIGHEST_PROTOCOL)
-    return hashlib.blake2b(content, digest_size=16).digest()
+    return hashlib.blake2b(content + posterior.digest, digest_size=16).digest()
 
 
 def draw(posterior: Posterior, scenario: Scenario, seed: int, replicate: int, key: bytes | None = None) -> Draw:

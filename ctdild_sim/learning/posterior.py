@@ -28,6 +28,8 @@ What is learned, and how (the README says why):
 from __future__ import annotations
 
 import functools
+import hashlib
+import pickle
 from dataclasses import dataclass, field
 
 import numpy as np
@@ -171,6 +173,13 @@ class Posterior:
 
     assumptions: tuple[Assumption, ...]
     learned: bool
+    digest: bytes = field(init=False, repr=False, compare=False)
+    """A fingerprint of the beliefs, made once: what a search's draw memory keys on (``draws``),
+    sent to the workers with the posterior instead of made again for every chunk."""
+
+    def __post_init__(self) -> None:
+        content = pickle.dumps((self.assumptions, self.learned), protocol=pickle.HIGHEST_PROTOCOL)
+        object.__setattr__(self, "digest", hashlib.blake2b(content, digest_size=16).digest())
 
     def draw(self, scenario: Scenario, rng: np.random.Generator,
              record: dict[str, float] | None = None) -> tuple[Scenario, float | None]:  # fmt: skip

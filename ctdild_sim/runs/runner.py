@@ -18,6 +18,7 @@ import ctypes
 import datetime as dt
 import functools
 import gc
+import itertools
 import logging
 import math
 import multiprocessing
@@ -79,6 +80,7 @@ def simulate_chunk(
     counts_day: float | None = None,
     posterior: Posterior | None = None,
     progress: bool = False,
+    cancelled: Callable[[], bool] | None = None,
 ) -> ChunkResult:
     """Run replicates ``start..stop-1``; keep full records for those below ``keep_events``.
 
@@ -86,7 +88,8 @@ def simulate_chunk(
     ``state`` starts every replicate from a trial's state on a date; with ``counts_day`` each
     metrics row also holds the counts reached before that day (``metrics.counts_by``); with a
     ``posterior`` each replicate draws its parameters from it (its own stream); ``progress``
-    counts cumulative referrals, enrolments and infusions by week (``bands.ProgressBands``)."""
+    counts cumulative referrals, enrolments and infusions by week (``bands.ProgressBands``). Once
+    ``cancelled()`` is true (asked before each replicate) the chunk is abandoned: ``ChunkCancelled``."""
     n_weeks = horizon_weeks(scenario)
     bands = None if metrics_only else DemandBands(scenario.start_date, n_weeks)
     weekly_progress = ProgressBands(scenario.start_date, n_weeks) if progress else None
@@ -94,6 +97,8 @@ def simulate_chunk(
     # a search's policies draw the same parameters for replicate r: remembered across its chunks
     key = draw_key(scenario, posterior) if posterior is not None and metrics_only else None
     for r in range(start, stop):
+        if cancelled is not None and cancelled():
+            raise ChunkCancelled(r)
         drawn, share, learned = (scenario, None, {}) if posterior is None else draw(posterior, scenario, seed, r, key)
         # a replicate whose records are not kept logs only the events its figures read (and counts all)
         result = run_replicate(drawn, seed, r, state, share, None if r < keep_events else LEAN_KEEP)
@@ -122,6 +127,10 @@ def simulate_chunk(
         progress=weekly_progress,
         **(_records(kept, scenario.start_date) if kept else _no_records(scenario.start_date)),
     )
+
+
+class ChunkCancelled(Exception):
+    """A chunk whose reader stopped reading was abandoned (at the replicate given)."""
 
 
 def _records(kept: list, start: dt.date) -> dict[str, pd.DataFrame]:
@@ -177,11 +186,13 @@ def _watch_parent(parent_pid: int, every_seconds: float = 1.0) -> None:
     os._exit(1)
 
 
-def _init_worker(parent_pid: int) -> None:
+def _init_worker(parent_pid: int, cancelled: ctypes.Array[ctypes.c_bool] | None = None) -> None:
     """Workers leave Ctrl-C to the parent, which stops them all (no traceback from every worker),
     and end with the parent even when it is killed outright (no orphan keeps computing). What the
     worker has imported is frozen out of the garbage collector's sight and collections are made
     rarer: a replicate builds thousands of short-lived objects, none of them in cycles that matter."""
+    global _CANCELLED
+    _CANCELLED = cancelled
     signal.signal(signal.SIGINT, signal.SIG_IGN)
     die_with_parent(parent_pid)
     gc.freeze()
@@ -210,31 +221,76 @@ def _simulate_pickled(task: bytes) -> bytes:
     return _pickled(simulate_chunk(*pickle.loads(task)))
 
 
-_POOL: tuple[int, int, multiprocessing.pool.Pool] | None = None
-"""The worker pool of this process (its pid, its size, the pool): started by the first parallel
-run and kept for the next ones (a sweep runs dozens), ended at exit or on any interruption."""
+def _simulate_unless_cancelled(stream: int, task: bytes, start: int, stop: int) -> bytes | None:
+    """A pool worker's task of an in-order stream (``metrics_in_order``): the metrics of replicates
+    ``start..stop-1`` of the stream's ``task`` (its ``chunk_task``, pickled once for all its chunks).
+    Nothing once the stream's reader has stopped reading, whether the chunk has not started yet or
+    is between replicates."""
+    flags, slot = _CANCELLED, stream % CANCEL_SLOTS
+    if flags is not None and flags[slot]:
+        return None
+    scenario, seed, _, _, keep_events, metrics_only, state, counts_day, posterior, progress = _unpickled_once(task)
+    try:
+        chunk = simulate_chunk(scenario, seed, start, stop, keep_events, metrics_only, state, counts_day, posterior,
+                               progress, cancelled=None if flags is None else lambda: flags[slot])  # fmt: skip
+    except ChunkCancelled:
+        return None
+    return _pickled(chunk.metrics)
+
+
+_UNPICKLED: dict[bytes, tuple] = {}
+"""A worker's last stream task, unpickled (a chunk reads its scenario, state and posterior, and
+changes none of them, as every replicate of a chunk reads the same ones)."""
+
+
+def _unpickled_once(task: bytes) -> tuple:
+    """The task unpickled, once for all the chunks of its stream a worker runs (a search's task
+    holds the state and the posterior: 140 kB, half a millisecond to unpickle)."""
+    unpickled = _UNPICKLED.get(task)
+    if unpickled is None:
+        _UNPICKLED.clear()
+        unpickled = _UNPICKLED[task] = pickle.loads(task)
+    return unpickled
+
+
+CANCEL_SLOTS = 4096
+"""In-order streams whose "stopped" flags the pool's shared array holds at once (a stream's slot is
+its number modulo this; a search reads one stream at a time)."""
+_CANCELLED: ctypes.Array[ctypes.c_bool] | None = None
+"""A worker's view of its pool's stopped flags (set by ``_init_worker``)."""
+_STREAMS = itertools.count()
+"""Numbers of this process's in-order streams."""
+_POOL: tuple[int, int, multiprocessing.pool.Pool, ctypes.Array[ctypes.c_bool]] | None = None
+"""The worker pool of this process (its pid, its size, the pool, its in-order streams' stopped
+flags): started by the first parallel run and kept for the next ones (a sweep runs dozens), ended
+at exit or on any interruption."""
 
 
 def _pool(workers: int) -> multiprocessing.pool.Pool:
+    return _pool_and_flags(workers)[0]
+
+
+def _pool_and_flags(workers: int) -> tuple[multiprocessing.pool.Pool, ctypes.Array[ctypes.c_bool]]:
     global _POOL
     if _POOL is not None and _POOL[0] == os.getpid() and _POOL[1] == workers:
-        return _POOL[2]
+        return _POOL[2], _POOL[3]
     _drop_pool()
+    flags = multiprocessing.RawArray(ctypes.c_bool, CANCEL_SLOTS)  # shared with the workers
     # Ctrl-C is held back while the pool starts, so it cannot leave half-started workers behind
     held = signal.pthread_sigmask(signal.SIG_BLOCK, {signal.SIGINT})
     try:
-        pool = multiprocessing.Pool(workers, initializer=_init_worker, initargs=(os.getpid(),))
+        pool = multiprocessing.Pool(workers, initializer=_init_worker, initargs=(os.getpid(), flags))
     finally:
         signal.pthread_sigmask(signal.SIG_SETMASK, held)
-    _POOL = (os.getpid(), workers, pool)
-    return pool
+    _POOL = (os.getpid(), workers, pool, flags)
+    return pool, flags
 
 
 def _drop_pool() -> None:
     """End this process's pool (a forked child's copy of its parent's pool is only forgotten)."""
     global _POOL
     if _POOL is not None:
-        owner, _, pool = _POOL
+        owner, _, pool, _ = _POOL
         _POOL = None
         if owner == os.getpid():
             pool.terminate()
@@ -416,9 +472,8 @@ def metrics_in_order(
     workers (replicate r is the same in any chunk)."""
     bounds = chunk_bounds(replicates, chunk_size)
     if workers > 1 and scheduler is None:
-        tasks = [chunk_task(scenario, seed, a, b, keep_events, True, state, counts_day, posterior, False)
-                 for a, b in bounds]  # fmt: skip
-        yield from _pool_in_order(workers, tasks)
+        task = chunk_task(scenario, seed, 0, 0, keep_events, True, state, counts_day, posterior, False)
+        yield from _pool_in_order(workers, task, bounds)
         return
     # one process, or a Dask cluster: a group of one chunk a worker at a time
     for group in range(0, len(bounds), workers):
@@ -430,28 +485,42 @@ def metrics_in_order(
             yield chunk.metrics
 
 
-def _pool_in_order(workers: int, tasks: list[tuple]) -> Iterator[pd.DataFrame]:
-    pool = _pool(workers)
+IN_FLIGHT_PER_WORKER = 2
+"""Chunks of an in-order stream submitted ahead per worker: a worker finds its next chunk waiting
+instead of idling while the caller reads and sends one (what the caller does not read is cancelled)."""
+
+
+def _pool_in_order(workers: int, task: tuple, bounds: list[tuple[int, int]]) -> Iterator[pd.DataFrame]:
+    """The metrics of ``task`` (a ``chunk_task``) chunk by chunk (``bounds``) in order, with
+    ``IN_FLIGHT_PER_WORKER`` chunks a worker submitted ahead; once the caller stops reading, the
+    stream's chunks still queued or running are cancelled."""
+    pool, flags = _pool_and_flags(workers)
+    stream = next(_STREAMS)
+    slot = stream % CANCEL_SLOTS
+    flags[slot] = False
     waiting: deque[multiprocessing.pool.AsyncResult] = deque()
-    queued = iter(tasks)
+    queued = iter(bounds)
+    pickled = _pickled(task)
 
     def submit() -> None:
-        task = next(queued, None)
-        if task is not None:
-            waiting.append(pool.apply_async(_simulate_pickled, (_pickled(task),)))
+        chunk = next(queued, None)
+        if chunk is not None:
+            waiting.append(pool.apply_async(_simulate_unless_cancelled, (stream, pickled, *chunk)))
 
     try:
-        for _ in range(workers):
+        for _ in range(IN_FLIGHT_PER_WORKER * workers):
             submit()
         while waiting:
-            chunk: ChunkResult = pickle.loads(waiting.popleft().get())
+            metrics: pd.DataFrame = pickle.loads(waiting.popleft().get())
             submit()
-            yield chunk.metrics
+            yield metrics
     except GeneratorExit:
-        raise  # the caller has decided: the chunks still running finish on their own and are dropped
+        raise  # the caller has decided: what is left of the stream is cancelled below and dropped
     except BaseException:
         _drop_pool()
         raise
+    finally:
+        flags[slot] = True
 
 
 ADAPTIVE_BATCH = 200
