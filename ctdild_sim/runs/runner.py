@@ -467,9 +467,10 @@ def metrics_in_order(
 ) -> Iterator[pd.DataFrame]:
     """The metrics of replicates 0..``replicates``-1, a chunk at a time in replicate order, for a
     caller that may stop reading once it has decided (a search). The local pool keeps every worker
-    busy: while the caller reads chunk k, chunks k+1.. are being simulated, at most ``workers`` of
-    them, which is all the work a caller that stops wastes. What is read is the same whatever the
-    workers (replicate r is the same in any chunk)."""
+    busy: while the caller reads chunk k, the next ``IN_FLIGHT_PER_WORKER`` chunks a worker are
+    queued or simulated, and once the caller stops they are cancelled (a running one before its
+    next replicate). What is read is the same whatever the workers (replicate r is the same in any
+    chunk)."""
     bounds = chunk_bounds(replicates, chunk_size)
     if workers > 1 and scheduler is None:
         task = chunk_task(scenario, seed, 0, 0, keep_events, True, state, counts_day, posterior, False)
