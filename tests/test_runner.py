@@ -529,7 +529,7 @@ def test_a_chunk_whose_reader_stopped_is_abandoned_between_replicates(monkeypatc
     scenario = load_scenario(BASE_SCENARIO)
     flags = (ctypes.c_bool * runner.CANCEL_SLOTS)()
     monkeypatch.setattr(runner, "_CANCELLED", flags)
-    stream = runner.CANCEL_SLOTS + 5  # slot 5
+    stream = 5  # its slot of the stopped flags
     task = runner._pickled(runner.chunk_task(scenario, 3, 0, 0, 0, True, None, None, None, False))
     whole = simulate_metrics(scenario, 6, 3, workers=1)
     pd.testing.assert_frame_equal(pickle.loads(runner._simulate_unless_cancelled(stream, task, 2, 6)),
@@ -557,15 +557,32 @@ def test_a_stream_is_cancelled_once_its_reader_stops_and_the_next_starts_clear()
     scenario = load_scenario(BASE_SCENARIO)
     reading = runner.metrics_in_order(scenario, 40, 3, 1, workers=2)
     next(reading)
-    stream = next(runner._STREAMS)  # the number after the open stream's
+    (slot,) = runner._OPEN_SLOTS
     flags = runner._POOL[3]
-    assert not flags[(stream - 1) % runner.CANCEL_SLOTS]
+    assert not flags[slot]
+    other = runner.metrics_in_order(scenario, 40, 3, 1, workers=2)
+    next(other)  # a second stream read at the same time has a slot of its own
+    (other_slot,) = runner._OPEN_SLOTS - {slot}
     reading.close()
-    assert flags[(stream - 1) % runner.CANCEL_SLOTS]  # its chunks still queued or running stop
+    assert flags[slot] and not flags[other_slot]  # its chunks still queued or running stop, not the other's
+    read_on = pd.concat([next(other) for _ in range(7)], ignore_index=True)  # replicates 1-7, unaffected
+    pd.testing.assert_frame_equal(read_on, simulate_metrics(scenario, 8, 3, workers=1).iloc[1:].reset_index(drop=True))
+    other.close()
+    assert flags[other_slot] and not runner._OPEN_SLOTS
     whole = simulate_metrics(scenario, 8, 3, workers=1)
     pd.testing.assert_frame_equal(pd.concat(runner.metrics_in_order(scenario, 8, 3, 2, workers=2), ignore_index=True),
                                   whole)  # fmt: skip
     runner._drop_pool()
+
+
+def test_no_two_streams_read_at_once_share_a_slot(monkeypatch):
+    from ctdild_sim.runs import runner
+
+    monkeypatch.setattr(runner, "CANCEL_SLOTS", 3)
+    monkeypatch.setattr(runner, "_OPEN_SLOTS", {0, 2})
+    assert runner._open_slot() == 1  # whatever number comes next, the free slot
+    with pytest.raises(RuntimeError, match="at once"):
+        runner._open_slot()
 
 
 def test_a_chunk_that_fails_while_read_in_order_raises_and_ends_the_pool():

@@ -221,12 +221,12 @@ def _simulate_pickled(task: bytes) -> bytes:
     return _pickled(simulate_chunk(*pickle.loads(task)))
 
 
-def _simulate_unless_cancelled(stream: int, task: bytes, start: int, stop: int) -> bytes | None:
+def _simulate_unless_cancelled(slot: int, task: bytes, start: int, stop: int) -> bytes | None:
     """A pool worker's task of an in-order stream (``metrics_in_order``): the metrics of replicates
     ``start..stop-1`` of the stream's ``task`` (its ``chunk_task``, pickled once for all its chunks).
-    Nothing once the stream's reader has stopped reading, whether the chunk has not started yet or
-    is between replicates."""
-    flags, slot = _CANCELLED, stream % CANCEL_SLOTS
+    Nothing once the stream's reader has stopped reading (its ``slot`` of the stopped flags set),
+    whether the chunk has not started yet or is between replicates."""
+    flags = _CANCELLED
     if flags is not None and flags[slot]:
         return None
     scenario, seed, _, _, keep_events, metrics_only, state, counts_day, posterior, progress = _unpickled_once(task)
@@ -254,12 +254,25 @@ def _unpickled_once(task: bytes) -> tuple:
 
 
 CANCEL_SLOTS = 4096
-"""In-order streams whose "stopped" flags the pool's shared array holds at once (a stream's slot is
-its number modulo this; a search reads one stream at a time)."""
+"""In-order streams whose "stopped" flags the pool's shared array holds at once (a search reads
+one stream at a time)."""
 _CANCELLED: ctypes.Array[ctypes.c_bool] | None = None
 """A worker's view of its pool's stopped flags (set by ``_init_worker``)."""
-_STREAMS = itertools.count()
-"""Numbers of this process's in-order streams."""
+_SLOTS = itertools.count()
+_OPEN_SLOTS: set[int] = set()
+"""The slots of this process's streams still being read (never given to another stream)."""
+
+
+def _open_slot() -> int:
+    """A slot of the stopped flags no open stream has, taken in turn."""
+    for _ in range(CANCEL_SLOTS):
+        slot = next(_SLOTS) % CANCEL_SLOTS
+        if slot not in _OPEN_SLOTS:
+            _OPEN_SLOTS.add(slot)
+            return slot
+    raise RuntimeError(f"more than {CANCEL_SLOTS} in-order streams are being read at once")
+
+
 _POOL: tuple[int, int, multiprocessing.pool.Pool, ctypes.Array[ctypes.c_bool]] | None = None
 """The worker pool of this process (its pid, its size, the pool, its in-order streams' stopped
 flags): started by the first parallel run and kept for the next ones (a sweep runs dozens), ended
@@ -496,8 +509,7 @@ def _pool_in_order(workers: int, task: tuple, bounds: list[tuple[int, int]]) -> 
     ``IN_FLIGHT_PER_WORKER`` chunks a worker submitted ahead; once the caller stops reading, the
     stream's chunks still queued or running are cancelled."""
     pool, flags = _pool_and_flags(workers)
-    stream = next(_STREAMS)
-    slot = stream % CANCEL_SLOTS
+    slot = _open_slot()
     flags[slot] = False
     waiting: deque[multiprocessing.pool.AsyncResult] = deque()
     queued = iter(bounds)
@@ -506,7 +518,7 @@ def _pool_in_order(workers: int, task: tuple, bounds: list[tuple[int, int]]) -> 
     def submit() -> None:
         chunk = next(queued, None)
         if chunk is not None:
-            waiting.append(pool.apply_async(_simulate_unless_cancelled, (stream, pickled, *chunk)))
+            waiting.append(pool.apply_async(_simulate_unless_cancelled, (slot, pickled, *chunk)))
 
     try:
         for _ in range(IN_FLIGHT_PER_WORKER * workers):
@@ -522,6 +534,7 @@ def _pool_in_order(workers: int, task: tuple, bounds: list[tuple[int, int]]) -> 
         raise
     finally:
         flags[slot] = True
+        _OPEN_SLOTS.discard(slot)
 
 
 ADAPTIVE_BATCH = 200
