@@ -487,7 +487,7 @@ def test_a_task_a_worker_cannot_unpickle_is_an_error_not_a_hang():
 
     def run() -> None:
         try:
-            runner._local_pool(2, [(_Unloadable(),)], lambda chunk: None)
+            runner._local_pool(2, (_Unloadable(),), [(0, 1)], lambda chunk: None)
         except BaseException as error:
             raised.append(error)
 
@@ -530,7 +530,7 @@ def test_a_chunk_whose_reader_stopped_is_abandoned_between_replicates(monkeypatc
     flags = (ctypes.c_bool * runner.CANCEL_SLOTS)()
     monkeypatch.setattr(runner, "_CANCELLED", flags)
     stream = 5  # its slot of the stopped flags
-    task = runner._pickled(runner.chunk_task(scenario, 3, 0, 0, 0, True, None, None, None, False))
+    task = runner._pickled(runner.ChunkTask(scenario, 3, 0, 0, 0, True, None, None, None, False))
     whole = simulate_metrics(scenario, 6, 3, workers=1)
     pd.testing.assert_frame_equal(pickle.loads(runner._simulate_unless_cancelled(stream, task, 2, 6)),
                                   whole.iloc[2:].reset_index(drop=True))  # fmt: skip

@@ -31,6 +31,7 @@ import time
 from collections import deque
 from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass
+from typing import NamedTuple
 
 import pandas as pd
 
@@ -203,48 +204,61 @@ WORKER_GC_THRESHOLD = (50_000, 20, 20)
 """Generation-0 threshold of the workers' collector (Python's default is 700)."""
 
 
-def chunk_task(scenario: Scenario, seed: int, start: int, stop: int, keep_events: int, metrics_only: bool,
-               state: TrialState | None, counts_day: float | None, posterior: Posterior | None,
-               progress: bool) -> tuple:  # fmt: skip
-    """``simulate_chunk``'s arguments for one chunk, in its order: what a worker is sent."""
-    return scenario, seed, start, stop, keep_events, metrics_only, state, counts_day, posterior, progress
+class ChunkTask(NamedTuple):
+    """``simulate_chunk``'s arguments for one chunk, in its order: what a worker is sent (a run's
+    chunks differ in ``start`` and ``stop`` only: the rest travels pickled once for all of them)."""
+
+    scenario: Scenario
+    seed: int
+    start: int
+    stop: int
+    keep_events: int
+    metrics_only: bool
+    state: TrialState | None
+    counts_day: float | None
+    posterior: Posterior | None
+    progress: bool
+
+    def for_chunk(self, start: int, stop: int) -> ChunkTask:
+        return self._replace(start=start, stop=stop)
 
 
 def _pickled(obj: object) -> bytes:
     return pickle.dumps(obj, protocol=pickle.HIGHEST_PROTOCOL)
 
 
-def _simulate_pickled(task: bytes) -> bytes:
-    """A pool worker's task: the task and its chunk travel as bytes this process (un)pickles itself,
-    so an object that fails to unpickle is an error of the task, raised in the caller, instead of
-    killing the worker (or the pool's result thread) and leaving the caller waiting forever."""
-    return _pickled(simulate_chunk(*pickle.loads(task)))
+def _simulate_pickled(chunk: tuple[bytes, int, int]) -> bytes:
+    """A pool worker's chunk: replicates ``start..stop-1`` of a run's task, which travels pickled
+    once for all the run's chunks (``_unpickled_once``). The task and the chunk's result travel as
+    bytes this process (un)pickles itself, so an object that fails to unpickle is an error of the
+    task, raised in the caller, instead of killing the worker (or the pool's result thread) and
+    leaving the caller waiting forever."""
+    task, start, stop = chunk
+    return _pickled(simulate_chunk(*_unpickled_once(task).for_chunk(start, stop)))
 
 
 def _simulate_unless_cancelled(slot: int, task: bytes, start: int, stop: int) -> bytes | None:
-    """A pool worker's task of an in-order stream (``metrics_in_order``): the metrics of replicates
-    ``start..stop-1`` of the stream's ``task`` (its ``chunk_task``, pickled once for all its chunks).
-    Nothing once the stream's reader has stopped reading (its ``slot`` of the stopped flags set),
-    whether the chunk has not started yet or is between replicates."""
+    """A pool worker's chunk of an in-order stream (``metrics_in_order``), as ``_simulate_pickled``
+    but its metrics only, and nothing once the stream's reader has stopped reading (its ``slot`` of
+    the stopped flags set), whether the chunk has not started yet or is between replicates."""
     flags = _CANCELLED
     if flags is not None and flags[slot]:
         return None
-    scenario, seed, _, _, keep_events, metrics_only, state, counts_day, posterior, progress = _unpickled_once(task)
     try:
-        chunk = simulate_chunk(scenario, seed, start, stop, keep_events, metrics_only, state, counts_day, posterior,
-                               progress, cancelled=None if flags is None else lambda: flags[slot])  # fmt: skip
+        chunk = simulate_chunk(*_unpickled_once(task).for_chunk(start, stop),
+                               cancelled=None if flags is None else lambda: flags[slot])  # fmt: skip
     except ChunkCancelled:
         return None
     return _pickled(chunk.metrics)
 
 
-_UNPICKLED: dict[bytes, tuple] = {}
-"""A worker's last stream task, unpickled (a chunk reads its scenario, state and posterior, and
+_UNPICKLED: dict[bytes, ChunkTask] = {}
+"""A worker's last run task, unpickled (a chunk reads its scenario, state and posterior, and
 changes none of them, as every replicate of a chunk reads the same ones)."""
 
 
-def _unpickled_once(task: bytes) -> tuple:
-    """The task unpickled, once for all the chunks of its stream a worker runs (a search's task
+def _unpickled_once(task: bytes) -> ChunkTask:
+    """The task unpickled, once for all the chunks of its run a worker simulates (a forecast's task
     holds the state and the posterior: 140 kB, half a millisecond to unpickle)."""
     unpickled = _UNPICKLED.get(task)
     if unpickled is None:
@@ -313,11 +327,14 @@ def _drop_pool() -> None:
 atexit.register(_drop_pool)
 
 
-def _local_pool(workers: int, tasks: list[tuple], on_done: Callable[[ChunkResult], None]) -> None:
+def _local_pool(
+    workers: int, task: ChunkTask, bounds: list[tuple[int, int]], on_done: Callable[[ChunkResult], None]
+) -> None:
+    """The chunks (``bounds``) of a run's ``task`` on the pool, each handed on as it finishes."""
     pool = _pool(workers)
     try:
-        pickled = [_pickled(task) for task in tasks]
-        for chunk in pool.imap_unordered(_simulate_pickled, pickled):
+        pickled = _pickled(task)
+        for chunk in pool.imap_unordered(_simulate_pickled, [(pickled, a, b) for a, b in bounds]):
             on_done(pickle.loads(chunk))
     except BaseException:
         _drop_pool()
@@ -388,8 +405,8 @@ def execute_chunks(
     if workers < 1:
         raise ValueError(f"workers (={workers}) must be >= 1")
     size = chunk_size or default_chunk_size(replicates, workers)
-    tasks = [chunk_task(scenario, seed, first + a, first + b, keep_events, metrics_only, state, counts_day, posterior,
-                        progress) for a, b in chunk_bounds(replicates, size)]  # fmt: skip
+    task = ChunkTask(scenario, seed, 0, 0, keep_events, metrics_only, state, counts_day, posterior, progress)
+    bounds = [(first + a, first + b) for a, b in chunk_bounds(replicates, size)]
     bands = DemandBands(scenario.start_date, horizon_weeks(scenario))
     weekly_progress = ProgressBands(scenario.start_date, horizon_weeks(scenario)) if progress else None
     done: list[ChunkResult] = []
@@ -406,12 +423,12 @@ def execute_chunks(
             on_progress(chunk.stop - chunk.start)
 
     if scheduler is not None:
-        _dask(scheduler, workers, tasks, collect)
-    elif workers == 1 or len(tasks) == 1:
-        for task in tasks:
-            collect(simulate_chunk(*task))
+        _dask(scheduler, workers, [task.for_chunk(a, b) for a, b in bounds], collect)
+    elif workers == 1 or len(bounds) == 1:
+        for a, b in bounds:
+            collect(simulate_chunk(*task.for_chunk(a, b)))
     else:
-        _local_pool(workers, tasks, collect)
+        _local_pool(workers, task, bounds, collect)
     return sorted(done, key=lambda c: c.start), bands, weekly_progress
 
 
@@ -486,7 +503,7 @@ def metrics_in_order(
     chunk)."""
     bounds = chunk_bounds(replicates, chunk_size)
     if workers > 1 and scheduler is None:
-        task = chunk_task(scenario, seed, 0, 0, keep_events, True, state, counts_day, posterior, False)
+        task = ChunkTask(scenario, seed, 0, 0, keep_events, True, state, counts_day, posterior, False)
         yield from _pool_in_order(workers, task, bounds)
         return
     # one process, or a Dask cluster: a group of one chunk a worker at a time
@@ -504,8 +521,8 @@ IN_FLIGHT_PER_WORKER = 2
 instead of idling while the caller reads and sends one (what the caller does not read is cancelled)."""
 
 
-def _pool_in_order(workers: int, task: tuple, bounds: list[tuple[int, int]]) -> Iterator[pd.DataFrame]:
-    """The metrics of ``task`` (a ``chunk_task``) chunk by chunk (``bounds``) in order, with
+def _pool_in_order(workers: int, task: ChunkTask, bounds: list[tuple[int, int]]) -> Iterator[pd.DataFrame]:
+    """The metrics of ``task`` chunk by chunk (``bounds``) in order, with
     ``IN_FLIGHT_PER_WORKER`` chunks a worker submitted ahead; once the caller stops reading, the
     stream's chunks still queued or running are cancelled."""
     pool, flags = _pool_and_flags(workers)
