@@ -19,7 +19,7 @@ import sys
 from setuptools import setup
 from setuptools.command.build_ext import build_ext
 
-MODEL = ("candidates", "cohorts", "eligibility", "engine", "patient", "referrals", "restart", "safety", "screening")
+MODEL = ("candidates", "cohorts", "eligibility", "engine", "patient", "referrals", "safety", "screening")
 COMPILED = [
     *[f"ctdild_sim/model/{name}.py" for name in MODEL],
     *[f"ctdild_sim/sim/{name}.py" for name in ("capacity", "events", "memo", "streams", "timing")],
@@ -28,7 +28,7 @@ COMPILED = [
     "ctdild_sim/analysis/supply_metrics.py",
 ]
 """Modules compiled with mypyc. Left out on purpose: classes whose instances cross process
-boundaries (``model/state.py``'s trial state, ``analysis/bands.py``'s histograms, ``sim/budget.py``'s
+boundaries (``model/trace.py``'s records, ``analysis/bands.py``'s histograms, ``sim/budget.py``'s
 exception), since compiled classes do not unpickle, and everything that is not run per replicate."""
 
 MYPY_OPTIONS = ["--ignore-missing-imports", "--follow-imports=silent"]

@@ -29,8 +29,10 @@ from rich.text import Text
 
 from ctdild_sim import __version__
 from ctdild_sim.actuals.reader import ActualsError
+from ctdild_sim.actuals.records import read_records
 from ctdild_sim.actuals.rows import FILES as ACTUALS_FILES
 from ctdild_sim.actuals.synthetic import actuals_from_replicate, synthetic_readme
+from ctdild_sim.actuals.workbook import TemplateExists, write_template
 from ctdild_sim.analysis.compare import (
     headline,
     milestone_differences,
@@ -63,7 +65,7 @@ from ctdild_sim.scenario.comments import chain_comments, parent_texts
 from ctdild_sim.scenario.loading import ScenarioError, load_scenario, read_text, shipped_scenario, shipped_scenarios_dir
 from ctdild_sim.scenario.trial import Scenario
 from ctdild_sim.sim.budget import BudgetExceeded
-from ctdild_sim.studies.forecast import PLAN_REPLICATES, read_state
+from ctdild_sim.studies.forecast import PLAN_REPLICATES
 from ctdild_sim.studies.forecast import forecast as run_forecast
 from ctdild_sim.studies.lot_plan import plan_lots
 from ctdild_sim.studies.sensitivity import (
@@ -530,7 +532,7 @@ def forecast(scenario_file: Path, actuals_dir: Path, as_of: dt.datetime | None, 
     if scenario.day_of(as_of_date) + 1 >= scenario.horizon_days:
         _fail(f"--as-of: {as_of_date} is past the scenario's horizon ({scenario.horizon_days:g} days from the start)")
     try:
-        read_state(scenario, actuals_dir, as_of_date)  # every problem of the records before anything is simulated
+        records = read_records(actuals_dir, scenario, as_of_date)  # every problem before anything is simulated
     except ActualsError as exc:
         _fail(str(exc))
     kept = keep_events if _keeps_records(out, no_store) else 0
@@ -538,7 +540,7 @@ def forecast(scenario_file: Path, actuals_dir: Path, as_of: dt.datetime | None, 
     started = dt.datetime.now(dt.UTC)
     with _guarded(scenario_file) as state:
         made = _with_steps(quiet, lambda progress: run_forecast(
-            scenario, actuals_dir, as_of_date, replicates, seed,
+            scenario, records, as_of_date, replicates, seed,
             target_date=target_date.date() if target_date else None,
             target_stockout=None if no_lot_plan else target_stockout, learning=not no_learning, progress=progress,
             plan_replicates=min(plan_replicates, replicates), **options,
@@ -556,6 +558,22 @@ def forecast(scenario_file: Path, actuals_dir: Path, as_of: dt.datetime | None, 
         if state.saved:
             console.print(Text(f"Saved as run {state.saved} in {results_root}/.", style="bold"))
         _write(console, out, tables)
+
+
+def _write_template(path: Path, scenario_file: Path | None) -> None:
+    """The empty records workbook, for the sites and AE kinds of ``scenario_file`` (the base scenario)."""
+    if path.suffix != ".xlsx":
+        _fail(f"--template: {path}: an Excel workbook's name ends in .xlsx")
+    scenario_file = _scenario_path(scenario_file or Path("scenarios") / "nct06574581.yaml")
+    scenario = _load(scenario_file)
+    try:
+        write_template(path, scenario)
+    except TemplateExists as exc:
+        _fail(str(exc))
+    except OSError as exc:
+        _fail(f"--template: {path}: could not be written ({exc.strerror or exc})", code=1)
+    click.echo(f"An empty records workbook for {scenario.name} written to {path}: fill in one sheet per table and "
+               f"forecast with --actuals {path}.")  # fmt: skip
 
 
 def _with_steps(quiet: bool, work):
@@ -576,15 +594,28 @@ def _with_steps(quiet: bool, work):
 
 
 @main.command()
-@click.argument("scenario_file", type=click.Path(path_type=Path))
+@click.argument("scenario_file", type=click.Path(path_type=Path), required=False)
+@click.option("--template", type=click.Path(path_type=Path), default=None,
+              help="Write an empty records workbook (.xlsx) to fill in instead: a sheet per table, each column "
+                   "described, drop-down lists for names [SCENARIO_FILE default: the shipped base "
+                   "scenario].")  # fmt: skip
 @click.option("--replicate", "-r", type=click.IntRange(0, MAX_REPLICATES), default=0, show_default=True,
               help="The replicate whose records are written.")  # fmt: skip
 @click.option("--seed", default=20240820, show_default=True, type=click.IntRange(0, 2**63 - 1))
-@click.option("--as-of", "as_of", type=_date, required=True, help="The date the records run to (YYYY-MM-DD).")
-@click.option("--out", type=click.Path(path_type=Path), required=True, help="Folder to write the CSV files to.")
-def actuals(scenario_file: Path, replicate: int, seed: int, as_of: dt.datetime, out: Path) -> None:
+@click.option("--as-of", "as_of", type=_date, default=None, help="The date the records run to (YYYY-MM-DD).")
+@click.option("--out", type=click.Path(path_type=Path), default=None, help="Folder to write the CSV files to.")
+def actuals(scenario_file: Path | None, template: Path | None, replicate: int, seed: int, as_of: dt.datetime | None,
+            out: Path | None) -> None:  # fmt: skip
     """Write what a simulated replicate of SCENARIO_FILE would have recorded by a date, as an
-    actuals folder (synthetic records, for trying the forecast and as an example of the format)."""
+    actuals folder (synthetic records, for trying the forecast and as an example of the format);
+    or, with --template, the empty workbook a trial's records are kept in."""
+    if template is not None:
+        _write_template(template, scenario_file)
+        return
+    if scenario_file is None:
+        _fail("SCENARIO_FILE: missing (the scenario whose replicate is written)")
+    if as_of is None or out is None:
+        _fail(f"{'--as-of' if as_of is None else '--out'}: missing (or --template FILE for an empty workbook)")
     scenario_file = _scenario_path(scenario_file)
     scenario = _load(scenario_file)
     as_of_date = as_of.date()

@@ -26,13 +26,14 @@ from dash import ALL, MATCH, Input, Output, State, no_update
 from dash.exceptions import PreventUpdate
 
 from ctdild_sim.actuals.reader import ActualsError, RecordFiles, as_of_hint
+from ctdild_sim.actuals.records import read_records
 from ctdild_sim.reports.pack import Pack, RunRecord, steering_pack, view_pack
 from ctdild_sim.reports.writers import FORMATS, ReportError, report_bytes
 from ctdild_sim.runs.export import WriteFailed
 from ctdild_sim.runs.results import StoreError, save_run
 from ctdild_sim.runs.runner import run_scenario
 from ctdild_sim.sim.budget import BudgetExceeded
-from ctdild_sim.studies.forecast import forecast, read_state
+from ctdild_sim.studies.forecast import forecast
 from ctdild_sim.studies.lot_plan import Evaluation, plan_lots
 from dashboard import ids, layout
 from dashboard.data import (
@@ -373,14 +374,14 @@ def on_records_check(ctx: Context, scenario_name: object, choice: object, as_of:
     source = None
     try:
         scenario, _, source, day = _forecast_inputs(ctx, scenario_name, choice, upload, as_of)
-        actuals, state = read_state(scenario, source, day)
+        records = read_records(source, scenario, day)
     except DashboardError as exc:
         return layout.error(_messages(ctx, exc))
     except ActualsError as exc:
         return layout.error(_shown(ctx, source, str(exc)) if source is not None else str(exc))
-    counts = ", ".join(f"{len(lines)} rows in {name}" for name, lines in actuals.tables.items())
-    lines = [f"The records are valid as of {day}: {counts}. The simulation restarts on day {state.restart_day:g}."]
-    lines += [f"Warning: {w}" for w in actuals.warnings]
+    counts = ", ".join(f"{len(lines)} rows in {name}" for name, lines in records.actuals.tables.items())
+    lines = [f"The records are valid as of {day}: {counts}. The simulation takes over on day {records.restart_day:g}."]
+    lines += [f"Warning: {w}" for w in records.warnings]
     return dash.html.Div([dash.html.P(line, className="records-ok") for line in lines])
 
 
@@ -412,7 +413,7 @@ def on_forecast(ctx: Context, set_progress: Callable, scenario_name: object, cho
         n = whole_number(replicates, "Replicates", 1, ctx.max_replicates)
         seed = whole_number(seed, "The seed", 0, MAX_SEED)
         learn = isinstance(learning, list) and "learn" in learning
-        read_state(scenario, source, day)  # every problem of the records before anything is simulated
+        records = read_records(source, scenario, day)  # every problem of the records before anything is simulated
         with ctx.jobs.hold(f"a forecast of {n:,} replicates"):
             started = dt.datetime.now(dt.UTC)
             done: dict[str, int] = {}
@@ -421,7 +422,7 @@ def on_forecast(ctx: Context, set_progress: Callable, scenario_name: object, cho
                 done[step] = done.get(step, 0) + k
                 set_progress((f"{step}: {done[step]:,}" + (f" / {total:,}" if total else "") + " replicates",))
 
-            made = forecast(scenario, source, day, n, seed, learning=learn, progress=progress, workers=ctx.workers)
+            made = forecast(scenario, records, day, n, seed, learning=learn, progress=progress, workers=ctx.workers)
             extra = made.manifest()
             if isinstance(source, RecordFiles):
                 extra["actuals_folder"] = f"{UPLOADED}{source.origin}"

@@ -27,7 +27,7 @@ import ctdild_sim.model.engine as engine
 from ctdild_sim.learning.posterior import learn
 from ctdild_sim.runs.runner import simulate_chunk
 from ctdild_sim.scenario.loading import load_scenario
-from ctdild_sim.studies.forecast import read_state
+from ctdild_sim.actuals.records import read_records
 
 
 def digest(chunk):
@@ -45,10 +45,10 @@ found = {"engine": engine.__file__}
 for path in sorted((root / "scenarios").glob("*.yaml")):
     found[path.name] = digest(simulate_chunk(load_scenario(path), 11, 0, 30, 6))
 scenario = load_scenario(root / "scenarios" / "nct06574581.yaml")
-actuals, state = read_state(scenario, root / "scenarios" / "actuals" / "nct06574581-2026-11-25", dt.date(2026, 11, 25))
-posterior = learn(scenario, actuals, state)
-chunk = simulate_chunk(scenario, 11, 0, 30, 6, state=state, counts_day=state.restart_day, posterior=posterior,
-                       progress=True)
+records = read_records(root / "scenarios" / "actuals" / "nct06574581-2026-11-25", scenario, dt.date(2026, 11, 25))
+posterior = learn(scenario, records.trace, records.observed)
+chunk = simulate_chunk(scenario, 11, 0, 30, 6, trace=records.trace, counts_day=records.restart_day,
+                       posterior=posterior, progress=True)
 found["forecast"] = digest(chunk)
 print(json.dumps(found))
 """
@@ -77,7 +77,7 @@ def test_every_compiled_module_exists_and_pickled_classes_stay_pure():
     # setup.py's list names real modules, none of those whose objects cross process boundaries
     compiled = compiled_modules()
     assert compiled and all((ROOT / path).is_file() for path in compiled)
-    for crossing in ("ctdild_sim/model/state.py", "ctdild_sim/analysis/bands.py", "ctdild_sim/sim/budget.py"):
+    for crossing in ("ctdild_sim/model/trace.py", "ctdild_sim/analysis/bands.py", "ctdild_sim/sim/budget.py"):
         assert crossing not in compiled
     requires = tomllib.loads((ROOT / "pyproject.toml").read_text())["build-system"]["requires"]
     assert any(r.startswith("mypy") for r in requires)

@@ -18,7 +18,7 @@ from dash import no_update
 
 from ctdild_sim.actuals.archive import MAX_UNPACKED_BYTES, MAX_ZIP_BYTES, unpack_zip
 from ctdild_sim.actuals.reader import ActualsError, as_of_hint, latest_record_date, read_actuals
-from ctdild_sim.actuals.state import trial_state
+from ctdild_sim.actuals.records import read_records
 from ctdild_sim.analysis.bands import PROGRESS_MEASURES
 from ctdild_sim.runs.runner import run_scenario
 from ctdild_sim.scenario.loading import load_scenario
@@ -61,9 +61,9 @@ def test_a_zip_of_records_reads_as_the_folder_does(folder):
     extra = {f"{folder}README.md": b"notes", "__MACOSX/._subjects.csv": b"\x00", f"{folder}.DS_Store": b"\x00"}
     records = unpack_zip("records.zip", zip_bytes({**example_files(folder), **extra}))
     assert sorted(records.files) == sorted(p.name for p in EXAMPLE.glob("*.csv"))
-    from_zip, from_folder = read_actuals(records, scenario, AS_OF), read_actuals(EXAMPLE, scenario, AS_OF)
-    assert from_zip.sha256 == from_folder.sha256
-    assert trial_state(from_zip, scenario) == trial_state(from_folder, scenario)
+    from_zip, from_folder = read_records(records, scenario, AS_OF), read_records(EXAMPLE, scenario, AS_OF)
+    assert from_zip.actuals.sha256 == from_folder.actuals.sha256
+    assert from_zip.observed.history == from_folder.observed.history
 
 
 BAD_ZIPS = [
@@ -102,7 +102,7 @@ def test_records_in_a_zip_get_the_clis_messages_with_the_zips_name():
         read_actuals(records, load_scenario(BASE_SCENARIO), AS_OF)
     message = str(caught.value)
     assert "mine.zip/subjects.csv:2:enrolled_on: Input should be a valid date" in message
-    assert "mine.zip/subject.csv: not an actuals file; did you mean 'subjects.csv'?" in message
+    assert "mine.zip/subject.csv: not a records file; did you mean 'subjects.csv'? (names are exact)" in message
 
 
 def test_the_as_of_date_is_guessed_from_the_name_else_the_last_recorded_day():

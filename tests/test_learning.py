@@ -3,9 +3,12 @@ when there is no data, concentration on the truth when there is a lot, and calib
 
 from __future__ import annotations
 
+import csv
 import datetime as dt
 import math
 import pickle
+import shutil
+from collections import Counter
 from pathlib import Path
 
 import numpy as np
@@ -14,11 +17,11 @@ import pytest
 from click.testing import CliRunner
 from scipy import integrate, stats
 
-from ctdild_sim.actuals.reader import read_actuals
-from ctdild_sim.actuals.state import trial_state
+from ctdild_sim.actuals.records import read_records
 from ctdild_sim.actuals.synthetic import actuals_from_replicate
 from ctdild_sim.cli import main
 from ctdild_sim.learning.beliefs import GRID, BetaBelief, DirichletBelief, GammaBelief, ScaleBelief
+from ctdild_sim.learning.evidence import gather
 from ctdild_sim.learning.posterior import Posterior, learn, population_facts
 from ctdild_sim.model.engine import run_replicate
 from ctdild_sim.runs.runner import simulate_metrics
@@ -26,7 +29,7 @@ from ctdild_sim.scenario.distributions import Exponential, LogNormal
 from ctdild_sim.scenario.loading import _deep_merge, load_scenario
 from ctdild_sim.scenario.trial import Scenario
 from ctdild_sim.studies.calibration import calibration, coverage_table, rank
-from ctdild_sim.studies.forecast import forecast, read_state
+from ctdild_sim.studies.forecast import forecast
 
 from conftest import BASE_SCENARIO, SCENARIOS
 
@@ -111,8 +114,8 @@ def test_scale_update_with_censored_durations_matches_numerical_integration():
 def test_no_records_give_the_prior(tmp_path):
     empty = tmp_path / "empty"
     empty.mkdir()
-    actuals, state = read_state(BASE, empty, BASE.start_date)
-    learned, prior = learn(BASE, actuals, state), learn(BASE)
+    records = read_records(empty, BASE, BASE.start_date)
+    learned, prior = learn(BASE, records.trace, records.observed), learn(BASE)
     assert learned.learned and not prior.learned
     for a, b in zip(learned.assumptions, prior.assumptions, strict=True):
         assert a.key == b.key
@@ -139,8 +142,8 @@ def test_with_a_lot_of_data_the_posterior_lands_on_the_truth(tmp_path):
     })  # fmt: skip
     as_of = guess.start_date + dt.timedelta(days=1500)
     folder = _records(truth, 0, as_of, tmp_path / "records")
-    actuals = read_actuals(folder, guess, as_of)
-    posterior = {a.key: a for a in learn(guess, actuals, trial_state(actuals, guess)).assumptions}
+    records = read_records(folder, guess, as_of)
+    posterior = {a.key: a for a in learn(guess, records.trace, records.observed).assumptions}
     rate = posterior["sites.CMUH.referral_rate_per_month"]
     mean, low, high = rate.posterior
     sd = (high - low) / (2 * 1.645)
@@ -157,8 +160,8 @@ def test_with_a_lot_of_data_the_posterior_lands_on_the_truth(tmp_path):
 def test_no_learning_forecasts_with_the_scenario_as_written(tmp_path):
     plain = forecast(BASE, EXAMPLE, AS_OF, 30, 5, learning=False, workers=1)
     assert plain.posterior is None
-    _, state = read_state(BASE, EXAMPLE, AS_OF)
-    same = simulate_metrics(BASE, 30, 5, state=state, workers=1)
+    records = read_records(EXAMPLE, BASE, AS_OF)
+    same = simulate_metrics(BASE, 30, 5, trace=records.trace, workers=1)
     assert plain.tables.metrics["lplv_day"].equals(same["lplv_day"])
     learned = forecast(BASE, EXAMPLE, AS_OF, 30, 5, workers=1)
     assert not learned.tables.metrics["lplv_day"].equals(same["lplv_day"])
@@ -166,11 +169,10 @@ def test_no_learning_forecasts_with_the_scenario_as_written(tmp_path):
 
 
 def test_forecast_replicates_draw_their_parameters_reproducibly():
-    _, state = read_state(BASE, EXAMPLE, AS_OF)
-    actuals, _ = read_state(BASE, EXAMPLE, AS_OF)
-    posterior = learn(BASE, actuals, state)
-    one = simulate_metrics(BASE, 24, 9, state=state, posterior=posterior, workers=1)
-    two = simulate_metrics(BASE, 24, 9, state=state, posterior=posterior, workers=2, chunk_size=5)
+    records = read_records(EXAMPLE, BASE, AS_OF)
+    posterior = learn(BASE, records.trace, records.observed)
+    one = simulate_metrics(BASE, 24, 9, trace=records.trace, posterior=posterior, workers=1)
+    two = simulate_metrics(BASE, 24, 9, trace=records.trace, posterior=posterior, workers=2, chunk_size=5)
     assert one.equals(two)
 
 
@@ -255,8 +257,8 @@ def test_a_remembered_draw_is_the_draw_another_policy_would_make():
     from ctdild_sim.learning.posterior import Assumption, Target
     from ctdild_sim.studies.lot_plan import with_reorder_policy
 
-    actuals, state = read_state(BASE, EXAMPLE, AS_OF)
-    posterior = learn(BASE, actuals, state)
+    records = read_records(EXAMPLE, BASE, AS_OF)
+    posterior = learn(BASE, records.trace, records.observed)
     first, second = with_reorder_policy(BASE, 16, 110.0), with_reorder_policy(BASE, 7, 60.0)
     key = draws.draw_key(first, posterior)
     assert key == draws.draw_key(second, posterior)  # the policy is not part of what a draw depends on
@@ -273,9 +275,9 @@ def test_a_remembered_draw_is_the_draw_another_policy_would_make():
         patch.setattr(draws, "MEMORY_SIZE", 6)
         assert draws.draw(posterior, second, 5, 99, key) == draws.draw(posterior, second, 5, 99)
         assert len(draws._MEMORY) == 6
-    fresh = simulate_metrics(second, 6, 5, state=state, posterior=posterior)
+    fresh = simulate_metrics(second, 6, 5, trace=records.trace, posterior=posterior)
     draws._MEMORY.clear()
-    pd.testing.assert_frame_equal(fresh, simulate_metrics(second, 6, 5, state=state, posterior=posterior))
+    pd.testing.assert_frame_equal(fresh, simulate_metrics(second, 6, 5, trace=records.trace, posterior=posterior))
     # a posterior that learned something about the policy itself draws afresh every time
     about_policy = Assumption("p", "p", "", "", (0, 0, 0), (0, 0, 0), "",
                               Target(None, ("product", "policy", "reorder_point_vials")))  # fmt: skip
@@ -285,15 +287,15 @@ def test_a_remembered_draw_is_the_draw_another_policy_would_make():
 def test_a_posterior_travels_without_its_sums_and_keeps_its_fingerprint():
     """A search sends the posterior with each task: the sums a draw caches stay behind (they
     doubled its pickle), and its fingerprint (what the draw memory keys on) travels with it."""
-    actuals, state = read_state(BASE, EXAMPLE, AS_OF)
-    posterior = learn(BASE, actuals, state)
+    records = read_records(EXAMPLE, BASE, AS_OF)
+    posterior = learn(BASE, records.trace, records.observed)
     sent = pickle.dumps(posterior)
     drawn = posterior.draw(BASE, np.random.default_rng(4))
     scales = [a.target.belief for a in posterior.assumptions if isinstance(a.target.belief, ScaleBelief)]
     assert scales and all("cdf" in vars(belief) for belief in scales)  # summed by the draw
     assert pickle.dumps(posterior) == sent
     received = pickle.loads(sent)
-    assert received.digest == posterior.digest == learn(BASE, actuals, state).digest
+    assert received.digest == posterior.digest == learn(BASE, records.trace, records.observed).digest
     assert received.draw(BASE, np.random.default_rng(4)) == drawn
     assert learn(BASE).digest != posterior.digest  # the prior: other beliefs
 
@@ -305,9 +307,9 @@ def test_a_scenarios_draw_key_is_the_same_after_it_was_simulated():
     from ctdild_sim.studies.lot_plan import with_reorder_policy
 
     scenario = load_scenario(BASE_SCENARIO)
-    actuals, state = read_state(scenario, EXAMPLE, AS_OF)
-    posterior = learn(scenario, actuals, state)
-    lab = scenario.population.got_u_per_l.model_copy()  # a model of its own, nothing cached yet
+    lab = type(scenario.population.got_u_per_l).model_validate(scenario.population.got_u_per_l.model_dump())
+    records = read_records(EXAMPLE, scenario, AS_OF)  # a model of its own above: nothing cached on it yet
+    posterior = learn(scenario, records.trace, records.observed)
     first = with_reorder_policy(
         scenario.model_copy(update={"population": scenario.population.model_copy(update={"got_u_per_l": lab})}),
         16, 110.0)  # fmt: skip
@@ -315,3 +317,108 @@ def test_a_scenarios_draw_key_is_the_same_after_it_was_simulated():
     assert "sigma" not in vars(lab) and lab.sigma > 0 and "sigma" in vars(lab)  # now cached, as a draw caches it
     assert draws.draw_key(first, posterior) == key
     assert draws.draw_key(with_reorder_policy(first, 7, 60.0), posterior) == key
+
+
+# -- every record counts ----------------------------------------------------------------------------
+
+
+def _csv(folder: Path, name: str) -> list[dict]:
+    path = folder / name
+    return list(csv.DictReader(path.open(newline=""))) if path.exists() else []
+
+
+def _counts_from_the_files(folder: Path) -> dict:
+    """The records' counts, made straight from the CSV files (not through the engine)."""
+    screening = _csv(folder, "screening.csv")
+    first: dict[str, dict] = {}
+    for row in sorted(screening, key=lambda r: r["screening_started_on"] or r["referred_on"]):
+        first.setdefault(row["candidate_id"], row)
+    lots = [r for r in _csv(folder, "lots.csv") if r["initial_stock"].lower() != "true"]
+    subjects = _csv(folder, "subjects.csv")
+    return {
+        "referrals": Counter(row["site"] for row in first.values()),
+        "screened": (sum(r["outcome"] == "passed" for r in first.values()),
+                     sum(r["outcome"] == "failed" for r in first.values())),
+        "adverse_events": Counter(r["name"] for r in _csv(folder, "adverse_events.csv")),
+        "infusions": len(_csv(folder, "infusions.csv")),
+        "lot_qc": (sum(bool(r["failed_on"]) for r in lots), sum(bool(r["released_on"]) for r in lots)),
+        "withdrawals": sum(r["status"] == "withdrawn" for r in subjects),
+        "deaths": sum(r["status"] == "died" for r in subjects),
+        "review_outcomes": Counter(r["outcome"] for r in _csv(folder, "reviews.csv") if r["outcome"]),
+        "screening_durations": sum(1 for r in screening if r["outcome"] != "withdrew"),
+        "stays": len(_csv(folder, "infusions.csv")),
+        "reviews": len(_csv(folder, "reviews.csv")),
+        "yields": sum(1 for r in lots if r["vials"]),
+    }  # fmt: skip
+
+
+def _counts_learned(scenario: Scenario, folder: Path, as_of: dt.date) -> dict:
+    records = read_records(folder, scenario, as_of)
+    e = gather(scenario, records.trace, records.observed)
+    return {
+        "referrals": Counter({site: n for site, (n, _) in e.referrals.items() if n}),
+        "screened": e.screened,
+        "adverse_events": Counter({kind: n for kind, (n, _) in e.adverse_events.items() if n}),
+        "infusions": e.infusions,
+        "lot_qc": e.lot_qc,
+        "withdrawals": e.withdrawals[0],
+        "deaths": e.deaths[0],
+        "review_outcomes": Counter(e.review_outcomes),
+        "screening_durations": len(e.durations["screening.duration_days"]),
+        "stays": len(e.durations["dosing.length_of_stay_days"]),
+        "reviews": len(e.durations["safety.review_days"]),
+        "yields": len(e.yields),
+    }
+
+
+def test_the_learning_evidence_counts_every_record_of_the_files(tmp_path):
+    """The evidence of every learned assumption against counts made straight from the CSV files:
+    the shipped example, and records of trials drawn from the prior (AEs, deaths, withdrawals,
+    failed lots and repeats among them)."""
+    folders = [(EXAMPLE, AS_OF)]
+    prior = learn(BASE)
+    for i in (1, 4, 6, 9, 14):
+        rng = np.random.default_rng(np.random.SeedSequence(20240820, spawn_key=(0xCA1B, i)))
+        drawn, share = prior.draw(BASE, rng)
+        as_of = BASE.start_date + dt.timedelta(days=900)
+        result = run_replicate(drawn, 20240820 + 5_000_011, i, eligible_share=share)
+        folder = tmp_path / str(i)
+        folder.mkdir()
+        for name, frame in actuals_from_replicate(result, BASE, as_of).items():
+            frame.to_csv(folder / name, index=False)
+        folders.append((folder, as_of))
+    seen = Counter()
+    for folder, as_of in folders:
+        expected = _counts_from_the_files(folder)
+        assert _counts_learned(BASE, folder, as_of) == expected, folder
+        seen.update({k: 1 for k, v in expected.items() if v and v != (0, 0)})
+    assert seen["withdrawals"] and seen["deaths"] and seen["adverse_events"] and seen["review_outcomes"]
+
+
+def test_the_example_assumptions_count_its_adverse_events():
+    """The shipped records hold 2 transient fevers and 1 serious AE in 11 infusions: the assumptions
+    table says so, and the posterior fever rate moves towards 2/11 (it fell to 6.5% when the records'
+    AEs were ignored)."""
+    table = forecast(BASE, EXAMPLE, AS_OF, 4, 5, workers=1).posterior.table().set_index("label")
+    fever = table.loc["AE per infusion, transient_fever"]
+    assert fever["data"].startswith("2 in 11 infusions")
+    assert table.loc["AE per infusion, serious_possibly_related", "data"].startswith("1 in 11 infusions")
+    assert fever["posterior_mean"] > fever["prior_mean"]  # 2/11 observed against 10% planned
+
+
+def test_more_adverse_events_in_the_file_move_the_posterior(tmp_path):
+    folder = tmp_path / "records"
+    shutil.copytree(EXAMPLE, folder)
+    with (folder / "adverse_events.csv").open("a") as handle:
+        for k in range(30):
+            handle.write(f"13,2025-10-{20 + k % 10},transient_fever,false\n")
+    before = learn(BASE, *_trace_and_observed(EXAMPLE)).table().set_index("label")
+    after = learn(BASE, *_trace_and_observed(folder)).table().set_index("label")
+    label = "AE per infusion, transient_fever"
+    assert after.loc[label, "data"].startswith("32 in 11 infusions")
+    assert after.loc[label, "posterior_mean"] > before.loc[label, "posterior_mean"] + 0.3
+
+
+def _trace_and_observed(folder: Path):
+    records = read_records(folder, BASE, AS_OF)
+    return records.trace, records.observed

@@ -1,6 +1,7 @@
-"""A trial's actual state on a date: its records as CSV files, checked (``rows``, ``reader``),
-the state the engine restarts from derived from them by the protocol's rules (``state``), and
-synthetic records written from a simulated replicate in the same format (``synthetic``).
+"""A trial's records: CSV files (or one workbook), checked (``rows``, ``reader``), translated into
+the trace that drives the engine up to their as-of date (``trace``), read once for a forecast with
+what the engine made of them (``records``), and synthetic records written from a simulated
+replicate in the same format (``synthetic``).
 
 May import: ``scenario``, ``sim``, ``supply`` and ``model``.
 """

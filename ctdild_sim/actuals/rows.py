@@ -11,9 +11,29 @@ from __future__ import annotations
 
 import datetime as dt
 import itertools
-from typing import Literal
+from typing import Annotated, Literal
 
-from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
+from pydantic import BaseModel, BeforeValidator, ConfigDict, Field, field_validator, model_validator
+
+MAX_ID = 999_999_999
+"""Largest candidate, subject or lot id (ids are labels: any number up to this)."""
+MIN_WEIGHT_KG, MAX_WEIGHT_KG = 20.0, 300.0
+"""Body weights an adult subject's record may hold."""
+MAX_SHELF_LIFE_DAYS = 3652
+"""Longest a lot may keep between its fill and its expiry (ten years)."""
+
+
+def _boolean(value: object) -> object:
+    """Exactly ``true`` or ``false`` (in any case, as spreadsheets write them); nothing else."""
+    if isinstance(value, bool):
+        return value
+    if isinstance(value, str) and value.strip().lower() in ("true", "false"):
+        return value.strip().lower() == "true"
+    raise ValueError(f"must be true or false (got {str(value)[:40]!r})")
+
+
+Boolean = Annotated[bool, BeforeValidator(_boolean)]
+"""A boolean cell: ``true`` or ``false``; ``yes``, ``1`` or ``on`` are refused, not guessed at."""
 
 
 class Row(BaseModel):
@@ -49,7 +69,8 @@ class SiteRow(Row):
 class ScreeningRow(Row):
     """``screening.csv``: one row per screening of a candidate (a rescreened candidate has several)."""
 
-    candidate_id: int = Field(ge=1, description="The candidate's number; a subject keeps it as subject_id.")
+    candidate_id: int = Field(ge=1, le=MAX_ID, description="The candidate's number (a label); a subject keeps it "
+                              "as subject_id.")  # fmt: skip
     site: str = Field(min_length=1, max_length=80, description="The referring site.")
     referred_on: dt.date = Field(description="The day the candidate was referred.")
     screening_started_on: dt.date | None = Field(
@@ -87,11 +108,14 @@ class ScreeningRow(Row):
 class SubjectRow(Row):
     """``subjects.csv``: one row per enrolled subject."""
 
-    subject_id: int = Field(ge=1, description="The subject's candidate_id in screening.csv.")
+    subject_id: int = Field(ge=1, le=MAX_ID, description="The subject's candidate_id in screening.csv.")
     cohort: int = Field(ge=1, le=50, description="The dose cohort (1 for the first).")
     enrolled_on: dt.date = Field(description="The day of enrolment.")
     body_weight_kg: float | None = Field(
-        default=None, gt=0, le=500, description="Body weight (the dose is per kg); empty: drawn from the population."
+        default=None,
+        ge=MIN_WEIGHT_KG,
+        le=MAX_WEIGHT_KG,
+        description="Body weight in kg (the dose is per kg; an adult's, 20 to 300); empty: drawn from the population.",
     )
     status: Literal["ongoing", "completed", "withdrawn", "died", "lost"] = Field(
         description="ongoing, completed (follow-up done), withdrawn, died or lost."
@@ -111,13 +135,24 @@ class SubjectRow(Row):
 class InfusionRow(Row):
     """``infusions.csv``: one row per infusion admission."""
 
-    subject_id: int = Field(ge=1, description="The subject.")
+    subject_id: int = Field(ge=1, le=MAX_ID, description="The subject.")
     infusion: int = Field(ge=1, le=100, description="The infusion's number for this subject (1 for the first).")
     admitted_on: dt.date = Field(description="The day of admission.")
     infused_on: dt.date = Field(description="The day of the infusion.")
     discharged_on: dt.date | None = Field(default=None, description="The day of discharge; empty: still in hospital.")
-    lot_id: int | None = Field(default=None, ge=1, description="The lot the vials came from (lots.csv).")
+    lot_id: int | None = Field(default=None, ge=1, le=MAX_ID, description="The lot the vials came from (lots.csv).")
     vials: int | None = Field(default=None, ge=1, le=10_000, description="Vials thawed for the infusion.")
+    vials_discarded: int = Field(
+        default=0,
+        ge=0,
+        le=10_000,
+        description="Vials thawed for this infusion but not infused in time (wasted), from lot_id; empty: none.",
+    )
+
+    @field_validator("vials_discarded", mode="before")
+    @classmethod
+    def _zero_when_empty(cls, v: object) -> object:
+        return 0 if v is None else v
 
     @model_validator(mode="after")
     def _consistent(self) -> InfusionRow:
@@ -128,10 +163,13 @@ class InfusionRow(Row):
 class AdverseEventRow(Row):
     """``adverse_events.csv``: one row per adverse event."""
 
-    subject_id: int = Field(ge=1, description="The subject.")
+    subject_id: int = Field(ge=1, le=MAX_ID, description="The subject.")
     onset_on: dt.date = Field(description="The day the AE was observed.")
     name: str = Field(min_length=1, description="An AE kind of the scenario (safety.adverse_events).")
-    triggers_review: bool = Field(description="Whether it opened a safety review (true or false).")
+    triggers_review: Boolean = Field(
+        description="Whether it opened a safety review (true or false): then reviews.csv holds one of the "
+        "subject, opened that day."
+    )
 
 
 class ReviewRow(Row):
@@ -142,7 +180,9 @@ class ReviewRow(Row):
     outcome: Literal["resume", "repeat_cohort", "stop"] | None = Field(
         default=None, description="resume, repeat_cohort or stop; empty while open."
     )
-    subject_id: int | None = Field(default=None, ge=1, description="The subject whose AE or death opened it.")
+    subject_id: int | None = Field(
+        default=None, ge=1, le=MAX_ID, description="The subject whose AE or death (that day) opened it; empty: none."
+    )
 
     @model_validator(mode="after")
     def _consistent(self) -> ReviewRow:
@@ -155,8 +195,9 @@ class ReviewRow(Row):
 class LotRow(Row):
     """``lots.csv``: one row per lot (the initial stock included)."""
 
-    lot_id: int = Field(ge=1, description="The lot's number.")
-    initial_stock: bool = Field(default=False, description="true for a lot in stock on the study's start day.")
+    lot_id: int = Field(ge=1, le=MAX_ID, description="The lot's number.")
+    initial_stock: Boolean = Field(default=False, description="true for a lot in stock on the study's start day, "
+                                   "else false (empty: false).")  # fmt: skip
     ordered_on: dt.date | None = Field(default=None, description="The day it was ordered (empty: initial stock).")
     started_on: dt.date | None = Field(default=None, description="The day its campaign started.")
     filled_on: dt.date | None = Field(default=None, description="The day it was filled.")
@@ -164,10 +205,13 @@ class LotRow(Row):
     failed_on: dt.date | None = Field(default=None, description="The day it failed QC and was destroyed.")
     expires_on: dt.date | None = Field(default=None, description="Its expiry day (fill day plus shelf life).")
     vials: int | None = Field(default=None, ge=0, le=100_000, description="Vials filled; empty before filling.")
-    vials_used: int = Field(default=0, ge=0, description="Vials infused.")
-    vials_discarded: int = Field(default=0, ge=0, description="Vials thawed but not infused (wasted).")
+    vials_used: int = Field(default=0, ge=0, le=100_000, description="Vials infused.")
+    vials_discarded: int = Field(default=0, ge=0, le=100_000, description="Vials thawed but not infused (wasted).")
     vials_expired: int | None = Field(
-        default=None, ge=0, description="Vials expired; empty: all unused ones if the lot has expired, else 0."
+        default=None,
+        ge=0,
+        le=100_000,
+        description="Vials expired; empty: all unused ones if the lot has expired by the as-of date, else 0.",
     )
 
     @field_validator("vials_used", "vials_discarded", mode="before")
@@ -175,10 +219,32 @@ class LotRow(Row):
     def _zero_when_empty(cls, v: object) -> object:
         return 0 if v is None else v
 
+    @field_validator("initial_stock", mode="before")
+    @classmethod
+    def _false_when_empty(cls, v: object) -> object:
+        return False if v is None else v
+
     @model_validator(mode="after")
     def _consistent(self) -> LotRow:
         if self.ordered_on is None and not self.initial_stock:
             raise ValueError("ordered_on: a lot that is not initial stock has an order day")
+        if self.ordered_on is not None and self.initial_stock:
+            raise ValueError("ordered_on: an initial-stock lot was in stock before the study; it has no order day")
+        if self.filled_on is not None and self.started_on is None and not self.initial_stock:
+            raise ValueError("started_on: a filled lot's campaign started (started_on is empty)")
+        if self.expires_on is not None and self.filled_on is not None and self.expires_on <= self.filled_on:
+            raise ValueError(f"expires_on: {self.expires_on} is not after the lot's fill ({self.filled_on})")
+        if self.expires_on is not None and self.filled_on is not None and \
+                self.expires_on > self.filled_on + dt.timedelta(days=MAX_SHELF_LIFE_DAYS):  # fmt: skip
+            raise ValueError(f"expires_on: {self.expires_on} is more than {MAX_SHELF_LIFE_DAYS // 365} years after "
+                             f"the lot's fill ({self.filled_on})")  # fmt: skip
+        if self.vials is None:
+            for name in ("vials_used", "vials_discarded", "vials_expired"):
+                if getattr(self, name):
+                    raise ValueError(f"{name}: the lot has no vials (vials is empty: not filled)")
+        if self.failed_on is not None and (self.vials_used or self.vials_discarded or self.vials_expired):
+            raise ValueError("vials_used: a lot that failed QC was destroyed; none of its vials were used, "
+                             "discarded or expired")  # fmt: skip
         if self.released_on is not None and self.failed_on is not None:
             raise ValueError("released_on and failed_on: a lot is released or fails QC, not both")
         for name in ("released_on", "failed_on"):

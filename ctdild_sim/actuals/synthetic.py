@@ -14,7 +14,6 @@ from collections import defaultdict
 
 import pandas as pd
 
-from ctdild_sim.actuals.reader import site_names
 from ctdild_sim.actuals.rows import FILES, columns
 from ctdild_sim.model.engine import ReplicateResult
 from ctdild_sim.scenario.trial import Scenario
@@ -56,11 +55,12 @@ class _Export:
         }
         if self.scenario.product is not None:
             tables["lots.csv"] = self.lots()
-        return {name: pd.DataFrame(rows, columns=columns(FILES[name])) for name, rows in tables.items()}
+        return {name: _typed(pd.DataFrame(rows, columns=columns(FILES[name])), FILES[name])
+                for name, rows in tables.items()}  # fmt: skip
 
     def sites(self) -> list[dict]:
         activated = {e.site: e.day for e in self.by_name[E.SITE_ACTIVATED]}
-        return [{"site": name, "activated_on": self.date(activated.get(name))} for name in site_names(self.scenario)]
+        return [{"site": name, "activated_on": self.date(activated.get(name))} for name in self.scenario.site_names]
 
     def screening(self) -> list[dict]:
         referred = {e.patient_id: (e.day, e.site) for e in self.by_name[E.REFERRED]}
@@ -69,6 +69,8 @@ class _Export:
         for cid, _site, started, decided, failed in self.result.screenings:
             if started < self.cut:
                 screenings[cid].append((started, decided, failed))
+        for cid, started, decided in self._rescreens_of_subjects():
+            screenings[cid].append((started, decided, ()))
         rows = []
         for cid, (day, site) in sorted(referred.items()):
             done = sorted(screenings.get(cid, [(day, math.inf, ())]))
@@ -84,6 +86,21 @@ class _Export:
                         row["enrolled_on"] = self.date(enrolled[cid])
                 rows.append(row)
         return rows
+
+    def _rescreens_of_subjects(self) -> list[tuple[int, float, float]]:
+        """Subjects rescreened while waiting for their first dose (their screen expired): when each
+        rescreen started, and when it passed (inf: not by the cut)."""
+        product = self.scenario.product
+        if product is None or product.on_screen_expiry != "rescreen":
+            return []
+        out, started = [], {}
+        for e in self.events:
+            if e.event == E.SCREEN_EXPIRED and e.detail == "waiting for product":
+                started[e.patient_id] = e.day
+            elif e.event == E.SCREEN_PASSED and e.detail.startswith("rescreened") and e.patient_id in started:
+                out.append((e.patient_id, started.pop(e.patient_id), e.day))
+        out += [(cid, day, math.inf) for cid, day in started.items()]
+        return out
 
     def subjects(self) -> list[dict]:
         rows = []
@@ -102,20 +119,26 @@ class _Export:
         rows: dict[tuple[int, int], dict] = {}
         current: dict[int, tuple[int, int]] = {}  # each subject's admission under way
         thawed: dict[int, tuple[int, int] | None] = {}
+        wasted: dict[int, int] = defaultdict(int)  # vials thawed for the next infusion, not in time
+        wasted_lots: dict[int, set[int]] = defaultdict(set)
         for e in self.events:
             if e.event == E.VIALS_THAWED:
                 pairs = parse_lots_detail(e.detail)
                 thawed[e.patient_id] = pairs[0] if len(pairs) == 1 else None
+            elif e.event == E.VIALS_WASTED:
+                wasted[e.patient_id] += int(e.value)
+                wasted_lots[e.patient_id].update(lot for lot, _ in parse_lots_detail(e.detail))
             elif e.event == E.ADMITTED:
-                rows[(e.patient_id, int(e.value))] = {"subject_id": e.patient_id, "infusion": int(e.value),
-                                                      "admitted_on": self.date(e.day)}  # fmt: skip
-                current[e.patient_id] = (e.patient_id, int(e.value))
+                key = current[e.patient_id] = (e.patient_id, int(e.value))
+                rows[key] = {"subject_id": e.patient_id, "infusion": int(e.value), "admitted_on": self.date(e.day),
+                             "vials_discarded": wasted.pop(e.patient_id, 0) or None}  # fmt: skip
             elif e.event == E.INFUSED:
                 row = rows[current[e.patient_id]]
                 row["infused_on"] = self.date(e.day)
                 lot = thawed.pop(e.patient_id, None)
-                if lot is not None:
-                    row["lot_id"], row["vials"] = lot
+                other_lots = wasted_lots.pop(e.patient_id, set()) - ({lot[0]} if lot is not None else set())
+                if lot is not None:  # one lot: named, unless a discard of the infusion came from another
+                    row["lot_id"], row["vials"] = (None if other_lots else lot[0]), lot[1]
             elif e.event == E.DISCHARGED:
                 rows[current[e.patient_id]]["discharged_on"] = self.date(e.day)
         return list(rows.values())
@@ -169,6 +192,17 @@ class _Export:
         if math.isnan(day) or day >= self.cut:
             return None
         return self.start + dt.timedelta(days=math.floor(day)) if initial or day >= 0 else None
+
+
+def _typed(frame: pd.DataFrame, model) -> pd.DataFrame:
+    """Cells as the format writes them: whole numbers without a decimal point (a column with
+    empty cells included), booleans as ``true`` and ``false``."""
+    for name, info in model.model_fields.items():
+        if info.annotation is bool:
+            frame[name] = frame[name].map(lambda v: None if v is None or v != v else ("true" if v else "false"))
+        elif info.annotation in (int, int | None):
+            frame[name] = pd.array([None if v is None or v != v else int(v) for v in frame[name]], dtype="Int64")
+    return frame
 
 
 def synthetic_readme(scenario: Scenario, scenario_file: str, seed: int, replicate: int, as_of: dt.date) -> str:

@@ -1,4 +1,5 @@
-"""What a forecast from a trial's actual state says: pure functions of its tables and the state.
+"""What a forecast from a trial's records says: pure functions of its tables and of what the engine
+made of the records up to the restart (``model.trace.Observed``).
 
 - the milestones: observed (reached before the restart, the same day in every replicate: it is
   in the records) with their actual date, or forecast, with P10/P50/P90 dates as everywhere;
@@ -22,7 +23,7 @@ import pandas as pd
 from ctdild_sim.analysis.metrics import COUNTED_BY, counts_by, milestone_columns, progress_days
 from ctdild_sim.analysis.summary import QUANTILES, censored_quantiles, milestone_labels, milestone_summary, to_date
 from ctdild_sim.analysis.supply_summary import lot_starts, stockout_risk
-from ctdild_sim.model.state import TrialState
+from ctdild_sim.model.trace import Observed
 from ctdild_sim.scenario.trial import Scenario
 from ctdild_sim.sim.events import Event
 from ctdild_sim.sim.events import EventName as E
@@ -79,11 +80,11 @@ def observed_milestones(history: Iterable[Event], n_cohorts: int) -> dict[str, f
     return out
 
 
-def forecast_milestones(metrics: pd.DataFrame, scenario: Scenario, state: TrialState) -> pd.DataFrame:
+def forecast_milestones(metrics: pd.DataFrame, scenario: Scenario, records: Observed) -> pd.DataFrame:
     """The milestone table (``summary.milestone_summary``) with ``status`` (observed or forecast)
     and the ``observed_date`` of those the records reached."""
     table = milestone_summary(metrics, scenario)
-    observed = observed_milestones(state.history, len(scenario.cohorts))
+    observed = observed_milestones(records.history, len(scenario.cohorts))
     table["status"] = ["observed" if m in observed else "forecast" for m in table["milestone"]]
     table["observed_date"] = [to_date(scenario.start_date, observed[m]) if m in observed else None
                               for m in table["milestone"]]  # fmt: skip
@@ -100,14 +101,14 @@ def percentile(plan: np.ndarray, actual: float) -> float:
 
 
 def plan_vs_actual(
-    plan: pd.DataFrame, state: TrialState, observed: dict[str, float], scenario: Scenario
+    plan: pd.DataFrame, records: Observed, observed: dict[str, float], scenario: Scenario
 ) -> pd.DataFrame:
     """Each milestone and each count so far, against a from-start forecast (``plan``: its metrics,
     with the counts ``counts_by`` the restart day). Columns: kind (milestone or count), measure,
     label, actual_day and actual_date (a milestone reached) or actual_count, the plan's P10/P50/P90
     (days or counts, and dates for milestones), the actual's percentile in the plan, and, for a
     milestone not yet reached, the share of planned trials past it by the as-of date."""
-    start, restart = scenario.start_date, state.restart_day
+    start, restart = scenario.start_date, records.restart_day
     labels = milestone_labels(scenario)
     rows = []
     for column in milestone_columns(len(scenario.cohorts)):
@@ -123,7 +124,7 @@ def plan_vs_actual(
             "percentile": percentile(days, actual) if column in observed else math.nan,
             "plan_p_reached_by_as_of": reached,
         })  # fmt: skip
-    actual_counts = counts_by(state.history, restart)
+    actual_counts = counts_by(records.history, restart)
     for name in COUNTED_BY:
         column = f"{name}_by_day"
         values = plan[column].to_numpy(dtype=float)
@@ -138,11 +139,11 @@ def plan_vs_actual(
     return pd.DataFrame(rows)
 
 
-def forecast_supply(metrics: pd.DataFrame, lots: pd.DataFrame, state: TrialState) -> dict[str, float]:
+def forecast_supply(metrics: pd.DataFrame, lots: pd.DataFrame, records: Observed) -> dict[str, float]:
     """Product figures from the restart: P(a subject waits), vials still to be thawed (P50/P90),
     vials of the stock at the restart that expire unused (mean, P50/P90)."""
-    known = {lot.lot_id: lot for lot in state.lots or ()}
-    used_before = sum(lot.used + lot.wasted for lot in known.values()) + state.vials_used_unassigned
+    known = {lot.lot_id: lot for lot in records.lots}
+    used_before = sum(lot.used + lot.wasted for lot in known.values())
     thawed = (metrics["vials_used"] + metrics["vials_wasted"] - used_before).clip(lower=0)
     expiring = pd.Series(0.0, index=metrics["replicate"])
     if len(lots):
@@ -172,13 +173,13 @@ def lots_after(lots: pd.DataFrame, replicates: int, start: dt.date, restart_day:
     return lot_starts(lots[lots["ordered_day"] >= restart_day], replicates, start)
 
 
-def stock_on_hand(state: TrialState, start: dt.date, as_of: dt.date) -> pd.DataFrame:
+def stock_on_hand(records: Observed, start: dt.date, as_of: dt.date) -> pd.DataFrame:
     """Each lot the records know at the as-of date: where it is (ordered, in manufacturing, in QC,
     released, used up, expired or failed), its vials and what became of them, the vials on hand
     and when they expire. Empty when the records have no lots (the scenario's stock is assumed)."""
     today = float((as_of - start).days)
     rows = []
-    for lot in state.lots or ():
+    for lot in records.lots if records.lots_recorded else ():
         if not math.isnan(lot.failed_day):
             where = "failed QC"
         elif not math.isnan(lot.released_day):

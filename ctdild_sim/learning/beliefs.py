@@ -18,6 +18,7 @@ from __future__ import annotations
 
 import functools
 import math
+from collections.abc import Mapping
 from dataclasses import dataclass
 
 import numpy as np
@@ -116,6 +117,19 @@ class DirichletBelief:
 
 GRID = np.linspace(-4.0, 4.0, 1601)
 """Values of log f a scale belief is computed on (f from 0.018 to 55, steps of 0.5%)."""
+BLOCK = 256
+"""Distinct observations a scale update evaluates at once: a grid x BLOCK array (3 MB), whatever
+the number of observations."""
+
+
+def _counted(observations) -> dict:
+    """Observations as a mapping from each distinct one to how often it was made."""
+    if isinstance(observations, Mapping):
+        return {k: n for k, n in observations.items() if n}
+    counted: dict = {}
+    for x in observations:
+        counted[x] = counted.get(x, 0) + 1
+    return counted
 
 
 @dataclass(frozen=True)
@@ -137,21 +151,31 @@ class ScaleBelief:
         w = np.exp(log_w - log_w.max())
         return cls(tuple((w / w.sum()).tolist()))
 
-    def update(self, dist, within: list[tuple[float, float]], beyond: list[float]) -> ScaleBelief:
+    def update(self, dist, within, beyond) -> ScaleBelief:
         """Observations of f X: each of ``within`` lay in [low, high], each of ``beyond`` was still
-        running at that value (right censored). ``dist``: the declared distribution of X."""
+        running at that value (right censored). ``dist``: the declared distribution of X. Each may
+        be a sequence of observations or a mapping from an observation to how often it was made
+        (sufficient statistics: the cost grows with the distinct values, in blocks of ``BLOCK``)."""
+        within, beyond = _counted(within), _counted(beyond)
         if not within and not beyond:
             return self
         with np.errstate(divide="ignore"):
             log_w = np.log(np.asarray(self.weights))
         scale = np.exp(GRID)[:, None]
-        if within:
-            low, high = (np.asarray(v, dtype=float)[None, :] for v in zip(*within, strict=True))
+        values = list(within.items())
+        for k in range(0, len(values), BLOCK):
+            block = values[k : k + BLOCK]
+            low = np.array([lo for (lo, _), _ in block], dtype=float)[None, :]
+            high = np.array([hi for (_, hi), _ in block], dtype=float)[None, :]
+            count = np.array([n for _, n in block], dtype=float)
             chance = dist.sf(low / scale) - dist.sf(high / scale)
-            log_w = log_w + np.log(np.maximum(chance, 1e-300)).sum(axis=1)
-        if beyond:
-            running = np.asarray(beyond, dtype=float)[None, :]
-            log_w = log_w + np.log(np.maximum(dist.sf(running / scale), 1e-300)).sum(axis=1)
+            log_w = log_w + np.log(np.maximum(chance, 1e-300)) @ count
+        running = list(beyond.items())
+        for k in range(0, len(running), BLOCK):
+            block = running[k : k + BLOCK]
+            value = np.array([v for v, _ in block], dtype=float)[None, :]
+            count = np.array([n for _, n in block], dtype=float)
+            log_w = log_w + np.log(np.maximum(dist.sf(value / scale), 1e-300)) @ count
         return self._normalised(log_w)
 
     @property

@@ -1,9 +1,11 @@
 """What a trial's records say about each assumption: counts, exposures and durations.
 
-Read from the records (``actuals``) and from the state derived from them (its history rows), up
-to the restart day. A duration recorded in whole days lay within half a day of its value (an
-interval); one still running at the restart lasted at least until the end of the as-of date
-(right censored).
+Read from the trace (the records by component) and from the history the engine made of it up to the
+restart (``model.trace.Observed``): every count is of observed events, so a record the engine reads
+is a record the learning counts. A duration recorded in whole days lay within half a day of its value
+(an interval); one still running at the restart lasted at least until the end of the as-of date (right
+censored). Durations are kept as sufficient statistics, how many observations fell on each value, so
+the cost of learning grows with the distinct values (a few thousand days at most), not with the rows.
 """
 
 from __future__ import annotations
@@ -12,10 +14,9 @@ import math
 from collections import Counter, defaultdict
 from dataclasses import dataclass, field
 
-from ctdild_sim.actuals.reader import Actuals, site_names
 from ctdild_sim.learning.beliefs import interval_of_day
 from ctdild_sim.model.referrals import DAYS_PER_MONTH
-from ctdild_sim.model.state import TrialState
+from ctdild_sim.model.trace import Observed, Trace
 from ctdild_sim.scenario.trial import Scenario
 from ctdild_sim.sim.events import EventName as E
 
@@ -24,23 +25,43 @@ DAYS_PER_YEAR = 365.25
 
 @dataclass
 class Durations:
-    """Observations of one duration: those known to a day, and those still running."""
+    """Observations of one duration: how many were known to lie within each interval, and how many
+    were still running at each value."""
 
-    within: list[tuple[float, float]] = field(default_factory=list)
-    beyond: list[float] = field(default_factory=list)
+    within: Counter[tuple[float, float]] = field(default_factory=Counter)
+    beyond: Counter[float] = field(default_factory=Counter)
 
     def __len__(self) -> int:
-        return len(self.within) + len(self.beyond)
+        return self.observed + self.running
+
+    @property
+    def observed(self) -> int:
+        return sum(self.within.values())
+
+    @property
+    def running(self) -> int:
+        return sum(self.beyond.values())
+
+    def add(self, days: float) -> None:
+        """A duration known to a day."""
+        self.within[interval_of_day(days)] += 1
+
+    def add_running(self, days: float) -> None:
+        """A duration still running after ``days``."""
+        self.beyond[max(0.0, days)] += 1
+
+    def mean(self) -> float:
+        n = self.observed
+        return sum((a + b) / 2 * k for (a, b), k in self.within.items()) / n if n else math.nan
 
     def describe(self, unit: str = "days") -> str:
         if not self:
             return "no data"
-        text = f"{len(self.within)} observed"
-        if self.within:
-            mean = sum((a + b) / 2 for a, b in self.within) / len(self.within)
-            text += f" (mean {mean:.1f} {unit})"
-        if self.beyond:
-            text += f", {len(self.beyond)} still running"
+        text = f"{self.observed} observed"
+        if self.observed:
+            text += f" (mean {self.mean():.1f} {unit})"
+        if self.running:
+            text += f", {self.running} still running"
         return text
 
 
@@ -53,6 +74,7 @@ class Evidence:
     screened: tuple[int, int]  # candidates passing, failing their first screening
     criteria: Counter  # criteria failed at candidates' first screening
     durations: dict[str, Durations]  # scenario field path -> observations
+    infusions: int  # infusions given
     adverse_events: dict[str, tuple[int, float]]  # AE kind -> (events, infusions whose AE would be seen by now)
     review_outcomes: Counter
     lot_qc: tuple[int, int]  # made lots failing, passing QC
@@ -61,71 +83,71 @@ class Evidence:
     deaths: tuple[int, float]
 
 
-def gather(scenario: Scenario, actuals: Actuals, state: TrialState) -> Evidence:
-    restart = state.restart_day
+def gather(scenario: Scenario, trace: Trace, observed: Observed) -> Evidence:
+    restart = trace.restart_day
     last_day = restart - 1  # the as-of date: everything still running lasted at least until then
-    history = state.history
+    history = observed.history
+    counts = Counter(e.event for e in history)
     screened, criteria = _screened(history)
+    years = _years_on_study(trace)
     return Evidence(
-        referrals=_referrals(scenario, state),
-        activation=_activation(scenario, actuals, state),
+        referrals=_referrals(scenario, trace, observed),
+        activation=_activation(scenario, trace),
         screened=screened,
         criteria=criteria,
-        durations=_durations(scenario, actuals, state, last_day),
-        adverse_events=_adverse_events(scenario, state, last_day),
+        durations=_durations(scenario, trace, last_day),
+        infusions=counts[E.INFUSED],
+        adverse_events=_adverse_events(scenario, history, last_day),
         review_outcomes=Counter(e.detail for e in history if e.event == E.REVIEW_COMPLETED),
-        lot_qc=_lot_qc(actuals),
-        yields=_yields(scenario, actuals),
-        withdrawals=_exits(actuals, scenario.start_date, restart, "withdrawn"),
-        deaths=_exits(actuals, scenario.start_date, restart, "died"),
+        lot_qc=_lot_qc(history),
+        yields=_yields(scenario, trace),
+        withdrawals=(counts[E.WITHDRAWN], years),
+        deaths=(counts[E.DIED], years),
     )
 
 
-def _closed_spells(state: TrialState) -> list[tuple[float, float]]:
+def _closed_spells(observed: Observed) -> list[tuple[float, float]]:
     """When recruitment was closed (the last cohort full): sites refer nobody then."""
     spells, closed = [], None
-    for e in state.history:
+    for e in observed.history:
         if e.event == E.RECRUITMENT_CLOSED:
             closed = e.day
         elif e.event == E.RECRUITMENT_REOPENED and closed is not None:
             spells.append((closed, e.day))
             closed = None
     if closed is not None:
-        spells.append((closed, state.restart_day))
+        spells.append((closed, observed.restart_day))
     return spells
 
 
-def _referrals(scenario: Scenario, state: TrialState) -> dict[str, tuple[int, float]]:
-    counts = Counter(e.site for e in state.history if e.event == E.REFERRED)
-    spells = _closed_spells(state)
+def _referrals(scenario: Scenario, trace: Trace, observed: Observed) -> dict[str, tuple[int, float]]:
+    counts = Counter(e.site for e in observed.history if e.event == E.REFERRED)
+    activated = {e.site: e.day for e in observed.history if e.event == E.SITE_ACTIVATED}
+    spells = _closed_spells(observed)
+    restart = trace.restart_day
     out = {}
-    for name in site_names(scenario):
-        site = state.sites.get(name)
-        if site is None or site.activated_day is None:
+    for name in scenario.site_names:
+        start = activated.get(name)
+        if start is None:
             continue
-        start = site.activated_day
-        days = state.restart_day - start - sum(max(0.0, min(b, state.restart_day) - max(a, start)) for a, b in spells)
+        days = restart - start - sum(max(0.0, min(b, restart) - max(a, start)) for a, b in spells)
         out[name] = (counts.get(name, 0), max(0.0, days) / DAYS_PER_MONTH)
     return out
 
 
-def _activation(scenario: Scenario, actuals: Actuals, state: TrialState) -> dict[int, Durations]:
-    recorded = {row.site: row.activated_on for row in actuals.rows("sites.csv") if row.activated_on is not None}
-    first_referral: dict[str, float] = {}
-    for e in state.history:
-        if e.event == E.REFERRED:
-            first_referral.setdefault(e.site, e.day)
+def _activation(scenario: Scenario, trace: Trace) -> dict[int, Durations]:
     out: dict[int, Durations] = defaultdict(Durations)
-    names = iter(site_names(scenario))
+    names = iter(scenario.site_names)
     for index, site in enumerate(scenario.sites):
         for _ in range(site.count):
             name = next(names)
-            if name in recorded:
-                out[index].within.append(interval_of_day(float((recorded[name] - scenario.start_date).days)))
-            elif name in first_referral:  # active at the latest on its first referral
-                out[index].within.append((0.0, first_referral[name] + 0.5))
+            referrals = trace.referrals.get(name, ())
+            if name in trace.activated:
+                out[index].add(trace.activated[name])
+            elif referrals:  # active at the latest on its first referral
+                out[index].within[(0.0, referrals[0].referred_day + 0.5)] += 1
             else:
-                out[index].beyond.append(state.restart_day - 1)
+                out[index].add_running(trace.restart_day - 1)
     return dict(out)
 
 
@@ -139,90 +161,90 @@ def _screened(history) -> tuple[tuple[int, int], Counter]:
     return (passed, len(first) - passed), criteria
 
 
-def _days(date, start) -> float:
-    return float((date - start).days)
-
-
-def _durations(scenario: Scenario, actuals: Actuals, state: TrialState, last_day: float) -> dict[str, Durations]:
-    start = scenario.start_date
+def _durations(scenario: Scenario, trace: Trace, last_day: float) -> dict[str, Durations]:
     out: dict[str, Durations] = defaultdict(Durations)
     screening = out["screening.duration_days"]
-    for _, _, started, decided, _ in state.screening_history:
-        screening.within.append(interval_of_day(decided - started))
-    screening.beyond.extend(max(0.0, last_day - s.started_day) for s in state.screening)
-    first = out["dosing.enrolment_to_first_infusion_days"]
-    for s in state.subjects:
-        if s.infusion_days:
-            first.within.append(interval_of_day(s.infusion_days[0] - s.enrolled_day))
+    for candidates in trace.referrals.values():
+        for candidate in candidates:
+            for s in candidate.screenings:
+                if s.decided_day is not None:
+                    if s.outcome != "withdrew":
+                        screening.add(s.decided_day - s.started_day)
+                else:
+                    screening.add_running(last_day - s.started_day)
+    first, stay = out["dosing.enrolment_to_first_infusion_days"], out["dosing.length_of_stay_days"]
+    for subject in trace.subjects.values():
+        if subject.infusions:
+            first.add(subject.infusions[0].infused_day - subject.enrolled_day)
         else:
-            end = s.end_day if not math.isnan(s.end_day) else last_day
-            first.beyond.append(max(0.0, end - s.enrolled_day))
-    stay = out["dosing.length_of_stay_days"]
-    for row in actuals.rows("infusions.csv"):
-        if row.discharged_on is not None:
-            stay.within.append(interval_of_day(_days(row.discharged_on, start) - _days(row.admitted_on, start)))
-        else:
-            stay.beyond.append(max(0.0, last_day - _days(row.admitted_on, start)))
+            end = subject.status_day if subject.status_day is not None else last_day
+            first.add_running(end - subject.enrolled_day)
+        for infusion in subject.infusions:
+            if infusion.discharged_day is not None:
+                stay.add(infusion.discharged_day - infusion.admitted_day)
+            else:
+                stay.add_running(last_day - infusion.admitted_day)
     review = out["safety.review_days"]
-    for row in actuals.rows("reviews.csv"):
-        if row.closed_on is not None:
-            review.within.append(interval_of_day(_days(row.closed_on, start) - _days(row.opened_on, start)))
+    for r in trace.reviews:
+        if r.closed_day is not None:
+            review.add(r.closed_day - r.opened_day)
         else:
-            review.beyond.append(max(0.0, last_day - _days(row.opened_on, start)))
+            review.add_running(last_day - r.opened_day)
     lead, qc = out["product.lots.lead_time_days"], out["product.lots.qc_release_days"]
-    for row in actuals.rows("lots.csv"):
-        if row.initial_stock:
+    for lot in trace.lots or ():
+        if lot.initial_stock:
             continue
-        if row.started_on is not None:
-            if row.filled_on is not None:
-                lead.within.append(interval_of_day(_days(row.filled_on, start) - _days(row.started_on, start)))
+        if lot.started_day is not None:
+            if lot.filled_day is not None:
+                lead.add(lot.filled_day - lot.started_day)
             else:
-                lead.beyond.append(max(0.0, last_day - _days(row.started_on, start)))
-        if row.filled_on is not None:
-            done = row.released_on or row.failed_on
+                lead.add_running(last_day - lot.started_day)
+        if lot.filled_day is not None:
+            done = lot.released_day if lot.released_day is not None else lot.failed_day
             if done is not None:
-                qc.within.append(interval_of_day(_days(done, start) - _days(row.filled_on, start)))
+                qc.add(done - lot.filled_day)
             else:
-                qc.beyond.append(max(0.0, last_day - _days(row.filled_on, start)))
+                qc.add_running(last_day - lot.filled_day)
     return dict(out)
 
 
-def _adverse_events(scenario: Scenario, state: TrialState, last_day: float) -> dict[str, tuple[int, float]]:
+def _adverse_events(scenario: Scenario, history, last_day: float) -> dict[str, tuple[int, float]]:
     """Per scalar AE kind: events seen, and the infusions counted by the chance their AE would
     have been seen by now (its onset come): recent infusions are only partly observed."""
-    counts = Counter(e.detail.removesuffix(" (triggers review)") for e in state.history if e.event == E.ADVERSE_EVENT)
-    infusions = [day for s in state.subjects for day in s.infusion_days]
+    counts = Counter(e.detail.removesuffix(" (triggers review)") for e in history if e.event == E.ADVERSE_EVENT)
+    elapsed = Counter(max(0.0, last_day - e.day) for e in history if e.event == E.INFUSED)
     out = {}
     for ae in scenario.safety.adverse_events:
         if isinstance(ae.probability, list):
             continue
-        seen = sum(1.0 - ae.onset_days.survival(max(0.0, last_day - day)) for day in infusions)
+        seen = sum(k * (1.0 - ae.onset_days.survival(t)) for t, k in elapsed.items())
         out[ae.name] = (counts.get(ae.name, 0), seen)
     return out
 
 
-def _lot_qc(actuals: Actuals) -> tuple[int, int]:
-    made = [row for row in actuals.rows("lots.csv") if not row.initial_stock]
-    return sum(1 for r in made if r.failed_on is not None), sum(1 for r in made if r.released_on is not None)
+def _lot_qc(history) -> tuple[int, int]:
+    """Made lots failing and passing QC (the initial stock is not a lot the trial made)."""
+    failed = sum(1 for e in history if e.event == E.LOT_FAILED)
+    released = sum(1 for e in history if e.event == E.LOT_RELEASED and not e.detail.endswith("(initial stock)"))
+    return failed, released
 
 
-def _yields(scenario: Scenario, actuals: Actuals) -> Durations:
+def _yields(scenario: Scenario, trace: Trace) -> Durations:
     out = Durations()
     if scenario.product is None:
         return out
     cells = scenario.product.vial_cells
-    for row in actuals.rows("lots.csv"):
-        if row.vials is not None and not row.initial_stock:
-            out.within.append((row.vials * cells, (row.vials + 1) * cells))
+    for lot in trace.lots or ():
+        if lot.vials is not None and not lot.initial_stock:
+            out.within[(lot.vials * cells, (lot.vials + 1) * cells)] += 1
     return out
 
 
-def _exits(actuals: Actuals, start, restart: float, status: str) -> tuple[int, float]:
-    """Subjects who left with ``status``, and person-years on study (enrolment to leaving or now)."""
-    events, years = 0, 0.0
-    for row in actuals.rows("subjects.csv"):
-        enrolled = _days(row.enrolled_on, start)
-        end = _days(row.status_on, start) if row.status_on is not None else restart
-        years += max(0.0, min(end, restart) - enrolled) / DAYS_PER_YEAR
-        events += row.status == status
-    return events, years
+def _years_on_study(trace: Trace) -> float:
+    """Person-years on study: each subject from enrolment to leaving, completing or the restart."""
+    restart = trace.restart_day
+    days = 0.0
+    for subject in trace.subjects.values():
+        end = subject.status_day if subject.status_day is not None else restart
+        days += max(0.0, min(end, restart) - subject.enrolled_day)
+    return days / DAYS_PER_YEAR

@@ -36,13 +36,12 @@ import numpy as np
 import pandas as pd
 from pydantic import BaseModel
 
-from ctdild_sim.actuals.reader import Actuals, site_names
 from ctdild_sim.learning.beliefs import BetaBelief, DirichletBelief, GammaBelief, ScaleBelief, log_spread
 from ctdild_sim.learning.evidence import Durations, Evidence, gather
 from ctdild_sim.model.candidates import CandidateFactory
 from ctdild_sim.model.eligibility import LISTING, failed_criteria_for
 from ctdild_sim.model.referrals import DRAWN
-from ctdild_sim.model.state import TrialState
+from ctdild_sim.model.trace import Observed, Trace
 from ctdild_sim.scenario.distributions import Fixed
 from ctdild_sim.scenario.eligibility import Eligibility
 from ctdild_sim.scenario.trial import Population, ReviewOutcomes, Scenario
@@ -212,9 +211,10 @@ class Posterior:
         )  # fmt: skip
 
 
-def learn(scenario: Scenario, actuals: Actuals | None = None, state: TrialState | None = None) -> Posterior:
-    """The posterior of the scenario's assumptions given the records (the prior without them)."""
-    evidence = gather(scenario, actuals, state) if actuals is not None and state is not None else None
+def learn(scenario: Scenario, trace: Trace | None = None, observed: Observed | None = None) -> Posterior:
+    """The posterior of the scenario's assumptions given a trial's records (their ``trace`` and
+    the history the engine ``observed`` in them; the prior without them)."""
+    evidence = gather(scenario, trace, observed) if trace is not None and observed is not None else None
     assumptions = [
         *_site_rates(scenario, evidence),
         _eligibility(scenario, evidence),
@@ -275,7 +275,7 @@ def _site_rates(scenario: Scenario, evidence: Evidence | None) -> list[Assumptio
     """One assumption per site; the drawn rates (and never-enrolling sites) are put together into
     one sites list, each site an entry of its own."""
     out = []
-    names = iter(site_names(scenario))
+    names = iter(scenario.site_names)
     for index, site in enumerate(scenario.sites):
         for _ in range(site.count):
             name = next(names)
@@ -396,7 +396,9 @@ def _scale(scenario, path, key, label, unit, strength, seen: Durations) -> Assum
 
     data = seen.describe("x 1e6 cells" if unit == "cells" else unit)
     if unit == "cells" and seen.within:
-        data = f"{len(seen.within)} lots filled (mean {np.mean([a for a, _ in seen.within]):.3g} cells)"
+        lots = seen.observed
+        mean = sum(low * k for (low, _), k in seen.within.items()) / lots
+        data = f"{lots} lots filled (mean {mean:.3g} cells)"
     return Assumption(key, label, unit, f"mean {mean:.3g} {unit}", summary(prior), summary(posterior), data,
                       ScaleTarget(posterior, tuple(path)))  # fmt: skip
 
@@ -415,7 +417,7 @@ def _adverse_events(scenario: Scenario, evidence: Evidence | None) -> list[Assum
         if evidence is not None and ae.name in evidence.adverse_events:
             events, seen = evidence.adverse_events[ae.name]
             posterior = prior.update(events, max(seen, events))
-            data = f"{events} in {seen:.1f} infusions observed long enough"
+            data = f"{events} in {evidence.infusions} infusions ({seen:.1f} observed long enough for it)"
 
         target = Target(posterior, ("safety", "adverse_events", k, "probability"))
         out.append(Assumption(f"safety.adverse_events.{ae.name}.probability", f"AE per infusion, {ae.name}",

@@ -84,13 +84,14 @@ class CandidateFactory:
         self.on_limit = on_limit
         self._lookups = population_lookups(population)
         self._next_id = 1
+        self._numbered = 0  # candidates numbered by this factory (recorded ones keep their own ids)
         self._batch: list[tuple] = []
         self._position = BATCH
         self._aim: tuple[float, Callable[[Candidate], bool]] | None = None
 
     def draw(self, site: str, candidate_id: int | None = None) -> Candidate:
         """The next candidate, numbered in order; or, with ``candidate_id``, a fresh record for a
-        candidate a trial's records already numbered (a restart), without using a new number.
+        candidate a trial's records already numbered, without using a new number.
         With a share aimed at (``aim``), the candidate passes screening with that chance."""
         if self._aim is not None:
             share, passes = self._aim
@@ -116,7 +117,7 @@ class CandidateFactory:
 
     def _facts(self) -> tuple:
         if self._position == BATCH:
-            if self._next_id > self.limit and self.on_limit is not None:
+            if self._numbered >= self.limit and self.on_limit is not None:
                 raise self.on_limit()
             self._batch = self._draw_batch()
             self._position = 0
@@ -129,10 +130,12 @@ class CandidateFactory:
             return Candidate(candidate_id, site, *facts)
         candidate = Candidate(self._next_id, site, *facts)
         self._next_id += 1
+        self._numbered += 1
         return candidate
 
     def continue_from(self, next_id: int) -> None:
-        """Number new candidates from ``next_id`` (the records of a trial under way used the rest)."""
+        """Number new candidates from ``next_id`` (a trial's records used the numbers below it; ids
+        are labels, so they count nothing against the budget)."""
         self._next_id = next_id
 
     def _draw_batch(self) -> list[tuple]:

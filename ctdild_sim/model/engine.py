@@ -5,14 +5,17 @@ streams, event log, beds, the gate, the safety review, screening, recruitment). 
 when the last subject has finished follow-up after the last cohort's gate (last patient last
 visit), when the trial is stopped, or at the scenario's horizon.
 
-A replicate can also start from a trial's state on a date (``state.TrialState``): the clock
-starts at the restart day, the log starts with the observed history, each component takes up
-where the records leave off (``restart``), and the same engine runs forward with the same
-per-replicate, per-component streams.
+A replicate can also be driven by a trial's records (``trace.Trace``): the same components run
+from day 0, each taking its recorded outcome up to the restart (the day after the as-of date) and
+drawing from then on, with the same per-replicate, per-component streams. The log's rows before the
+restart are the records' history (``observe`` makes it once for a forecast), marked observed.
 """
 
 from __future__ import annotations
 
+import bisect
+import datetime as dt
+import math
 from dataclasses import dataclass, field
 
 import simpy
@@ -22,10 +25,9 @@ from ctdild_sim.model.cohorts import CohortGate, CohortState
 from ctdild_sim.model.eligibility import failed_criteria_for, passes_for
 from ctdild_sim.model.patient import Journey, Patient, draw_exit_times
 from ctdild_sim.model.referrals import Recruitment, start_sites
-from ctdild_sim.model.restart import restore
 from ctdild_sim.model.safety import SafetyReview
 from ctdild_sim.model.screening import Screening
-from ctdild_sim.model.state import TrialState
+from ctdild_sim.model.trace import Observed, SubjectRecord, Trace
 from ctdild_sim.scenario.trial import Scenario
 from ctdild_sim.sim.budget import BudgetExceeded, ReplicateBudget
 from ctdild_sim.sim.capacity import Capacity
@@ -33,6 +35,7 @@ from ctdild_sim.sim.events import Event, EventLog, EventName, LeanEventLog
 from ctdild_sim.sim.streams import ReplicateStreams
 from ctdild_sim.supply.chain import Supply, UnlimitedSupply
 from ctdild_sim.supply.inventory import Allocation, Lot
+from ctdild_sim.supply.lot_state import snapshot
 
 
 @dataclass(frozen=True)
@@ -47,8 +50,8 @@ class ReplicateResult:
     outcome: str  # "completed", "stopped" or "horizon"
     lots: list[Lot]
     allocations: list[Allocation]
-    observed_rows: int = 0  # the first rows of ``events`` are a restarted trial's observed history
-    restart_day: float = 0.0  # the day a restarted replicate started from (0: the study's start)
+    observed_rows: int = 0  # the first rows of ``events`` are the records' history (before the restart)
+    restart_day: float = 0.0  # the day a replicate's records end and draws take over (0: a plan)
     drawn: dict[str, float] = field(default_factory=dict)  # what the replicate drew once (DRAWN columns)
     counts: dict[str, int] | None = None  # every event's count, when ``events`` holds some kinds only
 
@@ -60,19 +63,22 @@ class Trial:
         self,
         scenario: Scenario,
         streams: ReplicateStreams,
-        state: TrialState | None = None,
+        trace: Trace | None = None,
         eligible_share: float | None = None,
         keep: frozenset[str] | None = None,
     ):
-        """``eligible_share``: a forecast's drawn share of candidates passing screening (the
+        """``trace``: a trial's records, which drive the components up to its restart day;
+        ``eligible_share``: a forecast's drawn share of candidates passing screening (the
         population model's own share when None); ``keep``: log only these events' rows, and count
         the rest (a replicate whose records are not kept)."""
         self.scenario = scenario
         self.streams = streams
-        self.state = state
+        self.trace = trace
+        self.restart_day = trace.restart_day if trace is not None else 0.0
+        self.warnings: list[str] = []  # where the records contradict the protocol (they win), and why
         self.drawn: dict[str, float] = {}  # what this replicate draws once, by its metrics column
-        self.env = simpy.Environment(initial_time=state.restart_day if state is not None else 0.0)
-        self.budget = budget = ReplicateBudget.for_scenario(scenario)
+        self.env = simpy.Environment()
+        self.budget = budget = ReplicateBudget.for_scenario(scenario, trace)
         self.log = (
             EventLog(self.env, budget.rows, budget.rows_exceeded)
             if keep is None
@@ -88,26 +94,43 @@ class Trial:
         )
         if eligible_share is not None:
             self.candidates.aim(eligible_share, self.passes)
-        if state is None:
-            self.supply = Supply(self, scenario.product) if scenario.product else UnlimitedSupply(self)
-        else:
-            self.log.add_history(state.history)
-            self.candidates.continue_from(state.next_candidate_id)
-            self.supply = (
-                Supply(self, scenario.product, state.lots, state.vials_used_unassigned)
-                if scenario.product
-                else UnlimitedSupply(self)
-            )
-        self.recruitment = Recruitment(self, closed=state.recruitment_closed if state is not None else False)
+        if trace is not None:
+            self.candidates.continue_from(trace.next_candidate_id)
+        self.supply = Supply(self, scenario.product) if scenario.product else UnlimitedSupply(self)
+        self.recruitment = Recruitment(self)
         self.safety = SafetyReview(self)
-        self.gate = CohortGate(self, state)
-        self.screening = Screening(self, state.screening_history if state is not None else ())
+        self.gate = CohortGate(self)
+        self.screening = Screening(self)
         self.patients: list[Patient] = []
         self.active_patients = 0
-        start_sites(self, state)
-        if state is not None:
-            restore(self, state)
+        start_sites(self)
+        if trace is not None:
+            self.safety.replay_reviews(trace.reviews)
+            self.env.process(self._take_over())
         self.env.process(self._watch_completion())
+
+    @property
+    def recording(self) -> bool:
+        """Whether the records still drive the trial (before the restart day), not draws."""
+        return self.env.now < self.restart_day
+
+    def deviation(self, source: str, column: str, text: str) -> None:
+        """A record that contradicts the protocol: it is kept, and reported (``FILE:ROW:COLUMN``)."""
+        self.warnings.append(f"{source}:{column}: protocol deviation: {text}")
+
+    def date(self, day: float) -> dt.date:
+        """The calendar date of a day of the simulation (days count from the scenario's start)."""
+        return self.scenario.start_date + dt.timedelta(days=math.floor(day))
+
+    def subject_record(self, candidate_id: int) -> SubjectRecord | None:
+        return self.trace.subjects.get(candidate_id) if self.trace is not None else None
+
+    def _take_over(self):
+        """The restart: from here on the components draw. The lots are set to their recorded
+        counts, waiting candidates fill open slots, and the stock policy reviews the stock."""
+        yield self.env.timeout(self.restart_day)
+        self.supply.take_over()
+        self.screening.fill_slots()
 
     def run(self, replicate: int) -> ReplicateResult:
         """Run until last patient last visit, a stop or the horizon, and return the records."""
@@ -131,29 +154,94 @@ class Trial:
             outcome=outcome,
             lots=self.supply.lots,
             allocations=self.supply.inventory.audit if isinstance(self.supply, Supply) else [],
-            observed_rows=len(self.state.history) if self.state is not None else 0,
-            restart_day=self.state.restart_day if self.state is not None else 0.0,
+            observed_rows=self._observed_rows(),
+            restart_day=self.restart_day,
             drawn=self.drawn,
             counts=self.log.counts,
         )
 
-    def enrol(self, candidate: Candidate, cohort: CohortState, waited: float) -> None:
-        death, withdrawal = draw_exit_times(self, candidate)
-        patient = Patient(candidate.candidate_id, candidate.site, candidate.body_weight_kg, candidate, cohort,
-                          self.env.now, waited, death, withdrawal)  # fmt: skip
+    def _observed_rows(self) -> int:
+        """The rows logged before the restart: the records' history (the log is in time order)."""
+        rows, restart = self.log.rows, self.restart_day
+        return bisect.bisect_left(rows, restart, key=_day) if restart > 0 else 0
+
+    def observe(self) -> Observed:
+        """Run the records up to the restart and return what they leave (``observe``)."""
+        trace = self.trace
+        assert trace is not None, "a trial without records has nothing to observe"
+        if self.restart_day > 0:
+            self.env.run(until=self.restart_day)
+        self.supply.reconcile()
+        missing = self.supply.inventory.unrecorded_vials if isinstance(self.supply, Supply) else 0
+        if missing:
+            where = "the scenario's initial stock (no lots.csv)" if trace.lots is None else "the recorded lots"
+            self.warnings.append(f"{missing} of the vials the recorded infusions used could not come from {where}, "
+                                 "earliest expiry first; the forecast counts no stock beyond it")  # fmt: skip
+        history = self.log.rows
+        if self.stopped.triggered:  # a stopped trial ends there, as a replicate does (records hold days: its day)
+            stop = next(e.day for e in history if e.event == EventName.TRIAL_STOPPED)
+            history = [e for e in history if e.day < math.floor(stop) + 1]
+        return Observed(
+            restart_day=self.restart_day,
+            history=tuple(history),
+            lots=tuple(snapshot(lot) for lot in self.supply.lots),
+            lots_recorded=trace.lots is not None,
+            warnings=tuple(self.warnings),
+            stopped=self.stopped.triggered,
+            completed=self.completed.triggered,
+        )
+
+    def enrol(self, candidate: Candidate | None, site: str, candidate_id: int, cohort: CohortState, waited: float,
+              record: SubjectRecord | None = None) -> Patient:  # fmt: skip
+        """Enrol a screened candidate into ``cohort``: a subject starts their journey. A subject the
+        records hold (``record``) keeps their recorded weight and leaves when the records say."""
+        if record is None:
+            assert candidate is not None, "a candidate the engine enrols was screened by it"
+            death, withdrawal = draw_exit_times(self, candidate)
+            weight = candidate.body_weight_kg
+        else:
+            candidate = self._facts_of(record, site)
+            if record.body_weight_kg is not None:
+                weight = record.body_weight_kg
+            else:
+                assert candidate is not None, "facts are drawn for a subject whose weight is not recorded"
+                weight = candidate.body_weight_kg
+            death, withdrawal = self._recorded_exit(record, candidate)
+        patient = Patient(candidate_id, site, weight, candidate, cohort, self.env.now, waited, death, withdrawal)
+        patient.trace = record
         patient.screen_passed_day = self.env.now - waited
-        patient.vials_per_dose = self.supply.vials_per_dose(candidate.body_weight_kg, cohort.spec.dose_cells_per_kg)
+        patient.vials_per_dose = self.supply.vials_per_dose(weight, cohort.spec.dose_cells_per_kg)
         self.patients.append(patient)
         self.active_patients += 1
-        self.log.record(
-            EventName.ENROLLED,
-            site=candidate.site,
-            patient_id=candidate.candidate_id,
-            cohort=cohort.number,
-            value=waited,
-        )
+        self.log.record(EventName.ENROLLED, site=site, patient_id=candidate_id, cohort=cohort.number, value=waited)
         self.gate.slot_filled(cohort)
+        if record is not None:
+            self.safety.observe_recorded(patient)
         self.env.process(Journey(self, patient).run())
+        return patient
+
+    def _facts_of(self, record: SubjectRecord, site: str) -> Candidate | None:
+        """A recorded subject's screening facts, drawn from the population conditioned on having
+        passed screening when anything reads them (the death hazard of a subject still on study at
+        the restart, the weight of one whose weight was not recorded); None otherwise (the records
+        do not hold them: the patients table leaves them blank)."""
+        if record.ongoing or record.body_weight_kg is None:
+            return self.candidates.draw_matching(site, record.candidate_id, True, self.passes)
+        return None
+
+    def _recorded_exit(self, record: SubjectRecord, candidate: Candidate | None) -> tuple[float, float]:
+        """Days from enrolment to death and to withdrawal of a recorded subject: as recorded for one
+        who left, never for one who completed, and drawn from the restart for one still on study
+        (constant hazards: the time already survived does not matter)."""
+        enrolled = self.env.now
+        if record.status in ("died", "withdrawn", "lost"):
+            left = record.left_day - enrolled
+            return (left, math.inf) if record.status == "died" else (math.inf, left)
+        if record.status == "completed" or candidate is None:
+            return math.inf, math.inf
+        death, withdrawal = draw_exit_times(self, candidate)
+        elapsed = self.restart_day - enrolled
+        return elapsed + death, elapsed + withdrawal
 
     def patient_done(self, patient: Patient) -> None:
         self.active_patients -= 1
@@ -175,18 +263,29 @@ class Trial:
             self.completed.succeed()
 
 
+def _day(row: Event) -> float:
+    return row.day
+
+
+def observe(scenario: Scenario, trace: Trace) -> Observed:
+    """What a trial's records leave at their restart day, as the engine makes it of them: the
+    history every replicate of a forecast starts with, the lots, and the protocol deviations.
+    Nothing drawn happens before the restart, so any streams give the same history."""
+    return Trial(scenario, ReplicateStreams.for_replicate(0, 0), trace).observe()
+
+
 def run_replicate(
     scenario: Scenario,
     seed: int,
     replicate: int,
-    state: TrialState | None = None,
+    trace: Trace | None = None,
     eligible_share: float | None = None,
     keep: frozenset[str] | None = None,
 ) -> ReplicateResult:
-    """Simulate one replicate with the streams of (seed, replicate), from the study's start or
-    from a trial's ``state`` on a date (``eligible_share`` and ``keep``: see ``Trial``)."""
+    """Simulate one replicate with the streams of (seed, replicate), as planned or driven by a
+    trial's records up to their restart day (``trace``; ``eligible_share`` and ``keep``: see ``Trial``)."""
     try:
         streams = ReplicateStreams.for_replicate(seed, replicate)
-        return Trial(scenario, streams, state, eligible_share, keep).run(replicate)
+        return Trial(scenario, streams, trace, eligible_share, keep).run(replicate)
     except BudgetExceeded as exc:
         raise BudgetExceeded(exc.field, f"replicate {replicate}: {exc.message}") from None

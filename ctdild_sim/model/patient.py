@@ -21,12 +21,12 @@ from ctdild_sim.model.candidates import Candidate
 from ctdild_sim.model.cohorts import CohortState
 from ctdild_sim.sim.capacity import Capacity
 from ctdild_sim.sim.events import EventName
-from ctdild_sim.sim.timing import LateTimeout
+from ctdild_sim.sim.timing import LateTimeout, end_of_day
 from ctdild_sim.supply.inventory import DoseRequest, lots_detail
 
 if TYPE_CHECKING:
     from ctdild_sim.model.engine import Trial
-    from ctdild_sim.model.state import SubjectState
+    from ctdild_sim.model.trace import InfusionRecord, SubjectRecord
 
 DAYS_PER_YEAR = 365.25
 
@@ -37,8 +37,8 @@ class Patient:
 
     patient_id: int
     site: str
-    body_weight_kg: float  # the dose is per kg: as screened, or as recorded for a restored subject
-    record: Candidate | None  # as screened; None for a restored subject off study (``restart``: not drawn)
+    body_weight_kg: float  # the dose is per kg: as screened, or as recorded
+    record: Candidate | None  # as screened; None for a recorded subject whose facts nothing reads (not drawn)
     cohort: CohortState
     enrolled_day: float
     waited_for_slot_days: float
@@ -55,6 +55,8 @@ class Patient:
     hold_completed: bool = False
     status: str = "ongoing"
     end_day: float = math.nan
+    trace: SubjectRecord | None = None  # what the records hold of this subject (None: enrolled by the engine)
+    rescreen_since: float = math.nan  # a recorded rescreen under way at the restart (waiting for the first dose)
 
     @property
     def cohort_index(self) -> int:
@@ -97,46 +99,66 @@ class Journey:
         self.leave_day = patient.enrolled_day + patient.leaves_after_days  # inf if never
         self._leaving: simpy.Event | None = None
 
-    def run(self, resume: SubjectState | None = None):
-        """The protocol from enrolment; or, for a trial restarted from its records, from where the
-        subject is in it (``resume``): still in hospital after an infusion, waiting for the next
-        one, or in the hold and follow-up. A wait already under way continues for what is left of
-        it, drawn conditioned on the time it has already lasted."""
+    def run(self):
+        """The protocol from enrolment. A subject the records hold goes through their recorded
+        admissions, infusions and discharges (and leaves, or completes, when the records say);
+        from the restart on, the rest of their protocol is drawn, and a wait already under way
+        then continues for what is left of it, drawn conditioned on the time it has lasted."""
         p, trial, dosing = self.p, self.trial, self.trial.scenario.dosing
         rng = trial.streams.dosing
+        record = p.trace
+        under_way = False  # whether the next wait was under way at the restart
+        if record is not None:
+            for k, infusion in enumerate(record.infusions):
+                if not (yield from self._recorded_infusion(k, infusion)):
+                    return self._leave()
+            if record.status == "completed":
+                yield from self._hold_and_follow_up(completed_day=record.status_day)
+                return self._complete()
+            if trial.recording and p.infusions_given < p.planned_infusions:  # the next one is the engine's
+                if not (yield from self._wait(trial.restart_day - self.env.now)):
+                    return self._leave()
+                under_way = True
+        if not math.isnan(p.rescreen_since) and not (yield from self._rescreened()):
+            return self._leave()
         given = p.infusions_given
         claims = [self._claim() for _ in range(p.planned_infusions - given)] if self.supply.reserve_at_enrolment else []
-        now = self.env.now
-        if resume is None:
-            first_wait = dosing.enrolment_to_first_infusion_days.sample(rng)
-        elif resume.in_hospital_since is not None:
-            stay = dosing.length_of_stay_days.remaining(rng, now - resume.in_hospital_since)
-            if not (yield from self._stay(stay)):
-                return self._leave()
-            first_wait = None
-        elif given == 0:
-            first_wait = dosing.enrolment_to_first_infusion_days.remaining(rng, now - p.enrolled_day)
-        else:
-            first_wait = None
-        if first_wait is not None and not (yield from self._wait(first_wait)):
-            return self._leave()
         for k in range(given, p.planned_infusions):
-            if k > 0:
-                if resume is not None and k == given and resume.in_hospital_since is None:
-                    gap = dosing.repeat_interval_days.remaining(rng, now - p.last_infusion_day)
-                else:
-                    interval = dosing.repeat_interval_days.sample(rng)
-                    gap = max(0.0, p.last_infusion_day + interval - self.env.now)
-                if not (yield from self._wait(gap)):
-                    return self._leave()
+            now = self.env.now
+            if k == 0:
+                first = dosing.enrolment_to_first_infusion_days
+                wait = first.remaining(rng, now - p.enrolled_day) if under_way else first.sample(rng)
+            elif under_way:
+                wait = dosing.repeat_interval_days.remaining(rng, now - p.last_infusion_day)
+            else:
+                wait = max(0.0, p.last_infusion_day + dosing.repeat_interval_days.sample(rng) - now)
+            under_way = False
+            if not (yield from self._wait(wait)):
+                return self._leave()
             if not (yield from self._infusion(k, claims[k - given] if claims else None)):
                 return self._leave()
-        if not (yield from self._hold_and_follow_up(after=now if resume is not None else -math.inf)):
+        if not (yield from self._hold_and_follow_up()):
             return self._leave()
+        self._complete()
+
+    def _rescreened(self):
+        """The rest of a rescreen the records hold as under way at the restart (the subject's screen
+        expired while they waited for their first dose); False if the subject left first."""
+        p, trial = self.p, self.trial
+        elapsed = self.env.now - p.rescreen_since
+        days = trial.scenario.screening.duration_days.remaining(trial.streams.screening, elapsed)
+        if not (yield from self._wait(days)):
+            return False
+        p.screen_passed_day = self.env.now
+        self._record(EventName.SCREEN_PASSED, detail="rescreened while waiting for product")
+        return True
+
+    def _complete(self) -> None:
+        p = self.p
         p.status = "completed"
         p.end_day = self.env.now
         self._record(EventName.FOLLOW_UP_COMPLETED)
-        trial.patient_done(p)
+        self.trial.patient_done(p)
 
     def _record(self, event: EventName, detail: str = "", value: float = math.nan) -> None:
         p = self.p
@@ -147,10 +169,13 @@ class Journey:
     def _wait(self, days: float):
         """Wait ``days`` unless the subject leaves first; True when the wait ran out.
 
-        The leaving day is drawn at enrolment, so a wait of known length needs one timeout only.
+        The leaving day is drawn at enrolment (or recorded), so a wait of known length needs one
+        timeout only. A recorded step on the day a recorded subject left came before it: no record
+        is dated after a subject left, and records hold days, not hours.
         """
         env = self.env
-        if env.now + days < self.leave_day:
+        end = env.now + days
+        if end < self.leave_day or (end == self.leave_day and self.p.trace is not None):
             yield env.timeout(days)
             return True
         yield env.timeout(self.leave_day - env.now)
@@ -262,16 +287,70 @@ class Journey:
                 sentinel.give_back()
         if not in_bed:
             return False
-        cells = p.body_weight_kg * p.cohort.spec.dose_cells_per_kg
         self._record(EventName.ADMITTED, value=float(k + 1))
+        self._infused(k)
+        trial.safety.after_infusion(p, k)
+        return (yield from self._stay(trial.scenario.dosing.length_of_stay_days.sample(trial.streams.dosing)))
+
+    def _recorded_infusion(self, k: int, infusion: InfusionRecord):
+        """The k-th infusion (0-based) as the records hold it: admitted, infused and discharged on
+        their days, the vials from the recorded lot. A stay still under way at the restart lasts
+        what is left of it. False if the subject left first."""
+        p, trial, env = self.p, self.trial, self.env
+        if not (yield from self._wait(infusion.admitted_day - env.now)):
+            return False
+        if infusion.discarded:  # thawed for it, not infused in time (the records give no hour: on admission)
+            wasted = self.supply.take_recorded(p.patient_id, infusion.lot_id, infusion.discarded, infused=False)
+            if self.supply.limited:
+                detail = lots_detail(wasted)
+                self._record(EventName.VIALS_THAWED, detail=detail, value=float(infusion.discarded))
+                self._record(EventName.VIALS_WASTED, detail=f"thaw window exceeded: {detail}",
+                             value=float(infusion.discarded))  # fmt: skip
+        sentinel = p.cohort.sentinel if k == 0 and trial.scenario.dosing.stagger_days > 0 else None
+        if sentinel is not None:
+            if sentinel.in_use:
+                trial.deviation(p.trace.source if p.trace else "", "infusions",
+                                f"subject {p.patient_id}'s first infusion on {trial.date(env.now)} came less than "
+                                f"{trial.scenario.dosing.stagger_days:g} days (dosing.stagger_days) after the previous "
+                                f"first infusion of cohort {p.cohort_number}")  # fmt: skip
+            sentinel.take_now()
+        trial.beds.take_now()  # the records say the subject had a bed
+        self._record(EventName.ADMITTED, value=float(k + 1))
+        end_of_day(env).callbacks.append(lambda _: self._check_pause(k, infusion.admitted_day))
+        if not (yield from self._wait(infusion.infused_day - env.now)):
+            trial.beds.give_back()
+            return False
+        taken = self.supply.take_recorded(p.patient_id, infusion.lot_id, infusion.vials or p.vials_per_dose, True)
+        if self.supply.limited:
+            self._record(EventName.VIALS_THAWED, detail=lots_detail(taken), value=float(sum(n for _, n in taken)))
+        self._infused(k)
+        if sentinel is not None:
+            env.timeout(trial.scenario.dosing.stagger_days).callbacks.append(lambda _: sentinel.give_back())
+        trial.safety.after_recorded_infusion(p, k)
+        if infusion.discharged_day is not None:
+            return (yield from self._stay(infusion.discharged_day - env.now))
+        elapsed = trial.restart_day - infusion.admitted_day  # still in hospital at the restart
+        rest = trial.scenario.dosing.length_of_stay_days.remaining(trial.streams.dosing, elapsed)
+        return (yield from self._stay(trial.restart_day - env.now + rest))
+
+    def _check_pause(self, k: int, day: float) -> None:
+        """At the end of a recorded admission's day: was the trial paused for all of it?"""
+        pause, trial = self.trial.safety.pause, self.trial
+        if pause.active and pause.started_at < math.floor(day):
+            trial.deviation(self.p.trace.source if self.p.trace else "", "infusions",
+                            f"subject {self.p.patient_id} was admitted for infusion {k + 1} on {trial.date(day)}, "
+                            f"during the safety pause that began on {trial.date(pause.started_at)}")  # fmt: skip
+
+    def _infused(self, k: int) -> None:
+        """The k-th infusion given now: logged and counted, its AEs drawn by the caller."""
+        p = self.p
+        cells = p.body_weight_kg * p.cohort.spec.dose_cells_per_kg
         self._record(EventName.INFUSED, detail=f"infusion {k + 1} of {p.planned_infusions}", value=cells)
         p.infusions_given += 1
         p.cells_infused += cells
         if k == 0:
             p.first_infusion_day = self.env.now
         p.last_infusion_day = self.env.now
-        trial.safety.after_infusion(p, k)
-        return (yield from self._stay(trial.scenario.dosing.length_of_stay_days.sample(trial.streams.dosing)))
 
     def _stay(self, days: float):
         """The rest of an infusion stay; the bed is given back; False if the subject left."""
@@ -281,14 +360,15 @@ class Journey:
             self._record(EventName.DISCHARGED)
         return stayed
 
-    def _hold_and_follow_up(self, after: float = -math.inf):
-        """The safety hold and the visits, all counted from the last infusion; those before
-        ``after`` (a restart: the records hold them) are not waited for again."""
+    def _hold_and_follow_up(self, completed_day: float | None = None):
+        """The safety hold and the visits, all counted from the last infusion. A subject the records
+        say ``completed_day`` completed then: the visits due later were not needed, and one whose
+        visits ended earlier completes on the recorded day all the same."""
         p, trial = self.p, self.trial
         hold = trial.scenario.safety.hold_days
         schedule = [(hold, 0, "hold")] + [(d, 1, "visit") for d in trial.scenario.follow_up.visit_days]
         for offset, _, kind in sorted(schedule):
-            if p.last_infusion_day + offset < after:
+            if completed_day is not None and kind == "visit" and p.last_infusion_day + offset > completed_day:
                 continue
             due = max(0.0, p.last_infusion_day + offset - self.env.now)
             if not (yield from self._wait(due)):
@@ -299,6 +379,8 @@ class Journey:
                 p.cohort.settle()
             else:
                 self._record(EventName.VISIT, detail=f"day {offset:g}", value=offset)
+        if completed_day is not None and completed_day > self.env.now:
+            yield self.env.timeout(completed_day - self.env.now)
         return True
 
     def _leave(self) -> None:
@@ -308,8 +390,12 @@ class Journey:
         for req in self.open_requests:
             self.supply.cancel(req)
         self.open_requests.clear()
-        died = self.exit_reason is None and p.death_after_days <= p.withdrawal_after_days
-        p.status = self.exit_reason or ("died" if died else "withdrawn")
+        if p.trace is not None and self.env.now >= p.trace.left_day:
+            self.exit_reason = p.trace.status  # as recorded: withdrawn, died or lost
+            if self.exit_reason == "lost" and not p.infusions_given:  # as the engine loses a subject
+                self._record(EventName.SCREEN_EXPIRED, detail="waiting for product")
+        p.status = self.exit_reason or ("died" if p.death_after_days <= p.withdrawal_after_days else "withdrawn")
+        died = p.status == "died"
         p.end_day = self.env.now
         event = {"died": EventName.DIED, "withdrawn": EventName.WITHDRAWN, "lost": EventName.LOST}[p.status]
         self._record(event, detail=f"after {p.infusions_given} infusion(s)", value=float(p.infusions_given))
@@ -319,5 +405,8 @@ class Journey:
                 trial.gate.add_slots(p.cohort, 1)
             p.cohort.settle()
         if died and trial.scenario.safety.death_triggers_review:
-            trial.safety.trigger(p, "death")
+            if trial.recording:  # the records say which reviews opened
+                trial.safety.check_recorded_review(p, "death")
+            else:
+                trial.safety.trigger(p, "death")
         trial.patient_done(p)

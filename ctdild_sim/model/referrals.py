@@ -20,7 +20,7 @@ from ctdild_sim.sim.events import EventName
 
 if TYPE_CHECKING:
     from ctdild_sim.model.engine import Trial
-    from ctdild_sim.model.state import SiteState, TrialState
+    from ctdild_sim.model.trace import CandidateRecord
 
 DAYS_PER_MONTH = 365.25 / 12
 
@@ -28,9 +28,10 @@ DAYS_PER_MONTH = 365.25 / 12
 class Recruitment:
     """Whether sites are still asked to refer candidates."""
 
-    def __init__(self, trial: Trial, closed: bool = False):
+    def __init__(self, trial: Trial):
         self.trial = trial
-        self.closed = closed  # a trial restarted with its last cohort full starts closed
+        self.closed = False
+        self.reopened_day: float | None = None  # the last time recruitment reopened
         self._reopened = trial.env.event()
 
     @property
@@ -46,6 +47,7 @@ class Recruitment:
     def reopen(self) -> None:
         if self.closed:
             self.closed = False
+            self.reopened_day = self.trial.env.now
             self._reopened.succeed()
             self.trial.log.record(EventName.RECRUITMENT_REOPENED)
 
@@ -61,16 +63,25 @@ def draw_site_rate(site: Site, rng) -> float:
 
 def site_referrals(
     trial: Trial, site_name: str, activation_days: float, rate_per_day: float, regular: bool,
-    first_gap: float | None = None,
+    recorded: tuple[CandidateRecord, ...] = (),
 ):  # fmt: skip
-    """simpy process: one site referring candidates until the trial ends. A site already active at a
-    restart passes ``first_gap`` (the wait for its next referral) and is not activated again."""
+    """simpy process: one site referring candidates until the trial ends. A trial's records give
+    the site's referrals up to the restart (``recorded``); from the restart it refers on, a
+    Poisson site after a fresh gap (being memoryless), a regular one when its next referral is due."""
     env, rng = trial.env, trial.streams.referrals
     yield env.timeout(activation_days)
-    if first_gap is None:
-        trial.log.record(EventName.SITE_ACTIVATED, site=site_name, value=rate_per_day * DAYS_PER_MONTH)
+    rate = rate_per_day * DAYS_PER_MONTH if not trial.recording else math.nan  # a recorded activation: rate unknown
+    trial.log.record(EventName.SITE_ACTIVATED, site=site_name, value=rate)
+    for referred in recorded:
+        yield env.timeout(max(0.0, referred.referred_day - env.now))
+        trial.log.record(EventName.REFERRED, site=site_name, patient_id=referred.candidate_id)
+        trial.screening.screen_recorded(referred)
     if rate_per_day <= 0:
         return
+    first_gap = None
+    if trial.recording:
+        yield env.timeout(trial.restart_day - env.now)
+        first_gap = _first_gap(trial, activation_days, recorded, rate_per_day, regular)
     while True:
         if first_gap is not None:
             gap, first_gap = first_gap, None
@@ -85,13 +96,18 @@ def site_referrals(
         trial.screening.screen(candidate)
 
 
-def site_names(trial: Trial) -> list[tuple[Site, str]]:
-    """Each site entry and the names of the sites it stands for (``S-1``, ``S-2`` for a count of 2)."""
-    return [
-        (site, site.name if site.count == 1 else f"{site.name}-{k + 1}")
-        for site in trial.scenario.sites
-        for k in range(site.count)
-    ]
+def _first_gap(trial: Trial, activated: float, recorded: tuple[CandidateRecord, ...], rate: float,
+               regular: bool) -> float:  # fmt: skip
+    """Days from the restart to an active site's next referral."""
+    if not regular:
+        return float(trial.streams.referrals.exponential(1.0 / rate))  # memoryless
+    # A regular site refers every 1/rate days from its activation; a closed spell restarts the
+    # count from the reopening (see the loop above).
+    anchor = recorded[-1].referred_day if recorded else activated
+    reopened = trial.recruitment.reopened_day
+    if reopened is not None and reopened > anchor:
+        anchor = reopened
+    return max(0.0, anchor + 1.0 / rate - trial.env.now)
 
 
 DRAWN = "drawn: "
@@ -102,43 +118,29 @@ def drawn_column(site: str, what: str) -> str:
     return f"{DRAWN}{site} {what}"
 
 
-def start_sites(trial: Trial, state: TrialState | None = None) -> None:
-    """Draw every site's activation delay and rate, and start its referral process. For a trial
-    under way (``state``), a site already active refers on from the restart (a Poisson site after
-    a fresh gap, being memoryless; a regular one when its next referral is due), a site not yet
-    active is activated after what is left of its activation delay, and a site that has referred
-    anyone cannot be one that never enrols."""
-    rng, now = trial.streams.sites, trial.env.now
-    for site, name in site_names(trial):
+def start_sites(trial: Trial) -> None:
+    """Draw every site's activation delay and rate, and start its referral process. With a trial's
+    records, a site is activated on its recorded day and refers its recorded candidates; a site not
+    yet active at the restart is activated after what is left of its activation delay, and a site
+    that has referred anyone cannot be one that never enrols."""
+    rng, trace = trial.streams.sites, trial.trace
+    for site, name in trial.scenario.site_entries():
         activation = site.activation_days.sample(rng)  # always drawn, in the same order
         rate = draw_site_rate(site, rng)
         never = rng.random() < site.never_enrols_probability
         regular = site.referral_process == "regular"
-        known = state.sites.get(name) if state is not None else None
-        if never and not (known is not None and known.referrals):
+        recorded: tuple[CandidateRecord, ...] = ()
+        if trace is not None:
+            recorded = trace.referrals.get(name, ())
+            activated = trace.activated.get(name)
+            if activated is None and recorded:  # a site that referred anyone was active by then
+                activated = recorded[0].referred_day
+            if activated is None:
+                activation = trial.restart_day + site.activation_days.remaining(rng, trial.restart_day)
+            else:
+                activation = activated
+        if never and not recorded:
             rate = 0.0
         trial.drawn[drawn_column(name, "referral_rate_per_month")] = rate * DAYS_PER_MONTH
         trial.drawn[drawn_column(name, "activation_days")] = activation
-        first_gap = None
-        if state is not None:
-            if known is not None and known.activated_day is not None:
-                activation, first_gap = 0.0, _first_gap(trial, known, rate, regular, state)
-            else:
-                activation = site.activation_days.remaining(rng, now)
-        trial.env.process(site_referrals(trial, name, activation, rate, regular, first_gap))
-
-
-def _first_gap(trial: Trial, site: SiteState, rate: float, regular: bool, state: TrialState) -> float:
-    """Days from the restart to an active site's next referral."""
-    if rate <= 0:
-        return math.inf
-    if not regular:
-        return float(trial.streams.referrals.exponential(1.0 / rate))  # memoryless
-    # A regular site refers every 1/rate days from its activation; a closed spell restarts the
-    # count from the reopening (see ``site_referrals``).
-    anchor = site.last_referral_day if site.last_referral_day is not None else site.activated_day
-    assert anchor is not None, "called for an active site only"
-    reopened = state.recruitment_reopened_day
-    if reopened is not None and reopened > anchor:
-        anchor = reopened
-    return max(0.0, anchor + 1.0 / rate - trial.env.now)
+        trial.env.process(site_referrals(trial, name, activation, rate, regular, recorded))

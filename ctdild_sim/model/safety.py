@@ -8,6 +8,7 @@ the dose level (the open cohort takes another ``size`` subjects), or to stop the
 
 from __future__ import annotations
 
+import math
 from typing import TYPE_CHECKING
 
 import numpy as np
@@ -21,7 +22,7 @@ from ctdild_sim.sim.memo import IdentityMemo
 if TYPE_CHECKING:
     from ctdild_sim.model.engine import Trial
     from ctdild_sim.model.patient import Patient
-    from ctdild_sim.model.state import TrialState
+    from ctdild_sim.model.trace import ReviewRecord, SubjectRecord
 
 
 class SafetyPause:
@@ -75,23 +76,60 @@ class SafetyReview:
             if occurs:
                 self.trial.env.process(self._observe(patient, ae.name, ae.triggers_review, onset))
 
-    def still_to_come(self, patient: Patient, infusion_index: int, infusion_day: float, seen: set[str]) -> None:
-        """For an infusion given before a restart: draw each AE kind not ``seen`` after it that may
-        still be observed. An AE of probability p whose onset has not come after t days is still
-        to come with probability p S(t) / (1 - p + p S(t)) (S: the onset's survival); its onset is
-        then drawn conditioned on being later than t."""
-        elapsed = self.trial.env.now - infusion_day
-        for ae in self.spec.adverse_events:
-            if ae.name in seen:
+    def after_recorded_infusion(self, patient: Patient, infusion_index: int) -> None:
+        """An infusion the records hold, given now: its recorded AEs come on their days (the
+        records hold what each led to), and each other AE kind may still come after the restart,
+        with probability p S(t) / (1 - p + p S(t)) for an onset not come after t days (S: the
+        onset's survival, t: the days from the infusion to the restart), its onset then drawn
+        conditioned on being later than t."""
+        record, trial = patient.trace, self.trial
+        assert record is not None, "an infusion the records hold is a recorded subject's"
+        now = trial.env.now
+        later = [i.infused_day for i in record.infusions[infusion_index + 1 :]]
+        before = later[0] if later else math.inf
+        seen = set()
+        for event in record.adverse_events:
+            if now <= event.day < before:  # an AE belongs to the last infusion before it
+                seen.add(event.name)
+                trial.env.process(self._observe_recorded(patient, event.name, event.triggers_review, event.day))
+        elapsed = trial.restart_day - now
+        for kind in self.spec.adverse_events:
+            if kind.name in seen:
                 continue
-            p = ae.probability_for(patient.cohort_index, infusion_index)
-            later = p * ae.onset_days.survival(elapsed)
-            if later > 0 and self.rng.random() < later / (1.0 - p + later):
-                onset = ae.onset_days.remaining(self.rng, elapsed)
-                self.trial.env.process(self._observe(patient, ae.name, ae.triggers_review, onset))
+            p = kind.probability_for(patient.cohort_index, infusion_index)
+            still = p * kind.onset_days.survival(elapsed)
+            if still > 0 and self.rng.random() < still / (1.0 - p + still):
+                onset = elapsed + kind.onset_days.remaining(self.rng, elapsed)
+                trial.env.process(self._observe(patient, kind.name, kind.triggers_review, onset))
+
+    def observe_recorded(self, patient: Patient) -> None:
+        """The recorded AEs of a subject that follow no infusion of theirs (before their first)."""
+        record = patient.trace
+        if record is None:
+            return
+        first = record.infusions[0].infused_day if record.infusions else math.inf
+        for ae in record.adverse_events:
+            if ae.day < first:
+                self.trial.env.process(self._observe_recorded(patient, ae.name, ae.triggers_review, ae.day))
 
     def _observe(self, patient: Patient, name: str, triggers: bool, onset: float):
         yield self.trial.env.timeout(onset)
+        self._log_adverse_event(patient, name, triggers)
+        if triggers:
+            self.trigger(patient, name)
+
+    def _observe_recorded(self, patient: Patient, name: str, triggers: bool, day: float):
+        """A recorded AE on its day; whether it opened a review is in the records (``replay_reviews``)."""
+        trial = self.trial
+        yield trial.env.timeout(max(0.0, day - trial.env.now))
+        self._log_adverse_event(patient, name, triggers)
+        kind = next(ae for ae in self.spec.adverse_events if ae.name == name)
+        if kind.triggers_review and not triggers:
+            trial.deviation(patient.trace.source if patient.trace else "", "adverse_events",
+                            f"subject {patient.patient_id}'s {name} on {trial.date(day)} opened no safety review; "
+                            "the protocol opens one for it (safety.adverse_events: triggers_review)")  # fmt: skip
+
+    def _log_adverse_event(self, patient: Patient, name: str, triggers: bool) -> None:
         self.trial.log.record(
             EventName.ADVERSE_EVENT,
             site=patient.site,
@@ -100,59 +138,100 @@ class SafetyReview:
             detail=name + (" (triggers review)" if triggers else ""),
             value=1.0 if triggers else 0.0,
         )
-        if triggers:
-            self.trigger(patient, name)
+
+    def check_recorded_review(self, patient: Patient, reason: str) -> None:
+        """A recorded death that the protocol says opens a review: do the records hold one?"""
+        trial, day = self.trial, math.floor(self.trial.env.now)
+        reviews = trial.trace.reviews if trial.trace is not None else ()
+        if not any(r.patient_id == patient.patient_id and math.floor(r.opened_day) == day for r in reviews):
+            trial.deviation(patient.trace.source if patient.trace else "", "status",
+                            f"subject {patient.patient_id}'s {reason} on {trial.date(day)} opened no safety review; "
+                            "the protocol opens one (safety.death_triggers_review)")  # fmt: skip
 
     def trigger(self, patient: Patient, reason: str) -> None:
         """A triggering AE: pause now and open a review."""
         if self.trial.stopped.triggered:
             return
-        self.open_reviews += 1
-        self.trial.log.record(
-            EventName.REVIEW_OPENED,
-            site=patient.site,
-            patient_id=patient.patient_id,
-            cohort=patient.cohort_number,
-            detail=reason,
-        )
-        if not self.pause.active:
-            self.pause.start()
-            self.trial.log.record(
-                EventName.PAUSE_STARTED,
-                patient_id=patient.patient_id,
-                cohort=patient.cohort_number,
-                detail=reason,
-            )
+        self._open(patient.site, patient.patient_id, patient.cohort_number, reason)
         self.trial.env.process(self._review(patient.patient_id, patient.cohort_number))
 
-    def restore(self, state: TrialState) -> None:
-        """A trial under way (a restart): its pause, and each open review for what is left of it."""
-        pause = self.pause
-        pause.total_days, pause.count = state.pause_total_days, state.pause_count
-        if state.pause_started_day is not None:
-            pause.active, pause.started_at, pause._cleared = True, state.pause_started_day, self.trial.env.event()
-        for review in state.open_reviews:
-            self.open_reviews += 1
-            days = self.spec.review_days.remaining(self.rng, self.trial.env.now - review.opened_day)
-            self.trial.env.process(self._review(review.patient_id, review.cohort, days))
+    def _open(self, site: str | None, patient_id: int | None, cohort: int | None, reason: str) -> None:
+        self.open_reviews += 1
+        self.trial.log.record(EventName.REVIEW_OPENED, site=site, patient_id=patient_id, cohort=cohort, detail=reason)
+        if not self.pause.active:
+            self.pause.start()
+            self.trial.log.record(EventName.PAUSE_STARTED, patient_id=patient_id, cohort=cohort, detail=reason)
 
-    def _review(self, patient_id: int | None, cohort: int | None, days: float | None = None):
-        yield self.trial.env.timeout(self.spec.review_days.sample(self.rng) if days is None else days)
-        index = int(np.searchsorted(self._outcome_cdf, self.rng.random(), side="right"))
-        outcome = self.OUTCOMES[min(index, len(self.OUTCOMES) - 1)]
-        if self.trial.stopped.triggered:
+    def replay_reviews(self, reviews: tuple[ReviewRecord, ...]) -> None:
+        """The reviews a trial's records hold, each opened, and decided, on its recorded days."""
+        for review in reviews:
+            self.trial.env.process(self._recorded_review(review))
+
+    def _recorded_review(self, review: ReviewRecord):
+        """A recorded review: it pauses the trial from its opening; one still open at the restart
+        lasts what is left of it (drawn conditioned on the time it has lasted), then decides as
+        the engine does."""
+        trial = self.trial
+        yield trial.env.timeout(max(0.0, review.opened_day - trial.env.now))
+        if trial.stopped.triggered:
             return
-        self.trial.log.record(EventName.REVIEW_COMPLETED, patient_id=patient_id, cohort=cohort, detail=outcome)
+        subject = trial.subject_record(review.patient_id) if review.patient_id is not None else None
+        cohort = subject.cohort + 1 if subject is not None else None
+        reason = _recorded_reason(review, subject)
+        site = next((p.site for p in trial.patients if p.patient_id == review.patient_id), None)
+        self._open(site, review.patient_id, cohort, reason)
+        if review.closed_day is not None:
+            days = review.closed_day - trial.env.now
+        else:
+            elapsed = trial.restart_day - review.opened_day
+            days = trial.restart_day - trial.env.now + self.spec.review_days.remaining(self.rng, elapsed)
+        trial.env.process(self._review(review.patient_id, cohort, days, review.outcome, review.source))
+
+    def _review(self, patient_id: int | None, cohort: int | None, days: float | None = None,
+                outcome: str | None = None, source: str = ""):  # fmt: skip
+        """A review for its drawn (or recorded) days, then its drawn (or recorded) decision."""
+        yield self.trial.env.timeout(self.spec.review_days.sample(self.rng) if days is None else days)
+        if outcome is None:
+            index = int(np.searchsorted(self._outcome_cdf, self.rng.random(), side="right"))
+            outcome = self.OUTCOMES[min(index, len(self.OUTCOMES) - 1)]
+        trial = self.trial
+        if trial.stopped.triggered:
+            return
+        trial.log.record(EventName.REVIEW_COMPLETED, patient_id=patient_id, cohort=cohort, detail=outcome)
         self.open_reviews -= 1
         if outcome == "stop":
-            self.trial.stop("safety review decided to stop")
+            trial.stop("safety review decided to stop")
             return
-        if outcome == "repeat_cohort" and not self.trial.gate.repeat_open_cohort():
-            self.trial.stop("safety review asked for a repeat beyond max_cohort_repeats")
-            return
+        if outcome == "repeat_cohort":
+            gate, open_cohort = trial.gate, trial.gate.open_cohort
+            beyond = open_cohort is not None and open_cohort.repeats >= self.spec.max_cohort_repeats
+            # a repeat beyond the limit stops the trial, unless the records say it went on all the same
+            goes_on = trial.recording and trial.trace is not None and trial.trace.last_day > trial.env.now
+            if not gate.repeat_open_cohort(beyond_limit=goes_on):
+                trial.stop("safety review asked for a repeat beyond max_cohort_repeats")
+                return
+            if beyond and open_cohort is not None:
+                trial.deviation(source, "outcome", f"the review decided on {trial.date(trial.env.now)} repeated "
+                                f"cohort {open_cohort.number} beyond safety.max_cohort_repeats "
+                                f"({self.spec.max_cohort_repeats}); the protocol stops the trial, the records "
+                                "go on")  # fmt: skip
         if self.open_reviews == 0:
             self.pause.end()
-            self.trial.log.record(EventName.PAUSE_ENDED, value=self.pause.total_days)
+            trial.log.record(EventName.PAUSE_ENDED, value=self.pause.total_days)
+
+
+def _recorded_reason(review: ReviewRecord, subject: SubjectRecord | None) -> str:
+    """What opened a recorded review: the subject's triggering AE or death that day, as far as the
+    records say."""
+    if subject is None:
+        return ""
+    day = math.floor(review.opened_day)
+    for ae in subject.adverse_events:
+        if ae.triggers_review and math.floor(ae.day) == day:
+            return ae.name
+    if subject.status == "died" and subject.status_day is not None and math.floor(subject.status_day) == day:
+        return "death"
+    return ""
 
 
 class AdverseEventDraws:

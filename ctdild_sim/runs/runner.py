@@ -43,7 +43,7 @@ from ctdild_sim.analysis.tables import RunTables, events_table, patients_table, 
 from ctdild_sim.learning.draws import draw, draw_key
 from ctdild_sim.learning.posterior import Posterior
 from ctdild_sim.model.engine import run_replicate
-from ctdild_sim.model.state import TrialState
+from ctdild_sim.model.trace import Trace
 from ctdild_sim.scenario.trial import Scenario
 
 DEFAULT_KEEP_EVENTS = 1000
@@ -77,7 +77,7 @@ def simulate_chunk(
     stop: int,
     keep_events: int,
     metrics_only: bool = False,
-    state: TrialState | None = None,
+    trace: Trace | None = None,
     counts_day: float | None = None,
     posterior: Posterior | None = None,
     progress: bool = False,
@@ -86,7 +86,7 @@ def simulate_chunk(
     """Run replicates ``start..stop-1``; keep full records for those below ``keep_events``.
 
     ``metrics_only`` skips the lot table and the demand histograms (searches need neither);
-    ``state`` starts every replicate from a trial's state on a date; with ``counts_day`` each
+    ``trace``: a trial's records drive every replicate up to their restart; with ``counts_day`` each
     metrics row also holds the counts reached before that day (``metrics.counts_by``); with a
     ``posterior`` each replicate draws its parameters from it (its own stream); ``progress``
     counts cumulative referrals, enrolments and infusions by week (``bands.ProgressBands``). Once
@@ -102,7 +102,7 @@ def simulate_chunk(
             raise ChunkCancelled(r)
         drawn, share, learned = (scenario, None, {}) if posterior is None else draw(posterior, scenario, seed, r, key)
         # a replicate whose records are not kept logs only the events its figures read (and counts all)
-        result = run_replicate(drawn, seed, r, state, share, None if r < keep_events else LEAN_KEEP)
+        result = run_replicate(drawn, seed, r, trace, share, None if r < keep_events else LEAN_KEEP)
         row = replicate_metrics(result, scenario)
         row.update(learned)  # the parameters this replicate drew from the posterior (ranked like the sites')
         if counts_day is not None:
@@ -214,7 +214,7 @@ class ChunkTask(NamedTuple):
     stop: int
     keep_events: int
     metrics_only: bool
-    state: TrialState | None
+    trace: Trace | None
     counts_day: float | None
     posterior: Posterior | None
     progress: bool
@@ -253,13 +253,13 @@ def _simulate_unless_cancelled(slot: int, task: bytes, start: int, stop: int) ->
 
 
 _UNPICKLED: dict[bytes, ChunkTask] = {}
-"""A worker's last run task, unpickled (a chunk reads its scenario, state and posterior, and
+"""A worker's last run task, unpickled (a chunk reads its scenario, trace and posterior, and
 changes none of them, as every replicate of a chunk reads the same ones)."""
 
 
 def _unpickled_once(task: bytes) -> ChunkTask:
     """The task unpickled, once for all the chunks of its run a worker simulates (a forecast's task
-    holds the state and the posterior: 140 kB, half a millisecond to unpickle)."""
+    holds the trace and the posterior: 140 kB, half a millisecond to unpickle)."""
     unpickled = _UNPICKLED.get(task)
     if unpickled is None:
         _UNPICKLED.clear()
@@ -391,21 +391,21 @@ def execute_chunks(
     keep_events: int = DEFAULT_KEEP_EVENTS,
     on_progress: Callable[[int], None] | None = None,
     metrics_only: bool = False,
-    state: TrialState | None = None,
+    trace: Trace | None = None,
     counts_day: float | None = None,
     posterior: Posterior | None = None,
     progress: bool = False,
     first: int = 0,
 ) -> tuple[list[ChunkResult], DemandBands, ProgressBands | None]:
     """Every chunk's result, in replicate order, and the demand bands and (with ``progress``)
-    progress bands of all of them (``state``, ``counts_day``, ``posterior`` and ``progress``: see
+    progress bands of all of them (``trace``, ``counts_day``, ``posterior`` and ``progress``: see
     ``simulate_chunk``); the replicates are ``first`` to ``first + replicates - 1``."""
     if replicates < 1:
         raise ValueError(f"replicates (={replicates}) must be >= 1")
     if workers < 1:
         raise ValueError(f"workers (={workers}) must be >= 1")
     size = chunk_size or default_chunk_size(replicates, workers)
-    task = ChunkTask(scenario, seed, 0, 0, keep_events, metrics_only, state, counts_day, posterior, progress)
+    task = ChunkTask(scenario, seed, 0, 0, keep_events, metrics_only, trace, counts_day, posterior, progress)
     bounds = [(first + a, first + b) for a, b in chunk_bounds(replicates, size)]
     bands = DemandBands(scenario.start_date, horizon_weeks(scenario))
     weekly_progress = ProgressBands(scenario.start_date, horizon_weeks(scenario)) if progress else None
@@ -463,7 +463,8 @@ def run_scenario(
     """Simulate ``replicates`` replicates and return the run's tables.
 
     ``options``: workers, chunk_size, scheduler ("local" or a scheduler address), keep_events,
-    state (a trial's state on a date to start from), counts_day, posterior, progress, metrics_only.
+    trace (a trial's records, which drive every replicate up to their restart), counts_day, posterior,
+    progress, metrics_only.
     ``on_replicate`` is called with the number of replicates each finished chunk held.
     """
     return merge_chunks(*execute_chunks(scenario, replicates, seed, on_progress=on_replicate, **options))
@@ -491,7 +492,7 @@ def metrics_in_order(
     workers: int = 1,
     scheduler: str | None = None,
     keep_events: int = 0,
-    state: TrialState | None = None,
+    trace: Trace | None = None,
     posterior: Posterior | None = None,
     counts_day: float | None = None,
 ) -> Iterator[pd.DataFrame]:
@@ -503,7 +504,7 @@ def metrics_in_order(
     chunk)."""
     bounds = chunk_bounds(replicates, chunk_size)
     if workers > 1 and scheduler is None:
-        task = ChunkTask(scenario, seed, 0, 0, keep_events, True, state, counts_day, posterior, False)
+        task = ChunkTask(scenario, seed, 0, 0, keep_events, True, trace, counts_day, posterior, False)
         yield from _pool_in_order(workers, task, bounds)
         return
     # one process, or a Dask cluster: a group of one chunk a worker at a time
@@ -511,7 +512,7 @@ def metrics_in_order(
         first, stop = bounds[group][0], bounds[min(group + workers, len(bounds)) - 1][1]
         chunks, _, _ = execute_chunks(scenario, stop - first, seed, workers=workers, chunk_size=chunk_size,
                                       scheduler=scheduler, keep_events=keep_events, metrics_only=True,
-                                      state=state, counts_day=counts_day, posterior=posterior, first=first)  # fmt: skip
+                                      trace=trace, counts_day=counts_day, posterior=posterior, first=first)  # fmt: skip
         for chunk in chunks:
             yield chunk.metrics
 

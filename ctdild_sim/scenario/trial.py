@@ -528,6 +528,16 @@ class Scenario(StrictModel):
         """Simulation day of a calendar date."""
         return float((date - self.start_date).days)
 
+    def site_entries(self) -> list[tuple[Site, str]]:
+        """Each site entry and the name of each site it stands for (``S-1``, ``S-2`` for a count of 2)."""
+        return [(site, site.name if site.count == 1 else f"{site.name}-{k + 1}")
+                for site in self.sites for k in range(site.count)]  # fmt: skip
+
+    @property
+    def site_names(self) -> list[str]:
+        """Every site's name, as the engine, the records and the tables give it."""
+        return [name for _, name in self.site_entries()]
+
 
 def with_stock_policy(scenario: Scenario, policy: StockPolicy | None) -> Scenario:
     """The scenario with its product's stock policy replaced (one without a product as it is):

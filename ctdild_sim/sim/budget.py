@@ -20,6 +20,7 @@ from typing import TYPE_CHECKING
 from ctdild_sim.scenario.product import MakeToOrder, ReorderPoint, Schedule
 
 if TYPE_CHECKING:
+    from ctdild_sim.model.trace import Trace
     from ctdild_sim.scenario.trial import Scenario
 
 CANDIDATES_PER_SUBJECT = 1000
@@ -72,12 +73,17 @@ class ReplicateBudget:
     rows: int
 
     @classmethod
-    def for_scenario(cls, scenario: Scenario) -> ReplicateBudget:
+    def for_scenario(cls, scenario: Scenario, trace: Trace | None = None) -> ReplicateBudget:
+        """The scenario's budget; a trial's records (``trace``) add their own rows and lots to it
+        (a recorded candidate is not a drawn one: the candidate budget counts drawn candidates)."""
         subjects = scenario.target_enrolment * (1 + scenario.safety.max_cohort_repeats)
         candidates = FLOOR + CANDIDATES_PER_SUBJECT * subjects
         lots = FLOOR + LOTS_PER_NEED * lots_needed(scenario)
         rescreens = 1 + scenario.screening.max_rescreens
         rows = FLOOR + ROWS_PER_CANDIDATE * rescreens * candidates + ROWS_PER_LOT * lots
+        if trace is not None:
+            lots += len(trace.lots or ())
+            rows += trace.rows
         return cls(candidates, lots, rows)
 
     def candidates_exceeded(self, scenario: Scenario) -> BudgetExceeded:

@@ -1,4 +1,4 @@
-"""Timeouts that lose every tie: the end of a validity window is inclusive.
+"""Timeouts that lose every tie (the end of a validity window is inclusive), and the end of a day.
 
 simpy processes the events of one moment in the order they were scheduled, so a passed screen
 that expires at the very moment a cohort opens (or a lot is released) would be lost or kept
@@ -10,8 +10,10 @@ of the same time, including events scheduled later at that time.
 
 from __future__ import annotations
 
+import math
+
 import simpy
-from simpy.events import NORMAL, EventPriority
+from simpy.events import NORMAL, URGENT, EventPriority
 
 LATE = EventPriority(NORMAL + 1)
 """Priority below simpy's URGENT (0) and NORMAL (1): processed last within its moment."""
@@ -30,3 +32,14 @@ class LateTimeout(simpy.Timeout):
         self._delay = delay
         self._ok = True
         env.schedule(self, LATE, delay)
+
+
+def end_of_day(env: simpy.Environment) -> simpy.Event:
+    """An event at the end of the current day: at the start of the next one, before anything
+    else scheduled then. Records hold days, not hours, so whether a recorded step kept to the
+    protocol (a gate passed the same day it was taken) is known only when its day is over."""
+    event = simpy.Event(env)
+    event._ok = True
+    event._value = None
+    env.schedule(event, URGENT, math.floor(env.now) + 1 - env.now)
+    return event

@@ -20,8 +20,7 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 
-from ctdild_sim.actuals.reader import read_actuals
-from ctdild_sim.actuals.state import trial_state
+from ctdild_sim.actuals.records import read_records
 from ctdild_sim.actuals.synthetic import actuals_from_replicate
 from ctdild_sim.analysis.metrics import replicate_metrics
 from ctdild_sim.learning.posterior import learn
@@ -78,10 +77,10 @@ def calibration(
                 folder.mkdir()
                 for name, frame in actuals_from_replicate(truth, scenario, as_of).items():
                     frame.to_csv(folder / name, index=False)
-                actuals = read_actuals(folder, scenario, as_of)
-                state = trial_state(actuals, scenario)
-                posterior = learn(scenario, actuals, state) if learning else None
-                forecast = simulate_metrics(scenario, replicates, seed + i, state=state, posterior=posterior, **options)
+                records = read_records(folder, scenario, as_of)
+                posterior = learn(scenario, records.trace, records.observed) if learning else None
+                forecast = simulate_metrics(scenario, replicates, seed + i, trace=records.trace, posterior=posterior,
+                                            **options)  # fmt: skip
                 row = {"trial": i, "cut_day": cut}
                 for column in MEASURES:
                     # the records hold days, not times of day: truth and forecast are compared by day

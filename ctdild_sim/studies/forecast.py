@@ -2,8 +2,8 @@
 restart the simulation from them, set the trial against the plan made at its start, and plan the
 lots still to start.
 
-Three runs of the same scenario: the forecast (every replicate starts from the records' state,
-the day after the as-of date, and draws its parameters from the posterior the records give, unless
+Three runs of the same scenario: the forecast (the records drive every replicate up to the day
+after the as-of date, then it draws, its parameters from the posterior the records give, unless
 learning is off), the plan (the scenario as written, from day 0, with the counts each replicate
 had reached by the as-of date, for ``analysis.forecast.plan_vs_actual``), and, for a scenario with
 a product, the lot-plan search started from the actual stock (on the same posterior).
@@ -18,8 +18,8 @@ from pathlib import Path
 
 import pandas as pd
 
-from ctdild_sim.actuals.reader import Actuals, RecordFiles, read_actuals
-from ctdild_sim.actuals.state import trial_state
+from ctdild_sim.actuals.reader import Actuals, RecordFiles
+from ctdild_sim.actuals.records import TrialRecords, read_records
 from ctdild_sim.analysis.forecast import (
     forecast_milestones,
     forecast_supply,
@@ -32,7 +32,7 @@ from ctdild_sim.analysis.forecast import (
 from ctdild_sim.analysis.summary import probability_done_by
 from ctdild_sim.analysis.tables import RunTables
 from ctdild_sim.learning.posterior import Posterior, learn
-from ctdild_sim.model.state import TrialState
+from ctdild_sim.model.trace import Observed
 from ctdild_sim.runs.runner import run_scenario
 from ctdild_sim.scenario.trial import Scenario
 from ctdild_sim.studies.lot_plan import LotPlan, plan_lots
@@ -47,8 +47,7 @@ class Forecast:
 
     scenario: Scenario
     as_of: dt.date
-    actuals: Actuals
-    state: TrialState
+    records: TrialRecords
     tables: RunTables
     plan: pd.DataFrame  # the from-start forecast's metrics, with counts by the as-of date
     plan_progress: pd.DataFrame  # the from-start forecast's weekly progress bands (``bands.ProgressBands``)
@@ -61,10 +60,18 @@ class Forecast:
 
     @property
     def restart_day(self) -> float:
-        return self.state.restart_day
+        return self.records.restart_day
+
+    @property
+    def actuals(self) -> Actuals:
+        return self.records.actuals
+
+    @property
+    def observed(self) -> Observed:
+        return self.records.observed
 
     def milestones(self) -> pd.DataFrame:
-        return forecast_milestones(self.tables.metrics, self.scenario, self.state)
+        return forecast_milestones(self.tables.metrics, self.scenario, self.observed)
 
     def manifest(self) -> dict:
         """What a stored forecast's manifest says about it, besides what every run's says."""
@@ -76,11 +83,11 @@ class Forecast:
         }  # fmt: skip
 
     def observed_progress(self) -> pd.DataFrame:
-        return observed_progress(self.state.history, self.scenario.start_date, self.as_of)
+        return observed_progress(self.observed.history, self.scenario.start_date, self.as_of)
 
     def plan_vs_actual(self) -> pd.DataFrame:
-        observed = observed_milestones(self.state.history, len(self.scenario.cohorts))
-        return plan_vs_actual(self.plan, self.state, observed, self.scenario)
+        reached = observed_milestones(self.observed.history, len(self.scenario.cohorts))
+        return plan_vs_actual(self.plan, self.observed, reached, self.scenario)
 
     def probabilities(self) -> dict[str, float]:
         """P(last patient last visit by the registered completion date, and by the target date)."""
@@ -93,7 +100,7 @@ class Forecast:
     def supply(self) -> dict[str, float] | None:
         if self.scenario.product is None:
             return None
-        return forecast_supply(self.tables.metrics, self.tables.lots, self.state)
+        return forecast_supply(self.tables.metrics, self.tables.lots, self.observed)
 
     def lots_to_start(self) -> pd.DataFrame:
         """When the k-th lot after the as-of date is ordered: under the lot plan if one was made
@@ -121,17 +128,10 @@ class Forecast:
         supply = self.supply()
         if supply is not None:
             tables.append(("forecast_supply", pd.DataFrame([supply])))
-            tables.append(("stock_on_hand", stock_on_hand(self.state, self.scenario.start_date, self.as_of)))
+            tables.append(("stock_on_hand", stock_on_hand(self.observed, self.scenario.start_date, self.as_of)))
         if self.lot_plan is not None:
             tables.append(("lot_plan_search", self.lot_plan.search_table()))
         return tables
-
-
-def read_state(scenario: Scenario, folder: str | Path | RecordFiles, as_of: dt.date) -> tuple[Actuals, TrialState]:
-    """The checked records of ``folder`` and the state derived from them (``ActualsError`` if the
-    records cannot be used)."""
-    actuals = read_actuals(folder, scenario, as_of)
-    return actuals, trial_state(actuals, scenario)
 
 
 PLAN_REPLICATES = 200
@@ -141,7 +141,7 @@ supply``'s search: the forecast's own replicates need not all be spent on every 
 
 def forecast(
     scenario: Scenario,
-    folder: str | Path | RecordFiles,
+    source: str | Path | RecordFiles | TrialRecords,
     as_of: dt.date,
     replicates: int,
     seed: int,
@@ -153,28 +153,29 @@ def forecast(
     plan_replicates: int | None = None,
     **options,
 ) -> Forecast:
-    """Forecast the trial from its records in ``folder`` as of ``as_of`` (see the module);
-    ``learning=False`` keeps the scenario's assumptions as written.
+    """Forecast the trial from its records (a folder, a workbook, files held in memory, or records
+    already read) as of ``as_of`` (see the module); ``learning=False`` keeps the scenario's
+    assumptions as written.
 
     ``options`` go to every run (workers, chunk_size, scheduler, keep_events); the lot-plan search
     simulates each candidate policy on ``plan_replicates`` replicates (default: ``replicates``)."""
-    actuals, state = read_state(scenario, folder, as_of)
-    posterior = learn(scenario, actuals, state) if learning else None
+    records = source if isinstance(source, TrialRecords) else read_records(source, scenario, as_of)
+    posterior = learn(scenario, records.trace, records.observed) if learning else None
 
     def step(name: str, total: int | None) -> Callable[[int], None]:
         return (lambda n=1: progress(name, total, n)) if progress is not None else (lambda n=1: None)
 
     tables = run_scenario(scenario, replicates, seed, on_replicate=step("Forecast from the records", replicates),
-                          state=state, posterior=posterior, progress=True, **options)  # fmt: skip
+                          trace=records.trace, posterior=posterior, progress=True, **options)  # fmt: skip
     metrics_options = {k: v for k, v in options.items() if k != "keep_events"}
     plan = run_scenario(scenario, replicates, seed, on_replicate=step("The plan from day 0", replicates),
-                        counts_day=state.restart_day, progress=True, metrics_only=True, keep_events=0,
+                        counts_day=records.restart_day, progress=True, metrics_only=True, keep_events=0,
                         **metrics_options)  # fmt: skip
     lot_plan = None
     if target_stockout is not None and scenario.product is not None:
         advance = step("Lot plan from the actual stock", None)
         lot_plan = plan_lots(scenario, target_stockout, plan_replicates or replicates, seed,
                              on_evaluated=lambda _: advance(),
-                             state=state, posterior=posterior, **metrics_options)  # fmt: skip
-    return Forecast(scenario, as_of, actuals, state, tables, plan.metrics, plan.progress.table(), seed, replicates,
-                    lot_plan, target_date, list(actuals.warnings), posterior)  # fmt: skip
+                             trace=records.trace, posterior=posterior, **metrics_options)  # fmt: skip
+    return Forecast(scenario, as_of, records, tables, plan.metrics, plan.progress.table(), seed, replicates,
+                    lot_plan, target_date, records.warnings, posterior)  # fmt: skip

@@ -265,7 +265,7 @@ def _simulate_until_decided(policy: Scenario, replicates: int, seed: int, target
     candidate fails the target whatever its remaining replicates show. Replicate r is the same in
     any chunk, so the decision is the one all ``replicates`` give; a stopped candidate's figures
     are from the replicates it ran (the search table's replicates column)."""
-    passed = ("workers", "scheduler", "state", "posterior", "counts_day")
+    passed = ("workers", "scheduler", "trace", "posterior", "counts_day")
     options = {k: v for k, v in run_options.items() if k in passed}
     chunks = metrics_in_order(policy, replicates, seed, run_options.get("chunk_size") or DECISION_CHUNK, **options)
     frames: list[pd.DataFrame] = []

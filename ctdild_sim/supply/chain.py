@@ -10,7 +10,6 @@ from __future__ import annotations
 from typing import TYPE_CHECKING
 
 from ctdild_sim.supply.inventory import DoseRequest, Lot, LotInventory
-from ctdild_sim.supply.lot_state import LotState
 from ctdild_sim.supply.manufacturing import Manufacturing
 from ctdild_sim.supply.stock_policy import make_policy
 
@@ -25,9 +24,9 @@ class Supply:
 
     limited = True
 
-    def __init__(self, trial: Trial, spec: Product, lots: tuple[LotState, ...] | None = None, used_before: int = 0):
-        """``lots``: the lots a trial under way has (``model.state``); without them, the scenario's
-        initial stock, of which ``used_before`` vials were already used (earliest expiry first)."""
+    def __init__(self, trial: Trial, spec: Product):
+        """A trial's records with lots (``trial.trace.lots``) give its lots as recorded; without
+        them, the scenario's initial stock is in stock on day 0."""
         self.trial = trial
         self.env = trial.env
         self.spec = spec
@@ -35,12 +34,12 @@ class Supply:
         self.inventory = LotInventory(trial, spec)
         self.manufacturing = Manufacturing(trial, spec, self.inventory)
         self.policy = make_policy(self)
-        if lots is None:
+        recorded = trial.trace.lots if trial.trace is not None else None
+        if recorded is None:
             for _ in range(spec.initial_lots):
                 self.manufacturing.stock_initial_lot()
-            self.inventory.use_up(used_before)
         else:
-            self.manufacturing.restore(lots)
+            self.manufacturing.replay(recorded)
         self.inventory.changed()
 
     @property
@@ -62,6 +61,21 @@ class Supply:
 
     def take(self, req: DoseRequest) -> list[tuple[Lot, int]] | None:
         return self.inventory.take(req)
+
+    def take_recorded(self, patient_id: int, lot_id: int | None, vials: int, infused: bool) -> list[tuple[Lot, int]]:
+        """Vials an infusion the records hold thawed (``infused`` or wasted): from its recorded lot, or
+        earliest expiry first."""
+        lot = self.manufacturing.lot(lot_id) if lot_id is not None else None
+        return self.inventory.take_recorded(patient_id, lot, vials, infused)
+
+    def reconcile(self) -> None:
+        """At the restart: each recorded lot's vials as the records count them."""
+        self.manufacturing.reconcile()
+
+    def take_over(self) -> None:
+        """The restart: the lots as recorded, then the stock policy reviews the stock."""
+        self.reconcile()
+        self.inventory.changed()
 
     def thaw_in_time(self) -> bool:
         """Draw the thaw-to-infusion time; True when it is inside the window."""
@@ -98,6 +112,15 @@ class UnlimitedSupply:
 
     def take(self, req: DoseRequest) -> list[tuple[Lot, int]]:
         return []
+
+    def take_recorded(self, patient_id: int, lot_id: int | None, vials: int, infused: bool) -> list[tuple[Lot, int]]:
+        return []
+
+    def reconcile(self) -> None:
+        pass
+
+    def take_over(self) -> None:
+        pass
 
     def thaw_in_time(self) -> bool:
         return True

@@ -116,6 +116,8 @@ class LotInventory:
         self.audit: list[Allocation] = []
         self.on_change: list[Callable[[], None]] = []
         self.on_release: list[Callable[[Lot], None]] = []
+        self.expiring_as_recorded: dict[int, int] = {}  # lot id -> vials the records say expired with it
+        self.unrecorded_vials = 0  # vials recorded infusions used that no lot in stock could give
 
     # -- what is available ---------------------------------------------------------------
     def allocatable(self, at: float | None = None) -> list[Lot]:
@@ -191,29 +193,38 @@ class LotInventory:
         self._serve()
         self.changed()
 
-    def restore_released(self, lot: Lot) -> None:
-        """A lot released before the restart, with its remaining vials in ``lot.free`` already:
-        into stock, its expiry and the stock policy's review scheduled, nothing logged."""
-        keys = [x.expiry_day for x in self.released]
-        self.released.insert(bisect.bisect_right(keys, lot.expiry_day), lot)
-        self.env.timeout(max(0.0, lot.expiry_day - self.env.now)).callbacks.append(lambda _: self._expire(lot))
-        for callback in self.on_release:
-            callback(lot)
-
-    def use_up(self, vials: int) -> None:
-        """Count ``vials`` of released stock as used before the restart, earliest expiry first (a
-        trial's records that list infusions but no lots)."""
-        for lot in list(self.released):
-            k = min(lot.free, vials)
-            lot.free -= k
-            lot.used += k
-            vials -= k
-            if not lot.free and not lot.reserved:
-                self._retire(lot)
+    def take_recorded(self, patient_id: int, lot: Lot | None, vials: int, infused: bool) -> list[tuple[Lot, int]]:
+        """Vials an infusion a trial's records hold thawed, infused or wasted: from ``lot`` as
+        recorded, or (no lot recorded) from released stock earliest expiry first, as far as it goes;
+        vials no lot in stock could give are counted in ``unrecorded_vials``."""
+        if lot is not None:
+            taken = [(lot, vials)]
+            lot.free = max(0, lot.free - vials)
+        else:
+            taken, need = [], vials
+            for stocked in self.allocatable():
+                k = min(stocked.free, need)
+                stocked.free -= k
+                taken.append((stocked, k))
+                need -= k
+                if need == 0:
+                    break
+            self.unrecorded_vials += need
+        self.finish(taken, infused)
+        for stocked, _ in taken:
+            if not stocked.free and not stocked.reserved:
+                self._retire(stocked)
+        return taken
 
     def _expire(self, lot: Lot) -> None:
         """The lot's expiry day: its unclaimed vials expire."""
-        if lot.free:
+        recorded = self.expiring_as_recorded.pop(lot.lot_id, None)
+        if recorded is not None:  # as the records count them
+            if recorded:
+                self._record_expiry(lot, recorded, "in stock")
+            lot.expired += recorded
+            lot.free = 0
+        elif lot.free:
             self._record_expiry(lot, lot.free, "in stock")
             lot.expired += lot.free
             lot.free = 0
@@ -221,6 +232,15 @@ class LotInventory:
             self._retire(lot)
         self._serve()
         self.changed()
+
+    def restock(self, lot: Lot) -> None:
+        """A released lot's counts were set anew: in the released list if it has vials, else out."""
+        if lot.free or lot.reserved:
+            if lot not in self.released:
+                keys = [x.expiry_day for x in self.released]
+                self.released.insert(bisect.bisect_right(keys, lot.expiry_day), lot)
+        else:
+            self._retire(lot)
 
     def _retire(self, lot: Lot) -> None:
         """A lot with no vials left to allocate or give back leaves the released list, which every

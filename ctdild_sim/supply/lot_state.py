@@ -1,6 +1,5 @@
-"""A lot as a trial's records know it on a date: the part of a trial's state (``model.state``) that
-the supply restarts from. Its own module, not compiled with the replicate's inner loop (setup.py):
-a trial's state is sent to the worker processes, and compiled classes do not unpickle."""
+"""A lot as it stands on a date (``model.trace.Observed``: each lot at a forecast's restart). Its own
+module, not compiled with the replicate's inner loop (setup.py): compiled classes do not unpickle."""
 
 from __future__ import annotations
 
@@ -10,8 +9,8 @@ from dataclasses import dataclass
 
 @dataclass(frozen=True)
 class LotState:
-    """A lot as a trial's records know it on a date (see ``model.state``): what has happened to it
-    and to its vials so far. ``vials`` is None for a lot not yet filled."""
+    """A lot as it stands on a date: what has happened to it and to its vials so far. ``vials`` is
+    None for a lot not yet filled; ``free`` its vials in stock, unclaimed."""
 
     lot_id: int
     ordered_day: float
@@ -25,10 +24,16 @@ class LotState:
     used: int = 0
     wasted: int = 0
     expired: int = 0
+    free: int = 0
 
-    @property
-    def free(self) -> int:
-        """Released vials neither used, wasted nor expired (none for a lot not released)."""
-        if math.isnan(self.released_day) or not math.isnan(self.failed_day):
-            return 0
-        return max(0, (self.vials or 0) - self.used - self.wasted - self.expired)
+
+def snapshot(lot) -> LotState:
+    """A ``supply.inventory.Lot`` as it stands now (``vials`` None if not yet filled)."""
+    filled = not math.isnan(lot.filled_day)
+    return LotState(
+        lot_id=lot.lot_id, ordered_day=lot.ordered_day, initial_stock=lot.initial_stock,
+        started_day=lot.started_day, filled_day=lot.filled_day, released_day=lot.released_day,
+        failed_day=lot.failed_day, expiry_day=lot.expiry_day if filled else math.nan,
+        vials=lot.vials if filled else None, used=lot.used, wasted=lot.wasted, expired=lot.expired,
+        free=lot.free + lot.reserved,
+    )  # fmt: skip

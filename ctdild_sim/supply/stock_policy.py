@@ -10,7 +10,8 @@
 
 Whatever the policy, with ``order_on_stockout`` a lot is started at once when subjects are owed
 more vials than stock and lots in process can be expected to cover, so a replicate never
-deadlocks waiting for product nobody is making.
+deadlocks waiting for product nobody is making. While a trial's records drive it, they say which
+lots were ordered: the policy starts at the restart.
 """
 
 from __future__ import annotations
@@ -43,6 +44,8 @@ class StockPolicy:
 
     def on_stock_change(self) -> None:
         inv = self.supply.inventory
+        if self.supply.trial.recording:
+            return  # a trial's records say which lots were ordered, up to the restart
         if self.supply.spec.order_on_stockout and inv.waiting and self.projected_vials() < 0:
             self.supply.manufacturing.order("stock-out: subjects owed more than stock and lots in process")
 
@@ -57,6 +60,8 @@ class ReorderPointPolicy(StockPolicy):
         supply.inventory.on_release.append(self._watch)
 
     def on_stock_change(self) -> None:
+        if self.supply.trial.recording:
+            return
         while self.projected_vials() < self.point:
             self.supply.manufacturing.order(f"projected vials below reorder point {self.point}")
         super().on_stock_change()
@@ -76,6 +81,8 @@ class MakeToOrderPolicy(StockPolicy):
 
     def on_cohort_opened(self, cohort: CohortState) -> None:
         trial, product = self.supply.trial, self.supply.spec
+        if trial.recording:
+            return
         mean_weight = trial.scenario.population.body_weight_kg.mean
         per_dose = product.vials_per_dose(mean_weight, cohort.spec.dose_cells_per_kg)
         need = self.cover * cohort.spec.size * cohort.spec.infusions * per_dose
@@ -88,7 +95,7 @@ class SchedulePolicy(StockPolicy):
     def __init__(self, supply: Supply, spec: Schedule):
         super().__init__(supply)
         for day in spec.start_days:
-            if day >= supply.env.now:  # a trial restarted on a later day has ordered the earlier ones
+            if day >= supply.trial.restart_day:  # before it, a trial's records say what was ordered
                 supply.env.process(self._order_on(day))
 
     def _order_on(self, day: float):

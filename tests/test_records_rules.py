@@ -1,0 +1,401 @@
+"""The records' rules: every malformed or impossible record refused with its ``FILE:ROW:COLUMN:
+problem`` line (exit 2, nothing written), every legal one accepted, the files matched by their exact
+names, no symbolic link followed, the limits held, and a workbook read as a folder is."""
+
+from __future__ import annotations
+
+import csv
+import datetime as dt
+import shutil
+from collections import Counter
+from pathlib import Path
+
+import pytest
+from click.testing import CliRunner
+
+from ctdild_sim.actuals import sources
+from ctdild_sim.actuals.reader import ActualsError, read_actuals
+from ctdild_sim.actuals.records import read_records
+from ctdild_sim.cli import main
+from ctdild_sim.scenario.loading import load_scenario
+
+from conftest import BASE_SCENARIO, SCENARIOS
+
+EXAMPLE = SCENARIOS / "actuals" / "nct06574581-2026-11-25"
+AS_OF = dt.date(2026, 11, 25)
+SCENARIO = load_scenario(BASE_SCENARIO)
+
+
+# -- editing a copy of the example folder -----------------------------------------------------------
+
+
+def _rows(path: Path) -> tuple[list[str], list[dict]]:
+    with path.open(newline="") as handle:
+        reader = csv.DictReader(handle)
+        return list(reader.fieldnames or []), list(reader)
+
+
+def _save(path: Path, header: list[str], rows: list[dict]) -> None:
+    with path.open("w", newline="") as handle:
+        writer = csv.DictWriter(handle, header, lineterminator="\n")
+        writer.writeheader()
+        writer.writerows(rows)
+
+
+def edit(name: str, where: dict, /, **changes):
+    """Set ``changes`` on the row(s) of ``name`` matching ``where`` (one at least)."""
+
+    def change(folder: Path) -> None:
+        header, rows = _rows(folder / name)
+        hits = [r for r in rows if all(r[k] == str(v) for k, v in where.items())]
+        assert hits, (name, where)
+        for row in hits:
+            row.update({k: str(v) for k, v in changes.items()})
+        _save(folder / name, header, rows)
+
+    return change
+
+
+def add(name: str, /, **row):
+    def change(folder: Path) -> None:
+        header, rows = _rows(folder / name)
+        rows.append({k: str(row.get(k, "")) for k in header})
+        _save(folder / name, header, rows)
+
+    return change
+
+
+def drop(name: str, where: dict):
+    def change(folder: Path) -> None:
+        header, rows = _rows(folder / name)
+        kept = [r for r in rows if not all(r[k] == str(v) for k, v in where.items())]
+        assert len(kept) < len(rows), (name, where)
+        _save(folder / name, header, kept)
+
+    return change
+
+
+def replace_text(name: str, old: str, new: str):
+    def change(folder: Path) -> None:
+        text = (folder / name).read_text()
+        assert old in text, (name, old)
+        (folder / name).write_text(text.replace(old, new, 1))
+
+    return change
+
+
+def write_file(name: str, content: bytes):
+    return lambda folder: (folder / name).write_bytes(content)
+
+
+def both(*changes):
+    def change(folder: Path) -> None:
+        for c in changes:
+            c(folder)
+
+    return change
+
+
+def copy_example(tmp_path: Path, change=None) -> Path:
+    folder = tmp_path / "records"
+    shutil.copytree(EXAMPLE, folder)
+    if change is not None:
+        change(folder)
+    return folder
+
+
+def forecast(folder: Path, tmp_path: Path):
+    store, out = tmp_path / "results", tmp_path / "out"
+    result = CliRunner().invoke(main, ["forecast", str(BASE_SCENARIO), "--actuals", str(folder), "--as-of",
+                                       str(AS_OF), "-n", "2", "--no-lot-plan", "--results", str(store), "--out",
+                                       str(out), "--quiet"])  # fmt: skip
+    return result, store, out
+
+
+def assert_refused(tmp_path: Path, folder: Path, file: str, line: int | None, column: str | None, problem: str):
+    result, store, out = forecast(folder, tmp_path)
+    assert result.exit_code == 2, result.output
+    assert isinstance(result.exception, SystemExit) and "Traceback" not in result.output
+    where = f"{folder / file}" + (f":{line}" if line else "") + (f":{column}" if column else "")
+    assert f"{where}: {problem}" in result.stderr, result.stderr
+    assert not store.exists() and not out.exists()
+
+
+# -- malformed rows ---------------------------------------------------------------------------------
+
+MALFORMED = [
+    # (id, change, file, line, column, problem)
+    ("unknown-column", replace_text("subjects.csv", "body_weight_kg", "weight"), "subjects.csv", 1, "weight",
+     "unknown column; did you mean 'body_weight_kg'?"),
+    ("missing-column", replace_text("subjects.csv", "subject_id,cohort,", "cohort,"), "subjects.csv", 1, None,
+     "missing column subject_id"),
+    ("bad-date", edit("subjects.csv", {"subject_id": 2}, enrolled_on="2024-13-20"), "subjects.csv", 2,
+     "enrolled_on", "Input should be a valid date"),
+    ("future-date", edit("infusions.csv", {"subject_id": 23, "infusion": 2}, discharged_on="2026-12-15"),
+     "infusions.csv", 12, "discharged_on", "2026-12-15 is after the as-of date 2026-11-25"),
+    ("before-start", edit("sites.csv", {"site": "CMUH"}, activated_on="2024-01-01"), "sites.csv", 2, "activated_on",
+     "2024-01-01 is before the study's start 2024-08-20"),
+    ("infusion-before-enrolment", edit("infusions.csv", {"subject_id": 2}, admitted_on="2024-12-05"),
+     "infusions.csv", 2, "admitted_on", "2024-12-05 is before the subject's enrolment (2024-12-20)"),
+    ("unknown-criterion", edit("screening.csv", {"candidate_id": 1}, failed_criteria="I2_ild_pathwy"),
+     "screening.csv", 2, "failed_criteria", "unknown criterion 'I2_ild_pathwy'; did you mean 'I2_ild_pathway'?"),
+    ("unknown-site", edit("screening.csv", {"candidate_id": 1}, site="CMHU"), "screening.csv", 2, "site",
+     "unknown site 'CMHU'; did you mean 'CMUH'?"),
+    ("unknown-ae", edit("adverse_events.csv", {"subject_id": 6}, name="transient_fevre"), "adverse_events.csv", 2,
+     "name", "unknown AE kind 'transient_fevre'; did you mean 'transient_fever'?"),
+    ("unknown-lot", edit("infusions.csv", {"subject_id": 3}, lot_id=9), "infusions.csv", 3, "lot_id",
+     "no lot 9 in lots.csv"),
+    ("lot-over-used", edit("lots.csv", {"lot_id": 1}, vials=4, vials_used=4, vials_expired=0), "lots.csv", 2,
+     "vials_used", "infusions.csv takes 6 vials from lot 1; vials_used says 4"),
+    ("lot-counts-exceed-vials", edit("lots.csv", {"lot_id": 1}, vials_discarded=3), "lots.csv", 2, None,
+     "vials_used + vials_discarded + vials_expired (=19) exceed the lot's 16 vials"),
+    ("duplicate-subject", edit("subjects.csv", {"subject_id": 3}, subject_id=2), "subjects.csv", 3, "subject_id",
+     "2 is listed again (first on line 2)"),
+    ("duplicate-lot", edit("lots.csv", {"lot_id": 2}, lot_id=1), "lots.csv", 3, "lot_id",
+     "1 is listed again (first on line 2)"),
+    ("empty-file", write_file("reviews.csv", b""), "reviews.csv", 1, None, "empty file"),
+    ("non-utf8", write_file("sites.csv", "site,activated_on\nCMUH\xe9,2024-09-19\n".encode("latin-1")),
+     "sites.csv", None, None, "not UTF-8 text (byte 22 cannot be decoded)"),
+    ("binary", write_file("sites.csv", b"site,activated_on\n\x00\x01\x02\n"), "sites.csv", None, None,
+     "not a text file (it holds NUL bytes)"),
+    ("wrong-cell-count", replace_text("sites.csv", "CMUH,2024-09-19", "CMUH,2024-09-19,extra"), "sites.csv", 2, None,
+     "3 cells where the header names 2 columns"),
+    ("subject-without-screening", edit("screening.csv", {"candidate_id": 2}, enrolled_on=""), "subjects.csv", 2,
+     "subject_id", "no passed screening of candidate 2 in screening.csv leads to this enrolment"),
+    ("too-many-infusions", edit("infusions.csv", {"subject_id": 3}, infusion=2), "infusions.csv", 3, "infusion",
+     "infusion 2: cohort 1 gives 1"),
+    ("failed-without-criteria", edit("screening.csv", {"candidate_id": 1}, failed_criteria=""), "screening.csv", 2,
+     "failed_criteria", "a failed screening names the criteria it failed"),
+    ("status-without-day", edit("subjects.csv", {"subject_id": 2}, status_on=""), "subjects.csv", 2, "status_on",
+     "a subject who is completed needs the day it happened"),
+    ("unknown-file", write_file("subject.csv", b"subject_id\n1\n"), "subject.csv", None, None,
+     "not a records file; did you mean 'subjects.csv'? (names are exact)"),
+    ("bad-boolean", edit("adverse_events.csv", {"subject_id": 6}, triggers_review="perhaps"), "adverse_events.csv",
+     2, "triggers_review", "must be true or false (got 'perhaps')"),
+]  # fmt: skip
+
+
+def test_every_problem_of_a_folder_is_reported_at_once(tmp_path):
+    cases = {m[0]: m for m in MALFORMED}
+    chosen = ("unknown-column", "bad-boolean", "failed-without-criteria", "wrong-cell-count")
+    folder = copy_example(tmp_path, both(*(cases[c][1] for c in chosen)))
+    with pytest.raises(ActualsError) as caught:
+        read_actuals(folder, SCENARIO, AS_OF)
+    assert len(caught.value.problems) == len(chosen)
+    for case in chosen:
+        assert any(cases[case][5] in problem for problem in caught.value.problems), case
+
+
+# -- impossible records: each refused with its exact message ----------------------------------------
+
+STOP = edit("reviews.csv", {"subject_id": 23}, outcome="stop")
+DIED = {"status": "died"}
+
+IMPOSSIBLE = [
+    ("infusion-from-an-expired-lot", edit("infusions.csv", {"subject_id": 23, "infusion": 1}, lot_id=2),
+     "infusions.csv", 11, "lot_id", "lot 2 expired on 2026-03-30, before the infusion on 2026-10-16"),
+    ("completed-with-1-of-2-infusions", drop("infusions.csv", {"subject_id": 8, "infusion": 2}), "subjects.csv", 5,
+     "status", "completed with 1 of the 2 infusions of cohort 2"),
+    ("completed-before-the-infusion", edit("subjects.csv", {"subject_id": 2}, status_on="2025-01-01"),
+     "infusions.csv", 2, "admitted_on", "2025-01-05 is after the subject completed (2025-01-01)"),
+    ("completed-before-the-hold-ended", edit("subjects.csv", {"subject_id": 2}, status_on="2025-01-20"),
+     "subjects.csv", 2, "status_on", "2025-01-20: completed before the safety hold after the last infusion ended "
+     "(2025-02-02)"),
+    ("completed-with-no-infusions", both(drop("infusions.csv", {"subject_id": 23}),
+                                        edit("subjects.csv", {"subject_id": 23}, status="completed",
+                                             status_on="2026-11-20")),
+     "subjects.csv", 8, "status", "completed with 0 of the 2 infusions of cohort 2"),
+    ("ae-after-death", edit("subjects.csv", {"subject_id": 23}, status="died", status_on="2026-10-20"),
+     "adverse_events.csv", 4, "onset_on", "2026-10-28 is after the subject died (2026-10-20)"),
+    ("discharge-after-death", edit("subjects.csv", {"subject_id": 23}, status="died", status_on="2026-11-14"),
+     "infusions.csv", 12, "discharged_on", "2026-11-15 is after the subject died (2026-11-14)"),
+    ("infusion-after-a-stop", STOP, "infusions.csv", 12, "admitted_on",
+     "2026-11-13 is after the safety review that stopped the trial on 2026-11-06"),
+    ("lot-expiring-before-its-fill", edit("lots.csv", {"lot_id": 4}, expires_on="2026-07-01"), "lots.csv", 5,
+     "expires_on", "2026-07-01 is not after the lot's fill (2026-07-17)"),
+    ("expiry-in-year-0001", edit("lots.csv", {"lot_id": 4}, expires_on="0001-01-01"), "lots.csv", 5, "expires_on",
+     "0001-01-01 is not after the lot's fill (2026-07-17)"),
+    ("expiry-in-year-9999", edit("lots.csv", {"lot_id": 4}, expires_on="9999-01-01"), "lots.csv", 5, "expires_on",
+     "9999-01-01 is more than 10 years after the lot's fill (2026-07-17)"),
+    ("date-in-year-0001", edit("sites.csv", {"site": "CMUH"}, activated_on="0001-01-01"), "sites.csv", 2,
+     "activated_on", "0001-01-01 is before the study's start 2024-08-20"),
+    ("initial-fill-in-year-0001", edit("lots.csv", {"lot_id": 1}, started_on="0001-01-01", filled_on="0001-01-01",
+                                       expires_on="0002-01-01"),
+     "lots.csv", 2, "filled_on", "0001-01-01 is more than 10 years before the study's start 2024-08-20"),
+    ("body-weight-1e-300", edit("subjects.csv", {"subject_id": 2}, body_weight_kg="1e-300"), "subjects.csv", 2,
+     "body_weight_kg", "Input should be greater than or equal to 20"),
+    ("vials-used-1e12", add("lots.csv", lot_id=5, initial_stock="false", ordered_on="2026-11-01",
+                            vials_used="1000000000000"),
+     "lots.csv", 6, "vials_used", "Input should be less than or equal to 100000"),
+    ("vials-used-on-an-unfilled-lot", add("lots.csv", lot_id=5, initial_stock="false", ordered_on="2026-11-01",
+                                          vials_used=5),
+     "lots.csv", 6, "vials_used", "the lot has no vials (vials is empty: not filled)"),
+    ("site-activated-after-its-referrals", edit("sites.csv", {"site": "CMUH"}, activated_on="2024-11-10"),
+     "sites.csv", 2, "activated_on", "2024-11-10 is after the site's first referral"),
+    ("enrolment-after-the-screen-expired", both(edit("screening.csv", {"candidate_id": 2}, enrolled_on="2025-02-15"),
+                                                edit("subjects.csv", {"subject_id": 2}, enrolled_on="2025-02-15")),
+     "screening.csv", 3, "enrolled_on", "2025-02-15 is after the passed screen expired (2025-01-31: screened_on plus "
+     "screening.window_days)"),
+    ("yes-as-a-boolean", edit("adverse_events.csv", {"subject_id": 6}, triggers_review="yes"), "adverse_events.csv",
+     2, "triggers_review", "must be true or false (got 'yes')"),
+    ("one-as-a-boolean", edit("lots.csv", {"lot_id": 1}, initial_stock="1"), "lots.csv", 2, "initial_stock",
+     "must be true or false (got '1')"),
+    ("file-name-in-capitals", lambda folder: (folder / "sites.csv").rename(folder / "SITES.CSV"), "SITES.CSV", None,
+     None, "not a records file; did you mean 'sites.csv'? (names are exact)"),
+    ("initial-lot-expired-before-the-start", edit("lots.csv", {"lot_id": 1}, expires_on="2024-08-01"), "lots.csv",
+     2, "expires_on", "2024-08-01: an initial-stock lot is in stock, unexpired, on the study's start day (2024-08-20)"),
+    ("initial-lot-with-an-order-day", edit("lots.csv", {"lot_id": 1}, ordered_on="2024-06-01"), "lots.csv", 2,
+     "ordered_on", "an initial-stock lot was in stock before the study; it has no order day"),
+    ("filled-lot-without-a-campaign", edit("lots.csv", {"lot_id": 2}, started_on=""), "lots.csv", 3, "started_on",
+     "a filled lot's campaign started (started_on is empty)"),
+    ("expired-vials-before-the-expiry", edit("lots.csv", {"lot_id": 4}, vials_expired=3, vials_used=4), "lots.csv",
+     5, "vials_expired", "3, but the lot expires on 2027-07-17, after the as-of date"),
+    ("failed-lot-with-used-vials", edit("lots.csv", {"lot_id": 3}, released_on="", failed_on="2025-09-05",
+                                        vials_expired=0, vials_used=2),
+     "lots.csv", 4, "vials_used", "a lot that failed QC was destroyed; none of its vials were used, discarded or "
+     "expired"),
+    ("triggering-ae-without-its-review", drop("reviews.csv", {"subject_id": 23}), "adverse_events.csv", 4,
+     "triggers_review", "true, but reviews.csv has no review of subject 23 opened on 2026-10-28"),
+    ("review-without-its-ae", add("reviews.csv", opened_on="2025-07-01", closed_on="2025-07-05", outcome="resume",
+                                  subject_id=8),
+     "reviews.csv", 3, "opened_on", "no AE of subject 8 that triggers a review (adverse_events.csv), nor their "
+     "death, on 2025-07-01"),
+    ("admitted-before-the-last-discharge", edit("infusions.csv", {"subject_id": 8, "infusion": 2},
+                                                admitted_on="2025-07-01"),
+     "infusions.csv", 6, "admitted_on", "2025-07-01 is before the discharge after infusion 1 (2025-07-02)"),
+    ("admitted-while-in-hospital", edit("infusions.csv", {"subject_id": 8, "infusion": 1}, discharged_on=""),
+     "infusions.csv", 6, "admitted_on", "infusion 1 (line 5) has no discharge: a subject still in hospital is not "
+     "admitted again"),
+    ("completed-while-in-hospital", edit("infusions.csv", {"subject_id": 2}, discharged_on=""), "infusions.csv", 2,
+     "discharged_on", "empty (still in hospital), but the subject completed on 2025-06-22"),
+    ("screened-again-after-failing", add("screening.csv", candidate_id=1, site="CMUH", referred_on="2024-11-06",
+                                         screening_started_on="2024-12-01", screened_on="2024-12-10",
+                                         outcome="passed"),
+     "screening.csv", 27, "candidate_id", "candidate 1 is screened again after a screening failed there (line 2): "
+     "only a passed screen is redone"),
+    ("rescreen-before-the-decision", both(
+        add("screening.csv", candidate_id=26, site="CMUH", referred_on="2026-10-01", screened_on="2026-10-10",
+            outcome="passed"),
+        add("screening.csv", candidate_id=26, site="CMUH", referred_on="2026-10-01",
+            screening_started_on="2026-10-05")),
+     "screening.csv", 28, "screening_started_on", "2026-10-05 is before the decision of the screening it redoes "
+     "(line 27: 2026-10-10)"),
+    ("id-beyond-the-limit", edit("screening.csv", {"candidate_id": 1}, candidate_id=10**10), "screening.csv", 2,
+     "candidate_id", "Input should be less than or equal to 999999999"),
+    ("referral-after-a-stop", both(STOP, add("screening.csv", candidate_id=26, site="CMUH", referred_on="2026-11-10")),
+     "screening.csv", 27, "referred_on", "2026-11-10 is after the safety review that stopped the trial on "
+     "2026-11-06"),
+]  # fmt: skip
+
+
+@pytest.mark.parametrize(
+    ("case", "change", "file", "line", "column", "problem"),
+    MALFORMED + IMPOSSIBLE,
+    ids=[m[0] for m in MALFORMED + IMPOSSIBLE],
+)
+def test_malformed_and_impossible_records_are_refused_with_file_row_column_and_problem(
+    tmp_path, case, change, file, line, column, problem
+):
+    assert_refused(tmp_path, copy_example(tmp_path, change), file, line, column, problem)
+
+
+def test_a_symbolic_link_is_refused_not_followed(tmp_path):
+    secret = tmp_path / "secret.txt"
+    secret.write_text("site,activated_on\nTOP-SECRET-LINE,2024-09-19\n")
+    folder = copy_example(tmp_path)
+    (folder / "sites.csv").unlink()
+    (folder / "sites.csv").symlink_to(secret)
+    assert_refused(tmp_path, folder, "sites.csv", None, None,
+                   "a symbolic link; records are read from regular files only")  # fmt: skip
+    result, _, _ = forecast(folder, tmp_path)
+    assert "TOP-SECRET" not in result.output
+
+
+# -- legal records: accepted, and read as the README says ------------------------------------------
+
+
+def _history(folder: Path):
+    return read_records(folder, SCENARIO, AS_OF).observed.history
+
+
+def test_a_rescreen_while_the_passed_screen_is_still_valid_is_accepted(tmp_path):
+    """Candidate 26 passed on 2026-10-10 and was rescreened on 2026-10-20, within the 42-day window
+    (the replay this replaced failed on it with a KeyError)."""
+    folder = copy_example(tmp_path, both(
+        add("screening.csv", candidate_id=26, site="CMUH", referred_on="2026-10-01", screened_on="2026-10-10",
+            outcome="passed"),
+        add("screening.csv", candidate_id=26, site="CMUH", referred_on="2026-10-01",
+            screening_started_on="2026-10-20", screened_on="2026-11-01", outcome="passed"),
+    ))  # fmt: skip
+    result, _, _ = forecast(folder, tmp_path)
+    assert result.exit_code == 0, result.output
+    rows = [(e.event, e.day) for e in _history(folder) if e.patient_id == 26]
+    day = SCENARIO.day_of
+    assert rows == [("referred", day(dt.date(2026, 10, 1))), ("screen_passed", day(dt.date(2026, 10, 10))),
+                    ("screen_passed", day(dt.date(2026, 11, 1)))]  # fmt: skip
+
+
+def test_a_folder_without_lots_is_the_scenarios_initial_stock(tmp_path):
+    folder = copy_example(tmp_path, lambda f: (f / "lots.csv").unlink())
+    result, _, _ = forecast(folder, tmp_path)
+    assert result.exit_code == 0, result.output
+    records = read_records(folder, SCENARIO, AS_OF)
+    assert not records.observed.lots_recorded
+    assert any("could not come from the scenario's initial stock" in w for w in records.warnings)
+
+
+def test_large_ids_are_labels(tmp_path):
+    folder = copy_example(tmp_path, edit("screening.csv", {"candidate_id": 25}, candidate_id=30000))
+    result, _, _ = forecast(folder, tmp_path)
+    assert result.exit_code == 0, result.output
+    records = read_records(folder, SCENARIO, AS_OF)
+    assert records.trace.next_candidate_id == 30001
+
+
+@pytest.mark.parametrize("text", ["TRUE", "True", "true"])
+def test_booleans_are_true_or_false_in_any_case(tmp_path, text):
+    folder = copy_example(tmp_path, edit("adverse_events.csv", {"subject_id": 23}, triggers_review=text))
+    assert read_actuals(folder, SCENARIO, AS_OF).rows("adverse_events.csv")[2].triggers_review is True
+
+
+def test_other_files_are_passed_over(tmp_path):
+    folder = copy_example(tmp_path, both(write_file("notes.txt", b"anything"), write_file("README.md", b"# notes")))
+    read_actuals(folder, SCENARIO, AS_OF)
+
+
+# -- limits -----------------------------------------------------------------------------------------
+
+
+def test_a_table_past_the_row_limit_is_one_clear_error(tmp_path, monkeypatch):
+    monkeypatch.setattr(sources, "MAX_ROWS", 20)
+    assert_refused(tmp_path, copy_example(tmp_path), "screening.csv", None, None,
+                   "more than 20 rows; the limit is 20 a table")  # fmt: skip
+
+
+def test_a_file_past_the_size_limit_is_one_clear_error(tmp_path, monkeypatch):
+    monkeypatch.setattr(sources, "MAX_FILE_BYTES", 1000)
+    assert_refused(tmp_path, copy_example(tmp_path), "screening.csv", None, None,
+                   "larger than 0 MB; the limit is 0 MB")  # fmt: skip
+
+
+def test_counts_of_the_records_in_the_history(tmp_path):
+    """Every row becomes an observed event: the history's counts against counts made straight from
+    the CSV files."""
+    folder = copy_example(tmp_path)
+    history = Counter(e.event for e in _history(folder))
+
+    def count(name: str, **where) -> int:
+        _, rows = _rows(folder / name)
+        return sum(1 for r in rows if all(r[k] == v for k, v in where.items()))
+
+    assert history["referred"] == len({r["candidate_id"] for r in _rows(folder / "screening.csv")[1]})
+    assert history["screen_failed"] == count("screening.csv", outcome="failed")
+    assert history["screen_passed"] == count("screening.csv", outcome="passed")
+    assert history["enrolled"] == count("subjects.csv")
+    assert history["infused"] == history["admitted"] == count("infusions.csv")
+    assert history["discharged"] == sum(1 for r in _rows(folder / "infusions.csv")[1] if r["discharged_on"])
+    assert history["adverse_event"] == count("adverse_events.csv")
+    assert history["review_opened"] == count("reviews.csv")
+    assert history["follow_up_completed"] == count("subjects.csv", status="completed")
+    assert history["lot_released"] == sum(1 for r in _rows(folder / "lots.csv")[1] if r["released_on"])
+    assert history["lot_ordered"] == sum(1 for r in _rows(folder / "lots.csv")[1] if r["ordered_on"])
