@@ -25,7 +25,7 @@ import pandas as pd
 from dash import ALL, MATCH, Input, Output, State, no_update
 from dash.exceptions import PreventUpdate
 
-from ctdild_sim.actuals.reader import ActualsError, RecordFiles, as_of_hint
+from ctdild_sim.actuals.reader import ActualsError, RecordBook, RecordFiles, as_of_hint
 from ctdild_sim.actuals.records import read_records
 from ctdild_sim.reports.pack import Pack, RunRecord, steering_pack, view_pack
 from ctdild_sim.reports.writers import FORMATS, ReportError, report_bytes
@@ -353,7 +353,7 @@ def _forecast_inputs(ctx: Context, scenario_name: object, choice: object, upload
     return scenario, text, records_source(_actuals_dir(ctx), choice, upload), day
 
 
-def _shown(ctx: Context, source: RecordFiles | Path, message: str) -> str:
+def _shown(ctx: Context, source: RecordFiles | RecordBook | Path, message: str) -> str:
     """``message`` with the records' folder as the user knows it."""
     return scrub(message, source if isinstance(source, Path) else Path(str(source.origin)))
 
@@ -370,7 +370,7 @@ def on_records_picked(ctx: Context, choice: object, upload: object):
 def on_records_check(ctx: Context, scenario_name: object, choice: object, as_of: object, upload: object):
     """Check the picked records against the scenario as the CLI would, and say what they hold."""
     if not scenario_name or not choice:
-        return "Pick the scenario file and the trial's records (a folder, or upload a zip of one)."
+        return "Pick the scenario file and the trial's records (a folder or workbook, or upload a zip or a workbook)."
     source = None
     try:
         scenario, _, source, day = _forecast_inputs(ctx, scenario_name, choice, upload, as_of)
@@ -424,7 +424,7 @@ def on_forecast(ctx: Context, set_progress: Callable, scenario_name: object, cho
 
             made = forecast(scenario, records, day, n, seed, learning=learn, progress=progress, workers=ctx.workers)
             extra = made.manifest()
-            if isinstance(source, RecordFiles):
+            if isinstance(source, RecordFiles | RecordBook):
                 extra["actuals_folder"] = f"{UPLOADED}{source.origin}"
             path = save_run(
                 ctx.results_dir, made.output_tables(), scenario=scenario,

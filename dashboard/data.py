@@ -18,8 +18,9 @@ import re
 from collections.abc import Callable
 from pathlib import Path
 
-from ctdild_sim.actuals.archive import unpack_zip
-from ctdild_sim.actuals.reader import ActualsError, RecordFiles
+from ctdild_sim.actuals.archive import MAX_ZIP_BYTES, unpack_zip
+from ctdild_sim.actuals.reader import ActualsError, RecordBook, RecordFiles
+from ctdild_sim.actuals.sources import read_source
 from ctdild_sim.reports.pack import RunRecord
 from ctdild_sim.runs import results
 from ctdild_sim.scenario.comments import Comment, chain_comments, parent_texts
@@ -137,9 +138,9 @@ def save_scenario_text(folder: Path, new_name: object, text: object) -> Path:
 
 
 def actuals_folders(folder: Path) -> dict[str, Path]:
-    """The records folders of the actuals folder by name: subfolders holding CSV files (no link
-    to a folder outside it)."""
-    return _entries(folder, lambda p: p.is_dir() and any(p.glob("*.csv")))
+    """The trial records of the actuals folder by name: subfolders holding CSV files and .xlsx
+    workbooks (no link to anything outside it)."""
+    return _entries(folder, lambda p: (p.is_dir() and any(p.glob("*.csv"))) or (p.is_file() and p.suffix == ".xlsx"))
 
 
 def _entries(folder: Path, wanted: Callable[[Path], bool]) -> dict[str, Path]:
@@ -150,31 +151,42 @@ def _entries(folder: Path, wanted: Callable[[Path], bool]) -> dict[str, Path]:
     return {p.name: p for p in sorted(folder.iterdir()) if p.resolve().parent == inside and wanted(p)}
 
 
-def records_source(actuals_dir: Path, choice: object, upload: object) -> RecordFiles | Path:
-    """The records the browser picked: a folder of ``actuals_dir`` by name, or the uploaded zip
-    (held by the page as ``{"name", "content"}``, base64), unpacked in memory."""
+def records_source(actuals_dir: Path, choice: object, upload: object) -> RecordFiles | RecordBook | Path:
+    """The records the browser picked: a folder or workbook of ``actuals_dir`` by name, or the
+    uploaded zip or workbook (held by the page as ``{"name", "content"}``, base64), read in memory."""
     if not isinstance(choice, str) or not choice:
-        raise DashboardError("Pick the trial's records: a folder, or upload a zip of one.")
+        raise DashboardError("Pick the trial's records: a folder or workbook, or upload a zip or an .xlsx workbook.")
     if choice.startswith(UPLOADED):
         if not isinstance(upload, dict) or not isinstance(upload.get("content"), str):
             raise DashboardError("The uploaded records are no longer held by the page; upload the zip again.")
         return records_upload(str(upload.get("name") or "records.zip"), upload["content"])
     folders = actuals_folders(actuals_dir)
     if choice not in folders:
-        raise DashboardError(f"{choice[:200]!r} is not a records folder in {actuals_dir.name}/")
+        raise DashboardError(f"{choice[:200]!r} is not a records folder or workbook in {actuals_dir.name}/")
     return folders[choice]
 
 
-def records_upload(filename: str, content: str) -> RecordFiles:
-    """An uploaded zip of records (a data URL or bare base64), unpacked in memory with its limits;
-    nothing is written to disk."""
+def records_upload(filename: str, content: str) -> RecordFiles | RecordBook:
+    """An uploaded zip of records, or a records workbook (a data URL or bare base64), read in
+    memory with its limits; nothing is written to disk."""
     name = Path(filename or "records.zip").name
-    if Path(name).suffix.lower() != ".zip":
-        raise DashboardError(f"{name}: not a zip file (zip the folder of CSV records and upload the .zip)")
+    suffix = Path(name).suffix.lower()
+    if suffix not in (".zip", ".xlsx"):
+        raise DashboardError(f"{name}: neither a zip file nor an .xlsx workbook (zip the folder of CSV records, "
+                             "or upload the records workbook)")  # fmt: skip
     try:
         payload = base64.b64decode(content.split(",", 1)[-1], validate=False)
     except (binascii.Error, ValueError):
         raise DashboardError(f"{name}: the upload could not be decoded") from None
+    if suffix == ".xlsx":
+        if len(payload) > MAX_ZIP_BYTES:
+            raise DashboardError(f"{name}: {len(payload):,} bytes; the limit is {MAX_ZIP_BYTES:,} bytes")
+        book = RecordBook(Path(name), payload)
+        try:
+            read_source(book)  # a readable workbook; checked against the scenario when one is picked
+        except ActualsError as exc:
+            raise DashboardError(str(exc)) from None
+        return book
     try:
         return unpack_zip(name, payload)
     except ActualsError as exc:

@@ -143,7 +143,9 @@ def test_a_bad_upload_changes_nothing_but_the_message(ctx):
     assert (store, options, value) == (no_update, no_update, no_update)
     assert "bad.zip: not a zip file" in str(message)
     *_, message = callbacks.on_records_upload(ctx, data_url(zip_bytes(example_files())), "records.xlsx", [])
-    assert "records.xlsx: not a zip file (zip the folder" in str(message)
+    assert "records.xlsx: not a readable .xlsx workbook" in str(message)
+    *_, message = callbacks.on_records_upload(ctx, data_url(b"%PDF-1.4"), "records.pdf", [])
+    assert "records.pdf: neither a zip file nor an .xlsx workbook" in str(message)
     assert _files(ctx.actuals_dir.parent) == before
 
 

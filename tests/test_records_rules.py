@@ -12,10 +12,12 @@ from pathlib import Path
 
 import pytest
 from click.testing import CliRunner
+from openpyxl import load_workbook
 
 from ctdild_sim.actuals import sources
 from ctdild_sim.actuals.reader import ActualsError, read_actuals
 from ctdild_sim.actuals.records import read_records
+from ctdild_sim.actuals.rows import FILES
 from ctdild_sim.cli import main
 from ctdild_sim.scenario.loading import load_scenario
 
@@ -399,3 +401,125 @@ def test_counts_of_the_records_in_the_history(tmp_path):
     assert history["follow_up_completed"] == count("subjects.csv", status="completed")
     assert history["lot_released"] == sum(1 for r in _rows(folder / "lots.csv")[1] if r["released_on"])
     assert history["lot_ordered"] == sum(1 for r in _rows(folder / "lots.csv")[1] if r["ordered_on"])
+
+
+# -- one workbook as well as a folder ----------------------------------------------------------------
+
+
+def _template(tmp_path: Path) -> Path:
+    path = tmp_path / "records.xlsx"
+    result = CliRunner().invoke(main, ["actuals", str(BASE_SCENARIO), "--template", str(path)])
+    assert result.exit_code == 0, result.output
+    return path
+
+
+def fill(template: Path, folder: Path, target: Path) -> Path:
+    """The template filled with a folder's records, typed as a coordinator's Excel holds them
+    (dates as dates, numbers as numbers, booleans as booleans)."""
+    book = load_workbook(template)
+    for sheet_name, file_name in sources.SHEETS.items():
+        if not (folder / file_name).exists():
+            continue
+        sheet = book[sheet_name]
+        header = [cell.value for cell in sheet[1]]
+        for r, row in enumerate(_rows(folder / file_name)[1], start=2):
+            for k, column in enumerate(header, start=1):
+                value = row.get(column, "")
+                if value == "":
+                    continue
+                if column.endswith("_on"):
+                    value = dt.date.fromisoformat(value)
+                elif value in ("true", "false"):
+                    value = value == "true"
+                else:
+                    for kind in (int, float):
+                        try:
+                            value = kind(value)
+                            break
+                        except ValueError:
+                            pass
+                sheet.cell(r, k, value)
+    book.save(target)
+    return target
+
+
+def test_the_template_describes_every_column_and_lists_the_names(tmp_path):
+    book = load_workbook(_template(tmp_path))
+    assert book.sheetnames == ["README", "Lists", *sources.SHEETS]
+    assert book["Lists"].sheet_state == "hidden"
+    lists = {book["Lists"].cell(1, k).value: [c.value for c in col[1:] if c.value is not None]
+             for k, col in enumerate(book["Lists"].iter_cols(), start=1)}  # fmt: skip
+    assert lists["site"] == ["CMUH"] and lists["name"] == ["transient_fever", "serious_possibly_related"]
+    assert lists["boolean"] == ["true", "false"] and "I2_ild_pathway" in lists["failed_criteria"]
+    assert lists["status"] == ["ongoing", "completed", "withdrawn", "died", "lost"]
+    for sheet_name, file_name in sources.SHEETS.items():
+        sheet = book[sheet_name]
+        model = FILES[file_name]
+        assert [c.value for c in sheet[1]] == list(model.model_fields)
+        for cell in sheet[1]:
+            assert cell.comment is not None and model.model_fields[cell.value].description in cell.comment.text
+    validations = {
+        (str(v.sqref).split(":")[0], v.formula1) for v in book["adverse_events"].data_validations.dataValidation
+    }
+    assert ("C2", "Lists!$E$2:$E$3") in validations and ("D2", "Lists!$G$2:$G$3") in validations
+    screening = {str(v.sqref).split(":")[0]: v for v in book["screening"].data_validations.dataValidation}
+    assert screening["G2"].showErrorMessage is False  # several criteria go in one cell
+    assert screening["B2"].showErrorMessage is True
+
+
+def test_the_template_is_never_written_over_a_file(tmp_path):
+    path = _template(tmp_path)
+    before = path.read_bytes()
+    result = CliRunner().invoke(main, ["actuals", "--template", str(path)])
+    assert result.exit_code == 2 and "exists: a template is never written over a file" in result.stderr
+    assert path.read_bytes() == before
+    result = CliRunner().invoke(main, ["actuals", "--template", str(tmp_path / "records.xls")])
+    assert result.exit_code == 2 and "an Excel workbook's name ends in .xlsx" in result.stderr
+
+
+def test_a_filled_workbook_reads_as_its_folder(tmp_path):
+    book = fill(_template(tmp_path), EXAMPLE, tmp_path / "trial.xlsx")
+    from_book, from_folder = read_records(book, SCENARIO, AS_OF), read_records(EXAMPLE, SCENARIO, AS_OF)
+    assert from_book.observed.history == from_folder.observed.history
+    a, b = from_book.trace, from_folder.trace
+    assert (a.referrals, a.lots, a.activated, a.restart_day) == (b.referrals, b.lots, b.activated, b.restart_day)
+    assert {k: s.infusions for k, s in a.subjects.items()} == {k: s.infusions for k, s in b.subjects.items()}
+    assert a.subjects[23].source == f"{book}:subjects:8"  # messages name the sheet and its row
+    assert list(from_book.actuals.sha256) == ["trial.xlsx"]
+    result, _, _ = forecast(book, tmp_path)
+    assert result.exit_code == 0, result.output
+
+
+def test_a_workbooks_problems_name_the_sheet_row_and_column(tmp_path):
+    path = fill(_template(tmp_path), EXAMPLE, tmp_path / "trial.xlsx")
+    book = load_workbook(path)
+    book["adverse_events"]["D2"] = "yes"
+    book["sites"]["B2"] = "=TODAY()"
+    book.create_sheet("Subject")
+    book.save(path)
+    result, store, out = forecast(path, tmp_path)
+    assert result.exit_code == 2 and "Traceback" not in result.output
+    for line in (f"{path}:adverse_events:2:triggers_review: must be true or false (got 'yes')",
+                 f"{path}:sites:2:activated_on: a formula; records hold values (paste the values)",
+                 f"{path}:Subject: not a records sheet; did you mean 'subjects'? (names are exact)"):  # fmt: skip
+        assert line in result.stderr, result.stderr
+    assert not store.exists() and not out.exists()
+    path = fill(_template(tmp_path / "b"), EXAMPLE, tmp_path / "other.xlsx")
+    book = load_workbook(path)
+    book["subjects"]["B3"] = 9  # the cohort of subject 3
+    book.save(path)
+    result, _, _ = forecast(path, tmp_path / "c")
+    assert result.exit_code == 2 and f"{path}:subjects:3:cohort: cohort 9: the scenario has 3" in result.stderr
+
+
+def test_a_workbook_that_is_not_one_is_refused(tmp_path):
+    fake = tmp_path / "records.xlsx"
+    fake.write_bytes(b"not a workbook")
+    result, _, _ = forecast(fake, tmp_path)
+    assert result.exit_code == 2 and f"{fake}: not an .xlsx workbook (it is not a zip file)" in result.stderr
+    old = tmp_path / "records.xls"
+    old.write_bytes(b"\xd0\xcf\x11\xe0")
+    result, _, _ = forecast(old, tmp_path / "d")
+    assert (
+        result.exit_code == 2 and f"{old}: not an .xlsx workbook (save it as an Excel .xlsx workbook)" in result.stderr
+    )

@@ -223,8 +223,8 @@ def _from_workbook(path: Path, data: bytes) -> RawRecords:
     _check_zip(path, data)
     try:
         book = load_workbook(io.BytesIO(data), read_only=True, data_only=False)
-    except Exception as exc:  # openpyxl raises many kinds on a damaged file
-        raise ActualsError([f"{path}: not a readable .xlsx workbook ({type(exc).__name__})"]) from None
+    except Exception:  # openpyxl raises many kinds on a damaged file
+        raise ActualsError([f"{path}: not a readable .xlsx workbook (Excel could save it again as .xlsx)"]) from None
     tables: dict[str, RawTable] = {}
     try:
         for title in book.sheetnames:

@@ -316,8 +316,9 @@ class Journey:
             sentinel.take_now()
         trial.beds.take_now()  # the records say the subject had a bed
         self._record(EventName.ADMITTED, value=float(k + 1))
-        end_of_day(env).callbacks.append(lambda _: self._check_pause(k, infusion.admitted_day))
-        if not (yield from self._wait(infusion.infused_day - env.now)):
+        if trial.safety.pause.active:  # dosed in a pause, unless it ends that day
+            end_of_day(env).callbacks.append(lambda _: self._check_pause(k, infusion.admitted_day))
+        if infusion.infused_day > env.now and not (yield from self._wait(infusion.infused_day - env.now)):
             trial.beds.give_back()
             return False
         taken = self.supply.take_recorded(p.patient_id, infusion.lot_id, infusion.vials or p.vials_per_dose, True)

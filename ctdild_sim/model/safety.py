@@ -22,7 +22,7 @@ from ctdild_sim.sim.memo import IdentityMemo
 if TYPE_CHECKING:
     from ctdild_sim.model.engine import Trial
     from ctdild_sim.model.patient import Patient
-    from ctdild_sim.model.trace import ReviewRecord, SubjectRecord
+    from ctdild_sim.model.trace import AdverseEventRecord, ReviewRecord, SubjectRecord
 
 
 class SafetyPause:
@@ -91,7 +91,7 @@ class SafetyReview:
         for event in record.adverse_events:
             if now <= event.day < before:  # an AE belongs to the last infusion before it
                 seen.add(event.name)
-                trial.env.process(self._observe_recorded(patient, event.name, event.triggers_review, event.day))
+                self._observe_recorded(patient, event)
         elapsed = trial.restart_day - now
         for kind in self.spec.adverse_events:
             if kind.name in seen:
@@ -108,9 +108,9 @@ class SafetyReview:
         if record is None:
             return
         first = record.infusions[0].infused_day if record.infusions else math.inf
-        for ae in record.adverse_events:
-            if ae.day < first:
-                self.trial.env.process(self._observe_recorded(patient, ae.name, ae.triggers_review, ae.day))
+        for event in record.adverse_events:
+            if event.day < first:
+                self._observe_recorded(patient, event)
 
     def _observe(self, patient: Patient, name: str, triggers: bool, onset: float):
         yield self.trial.env.timeout(onset)
@@ -118,16 +118,21 @@ class SafetyReview:
         if triggers:
             self.trigger(patient, name)
 
-    def _observe_recorded(self, patient: Patient, name: str, triggers: bool, day: float):
-        """A recorded AE on its day; whether it opened a review is in the records (``replay_reviews``)."""
-        trial = self.trial
-        yield trial.env.timeout(max(0.0, day - trial.env.now))
-        self._log_adverse_event(patient, name, triggers)
+    def _observe_recorded(self, patient: Patient, event: AdverseEventRecord) -> None:
+        """A recorded AE, logged on its day; whether it opened a review is in the records
+        (``replay_reviews``)."""
+        env = self.trial.env
+        env.timeout(max(0.0, event.day - env.now)).callbacks.append(lambda _: self._recorded_ae(patient, event))
+
+    def _recorded_ae(self, patient: Patient, event: AdverseEventRecord) -> None:
+        trial, name = self.trial, event.name
+        self._log_adverse_event(patient, name, event.triggers_review)
         kind = next(ae for ae in self.spec.adverse_events if ae.name == name)
-        if kind.triggers_review and not triggers:
+        if kind.triggers_review and not event.triggers_review:
             trial.deviation(patient.trace.source if patient.trace else "", "adverse_events",
-                            f"subject {patient.patient_id}'s {name} on {trial.date(day)} opened no safety review; "
-                            "the protocol opens one for it (safety.adverse_events: triggers_review)")  # fmt: skip
+                            f"subject {patient.patient_id}'s {name} on {trial.date(event.day)} opened no safety "
+                            "review; the protocol opens one for it (safety.adverse_events: "
+                            "triggers_review)")  # fmt: skip
 
     def _log_adverse_event(self, patient: Patient, name: str, triggers: bool) -> None:
         self.trial.log.record(

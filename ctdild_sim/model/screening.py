@@ -88,8 +88,26 @@ class Screening:
         done.callbacks.append(lambda _: self._decide(candidate, rescreens, started))
 
     def screen_recorded(self, candidate: CandidateRecord) -> None:
-        """A referred candidate the records hold: their screenings as recorded (``_recorded``)."""
-        self.trial.env.process(self._recorded(candidate))
+        """A referred candidate the records hold: their screenings as recorded (``_recorded``). Most
+        candidates are screened once and fail: their decision is a timeout with a callback."""
+        screenings = candidate.screenings
+        only = screenings[0] if len(screenings) == 1 else None
+        if only is not None and only.decided_day is not None and only.outcome != "passed":
+            env = self.trial.env
+            env.timeout(max(0.0, only.decided_day - env.now)).callbacks.append(
+                lambda _: self._recorded_decision(candidate, only)
+            )
+        else:
+            self.trial.env.process(self._recorded(candidate))
+
+    def _recorded_decision(self, c: CandidateRecord, s: ScreeningRecord) -> None:
+        """A recorded screening that did not pass, decided now."""
+        if s.outcome == "withdrew":
+            self.trial.log.record(EventName.CANDIDATE_LOST, site=c.site, patient_id=c.candidate_id,
+                                  detail="withdrew during screening")  # fmt: skip
+            return
+        self.results.append((c.candidate_id, c.site, s.started_day, self.trial.env.now, s.criteria))
+        self._log_failed(c.site, c.candidate_id, s.criteria)
 
     def _recorded(self, c: CandidateRecord):
         """simpy process: a candidate's recorded screenings, decisions and enrolment. A screening
@@ -111,14 +129,10 @@ class Screening:
                 self.screen(trial.candidates.draw(c.site, c.candidate_id), k, s.started_day, days)
                 return
             yield env.timeout(max(0.0, s.decided_day - env.now))
-            if s.outcome == "withdrew":
-                trial.log.record(EventName.CANDIDATE_LOST, site=c.site, patient_id=c.candidate_id,
-                                 detail="withdrew during screening")  # fmt: skip
+            if s.outcome != "passed":
+                self._recorded_decision(c, s)
                 return
-            self.results.append((c.candidate_id, c.site, s.started_day, s.decided_day, s.criteria))
-            if s.criteria:
-                self._log_failed(c.site, c.candidate_id, s.criteria)
-                return
+            self.results.append((c.candidate_id, c.site, s.started_day, s.decided_day, ()))
             trial.log.record(EventName.SCREEN_PASSED, site=c.site, patient_id=c.candidate_id, value=float(k))
             entry = ScreenedCandidate(None, c.site, c.candidate_id, s.decided_day, k, superseded=k < last)
             self._wait(entry, math.ceil(self.spec.window_days))  # records count the window in whole days

@@ -57,6 +57,7 @@ class Forecast:
     target_date: dt.date | None = None
     warnings: list[str] = field(default_factory=list)
     posterior: Posterior | None = None  # None: learning was off
+    kept_events: int | None = None  # replicates whose full records were kept (``kept_replicates``)
 
     @property
     def restart_day(self) -> float:
@@ -79,7 +80,7 @@ class Forecast:
             "kind": "forecast", "as_of": self.as_of.isoformat(), "actuals_folder": str(self.actuals.folder),
             "actuals_sha256": self.actuals.sha256, "learning": self.posterior is not None,
             "restart_day": self.restart_day, "target_date": self.target_date.isoformat() if self.target_date else None,
-            "warnings": list(self.warnings),
+            "warnings": list(self.warnings), "kept_events": self.kept_events,
         }  # fmt: skip
 
     def observed_progress(self) -> pd.DataFrame:
@@ -134,6 +135,19 @@ class Forecast:
         return tables
 
 
+KEPT_ROWS = 2_000_000
+"""Event rows a forecast keeps at most in its kept replicates' logs: each repeats the records'
+history, so records at the format's limits (160,000 rows of history) keep a dozen, not hundreds
+(some gigabytes)."""
+
+
+def kept_replicates(records: TrialRecords, keep_events: int) -> int:
+    """How many replicates' full records a forecast keeps: ``keep_events``, or fewer when its
+    records' history would make them more than ``KEPT_ROWS`` rows (a replicate adds a few hundred)."""
+    per_replicate = len(records.observed.history) + 500
+    return min(keep_events, max(1, KEPT_ROWS // per_replicate)) if keep_events > 0 else 0
+
+
 PLAN_REPLICATES = 200
 """Replicates a candidate policy of a forecast's lot-plan search is simulated on, as ``ctdild-sim
 supply``'s search: the forecast's own replicates need not all be spent on every candidate."""
@@ -157,10 +171,13 @@ def forecast(
     already read) as of ``as_of`` (see the module); ``learning=False`` keeps the scenario's
     assumptions as written.
 
-    ``options`` go to every run (workers, chunk_size, scheduler, keep_events); the lot-plan search
-    simulates each candidate policy on ``plan_replicates`` replicates (default: ``replicates``)."""
+    ``options`` go to every run (workers, chunk_size, scheduler, keep_events: see ``kept_replicates``);
+    the lot-plan search simulates each candidate policy on ``plan_replicates`` replicates (default:
+    ``replicates``)."""
     records = source if isinstance(source, TrialRecords) else read_records(source, scenario, as_of)
     posterior = learn(scenario, records.trace, records.observed) if learning else None
+    if "keep_events" in options:
+        options["keep_events"] = kept_replicates(records, options["keep_events"])
 
     def step(name: str, total: int | None) -> Callable[[int], None]:
         return (lambda n=1: progress(name, total, n)) if progress is not None else (lambda n=1: None)
@@ -178,4 +195,4 @@ def forecast(
                              on_evaluated=lambda _: advance(),
                              trace=records.trace, posterior=posterior, **metrics_options)  # fmt: skip
     return Forecast(scenario, as_of, records, tables, plan.metrics, plan.progress.table(), seed, replicates,
-                    lot_plan, target_date, records.warnings, posterior)  # fmt: skip
+                    lot_plan, target_date, records.warnings, posterior, options.get("keep_events"))  # fmt: skip

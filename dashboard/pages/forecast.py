@@ -1,5 +1,5 @@
-"""Forecast: a trial under way, from its records (a folder of the actuals folder, or an uploaded
-zip), learning its assumptions from them; and stored forecasts (the address's runs)."""
+"""Forecast: a trial under way, from its records (a folder or workbook of the actuals folder, or an
+uploaded zip or workbook), learning its assumptions from them; and stored forecasts (the address's runs)."""
 
 from __future__ import annotations
 
@@ -20,7 +20,7 @@ def layout(**query) -> html.Div:
                 html.Label("Records"),
                 dcc.Dropdown(
                     id=ids.FORECAST_RECORDS,
-                    placeholder="a records folder, or upload a zip",
+                    placeholder="a records folder or workbook, or upload one",
                     style={"minWidth": "320px"},
                 ),
                 html.Label("As of"),
@@ -38,7 +38,7 @@ def layout(**query) -> html.Div:
         ),
         drop_zone(
             ids.FORECAST_UPLOAD,
-            "a zip of a records folder",
+            "a zip of a records folder, or a records workbook (.xlsx),",
             f" (up to {MAX_ZIP_BYTES // (1024 * 1024)} MB; checked, kept in this page only)",
             MAX_ZIP_BYTES,
         ),
