@@ -407,6 +407,7 @@ def test_counts_of_the_records_in_the_history(tmp_path):
 
 
 def _template(tmp_path: Path) -> Path:
+    tmp_path.mkdir(parents=True, exist_ok=True)
     path = tmp_path / "records.xlsx"
     result = CliRunner().invoke(main, ["actuals", str(BASE_SCENARIO), "--template", str(path)])
     assert result.exit_code == 0, result.output
