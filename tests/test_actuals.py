@@ -202,22 +202,36 @@ EXACT = {
         {"screening": {"window_days": 20, "on_expiry": "rescreen", "max_rescreens": 1}},
         [30, 50, 80, 100, 150, 200],
     ),
+    "lots expiring": (  # 40-vial lots on days 0, 60 and 120 that keep 90 days: most of their vials expire
+        {"product": with_product(initial_lots=0, policy={"kind": "schedule", "start_days": [0, 60, 120]},
+                                 lots={"shelf_life_days": 90})},
+        [5, 30, 45, 70, 100, 130, 160, 200, 250],
+    ),
 }
 
 
+def lot_figures(result) -> list[tuple]:
+    return sorted((lot.lot_id, lot.ordered_day, lot.filled_day, lot.released_day, lot.expiry_day, lot.vials, lot.used,
+                   lot.wasted, lot.expired, lot.destroyed, lot.free + lot.reserved) for lot in result.lots)  # fmt: skip
+
+
 @pytest.mark.parametrize("case", list(EXACT))
-def test_restarting_a_deterministic_trial_from_its_records_gives_the_same_milestones(tmp_path, case):
+def test_restarting_a_deterministic_trial_from_its_records_gives_the_same_milestones_and_lots(tmp_path, case):
     overrides, cuts = EXACT[case]
     scenario = make_scenario(**overrides)
-    whole = replicate_metrics(run_replicate(scenario, 1, 0), scenario)
+    uninterrupted = run_replicate(scenario, 1, 0)
+    whole = replicate_metrics(uninterrupted, scenario)
     columns = milestone_columns(len(scenario.cohorts))
     for cut in cuts:
         as_of = scenario.start_date + dt.timedelta(days=cut)
         records = records_of(scenario, run_replicate(scenario, 1, 0), as_of, tmp_path / str(cut))
-        restarted = replicate_metrics(run_replicate(scenario, 1, 0, records.trace), scenario)
+        restarted_run = run_replicate(scenario, 1, 0, records.trace)
+        restarted = replicate_metrics(restarted_run, scenario)
         assert {c: restarted[c] for c in columns} == {c: whole[c] for c in columns}, cut
-        for count in ("n_referred", "n_screened", "n_enrolled", "n_infusions"):
+        for count in ("n_referred", "n_screened", "n_enrolled", "n_infusions", "vials_used", "vials_expired",
+                      "lots_started"):  # fmt: skip
             assert restarted[count] == whole[count], (cut, count)
+        assert lot_figures(restarted_run) == lot_figures(uninterrupted), cut
 
 
 def test_a_forecast_as_of_day_0_with_no_records_is_the_plan(tmp_path):

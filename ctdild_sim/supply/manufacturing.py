@@ -162,8 +162,9 @@ class Manufacturing:
 
     def _release_recorded(self, lot: Lot, record: LotRecord) -> None:
         """Into stock, less the vials the records say were thawed and discarded without saying for
-        which infusion (they carry no date); an expiry counted in the records is counted so when it comes."""
-        if record.expired is not None:
+        which infusion (they carry no date); an expiry before the restart is counted as the records
+        count it, when it comes."""
+        if record.expired is not None and record.expiry_day is not None and record.expiry_day < self.trial.restart_day:
             self.inventory.expiring_as_recorded[lot.lot_id] = record.expired
         self.inventory.release(lot)
         undated = record.discarded - self._dated_discards.get(lot.lot_id, 0)
