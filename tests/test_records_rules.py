@@ -19,6 +19,7 @@ from ctdild_sim.actuals.reader import ActualsError, read_actuals
 from ctdild_sim.actuals.records import read_records
 from ctdild_sim.actuals.rows import FILES
 from ctdild_sim.cli import main
+from ctdild_sim.runs.results import list_runs
 from ctdild_sim.scenario.loading import load_scenario
 
 from conftest import BASE_SCENARIO, SCENARIOS
@@ -524,3 +525,33 @@ def test_a_workbook_that_is_not_one_is_refused(tmp_path):
     assert (
         result.exit_code == 2 and f"{old}: not an .xlsx workbook (save it as an Excel .xlsx workbook)" in result.stderr
     )
+
+
+# -- what the protocol forbids but a trial may have done: kept, and reported ----------------------
+
+DEVIATIONS = [
+    ("dosed-in-a-pause", edit("reviews.csv", {"subject_id": 23}, closed_on="2026-11-20"),
+     "infusions.csv:12:admitted_on: protocol deviation: subject 23 was admitted for infusion 2 on 2026-11-13, "
+     "during the safety pause that began on 2026-10-28"),
+    ("a-serious-ae-opening-no-review", both(drop("reviews.csv", {"subject_id": 23}),
+                                           edit("adverse_events.csv", {"subject_id": 23}, triggers_review="false")),
+     "adverse_events.csv:4:triggers_review: protocol deviation: subject 23's serious_possibly_related on 2026-10-28 "
+     "opened no safety review; the protocol opens one for it (safety.adverse_events: triggers_review)"),
+    ("enrolled-before-the-gate", both(
+        add("screening.csv", candidate_id=26, site="CMUH", referred_on="2025-03-02", screened_on="2025-03-10",
+            outcome="passed", enrolled_on="2025-03-12"),
+        add("subjects.csv", subject_id=26, cohort=2, enrolled_on="2025-03-12", status="withdrawn",
+            status_on="2025-03-20")),
+     "subjects.csv:9:cohort: protocol deviation: subject 26 was enrolled into cohort 2 on 2025-03-12, before cohort "
+     "1's gate passed"),
+]  # fmt: skip
+
+
+@pytest.mark.parametrize(("case", "change", "warning"), DEVIATIONS, ids=[d[0] for d in DEVIATIONS])
+def test_a_record_the_protocol_forbids_is_kept_and_reported_as_a_deviation(tmp_path, case, change, warning):
+    folder = copy_example(tmp_path, change)
+    result, store, _ = forecast(folder, tmp_path)
+    assert result.exit_code == 0, result.output
+    assert f"{folder}/{warning}" in " ".join(result.stdout.split()), result.stdout[:2000]
+    [run] = list_runs(store)
+    assert f"{folder}/{warning}" in run.manifest["warnings"]

@@ -14,7 +14,7 @@ import math
 from collections import defaultdict
 
 from ctdild_sim.actuals.reader import Actuals, Line
-from ctdild_sim.actuals.rows import AdverseEventRow, InfusionRow, LotRow, ReviewRow, ScreeningRow, SubjectRow
+from ctdild_sim.actuals.rows import InfusionRow, LotRow, ReviewRow, ScreeningRow, SubjectRow
 from ctdild_sim.model.trace import (
     AdverseEventRecord,
     CandidateRecord,
@@ -79,35 +79,35 @@ def _referrals(actuals: Actuals, scenario: Scenario, day) -> dict[str, tuple[Can
 
 
 def _subjects(actuals: Actuals, day) -> dict[int, SubjectRecord]:
-    infusions: dict[int, list[InfusionRow]] = defaultdict(list)
-    for row in actuals.rows("infusions.csv"):
-        infusions[row.subject_id].append(row)
-    events: dict[int, list[AdverseEventRow]] = defaultdict(list)
-    for row in actuals.rows("adverse_events.csv"):
-        events[row.subject_id].append(row)
+    infusions: dict[int, list[Line]] = defaultdict(list)
+    for line in actuals.tables.get("infusions.csv", []):
+        infusions[line.row.subject_id].append(line)
+    events: dict[int, list[Line]] = defaultdict(list)
+    for line in actuals.tables.get("adverse_events.csv", []):
+        events[line.row.subject_id].append(line)
     out = {}
     for line in actuals.tables.get("subjects.csv", []):
         row: SubjectRow = line.row
         out[row.subject_id] = SubjectRecord(
             candidate_id=row.subject_id, cohort=row.cohort - 1, enrolled_day=day(row.enrolled_on),
             body_weight_kg=row.body_weight_kg, status=row.status, status_day=day(row.status_on),
-            infusions=tuple(InfusionRecord(day(i.admitted_on), day(i.infused_on), day(i.discharged_on), i.lot_id,
-                                           i.vials, i.vials_discarded)
-                            for i in sorted(infusions[row.subject_id], key=lambda i: i.infusion)),
-            adverse_events=tuple(AdverseEventRecord(day(a.onset_on), a.name, a.triggers_review)
-                                 for a in sorted(events[row.subject_id], key=lambda a: a.onset_on)),
-            source=_source(line),
+            infusions=tuple(_infusion(i, day) for i in sorted(infusions[row.subject_id], key=lambda i: i.row.infusion)),
+            adverse_events=tuple(AdverseEventRecord(day(a.row.onset_on), a.row.name, a.row.triggers_review, a.source)
+                                 for a in sorted(events[row.subject_id], key=lambda a: a.row.onset_on)),
+            source=line.source,
         )  # fmt: skip
     return out
 
 
-def _source(line: Line) -> str:
-    return line.source
+def _infusion(line: Line, day) -> InfusionRecord:
+    i: InfusionRow = line.row
+    return InfusionRecord(day(i.admitted_on), day(i.infused_on), day(i.discharged_on), i.lot_id, i.vials,
+                          i.vials_discarded, line.source)  # fmt: skip
 
 
 def _review(line: Line, day) -> ReviewRecord:
     row: ReviewRow = line.row
-    return ReviewRecord(day(row.opened_on), day(row.closed_on), row.outcome, row.subject_id, _source(line))
+    return ReviewRecord(day(row.opened_on), day(row.closed_on), row.outcome, row.subject_id, line.source)
 
 
 def _lot(row: LotRow, day) -> LotRecord:

@@ -309,7 +309,7 @@ class Journey:
         sentinel = p.cohort.sentinel if k == 0 and trial.scenario.dosing.stagger_days > 0 else None
         if sentinel is not None:
             if sentinel.in_use:
-                trial.deviation(p.trace.source if p.trace else "", "infusions",
+                trial.deviation(infusion.source, "admitted_on",
                                 f"subject {p.patient_id}'s first infusion on {trial.date(env.now)} came less than "
                                 f"{trial.scenario.dosing.stagger_days:g} days (dosing.stagger_days) after the previous "
                                 f"first infusion of cohort {p.cohort_number}")  # fmt: skip
@@ -317,7 +317,7 @@ class Journey:
         trial.beds.take_now()  # the records say the subject had a bed
         self._record(EventName.ADMITTED, value=float(k + 1))
         if trial.safety.pause.active:  # dosed in a pause, unless it ends that day
-            end_of_day(env).callbacks.append(lambda _: self._check_pause(k, infusion.admitted_day))
+            end_of_day(env).callbacks.append(lambda _: self._check_pause(k, infusion))
         if infusion.infused_day > env.now and not (yield from self._wait(infusion.infused_day - env.now)):
             trial.beds.give_back()
             return False
@@ -334,11 +334,11 @@ class Journey:
         rest = trial.scenario.dosing.length_of_stay_days.remaining(trial.streams.dosing, elapsed)
         return (yield from self._stay(trial.restart_day - env.now + rest))
 
-    def _check_pause(self, k: int, day: float) -> None:
+    def _check_pause(self, k: int, infusion: InfusionRecord) -> None:
         """At the end of a recorded admission's day: was the trial paused for all of it?"""
-        pause, trial = self.trial.safety.pause, self.trial
+        pause, trial, day = self.trial.safety.pause, self.trial, infusion.admitted_day
         if pause.active and pause.started_at < math.floor(day):
-            trial.deviation(self.p.trace.source if self.p.trace else "", "infusions",
+            trial.deviation(infusion.source, "admitted_on",
                             f"subject {self.p.patient_id} was admitted for infusion {k + 1} on {trial.date(day)}, "
                             f"during the safety pause that began on {trial.date(pause.started_at)}")  # fmt: skip
 

@@ -129,7 +129,7 @@ class SafetyReview:
         self._log_adverse_event(patient, name, event.triggers_review)
         kind = next(ae for ae in self.spec.adverse_events if ae.name == name)
         if kind.triggers_review and not event.triggers_review:
-            trial.deviation(patient.trace.source if patient.trace else "", "adverse_events",
+            trial.deviation(event.source, "triggers_review",
                             f"subject {patient.patient_id}'s {name} on {trial.date(event.day)} opened no safety "
                             "review; the protocol opens one for it (safety.adverse_events: "
                             "triggers_review)")  # fmt: skip

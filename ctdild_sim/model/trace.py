@@ -57,6 +57,7 @@ class InfusionRecord:
     lot_id: int | None = None
     vials: int | None = None
     discarded: int = 0  # vials thawed for it but not infused in time
+    source: str = ""  # where its row is, for deviation messages
 
 
 @dataclass(frozen=True)
@@ -64,6 +65,7 @@ class AdverseEventRecord:
     day: float
     name: str
     triggers_review: bool
+    source: str = ""
 
 
 @dataclass(frozen=True)
