@@ -203,8 +203,11 @@ EXACT = {
         [30, 50, 80, 100, 150, 200],
     ),
     "lots expiring": (  # 40-vial lots on days 0, 60 and 120 that keep 90 days: most of their vials expire
-        {"product": with_product(initial_lots=0, policy={"kind": "schedule", "start_days": [0, 60, 120]},
-                                 lots={"shelf_life_days": 90})},
+        {
+            "product": with_product(
+                initial_lots=0, policy={"kind": "schedule", "start_days": [0, 60, 120]}, lots={"shelf_life_days": 90}
+            )
+        },
         [5, 30, 45, 70, 100, 130, 160, 200, 250],
     ),
 }
