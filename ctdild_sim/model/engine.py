@@ -208,7 +208,7 @@ class Trial:
                 weight = candidate.body_weight_kg
             death, withdrawal = self._recorded_exit(record, candidate)
         patient = Patient(candidate_id, site, weight, candidate, cohort, self.env.now, waited, death, withdrawal)
-        patient.trace = record
+        patient.recorded = record
         patient.screen_passed_day = self.env.now - waited
         patient.vials_per_dose = self.supply.vials_per_dose(weight, cohort.spec.dose_cells_per_kg)
         self.patients.append(patient)

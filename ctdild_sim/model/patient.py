@@ -55,7 +55,7 @@ class Patient:
     hold_completed: bool = False
     status: str = "ongoing"
     end_day: float = math.nan
-    trace: SubjectRecord | None = None  # what the records hold of this subject (None: enrolled by the engine)
+    recorded: SubjectRecord | None = None  # what the records hold of this subject (None: enrolled by the engine)
     rescreen_since: float = math.nan  # a recorded rescreen under way at the restart (waiting for the first dose)
 
     @property
@@ -106,7 +106,7 @@ class Journey:
         then continues for what is left of it, drawn conditioned on the time it has lasted."""
         p, trial, dosing = self.p, self.trial, self.trial.scenario.dosing
         rng = trial.streams.dosing
-        record = p.trace
+        record = p.recorded
         under_way = False  # whether the next wait was under way at the restart
         if record is not None:
             for k, infusion in enumerate(record.infusions):
@@ -175,7 +175,7 @@ class Journey:
         """
         env = self.env
         end = env.now + days
-        if end < self.leave_day or (end == self.leave_day and self.p.trace is not None):
+        if end < self.leave_day or (end == self.leave_day and self.p.recorded is not None):
             yield env.timeout(days)
             return True
         yield env.timeout(self.leave_day - env.now)
@@ -391,8 +391,8 @@ class Journey:
         for req in self.open_requests:
             self.supply.cancel(req)
         self.open_requests.clear()
-        if p.trace is not None and self.env.now >= p.trace.left_day:
-            self.exit_reason = p.trace.status  # as recorded: withdrawn, died or lost
+        if p.recorded is not None and self.env.now >= p.recorded.left_day:
+            self.exit_reason = p.recorded.status  # as recorded: withdrawn, died or lost
             if self.exit_reason == "lost" and not p.infusions_given:  # as the engine loses a subject
                 self._record(EventName.SCREEN_EXPIRED, detail="waiting for product")
         p.status = self.exit_reason or ("died" if p.death_after_days <= p.withdrawal_after_days else "withdrawn")

@@ -82,7 +82,7 @@ class SafetyReview:
         with probability p S(t) / (1 - p + p S(t)) for an onset not come after t days (S: the
         onset's survival, t: the days from the infusion to the restart), its onset then drawn
         conditioned on being later than t."""
-        record, trial = patient.trace, self.trial
+        record, trial = patient.recorded, self.trial
         assert record is not None, "an infusion the records hold is a recorded subject's"
         now = trial.env.now
         later = [i.infused_day for i in record.infusions[infusion_index + 1 :]]
@@ -104,7 +104,7 @@ class SafetyReview:
 
     def observe_recorded(self, patient: Patient) -> None:
         """The recorded AEs of a subject that follow no infusion of theirs (before their first)."""
-        record = patient.trace
+        record = patient.recorded
         if record is None:
             return
         first = record.infusions[0].infused_day if record.infusions else math.inf
@@ -149,7 +149,7 @@ class SafetyReview:
         trial, day = self.trial, math.floor(self.trial.env.now)
         reviews = trial.trace.reviews if trial.trace is not None else ()
         if not any(r.patient_id == patient.patient_id and math.floor(r.opened_day) == day for r in reviews):
-            trial.deviation(patient.trace.source if patient.trace else "", "status",
+            trial.deviation(patient.recorded.source if patient.recorded else "", "status",
                             f"subject {patient.patient_id}'s {reason} on {trial.date(day)} opened no safety review; "
                             "the protocol opens one (safety.death_triggers_review)")  # fmt: skip
 
