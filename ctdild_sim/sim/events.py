@@ -14,7 +14,7 @@ trial-level events); ``cohort`` is 1-based; ``value`` carries the number an even
 from __future__ import annotations
 
 from collections import Counter
-from collections.abc import Callable, Iterable, Mapping
+from collections.abc import Callable, Mapping
 from enum import StrEnum
 from typing import NamedTuple
 
@@ -95,10 +95,6 @@ class EventLog:
         self.limit = limit
         self.on_full = on_full
 
-    def add_history(self, rows: Iterable[Event]) -> None:
-        """A restarted trial's recorded history, before anything is simulated."""
-        self.rows.extend(rows)
-
     def record(
         self,
         event: EventName,
@@ -134,14 +130,6 @@ class LeanEventLog(EventLog):
         self._tally: dict[str, int] = {}
         self.counts = self._tally  # the same dict, typed as never None here
         self.total = 0
-
-    def add_history(self, rows: Iterable[Event]) -> None:
-        counts, keep = self._tally, self.keep
-        for row in rows:
-            counts[row.event] = counts.get(row.event, 0) + 1
-            self.total += 1
-            if row.event in keep:
-                self.rows.append(row)
 
     def _admit(self, name: str) -> bool:
         """Count the event; only the kept kinds get a row. The budget counts every event."""
