@@ -38,7 +38,7 @@ def check(actuals: Actuals, scenario: Scenario, problems: list[str]) -> None:
     """Every problem of the tables, against each other and the scenario, into ``problems``."""
     tables = actuals.tables
     _dates(actuals, scenario, problems)
-    screenings = _screening(tables.get("screening.csv", []), scenario, problems)
+    screenings = _screening(tables.get("screening.csv", []), scenario, actuals.as_of, problems)
     _sites(tables.get("sites.csv", []), screenings, scenario, problems)
     subjects = _subjects(tables.get("subjects.csv", []), screenings, scenario, problems)
     lots = {line.row.lot_id: line for line in tables.get("lots.csv", [])}
@@ -55,7 +55,8 @@ def check(actuals: Actuals, scenario: Scenario, problems: list[str]) -> None:
 
 def _dates(actuals: Actuals, scenario: Scenario, problems: list[str]) -> None:
     """No date after the as-of date (but an expiry day), none before the study's start (but an
-    initial-stock lot's campaign and fill, within ``INITIAL_STOCK_YEARS``, and an expiry after the fill)."""
+    initial-stock lot's campaign, fill and release, within ``INITIAL_STOCK_YEARS``, and an expiry after the
+    fill)."""
     start, as_of = scenario.start_date, actuals.as_of
     earliest = start - dt.timedelta(days=round(365.25 * INITIAL_STOCK_YEARS))
     for lines in actuals.tables.values():
@@ -66,7 +67,7 @@ def _dates(actuals: Actuals, scenario: Scenario, problems: list[str]) -> None:
                     continue
                 if value > as_of:
                     problems.append(line.at(column, f"{value} is after the as-of date {as_of}"))
-                elif value < start and not (initial and column in ("started_on", "filled_on")):
+                elif value < start and not (initial and column in ("started_on", "filled_on", "released_on")):
                     problems.append(line.at(column, f"{value} is before the study's start {start}"))
                 elif value < earliest:
                     problems.append(line.at(column, f"{value} is more than {INITIAL_STOCK_YEARS} years before the "
@@ -88,10 +89,22 @@ def _window(scenario: Scenario) -> int:
     return math.ceil(scenario.screening.window_days)
 
 
-def _screening(lines: list[Line], scenario: Scenario, problems: list[str]) -> dict[int, list[Line]]:
+def started(line: Line, before: Line | None, window: int) -> dt.date:
+    """The day a screening started: as recorded, else its referral (a first screening) or the day
+    the passed screen before it expired (a rescreen)."""
+    row = line.row
+    if row.screening_started_on is not None:
+        return row.screening_started_on
+    if before is None or before.row.screened_on is None:
+        return row.referred_on
+    return before.row.screened_on + dt.timedelta(days=window)
+
+
+def _screening(lines: list[Line], scenario: Scenario, as_of: dt.date, problems: list[str]) -> dict[int, list[Line]]:
     """Each candidate's screenings in order: known site and criteria, one referral, a possible
-    sequence (a rescreen only after a passed screen; after the enrolling one, the subject's own
-    while they wait for their first dose, passed or under way), enrolment within the window."""
+    sequence (a rescreen only after a passed screen, started after its decision and before its own;
+    after the enrolling one, the subject's own while they wait for their first dose, passed or under
+    way), enrolment within the window."""
     sites, window = scenario.site_names, _window(scenario)
     by_candidate: dict[int, list[Line]] = defaultdict(list)
     for line in lines:
@@ -127,6 +140,14 @@ def _screening(lines: list[Line], scenario: Scenario, problems: list[str]) -> di
                 problems.append(line.at("screening_started_on", f"{row.screening_started_on} is before the "
                                         f"decision of the screening it redoes (line {earlier.number}: "
                                         f"{before.screened_on})"))  # fmt: skip
+            elif row.screening_started_on is None:
+                start = started(line, earlier, window)
+                later = "its own decision" if row.screened_on is not None and start > row.screened_on else \
+                    "the as-of date" if start > as_of else None  # fmt: skip
+                if later is not None:
+                    problems.append(line.at("screening_started_on", f"empty, so the rescreen started when the screen "
+                                            f"passed on {before.screened_on} expired ({start}), after {later}: give "
+                                            "the day it started"))  # fmt: skip
             if enrolled:
                 if row.enrolled_on is not None:
                     problems.append(line.at("enrolled_on", f"candidate {candidate} was enrolled already (line "
@@ -222,6 +243,8 @@ def _infusions(
                 problems.append(line.at("lot_id", f"no lot {row.lot_id} in lots.csv"))
             else:
                 released, expires = lot.row.released_on, lot.row.expires_on
+                if released is None and lot.row.initial_stock:  # in stock on the start day
+                    released = scenario.start_date
                 if released is None or row.infused_on < released:
                     problems.append(line.at("lot_id", f"lot {row.lot_id} was not released by {row.infused_on}"))
                 elif expires is not None and row.infused_on > expires:
@@ -273,19 +296,15 @@ def _completions(subjects: dict[int, Line], infusions: dict[int, list[Line]], sc
                 if row.status_on < held:
                     problems.append(line.at("status_on", f"{row.status_on}: completed before the safety hold after "
                                             f"the last infusion ended ({held})"))  # fmt: skip
-        if given:
-            rescreens = [
-                s
-                for s in screenings.get(subject_id, [])
-                if s.row.enrolled_on is None
-                and s.row.screening_started_on is not None
-                and s.row.screening_started_on >= row.enrolled_on
-            ]
-            for s in rescreens:
-                if s.row.screening_started_on >= given[0].admitted_on:
-                    problems.append(s.at("screening_started_on", f"a rescreen of subject {subject_id} after their "
-                                         f"first admission ({given[0].admitted_on}): only a subject waiting for "
-                                         "their first dose is rescreened"))  # fmt: skip
+        rows = screenings.get(subject_id, [])
+        enrolling = next((k for k, s in enumerate(rows) if s.row.enrolled_on is not None), None)
+        if given and enrolling is not None:
+            window = _window(scenario)
+            for k in range(enrolling + 1, len(rows)):
+                if started(rows[k], rows[k - 1], window) >= given[0].admitted_on:
+                    problems.append(rows[k].at("screening_started_on", f"a rescreen of subject {subject_id} after "
+                                               f"their first admission ({given[0].admitted_on}): only a subject "
+                                               "waiting for their first dose is rescreened"))  # fmt: skip
 
 
 def _adverse_events(lines: list[Line], reviews: list[Line], subjects: dict[int, Line], scenario: Scenario,

@@ -60,8 +60,11 @@ def _validate(table: RawTable, model: type[Row], problems: list[str]) -> list[Li
         if count > 1:
             problems.append(f"{where}:1:{column}: the column is named {count} times")
             bad = True
-    for column in header:
-        if column not in known:
+    for k, column in enumerate(header, start=1):
+        if not column:
+            problems.append(f"{where}:1: column {k} has no name (the first row names every column)")
+            bad = True
+        elif column not in known:
             problems.append(f"{where}:1:{column}: unknown column{hint(column, known)}")
             bad = True
     for column in required_columns(model):

@@ -115,7 +115,7 @@ class SubjectRow(Row):
         default=None,
         ge=MIN_WEIGHT_KG,
         le=MAX_WEIGHT_KG,
-        description="Body weight in kg (the dose is per kg; an adult's, 20 to 300); empty: drawn from the population.",
+        description="Body weight in kg (the dose is per kg; an adult's, 20 to 300); empty: the population's mean.",
     )
     status: Literal["ongoing", "completed", "withdrawn", "died", "lost"] = Field(
         description="ongoing, completed (follow-up done), withdrawn, died or lost."

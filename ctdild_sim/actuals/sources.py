@@ -268,8 +268,7 @@ def _sheet_table(name: str, where: str, sheet, problems: list[str]) -> RawTable 
         return None
     table.header = header
     width = len(header)
-    for cells in rows:
-        number = cells[0].row if cells and getattr(cells[0], "row", None) else None
+    for number, cells in enumerate(rows, start=2):  # read-only sheets yield empty rows for gaps: k-th is row k
         values = []
         for k, cell in enumerate(cells[:width]):
             if getattr(cell, "data_type", None) == "f":

@@ -62,7 +62,8 @@ class CohortState:
 
     def _check(self) -> None:
         waiter = self._all_settled
-        if waiter is not None and not waiter.triggered and self.settled == self.slots_total:
+        # >=: recorded subjects enrolled beyond the slots (a deviation) may settle before it opens
+        if waiter is not None and not waiter.triggered and self.settled >= self.slots_total:
             waiter.succeed()
 
 

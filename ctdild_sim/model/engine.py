@@ -77,7 +77,7 @@ class Trial:
         self.restart_day = trace.restart_day if trace is not None else 0.0
         self.warnings: list[str] = []  # where the records contradict the protocol (they win), and why
         self.drawn: dict[str, float] = {}  # what this replicate draws once, by its metrics column
-        self.env = simpy.Environment()
+        self.env = simpy.Environment(initial_time=0.0)
         self.budget = budget = ReplicateBudget.for_scenario(scenario, trace)
         self.log = (
             EventLog(self.env, budget.rows, budget.rows_exceeded)
@@ -201,11 +201,8 @@ class Trial:
             weight = candidate.body_weight_kg
         else:
             candidate = self._facts_of(record, site)
-            if record.body_weight_kg is not None:
-                weight = record.body_weight_kg
-            else:
-                assert candidate is not None, "facts are drawn for a subject whose weight is not recorded"
-                weight = candidate.body_weight_kg
+            # not recorded: the population's mean, not a draw (nothing drawn happens before the restart)
+            weight = record.body_weight_kg or self.scenario.population.body_weight_kg.mean
             death, withdrawal = self._recorded_exit(record, candidate)
         patient = Patient(candidate_id, site, weight, candidate, cohort, self.env.now, waited, death, withdrawal)
         patient.recorded = record
@@ -223,9 +220,9 @@ class Trial:
     def _facts_of(self, record: SubjectRecord, site: str) -> Candidate | None:
         """A recorded subject's screening facts, drawn from the population conditioned on having
         passed screening when anything reads them (the death hazard of a subject still on study at
-        the restart, the weight of one whose weight was not recorded); None otherwise (the records
-        do not hold them: the patients table leaves them blank)."""
-        if record.ongoing or record.body_weight_kg is None:
+        the restart); None otherwise (the records do not hold them: the patients table leaves them
+        blank)."""
+        if record.ongoing:
             return self.candidates.draw_matching(site, record.candidate_id, True, self.passes)
         return None
 

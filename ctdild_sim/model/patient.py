@@ -139,6 +139,9 @@ class Journey:
                 return self._leave()
         if not (yield from self._hold_and_follow_up()):
             return self._leave()
+        # still on study as the records end: completes from the restart
+        if record is not None and trial.recording and not (yield from self._wait(trial.restart_day - self.env.now)):
+            return self._leave()
         self._complete()
 
     def _rescreened(self):
@@ -314,7 +317,10 @@ class Journey:
                                 f"{trial.scenario.dosing.stagger_days:g} days (dosing.stagger_days) after the previous "
                                 f"first infusion of cohort {p.cohort_number}")  # fmt: skip
             sentinel.take_now()
-        trial.beds.take_now()  # the records say the subject had a bed
+        beds = trial.beds
+        beds.take_now()  # the records say the subject had a bed
+        if beds.in_use > beds.capacity:  # more in hospital than beds, unless someone leaves that day
+            end_of_day(env).callbacks.append(lambda _: self._check_beds(infusion))
         self._record(EventName.ADMITTED, value=float(k + 1))
         if trial.safety.pause.active:  # dosed in a pause, unless it ends that day
             end_of_day(env).callbacks.append(lambda _: self._check_pause(k, infusion))
@@ -333,6 +339,15 @@ class Journey:
         elapsed = trial.restart_day - infusion.admitted_day  # still in hospital at the restart
         rest = trial.scenario.dosing.length_of_stay_days.remaining(trial.streams.dosing, elapsed)
         return (yield from self._stay(trial.restart_day - env.now + rest))
+
+    def _check_beds(self, infusion: InfusionRecord) -> None:
+        """At the end of a recorded admission's day: more subjects in hospital than beds?"""
+        beds, trial = self.trial.beds, self.trial
+        if beds.in_use > beds.capacity:
+            trial.deviation(infusion.source, "admitted_on",
+                            f"subject {self.p.patient_id} was admitted on {trial.date(infusion.admitted_day)}, and "
+                            f"{beds.in_use} subjects were in hospital that day; the scenario has {beds.capacity} "
+                            "bed(s) (dosing.beds)")  # fmt: skip
 
     def _check_pause(self, k: int, infusion: InfusionRecord) -> None:
         """At the end of a recorded admission's day: was the trial paused for all of it?"""

@@ -58,8 +58,12 @@ class Manufacturing:
         return lot
 
     def stock_initial_lot(self) -> Lot:
-        """A lot already released on study start day (filled ``initial_stock_age_days`` earlier)."""
+        """A lot already released on study start day (filled ``initial_stock_age_days`` earlier).
+        Under a trial's records without lots (``trial.trace``), of the mean yield: nothing drawn
+        happens before the restart."""
         lot = self._draw_lot()
+        if self.trial.trace is not None:
+            lot.vials = int(self.spec.lots.yield_cells.mean // self.spec.vial_cells)
         lot.fails_qc = False
         lot.initial_stock = True
         lot.filled_day = lot.started_day = -self.spec.initial_stock_age_days
