@@ -241,6 +241,7 @@ def test_a_forecast_as_of_day_0_with_no_records_is_the_plan(tmp_path):
     scenario = load_scenario(BASE_SCENARIO)
     empty = tmp_path / "empty"
     empty.mkdir()
+    (empty / "sites.csv").write_text("site,activated_on\n")  # nothing recorded yet
     records = read_records(empty, scenario, scenario.start_date)
     n = 600
     restarted = simulate_metrics(scenario, n, 11, trace=records.trace, workers=2)

@@ -44,6 +44,17 @@ def zip_bytes(files: dict[str, bytes | str], compression: int = zipfile.ZIP_DEFL
     return buffer.getvalue()
 
 
+def _damaged(content: bytes, name: bytes, patch: bytes, offset: int) -> bytes:
+    """``content`` with ``patch`` written ``offset`` bytes after the local header's file ``name``
+    (0: the entry's first compressed bytes; minus its length: the name itself, flagged UTF-8)."""
+    at = content.index(name) + len(name) + offset
+    damaged = content[:at] + patch + content[at + len(patch) :]
+    if offset < 0:  # bit 11 of the local header's flags: the name is UTF-8
+        flags = content.index(b"PK\x03\x04") + 6
+        damaged = damaged[: flags + 1] + bytes([damaged[flags + 1] | 0x08]) + damaged[flags + 2 :]
+    return damaged
+
+
 def example_files(folder: str = "") -> dict[str, bytes]:
     return {f"{folder}{p.name}": p.read_bytes() for p in sorted(EXAMPLE.glob("*.csv"))}
 
@@ -74,7 +85,14 @@ BAD_ZIPS = [
     ("two-folders", zip_bytes({"a/subjects.csv": b"x", "b/sites.csv": b"y"}), "go at the zip's top level or in one"),
     ("escape", zip_bytes({"../subjects.csv": b"x"}), "../subjects.csv: the records' CSV files go at"),
     ("empty", zip_bytes({"README.md": b"nothing here"}), "no CSV files of records in the zip"),
-]
+    ("bzip2", zip_bytes({"sites.csv": b"site,activated_on\n"}, zipfile.ZIP_BZIP2),
+     "sites.csv: compressed with bzip2; zip it with the usual compression (deflate)"),
+    ("lzma", zip_bytes({"sites.csv": b"site,activated_on\n"}, zipfile.ZIP_LZMA), "sites.csv: compressed with LZMA"),
+    ("corrupt-deflate", _damaged(zip_bytes({"sites.csv": b"site,activated_on\n" * 50}), b"sites.csv", b"\xff" * 8, 0),
+     "sites.csv: cannot be unpacked ("),
+    ("undecodable-local-name", _damaged(zip_bytes({"sites.csv": b"site\n"}), b"sites.csv", b"\xff", -9),
+     "sites.csv: cannot be unpacked ("),
+]  # fmt: skip
 
 
 @pytest.mark.parametrize(("case", "content", "problem"), BAD_ZIPS, ids=[b[0] for b in BAD_ZIPS])

@@ -114,6 +114,7 @@ def test_scale_update_with_censored_durations_matches_numerical_integration():
 def test_no_records_give_the_prior(tmp_path):
     empty = tmp_path / "empty"
     empty.mkdir()
+    (empty / "sites.csv").write_text("site,activated_on\n")  # nothing recorded yet
     records = read_records(empty, BASE, BASE.start_date)
     learned, prior = learn(BASE, records.trace, records.observed), learn(BASE)
     assert learned.learned and not prior.learned

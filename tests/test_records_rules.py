@@ -6,7 +6,9 @@ from __future__ import annotations
 
 import csv
 import datetime as dt
+import re
 import shutil
+import zipfile
 from collections import Counter
 from dataclasses import replace
 from pathlib import Path
@@ -169,6 +171,13 @@ MALFORMED = [
      "subject_id", "no passed screening of candidate 2 in screening.csv leads to this enrolment"),
     ("too-many-infusions", edit("infusions.csv", {"subject_id": 3}, infusion=2), "infusions.csv", 3, "infusion",
      "infusion 2: cohort 1 gives 1"),
+    ("criteria-unknown-many-times", edit("screening.csv", {"candidate_id": 1}, failed_criteria="x;" * 500 + "y;z;w"),
+     "screening.csv", 2, "failed_criteria", "unknown criteria 'x', 'y', 'z' and 1 more"),
+    ("criterion-named-twice", edit("screening.csv", {"candidate_id": 1},
+                                   failed_criteria="I2_ild_pathway;I1_age;I2_ild_pathway"),
+     "screening.csv", 2, "failed_criteria", "'I2_ild_pathway' is named 2 times; name each criterion once"),
+    ("header-of-41-columns", write_file("sites.csv", ("site,activated_on" + ",x" * 39 + "\n").encode()),
+     "sites.csv", 1, None, "more than 40 columns"),
     ("failed-without-criteria", edit("screening.csv", {"candidate_id": 1}, failed_criteria=""), "screening.csv", 2,
      "failed_criteria", "a failed screening names the criteria it failed"),
     ("status-without-day", edit("subjects.csv", {"subject_id": 2}, status_on=""), "subjects.csv", 2, "status_on",
@@ -219,14 +228,24 @@ IMPOSSIBLE = [
     ("lot-expiring-before-its-fill", edit("lots.csv", {"lot_id": 4}, expires_on="2026-07-01"), "lots.csv", 5,
      "expires_on", "2026-07-01 is not after the lot's fill (2026-07-17)"),
     ("expiry-in-year-0001", edit("lots.csv", {"lot_id": 4}, expires_on="0001-01-01"), "lots.csv", 5, "expires_on",
-     "0001-01-01 is not after the lot's fill (2026-07-17)"),
+     "0001-01-01 is not a plausible date (years 1900 to 2199)"),
     ("expiry-in-year-9999", edit("lots.csv", {"lot_id": 4}, expires_on="9999-01-01"), "lots.csv", 5, "expires_on",
-     "9999-01-01 is more than 10 years after the lot's fill (2026-07-17)"),
+     "9999-01-01 is not a plausible date (years 1900 to 2199)"),
+    ("expiry-decades-after-the-fill", edit("lots.csv", {"lot_id": 4}, expires_on="2100-01-01"), "lots.csv", 5,
+     "expires_on", "2100-01-01 is more than 10 years after the lot's fill (2026-07-17)"),
     ("date-in-year-0001", edit("sites.csv", {"site": "CMUH"}, activated_on="0001-01-01"), "sites.csv", 2,
-     "activated_on", "0001-01-01 is before the study's start 2024-08-20"),
-    ("initial-fill-in-year-0001", edit("lots.csv", {"lot_id": 1}, started_on="0001-01-01", filled_on="0001-01-01",
-                                       expires_on="0002-01-01"),
-     "lots.csv", 2, "filled_on", "0001-01-01 is more than 10 years before the study's start 2024-08-20"),
+     "activated_on", "0001-01-01 is not a plausible date (years 1900 to 2199)"),
+    ("date-before-the-start", edit("sites.csv", {"site": "CMUH"}, activated_on="1990-01-01"), "sites.csv", 2,
+     "activated_on", "1990-01-01 is before the study's start 2024-08-20"),
+    ("initial-fill-decades-before-the-start", edit("lots.csv", {"lot_id": 1}, started_on="1990-01-01",
+                                                   filled_on="1990-01-01", expires_on="1991-01-01"),
+     "lots.csv", 2, "filled_on", "1990-01-01 is more than 10 years before the study's start 2024-08-20"),
+    ("infusion-in-year-9999-of-a-completed-subject", edit("infusions.csv", {"subject_id": 2, "infusion": 1},
+                                                          admitted_on="9999-12-31", infused_on="9999-12-31",
+                                                          discharged_on="9999-12-31"),
+     "infusions.csv", 2, "infused_on", "9999-12-31 is not a plausible date (years 1900 to 2199)"),
+    ("fill-in-year-9999", edit("lots.csv", {"lot_id": 4}, filled_on="9999-12-30", expires_on="9999-12-31"),
+     "lots.csv", 5, "filled_on", "9999-12-30 is not a plausible date (years 1900 to 2199)"),
     ("body-weight-1e-300", edit("subjects.csv", {"subject_id": 2}, body_weight_kg="1e-300"), "subjects.csv", 2,
      "body_weight_kg", "Input should be greater than or equal to 20"),
     ("vials-used-1e12", add("lots.csv", lot_id=5, initial_stock="false", ordered_on="2026-11-01",
@@ -386,6 +405,29 @@ def test_other_files_are_passed_over(tmp_path):
     read_actuals(folder, SCENARIO, AS_OF)
 
 
+def test_a_message_lists_the_first_200_problems_and_counts_them_all(tmp_path):
+    header, rows = _rows(EXAMPLE / "screening.csv")
+    folder = copy_example(tmp_path, write_file("screening.csv", b""))
+    _save(folder / "screening.csv", header, [{**row, "site": "Nowhere"} for row in rows] * 20)
+    with pytest.raises(ActualsError) as refused:
+        read_actuals(folder, SCENARIO, AS_OF)
+    lines = str(refused.value).splitlines()
+    assert len(refused.value.problems) > 500 and len(lines) == 201
+    assert lines[-1] == f"... the first 200 of {len(refused.value.problems):,} problems"
+
+
+def test_a_folder_with_no_records_files_is_refused(tmp_path):
+    """Most likely the wrong folder; a trial with nothing recorded yet gives the files' headers."""
+    folder = tmp_path / "notes"
+    folder.mkdir()
+    (folder / "README.md").write_text("# notes")
+    result, store, _ = forecast(folder, tmp_path)
+    assert result.exit_code == 2 and f"{folder}: no records files (sites.csv, screening.csv, ...)" in result.stderr
+    assert not store.exists()
+    (folder / "sites.csv").write_text("site,activated_on\n")
+    assert read_actuals(folder, SCENARIO, AS_OF).tables == {"sites.csv": []}
+
+
 # -- limits -----------------------------------------------------------------------------------------
 
 
@@ -536,6 +578,78 @@ def test_a_workbooks_problems_name_the_sheet_row_and_column(tmp_path):
     book.save(path)
     result, _, _ = forecast(path, tmp_path / "c")
     assert result.exit_code == 2 and f"{path}:subjects:3:cohort: cohort 9: the scenario has 3" in result.stderr
+
+
+@pytest.mark.parametrize(
+    ("broken", "reason"),
+    [
+        ('<c r="A2" t="n"><v>abc</v></c>', "invalid literal for int() with base 10: 'abc'"),
+        ('<c r="A2" t="b"><v>x</v></c>', "invalid literal for int() with base 10: 'x'"),
+        ('<c r="A2" t="s"><v>9999</v></c>', "list index out of range"),
+        ('<c r="A2"><v>1</v></c></row></sheetData>', "mismatched tag"),
+    ],
+)
+def test_a_damaged_sheet_is_refused_by_name(tmp_path, broken, reason):
+    """openpyxl fails on a damaged cell only as it reads the rows: the sheet is named, no traceback."""
+    damaged = tmp_path / "damaged.xlsx"
+    with zipfile.ZipFile(_template(tmp_path)) as src, zipfile.ZipFile(damaged, "w") as out:
+        for name in src.namelist():
+            data = src.read(name)
+            if name.startswith("xl/worksheets/sheet"):  # every sheet gets the damaged row
+                text = data.decode()
+                cut = text.index("</row>") + len("</row>")
+                data = (text[:cut] + f'<row r="2">{broken}</row>' + text[cut:]).encode()
+            out.writestr(name, data)
+    result, _, _ = forecast(damaged, tmp_path)
+    assert result.exit_code == 2, result.output
+    assert f"{damaged}:" in result.stderr and "not a readable sheet (" in result.stderr and reason in result.stderr
+    assert "Traceback" not in result.stderr
+
+
+def _rewrite_sheet(book: Path, target: Path, sheet_name: str, change) -> Path:
+    """A copy of ``book`` with ``change`` applied to the XML of the sheet named ``sheet_name``."""
+    loaded = load_workbook(book, read_only=True)
+    position = loaded.sheetnames.index(sheet_name) + 1
+    loaded.close()
+    with zipfile.ZipFile(book) as src, zipfile.ZipFile(target, "w") as out:
+        for name in src.namelist():
+            data = src.read(name)
+            if name == f"xl/worksheets/sheet{position}.xml":
+                data = change(data.decode()).encode()
+            out.writestr(name, data)
+    return target
+
+
+def test_every_row_of_a_sheet_is_read_whatever_its_dimension_claims(tmp_path):
+    """A sheet's <dimension> may be stale (rows past it were silently dropped) or claim the whole
+    sheet (every row was padded to 16,384 cells): the rows the sheet holds are read, all of them."""
+    book = fill(_template(tmp_path), EXAMPLE, tmp_path / "trial.xlsx")
+    far = '<row r="1000000"><c r="A1000000" t="inlineStr"><is><t>x</t></is></c></row></sheetData>'
+
+    def stale(xml: str) -> str:
+        return re.sub(r'<dimension ref="[^"]*"/>', '<dimension ref="A1:B2"/>', xml).replace("</sheetData>", far)
+
+    path = _rewrite_sheet(book, tmp_path / "stale.xlsx", "subjects", stale)
+    with pytest.raises(ActualsError) as refused:
+        read_actuals(path, SCENARIO, AS_OF)
+    assert f"{path}:subjects:1000000:subject_id: Input should be a valid integer" in str(refused.value)
+
+    def claims_all(xml: str) -> str:
+        return re.sub(r'<dimension ref="[^"]*"/>', '<dimension ref="A1:XFD1048576"/>', xml)
+
+    whole = _rewrite_sheet(book, tmp_path / "whole.xlsx", "subjects", claims_all)
+    assert len(read_actuals(whole, SCENARIO, AS_OF).tables["subjects.csv"]) == 7
+
+
+def test_a_workbooks_shared_strings_are_bounded(tmp_path, monkeypatch):
+    """openpyxl holds every shared string in memory (5 million tiny ones took 610 MB): their part is
+    refused past its limit before anything is parsed."""
+    book = fill(_template(tmp_path), EXAMPLE, tmp_path / "trial.xlsx")
+    with zipfile.ZipFile(book, "a") as archive:
+        archive.writestr("xl/sharedStrings.xml", "<sst>" + "<si><t>a</t></si>" * 100 + "</sst>")
+    monkeypatch.setattr(sources, "MAX_SHARED_STRINGS_BYTES", 1000)
+    with pytest.raises(ActualsError, match=r"its shared strings unpack to more than"):
+        read_actuals(book, SCENARIO, AS_OF)
 
 
 def test_a_workbook_that_is_not_one_is_refused(tmp_path):

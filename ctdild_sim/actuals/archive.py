@@ -10,9 +10,11 @@ from __future__ import annotations
 
 import io
 import zipfile
+import zlib
 from pathlib import Path, PurePosixPath
 
 from ctdild_sim.actuals.reader import ActualsError, RecordFiles
+from ctdild_sim.actuals.sources import PLAIN_METHODS, plain_method_problem
 
 MAX_ZIP_BYTES = 2 * 1024 * 1024
 """Largest zip accepted (a trial's records zip to kilobytes)."""
@@ -53,13 +55,24 @@ def unpack_zip(name: str, data: bytes) -> RecordFiles:
         if entry.flag_bits & 0x1:
             problems.append(f"{shown}/{path}: encrypted; zip the records without a password")
             continue
+        if entry.compress_type not in PLAIN_METHODS:
+            problems.append(f"{shown}/{path}: {plain_method_problem(entry)}")
+            continue
         if path.name in files:
             problems.append(f"{shown}/{path}: {path.name} is in the zip twice")
             continue
         try:
             with archive.open(entry) as handle:
                 raw = handle.read(left + 1)
-        except (zipfile.BadZipFile, NotImplementedError, RuntimeError, OSError, EOFError) as exc:
+        except (
+            zipfile.BadZipFile,
+            NotImplementedError,
+            RuntimeError,
+            OSError,
+            EOFError,
+            ValueError,
+            zlib.error,
+        ) as exc:
             problems.append(f"{shown}/{path}: cannot be unpacked ({exc})")
             continue
         if len(raw) > left:

@@ -84,6 +84,22 @@ def _unique(lines: list[Line], key, column: str, problems: list[str]) -> None:
             seen[k] = line
 
 
+def _criteria(line: Line, problems: list[str]) -> None:
+    """A failed screening's criteria: known names, each once (a cell's problems stated once each)."""
+    named = Counter(line.row.criteria)
+    unknown = [c for c in named if c not in CRITERION_NAMES]
+    if unknown:
+        shown = ", ".join(repr(c[:40]) for c in unknown[:3]) + (
+            f" and {len(unknown) - 3} more" if len(unknown) > 3 else ""
+        )
+        problems.append(line.at("failed_criteria", f"unknown criteri{'a' if len(unknown) > 1 else 'on'} {shown}"
+                                f"{hint(unknown[0], list(CRITERION_NAMES))}"))  # fmt: skip
+    repeated = [c for c, n in named.items() if n > 1]
+    if repeated:
+        problems.append(line.at("failed_criteria", f"{repeated[0][:40]!r} is named {named[repeated[0]]:,} times; "
+                                "name each criterion once"))  # fmt: skip
+
+
 def _window(scenario: Scenario) -> int:
     """Days a passed screen is valid, as records count them (whole days)."""
     return math.ceil(scenario.screening.window_days)
@@ -111,10 +127,7 @@ def _screening(lines: list[Line], scenario: Scenario, as_of: dt.date, problems: 
         row: ScreeningRow = line.row
         if row.site not in sites:
             problems.append(line.at("site", f"unknown site {row.site!r}{hint(row.site, sites)}"))
-        for criterion in row.criteria:
-            if criterion not in CRITERION_NAMES:
-                problems.append(line.at("failed_criteria", f"unknown criterion {criterion!r}"
-                                        f"{hint(criterion, list(CRITERION_NAMES))}"))  # fmt: skip
+        _criteria(line, problems)
         if row.enrolled_on is not None and row.screened_on is not None and \
                 (row.enrolled_on - row.screened_on).days > window:  # fmt: skip
             expired = row.screened_on + dt.timedelta(days=window)

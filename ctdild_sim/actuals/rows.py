@@ -13,7 +13,7 @@ import datetime as dt
 import itertools
 from typing import Annotated, Literal
 
-from pydantic import BaseModel, BeforeValidator, ConfigDict, Field, field_validator, model_validator
+from pydantic import AfterValidator, BaseModel, BeforeValidator, ConfigDict, Field, field_validator, model_validator
 
 MAX_ID = 999_999_999
 """Largest candidate, subject or lot id (ids are labels: any number up to this)."""
@@ -34,6 +34,19 @@ def _boolean(value: object) -> object:
 
 Boolean = Annotated[bool, BeforeValidator(_boolean)]
 """A boolean cell: ``true`` or ``false``; ``yes``, ``1`` or ``on`` are refused, not guessed at."""
+
+FIRST_DAY, LAST_DAY = dt.date(1900, 1, 1), dt.date(2199, 12, 31)
+"""Dates a record may hold: a year such as 0001 or 9999 is a typing slip, not a day of a trial."""
+
+
+def _plausible(value: dt.date) -> dt.date:
+    if not FIRST_DAY <= value <= LAST_DAY:
+        raise ValueError(f"{value} is not a plausible date (years {FIRST_DAY.year} to {LAST_DAY.year})")
+    return value
+
+
+Day = Annotated[dt.date, AfterValidator(_plausible)]
+"""A date cell, ISO (``2025-03-14``), within ``FIRST_DAY`` and ``LAST_DAY``."""
 
 
 class Row(BaseModel):
@@ -61,7 +74,7 @@ class SiteRow(Row):
     """``sites.csv``: one row per site."""
 
     site: str = Field(min_length=1, max_length=80, description="The site's name, as in the scenario's sites.")
-    activated_on: dt.date | None = Field(
+    activated_on: Day | None = Field(
         default=None, description="The day the site could start referring; empty: not yet active."
     )
 
@@ -72,20 +85,22 @@ class ScreeningRow(Row):
     candidate_id: int = Field(ge=1, le=MAX_ID, description="The candidate's number (a label); a subject keeps it "
                               "as subject_id.")  # fmt: skip
     site: str = Field(min_length=1, max_length=80, description="The referring site.")
-    referred_on: dt.date = Field(description="The day the candidate was referred.")
-    screening_started_on: dt.date | None = Field(
+    referred_on: Day = Field(description="The day the candidate was referred.")
+    screening_started_on: Day | None = Field(
         default=None,
         description="The day this screening started; empty: the referral day (first screening) or the day the "
         "previous passed screen expired (a rescreen).",
     )
-    screened_on: dt.date | None = Field(default=None, description="The day of the decision; empty: still in screening.")
+    screened_on: Day | None = Field(default=None, description="The day of the decision; empty: still in screening.")
     outcome: Literal["passed", "failed", "withdrew"] | None = Field(
         default=None, description="passed, failed or withdrew; empty while still in screening."
     )
     failed_criteria: str | None = Field(
-        default=None, description="The criteria failed (the engine's names, ';'-separated); only when failed."
+        default=None,
+        max_length=2000,
+        description="The criteria failed (the engine's names, ';'-separated); only when failed.",
     )
-    enrolled_on: dt.date | None = Field(default=None, description="The day a passed candidate was enrolled.")
+    enrolled_on: Day | None = Field(default=None, description="The day a passed candidate was enrolled.")
 
     @model_validator(mode="after")
     def _consistent(self) -> ScreeningRow:
@@ -110,7 +125,7 @@ class SubjectRow(Row):
 
     subject_id: int = Field(ge=1, le=MAX_ID, description="The subject's candidate_id in screening.csv.")
     cohort: int = Field(ge=1, le=50, description="The dose cohort (1 for the first).")
-    enrolled_on: dt.date = Field(description="The day of enrolment.")
+    enrolled_on: Day = Field(description="The day of enrolment.")
     body_weight_kg: float | None = Field(
         default=None,
         ge=MIN_WEIGHT_KG,
@@ -120,7 +135,7 @@ class SubjectRow(Row):
     status: Literal["ongoing", "completed", "withdrawn", "died", "lost"] = Field(
         description="ongoing, completed (follow-up done), withdrawn, died or lost."
     )
-    status_on: dt.date | None = Field(default=None, description="The day the status was reached; empty if ongoing.")
+    status_on: Day | None = Field(default=None, description="The day the status was reached; empty if ongoing.")
 
     @model_validator(mode="after")
     def _consistent(self) -> SubjectRow:
@@ -137,9 +152,9 @@ class InfusionRow(Row):
 
     subject_id: int = Field(ge=1, le=MAX_ID, description="The subject.")
     infusion: int = Field(ge=1, le=100, description="The infusion's number for this subject (1 for the first).")
-    admitted_on: dt.date = Field(description="The day of admission.")
-    infused_on: dt.date = Field(description="The day of the infusion.")
-    discharged_on: dt.date | None = Field(default=None, description="The day of discharge; empty: still in hospital.")
+    admitted_on: Day = Field(description="The day of admission.")
+    infused_on: Day = Field(description="The day of the infusion.")
+    discharged_on: Day | None = Field(default=None, description="The day of discharge; empty: still in hospital.")
     lot_id: int | None = Field(default=None, ge=1, le=MAX_ID, description="The lot the vials came from (lots.csv).")
     vials: int | None = Field(default=None, ge=1, le=10_000, description="Vials thawed for the infusion.")
     vials_discarded: int = Field(
@@ -164,8 +179,8 @@ class AdverseEventRow(Row):
     """``adverse_events.csv``: one row per adverse event."""
 
     subject_id: int = Field(ge=1, le=MAX_ID, description="The subject.")
-    onset_on: dt.date = Field(description="The day the AE was observed.")
-    name: str = Field(min_length=1, description="An AE kind of the scenario (safety.adverse_events).")
+    onset_on: Day = Field(description="The day the AE was observed.")
+    name: str = Field(min_length=1, max_length=80, description="An AE kind of the scenario (safety.adverse_events).")
     triggers_review: Boolean = Field(
         description="Whether it opened a safety review (true or false): then reviews.csv holds one of the "
         "subject, opened that day."
@@ -175,8 +190,8 @@ class AdverseEventRow(Row):
 class ReviewRow(Row):
     """``reviews.csv``: one row per safety review."""
 
-    opened_on: dt.date = Field(description="The day the review opened (and the pause began).")
-    closed_on: dt.date | None = Field(default=None, description="The day it decided; empty: still open.")
+    opened_on: Day = Field(description="The day the review opened (and the pause began).")
+    closed_on: Day | None = Field(default=None, description="The day it decided; empty: still open.")
     outcome: Literal["resume", "repeat_cohort", "stop"] | None = Field(
         default=None, description="resume, repeat_cohort or stop; empty while open."
     )
@@ -198,12 +213,12 @@ class LotRow(Row):
     lot_id: int = Field(ge=1, le=MAX_ID, description="The lot's number.")
     initial_stock: Boolean = Field(default=False, description="true for a lot in stock on the study's start day, "
                                    "else false (empty: false).")  # fmt: skip
-    ordered_on: dt.date | None = Field(default=None, description="The day it was ordered (empty: initial stock).")
-    started_on: dt.date | None = Field(default=None, description="The day its campaign started.")
-    filled_on: dt.date | None = Field(default=None, description="The day it was filled.")
-    released_on: dt.date | None = Field(default=None, description="The day QC released it.")
-    failed_on: dt.date | None = Field(default=None, description="The day it failed QC and was destroyed.")
-    expires_on: dt.date | None = Field(default=None, description="Its expiry day (fill day plus shelf life).")
+    ordered_on: Day | None = Field(default=None, description="The day it was ordered (empty: initial stock).")
+    started_on: Day | None = Field(default=None, description="The day its campaign started.")
+    filled_on: Day | None = Field(default=None, description="The day it was filled.")
+    released_on: Day | None = Field(default=None, description="The day QC released it.")
+    failed_on: Day | None = Field(default=None, description="The day it failed QC and was destroyed.")
+    expires_on: Day | None = Field(default=None, description="Its expiry day (fill day plus shelf life).")
     vials: int | None = Field(default=None, ge=0, le=100_000, description="Vials filled; empty before filling.")
     vials_used: int = Field(default=0, ge=0, le=100_000, description="Vials infused.")
     vials_discarded: int = Field(default=0, ge=0, le=100_000, description="Vials thawed but not infused (wasted).")

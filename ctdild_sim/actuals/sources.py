@@ -19,6 +19,7 @@ import csv
 import difflib
 import hashlib
 import io
+import operator
 import os
 import stat
 import zipfile
@@ -36,8 +37,16 @@ MAX_TOTAL_BYTES = 20 * 1024 * 1024
 """Most bytes the files of one records folder may hold together."""
 MAX_UNPACKED_BYTES = 100 * 1024 * 1024
 """Most bytes a workbook (a zip of XML) may unpack to."""
+MAX_SHARED_STRINGS_BYTES = 20 * 1024 * 1024
+"""Most bytes a workbook's shared strings may unpack to (openpyxl holds them all in memory)."""
+MAX_SHOWN_PROBLEMS = 200
+"""Problems a message lists (all are counted): records with thousands of bad rows are usually one
+mistake repeated."""
 MAX_COLUMNS = 40
 """Columns a header may name (the widest table has 12)."""
+PLAIN_METHODS = (zipfile.ZIP_STORED, zipfile.ZIP_DEFLATED)
+"""What zips and workbooks are compressed with. bzip2 and LZMA are refused before unpacking: Python
+unpacks a whole block of them at once, whatever is asked for (a 3 GB bzip2 bomb took 6 GB)."""
 SHEETS = {name.removesuffix(".csv"): name for name in FILES}
 """A workbook's sheet for each table: the file's name without ``.csv``."""
 NOTES_SHEETS = ("README", "Lists")
@@ -49,7 +58,10 @@ class ActualsError(Exception):
 
     def __init__(self, problems: list[str]):
         self.problems = problems
-        super().__init__("\n".join(problems))
+        shown = problems[:MAX_SHOWN_PROBLEMS]
+        if len(problems) > MAX_SHOWN_PROBLEMS:
+            shown.append(f"... the first {MAX_SHOWN_PROBLEMS} of {len(problems):,} problems")
+        super().__init__("\n".join(shown))
 
 
 @dataclass(frozen=True)
@@ -144,6 +156,10 @@ def _from_folder(folder: Path) -> RawRecords:
             raise ActualsError([f"{folder}: its records files hold more than {MAX_TOTAL_BYTES // 2**20} MB; "
                                 f"the limit is {MAX_TOTAL_BYTES // 2**20} MB"])  # fmt: skip
         files[entry.name] = data
+    if not files and not problems:  # most likely the wrong folder: a trial with no records says so
+        raise ActualsError([f"{folder}: no records files (sites.csv, screening.csv, ...) in the folder; a trial "
+                            "with nothing recorded yet has them with their header row only (`ctdild-sim actuals "
+                            "--template records.xlsx` writes a workbook to fill in instead)"])  # fmt: skip
     return _from_csv_files(folder, files, problems)
 
 
@@ -197,6 +213,9 @@ def _csv_table(name: str, where: str, raw: bytes, problems: list[str]) -> RawTab
         if not header or not any(h.strip() for h in header):
             problems.append(f"{where}:1: empty file: the first line names the columns")
             return None
+        if len(header) > MAX_COLUMNS:
+            problems.append(f"{where}:1: more than {MAX_COLUMNS} columns")
+            return None
         table.header = [h.strip() for h in header]
         for cells in reader:
             if not any(c.strip() for c in cells):
@@ -233,7 +252,11 @@ def _from_workbook(path: Path, data: bytes) -> RawRecords:
             if title not in SHEETS:
                 problems.append(f"{path}:{title}: not a records sheet{hint(title, list(SHEETS))} (names are exact)")
                 continue
-            table = _sheet_table(SHEETS[title], f"{path}:{title}", book[title], problems)
+            try:
+                table = _sheet_table(SHEETS[title], f"{path}:{title}", book[title], problems)
+            except Exception as exc:  # a damaged sheet fails as openpyxl reads its rows, in many ways
+                raise ActualsError([f"{path}:{title}: not a readable sheet ({_reason(exc)}); Excel could save the "
+                                    "workbook again as .xlsx"]) from None  # fmt: skip
             if table is not None:
                 tables[table.name] = table
     finally:
@@ -241,21 +264,45 @@ def _from_workbook(path: Path, data: bytes) -> RawRecords:
     return RawRecords(path, tables, {path.name: hashlib.sha256(data).hexdigest()}, problems)
 
 
+def _reason(exc: Exception) -> str:
+    """What went wrong, in a line of at most 120 characters."""
+    text = " ".join(str(exc).split()) or type(exc).__name__
+    return text if len(text) <= 120 else text[:117] + "..."
+
+
+def plain_method_problem(entry: zipfile.ZipInfo) -> str:
+    """Why an entry compressed with another method than deflate is refused."""
+    names = {zipfile.ZIP_BZIP2: "bzip2", zipfile.ZIP_LZMA: "LZMA"}
+    method = names.get(entry.compress_type, f"method {entry.compress_type}")
+    return f"compressed with {method}; zip it with the usual compression (deflate)"
+
+
 def _check_zip(path: Path, data: bytes) -> None:
     """A workbook is a zip of XML: refused before parsing if it unpacks to more than the limit."""
     try:
         with zipfile.ZipFile(io.BytesIO(data)) as archive:
-            unpacked = sum(info.file_size for info in archive.infolist())
+            entries = archive.infolist()
     except (zipfile.BadZipFile, ValueError, OSError):
         raise ActualsError([f"{path}: not an .xlsx workbook (it is not a zip file)"]) from None
-    if unpacked > MAX_UNPACKED_BYTES:
+    for entry in entries:
+        if entry.compress_type not in PLAIN_METHODS:
+            raise ActualsError([f"{path}: its part {entry.filename} is {plain_method_problem(entry)}"])
+    sizes = {info.filename: info.file_size for info in entries}
+    if sum(sizes.values()) > MAX_UNPACKED_BYTES:
         raise ActualsError([f"{path}: unpacks to more than {MAX_UNPACKED_BYTES // 2**20} MB; "
                             f"the limit is {MAX_UNPACKED_BYTES // 2**20} MB"])  # fmt: skip
+    strings = sum(size for name, size in sizes.items() if name.lower().endswith("sharedstrings.xml"))
+    if strings > MAX_SHARED_STRINGS_BYTES:
+        raise ActualsError([f"{path}: its shared strings unpack to more than {MAX_SHARED_STRINGS_BYTES // 2**20} "
+                            f"MB; the limit is {MAX_SHARED_STRINGS_BYTES // 2**20} MB"])  # fmt: skip
 
 
 def _sheet_table(name: str, where: str, sheet, problems: list[str]) -> RawTable | None:
     table = RawTable(name, where)
-    rows: Iterator = sheet.iter_rows()
+    # Every row the sheet holds, not the rows its <dimension> claims (a stale one would drop rows, a
+    # huge one pad every row to 16,384 cells); a cell past column MAX_COLUMNS + 1 is not read.
+    sheet.reset_dimensions()
+    rows: Iterator = sheet.iter_rows(max_col=MAX_COLUMNS + 1)
     first = next(rows, None)
     header = [_text(c) for c in first[: MAX_COLUMNS + 1]] if first is not None else []
     while header and not header[-1]:
@@ -269,6 +316,8 @@ def _sheet_table(name: str, where: str, sheet, problems: list[str]) -> RawTable 
     table.header = header
     width = len(header)
     for number, cells in enumerate(rows, start=2):  # read-only sheets yield empty rows for gaps: k-th is row k
+        if _empty_row(cells):
+            continue  # a gap or a formatted row holds nothing (checked at C speed: a sheet may hold a million)
         values = []
         for k, cell in enumerate(cells[:width]):
             if getattr(cell, "data_type", None) == "f":
@@ -287,6 +336,15 @@ def _sheet_table(name: str, where: str, sheet, problems: list[str]) -> RawTable 
         values += [""] * (width - len(values))
         table.rows.append((number, values))
     return table
+
+
+def _empty_row(cells: tuple) -> bool:
+    """Whether no cell of the row holds a value."""
+    values = list(map(_VALUE, cells))
+    return values.count(None) == len(values)
+
+
+_VALUE = operator.attrgetter("value")
 
 
 def _text(cell) -> str:
