@@ -11,6 +11,8 @@ memory. The cases:
   array);
 - ``every table``: the screening table at the limit (candidates failing), 20,000 AEs (half of them
   opening a review, with their 10,000 reviews) and 20,000 lots;
+- ``every table, as a workbook``: the same records as one .xlsx workbook, a sheet a table (cells
+  as text, as a CSV pasted into Excel holds them);
 - ``too many rows``: a table one row past the limit;
 - ``too large``: a screening file of 700,000 rows (44 MB, which once was killed at 23.9 GB).
 
@@ -114,6 +116,22 @@ def every_table_at_the_limit(folder: Path) -> None:
     _write(folder / "lots.csv", header, lots)
 
 
+def every_table_in_a_workbook(folder: Path) -> Path:
+    """The ``every table`` records as one workbook beside the folder (openpyxl, write-only)."""
+    from openpyxl import Workbook
+
+    every_table_at_the_limit(folder)
+    book = Workbook(write_only=True)
+    for path in sorted(folder.glob("*.csv")):
+        sheet = book.create_sheet(path.stem)
+        with path.open(newline="") as handle:
+            for row in csv.reader(handle):
+                sheet.append(row)
+    target = folder.with_suffix(".xlsx")
+    book.save(target)
+    return target
+
+
 def one_row_too_many(folder: Path) -> None:
     header, rows = _rows(folder / "adverse_events.csv")
     rows += [{"subject_id": "13", "onset_on": "2026-06-01", "name": "transient_fever", "triggers_review": "false"}
@@ -134,6 +152,7 @@ def too_large(folder: Path) -> None:
 CASES = {
     "screening": lambda folder: screening_at_the_limit(folder, ""),
     "every table": every_table_at_the_limit,
+    "every table, as a workbook": every_table_in_a_workbook,
     "too many rows": one_row_too_many,
     "too large": too_large,
 }
@@ -148,20 +167,21 @@ def main() -> None:
     scratch = Path(tempfile.mkdtemp(prefix="ctdild-limits-"))
     try:
         for name, build in CASES.items():
-            folder = scratch / name.replace(" ", "-")
+            folder = scratch / name.replace(" ", "-").replace(",", "")
             shutil.copytree(EXAMPLE, folder)
-            build(folder)
-            size = sum(p.stat().st_size for p in folder.glob("*.csv"))
+            source = build(folder) or folder  # a case may give a workbook instead of the folder
+            size = source.stat().st_size if source.is_file() else sum(p.stat().st_size for p in folder.glob("*.csv"))
             rows = {p.name: sum(1 for _ in p.open()) - 1 for p in sorted(folder.glob("*.csv"))}
             started = time.perf_counter()
-            done = subprocess.run([sys.executable, "-c", CHILD, str(SCENARIO), str(folder), AS_OF.isoformat()],
+            done = subprocess.run([sys.executable, "-c", CHILD, str(SCENARIO), str(source), AS_OF.isoformat()],
                                   capture_output=True, text=True, check=False)  # fmt: skip
             wall = time.perf_counter() - started
             if done.returncode != 0:
                 print(f"{name}: failed ({done.returncode})\n{done.stderr[-2000:]}")
                 continue
             out = json.loads(done.stdout.strip().splitlines()[-1])
-            print(f"\n{name}: {size / 2**20:.1f} MB of records, rows {rows}")
+            print(f"\n{name}: {size / 2**20:.1f} MB of records{' (the workbook)' if source.is_file() else ''}, "
+                  f"rows {rows}")  # fmt: skip
             inside, peak = out["seconds"], out["peak MB"]
             print(f"  {wall:.1f} s with the process start ({inside:.1f} s inside), peak {peak:.0f} MB")
             if "refused" in out:
@@ -170,6 +190,8 @@ def main() -> None:
                 print(f"  accepted: {out['history rows']:,} rows of history, {out['assumptions']} assumptions learned")
             if args.keep is not None:
                 shutil.copytree(folder, args.keep / folder.name, dirs_exist_ok=True)
+                if source.is_file():
+                    shutil.copy(source, args.keep / source.name)
     finally:
         shutil.rmtree(scratch, ignore_errors=True)
 
