@@ -396,6 +396,19 @@ def test_the_learning_evidence_counts_every_record_of_the_files(tmp_path):
     assert seen["withdrawals"] and seen["deaths"] and seen["adverse_events"] and seen["review_outcomes"]
 
 
+def test_the_records_move_the_posterior_only_not_the_plan_or_the_prior():
+    """What was planned and the prior are the scenario's whatever the records say (the lot yield's
+    once showed the filled lots' mean, 1.05e9 cells, as planned, and its prior centred on it)."""
+    records = read_records(EXAMPLE, BASE, AS_OF)
+    learned, prior = learn(BASE, records.trace, records.observed), learn(BASE)
+    for a, b in zip(learned.assumptions, prior.assumptions, strict=True):
+        assert (a.key, a.planned, a.prior) == (b.key, b.planned, b.prior), a.key
+    yields = next(a for a in learned.assumptions if a.key == "product.lots.yield_cells")
+    assert yields.planned == f"mean {BASE.product.lots.yield_cells.mean:.3g} cells" == "mean 1.92e+09 cells"
+    assert yields.data == "3 lots filled (mean 1.05e+09 cells)"
+    assert yields.prior[1] < BASE.product.lots.yield_cells.mean < yields.prior[2]
+
+
 def test_the_example_assumptions_count_its_adverse_events():
     """The shipped records hold 2 transient fevers and 1 serious AE in 11 infusions: the assumptions
     table says so, and the posterior fever rate moves towards 2/11 (it fell to 6.5% when the records'

@@ -397,8 +397,8 @@ def _scale(scenario, path, key, label, unit, strength, seen: Durations) -> Assum
     data = seen.describe("x 1e6 cells" if unit == "cells" else unit)
     if unit == "cells" and seen.within:
         lots = seen.observed
-        mean = sum(low * k for (low, _), k in seen.within.items()) / lots
-        data = f"{lots} lots filled (mean {mean:.3g} cells)"
+        filled = sum(low * k for (low, _), k in seen.within.items()) / lots
+        data = f"{lots} lots filled (mean {filled:.3g} cells)"
     return Assumption(key, label, unit, f"mean {mean:.3g} {unit}", summary(prior), summary(posterior), data,
                       ScaleTarget(posterior, tuple(path)))  # fmt: skip
 
