@@ -31,8 +31,11 @@ COMPILED = [
 boundaries (``model/trace.py``'s records, ``analysis/bands.py``'s histograms, ``sim/budget.py``'s
 exception), since compiled classes do not unpickle, and everything that is not run per replicate."""
 
-MYPY_OPTIONS = ["--ignore-missing-imports", "--follow-imports=silent"]
-"""The build environment holds mypy and setuptools only: numpy, simpy and pydantic are seen as Any."""
+MYPY_OPTIONS = ["--ignore-missing-imports", "--follow-imports=silent", "--no-site-packages"]
+"""numpy, simpy and pydantic are seen as Any, always: an isolated build's environment holds mypy and
+setuptools only, but mypy also looks in the interpreter's site-packages, so a build where simpy was
+installed typed the model against simpy's annotations and one in a fresh venv did not (a module that
+passed in one failed in the other, and the fresh venv installed pure Python)."""
 
 BUILDS_WHEEL = {"bdist_wheel", "build", "build_ext", "install"}
 """setup.py commands that compile (an editable install runs ``editable_wheel``, metadata

@@ -75,11 +75,10 @@ def bare_simpy_rate(replicates: int) -> float:
 
 def installed_model() -> str:
     """Whether the package the commands run (the installed one) has its model compiled (setup.py)."""
-    code = "import ctdild_sim.model.engine as e; print(e.__file__)"
-    found = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, cwd=tempfile.gettempdir(),
-                           check=True).stdout.strip()  # fmt: skip
-    kind = "compiled with mypyc" if found.endswith(".so") else "pure Python (an editable install, or not compiled)"
-    return f"{kind}: {found}"
+    code = "import ctdild_sim.model.engine as e; from ctdild_sim.model.compiled import model_build as b; " \
+           "print(b(), e.__file__, sep=': ')"  # fmt: skip
+    return subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, cwd=tempfile.gettempdir(),
+                          check=True).stdout.strip()  # fmt: skip
 
 
 def timed(command: list[str]) -> tuple[float, float]:

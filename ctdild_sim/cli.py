@@ -44,6 +44,7 @@ from ctdild_sim.analysis.sensitivity import OUTCOMES
 from ctdild_sim.analysis.summary import done_by, run_warnings
 from ctdild_sim.analysis.supply_summary import lot_starts
 from ctdild_sim.analysis.tables import RunTables
+from ctdild_sim.model.compiled import model_build
 from ctdild_sim.model.engine import run_replicate
 from ctdild_sim.reports.terminal import (
     compare_report,
@@ -140,7 +141,7 @@ def run_command(args: list[str] | None = None) -> NoReturn:
 
 
 @click.group()
-@click.version_option(__version__, prog_name="ctdild-sim")
+@click.version_option(__version__, prog_name="ctdild-sim", message=f"%(prog)s %(version)s ({model_build()})")
 def main() -> None:
     """Trial-simulation and operations planning for NCT06574581 (AD-MSC in CTD-ILD)."""
 

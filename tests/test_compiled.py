@@ -81,3 +81,13 @@ def test_every_compiled_module_exists_and_pickled_classes_stay_pure():
         assert crossing not in compiled
     requires = tomllib.loads((ROOT / "pyproject.toml").read_text())["build-system"]["requires"]
     assert any(r.startswith("mypy") for r in requires)
+
+
+def test_the_version_names_the_build_that_runs(tmp_path):
+    """A pure build is never silent: ``--version`` says which model the installed command runs."""
+    where = subprocess.run([sys.executable, "-c", "import ctdild_sim.model.engine as e; print(e.__file__)"],
+                           cwd=tmp_path, capture_output=True, text=True, check=True).stdout.strip()  # fmt: skip
+    shown = subprocess.run([sys.executable, "-m", "ctdild_sim", "--version"], cwd=tmp_path, capture_output=True,
+                           text=True, check=True).stdout.strip()  # fmt: skip
+    build = "compiled with mypyc" if where.endswith(".so") else "pure Python"
+    assert shown == f"ctdild-sim 0.1.0 ({build})", (shown, where)

@@ -30,12 +30,16 @@ def test_every_package_folder_is_listed_in_pyproject():
 
 
 def _wheel(tmp_path, **environment) -> tuple[set[str], str]:
-    """Build a wheel from a copy of the repository (building leaves build/ and *.egg-info behind):
+    """Build a wheel from a copy of the repository (building leaves build/ and *.egg-info behind)
+    as ``pip install .`` does in a fresh venv, where nothing the package needs is installed yet:
     the names it holds, and what the build printed."""
     source = tmp_path / "source"
     shutil.copytree(ROOT, source, ignore=shutil.ignore_patterns(".git", "results", "build", "*.egg-info", ".tox",
                                                                  "test-artifacts", "*.so"))  # fmt: skip
-    built = subprocess.run([sys.executable, "-m", "pip", "wheel", str(source), "--no-deps", "-v", "-w", str(tmp_path)],
+    venv = tmp_path / "venv"
+    subprocess.run([sys.executable, "-m", "venv", str(venv)], check=True, capture_output=True)
+    python = venv / "bin" / "python"
+    built = subprocess.run([str(python), "-m", "pip", "wheel", str(source), "--no-deps", "-v", "-w", str(tmp_path)],
                            capture_output=True, text=True, env={**os.environ, **environment}, check=False)  # fmt: skip
     assert built.returncode == 0, built.stderr[-3000:]
     [wheel] = tmp_path.glob("ctdild_sim-*.whl")

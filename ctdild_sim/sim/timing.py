@@ -26,8 +26,7 @@ class LateTimeout(simpy.Timeout):
         if delay < 0:
             raise ValueError(f"delay (={delay}) must be >= 0")
         # as simpy.Timeout.__init__, but with the LATE priority
-        self.env = env
-        self.callbacks = []
+        simpy.Event.__init__(self, env)
         self._value = None
         self._delay = delay
         self._ok = True
