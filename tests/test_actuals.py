@@ -11,6 +11,7 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 import pytest
+import yaml
 from click.testing import CliRunner
 from scipy import stats
 
@@ -27,6 +28,8 @@ from ctdild_sim.runs.runner import simulate_metrics
 from ctdild_sim.scenario.loading import load_scenario
 from ctdild_sim.sim.streams import ReplicateStreams
 from ctdild_sim.studies.calibration import TRUTH_SEED_OFFSET, TRUTH_STREAM
+from dashboard import views
+from dashboard.data import load_run
 
 from conftest import BASE_SCENARIO, SCENARIOS, make_scenario, with_product
 
@@ -318,6 +321,30 @@ def test_forecast_command_on_the_shipped_example(tmp_path):
     starts = tables["lots_to_start"]
     assert (starts["needed_in"] * 25).round(9).eq((starts["needed_in"] * 25).round()).all()
     assert starts["needed_in"].max() <= 1
+
+
+def test_a_forecast_of_a_scenario_without_product_runs_stores_and_reports(tmp_path):
+    """It once failed with KeyError: 'replicate' whatever the options; the records' lots it cannot use
+    are said, not silently dropped."""
+    data = yaml.safe_load(BASE_SCENARIO.read_text())
+    del data["product"]
+    scenario = tmp_path / "no-product.yaml"
+    scenario.write_text(yaml.safe_dump(data))
+    store, out = tmp_path / "results", tmp_path / "out"
+    result = CliRunner().invoke(main, ["forecast", str(scenario), "--actuals", str(EXAMPLE), "--as-of", "2026-11-25",
+                                       "-n", "12", "--results", str(store), "--out", str(out)])  # fmt: skip
+    assert result.exit_code == 0, result.output
+    assert "lots.csv: 4 lots and the lots of 11 infusions are not used: the scenario has no product section" in (
+        " ".join(result.output.split())
+    )
+    [run] = list_runs(store)
+    assert load(run.run_id, store)["lots_to_start"].empty and (out / "lots_to_start.csv").exists()
+    for pack in (tmp_path / "pack.xlsx", tmp_path / "pack.html"):
+        reported = CliRunner().invoke(main, ["report", run.run_id, "--results", str(store), "--out", str(pack)])
+        assert reported.exit_code == 0, reported.output
+        assert pack.exists()
+    for view in (views.forecast_view, views.timeline_view, views.product_view):  # the dashboard's pages
+        view([load_run(store, run.run_id)])
 
 
 def test_synthetic_records_command_writes_the_import_format(tmp_path):

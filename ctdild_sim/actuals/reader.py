@@ -49,7 +49,19 @@ def read_actuals(source: Source, scenario: Scenario, as_of: dt.date) -> Actuals:
         check(actuals, scenario, problems)
     if problems:
         raise ActualsError(problems)
+    if scenario.product is None:
+        _product_unused(actuals)
     return actuals
+
+
+def _product_unused(actuals: Actuals) -> None:
+    """Records of lots and vials that a scenario without product cannot use: said, not dropped."""
+    lots = actuals.tables.get("lots.csv", [])
+    dosed = [line for line in actuals.tables.get("infusions.csv", []) if line.row.lot_id is not None]
+    if lots or dosed:
+        where = lots[0].where if lots else dosed[0].where
+        actuals.warnings.append(f"{where}: {len(lots)} lots and the lots of {len(dosed)} infusions are not used: the "
+                                "scenario has no product section, so its supply is not simulated")  # fmt: skip
 
 
 def _validate(table: RawTable, model: type[Row], problems: list[str]) -> list[Line] | None:

@@ -17,9 +17,11 @@ from ctdild_sim.analysis.summary import QUANTILES, to_date
 def lot_starts(lots: pd.DataFrame, replicates: int, start: dt.date) -> pd.DataFrame:
     """For the k-th lot ordered during the trial: share of replicates that needed it and the
     P10/P50/P90 order dates among them (the dates to have a campaign slot ready)."""
-    ordered = lots[~lots["initial_stock"]].copy()
+    rows: list[dict] = []
+    ordered = lots[~lots["initial_stock"].astype(bool)].copy() if len(lots) else lots
+    if not len(ordered):  # no lot ordered (or no product at all: an empty lots table)
+        return pd.DataFrame(rows, columns=LOT_START_COLUMNS)
     ordered["k"] = ordered.groupby("replicate")["ordered_day"].rank(method="first").astype(int)
-    rows = []
     for k, group in ordered.groupby("k"):
         days = group["ordered_day"].to_numpy()
         p10, p50, p90 = (float(np.quantile(days, q, method="inverted_cdf")) for q in QUANTILES)
@@ -29,8 +31,10 @@ def lot_starts(lots: pd.DataFrame, replicates: int, start: dt.date) -> pd.DataFr
             "p10_date": to_date(start, p10), "p50_date": to_date(start, p50), "p90_date": to_date(start, p90),
             "failed": float(group["failed_day"].notna().mean()),
         })  # fmt: skip
-    return pd.DataFrame(rows, columns=["lot", "needed_in", "p10_day", "p50_day", "p90_day", "p10_date",
-                                       "p50_date", "p90_date", "failed"])  # fmt: skip
+    return pd.DataFrame(rows, columns=LOT_START_COLUMNS)
+
+
+LOT_START_COLUMNS = ["lot", "needed_in", "p10_day", "p50_day", "p90_day", "p10_date", "p50_date", "p90_date", "failed"]
 
 
 def stocked_out(metrics: pd.DataFrame) -> pd.Series:
