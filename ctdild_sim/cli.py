@@ -12,6 +12,7 @@ import atexit
 import contextlib
 import datetime as dt
 import json
+import math
 import os
 import sys
 from collections.abc import Callable, Iterator
@@ -92,6 +93,22 @@ MAX_REPLICATES = 10_000_000
 DASHBOARD_MAX_REPLICATES = 20_000
 """Most replicates one job started from the dashboard may ask for, unless --max-replicates says."""
 LOOPBACK = ("127.0.0.1", "localhost", "::1")
+
+
+class FiniteFloat(click.FloatRange):
+    """A number option that is finite: ``nan`` passes every range comparison, and an unbounded
+    option takes ``inf``, so both are refused here, by the option parser."""
+
+    def convert(self, value, param, ctx):
+        number = super().convert(value, param, ctx)
+        if not math.isfinite(number):
+            self.fail(f"{value!r} is not a finite number.", param, ctx)
+        return number
+
+
+def _fraction() -> FiniteFloat:
+    """A share strictly between 0 and 1."""
+    return FiniteFloat(0, 1, min_open=True, max_open=True)
 
 
 def _fail(message: str, code: int = BAD_INPUT) -> NoReturn:
@@ -275,7 +292,7 @@ out_option = click.option(
 @click.option("--results", "results_root", type=click.Path(path_type=Path), default=DEFAULT_ROOT, show_default=True,
               help="Results store the run is saved in.")  # fmt: skip
 @click.option("--no-store", is_flag=True, help="Do not save the run in the results store.")
-@click.option("--precision", type=click.FloatRange(0, 1, min_open=True, max_open=True), default=None,
+@click.option("--precision", type=_fraction(), default=None,
               help="Add replicates 200 at a time until the 95% half-width of P(LPLV by the registered date) is at "
                    "most this (e.g. 0.02); --replicates is then the most that may run.")  # fmt: skip
 @out_option
@@ -436,7 +453,7 @@ def rank(run_id: str, results_root: Path, resamples: int, out: Path | None) -> N
 @click.argument("scenario_file", type=click.Path(path_type=Path))
 @_execution_options
 @click.option(
-    "--target-stockout", type=click.FloatRange(min=0, max=1, min_open=True, max_open=True), default=None,
+    "--target-stockout", type=_fraction(), default=None,
     help="Plan the reorder policy with the fewest lots whose P(a subject waits for product) is under this.",
 )  # fmt: skip
 @click.option(
@@ -502,7 +519,7 @@ _date = click.DateTime(formats=["%Y-%m-%d"])
               help="The date the records run to (YYYY-MM-DD) [default: today].")  # fmt: skip
 @click.option("--target-date", type=_date, default=None,
               help="Also give P(last patient last visit by this date).")  # fmt: skip
-@click.option("--target-stockout", type=click.FloatRange(0, 1, min_open=True, max_open=True), default=0.05,
+@click.option("--target-stockout", type=_fraction(), default=0.05,
               show_default=True, help="Stock-out target of the lot plan made from the actual stock.")  # fmt: skip
 @click.option("--no-lot-plan", is_flag=True, help="Do not search a lot plan (faster).")
 @click.option("--plan-replicates", type=click.IntRange(20, MAX_REPLICATES), default=PLAN_REPLICATES,
@@ -712,7 +729,7 @@ def compare(scenario_files: tuple[Path, ...], replicates: int, seed: int, worker
 @click.option("--ends", "end_files", type=click.Path(path_type=Path), nargs=2, default=None, metavar="LOW HIGH",
               help="Two scenario files (e.g. optimistic and pessimistic): every number or distribution in which "
                    "they differ is moved to each file's value.")  # fmt: skip
-@click.option("--spread", type=click.FloatRange(0, 1, min_open=True, max_open=True), default=DEFAULT_SPREAD,
+@click.option("--spread", type=_fraction(), default=DEFAULT_SPREAD,
               show_default=True, help="How far WEAK fields are moved when no range is declared.")  # fmt: skip
 @_execution_options
 @click.option("--results", "results_root", type=click.Path(path_type=Path), default=DEFAULT_ROOT, show_default=True,
@@ -794,7 +811,7 @@ def sensitivity(scenario_file: Path, ranges_file: Path | None, end_files: tuple[
 @click.option("--lever", required=True, help="The field path to move, e.g. sites.0.referral_rate_per_month.")
 @click.option("--target", "target_text", required=True,
               help='The target, e.g. "P(lplv_by 2027-12-31) >= 0.8" or "P(product_wait) <= 0.05".')  # fmt: skip
-@click.option("--range", "lever_range", type=float, nargs=2, default=None, metavar="LOW HIGH",
+@click.option("--range", "lever_range", type=FiniteFloat(), nargs=2, default=None, metavar="LOW HIGH",
               help="The lever's range to search [default: a quarter to four times its value].")  # fmt: skip
 @_execution_options
 @out_option

@@ -14,7 +14,7 @@ from click.testing import CliRunner
 
 from ctdild_sim.cli import main
 
-from conftest import BASE_SCENARIO
+from conftest import BASE_SCENARIO, SCENARIOS
 
 BASE = yaml.safe_load(BASE_SCENARIO.read_text())
 
@@ -285,3 +285,30 @@ def test_real_process_exit_code_and_no_traceback(tmp_path: Path):
     assert "Traceback" not in proc.stderr
     assert proc.stderr.strip() == f"{bad}: safety.hold_day: unknown field; did you mean 'hold_days'?"
     assert not out.exists()
+
+
+EXAMPLE_RECORDS = SCENARIOS / "actuals" / "nct06574581-2026-11-25"
+
+
+@pytest.mark.parametrize(
+    ("command", "option", "value"),
+    [
+        ("supply", "--target-stockout", "nan"),
+        ("forecast", "--target-stockout", "nan"),
+        ("run", "--precision", "nan"),
+        ("run", "--precision", "NaN"),
+        ("sensitivity", "--spread", "nan"),
+        ("solve", "--range", "nan"),
+        ("solve", "--range", "inf"),
+    ],
+)
+def test_number_options_are_finite(command: str, option: str, value: str):
+    """``nan`` passed every range check and raised ValueError later, a traceback."""
+    args = [command, str(SCENARIOS / "nct06574581.yaml"), option, value]
+    if option == "--range":
+        args += ["1", "--lever", "sites.0.referral_rate_per_month", "--target", "P(lplv_by 2028-12-31) >= 0.5"]
+    if command == "forecast":
+        args += ["--actuals", str(EXAMPLE_RECORDS)]
+    result = CliRunner().invoke(main, args)
+    assert result.exit_code == 2, result.output
+    assert f"Invalid value for '{option}'" in result.stderr and "is not a finite number" in result.stderr

@@ -6,11 +6,12 @@ names (``mean`` is a field alias because it is also a property).
 """
 
 import math
+import typing
 import unicodedata
 from typing import Annotated
 
 import annotated_types
-from pydantic import AfterValidator, BaseModel, ConfigDict, Field, ValidationInfo
+from pydantic import AfterValidator, BaseModel, ConfigDict, Field, ValidationInfo, model_validator
 from pydantic.fields import FieldInfo
 
 
@@ -18,6 +19,51 @@ class StrictModel(BaseModel):
     """Frozen, extra-forbidding model of finite numbers: scenarios are read once, never mutated."""
 
     model_config = ConfigDict(extra="forbid", frozen=True, populate_by_name=True, allow_inf_nan=False)
+
+    @model_validator(mode="before")
+    @classmethod
+    def _no_booleans_for_numbers(cls, data: object) -> object:
+        """YAML's ``true`` is not a number, though pydantic would take it as 1 (``cohorts[1].size:
+        true``): where a field holds numbers and no booleans, one (also in a list or mapping of
+        numbers) is passed on as the text ``true``, which the field refuses with its own path."""
+        if not isinstance(data, dict):
+            return data
+        fields = {info.alias or name: info for name, info in cls.model_fields.items()}
+        fields.update(cls.model_fields)
+        out = dict(data)
+        for key, value in data.items():
+            info = fields.get(key) if isinstance(key, str) else None
+            if info is None or _takes_booleans(info.annotation) or not _takes_numbers(info.annotation):
+                continue
+            out[key] = _as_text(value)
+        return out
+
+
+def _as_text(value: object) -> object:
+    """``value`` with every boolean in it, at any depth of lists and mappings, as text."""
+    if isinstance(value, bool):
+        return "true" if value else "false"
+    if isinstance(value, list):
+        return [_as_text(v) for v in value]
+    if isinstance(value, dict):
+        return {k: _as_text(v) for k, v in value.items()}
+    return value
+
+
+def _takes_numbers(annotation: object) -> bool:
+    """Whether a field's type holds numbers anywhere (``int``, ``float``, a list or union of them)."""
+    if annotation is int or annotation is float:
+        return True
+    return any(_takes_numbers(arg) for arg in typing.get_args(annotation))
+
+
+def _takes_booleans(annotation: object) -> bool:
+    """Whether a field's type accepts ``true``/``false`` anywhere (a switch, ``bool | None``, a list of them)."""
+    if annotation is bool or annotation is object or annotation is typing.Any:
+        return True
+    if typing.get_origin(annotation) is typing.Literal:
+        return any(isinstance(choice, bool) for choice in typing.get_args(annotation))
+    return any(_takes_booleans(arg) for arg in typing.get_args(annotation))
 
 
 MAX_LABEL = 80
