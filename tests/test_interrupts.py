@@ -11,6 +11,7 @@ import errno
 import multiprocessing
 import os
 import signal
+import socket
 import subprocess
 import sys
 import time
@@ -170,6 +171,24 @@ def test_ctrl_c_on_a_local_dask_cluster_prints_no_traceback(tmp_path):
     assert proc.returncode == 130, err
     assert err.strip() == "Interrupted: nothing was written.", err
     _wait_for(lambda: _gone(workers), "the dask workers to end", timeout=15)
+
+
+def test_a_local_dask_cluster_runs_quietly_when_its_usual_port_is_taken(tmp_path):
+    """Dask's dashboard once took port 8787 and warned on stderr when another program held it (a
+    test failed then, passing alone): it takes a free port now."""
+    held = socket.socket()
+    try:
+        held.bind(("0.0.0.0", 8787))
+        held.listen()
+    except OSError:
+        pass  # another program holds it already: the case to test
+    try:
+        done = subprocess.run([sys.executable, "-m", "ctdild_sim", "run", str(BASE_SCENARIO), "-n", "8", "-j", "2",
+                               "--scheduler", "local", "--no-store", "--quiet"],
+                              capture_output=True, text=True, timeout=120, check=False)  # fmt: skip
+    finally:
+        held.close()
+    assert done.returncode == 0 and done.stderr == "", done.stderr
 
 
 def test_the_run_is_saved_before_the_report(tmp_path, monkeypatch):

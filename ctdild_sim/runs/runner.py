@@ -355,7 +355,8 @@ def _dask(scheduler: str, workers: int, tasks: list[tuple], on_done: Callable[[C
         os.environ.setdefault("DASK_LOGGING__DISTRIBUTED", "critical")
         previous = signal.signal(signal.SIGINT, signal.SIG_IGN)
         try:
-            cluster = LocalCluster(n_workers=workers, threads_per_worker=1, processes=True, dashboard_address=None)
+            # its dashboard on a free port: the default, 8787, may be another program's (Dask warned)
+            cluster = LocalCluster(n_workers=workers, threads_per_worker=1, processes=True, dashboard_address=":0")
             client = Client(cluster)
         finally:
             signal.signal(signal.SIGINT, previous)
