@@ -29,7 +29,7 @@ from ctdild_sim.actuals.reader import ActualsError, RecordBook, RecordFiles, as_
 from ctdild_sim.actuals.records import read_records
 from ctdild_sim.reports.pack import Pack, RunRecord, steering_pack, view_pack
 from ctdild_sim.reports.writers import FORMATS, ReportError, report_bytes
-from ctdild_sim.runs.export import WriteFailed
+from ctdild_sim.runs.export import WriteFailed, safe_for_spreadsheets
 from ctdild_sim.runs.results import StoreError, save_run
 from ctdild_sim.runs.runner import run_scenario
 from ctdild_sim.sim.budget import BudgetExceeded
@@ -502,7 +502,8 @@ def on_csv(key: object, rows: object, columns: object):
         return no_update
     names = [c.get("name") for c in columns if isinstance(c, dict)]
     frame = pd.DataFrame([r for r in rows if isinstance(r, dict)], columns=names)
-    return {"content": frame.to_csv(index=False), "filename": f"{slug(str(key))}.csv", "type": "text/csv"}
+    return {"content": safe_for_spreadsheets(frame).to_csv(index=False), "filename": f"{slug(str(key))}.csv",
+            "type": "text/csv"}  # fmt: skip
 
 
 def slug(text: str) -> str:

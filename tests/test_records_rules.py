@@ -526,6 +526,8 @@ def test_the_template_describes_every_column_and_lists_the_names(tmp_path):
         (str(v.sqref).split(":")[0], v.formula1) for v in book["adverse_events"].data_validations.dataValidation
     }
     assert ("C2", "Lists!$E$2:$E$3") in validations and ("D2", "Lists!$G$2:$G$3") in validations
+    infusions = {str(v.sqref).split(":")[0]: v.type for v in book["infusions"].data_validations.dataValidation}
+    assert infusions["C2"] == infusions["D2"] == infusions["E2"] == "date"  # optional dates too (discharged_on)
     screening = {str(v.sqref).split(":")[0]: v for v in book["screening"].data_validations.dataValidation}
     assert screening["G2"].showErrorMessage is False  # several criteria go in one cell
     assert screening["B2"].showErrorMessage is True

@@ -29,6 +29,7 @@ from ctdild_sim.actuals.sources import (
     hint,
     read_source,
 )
+from ctdild_sim.scenario.base import FORMULA_STARTS
 from ctdild_sim.scenario.trial import Scenario
 
 __all__ = ["Actuals", "ActualsError", "Line", "RecordBook", "RecordFiles", "as_of_hint", "read_actuals"]
@@ -64,6 +65,12 @@ def _product_unused(actuals: Actuals) -> None:
                                 "scenario has no product section, so its supply is not simulated")  # fmt: skip
 
 
+def unquoted(cell: str) -> str:
+    """A cell as it was before a writer made it text for spreadsheets (``'=x`` is ``=x``: the
+    tool's own CSV files write a name that starts like a formula so, and Excel shows it so)."""
+    return cell[1:] if cell[:1] == "'" and cell[1:2] and cell[1] in FORMULA_STARTS else cell
+
+
 def _validate(table: RawTable, model: type[Row], problems: list[str]) -> list[Line] | None:
     """The table's rows, each validated; None (with problems noted) if its header is wrong."""
     where, header, known = table.where, table.header, columns(model)
@@ -91,7 +98,7 @@ def _validate(table: RawTable, model: type[Row], problems: list[str]) -> list[Li
             problems.append(f"{where}:{number}: {len(cells)} cells where the header names {len(header)} columns")
             continue
         try:
-            row = model.model_validate(dict(zip(header, cells, strict=True)))
+            row = model.model_validate(dict(zip(header, map(unquoted, cells), strict=True)))
         except ValidationError as exc:
             problems.extend(_row_problem(where, number, err) for err in exc.errors())
             continue

@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import datetime as dt
 import os
+import typing
 from pathlib import Path
 
 from openpyxl import Workbook
@@ -86,7 +87,9 @@ def write_template(path: Path, scenario: Scenario) -> None:
     for k, (key, (values, _)) in enumerate(choices(scenario).items(), start=1):
         lists.cell(1, k, key)
         for row, value in enumerate(values, start=2):
-            lists.cell(row, k, value)
+            cell = lists.cell(row, k, value)
+            if isinstance(value, str):
+                cell.data_type = "s"  # text: a site named "=..." is no formula
         letter = get_column_letter(k)
         ranges[key] = f"{LISTS_SHEET}!${letter}$2:${letter}${max(2, len(values) + 1)}"
     lists.sheet_state = "hidden"
@@ -99,6 +102,11 @@ def write_template(path: Path, scenario: Scenario) -> None:
         os.replace(temporary, path)
     finally:
         temporary.unlink(missing_ok=True)
+
+
+def _holds(annotation: object, kind: type) -> bool:
+    """Whether a column's type is ``kind``, maybe optional or constrained (``Day | None``)."""
+    return annotation is kind or any(_holds(arg, kind) for arg in typing.get_args(annotation))
 
 
 def _table_sheet(book: Workbook, title: str, model, ranges: dict[str, str], strict: dict[str, bool],
@@ -120,7 +128,7 @@ def _table_sheet(book: Workbook, title: str, model, ranges: dict[str, str], stri
             check = DataValidation(type="list", formula1=ranges[key], allow_blank=True,
                                    showErrorMessage=strict[key])  # fmt: skip
             check.error = f"{column}: pick a value from the list"
-        elif info.annotation in (dt.date, dt.date | None):
+        elif _holds(info.annotation, dt.date):
             for row in range(2, 202):  # typed dates show as dates; more rows take the column's format
                 sheet.cell(row, k).number_format = "yyyy-mm-dd"
             check = DataValidation(type="date", operator="greaterThan", formula1="DATE(1990,1,1)", allow_blank=True)

@@ -173,6 +173,15 @@ def sheet_names(titles: list[str]) -> list[str]:
     return names
 
 
+def text_not_formulas(sheet) -> None:
+    """Every cell openpyxl took as a formula (text starting with ``=``: a scenario or a label named
+    ``=HYPERLINK(...)``) written as the text it is: a report writes no formulas of its own."""
+    for row in sheet.iter_rows():
+        for cell in row:
+            if cell.data_type == "f":
+                cell.data_type = "s"
+
+
 def _write_xlsx(pack: Pack, path: Path) -> None:
     from openpyxl.utils import get_column_letter
 
@@ -199,3 +208,5 @@ def _write_xlsx(pack: Pack, path: Path) -> None:
                 if column in formats:
                     for cell in sheet[letter][2:]:
                         cell.number_format = formats[column]
+        for sheet in writer.sheets.values():
+            text_not_formulas(sheet)

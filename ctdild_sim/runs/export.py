@@ -25,6 +25,8 @@ from pathlib import Path
 
 import pandas as pd
 
+from ctdild_sim.scenario.base import spreadsheet_text
+
 MARKER = "metrics.parquet"
 STAGING_MARK = ".staging-"
 """Part of every staging folder's name: ``.<final>.staging-<pid>-<random>``."""
@@ -119,6 +121,18 @@ def staged_folder(final: Path, shared: bool = False) -> Iterator[Path]:
         raise
 
 
+def safe_for_spreadsheets(frame: pd.DataFrame) -> pd.DataFrame:
+    """The table with its text cells as ``spreadsheet_text`` writes them (a site named
+    ``=HYPERLINK(...)`` is no formula in the CSV); numbers stay numbers."""
+    texts = [c for c in frame.columns if frame[c].dtype == object or pd.api.types.is_string_dtype(frame[c])]
+    if not texts:
+        return frame
+    out = frame.copy()
+    for column in texts:
+        out[column] = out[column].map(spreadsheet_text)
+    return out
+
+
 def write_tables(out: Path, tables: list[tuple[str, pd.DataFrame]]) -> None:
     """Write each (name, table) as NAME.parquet and NAME.csv into ``out``, atomically."""
     check_output_dir(out)
@@ -126,7 +140,7 @@ def write_tables(out: Path, tables: list[tuple[str, pd.DataFrame]]) -> None:
     with staged_folder(out, shared=True) as staging:
         for name, frame in tables:
             frame.to_parquet(staging / f"{name}.parquet", index=False)
-            frame.to_csv(staging / f"{name}.csv", index=False)
+            safe_for_spreadsheets(frame).to_csv(staging / f"{name}.csv", index=False)
 
 
 def write_csv_tables(out: Path, tables: dict[str, pd.DataFrame], marker: str, notes: str | None = None) -> None:
@@ -140,6 +154,6 @@ def write_csv_tables(out: Path, tables: dict[str, pd.DataFrame], marker: str, no
     remove_stale_staging(out.parent)
     with staged_folder(out, shared=True) as staging:
         for name, frame in tables.items():
-            frame.to_csv(staging / name, index=False)
+            safe_for_spreadsheets(frame).to_csv(staging / name, index=False)
         if notes is not None:
             (staging / "README.md").write_text(notes, encoding="utf-8")

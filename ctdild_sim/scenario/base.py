@@ -66,6 +66,23 @@ def _takes_booleans(annotation: object) -> bool:
     return any(_takes_booleans(arg) for arg in typing.get_args(annotation))
 
 
+FORMULA_STARTS = ("=", "+", "-", "@", "\t", "\r")
+"""How a text cell starts that a spreadsheet would take as a formula (``=HYPERLINK(...)``)."""
+
+
+def spreadsheet_text(value: object) -> object:
+    """``value`` as a CSV cell no spreadsheet runs: text starting like a formula gets a leading
+    apostrophe (which Excel shows as the text itself, and the records reader drops); numbers, and
+    text that is a plain number (``-3``), stay as they are."""
+    if not isinstance(value, str) or not value.startswith(FORMULA_STARTS):
+        return value
+    try:
+        float(value)
+    except ValueError:
+        return "'" + value
+    return value
+
+
 MAX_LABEL = 80
 """Longest name of a scenario, site, cohort, ILD profile or AE kind (names are shown in tables)."""
 
