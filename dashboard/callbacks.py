@@ -37,6 +37,7 @@ from ctdild_sim.studies.forecast import forecast
 from ctdild_sim.studies.lot_plan import Evaluation, plan_lots
 from dashboard import ids, layout
 from dashboard.data import (
+    MAX_PICKED,
     UPLOADED,
     DashboardError,
     actuals_folders,
@@ -83,10 +84,25 @@ def whole_number(value: object, what: str, low: int, high: int) -> int:
 
 
 def names(value: object, what: str) -> list[str]:
-    """``value`` as a non-empty list of names."""
+    """``value`` as a non-empty list of distinct names (a request may repeat one), at most
+    ``MAX_PICKED``."""
     if not isinstance(value, list) or not value or not all(isinstance(v, str) for v in value):
         raise DashboardError(f"Pick one or more {what}.")
-    return value
+    distinct = list(dict.fromkeys(value))
+    if len(distinct) > MAX_PICKED:
+        raise DashboardError(f"Pick at most {MAX_PICKED} {what} ({len(distinct)} were picked).")
+    return distinct
+
+
+def job_replicates(ctx: Context, files: int, replicates: object) -> int:
+    """The replicates a file of a job of ``files`` files may run: the job's total, files x
+    replicates, is at most ``max_replicates`` (a request naming one file 200 times once started
+    4,000,000 replicates and kept every other visitor waiting)."""
+    n = whole_number(replicates, "Replicates", 1, ctx.max_replicates)
+    if files * n > ctx.max_replicates:
+        raise DashboardError(f"A job runs at most {ctx.max_replicates:,} replicates in all: {files} files x {n:,} "
+                             f"replicates is {files * n:,}; pick fewer files or replicates.")  # fmt: skip
+    return n
 
 
 def _messages(ctx: Context, exc: Exception) -> str:
@@ -247,11 +263,11 @@ def on_scenario_picked(name: object, search: object, page_query: object):
 
 def on_run(ctx: Context, set_progress: Callable, files: object, replicates: object, seed: object):
     """Run the picked scenario files on one seed (so they compare on common random numbers),
-    store every run, and show them; at most ``max_replicates`` each, one job at a time."""
+    store every run, and show them; at most ``max_replicates`` in all, one job at a time."""
     prepare_job_process(ctx.server_pid)
     try:
         picked = names(files, "scenario files to run")
-        n = whole_number(replicates, "Replicates", 1, ctx.max_replicates)
+        n = job_replicates(ctx, len(picked), replicates)
         seed = whole_number(seed, "The seed", 0, MAX_SEED)
         loaded = [(name, *load_scenario_file(ctx.scenarios_dir, name)) for name in picked]
         with ctx.jobs.hold(f"{len(loaded)} scenario run(s) of {n:,} replicates"):

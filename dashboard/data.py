@@ -27,6 +27,9 @@ from ctdild_sim.scenario.comments import Comment, chain_comments, parent_texts
 from ctdild_sim.scenario.loading import ScenarioError, parse_scenario, read_text
 from ctdild_sim.scenario.trial import Scenario
 
+MAX_PICKED = 10
+"""Most scenario files a job runs, or runs a view shows, at once (the same one named twice counts
+once)."""
 MAX_UPLOAD_BYTES = 256 * 1024
 """Largest scenario file the upload accepts (the shipped ones are under 20 kB)."""
 UPLOADED = "upload: "
@@ -214,7 +217,10 @@ def load_runs(root: Path, run_ids: object) -> list[Run]:
         return []
     if not isinstance(run_ids, list) or not all(isinstance(r, str) for r in run_ids):
         raise DashboardError("runs are named by a list of run ids")
-    return [load_run(root, run_id) for run_id in run_ids]
+    distinct = list(dict.fromkeys(run_ids))
+    if len(distinct) > MAX_PICKED:
+        raise DashboardError(f"Pick at most {MAX_PICKED} runs ({len(distinct)} were picked).")
+    return [load_run(root, run_id) for run_id in distinct]
 
 
 def comparable(runs: list[Run]) -> str | None:

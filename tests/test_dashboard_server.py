@@ -28,6 +28,7 @@ from ctdild_sim.runs.results import save_run
 from ctdild_sim.runs.runner import run_scenario
 from ctdild_sim.scenario.loading import load_scenario
 from dashboard import create_app
+from dashboard.data import DashboardError
 from dashboard.jobs import JobSlot
 
 from conftest import ROOT, SCENARIOS
@@ -365,6 +366,31 @@ def test_callbacks_are_plain_functions_a_test_can_call(folders, tmp_path):
     options, picked, status = callbacks.on_run(own_store, progress.append, [BASE], 3, 1)
     assert status.startswith("Stored 1 run(s) of 3 replicates") and [o["value"] for o in options] == picked
     assert progress[-1][:2] == ("3", "3")
+
+
+def test_a_job_is_bounded_in_all_not_per_file(folders, tmp_path):
+    """A run POSTed with one file named 200 times and 20,000 replicates once started one job of
+    4,000,000 replicates: a file counts once, a job runs at most 10 files and max_replicates in all."""
+    from dashboard import callbacks
+    from dashboard.data import load_runs
+
+    scenarios, store, ids = folders
+    ctx = callbacks.Context(scenarios, tmp_path / "results", workers=1, max_replicates=50,
+                            jobs=JobSlot(tmp_path / "job.lock"), server_pid=os.getpid())  # fmt: skip
+    progress = []
+    _, picked, status = callbacks.on_run(ctx, progress.append, [BASE] * 200, 50, 1)
+    assert status.startswith("Stored 1 run(s) of 50 replicates") and len(picked) == 1
+    others = sorted(p.name for p in scenarios.glob("*.yaml"))
+    assert len(others) >= 2
+    _, _, status = callbacks.on_run(ctx, progress.append, others[:2], 26, 1)
+    assert status == "A job runs at most 50 replicates in all: 2 files x 26 replicates is 52; pick fewer files or " \
+                     "replicates."  # fmt: skip
+    many = [f"file{k}.yaml" for k in range(11)]
+    _, _, status = callbacks.on_run(ctx, progress.append, many, 1, 1)
+    assert status == "Pick at most 10 scenario files to run (11 were picked)."
+    assert len(load_runs(store, [ids["good"]] * 50)) == 1
+    with pytest.raises(DashboardError, match=r"Pick at most 10 runs \(11 were picked\)"):
+        load_runs(store, [f"run{k}" for k in range(11)])
 
 
 def test_page_links_keep_the_runs_and_mark_the_page_shown():
