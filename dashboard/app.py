@@ -17,12 +17,14 @@ from __future__ import annotations
 
 import importlib
 import os
+import re
 from collections.abc import Iterable
 from pathlib import Path
 
 import dash
 import diskcache
 import flask
+import numpy as np
 
 from ctdild_sim.actuals.archive import MAX_ZIP_BYTES
 from dashboard import callbacks, layout, scenario_editor
@@ -60,6 +62,37 @@ def check_host(server: flask.Flask, allowed: Iterable[str]) -> None:
         return None
 
 
+MAX_NESTING = 100
+"""Deepest nesting of a request's JSON (the page's own are under 20 levels): Python's JSON reader
+recurses, and a body nested 100,000 deep was an HTTP 500 with a RecursionError in the log."""
+_JSON_STRING = re.compile(rb'"(?:[^"\\]|\\.)*"')
+
+
+def nesting_depth(body: bytes) -> int:
+    """How deep a JSON body's arrays and objects nest (brackets inside strings do not count)."""
+    codes = np.frombuffer(_JSON_STRING.sub(b'""', body), dtype=np.uint8)
+    if not len(codes):
+        return 0
+    steps = np.isin(codes, OPENING).astype(np.int32) - np.isin(codes, CLOSING).astype(np.int32)
+    return int(np.cumsum(steps).max())
+
+
+OPENING, CLOSING = np.frombuffer(b"[{", dtype=np.uint8), np.frombuffer(b"]}", dtype=np.uint8)
+
+
+def check_nesting(server: flask.Flask) -> None:
+    """Refuse a JSON request nested deeper than ``MAX_NESTING`` with a 400, before it is parsed."""
+
+    @server.before_request
+    def _shallow():
+        if flask.request.method == "POST" and flask.request.is_json:
+            depth = nesting_depth(flask.request.get_data(cache=True))
+            if depth > MAX_NESTING:
+                return (f"The request is nested {depth:,} levels deep; the limit is {MAX_NESTING}.\n", 400,
+                        {"Content-Type": "text/plain"})  # fmt: skip
+        return None
+
+
 def create_app(
     scenarios_dir: str | Path,
     results_dir: str | Path,
@@ -93,6 +126,7 @@ def create_app(
     # no request body beyond an upload's: a zip of records, base64 (4/3), twice the limit (the page's own check)
     app.server.config["MAX_CONTENT_LENGTH"] = 3 * MAX_ZIP_BYTES + 8 * MAX_UPLOAD_BYTES
     check_host(app.server, allowed_hosts)
+    check_nesting(app.server)
     app.layout = layout.shell(max_replicates, PAGES)
     context = callbacks.Context(
         scenarios_dir=scenarios_dir,

@@ -100,6 +100,20 @@ def _post(app, prefix: str, values: dict) -> dict:
     return response.get_json()
 
 
+def test_a_deeply_nested_request_is_a_400_not_a_recursion_error(app, caplog):
+    """A callback body nested 100,000 deep was an HTTP 500 and a RecursionError in the log."""
+    client = app.server.test_client()
+    body = b'{"output": "x", "inputs": ' + b"[" * 100_000 + b"]" * 100_000 + b"}"
+    response = client.post("/_dash-update-component", data=body, content_type="application/json")
+    assert response.status_code == 400
+    assert response.data.decode() == "The request is nested 100,001 levels deep; the limit is 100.\n"
+    assert "RecursionError" not in caplog.text and "Traceback" not in caplog.text
+    text = '"' + "[" * 5000 + '"'  # brackets inside a string are text
+    ok = client.post("/_dash-update-component", data=b'{"output": ' + text.encode() + b"}",
+                     content_type="application/json")  # fmt: skip
+    assert ok.status_code != 400
+
+
 def test_links_out_of_the_folder_are_not_offered(app, folders):
     data = _post(app, "..scenario-files.options", {"url.search": ""})
     offered = data["response"]["scenario-files"]["options"]
