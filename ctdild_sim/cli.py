@@ -14,7 +14,9 @@ import datetime as dt
 import json
 import math
 import os
+import sqlite3
 import sys
+import tempfile
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from pathlib import Path
@@ -109,6 +111,20 @@ class FiniteFloat(click.FloatRange):
 def _fraction() -> FiniteFloat:
     """A share strictly between 0 and 1."""
     return FiniteFloat(0, 1, min_open=True, max_open=True)
+
+
+def _writable_store(root: Path) -> None:
+    """The results store can be made and written (read-only or full, it is one message at start,
+    not an OSError or an SQLite error when the first run is stored)."""
+    try:
+        root.mkdir(parents=True, exist_ok=True)
+        with tempfile.TemporaryFile(dir=root) as probe:
+            probe.write(b"\0" * 65536)
+            probe.flush()
+            os.fsync(probe.fileno())
+    except OSError as exc:
+        _fail(f"--results: {root}: cannot be written ({exc.strerror or exc}); the dashboard stores its runs there: "
+              "pick a folder it can write with --results")  # fmt: skip
 
 
 def _fail(message: str, code: int = BAD_INPUT) -> NoReturn:
@@ -879,7 +895,12 @@ def dashboard(scenarios_dir: Path | None, results_root: Path, host: str, port: i
         allowed_hosts = (*allowed_hosts, host)
     if actuals_dir is not None and not actuals_dir.is_dir():
         _fail(f"--actuals: {actuals_dir}: no such folder of records folders")
-    app = create_app(scenarios_dir, results_root, workers=workers, max_replicates=max_replicates,
-                     allowed_hosts=allowed_hosts, actuals_dir=actuals_dir)  # fmt: skip
+    _writable_store(results_root)
+    try:
+        app = create_app(scenarios_dir, results_root, workers=workers, max_replicates=max_replicates,
+                         allowed_hosts=allowed_hosts, actuals_dir=actuals_dir)  # fmt: skip
+    except (OSError, sqlite3.Error) as exc:  # the job cache is an SQLite file in the store
+        _fail(f"--results: {results_root}: the dashboard's job cache cannot be written there ({exc}); pick a "
+              "folder it can write with --results")  # fmt: skip
     click.echo(f"ctdild-sim dashboard on http://{host}:{port}/ over {scenarios_dir} (Ctrl-C to stop)")
     app.run(host=host, port=port, debug=False)

@@ -416,3 +416,40 @@ def test_page_links_keep_the_runs_and_mark_the_page_shown():
     assert classes == ["nav-link nav-timeline", "nav-link nav-product nav-current", "nav-link nav-scenario"]
     hrefs, classes = on_nav(None, None, links)
     assert hrefs == ["/", "/product", "/scenario"] and classes[0].endswith("nav-current")
+
+
+@pytest.mark.parametrize(("errno_code", "reason"), [(30, "Read-only file system"), (28, "No space left on device")])
+def test_a_store_that_cannot_be_written_is_one_message_at_start(tmp_path, monkeypatch, errno_code, reason):
+    """``dashboard --results`` on a read-only or full file system raised OSError (or SQLite's
+    OperationalError from the job cache) with a traceback."""
+    import tempfile
+
+    from click.testing import CliRunner
+
+    from ctdild_sim import cli
+
+    def refused(*args, **kwargs):
+        raise OSError(errno_code, os.strerror(errno_code))
+
+    monkeypatch.setattr(tempfile, "TemporaryFile", refused)
+    result = CliRunner().invoke(cli.main, ["dashboard", "--scenarios", str(SCENARIOS), "--results", str(tmp_path)])
+    assert result.exit_code == 2 and "Traceback" not in result.output
+    assert result.stderr.strip() == (f"--results: {tmp_path}: cannot be written ({reason}); the dashboard stores its "
+                                     "runs there: pick a folder it can write with --results")  # fmt: skip
+
+
+def test_a_job_cache_that_cannot_be_opened_is_one_message_at_start(tmp_path, monkeypatch):
+    import sqlite3
+
+    from click.testing import CliRunner
+
+    import dashboard
+    from ctdild_sim import cli
+
+    def locked(*args, **kwargs):
+        raise sqlite3.OperationalError("database is locked")
+
+    monkeypatch.setattr(dashboard, "create_app", locked)
+    result = CliRunner().invoke(cli.main, ["dashboard", "--scenarios", str(SCENARIOS), "--results", str(tmp_path)])
+    assert result.exit_code == 2 and "Traceback" not in result.output
+    assert "the dashboard's job cache cannot be written there (database is locked)" in result.stderr
