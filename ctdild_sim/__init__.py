@@ -12,28 +12,35 @@ by many runs), ``reports`` (for people). The CLI (``ctdild_sim.cli``) and the da
     stored = ctdild_sim.results.load(run_id)
 """
 
-__version__ = "0.1.0"  # first, so that modules importing it while this package loads find it
+__version__ = "0.1.0"
 
-from ctdild_sim import results
-from ctdild_sim.analysis.compare import headline, milestone_differences, milestone_quantiles
-from ctdild_sim.analysis.summary import milestone_summary, probability_done_by
-from ctdild_sim.runs.runner import run_scenario, simulate_metrics
-from ctdild_sim.scenario.loading import ScenarioError, load_scenario, parse_scenario
-from ctdild_sim.scenario.trial import Scenario
-from ctdild_sim.studies.lot_plan import plan_lots
+import importlib
 
-__all__ = [
-    "Scenario",
-    "ScenarioError",
-    "headline",
-    "load_scenario",
-    "milestone_differences",
-    "milestone_quantiles",
-    "milestone_summary",
-    "parse_scenario",
-    "plan_lots",
-    "probability_done_by",
-    "results",
-    "run_scenario",
-    "simulate_metrics",
-]
+_PUBLIC = {
+    "results": "ctdild_sim.results",
+    "headline": "ctdild_sim.analysis.compare",
+    "milestone_differences": "ctdild_sim.analysis.compare",
+    "milestone_quantiles": "ctdild_sim.analysis.compare",
+    "milestone_summary": "ctdild_sim.analysis.summary",
+    "probability_done_by": "ctdild_sim.analysis.summary",
+    "run_scenario": "ctdild_sim.runs.runner",
+    "simulate_metrics": "ctdild_sim.runs.runner",
+    "ScenarioError": "ctdild_sim.scenario.loading",
+    "load_scenario": "ctdild_sim.scenario.loading",
+    "parse_scenario": "ctdild_sim.scenario.loading",
+    "Scenario": "ctdild_sim.scenario.trial",
+    "plan_lots": "ctdild_sim.studies.lot_plan",
+}
+"""The public names and their modules, imported when first asked for (PEP 562): importing the
+package is instant, so the ``ctdild-sim`` command can take Ctrl-C while it loads the rest."""
+
+__all__ = sorted(_PUBLIC)
+
+
+def __getattr__(name: str) -> object:
+    if name not in _PUBLIC:
+        raise AttributeError(f"module 'ctdild_sim' has no attribute {name!r}")
+    module = importlib.import_module(_PUBLIC[name])
+    value = module if name == "results" else getattr(module, name)
+    globals()[name] = value
+    return value

@@ -903,4 +903,7 @@ def dashboard(scenarios_dir: Path | None, results_root: Path, host: str, port: i
         _fail(f"--results: {results_root}: the dashboard's job cache cannot be written there ({exc}); pick a "
               "folder it can write with --results")  # fmt: skip
     click.echo(f"ctdild-sim dashboard on http://{host}:{port}/ over {scenarios_dir} (Ctrl-C to stop)")
-    app.run(host=host, port=port, debug=False)
+    with contextlib.suppress(KeyboardInterrupt):  # the server takes Ctrl-C itself, and returns
+        app.run(host=host, port=port, debug=False)
+    click.echo("The dashboard stopped (Ctrl-C).", err=True)
+    sys.exit(INTERRUPTED)

@@ -336,6 +336,17 @@ def test_the_job_slot_is_released_however_the_job_ends(tmp_path):
         pass
 
 
+def test_ctrl_c_stops_the_dashboard_with_status_130(live):
+    """The dashboard took Ctrl-C and exited 0, as if it had ended of itself."""
+    live.proc.send_signal(signal.SIGINT)
+    started = time.monotonic()
+    live.proc.wait(timeout=10)
+    assert live.proc.returncode == 130 and time.monotonic() - started < 1.0
+    live.log.flush()
+    log = Path(live.log.name).read_text()
+    assert "Traceback" not in log and log.rstrip().endswith("The dashboard stopped (Ctrl-C).")
+
+
 def test_a_job_ends_when_the_server_is_killed(live):
     job = live.start_run(200_000)
     job_pid = int(job["job"].split("~")[0])

@@ -19,6 +19,7 @@ from pathlib import Path
 
 import pandas as pd
 import psutil
+import pytest
 from click.testing import CliRunner
 
 from ctdild_sim import cli
@@ -171,6 +172,19 @@ def test_ctrl_c_on_a_local_dask_cluster_prints_no_traceback(tmp_path):
     assert proc.returncode == 130, err
     assert err.strip() == "Interrupted: nothing was written.", err
     _wait_for(lambda: _gone(workers), "the dask workers to end", timeout=15)
+
+
+@pytest.mark.parametrize("after", [0.2, 0.4, 0.7])
+def test_ctrl_c_while_the_command_loads_exits_130_at_once_without_a_traceback(tmp_path, after):
+    """A Ctrl-C in the first half second (while pandas and the rest load) printed a KeyboardInterrupt
+    traceback."""
+    proc = _start(["run", str(BASE_SCENARIO), "-n", "200", "--results", str(tmp_path / "results")])
+    time.sleep(after)
+    seconds = _ctrl_c(proc)
+    err = proc.stderr.read()
+    assert proc.returncode == 130 and "Traceback" not in err, err
+    assert err.strip() == "Interrupted: nothing was written.", err
+    assert seconds < 1.0 and not (tmp_path / "results").exists()
 
 
 def test_a_local_dask_cluster_runs_quietly_when_its_usual_port_is_taken(tmp_path):
