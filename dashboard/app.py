@@ -18,6 +18,7 @@ from __future__ import annotations
 import importlib
 import os
 import re
+import uuid
 from collections.abc import Iterable
 from pathlib import Path
 
@@ -60,6 +61,36 @@ def check_host(server: flask.Flask, allowed: Iterable[str]) -> None:
             return ("This dashboard answers only to " + ", ".join(sorted(names)) + "; start it with "
                     "--allowed-host NAME to allow another name.\n", 403, {"Content-Type": "text/plain"})  # fmt: skip
         return None
+
+
+class PatientCache(diskcache.Cache):
+    """The background jobs' cache, whose reads and writes wait while SQLite is busy instead of
+    giving up: of 30 simultaneous run requests, a job whose result met a lock raised
+    ``diskcache.core.Timeout`` (a traceback in the log) and its request was never answered."""
+
+    def set(self, key, value, expire=None, read=False, tag=None, retry=True):
+        return super().set(key, value, expire, read, tag, retry)
+
+    def get(self, key, default=None, read=False, expire_time=False, tag=False, retry=True):
+        return super().get(key, default, read, expire_time, tag, retry)
+
+    def add(self, key, value, expire=None, read=False, tag=None, retry=True):
+        return super().add(key, value, expire, read, tag, retry)
+
+    def delete(self, key, retry=True):
+        return super().delete(key, retry)
+
+    def touch(self, key, expire=None, retry=True):
+        return super().touch(key, expire, retry)
+
+
+RESULT_SECONDS = 600
+"""How long a background job's result stays in the cache after it was read."""
+
+
+def request_key() -> str:
+    """A part of every background request's cache key that no other request has."""
+    return uuid.uuid4().hex
 
 
 MAX_NESTING = 100
@@ -111,11 +142,14 @@ def create_app(
     scenarios_dir, results_dir = Path(scenarios_dir).resolve(), Path(results_dir).resolve()
     results_dir.mkdir(parents=True, exist_ok=True)
     cache_path = Path(cache_dir) if cache_dir else results_dir / ".dashboard-cache"
-    cache = diskcache.Cache(str(cache_path))
+    cache = PatientCache(str(cache_path))
     app = dash.Dash(
         __name__,
         title="ctdild-sim",
-        background_callback_manager=dash.DiskcacheManager(cache),
+        # every request its own result: identical requests (the same files, replicates and seed) had
+        # one result between them, read and deleted by the first to ask; the others were never
+        # answered (23 of 30 simultaneous run requests). Results are kept RESULT_SECONDS once read.
+        background_callback_manager=dash.DiskcacheManager(cache, cache_by=[request_key], expire=RESULT_SECONDS),
         suppress_callback_exceptions=True,
         use_pages=True,
         pages_folder="",

@@ -464,3 +464,30 @@ def test_a_job_cache_that_cannot_be_opened_is_one_message_at_start(tmp_path, mon
     result = CliRunner().invoke(cli.main, ["dashboard", "--scenarios", str(SCENARIOS), "--results", str(tmp_path)])
     assert result.exit_code == 2 and "Traceback" not in result.output
     assert "the dashboard's job cache cannot be written there (database is locked)" in result.stderr
+
+
+def test_the_job_cache_waits_for_a_busy_database_instead_of_giving_up(tmp_path):
+    """A job whose result met SQLite's lock raised diskcache.core.Timeout and its request was never
+    answered: the dashboard's cache waits."""
+    import threading
+
+    import diskcache
+
+    from dashboard.app import PatientCache
+
+    plain, patient = diskcache.Cache(str(tmp_path), timeout=0.05), PatientCache(str(tmp_path), timeout=0.05)
+    holding, release = threading.Event(), threading.Event()
+
+    def hold_the_lock() -> None:
+        with diskcache.Cache(str(tmp_path), timeout=0.05).transact():
+            holding.set()
+            release.wait(5)
+
+    holder = threading.Thread(target=hold_the_lock)
+    holder.start()
+    holding.wait(5)
+    with pytest.raises(diskcache.Timeout):
+        plain.set("result", 1)
+    threading.Timer(0.3, release.set).start()
+    assert patient.set("result", 2) is True and patient.get("result") == 2
+    holder.join(5)
