@@ -227,7 +227,7 @@ def test_the_command_leaves_with_clicks_status_and_all_its_output(tmp_path):
     assert shown.returncode == 0, shown.stderr
     assert "P(last patient last visit by" in shown.stdout and shown.stdout.endswith("\n")
     assert shown.stdout == command("run", str(BASE_SCENARIO), "-n", "30", "-j", "2", "--no-store").stdout
-    assert command("--version").stdout.startswith("ctdild-sim, version")
+    assert command("--version").stdout.startswith("ctdild-sim 0.1.0 (")
     refused = command("run", str(BASE_SCENARIO), "-n", "0")
     assert refused.returncode == 2 and "-n" in refused.stderr and "Traceback" not in refused.stderr
     missing = command("run", str(tmp_path / "nowhere.yaml"))
@@ -241,7 +241,7 @@ def test_the_command_under_a_profiler_ends_as_usual_so_the_profile_is_written(tm
     profile = tmp_path / "run.prof"
     done = subprocess.run([sys.executable, "-m", "cProfile", "-o", str(profile), "-m", "ctdild_sim", "--version"],
                           capture_output=True, text=True, timeout=120, cwd=tmp_path, check=False)  # fmt: skip
-    assert done.returncode == 0 and done.stdout.startswith("ctdild-sim, version") and profile.stat().st_size > 0
+    assert done.returncode == 0 and done.stdout.startswith("ctdild-sim 0.1.0 (") and profile.stat().st_size > 0
 
 
 def test_a_run_neither_stored_nor_exported_simulates_only_metrics_and_reports_the_same(tmp_path):
