@@ -14,6 +14,7 @@ compiled modules, and the package is pure Python where compiling is not possible
 from __future__ import annotations
 
 import os
+import shutil
 import sys
 
 from setuptools import setup
@@ -22,14 +23,16 @@ from setuptools.command.build_ext import build_ext
 MODEL = ("candidates", "cohorts", "eligibility", "engine", "patient", "referrals", "safety", "screening")
 COMPILED = [
     *[f"ctdild_sim/model/{name}.py" for name in MODEL],
-    *[f"ctdild_sim/sim/{name}.py" for name in ("capacity", "events", "memo", "streams", "timing")],
+    *[f"ctdild_sim/sim/{name}.py" for name in ("capacity", "events", "memo", "streams")],
     *[f"ctdild_sim/supply/{name}.py" for name in ("chain", "inventory", "manufacturing", "stock_policy")],
     "ctdild_sim/analysis/metrics.py",
     "ctdild_sim/analysis/supply_metrics.py",
 ]
 """Modules compiled with mypyc. Left out on purpose: classes whose instances cross process
 boundaries (``model/trace.py``'s records, ``analysis/bands.py``'s histograms, ``sim/budget.py``'s
-exception), since compiled classes do not unpickle, and everything that is not run per replicate."""
+exception), since compiled classes do not unpickle; ``sim/timing.py``, whose ``LateTimeout``
+subclasses simpy's ``Timeout``, which the build sees as Any (compiled so, its instances crashed
+when simpy set their attributes); and everything that is not run per replicate."""
 
 MYPY_OPTIONS = ["--ignore-missing-imports", "--follow-imports=silent", "--no-site-packages"]
 """numpy, simpy and pydantic are seen as Any, always: an isolated build's environment holds mypy and
@@ -51,6 +54,9 @@ def compiled_extensions() -> list:
         return []
     if not BUILDS_WHEEL & set(sys.argv[1:]):
         return []
+    # a build starts clean: pip builds in the source tree, and setuptools packs what an earlier
+    # build left in build/ (a module compiled then, no longer listed, crashed the installed model)
+    shutil.rmtree("build", ignore_errors=True)
     try:
         from mypyc.build import mypycify
 

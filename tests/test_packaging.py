@@ -36,6 +36,9 @@ def _wheel(tmp_path, **environment) -> tuple[set[str], str]:
     source = tmp_path / "source"
     shutil.copytree(ROOT, source, ignore=shutil.ignore_patterns(".git", "results", "build", "*.egg-info", ".tox",
                                                                  "test-artifacts", "*.so"))  # fmt: skip
+    stale = source / "build" / "lib.linux-x86_64-cpython-311" / "ctdild_sim" / "sim"
+    stale.mkdir(parents=True)  # what an earlier build left behind: never packed
+    (stale / "stale.cpython-311-x86_64-linux-gnu.so").write_bytes(b"an old build's module")
     venv = tmp_path / "venv"
     subprocess.run([sys.executable, "-m", "venv", str(venv)], check=True, capture_output=True)
     python = venv / "bin" / "python"
@@ -43,7 +46,9 @@ def _wheel(tmp_path, **environment) -> tuple[set[str], str]:
                            capture_output=True, text=True, env={**os.environ, **environment}, check=False)  # fmt: skip
     assert built.returncode == 0, built.stderr[-3000:]
     [wheel] = tmp_path.glob("ctdild_sim-*.whl")
-    return set(zipfile.ZipFile(wheel).namelist()), built.stdout + built.stderr
+    names = set(zipfile.ZipFile(wheel).namelist())
+    assert not [n for n in names if "stale" in n], "the wheel packed an earlier build's files"
+    return names, built.stdout + built.stderr
 
 
 def test_the_wheel_holds_the_scenarios_the_dashboard_assets_and_the_compiled_model(tmp_path):
