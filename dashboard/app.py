@@ -97,6 +97,7 @@ MAX_NESTING = 100
 """Deepest nesting of a request's JSON (the page's own are under 20 levels): Python's JSON reader
 recurses, and a body nested 100,000 deep was an HTTP 500 with a RecursionError in the log."""
 _JSON_STRING = re.compile(rb'"(?:[^"\\]|\\.)*"')
+OPENING, CLOSING = np.frombuffer(b"[{", dtype=np.uint8), np.frombuffer(b"]}", dtype=np.uint8)
 
 
 def nesting_depth(body: bytes) -> int:
@@ -106,9 +107,6 @@ def nesting_depth(body: bytes) -> int:
         return 0
     steps = np.isin(codes, OPENING).astype(np.int32) - np.isin(codes, CLOSING).astype(np.int32)
     return int(np.cumsum(steps).max())
-
-
-OPENING, CLOSING = np.frombuffer(b"[{", dtype=np.uint8), np.frombuffer(b"]}", dtype=np.uint8)
 
 
 def check_nesting(server: flask.Flask) -> None:

@@ -37,10 +37,10 @@ from ctdild_sim.studies.forecast import forecast
 from ctdild_sim.studies.lot_plan import Evaluation, plan_lots
 from dashboard import ids, layout
 from dashboard.data import (
-    MAX_PICKED,
     UPLOADED,
     DashboardError,
     actuals_folders,
+    distinct_picks,
     file_comments_in,
     load_runs,
     load_scenario_file,
@@ -84,14 +84,10 @@ def whole_number(value: object, what: str, low: int, high: int) -> int:
 
 
 def names(value: object, what: str) -> list[str]:
-    """``value`` as a non-empty list of distinct names (a request may repeat one), at most
-    ``MAX_PICKED``."""
+    """``value`` as a non-empty list of distinct names (``distinct_picks``)."""
     if not isinstance(value, list) or not value or not all(isinstance(v, str) for v in value):
         raise DashboardError(f"Pick one or more {what}.")
-    distinct = list(dict.fromkeys(value))
-    if len(distinct) > MAX_PICKED:
-        raise DashboardError(f"Pick at most {MAX_PICKED} {what} ({len(distinct)} were picked).")
-    return distinct
+    return distinct_picks(value, what)
 
 
 def job_replicates(ctx: Context, files: int, replicates: object) -> int:

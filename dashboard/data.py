@@ -217,10 +217,15 @@ def load_runs(root: Path, run_ids: object) -> list[Run]:
         return []
     if not isinstance(run_ids, list) or not all(isinstance(r, str) for r in run_ids):
         raise DashboardError("runs are named by a list of run ids")
-    distinct = list(dict.fromkeys(run_ids))
+    return [load_run(root, run_id) for run_id in distinct_picks(run_ids, "runs")]
+
+
+def distinct_picks(names: list[str], what: str) -> list[str]:
+    """The names a request picked, each once (a request may repeat one), at most ``MAX_PICKED``."""
+    distinct = list(dict.fromkeys(names))
     if len(distinct) > MAX_PICKED:
-        raise DashboardError(f"Pick at most {MAX_PICKED} runs ({len(distinct)} were picked).")
-    return [load_run(root, run_id) for run_id in distinct]
+        raise DashboardError(f"Pick at most {MAX_PICKED} {what} ({len(distinct)} were picked).")
+    return distinct
 
 
 def comparable(runs: list[Run]) -> str | None:

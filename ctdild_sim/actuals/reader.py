@@ -29,7 +29,7 @@ from ctdild_sim.actuals.sources import (
     hint,
     read_source,
 )
-from ctdild_sim.scenario.base import FORMULA_STARTS
+from ctdild_sim.scenario.base import unquoted
 from ctdild_sim.scenario.trial import Scenario
 
 __all__ = ["Actuals", "ActualsError", "Line", "RecordBook", "RecordFiles", "as_of_hint", "read_actuals"]
@@ -63,12 +63,6 @@ def _product_unused(actuals: Actuals) -> None:
         where = lots[0].where if lots else dosed[0].where
         actuals.warnings.append(f"{where}: {len(lots)} lots and the lots of {len(dosed)} infusions are not used: the "
                                 "scenario has no product section, so its supply is not simulated")  # fmt: skip
-
-
-def unquoted(cell: str) -> str:
-    """A cell as it was before a writer made it text for spreadsheets (``'=x`` is ``=x``: the
-    tool's own CSV files write a name that starts like a formula so, and Excel shows it so)."""
-    return cell[1:] if cell[:1] == "'" and cell[1:2] and cell[1] in FORMULA_STARTS else cell
 
 
 def _validate(table: RawTable, model: type[Row], problems: list[str]) -> list[Line] | None:

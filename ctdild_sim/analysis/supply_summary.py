@@ -17,10 +17,10 @@ from ctdild_sim.analysis.summary import QUANTILES, to_date
 def lot_starts(lots: pd.DataFrame, replicates: int, start: dt.date) -> pd.DataFrame:
     """For the k-th lot ordered during the trial: share of replicates that needed it and the
     P10/P50/P90 order dates among them (the dates to have a campaign slot ready)."""
-    rows: list[dict] = []
-    ordered = lots[~lots["initial_stock"].astype(bool)].copy() if len(lots) else lots
+    ordered = lots[~lots["initial_stock"]].copy() if len(lots) else lots
     if not len(ordered):  # no lot ordered (or no product at all: an empty lots table)
-        return pd.DataFrame(rows, columns=LOT_START_COLUMNS)
+        return pd.DataFrame(columns=LOT_START_COLUMNS)
+    rows = []
     ordered["k"] = ordered.groupby("replicate")["ordered_day"].rank(method="first").astype(int)
     for k, group in ordered.groupby("k"):
         days = group["ordered_day"].to_numpy()

@@ -124,12 +124,19 @@ def staged_folder(final: Path, shared: bool = False) -> Iterator[Path]:
 def safe_for_spreadsheets(frame: pd.DataFrame) -> pd.DataFrame:
     """The table with its text cells as ``spreadsheet_text`` writes them (a site named
     ``=HYPERLINK(...)`` is no formula in the CSV); numbers stay numbers."""
-    texts = [c for c in frame.columns if frame[c].dtype == object or pd.api.types.is_string_dtype(frame[c])]
-    if not texts:
+    changes = {}
+    for column in frame.columns:
+        if frame[column].dtype == object or pd.api.types.is_string_dtype(frame[column]):
+            # a table's text repeats (sites, event names): each distinct value is looked at once
+            made = {v: spreadsheet_text(v) for v in frame[column].dropna().unique()}
+            changed = {v: text for v, text in made.items() if text is not v}
+            if changed:
+                changes[column] = changed
+    if not changes:
         return frame
     out = frame.copy()
-    for column in texts:
-        out[column] = out[column].map(spreadsheet_text)
+    for column, changed in changes.items():
+        out[column] = out[column].map(lambda v, changed=changed: changed.get(v, v))
     return out
 
 

@@ -83,6 +83,12 @@ def spreadsheet_text(value: object) -> object:
     return value
 
 
+def unquoted(cell: str) -> str:
+    """``spreadsheet_text`` undone: a cell as it was before it was made text for spreadsheets
+    (``'=x`` is ``=x``), so the tool reads back the records it wrote."""
+    return cell[1:] if cell[:1] == "'" and cell[1:2] and cell[1] in FORMULA_STARTS else cell
+
+
 MAX_LABEL = 80
 """Longest name of a scenario, site, cohort, ILD profile or AE kind (names are shown in tables)."""
 
