@@ -29,6 +29,7 @@ import numpy as np
 
 from ctdild_sim.actuals.archive import MAX_ZIP_BYTES
 from dashboard import callbacks, layout, scenario_editor
+from dashboard.bounded import BoundedChecks, CheckBudget
 from dashboard.data import MAX_UPLOAD_BYTES
 from dashboard.jobs import JobSlot
 from dashboard.pages import PAGES
@@ -131,12 +132,14 @@ def create_app(
     max_replicates: int = DEFAULT_MAX_REPLICATES,
     allowed_hosts: Iterable[str] = (),
     actuals_dir: str | Path | None = None,
+    records_budget: CheckBudget | None = None,
 ) -> dash.Dash:
     """A Dash app over ``scenarios_dir`` (scenario files) and ``results_dir`` (the results store).
 
     ``max_replicates`` caps each job started from the page; ``allowed_hosts`` are Host names the
     page answers to besides the loopback ones; ``actuals_dir`` holds folders of trials' records
-    for the Forecast tab (by default the ``actuals`` folder of ``scenarios_dir``)."""
+    for the Forecast tab (by default the ``actuals`` folder of ``scenarios_dir``); ``records_budget``
+    is what checking a visitor's records may take (``bounded.CheckBudget``'s defaults)."""
     scenarios_dir, results_dir = Path(scenarios_dir).resolve(), Path(results_dir).resolve()
     results_dir.mkdir(parents=True, exist_ok=True)
     cache_path = Path(cache_dir) if cache_dir else results_dir / ".dashboard-cache"
@@ -168,6 +171,7 @@ def create_app(
         jobs=JobSlot(cache_path / "job.lock"),
         server_pid=os.getpid(),
         actuals_dir=Path(actuals_dir).resolve() if actuals_dir else scenarios_dir / "actuals",
+        checks=BoundedChecks(records_budget),
     )
     callbacks.register(app, context)
     scenario_editor.register(app, context)

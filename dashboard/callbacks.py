@@ -16,7 +16,7 @@ import math
 import re
 import sys
 from collections.abc import Callable
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 from urllib.parse import parse_qs
 
@@ -36,6 +36,7 @@ from ctdild_sim.sim.budget import BudgetExceeded
 from ctdild_sim.studies.forecast import forecast
 from ctdild_sim.studies.lot_plan import Evaluation, plan_lots
 from dashboard import ids, layout
+from dashboard.bounded import BoundedChecks
 from dashboard.data import (
     UPLOADED,
     DashboardError,
@@ -69,6 +70,7 @@ class Context:
     jobs: JobSlot
     server_pid: int
     actuals_dir: Path | None = None  # folders of a trial's records (the Forecast tab)
+    checks: BoundedChecks = field(default_factory=BoundedChecks)  # where a visitor's records are read
 
 
 # -- checking what the browser sent --------------------------------------------------------
@@ -352,48 +354,78 @@ def as_of_date(value: object) -> dt.date:
         raise DashboardError(f"The as-of date {value[:40]!r} is not a date (YYYY-MM-DD)") from None
 
 
-def _forecast_inputs(ctx: Context, scenario_name: object, choice: object, upload: object, as_of: object):
+def _forecast_inputs(scenarios_dir: Path, actuals_dir: Path, scenario_name: object, choice: object,
+                     upload: object, as_of: object):  # fmt: skip
     """The scenario, the records and the as-of date the page picked, checked as the CLI checks them."""
     if not scenario_name:
         raise DashboardError("Pick the trial's scenario file.")
-    scenario, text = load_scenario_file(ctx.scenarios_dir, scenario_name)
+    scenario, text = load_scenario_file(scenarios_dir, scenario_name)
     day = as_of_date(as_of)
     if day < scenario.start_date:
         raise DashboardError(f"As of {day}: before the study's start {scenario.start_date}")
     if scenario.day_of(day) + 1 >= scenario.horizon_days:
         raise DashboardError(f"As of {day}: past the scenario's horizon ({scenario.horizon_days:g} days)")
-    return scenario, text, records_source(_actuals_dir(ctx), choice, upload), day
+    return scenario, text, records_source(actuals_dir, choice, upload), day
 
 
-def _shown(ctx: Context, source: RecordFiles | RecordBook | Path, message: str) -> str:
-    """``message`` with the records' folder as the user knows it."""
-    return scrub(message, source if isinstance(source, Path) else Path(str(source.origin)))
+def _shown(source: RecordFiles | RecordBook | Path | None, exc: ActualsError) -> str:
+    """The records' problems with their folder named as the user knows it."""
+    if source is None:
+        return str(exc)
+    return scrub(str(exc), source if isinstance(source, Path) else Path(str(source.origin)))
+
+
+# Reading a visitor's records costs what the visitor makes it cost: the three functions below run
+# in a bounded child process (``ctx.checks``, see ``bounded``), never in the server's threads.
+
+
+def records_as_of_hint(actuals_dir: Path, choice: object, upload: object) -> str | None:
+    """The as-of date the records suggest (``as_of_hint``), as the date picker takes it."""
+    try:
+        latest = as_of_hint(records_source(actuals_dir, choice, upload))
+    except DashboardError:
+        return None
+    return latest.isoformat() if latest is not None else None
+
+
+def records_summary(scenarios_dir: Path, actuals_dir: Path, scenario_name: object, choice: object, as_of: object,
+                    upload: object) -> list[str]:  # fmt: skip
+    """The picked records checked against the scenario as the CLI checks them: what they hold."""
+    source = None
+    try:
+        scenario, _, source, day = _forecast_inputs(scenarios_dir, actuals_dir, scenario_name, choice, upload, as_of)
+        records = read_records(source, scenario, day)
+    except ActualsError as exc:
+        raise DashboardError(_shown(source, exc)) from None
+    counts = ", ".join(f"{len(lines)} rows in {name}" for name, lines in records.actuals.tables.items())
+    lines = [f"The records are valid as of {day}: {counts}. The simulation takes over on day {records.restart_day:g}."]
+    return lines + [f"Warning: {w}" for w in records.warnings]
+
+
+def uploaded_records_name(filename: str, contents: str) -> str:
+    """An uploaded zip or workbook unpacked and read as far as it can be without a scenario: the
+    name it goes by."""
+    return str(records_upload(filename, contents).origin)
 
 
 def on_records_picked(ctx: Context, choice: object, upload: object):
     """A first guess at the as-of date: the date in the records' name, else their last day."""
     try:
-        latest = as_of_hint(records_source(_actuals_dir(ctx), choice, upload))
+        latest = ctx.checks.run(records_as_of_hint, _actuals_dir(ctx), choice, upload)
     except DashboardError:
         return no_update
-    return latest.isoformat() if latest is not None else no_update
+    return latest if latest is not None else no_update
 
 
 def on_records_check(ctx: Context, scenario_name: object, choice: object, as_of: object, upload: object):
     """Check the picked records against the scenario as the CLI would, and say what they hold."""
     if not scenario_name or not choice:
         return "Pick the scenario file and the trial's records (a folder or workbook, or upload a zip or a workbook)."
-    source = None
     try:
-        scenario, _, source, day = _forecast_inputs(ctx, scenario_name, choice, upload, as_of)
-        records = read_records(source, scenario, day)
+        lines = ctx.checks.run(records_summary, ctx.scenarios_dir, _actuals_dir(ctx), scenario_name, choice, as_of,
+                               upload)  # fmt: skip
     except DashboardError as exc:
         return layout.error(_messages(ctx, exc))
-    except ActualsError as exc:
-        return layout.error(_shown(ctx, source, str(exc)) if source is not None else str(exc))
-    counts = ", ".join(f"{len(lines)} rows in {name}" for name, lines in records.actuals.tables.items())
-    lines = [f"The records are valid as of {day}: {counts}. The simulation takes over on day {records.restart_day:g}."]
-    lines += [f"Warning: {w}" for w in records.warnings]
     return dash.html.Div([dash.html.P(line, className="records-ok") for line in lines])
 
 
@@ -406,10 +438,10 @@ def on_records_upload(ctx: Context, contents: object, filename: object, options:
         return no_update, no_update, no_update, layout.error("The upload was empty or larger than the limit.")
     name = Path(filename).name if isinstance(filename, str) and filename else "records.zip"
     try:
-        records = records_upload(name, contents)
+        origin = ctx.checks.run(uploaded_records_name, name, contents)
     except DashboardError as exc:  # the page keeps what it had: the message is all that changes
         return no_update, no_update, no_update, layout.error(str(exc))
-    label = f"{UPLOADED}{records.origin}"
+    label = f"{UPLOADED}{origin}"
     kept = {"name": name, "content": contents.split(",", 1)[-1]}
     return kept, [*current, label], label, no_update
 
@@ -421,12 +453,13 @@ def on_forecast(ctx: Context, set_progress: Callable, scenario_name: object, cho
     prepare_job_process(ctx.server_pid)
     source = None
     try:
-        scenario, text, source, day = _forecast_inputs(ctx, scenario_name, choice, upload, as_of)
+        scenario, text, source, day = _forecast_inputs(ctx.scenarios_dir, _actuals_dir(ctx), scenario_name, choice,
+                                                       upload, as_of)  # fmt: skip
         n = whole_number(replicates, "Replicates", 1, ctx.max_replicates)
         seed = whole_number(seed, "The seed", 0, MAX_SEED)
         learn = isinstance(learning, list) and "learn" in learning
-        records = read_records(source, scenario, day)  # every problem of the records before anything is simulated
         with ctx.jobs.hold(f"a forecast of {n:,} replicates"):
+            records = read_records(source, scenario, day)  # the job's own process, one job at a time
             started = dt.datetime.now(dt.UTC)
             done: dict[str, int] = {}
 
@@ -445,7 +478,7 @@ def on_forecast(ctx: Context, set_progress: Callable, scenario_name: object, cho
                 extra=extra,
             )  # fmt: skip
     except ActualsError as exc:
-        return no_update, layout.error(_shown(ctx, source, str(exc)) if source is not None else str(exc))
+        return no_update, layout.error(_shown(source, exc))
     except (DashboardError, BudgetExceeded, StoreError, WriteFailed) as exc:
         return no_update, layout.error(_messages(ctx, exc))
     return path.name, f"Stored forecast {path.name} ({n} replicates, seed {seed}, as of {day})."

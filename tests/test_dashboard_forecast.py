@@ -5,8 +5,12 @@ the weekly progress bands it draws."""
 from __future__ import annotations
 
 import base64
+import concurrent.futures
+import dataclasses
 import datetime as dt
 import io
+import json
+import multiprocessing
 import os
 import shutil
 import zipfile
@@ -24,6 +28,7 @@ from ctdild_sim.runs.runner import run_scenario
 from ctdild_sim.scenario.loading import load_scenario
 from ctdild_sim.studies.forecast import forecast
 from dashboard import callbacks
+from dashboard.bounded import BoundedChecks, CheckBudget
 from dashboard.data import UPLOADED, DashboardError, load_runs, records_source
 from dashboard.jobs import JobSlot
 from dashboard.views import forecast_view
@@ -209,6 +214,76 @@ def test_one_forecast_job_at_a_time(ctx):
     with ctx.jobs.hold("a test's job"):
         _, status = callbacks.on_forecast(ctx, lambda _: None, BASE, EXAMPLE_NAME, None, "2026-11-25", [], 5, 1)
     assert "Another job is running (a test's job" in str(status)
+
+
+# -- the records check's budget ----------------------------------------------------------------------
+# Four costly checks in the server's threads once took ~100 s each, grew the server from 157 to
+# 677 MB, slowed GET / to 6.75 s, and a 47 kB zip of bad rows made a 112 MB response.
+
+
+def costly_records(rows: int = 19_000, bad: bool = False) -> dict:
+    """The example with ``rows`` candidates added to its screening table (still in screening, or
+    failing a criterion nobody has heard of), as the page holds an upload."""
+    files = example_files()
+    first = dt.date(2024, 9, 20)
+    added = (f"{100 + k},CMUH,{first + dt.timedelta(days=k % 790)},,"
+             + (f"{first + dt.timedelta(days=k % 790)},failed,unknown_criterion_{k},\n" if bad else ",,,\n")
+             for k in range(rows))  # fmt: skip
+    files["screening.csv"] += "".join(added).encode()
+    return {"name": "costly.zip", "content": base64.b64encode(zip_bytes(files)).decode()}
+
+
+def _budgeted(ctx, **budget):
+    return dataclasses.replace(ctx, checks=BoundedChecks(CheckBudget(**budget)))
+
+
+def test_records_are_read_in_a_process_of_their_own(ctx):
+    assert ctx.checks.run(os.getpid) != os.getpid()
+    assert "The records are valid as of 2026-11-25: 1 rows in sites.csv, 19025 rows in screening.csv" in str(
+        callbacks.on_records_check(ctx, BASE, f"{UPLOADED}costly.zip", "2026-11-25", costly_records()))  # fmt: skip
+
+
+def test_a_records_check_past_its_time_is_stopped_with_a_message(ctx):
+    status = str(callbacks.on_records_check(_budgeted(ctx, seconds=0.3), BASE, f"{UPLOADED}costly.zip", "2026-11-25",
+                                            costly_records()))  # fmt: skip
+    assert "Checking the records took longer than 0.3 s, the dashboard's limit for one check" in status
+    assert "ctdild-sim forecast SCENARIO --actuals RECORDS" in status
+
+
+def test_a_records_check_past_its_memory_is_stopped_with_a_message(ctx):
+    status = str(callbacks.on_records_check(_budgeted(ctx, megabytes=20), BASE, f"{UPLOADED}costly.zip",
+                                            "2026-11-25", costly_records()))  # fmt: skip
+    assert "Checking the records needed more than 20 MB, the dashboard's limit for one check" in status
+    with pytest.raises(DashboardError, match="needed more than 20 MB"):  # one large allocation: refused at once
+        _budgeted(ctx, megabytes=20).checks.run(bytearray, 100 * 2**20)
+
+
+def test_the_problems_of_bad_records_are_the_first_200_of_them(ctx):
+    status = callbacks.on_records_check(ctx, BASE, f"{UPLOADED}costly.zip", "2026-11-25", costly_records(bad=True))
+    lines = status.children.splitlines()
+    assert len(lines) == 201 and lines[-1] == "... the first 200 of 19,000 problems"
+    assert lines[0].startswith("costly.zip/screening.csv:27:failed_criteria: unknown criterion 'unknown_criterion_0'")
+    assert len(json.dumps(status.to_plotly_json(), default=str)) < 100_000
+
+
+def _wait_for(started, release) -> str:
+    started.set()
+    release.wait(30)
+    return "released"
+
+
+def test_checks_beyond_those_running_at_once_wait_then_are_told_to_try_again(ctx):
+    budgeted = _budgeted(ctx, at_once=1, wait_seconds=0.2)
+    events = multiprocessing.get_context("forkserver")
+    started, release = events.Event(), events.Event()
+    with concurrent.futures.ThreadPoolExecutor(1) as pool:
+        first = pool.submit(budgeted.checks.run, _wait_for, started, release)
+        assert started.wait(30)
+        status = str(callbacks.on_records_check(budgeted, BASE, EXAMPLE_NAME, "2026-11-25", None))
+        release.set()
+        assert first.result(30) == "released"
+    assert "The server is already checking 1 sets of records, the most it checks at once; try again" in status
+    assert "The records are valid" in str(callbacks.on_records_check(budgeted, BASE, EXAMPLE_NAME, "2026-11-25", None))
 
 
 # -- the view ----------------------------------------------------------------------------------------

@@ -9,6 +9,7 @@ page keeps answering while a job runs; the app's test client checks the rest.
 from __future__ import annotations
 
 import base64
+import concurrent.futures
 import dataclasses
 import datetime as dt
 import http.client
@@ -345,6 +346,58 @@ def test_ctrl_c_stops_the_dashboard_with_status_130(live):
     live.log.flush()
     log = Path(live.log.name).read_text()
     assert "Traceback" not in log and log.rstrip().endswith("The dashboard stopped (Ctrl-C).")
+
+
+def _status(pid: int) -> dict[str, str]:
+    return dict(line.split(":", 1) for line in Path(f"/proc/{pid}/status").read_text().splitlines() if ":" in line)
+
+
+def _children(pid: int) -> list[int]:
+    found = []
+    for stat in Path("/proc").glob("[0-9]*/stat"):
+        try:
+            fields = stat.read_text().rsplit(")", 1)[1].split()
+        except OSError:
+            continue
+        if int(fields[1]) == pid:
+            found.append(int(stat.parent.name))
+    return found
+
+
+def _records_check(live, upload: dict) -> dict:
+    key = _callback_key(live.app, "forecast-records-status.children")
+    values = {"forecast-scenario.value": BASE, "forecast-records.value": f"upload: {upload['name']}",
+              "forecast-as-of.date": "2026-11-25", "forecast-upload-store.data": upload}  # fmt: skip
+    return _payload(live.app, key, values)
+
+
+def test_costly_records_checks_leave_the_server_answering_and_its_memory_as_it_was(live):
+    """Four checks of a costly upload at once ran in the server's threads: ~100 s each, the server
+    grew from 157 to 677 MB and GET / took 6.75 s. They run in child processes now."""
+    from test_dashboard_forecast import costly_records
+
+    body = _records_check(live, costly_records())
+    live.get("/")
+    before = int(_status(live.proc.pid)["VmRSS"].split()[0]) / 1024
+    with concurrent.futures.ThreadPoolExecutor(4) as pool:
+        checks = [pool.submit(live.request, "POST", "/_dash-update-component", body, timeout=120) for _ in range(4)]
+        assert live.get("/")[0] == 200  # while they run
+        answers = [check.result() for check in checks]
+    assert all(status == 200 and b"The records are valid as of 2026-11-25" in data for status, data in answers)
+    peak = int(_status(live.proc.pid)["VmHWM"].split()[0]) / 1024
+    assert peak - before < 60, (before, peak)
+    # a Ctrl-C now also ends the fork server the checks came from, without a word
+    helpers = _children(live.proc.pid)
+    assert helpers
+    live.proc.send_signal(signal.SIGINT)
+    live.proc.wait(timeout=10)
+    assert live.proc.returncode == 130
+    deadline = time.monotonic() + 5
+    while any(Path(f"/proc/{pid}").exists() for pid in helpers) and time.monotonic() < deadline:
+        time.sleep(0.1)
+    assert not any(Path(f"/proc/{pid}").exists() for pid in helpers)
+    live.log.flush()
+    assert "Traceback" not in Path(live.log.name).read_text()
 
 
 def test_a_job_ends_when_the_server_is_killed(live):
