@@ -15,9 +15,11 @@ or one of ``allowed_hosts`` in their Host header.
 
 from __future__ import annotations
 
+import contextlib
 import importlib
 import os
 import re
+import threading
 import uuid
 from collections.abc import Iterable
 from pathlib import Path
@@ -64,25 +66,48 @@ def check_host(server: flask.Flask, allowed: Iterable[str]) -> None:
         return None
 
 
+_SQLITE_IN_USE = threading.RLock()
+"""Held by every cache operation of this process, and by a fork while it copies the process.
+
+Dash starts each background job by forking the threaded web server. A fork made while another
+thread was inside an SQLite statement copied that thread's lock into the job as SQLite's own
+bookkeeping (the lock's owner does not exist in the job), so the job's first write to the cache
+waited for it for ever: 1 to 4 of 30 simultaneous run requests were never answered. Holding
+this lock across the fork means no statement is under way when the process is copied."""
+os.register_at_fork(before=_SQLITE_IN_USE.acquire, after_in_parent=_SQLITE_IN_USE.release,
+                    after_in_child=_SQLITE_IN_USE.release)  # fmt: skip
+
+
 class PatientCache(diskcache.Cache):
-    """The background jobs' cache, whose reads and writes wait while SQLite is busy instead of
-    giving up: of 30 simultaneous run requests, a job whose result met a lock raised
-    ``diskcache.core.Timeout`` (a traceback in the log) and its request was never answered."""
+    """The background jobs' cache: its operations wait while SQLite is busy instead of giving up
+    (of 30 simultaneous run requests, a job whose result met a lock raised
+    ``diskcache.core.Timeout``, a traceback in the log, and its request was never answered), and
+    none is under way while the process forks (``_SQLITE_IN_USE``)."""
 
     def set(self, key, value, expire=None, read=False, tag=None, retry=True):
-        return super().set(key, value, expire, read, tag, retry)
+        with _SQLITE_IN_USE:
+            return super().set(key, value, expire, read, tag, retry)
 
     def get(self, key, default=None, read=False, expire_time=False, tag=False, retry=True):
-        return super().get(key, default, read, expire_time, tag, retry)
+        with _SQLITE_IN_USE:
+            return super().get(key, default, read, expire_time, tag, retry)
 
     def add(self, key, value, expire=None, read=False, tag=None, retry=True):
-        return super().add(key, value, expire, read, tag, retry)
+        with _SQLITE_IN_USE:
+            return super().add(key, value, expire, read, tag, retry)
 
     def delete(self, key, retry=True):
-        return super().delete(key, retry)
+        with _SQLITE_IN_USE:
+            return super().delete(key, retry)
 
     def touch(self, key, expire=None, retry=True):
-        return super().touch(key, expire, retry)
+        with _SQLITE_IN_USE:
+            return super().touch(key, expire, retry)
+
+    @contextlib.contextmanager
+    def transact(self, retry=True):
+        with _SQLITE_IN_USE, super().transact(retry):
+            yield
 
 
 RESULT_SECONDS = 600

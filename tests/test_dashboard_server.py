@@ -328,6 +328,19 @@ def test_live_server_caps_replicates_and_runs_one_job_at_a_time(live):
     assert "Stored 1 run(s) of 5 replicates" in live.result(live.start_run(5))
 
 
+def test_thirty_identical_run_requests_at_once_are_all_answered(live):
+    """Of 30 simultaneous run POSTs, 7 were never answered (identical requests shared one result,
+    then jobs forked mid-SQLite waited for ever), and the log had diskcache Timeout tracebacks."""
+    with concurrent.futures.ThreadPoolExecutor(30) as pool:
+        answers = list(pool.map(lambda _: live.result(live.start_run(20), timeout=120), range(30)))
+    assert all(a is not None for a in answers), f"{answers.count(None)} of 30 unanswered"
+    stored = [a for a in answers if a.startswith("Stored 1 run(s) of 20 replicates")]
+    refused = [a for a in answers if a.startswith("Another job is running")]
+    assert stored and len(stored) + len(refused) == 30, answers
+    live.log.flush()
+    assert "Traceback" not in Path(live.log.name).read_text()
+
+
 def test_the_job_slot_is_released_however_the_job_ends(tmp_path):
     slot = JobSlot(tmp_path / "job.lock")
     with slot.hold("first"), pytest.raises(Exception, match=r"Another job is running \(first, started"):  # noqa: SIM117
@@ -544,3 +557,39 @@ def test_the_job_cache_waits_for_a_busy_database_instead_of_giving_up(tmp_path):
     threading.Timer(0.3, release.set).start()
     assert patient.set("result", 2) is True and patient.get("result") == 2
     holder.join(5)
+
+
+def _write_from_a_job(cache) -> None:
+    cache.set("from the job", 1)
+
+
+def test_a_job_forked_while_another_thread_writes_the_cache_can_still_write_it(tmp_path):
+    """Dash forks the threaded server to start a job. Forked while another thread was inside an
+    SQLite transaction, the job inherited SQLite's record of that thread's lock and waited for it
+    for ever (1 to 4 of 30 simultaneous run requests were never answered)."""
+    import multiprocessing
+    import threading
+
+    from dashboard.app import PatientCache
+
+    cache = PatientCache(str(tmp_path))
+    cache.set("warm", 0)  # this thread has its connection, as a request thread has
+    writing, done = threading.Event(), threading.Event()
+
+    def write_slowly() -> None:
+        with cache.transact():
+            writing.set()
+            done.wait(0.5)
+            cache.set("from the server", 1)
+
+    writer = threading.Thread(target=write_slowly)
+    writer.start()
+    writing.wait(5)
+    job = multiprocessing.get_context("fork").Process(target=_write_from_a_job, args=(cache,))
+    job.start()  # as Dash starts a job, while the other thread is inside its transaction
+    job.join(30)
+    if job.exitcode is None:
+        job.kill()
+    done.set()
+    writer.join(5)
+    assert job.exitcode == 0 and cache.get("from the job") == 1 and cache.get("from the server") == 1
