@@ -156,9 +156,15 @@ def run_command(args: list[str] | None = None) -> NoReturn:
     handlers still run (the worker pool is ended) and output is flushed first; the exit status is
     click's (a message given instead of a status is printed, status 1, as Python would). Under a
     profiler or a tracer (coverage) the interpreter ends as usual, so they can write what they saw."""
+    code: object
     try:
-        main(args)
-        code: object = 0
+        code = main(args, standalone_mode=False) or 0  # a command's value, or the code it exited with
+    except click.exceptions.Abort:  # Ctrl-C before a command took charge of it: click's "Aborted!", status 1
+        click.echo("Interrupted: nothing was written.", err=True)
+        code = INTERRUPTED
+    except click.ClickException as exc:
+        exc.show()
+        code = exc.exit_code
     except SystemExit as stop:
         code = stop.code
     if sys.getprofile() is not None or sys.gettrace() is not None:
@@ -279,7 +285,8 @@ def _execution_options(f):
         click.option("--chunk-size", default=None, type=click.IntRange(min=1),
                      help="Replicates per task [default: about four tasks per worker, at most 200]."),
         click.option("--scheduler", default=None,
-                     help="Run on a dask.distributed scheduler at this address, or 'local' for a LocalCluster."),
+                     help="Run on a dask.distributed scheduler at this address, or 'local' for a scheduler here and "
+                          "--workers worker processes."),
         click.option("--quiet", is_flag=True, help="No progress bar."),
     ]  # fmt: skip
     for option in reversed(options):
@@ -391,8 +398,14 @@ def runs(results_root: Path, label: tuple[str, str] | None, delete_ids: tuple[st
                                              default=False, err=True):  # fmt: skip
                 click.echo("Nothing deleted.", err=True)
                 sys.exit(1)
-            for run_id in delete_ids:
-                delete_run(run_id, results_root)
+            deleted: list[str] = []
+            try:
+                for run_id in delete_ids:
+                    delete_run(run_id, results_root)
+                    deleted.append(run_id)
+            except KeyboardInterrupt:
+                _fail(f"Interrupted: {len(deleted)} of {len(delete_ids)} run(s) deleted"
+                      + (f" ({', '.join(deleted)})." if deleted else "."), INTERRUPTED)  # fmt: skip
             click.echo(f"Deleted {len(delete_ids)} run(s): {names}.")
             return
     except StoreError as exc:

@@ -81,10 +81,11 @@ def _ctrl_c(proc: subprocess.Popen) -> float:
     return time.monotonic() - started
 
 
-def test_a_killed_run_leaves_no_worker_running(tmp_path):
+@pytest.mark.parametrize("scheduler", [[], ["--scheduler", "local"]], ids=["pool", "local dask"])
+def test_a_killed_run_leaves_no_worker_running(tmp_path, scheduler):
     # one long task per worker: a worker never goes back to the task queue to find its parent gone
     proc = _start(["run", str(BASE_SCENARIO), "-n", "100000", "-j", "2", "--chunk-size", "50000", "--results",
-                   str(tmp_path), "--quiet"])  # fmt: skip
+                   str(tmp_path), "--quiet", *scheduler])  # fmt: skip
     _wait_for(lambda: len(_workers(proc)) >= 2, "the two workers")
     time.sleep(1)
     workers = _workers(proc)
@@ -161,17 +162,36 @@ def test_ctrl_c_during_the_save_exits_130_and_leaves_nothing(tmp_path):
     assert list(store.iterdir()) == []
 
 
-def test_ctrl_c_on_a_local_dask_cluster_prints_no_traceback(tmp_path):
+@pytest.mark.parametrize("moment", ["as its workers start", "once they compute"])
+def test_ctrl_c_on_a_local_dask_cluster_exits_at_once_without_a_traceback(tmp_path, moment):
+    """Ignored while the cluster started its workers, a Ctrl-C was lost and the run went on
+    (finishing 21-34 s later); once they computed it took 4.4-5.2 s."""
     proc = _start(["run", str(BASE_SCENARIO), "-n", "100000", "-j", "2", "--scheduler", "local", "--no-store",
                    "--quiet"])  # fmt: skip
-    _wait_for(lambda: len(_workers(proc)) >= 2, "the dask workers")
-    time.sleep(3)  # the workers are simulating
+    _wait_for(lambda: len(_workers(proc)) >= (1 if moment == "as its workers start" else 2), "the dask workers")
+    if moment == "once they compute":
+        time.sleep(3)
     workers = _workers(proc)
-    _ctrl_c(proc)
+    seconds = _ctrl_c(proc)
     err = proc.stderr.read()
     assert proc.returncode == 130, err
     assert err.strip() == "Interrupted: nothing was written.", err
+    assert seconds < 1.0
     _wait_for(lambda: _gone(workers), "the dask workers to end", timeout=15)
+
+
+def test_ctrl_c_before_a_command_takes_charge_is_130_not_clicks_aborted(tmp_path):
+    """Between loading and a command's own guard (reading the scenario, say), click turned a Ctrl-C
+    into "Aborted!" and status 1."""
+    script = ("import ctdild_sim.cli as cli\n"
+              "def interrupted(*args, **kwargs):\n    raise KeyboardInterrupt\n"
+              "cli._load = interrupted\n"
+              f"cli.run_command(['run', {str(BASE_SCENARIO)!r}, '--results', "
+              f"{str(tmp_path / 'results')!r}])\n")  # fmt: skip
+    done = subprocess.run([sys.executable, "-c", script], capture_output=True, text=True, timeout=120,
+                          env={**os.environ, "PYTHONPATH": str(ROOT)})  # fmt: skip
+    assert done.returncode == 130 and done.stderr.strip() == "Interrupted: nothing was written.", done.stderr
+    assert not (tmp_path / "results").exists()
 
 
 @pytest.mark.parametrize("after", [0.2, 0.4, 0.7])

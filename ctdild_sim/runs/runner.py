@@ -30,6 +30,7 @@ import threading
 import time
 from collections import deque
 from collections.abc import Callable, Iterable, Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass
 from typing import NamedTuple
 
@@ -342,37 +343,64 @@ def _local_pool(
 
 
 def _dask(scheduler: str, workers: int, tasks: list[tuple], on_done: Callable[[ChunkResult], None]) -> None:
-    from distributed import Client, LocalCluster
+    from distributed import Client
     from distributed import as_completed as dask_completed
 
-    if scheduler == "local":
-        # Ctrl-C is ignored while the cluster starts its workers, which inherit that and so leave a
-        # Ctrl-C to this process (which closes the cluster) instead of each printing a traceback.
-        # A Ctrl-C in those seconds is lost; one after them stops the run.
-        # Its workers read their logging level from the environment when they start. What they log
-        # is about their own connections (cancelled tasks and closed sockets when the run is
-        # interrupted); a task that fails reaches this process as its exception all the same.
-        os.environ.setdefault("DASK_LOGGING__DISTRIBUTED", "critical")
-        previous = signal.signal(signal.SIGINT, signal.SIG_IGN)
-        try:
-            # its dashboard on a free port: the default, 8787, may be another program's (Dask warned)
-            cluster = LocalCluster(n_workers=workers, threads_per_worker=1, processes=True, dashboard_address=":0")
-            client = Client(cluster)
-        finally:
-            signal.signal(signal.SIGINT, previous)
-    else:
-        cluster, client = None, Client(scheduler)
+    from ctdild_sim.runs.local_dask import LocalWorkers
+
+    local, client = None, None
     try:
-        futures = [client.submit(simulate_chunk, *task, pure=False) for task in tasks]
-        for future in dask_completed(futures):
-            on_done(future.result())
+        with _ctrl_c_noted() as interrupted:
+            if scheduler == "local":
+                local = LocalWorkers(workers, interrupted, DASK_POLL_SECONDS)
+            client = Client(local.cluster if local else scheduler)
+            arriving = dask_completed()
+            for task in tasks:  # a run's thousands of chunks take a while to send
+                arriving.add(client.submit(simulate_chunk, *task, pure=False))
+                if interrupted.is_set():
+                    raise KeyboardInterrupt
+            while arriving.count():
+                for future in arriving.next_batch(block=False):
+                    on_done(future.result())
+                if interrupted.wait(DASK_POLL_SECONDS):
+                    raise KeyboardInterrupt
     except KeyboardInterrupt:
-        quiet_dask()  # closing an interrupted cluster logs every dropped connection: not the user's news
+        quiet_dask()  # what is dropped on the way out is not the user's news
+        if local is not None:
+            local.kill()  # not closed: a close waits for the workers' tasks (0.8-1.5 s)
         raise
+    except BaseException:
+        _close(client, local)
+        raise
+    _close(client, local)
+
+
+DASK_POLL_SECONDS = 0.05
+"""How often a run on dask looks for finished chunks and for a Ctrl-C."""
+
+
+@contextmanager
+def _ctrl_c_noted() -> Iterator[threading.Event]:
+    """Within the block, Ctrl-C (in the main thread) is noted on the event, and the block's waits
+    raise ``KeyboardInterrupt`` themselves. Raised wherever the signal landed, one was swallowed
+    (inside a garbage-collector callback of dask's: "Exception ignored") and the run went on, and
+    one inside dask's ``sync`` left its event loop logging errors."""
+    noted = threading.Event()
+    if threading.current_thread() is not threading.main_thread():
+        yield noted
+        return
+    previous = signal.signal(signal.SIGINT, lambda signum, frame: noted.set())
+    try:
+        yield noted
     finally:
+        signal.signal(signal.SIGINT, previous)
+
+
+def _close(client, local) -> None:
+    if client is not None:
         client.close()
-        if cluster is not None:
-            cluster.close()
+    if local is not None:
+        local.close()
 
 
 def quiet_dask() -> None:
