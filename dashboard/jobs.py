@@ -8,7 +8,8 @@ from the web server. So a job:
   kernel however the job's process ends); a second job is refused with a message naming the
   running one;
 - lowers its priority (``nice``), and its worker processes inherit it, so the page keeps answering;
-- ends when the server ends, even if the server is killed outright.
+- ends when the server ends, even if the server is killed outright, and at once on the Ctrl-C
+  that stops the server.
 """
 
 from __future__ import annotations
@@ -17,6 +18,7 @@ import contextlib
 import datetime as dt
 import fcntl
 import os
+import signal
 from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
@@ -63,6 +65,8 @@ def prepare_job_process(server_pid: int) -> None:
     follows the thread, not the process, so a watchdog on the server's pid is used instead."""
     if os.getpid() == server_pid:
         return  # run in the server's own process (tests): nothing to prepare
+    # the terminal's Ctrl-C reaches the job too: it ends with the server, without a traceback
+    signal.signal(signal.SIGINT, signal.SIG_DFL)
     with contextlib.suppress(OSError):  # not allowed here: the job still runs, at normal priority
         os.nice(JOB_NICENESS)
     die_with_parent(server_pid, kernel=False)

@@ -23,6 +23,7 @@ import sys
 import time
 from pathlib import Path
 
+import psutil
 import pytest
 
 from ctdild_sim.runs.results import save_run
@@ -249,6 +250,7 @@ class Live:
             [sys.executable, "-m", "ctdild_sim", "dashboard", "--scenarios", str(scenarios), "--results", str(store),
              "--port", str(self.port), "--workers", "1", "--max-replicates", "200000"],
             stdout=self.log, stderr=subprocess.STDOUT, env={**os.environ, "PYTHONPATH": str(ROOT)},
+            start_new_session=True,  # a process group of its own, as a terminal gives it
         )  # fmt: skip
         deadline = time.monotonic() + 60
         while True:
@@ -411,6 +413,26 @@ def test_costly_records_checks_leave_the_server_answering_and_its_memory_as_it_w
     assert not any(Path(f"/proc/{pid}").exists() for pid in helpers)
     live.log.flush()
     assert "Traceback" not in Path(live.log.name).read_text()
+
+
+def test_ctrl_c_at_the_terminal_stops_the_dashboard_and_its_job_without_a_traceback(live):
+    """The terminal's Ctrl-C reaches the whole process group: a running job printed a
+    KeyboardInterrupt traceback."""
+    job = live.start_run(200_000)
+    job_pid = int(job["job"].split("~")[0])
+    time.sleep(2)
+    assert live.result(job, timeout=1) is None  # it runs
+    os.killpg(live.proc.pid, signal.SIGINT)
+    started = time.monotonic()
+    live.proc.wait(timeout=10)
+    assert live.proc.returncode == 130 and time.monotonic() - started < 1.0
+    deadline = time.monotonic() + 5
+    while psutil.pid_exists(job_pid) and psutil.Process(job_pid).status() != psutil.STATUS_ZOMBIE:
+        assert time.monotonic() < deadline, "the job outlived the dashboard"
+        time.sleep(0.1)
+    live.log.flush()
+    log = Path(live.log.name).read_text()
+    assert "Traceback" not in log and log.rstrip().endswith("The dashboard stopped (Ctrl-C).")
 
 
 def test_a_job_ends_when_the_server_is_killed(live):
