@@ -277,3 +277,26 @@ def test_two_exports_to_the_same_folder_at_once_do_not_collide(tmp_path):
     assert len(owners) == 1  # one writer's complete set, never a mixture
     assert sorted(p.name for p in tmp_path.iterdir()) == ["out"]
     assert remove_stale_staging(tmp_path) == []
+
+
+def test_ctrl_c_while_chromium_prints_a_pdf_ends_both_and_writes_nothing(tmp_path):
+    """Chromium got the terminal's Ctrl-C too, and the report said "could not be written
+    (Directory not empty)" with status 1: its helpers were still writing the folder being removed."""
+    store = tmp_path / "results"
+    subprocess.run([sys.executable, "-m", "ctdild_sim", "run", str(BASE_SCENARIO), "-n", "4", "-j", "1", "--results",
+                    str(store), "--quiet"], check=True, capture_output=True,
+                   env={**os.environ, "PYTHONPATH": str(ROOT)})  # fmt: skip
+    [run] = list_runs(store)
+    out = tmp_path / "pack.pdf"
+    proc = _start(["report", run.run_id, "--results", str(store), "--format", "pdf", "--out", str(out)])
+
+    def browsers() -> list[psutil.Process]:
+        return [p for p in psutil.Process(proc.pid).children(recursive=True) if "chrom" in p.name().lower()]
+
+    _wait_for(lambda: browsers() or proc.poll() is not None, "Chromium to start")
+    printing = browsers()
+    seconds = _ctrl_c(proc)
+    err = proc.stderr.read()
+    assert proc.returncode == 130 and err.strip() == "Interrupted: nothing was written.", err
+    assert seconds < 1.0 and not out.exists()
+    _wait_for(lambda: _gone(printing), "Chromium to end", timeout=15)

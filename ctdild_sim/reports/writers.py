@@ -12,10 +12,12 @@ failure leaves nothing half-written.
 
 from __future__ import annotations
 
+import contextlib
 import datetime as dt
 import os
 import re
 import shutil
+import signal
 import subprocess
 import tempfile
 from collections.abc import Callable
@@ -96,7 +98,9 @@ def _write_pdf(pack: Pack, path: Path) -> None:
     from ctdild_sim.reports.html import pack_html
 
     browser = chromium()
-    with tempfile.TemporaryDirectory(prefix="ctdild-pdf-") as folder:
+    # its leftovers never replace what happened (a helper process still writing the profile while it
+    # was removed turned a Ctrl-C into "could not be written (Directory not empty)")
+    with tempfile.TemporaryDirectory(prefix="ctdild-pdf-", ignore_cleanup_errors=True) as folder:
         page = Path(folder) / "report.html"
         page.write_text(pack_html(pack, for_print=True), encoding="utf-8")
         out = Path(folder) / "report.pdf"
@@ -104,16 +108,31 @@ def _write_pdf(pack: Pack, path: Path) -> None:
                    "--disable-background-networking", "--disable-component-update", "--disable-sync",
                    "--no-first-run", f"--user-data-dir={folder}/profile", "--no-pdf-header-footer",
                    "--virtual-time-budget=30000", f"--print-to-pdf={out}", page.as_uri()]  # fmt: skip
-        try:
-            done = subprocess.run(command, capture_output=True, text=True, timeout=PDF_TIMEOUT_SECONDS, check=False)
-        except subprocess.TimeoutExpired:
-            raise ReportError(f"Chromium did not print the PDF within {PDF_TIMEOUT_SECONDS} s") from None
-        except OSError as exc:
-            raise ReportError(f"Chromium ({browser}) could not be started ({exc.strerror or exc})") from None
+        stderr = _print_with(browser, command)
         if not out.is_file() or out.stat().st_size == 0:
-            tail = " ".join(done.stderr.strip().splitlines()[-2:])
-            raise ReportError(f"Chromium printed no PDF (exit code {done.returncode}): {tail}")
+            tail = " ".join(stderr.strip().splitlines()[-2:])
+            raise ReportError(f"Chromium printed no PDF: {tail}")
         shutil.copyfile(out, path)
+
+
+def _print_with(browser: str, command: list[str]) -> str:
+    """Run Chromium to its end and return what it said on stderr. It runs in a process group of its
+    own, so a Ctrl-C at the terminal reaches this process only, which then ends Chromium and all its
+    helper processes (as it does when Chromium takes too long)."""
+    try:
+        process = subprocess.Popen(command, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, text=True,
+                                   start_new_session=True)  # fmt: skip
+    except OSError as exc:
+        raise ReportError(f"Chromium ({browser}) could not be started ({exc.strerror or exc})") from None
+    try:
+        return process.communicate(timeout=PDF_TIMEOUT_SECONDS)[1]
+    except subprocess.TimeoutExpired:
+        raise ReportError(f"Chromium did not print the PDF within {PDF_TIMEOUT_SECONDS} s") from None
+    finally:
+        if process.returncode is None:
+            with contextlib.suppress(ProcessLookupError):
+                os.killpg(process.pid, signal.SIGKILL)
+            process.wait()
 
 
 # -- Excel -----------------------------------------------------------------------------------------
