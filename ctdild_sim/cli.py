@@ -63,6 +63,7 @@ from ctdild_sim.reports.terminal import (
 )
 from ctdild_sim.reports.writers import FORMATS, ReportError, write_report
 from ctdild_sim.runs.export import OutputError, WriteFailed, check_output_dir, write_csv_tables, write_tables
+from ctdild_sim.runs.local_dask import WorkersLost
 from ctdild_sim.runs.results import DEFAULT_ROOT, StoreError, delete_run, list_runs, manifest_of, save_run, set_label
 from ctdild_sim.runs.runner import half_width, quiet_dask, run_scenario, run_to_precision, simulate_metrics
 from ctdild_sim.scenario.comments import chain_comments, parent_texts
@@ -135,7 +136,7 @@ def _fail(message: str, code: int = BAD_INPUT) -> NoReturn:
 @contextmanager
 def _guarded(source: Path | None = None) -> Iterator[SimpleNamespace]:
     """Turn what can go wrong while a command runs into a message and an exit code, never a
-    traceback: a replicate past its budget (2), a write that fails (1), Ctrl-C (130). The block
+    traceback: a replicate past its budget (2), a write that fails or Dask workers lost (1), Ctrl-C (130). The block
     sets ``state.saved`` once the run is in the store, so an interrupt says what is kept."""
     state = SimpleNamespace(saved=None)
     try:
@@ -146,7 +147,7 @@ def _guarded(source: Path | None = None) -> Iterator[SimpleNamespace]:
         _fail(f"Interrupted: {kept}.", INTERRUPTED)
     except BudgetExceeded as exc:
         _fail(f"{source}: {exc}" if source else str(exc))
-    except (WriteFailed, StoreError) as exc:
+    except (WriteFailed, StoreError, WorkersLost) as exc:
         _fail(str(exc), FAILED)
 
 
@@ -159,9 +160,13 @@ def run_command(args: list[str] | None = None) -> NoReturn:
     code: object
     try:
         code = main(args, standalone_mode=False) or 0  # a command's value, or the code it exited with
-    except click.exceptions.Abort:  # Ctrl-C before a command took charge of it: click's "Aborted!", status 1
-        click.echo("Interrupted: nothing was written.", err=True)
-        code = INTERRUPTED
+    except click.exceptions.Abort as abort:  # click's, for a Ctrl-C or an end of input at a question
+        if isinstance(abort.__context__, KeyboardInterrupt):  # before a command took charge of Ctrl-C
+            click.echo("Interrupted: nothing was written.", err=True)
+            code = INTERRUPTED
+        else:
+            click.echo("Aborted!", err=True)
+            code = 1
     except click.ClickException as exc:
         exc.show()
         code = exc.exit_code

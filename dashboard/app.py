@@ -82,7 +82,9 @@ class PatientCache(diskcache.Cache):
     """The background jobs' cache: its operations wait while SQLite is busy instead of giving up
     (of 30 simultaneous run requests, a job whose result met a lock raised
     ``diskcache.core.Timeout``, a traceback in the log, and its request was never answered), and
-    none is under way while the process forks (``_SQLITE_IN_USE``)."""
+    none is under way while the process forks (``_SQLITE_IN_USE``). Only the operations Dash
+    uses hold that lock (set, get, add, delete, touch, transact): any other must be added here
+    before it is used."""
 
     def set(self, key, value, expire=None, read=False, tag=None, retry=True):
         with _SQLITE_IN_USE:

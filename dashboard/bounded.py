@@ -35,6 +35,8 @@ from dataclasses import dataclass
 from multiprocessing.connection import Connection
 from typing import Any
 
+import psutil
+
 from dashboard.data import DashboardError
 from dashboard.jobs import JOB_NICENESS
 
@@ -76,12 +78,15 @@ class BoundedChecks:
 
 
 def _in_child(fn: Callable[..., Any], args: tuple, budget: CheckBudget) -> Any:
+    """``fn(*args)`` in a child of the fork server, watched to its answer or its budget's end."""
     context = multiprocessing.get_context("forkserver")
     context.set_forkserver_preload(PRELOADED)
     receiving, sending = context.Pipe(duplex=False)
-    child = context.Process(target=_child, args=(sending, fn, args, budget), daemon=True)
-    child.start()
-    sending.close()
+    try:
+        child = context.Process(target=_child, args=(sending, fn, args, budget), daemon=True)
+        child.start()
+    finally:
+        sending.close()  # the child holds its own end
     try:
         _watch(child.pid, receiving, budget)
         try:
@@ -90,8 +95,9 @@ def _in_child(fn: Callable[..., Any], args: tuple, budget: CheckBudget) -> Any:
             child.join(1)
             if child.exitcode == -signal.SIGXCPU:
                 raise DashboardError(_too_long(budget)) from None
-            raise DashboardError(f"Checking the records stopped (exit code {child.exitcode}); the server may be "
-                                 f"short of memory. Try again. {ON_YOUR_MACHINE}") from None  # fmt: skip
+            how = f"was killed (signal {-child.exitcode}; the server may be short of memory)" if (
+                child.exitcode or 0) < 0 else f"stopped (exit code {child.exitcode})"  # fmt: skip
+            raise DashboardError(f"Checking the records {how}. Try again. {ON_YOUR_MACHINE}") from None
     finally:
         receiving.close()
         if child.is_alive():
@@ -120,9 +126,8 @@ def _watch(pid: int | None, receiving: Connection, budget: CheckBudget) -> None:
 def _resident(pid: int | None) -> int:
     """A process's resident memory in bytes (0 once it has gone)."""
     try:
-        with open(f"/proc/{pid}/statm") as statm:
-            return int(statm.read().split()[1]) * os.sysconf("SC_PAGE_SIZE")
-    except (OSError, IndexError, ValueError):
+        return psutil.Process(pid).memory_info().rss
+    except (psutil.Error, ValueError):
         return 0
 
 
@@ -139,11 +144,11 @@ def _too_long(budget: CheckBudget) -> str:
 def _child(sending: Connection, fn: Callable[..., Any], args: tuple, budget: CheckBudget) -> None:
     """In the child: limits first, then the work; every outcome is sent as ``(kind, value)``."""
     signal.signal(signal.SIGINT, signal.SIG_DFL)  # a Ctrl-C at the server ends a check without a word
-    with contextlib.suppress(OSError):
-        os.nice(JOB_NICENESS)
-    _limit(resource.RLIMIT_AS, _address_space() + budget.megabytes * 2**20)
-    _limit(resource.RLIMIT_CPU, math.ceil(budget.seconds) + 1)
     try:
+        with contextlib.suppress(OSError):
+            os.nice(JOB_NICENESS)
+        _limit(resource.RLIMIT_AS, psutil.Process().memory_info().vms + budget.megabytes * 2**20)
+        _limit(resource.RLIMIT_CPU, math.ceil(budget.seconds) + 1)
         answer = ("value", fn(*args))
     except DashboardError as exc:
         answer = ("error", str(exc))
@@ -158,14 +163,10 @@ def _child(sending: Connection, fn: Callable[..., Any], args: tuple, budget: Che
 
 
 def _limit(which: int, value: int) -> None:
-    """Lower a resource limit to ``value`` (never above the hard limit the server has)."""
+    """Lower a resource limit to ``value`` (never above the hard limit the server has). Where the
+    system does not enforce it (macOS, for the address space), the server's watch still does."""
     _, hard = resource.getrlimit(which)
     if hard != resource.RLIM_INFINITY:
         value = min(value, hard)
-    resource.setrlimit(which, (value, hard))
-
-
-def _address_space() -> int:
-    """This process's address space in bytes (what the fork server's modules already take)."""
-    with open("/proc/self/statm") as statm:
-        return int(statm.read().split()[0]) * os.sysconf("SC_PAGE_SIZE")
+    with contextlib.suppress(ValueError, OSError):
+        resource.setrlimit(which, (value, hard))

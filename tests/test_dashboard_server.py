@@ -606,12 +606,13 @@ def test_a_job_forked_while_another_thread_writes_the_cache_can_still_write_it(t
 
     writer = threading.Thread(target=write_slowly)
     writer.start()
-    writing.wait(5)
+    assert writing.wait(5)
     job = multiprocessing.get_context("fork").Process(target=_write_from_a_job, args=(cache,))
     job.start()  # as Dash starts a job, while the other thread is inside its transaction
     job.join(30)
     if job.exitcode is None:
         job.kill()
+        job.join()
     done.set()
     writer.join(5)
     assert job.exitcode == 0 and cache.get("from the job") == 1 and cache.get("from the server") == 1

@@ -49,11 +49,11 @@ product:
 lots wait in the campaign queue of every replicate."""
 
 
-def _start(args: list[str], **kwargs) -> subprocess.Popen:
+def _start(args: list[str], extra_env: dict | None = None, **kwargs) -> subprocess.Popen:
     """The command in a new process group, with Ctrl-C at its default (as from a terminal)."""
     return subprocess.Popen(
         [sys.executable, "-m", "ctdild_sim", *args], stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
-        env={**os.environ, "PYTHONPATH": str(ROOT)}, start_new_session=True,
+        env={**os.environ, "PYTHONPATH": str(ROOT), **(extra_env or {})}, start_new_session=True,
         preexec_fn=lambda: signal.signal(signal.SIGINT, signal.SIG_DFL), **kwargs,
     )  # fmt: skip
 
@@ -288,7 +288,10 @@ def test_ctrl_c_while_chromium_prints_a_pdf_ends_both_and_writes_nothing(tmp_pat
                    env={**os.environ, "PYTHONPATH": str(ROOT)})  # fmt: skip
     [run] = list_runs(store)
     out = tmp_path / "pack.pdf"
-    proc = _start(["report", run.run_id, "--results", str(store), "--format", "pdf", "--out", str(out)])
+    scratch = tmp_path / "tmp"  # the command's temporary folders, to see that it leaves none
+    scratch.mkdir()
+    proc = _start(["report", run.run_id, "--results", str(store), "--format", "pdf", "--out", str(out)],
+                  extra_env={"TMPDIR": str(scratch)})  # fmt: skip
 
     def browsers() -> list[psutil.Process]:
         return [p for p in psutil.Process(proc.pid).children(recursive=True) if "chrom" in p.name().lower()]
@@ -298,5 +301,62 @@ def test_ctrl_c_while_chromium_prints_a_pdf_ends_both_and_writes_nothing(tmp_pat
     seconds = _ctrl_c(proc)
     err = proc.stderr.read()
     assert proc.returncode == 130 and err.strip() == "Interrupted: nothing was written.", err
-    assert seconds < 1.0 and not out.exists()
+    assert seconds < 1.0 and not out.exists() and list(scratch.iterdir()) == []
     _wait_for(lambda: _gone(printing), "Chromium to end", timeout=15)
+
+
+def _local_dask_workers(proc: subprocess.Popen) -> list[psutil.Process]:
+    return [c for c in psutil.Process(proc.pid).children() if "local_dask" in " ".join(c.cmdline())]
+
+
+def test_a_local_dask_worker_killed_mid_run_is_replaced_and_the_run_finishes(tmp_path):
+    """Without Dask's nanny, a run whose only worker was killed (as the kernel kills for memory)
+    waited for ever."""
+    proc = _start(["run", str(BASE_SCENARIO), "-n", "1000", "-j", "1", "--chunk-size", "100", "--scheduler", "local",
+                   "--no-store", "--quiet"])  # fmt: skip
+    _wait_for(lambda: _local_dask_workers(proc) and _local_dask_workers(proc)[0].cpu_times().user > 3,
+              "the worker to compute")  # fmt: skip
+    [worker] = _local_dask_workers(proc)
+    worker.kill()
+    out, err = proc.communicate(timeout=120)
+    assert proc.returncode == 0, err
+    assert "Traceback" not in err and "Replicates" in out
+
+
+def test_ctrl_c_while_connecting_to_an_unreachable_scheduler_is_130(tmp_path):
+    """Ctrl-C was only noted while Dask tried to connect, for its 30 s timeout."""
+    proc = _start(["run", str(BASE_SCENARIO), "-n", "40", "--scheduler", "tcp://127.0.0.1:1", "--no-store", "--quiet"])
+    time.sleep(3)  # loaded, and trying to connect
+    seconds = _ctrl_c(proc)
+    err = proc.stderr.read()
+    assert proc.returncode == 130 and err.strip() == "Interrupted: nothing was written.", err
+    assert seconds < 1.0
+
+
+INTERRUPTED_FROM_PYTHON = """
+import os, signal, sys, threading, time
+import psutil
+from ctdild_sim.runs.runner import run_scenario
+from ctdild_sim.scenario.loading import load_scenario
+
+def ctrl_c():
+    while not psutil.Process().children():
+        time.sleep(0.01)
+    os.kill(os.getpid(), signal.SIGINT)
+
+threading.Thread(target=ctrl_c, daemon=True).start()
+try:
+    run_scenario(load_scenario(sys.argv[1]), 2000, 1, workers=2, scheduler="local")
+except KeyboardInterrupt:
+    print("interrupted")
+print([c.pid for c in psutil.Process().children() if c.status() != psutil.STATUS_ZOMBIE])
+print(sorted(t.name for t in threading.enumerate()))
+"""
+
+
+def test_a_local_dask_run_interrupted_in_python_leaves_no_worker_or_thread(tmp_path):
+    """Interrupted while its workers started, a run called from Python left them and the
+    scheduler's thread running (the command line hid it: its workers end with it)."""
+    done = subprocess.run([sys.executable, "-c", INTERRUPTED_FROM_PYTHON, str(BASE_SCENARIO)], capture_output=True,
+                          text=True, timeout=120, env={**os.environ, "PYTHONPATH": str(ROOT)})  # fmt: skip
+    assert done.stdout.split("\n")[:3] == ["interrupted", "[]", "['MainThread']"], done.stdout + done.stderr

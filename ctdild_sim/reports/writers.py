@@ -20,6 +20,7 @@ import shutil
 import signal
 import subprocess
 import tempfile
+import time
 from collections.abc import Callable
 from pathlib import Path
 from typing import TYPE_CHECKING, Literal
@@ -98,9 +99,7 @@ def _write_pdf(pack: Pack, path: Path) -> None:
     from ctdild_sim.reports.html import pack_html
 
     browser = chromium()
-    # its leftovers never replace what happened (a helper process still writing the profile while it
-    # was removed turned a Ctrl-C into "could not be written (Directory not empty)")
-    with tempfile.TemporaryDirectory(prefix="ctdild-pdf-", ignore_cleanup_errors=True) as folder:
+    with tempfile.TemporaryDirectory(prefix="ctdild-pdf-") as folder:
         page = Path(folder) / "report.html"
         page.write_text(pack_html(pack, for_print=True), encoding="utf-8")
         out = Path(folder) / "report.pdf"
@@ -108,31 +107,56 @@ def _write_pdf(pack: Pack, path: Path) -> None:
                    "--disable-background-networking", "--disable-component-update", "--disable-sync",
                    "--no-first-run", f"--user-data-dir={folder}/profile", "--no-pdf-header-footer",
                    "--virtual-time-budget=30000", f"--print-to-pdf={out}", page.as_uri()]  # fmt: skip
-        stderr = _print_with(browser, command)
+        code, stderr = _print_with(browser, command, folder)
         if not out.is_file() or out.stat().st_size == 0:
             tail = " ".join(stderr.strip().splitlines()[-2:])
-            raise ReportError(f"Chromium printed no PDF: {tail}")
+            raise ReportError(f"Chromium printed no PDF (exit code {code}): {tail}")
         shutil.copyfile(out, path)
 
 
-def _print_with(browser: str, command: list[str]) -> str:
-    """Run Chromium to its end and return what it said on stderr. It runs in a process group of its
-    own, so a Ctrl-C at the terminal reaches this process only, which then ends Chromium and all its
-    helper processes (as it does when Chromium takes too long)."""
+def _print_with(browser: str, command: list[str], folder: str) -> tuple[int, str]:
+    """Run Chromium to its end: its exit code and what it said on stderr. It runs in a process
+    group of its own, so a Ctrl-C at the terminal reaches this process only, which then ends
+    Chromium and its helpers (as when it takes too long). Its temporary files go in ``folder``.
+    Its crash handlers, in sessions of their own, are ended too, before ``folder`` is removed:
+    still writing there, they turned a Ctrl-C into "could not be written (Directory not empty)"
+    and left the folder behind."""
     try:
         process = subprocess.Popen(command, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, text=True,
-                                   start_new_session=True)  # fmt: skip
+                                   start_new_session=True, env={**os.environ, "TMPDIR": folder})  # fmt: skip
     except OSError as exc:
         raise ReportError(f"Chromium ({browser}) could not be started ({exc.strerror or exc})") from None
-    try:
-        return process.communicate(timeout=PDF_TIMEOUT_SECONDS)[1]
-    except subprocess.TimeoutExpired:
-        raise ReportError(f"Chromium did not print the PDF within {PDF_TIMEOUT_SECONDS} s") from None
-    finally:
-        if process.returncode is None:
-            with contextlib.suppress(ProcessLookupError):
-                os.killpg(process.pid, signal.SIGKILL)
-            process.wait()
+    with process:
+        try:
+            _, stderr = process.communicate(timeout=PDF_TIMEOUT_SECONDS)
+            return process.returncode, stderr
+        except subprocess.TimeoutExpired:
+            raise ReportError(f"Chromium did not print the PDF within {PDF_TIMEOUT_SECONDS} s") from None
+        finally:
+            if process.returncode is None:
+                with contextlib.suppress(ProcessLookupError):
+                    os.killpg(process.pid, signal.SIGKILL)
+                process.wait()
+            _end_helpers(folder)
+
+
+def _end_helpers(folder: str) -> None:
+    """Kill what is left of a Chromium that used ``folder`` (named in their command lines), and
+    wait up to 2 s for them to be gone (a zombie is gone: it holds no files)."""
+    import psutil
+
+    def alive(process: psutil.Process) -> bool:
+        with contextlib.suppress(psutil.Error):
+            return process.status() != psutil.STATUS_ZOMBIE
+        return False
+
+    left = [p for p in psutil.process_iter(["cmdline"]) if any(folder in part for part in p.info["cmdline"] or ())]
+    for helper in left:
+        with contextlib.suppress(psutil.Error):
+            helper.kill()
+    deadline = time.monotonic() + 2
+    while any(alive(p) for p in left) and time.monotonic() < deadline:
+        time.sleep(0.02)
 
 
 # -- Excel -----------------------------------------------------------------------------------------

@@ -26,54 +26,84 @@ import threading
 
 WORKER_START_SECONDS = 120
 """How long the workers may take to join the scheduler before the run gives up."""
+MAX_REPLACED = 3
+"""Workers that may end during a run (killed for memory, say) and be replaced, as Dask's nanny
+would, before the run stops with ``WorkersLost``."""
+
+
+class WorkersLost(Exception):
+    """The local workers kept ending, or never joined the scheduler."""
 
 
 class LocalWorkers:
     """A scheduler in this process and ``workers`` worker processes of one thread each."""
 
-    def __init__(self, workers: int, interrupted: threading.Event, poll_seconds: float):
+    def __init__(self, workers: int):
         from distributed import LocalCluster
 
         # its dashboard on a free port: the default, 8787, may be another program's (Dask warned)
         self.cluster = LocalCluster(
             n_workers=0, processes=False, protocol="tcp://", host="127.0.0.1", dashboard_address=":0"
         )
+        self.workers = workers
+        self.replaced = 0
         self.processes: list[subprocess.Popen] = []
-        env = {**os.environ, "DASK_LOGGING__DISTRIBUTED": "critical"}
-        for _ in range(workers):
-            self.processes.append(subprocess.Popen(
-                [sys.executable, "-m", "ctdild_sim.runs.local_dask", self.cluster.scheduler_address, str(os.getpid())],
-                stdin=subprocess.DEVNULL, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL,
-                start_new_session=True, env=env,
-            ))  # fmt: skip
-        self._wait_for(workers, interrupted, poll_seconds)
+        try:
+            self.processes = [self._start() for _ in range(workers)]
+        except BaseException:
+            self.kill()
+            raise
 
-    def _wait_for(self, workers: int, interrupted: threading.Event, poll_seconds: float) -> None:
-        """Until every worker has joined; ``KeyboardInterrupt`` as soon as ``interrupted`` is set."""
+    def _start(self) -> subprocess.Popen:
+        return subprocess.Popen(
+            [sys.executable, "-m", "ctdild_sim.runs.local_dask", self.cluster.scheduler_address, str(os.getpid())],
+            stdin=subprocess.DEVNULL, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL,
+            start_new_session=True, env={**os.environ, "DASK_LOGGING__DISTRIBUTED": "critical"},
+        )  # fmt: skip
+
+    def wait_until_joined(self, interrupted: threading.Event, poll_seconds: float) -> None:
+        """Until every worker has joined the scheduler; ``KeyboardInterrupt`` as soon as
+        ``interrupted`` is set, ``WorkersLost`` if they do not join."""
         waited = 0.0
-        while len(self.cluster.scheduler.workers) < workers:
+        while len(self.cluster.scheduler.workers) < self.workers:
             if interrupted.wait(poll_seconds):
                 raise KeyboardInterrupt
             waited += poll_seconds
             ended = [p.returncode for p in self.processes if p.poll() is not None]
             if ended or waited > WORKER_START_SECONDS:
-                self.kill()
-                raise RuntimeError(f"the local Dask workers did not start ({len(ended)} of {workers} ended, "
-                                   f"exit codes {ended})")  # fmt: skip
+                raise WorkersLost(f"the local Dask workers did not start: {len(ended)} of {self.workers} ended "
+                                  f"(exit codes {ended})" if ended else
+                                  f"the local Dask workers did not start within {WORKER_START_SECONDS} s")  # fmt: skip
+
+    def replace_ended(self) -> None:
+        """Start a worker in place of each that has ended; Dask runs its tasks again elsewhere.
+        Without this, a run whose workers had all been killed waited for ever."""
+        for k, process in enumerate(self.processes):
+            if process.poll() is None:
+                continue
+            self.replaced += 1
+            if self.replaced > MAX_REPLACED:
+                raise WorkersLost(f"local Dask workers ended {self.replaced} times (the last with exit code "
+                                  f"{process.returncode}{', killed' if process.returncode < 0 else ''}); the "
+                                  "machine may be short of memory: try fewer --workers")  # fmt: skip
+            self.processes[k] = self._start()
 
     def kill(self) -> None:
-        """End the workers at once and leave the scheduler to end with this process."""
+        """End the workers at once, then the scheduler."""
         for process in self.processes:
             if process.poll() is None:
                 process.kill()
         for process in self.processes:
             process.wait()
-        self.cluster.shutdown_on_close = False  # dask would close it at exit, waiting on it
+        self.cluster.close()
 
     def close(self) -> None:
         """After a run: the scheduler closed, then the workers, which have nothing left to do."""
         self.cluster.close()
-        self.kill()
+        for process in self.processes:
+            if process.poll() is None:
+                process.kill()
+            process.wait()
 
 
 def _serve(address: str, parent_pid: int) -> None:

@@ -32,7 +32,7 @@ from collections import deque
 from collections.abc import Callable, Iterable, Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
-from typing import NamedTuple
+from typing import Any, NamedTuple
 
 import pandas as pd
 
@@ -343,17 +343,21 @@ def _local_pool(
 
 
 def _dask(scheduler: str, workers: int, tasks: list[tuple], on_done: Callable[[ChunkResult], None]) -> None:
-    from distributed import Client
+    from distributed import Client, KilledWorker
     from distributed import as_completed as dask_completed
 
-    from ctdild_sim.runs.local_dask import LocalWorkers
+    from ctdild_sim.runs.local_dask import LocalWorkers, WorkersLost
 
-    local, client = None, None
+    local: LocalWorkers | None = None
+    client = None
     try:
+        if scheduler != "local":  # before Ctrl-C is only noted: connecting waits up to Dask's timeout
+            client = Client(scheduler)
         with _ctrl_c_noted() as interrupted:
             if scheduler == "local":
-                local = LocalWorkers(workers, interrupted, DASK_POLL_SECONDS)
-            client = Client(local.cluster if local else scheduler)
+                local = LocalWorkers(workers)
+                local.wait_until_joined(interrupted, DASK_POLL_SECONDS)
+                client = Client(local.cluster)
             arriving = dask_completed()
             for task in tasks:  # a run's thousands of chunks take a while to send
                 arriving.add(client.submit(simulate_chunk, *task, pure=False))
@@ -361,42 +365,62 @@ def _dask(scheduler: str, workers: int, tasks: list[tuple], on_done: Callable[[C
                     raise KeyboardInterrupt
             while arriving.count():
                 for future in arriving.next_batch(block=False):
-                    on_done(future.result())
+                    try:
+                        chunk = future.result()
+                    except KilledWorker:
+                        raise WorkersLost("Dask's workers died running the same chunk of replicates 3 times; the "
+                                          "machine may be short of memory: try fewer --workers") from None  # fmt: skip
+                    on_done(chunk)
+                if local is not None:
+                    local.replace_ended()
                 if interrupted.wait(DASK_POLL_SECONDS):
                     raise KeyboardInterrupt
+            _close(client, local)  # a Ctrl-C meanwhile is noted, and raised once it is closed
+            client = local = None
+            if interrupted.is_set():
+                raise KeyboardInterrupt
     except KeyboardInterrupt:
         quiet_dask()  # what is dropped on the way out is not the user's news
         if local is not None:
-            local.kill()  # not closed: a close waits for the workers' tasks (0.8-1.5 s)
+            local.kill()  # the workers killed, not asked to finish their tasks (that took 0.8-1.5 s)
+        _close(client, None)
         raise
     except BaseException:
         _close(client, local)
         raise
-    _close(client, local)
 
 
 DASK_POLL_SECONDS = 0.05
-"""How often a run on dask looks for finished chunks and for a Ctrl-C."""
+"""How often a run on dask looks for finished chunks, ended workers and a Ctrl-C."""
 
 
 @contextmanager
 def _ctrl_c_noted() -> Iterator[threading.Event]:
-    """Within the block, Ctrl-C (in the main thread) is noted on the event, and the block's waits
-    raise ``KeyboardInterrupt`` themselves. Raised wherever the signal landed, one was swallowed
-    (inside a garbage-collector callback of dask's: "Exception ignored") and the run went on, and
-    one inside dask's ``sync`` left its event loop logging errors."""
+    """Within the block, a first Ctrl-C (in the main thread) is noted on the event, and the block's
+    waits raise ``KeyboardInterrupt`` themselves; a second one raises where it lands. Raised
+    wherever the signal landed, one was swallowed (inside a garbage-collector callback of dask's:
+    "Exception ignored") and the run went on, and one inside dask's ``sync`` left its event loop
+    logging errors."""
     noted = threading.Event()
     if threading.current_thread() is not threading.main_thread():
         yield noted
         return
-    previous = signal.signal(signal.SIGINT, lambda signum, frame: noted.set())
+
+    previous = signal.getsignal(signal.SIGINT)
+
+    def note(signum: int, frame: object) -> None:
+        noted.set()
+        signal.signal(signal.SIGINT, previous)
+
+    signal.signal(signal.SIGINT, note)
     try:
         yield noted
     finally:
         signal.signal(signal.SIGINT, previous)
 
 
-def _close(client, local) -> None:
+def _close(client: Any, local: Any) -> None:
+    """Close a run's Dask client, then its local scheduler and workers (either may be None)."""
     if client is not None:
         client.close()
     if local is not None:
