@@ -1,10 +1,21 @@
 """ctdild-sim: trial simulation and operations planning for NCT06574581 (AD-MSC in CTD-ILD).
 
-The library is layered, bottom to top: ``scenario`` (what a trial is), ``sim`` (what a replicate
-is built on), ``supply`` (the cell product), ``model`` (one replicate), ``analysis`` (what the
-replicates mean), ``runs`` (many replicates, the results store), ``studies`` (questions answered
-by many runs), ``reports`` (for people). The CLI (``ctdild_sim.cli``) and the dashboard
-(``dashboard``) only call it. The names a script needs are here::
+The library is layered, bottom to top (``tests/test_layers.py`` holds the order):
+
+- ``scenario``: what a trial is and what is assumed about it, validated;
+- ``sim``: what a replicate is built on (event log, random streams, timeouts, capacity, budget);
+- ``supply``: the cell product inside a replicate;
+- ``model``: one replicate, as simpy processes of the protocol;
+- ``actuals``: a trial's records, checked and turned into the trace that drives the model;
+- ``learning``: the scenario's assumptions updated by the records;
+- ``analysis``: what the replicates mean (pure functions of their tables);
+- ``runs``: many replicates, the results store, exports;
+- ``studies``: questions answered by many runs (forecast, lot plan, sensitivity, solve, calibration);
+- ``reports``: for people (terminal, HTML, PDF, Excel).
+
+Beside them: ``cli`` (the ``ctdild-sim`` command: options and rendering), ``__main__`` (its entry
+point, quiet on an early Ctrl-C) and ``results`` (the store under its old name). The dashboard
+(the top-level ``dashboard`` package) only calls the library. The names a script needs are here::
 
     import ctdild_sim
     scenario = ctdild_sim.load_scenario("scenarios/nct06574581.yaml")

@@ -109,3 +109,15 @@ def test_the_check_finds_an_upward_import(tmp_path, monkeypatch):
     assert imports(fake / "bad.py") == [("ctdild_sim.runs.runner", 2)]
     monkeypatch.setattr(__import__(__name__), "ROOT", tmp_path)
     assert violations() == ["ctdild_sim/model/bad.py:2: model imports ctdild_sim.runs.runner (runs)"]
+
+
+PACKAGES = [p.parent for top in ("ctdild_sim", "dashboard") for p in (ROOT / top).rglob("__init__.py")]
+
+
+@pytest.mark.parametrize("package", PACKAGES, ids=lambda p: str(p.relative_to(ROOT)))
+def test_each_package_docstring_names_every_module_it_holds(package):
+    """A package's docstring is its overview: one line per module (``name``), kept true by this test."""
+    doc = ast.get_docstring(ast.parse((package / "__init__.py").read_text())) or ""
+    held = [p.stem for p in package.glob("*.py") if p.stem != "__init__"]
+    held += [p.name for p in package.iterdir() if (p / "__init__.py").is_file()]
+    assert [name for name in sorted(held) if f"``{name}``" not in doc] == []

@@ -1,7 +1,16 @@
-"""What a run's replicates mean: per-replicate metrics as pure functions of the event log
-(``metrics``, ``supply_metrics``), tidy tables (``tables``), summaries and quantiles across
-replicates (``summary``, ``supply_summary``), streaming demand bands (``bands``) and the
-common-random-number comparison of scenarios (``compare``).
+"""What a run's replicates mean: pure functions of their tables.
 
-May import: ``scenario``, ``sim``, ``supply`` and ``model``.
+- ``metrics``: per-replicate metrics from one replicate's event log;
+- ``supply_metrics``: a replicate's lot table, weekly supply series and supply metrics;
+- ``tables``: replicate records as long, tidy tables (the output contract);
+- ``summary``: milestone quantiles, completion probability, screen failures, safety;
+- ``supply_summary``: lots needed and when, waste, stock-out risk;
+- ``bands``: weekly demand and progress bands that stream (no replicate kept);
+- ``costs``: what a run costs, from its lots, metrics and the scenario's prices;
+- ``compare``: scenarios compared on common random numbers;
+- ``sensitivity``: one-at-a-time sensitivity, paired on common random numbers;
+- ``ranking``: the share of each outcome's variance each drawn quantity explains;
+- ``forecast``: what a forecast from records says, against the plan.
+
+May import: ``scenario``, ``sim``, ``supply``, ``model``, ``actuals`` and ``learning``.
 """

@@ -1,6 +1,9 @@
-"""Learning a scenario's assumptions from a trial's records: conjugate and grid beliefs
-(``beliefs``), what the records say about each assumption (``evidence``), and the posterior a
-forecast's replicates draw their parameters from (``posterior``).
+"""Learning a scenario's assumptions from a trial's records.
+
+- ``beliefs``: a prior per assumption, its closed-form (or exact numerical) update, its draws;
+- ``evidence``: what the records say about each assumption (counts, exposures, durations);
+- ``posterior``: the assumptions as beliefs updated by the records, drawn per replicate;
+- ``draws``: a worker's memory of posterior draws across the policies of one lot-plan search.
 
 May import: ``scenario``, ``sim``, ``supply``, ``model`` and ``actuals``.
 """

@@ -1,7 +1,12 @@
-"""Many replicates: the runner (chunks on one core, many cores or a Dask cluster, byte-for-byte
-the same tables whichever), the results store (``results``: one folder per run, written all or
-nothing) and the atomic export of tables to a folder (``export``).
+"""Many replicates: run, stored, exported.
 
-May import: every layer below (``scenario``, ``sim``, ``supply``, ``model``, ``analysis``).
-Nothing below this layer imports from it, from ``reports``, from the CLI or from the dashboard.
+- ``runner``: replicates in chunks on one core, many cores or a Dask cluster, the same tables
+  byte for byte whichever;
+- ``local_dask``: ``--scheduler local``: a scheduler in this process and worker processes;
+- ``results``: the results store, one folder per run, written all or nothing;
+- ``export``: a run's tables written to a folder (Parquet and CSV), all or nothing.
+
+May import: every layer below (``scenario``, ``sim``, ``supply``, ``model``, ``actuals``,
+``learning``, ``analysis``). Nothing below this layer imports from it, from ``reports``, from the
+CLI or from the dashboard.
 """

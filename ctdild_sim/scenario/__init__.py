@@ -1,11 +1,15 @@
-"""The scenario: what a trial is and what is assumed about it, as validated data, and how files
-become it.
+"""The scenario: what a trial is and what is assumed about it, as validated data.
 
-Lives here: the strict pydantic models of a scenario (``trial``: sites, population, screening,
-cohorts, dosing, safety, retention, follow-up; ``product``: the cell product and its supply
-assumptions), the distributions a file may declare (``distributions``), the shared field types
-and ranges (``base``), the YAML reader that no file can hang or crash (``yaml_reader``) and the
-loading of files with their ``FILE: FIELD: PROBLEM`` messages (``loading``).
+- ``base``: the strict pydantic base and the field types scenario models share;
+- ``distributions``: the probability distributions a file may declare;
+- ``eligibility``: the listing's eligibility thresholds as fields;
+- ``product``: the cell product, its lots, stock policy and costs;
+- ``trial``: the scenario itself (sites, population, screening, cohorts, safety, follow-up);
+- ``yaml_reader``: YAML read so that no file can hang, exhaust or crash the reader;
+- ``loading``: files into scenarios, every problem a ``FILE: FIELD: PROBLEM`` line;
+- ``comments``: a file's comments by parameter (sources, WEAK flags);
+- ``parameters``: every parameter as a row (path, value, range, description);
+- ``paths``: fields by dotted path: read one, change one, validate again.
 
 May import: nothing else of ``ctdild_sim`` (this is the bottom layer).
 """

@@ -1,7 +1,11 @@
-"""What every part of a simulated replicate is built on: the event log (the replicate's only
-output), per-replicate and per-component random streams, timeouts that lose every tie (inclusive
-windows), first-come-first-served capacity, and the replicate's budget (the last line of defence
-against a scenario that would run away).
+"""What every part of a simulated replicate is built on.
+
+- ``events``: the event log, the replicate's only output;
+- ``streams``: per-replicate, per-component random streams from one seed;
+- ``timing``: timeouts that lose every tie (inclusive windows), and the end of a day;
+- ``capacity``: places taken first come, first served (infusion beds, sentinel slots);
+- ``memo``: values worked out once per scenario part;
+- ``budget``: what one replicate may do at most (the last defence against a runaway).
 
 May import: ``scenario``.
 """

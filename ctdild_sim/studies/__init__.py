@@ -1,5 +1,10 @@
-"""Questions answered by many runs: the lot plan (the reorder policy that meets a stock-out target
-with the fewest lots, confirmed on fresh seeds).
+"""Questions answered by many runs.
+
+- ``forecast``: a trial under way, from its records: learned, restarted, set against the plan;
+- ``lot_plan``: the reorder policy that meets a stock-out target with the fewest lots;
+- ``sensitivity``: every assumption moved alone to its low and high value;
+- ``solve``: the value of one lever at which a target is met;
+- ``calibration``: whether a forecast's intervals are calibrated (simulation-based).
 
 May import: ``runs`` and every layer below it.
 """

@@ -1,6 +1,15 @@
 """One module per page; the address holds each page's state (``/timeline?runs=A,B&replicate=3``),
 so any view can be bookmarked, reloaded and sent.
 
+- ``timeline``: milestones, the registered date's chance, one replicate's Gantt chart;
+- ``cohorts``: when each cohort passes its gate, stops and pauses;
+- ``screening``: which criteria rule candidates out;
+- ``product``: vials needed and released, stock, waste, cost, and the lot planner;
+- ``compare``: scenarios side by side on common random numbers;
+- ``sensitivity``: the tornado of a sensitivity run, and the variance ranking;
+- ``forecast``: a trial under way, from its records;
+- ``scenario``: a file's parameters with their sources, the editor and uploads.
+
 A page's layout is a pure function of the address's query: its own controls, the query as a
 ``dcc.Store`` (``ids.QUERY``), and a place for the view, which a callback draws from the store
 (the callbacks hold the server's folders; a layout holds nothing but the address).
