@@ -2,9 +2,11 @@
 
 from __future__ import annotations
 
+import contextlib
 import copy
 import os
 import runpy
+import time
 from pathlib import Path
 
 import pandas as pd
@@ -164,3 +166,65 @@ DETERMINISTIC_PRODUCT = {
 def with_product(**overrides) -> dict:
     """The deterministic product section with ``overrides`` deep-merged."""
     return _deep_merge(copy.deepcopy(DETERMINISTIC_PRODUCT), overrides)
+
+
+def wait_until(condition, what: str, timeout: float = 120, every: float = 0.1) -> None:
+    """Poll ``condition`` until it is true; fail naming ``what`` after ``timeout`` seconds (a hang
+    guard, not a benchmark). Tests wait on conditions, never for a fixed time."""
+    deadline = time.monotonic() + timeout
+    while not condition():
+        assert time.monotonic() < deadline, f"timed out waiting for {what}"
+        time.sleep(every)
+
+
+def cpu_seconds(pid: int) -> float:
+    """CPU time a process and its live children have used (0 once it has gone): how far a command
+    under test has got, whatever the machine's speed."""
+    import psutil
+
+    try:
+        process = psutil.Process(pid)
+        total = sum(process.cpu_times()[:2])
+        for child in process.children(recursive=True):
+            with contextlib.suppress(psutil.Error):
+                total += sum(child.cpu_times()[:2])
+        return total
+    except psutil.Error:
+        return 0.0
+
+
+def gone(pid: int) -> bool:
+    """The process has ended (or is a zombie, waiting to be reaped)."""
+    import psutil
+
+    try:
+        return psutil.Process(pid).status() == psutil.STATUS_ZOMBIE
+    except psutil.Error:
+        return True
+
+
+LANES = ("browser", "build", "signals", "slow")
+"""The suite's markers (pyproject.toml). The edit loop's fast lane is ``pytest -m "not slow and not
+browser and not build"``; the README's command runs everything."""
+OUTSIDE_THE_FAST_LANE = ("slow", "browser", "build")
+
+
+def pytest_terminal_summary(terminalreporter) -> None:
+    """The tests' own time (setup, call, teardown) in the fast lane and under each marker, so CI
+    prints the fast lane's runtime on every run."""
+    seconds: dict[str, float] = {}
+    tests: dict[str, set[str]] = {}
+    for reports in terminalreporter.stats.values():
+        for report in reports:
+            if not hasattr(report, "duration") or not hasattr(report, "keywords"):
+                continue
+            lanes = [lane for lane in LANES if lane in report.keywords]
+            if not any(lane in OUTSIDE_THE_FAST_LANE for lane in lanes):
+                lanes.append("fast")
+            for lane in lanes:
+                seconds[lane] = seconds.get(lane, 0.0) + report.duration
+                tests.setdefault(lane, set()).add(report.nodeid)
+    if seconds:
+        shown = "; ".join(f"{lane}: {len(tests[lane])} tests, {seconds[lane]:.0f} s"
+                          for lane in ("fast", *LANES) if lane in seconds)  # fmt: skip
+        terminalreporter.write_line(f"lanes (tests' own time) {shown}")

@@ -240,6 +240,7 @@ def test_restarting_a_deterministic_trial_from_its_records_gives_the_same_milest
         assert lot_figures(restarted_run) == lot_figures(uninterrupted), cut
 
 
+@pytest.mark.slow
 def test_a_forecast_as_of_day_0_with_no_records_is_the_plan(tmp_path):
     scenario = load_scenario(BASE_SCENARIO)
     empty = tmp_path / "empty"
@@ -285,6 +286,7 @@ def test_subjects_off_study_are_restored_from_their_records_without_drawn_facts(
 # -- the command ---------------------------------------------------------------------------------
 
 
+@pytest.mark.slow
 def test_forecast_command_on_the_shipped_example(tmp_path):
     store, out = tmp_path / "results", tmp_path / "out"
     result = CliRunner().invoke(main, [

@@ -184,6 +184,7 @@ def test_supply_report_and_tables(tmp_path):
     assert "Costs per replicate (USD)" in text
 
 
+@pytest.mark.slow
 def test_supply_plan_from_the_cli(tmp_path):
     out = tmp_path / "plan"
     result = run_cli("supply", str(BASE_SCENARIO), "-n", "20", "--target-stockout", "0.3",
@@ -213,6 +214,7 @@ def test_supply_needs_a_product_section(tmp_path):
     assert f"{bare}: product: the scenario has no product section" in result.stderr
 
 
+@pytest.mark.slow
 def test_the_command_leaves_with_clicks_status_and_all_its_output(tmp_path):
     """``ctdild-sim`` skips the interpreter's teardown (run_command): its status and everything it
     printed must still come out, through a pipe too."""

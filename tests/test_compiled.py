@@ -63,6 +63,7 @@ def _fingerprints(python_args: list[str], cwd) -> dict:
     return json.loads(done.stdout)
 
 
+@pytest.mark.slow
 def test_the_compiled_model_gives_the_pure_models_results(tmp_path):
     installed = _fingerprints([sys.executable], tmp_path)  # outside the repository: the installed package
     if not installed["engine"].endswith(".so"):

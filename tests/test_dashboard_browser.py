@@ -32,6 +32,8 @@ from dashboard.pages import PATHS
 
 from conftest import SCENARIOS
 
+pytestmark = pytest.mark.browser
+
 CHROMIUM = "/usr/bin/chromium"
 BASE = "nct06574581.yaml"
 LONG_REVIEW = "nct06574581_long_review.yaml"
@@ -144,7 +146,7 @@ def _screenshot(browser, page: str) -> None:
     driver = browser.driver
     height = driver.execute_script("return document.body.scrollHeight")
     driver.set_window_size(1400, min(max(height + 100, 900), 12_000))
-    time.sleep(0.5)
+    _laid_out(browser)
     driver.save_screenshot(str(SCREENSHOTS / f"dashboard-{page}.png"))
     driver.set_window_size(1400, 1000)
 
@@ -219,6 +221,25 @@ def _legend_overlaps(browser) -> list[str]:
     return browser.driver.execute_script(OVERLAPS)
 
 
+LEGEND_BOXES = """
+return [...document.querySelectorAll('.js-plotly-plot .legend .bg, .js-plotly-plot .main-svg')]
+    .map(e => { const r = e.getBoundingClientRect(); return [r.left, r.top, r.width, r.height]; });
+"""
+
+
+def _laid_out(browser) -> None:
+    """Until the graphs and their legends stand still over two animation frames: plotly lays a
+    legend out after a graph's first draw, and again after the window is resized."""
+    seen: list = []
+
+    def still() -> bool:
+        browser.driver.execute_async_script("requestAnimationFrame(() => requestAnimationFrame(arguments[0]))")
+        seen.append(browser.driver.execute_script(LEGEND_BOXES))
+        return len(seen) >= 2 and seen[-1] == seen[-2]
+
+    _wait(still, "the graphs to be laid out")
+
+
 def _severe_logs(browser) -> list:
     return [e for e in browser.get_logs() or [] if e.get("level") == "SEVERE"]
 
@@ -264,7 +285,7 @@ def test_every_page_renders_its_graphs_without_console_errors(browser, server, r
               f"the address of {page}")  # fmt: skip
         _wait(lambda expected=expected: _graphs(browser) >= expected, f"{expected} graphs on {page}")
         assert not browser.driver.find_elements(By.CSS_SELECTOR, f"#{ids.VIEW} .error")
-        time.sleep(0.5)  # plotly lays a legend out after the graph's first draw
+        _laid_out(browser)  # plotly lays a legend out after the graph's first draw
         assert _legend_overlaps(browser) == [], page
         _screenshot(browser, page)
     # the lot planner, run from the Cell product page as a background job
@@ -341,7 +362,7 @@ def test_two_scenario_comparison_runs_through_the_ui(browser, server, results_di
     text = _view(browser)
     assert "paired replicate by replicate" in text and "Paired differences" in text
     assert "NCT06574581 long review" in text
-    time.sleep(0.5)
+    _laid_out(browser)  # plotly lays a legend out after the graph's first draw
     assert _legend_overlaps(browser) == [], "compare"
     _screenshot(browser, "compare")
     assert _severe_logs(browser) == []
@@ -388,7 +409,7 @@ def test_the_forecast_view_draws_from_the_shipped_records(browser, server, resul
         assert part in text, part
     svg = browser.find_element(f"#{ids.VIEW} .js-plotly-plot").get_attribute("innerHTML")
     assert "the records" in svg and "forecast P10-P90" in svg and "plan from the start" in svg
-    time.sleep(0.5)
+    _laid_out(browser)  # plotly lays a legend out after the graph's first draw
     assert _legend_overlaps(browser) == [], "forecast"
     _screenshot(browser, "forecast")
     # a zip of records with a mistake: the CLI's message, naming the zip, its file, row and column
@@ -453,7 +474,7 @@ def test_the_sensitivity_page_draws_a_stored_tornado_and_ranks_a_run(browser, se
     assert "tornado of 2 assumptions" in text and "share of each outcome's variance explained" in text
     assert "CMUH referral_rate_per_month" in text and "safety.hold_days" in text
     assert "nav-current" in browser.find_element(".nav-sensitivity").get_attribute("class")
-    time.sleep(0.5)
+    _laid_out(browser)  # plotly lays a legend out after the graph's first draw
     assert _legend_overlaps(browser) == []
     _screenshot(browser, "sensitivity")
     assert _severe_logs(browser) == []

@@ -258,6 +258,7 @@ def test_a_records_check_past_its_memory_is_stopped_with_a_message(ctx):
         _budgeted(ctx, megabytes=20).checks.run(bytearray, 100 * 2**20)
 
 
+@pytest.mark.slow
 def test_the_problems_of_bad_records_are_the_first_200_of_them(ctx):
     status = callbacks.on_records_check(ctx, BASE, f"{UPLOADED}costly.zip", "2026-11-25", costly_records(bad=True))
     lines = status.children.splitlines()

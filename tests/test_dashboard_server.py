@@ -33,7 +33,7 @@ from dashboard import create_app
 from dashboard.data import DashboardError
 from dashboard.jobs import JobSlot
 
-from conftest import ROOT, SCENARIOS
+from conftest import ROOT, SCENARIOS, cpu_seconds, gone, wait_until
 
 BASE = "nct06574581.yaml"
 
@@ -313,10 +313,13 @@ def test_live_server_refuses_other_hosts(live):
     assert live.get("/", host=f"localhost:{live.port}")[0] == 200
 
 
+@pytest.mark.signals
+@pytest.mark.slow
 def test_live_server_caps_replicates_and_runs_one_job_at_a_time(live):
     assert "Replicates must be from 1 to 200,000 (got 10,000,000)" in live.result(live.start_run(10_000_000))
     big = live.start_run(200_000)  # minutes of work for one worker
-    time.sleep(2)
+    big_pid = int(big["job"].split("~")[0])
+    wait_until(lambda: cpu_seconds(big_pid) > 1, "the job to simulate")
     # the page keeps answering while the job runs
     for _ in range(20):
         status, _ = live.request("GET", "/_dash-layout", timeout=10)
@@ -324,9 +327,8 @@ def test_live_server_caps_replicates_and_runs_one_job_at_a_time(live):
     second = live.result(live.start_run(5))
     assert "Another job is running (1 scenario run(s) of 200,000 replicates" in second
     assert live.result(big, timeout=1) is None  # still running
-    job_pid = int(big["job"].split("~")[0])  # the job's own process: ending it frees the server's one slot
-    os.kill(job_pid, signal.SIGKILL)
-    time.sleep(1)
+    os.kill(big_pid, signal.SIGKILL)  # the job's own process: ending it frees the server's one slot
+    wait_until(lambda: gone(big_pid), "the killed job to end")
     assert "Stored 1 run(s) of 5 replicates" in live.result(live.start_run(5))
 
 
@@ -352,6 +354,7 @@ def test_the_job_slot_is_released_however_the_job_ends(tmp_path):
         pass
 
 
+@pytest.mark.signals
 def test_ctrl_c_stops_the_dashboard_with_status_130(live):
     """The dashboard took Ctrl-C and exited 0, as if it had ended of itself."""
     live.proc.send_signal(signal.SIGINT)
@@ -386,6 +389,8 @@ def _records_check(live, upload: dict) -> dict:
     return _payload(live.app, key, values)
 
 
+@pytest.mark.signals
+@pytest.mark.slow
 def test_costly_records_checks_leave_the_server_answering_and_its_memory_as_it_was(live):
     """Four checks of a costly upload at once ran in the server's threads: ~100 s each, the server
     grew from 157 to 677 MB and GET / took 6.75 s. They run in child processes now."""
@@ -415,12 +420,14 @@ def test_costly_records_checks_leave_the_server_answering_and_its_memory_as_it_w
     assert "Traceback" not in Path(live.log.name).read_text()
 
 
+@pytest.mark.signals
+@pytest.mark.slow
 def test_ctrl_c_at_the_terminal_stops_the_dashboard_and_its_job_without_a_traceback(live):
     """The terminal's Ctrl-C reaches the whole process group: a running job printed a
     KeyboardInterrupt traceback."""
     job = live.start_run(200_000)
     job_pid = int(job["job"].split("~")[0])
-    time.sleep(2)
+    wait_until(lambda: cpu_seconds(job_pid) > 1, "the job to simulate")
     assert live.result(job, timeout=1) is None  # it runs
     os.killpg(live.proc.pid, signal.SIGINT)
     started = time.monotonic()
@@ -435,10 +442,12 @@ def test_ctrl_c_at_the_terminal_stops_the_dashboard_and_its_job_without_a_traceb
     assert "Traceback" not in log and log.rstrip().endswith("The dashboard stopped (Ctrl-C).")
 
 
+@pytest.mark.signals
+@pytest.mark.slow
 def test_a_job_ends_when_the_server_is_killed(live):
     job = live.start_run(200_000)
     job_pid = int(job["job"].split("~")[0])
-    time.sleep(2)
+    wait_until(lambda: cpu_seconds(job_pid) > 1, "the job to simulate")
     assert live.result(job, timeout=1) is None
     live.proc.kill()  # kill -9 of the server: no handler runs
     live.proc.wait(timeout=10)

@@ -95,6 +95,7 @@ def test_the_corpus_covers_every_leaf_of_every_shipped_file():
     assert len(CORPUS) > 8 * 150  # the base file alone has over 150 leaves
 
 
+@pytest.mark.slow
 @pytest.mark.parametrize("chunk", range(8))
 def test_every_mutant_is_refused_or_runs_within_its_budget(folder, chunk):
     runner = CliRunner()
@@ -127,6 +128,7 @@ def test_every_mutant_is_refused_or_runs_within_its_budget(folder, chunk):
     print(f"chunk {chunk}: {accepted} mutants ran; slowest so far {SLOWEST['seconds']:.2f} s ({SLOWEST['mutant']})")
 
 
+@pytest.mark.slow
 def test_true_is_never_taken_for_a_number(folder):
     """YAML's booleans were accepted as 1 in numeric fields (19 such mutants of 622): every numeric
     leaf of every shipped file set to ``true`` is refused, naming its path."""

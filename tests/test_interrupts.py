@@ -27,7 +27,9 @@ from ctdild_sim.cli import main
 from ctdild_sim.runs.export import STAGING_MARK, remove_stale_staging, write_tables
 from ctdild_sim.runs.results import list_runs
 
-from conftest import BASE_SCENARIO, ROOT
+from conftest import BASE_SCENARIO, ROOT, cpu_seconds
+
+pytestmark = pytest.mark.signals
 
 QUEUED_LOTS = """\
 extends: {base}
@@ -81,13 +83,13 @@ def _ctrl_c(proc: subprocess.Popen) -> float:
     return time.monotonic() - started
 
 
+@pytest.mark.slow
 @pytest.mark.parametrize("scheduler", [[], ["--scheduler", "local"]], ids=["pool", "local dask"])
 def test_a_killed_run_leaves_no_worker_running(tmp_path, scheduler):
     # one long task per worker: a worker never goes back to the task queue to find its parent gone
     proc = _start(["run", str(BASE_SCENARIO), "-n", "100000", "-j", "2", "--chunk-size", "50000", "--results",
                    str(tmp_path), "--quiet", *scheduler])  # fmt: skip
-    _wait_for(lambda: len(_workers(proc)) >= 2, "the two workers")
-    time.sleep(1)
+    _wait_for(lambda: len(_workers(proc)) >= 2 and cpu_seconds(proc.pid) > 2, "the two workers to simulate")
     workers = _workers(proc)
     proc.kill()  # kill -9: no handler runs in the parent
     proc.wait(timeout=30)
@@ -118,11 +120,13 @@ def test_a_killed_runs_staging_folder_is_removed_by_the_next_run(tmp_path):
     assert [r.problem for r in list_runs(store)] == [None]
 
 
+@pytest.mark.slow
 def test_ctrl_c_with_many_queued_lots_stops_at_once(tmp_path):
     scenario = tmp_path / "queued.yaml"
     scenario.write_text(QUEUED_LOTS.format(base=BASE_SCENARIO))
     proc = _start(["run", str(scenario), "-n", "100000", "-j", "1", "--results", str(tmp_path / "r"), "--quiet"])
-    time.sleep(4)  # well into the replicates (each queues about a thousand lots)
+    _wait_for(lambda: proc.poll() is not None or cpu_seconds(proc.pid) > 4,
+              "the replicates (each queues about a thousand lots)")  # fmt: skip
     assert proc.poll() is None, proc.communicate()
     seconds = _ctrl_c(proc)
     err = proc.stderr.read()
@@ -162,6 +166,7 @@ def test_ctrl_c_during_the_save_exits_130_and_leaves_nothing(tmp_path):
     assert list(store.iterdir()) == []
 
 
+@pytest.mark.slow
 @pytest.mark.parametrize("moment", ["as its workers start", "once they compute"])
 def test_ctrl_c_on_a_local_dask_cluster_exits_at_once_without_a_traceback(tmp_path, moment):
     """Ignored while the cluster started its workers, a Ctrl-C was lost and the run went on
@@ -170,7 +175,7 @@ def test_ctrl_c_on_a_local_dask_cluster_exits_at_once_without_a_traceback(tmp_pa
                    "--quiet"])  # fmt: skip
     _wait_for(lambda: len(_workers(proc)) >= (1 if moment == "as its workers start" else 2), "the dask workers")
     if moment == "once they compute":
-        time.sleep(3)
+        _wait_for(lambda: sum(cpu_seconds(w.pid) for w in _workers(proc)) > 6, "the workers to simulate")
     workers = _workers(proc)
     seconds = _ctrl_c(proc)
     err = proc.stderr.read()
@@ -207,6 +212,7 @@ def test_ctrl_c_while_the_command_loads_exits_130_at_once_without_a_traceback(tm
     assert seconds < 1.0 and not (tmp_path / "results").exists()
 
 
+@pytest.mark.slow
 def test_a_local_dask_cluster_runs_quietly_when_its_usual_port_is_taken(tmp_path):
     """Dask's dashboard once took port 8787 and warned on stderr when another program held it (a
     test failed then, passing alone): it takes a free port now."""
@@ -279,6 +285,7 @@ def test_two_exports_to_the_same_folder_at_once_do_not_collide(tmp_path):
     assert remove_stale_staging(tmp_path) == []
 
 
+@pytest.mark.slow
 def test_ctrl_c_while_chromium_prints_a_pdf_ends_both_and_writes_nothing(tmp_path):
     """Chromium got the terminal's Ctrl-C too, and the report said "could not be written
     (Directory not empty)" with status 1: its helpers were still writing the folder being removed."""
@@ -305,10 +312,18 @@ def test_ctrl_c_while_chromium_prints_a_pdf_ends_both_and_writes_nothing(tmp_pat
     _wait_for(lambda: _gone(printing), "Chromium to end", timeout=15)
 
 
+def _waiting(pid: int) -> bool:
+    """Loaded (a second of CPU) and now waiting: under 0.05 s of CPU in the next 0.3 s."""
+    before = cpu_seconds(pid)
+    time.sleep(0.3)
+    return before > 1 and cpu_seconds(pid) - before < 0.05
+
+
 def _local_dask_workers(proc: subprocess.Popen) -> list[psutil.Process]:
     return [c for c in psutil.Process(proc.pid).children() if "local_dask" in " ".join(c.cmdline())]
 
 
+@pytest.mark.slow
 def test_a_local_dask_worker_killed_mid_run_is_replaced_and_the_run_finishes(tmp_path):
     """Without Dask's nanny, a run whose only worker was killed (as the kernel kills for memory)
     waited for ever."""
@@ -323,10 +338,11 @@ def test_a_local_dask_worker_killed_mid_run_is_replaced_and_the_run_finishes(tmp
     assert "Traceback" not in err and "Replicates" in out
 
 
+@pytest.mark.slow
 def test_ctrl_c_while_connecting_to_an_unreachable_scheduler_is_130(tmp_path):
     """Ctrl-C was only noted while Dask tried to connect, for its 30 s timeout."""
     proc = _start(["run", str(BASE_SCENARIO), "-n", "40", "--scheduler", "tcp://127.0.0.1:1", "--no-store", "--quiet"])
-    time.sleep(3)  # loaded, and trying to connect
+    _wait_for(lambda: _waiting(proc.pid), "the command to load and try to connect")
     seconds = _ctrl_c(proc)
     err = proc.stderr.read()
     assert proc.returncode == 130 and err.strip() == "Interrupted: nothing was written.", err

@@ -222,6 +222,7 @@ def test_ranks_break_ties_at_random():
     assert abs(np.mean(ranks) - 0.5) < 4 * math.sqrt(1 / 12 / 2000)
 
 
+@pytest.mark.slow
 def test_a_small_calibration_check():
     # the full check (200 trials, three cut days, with and without learning) is benchmarks/calibration.py
     trials = 40

@@ -41,6 +41,7 @@ def test_policy_replacement_keeps_everything_else():
     assert changed.cohorts == scenario.cohorts
 
 
+@pytest.mark.slow
 def test_plan_meets_its_target_on_fresh_seeds():
     scenario = load_scenario(BASE_SCENARIO)
     target = 0.10
@@ -67,6 +68,7 @@ def test_without_a_policy_the_base_scenario_misses_the_target():
     assert stockout_risk(simulate_metrics(scenario, 100, seed=5)) > 0.10
 
 
+@pytest.mark.slow
 def test_stopping_failing_candidates_early_keeps_every_decision(monkeypatch):
     from ctdild_sim.studies import lot_plan
 
@@ -133,6 +135,7 @@ def test_a_guessed_point_is_bisected_below_first_and_the_answer_is_the_same(smal
         assert len(tried) <= math.ceil(math.log2(guess + 1)) + math.ceil(math.log2(max(max_point - guess, 1))) + 2
 
 
+@pytest.mark.slow
 def test_the_plan_is_the_cheapest_confirmed_candidate_and_skips_only_costlier_ones():
     scenario = load_scenario(BASE_SCENARIO)
     plan = plan_lots(scenario, 0.10, replicates=60, seed=11, extra_lookaheads=(0.0, 56.0, 112.0))

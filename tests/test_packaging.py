@@ -10,6 +10,7 @@ import sys
 import tomllib
 import zipfile
 
+import pytest
 from click.testing import CliRunner
 
 from ctdild_sim.cli import main
@@ -51,6 +52,7 @@ def _wheel(tmp_path, **environment) -> tuple[set[str], str]:
     return names, built.stdout + built.stderr
 
 
+@pytest.mark.build
 def test_the_wheel_holds_the_scenarios_the_dashboard_assets_and_the_compiled_model(tmp_path):
     names, printed = _wheel(tmp_path)
     compiled = compiled_modules()
@@ -69,6 +71,7 @@ def test_the_wheel_holds_the_scenarios_the_dashboard_assets_and_the_compiled_mod
     assert "dashboard/assets/plotly-cartesian.min.js" in names
 
 
+@pytest.mark.build
 def test_without_a_working_compiler_the_wheel_is_pure_python(tmp_path):
     names, printed = _wheel(tmp_path, CC="false")  # a "compiler" that always fails
     assert "ctdild-sim build: compiling the model failed" in printed and "installing pure Python" in printed

@@ -79,6 +79,7 @@ def test_html_report(store, tmp_path):
     assert len(tables) >= 10 and not any(RAW.search(t.fillna("").to_string()) for t in tables)  # empty: read as NaN
 
 
+@pytest.mark.slow
 def test_pdf_report_pages_render(store, tmp_path):
     pdfium = pytest.importorskip("pypdfium2")
     root, ids = store
@@ -149,6 +150,7 @@ def test_a_pdf_without_chromium_says_so_and_writes_nothing(store, tmp_path, monk
         write_report(steering_pack([RunRecord.open(ids[0], root)]), tmp_path / "x.doc", "doc")  # type: ignore[arg-type]
 
 
+@pytest.mark.slow
 def test_the_dashboard_exports_with_the_same_writers(store, tmp_path):
     import base64
 

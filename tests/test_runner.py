@@ -10,12 +10,10 @@ import pickle
 import signal
 import subprocess
 import sys
-import time
 from pathlib import Path
 
 import numpy as np
 import pandas as pd
-import psutil
 import pytest
 from click.testing import CliRunner
 
@@ -28,7 +26,7 @@ from ctdild_sim.runs.runner import run_scenario, simulate_metrics
 from ctdild_sim.scenario.loading import _deep_merge, load_scenario
 from ctdild_sim.scenario.trial import Scenario
 
-from conftest import BASE_SCENARIO, ROOT, SCENARIOS, fixed
+from conftest import BASE_SCENARIO, ROOT, SCENARIOS, cpu_seconds, fixed, wait_until
 
 BASE = load_scenario(BASE_SCENARIO)
 
@@ -300,6 +298,7 @@ def test_foreign_and_corrupt_folders_are_reported_not_crashed_on(tmp_path):
         load("../etc", store)
 
 
+@pytest.mark.slow
 def test_interrupted_run_leaves_nothing(tmp_path):
     store = tmp_path / "results"
     env = {**os.environ, "PYTHONPATH": str(ROOT)}
@@ -310,11 +309,8 @@ def test_interrupted_run_leaves_nothing(tmp_path):
         # as from a terminal: a shell's background job would otherwise pass SIGINT on as ignored
         preexec_fn=lambda: signal.signal(signal.SIGINT, signal.SIG_DFL),
     )  # fmt: skip
-    deadline = time.monotonic() + 120
-    while len(psutil.Process(proc.pid).children()) < 2:  # the two workers are simulating
-        assert proc.poll() is None and time.monotonic() < deadline, proc.communicate()
-        time.sleep(0.2)
-    time.sleep(2)
+    wait_until(lambda: proc.poll() is not None or cpu_seconds(proc.pid) > 4, "the two workers to simulate")
+    assert proc.poll() is None, proc.communicate()
     proc.send_signal(signal.SIGINT)
     _, err = proc.communicate(timeout=120)
     assert proc.returncode == 130, err
@@ -414,6 +410,7 @@ def test_metrics_only_runs_give_the_full_runs_metrics(path):
         pd.testing.assert_frame_equal(full.bands.table(kind), kept_none.bands.table(kind))
 
 
+@pytest.mark.slow
 def test_adaptive_replicates_stop_at_the_asked_precision_and_repeat():
     from ctdild_sim.runs.runner import half_width, run_to_precision
 

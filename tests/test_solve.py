@@ -31,6 +31,7 @@ def test_the_hold_that_meets_a_date_on_a_deterministic_trial():
     assert solution.sure_from == solution.possible_from == solution.value
 
 
+@pytest.mark.slow
 def test_the_referral_rate_that_fills_cohort_1_by_a_date_matches_the_gamma_closed_form():
     # Poisson referrals at a known rate (cv 0), everyone eligible, a fixed 14-day screening, the site
     # active on day 10: cohort 1 (3 subjects) is enrolled on day 24 + the 3rd referral's time,
@@ -95,6 +96,7 @@ def test_the_cli_refuses_bad_levers_and_targets(tmp_path, args, problem):
     assert not (tmp_path / "out").exists()
 
 
+@pytest.mark.slow
 def test_the_cli_prints_the_answer_and_its_uncertainty(tmp_path):
     result = CliRunner().invoke(main, ["solve", str(BASE_SCENARIO), "--lever", "sites.0.referral_rate_per_month",
                                        "--target", "P(lplv_by 2028-06-30) >= 0.5", "-n", "40", "-j", "1", "--quiet",
