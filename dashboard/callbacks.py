@@ -12,18 +12,15 @@ from __future__ import annotations
 
 import base64
 import datetime as dt
-import math
 import re
 import sys
 from collections.abc import Callable
-from dataclasses import dataclass, field
 from pathlib import Path
 from urllib.parse import parse_qs
 
 import dash
 import pandas as pd
 from dash import ALL, MATCH, Input, Output, State, no_update
-from dash.exceptions import PreventUpdate
 
 from ctdild_sim.actuals.reader import ActualsError, RecordBook, RecordFiles, as_of_hint
 from ctdild_sim.actuals.records import read_records
@@ -31,12 +28,11 @@ from ctdild_sim.reports.pack import Pack, RunRecord, steering_pack, view_pack
 from ctdild_sim.reports.writers import FORMATS, ReportError, report_bytes
 from ctdild_sim.runs.export import WriteFailed, safe_for_spreadsheets
 from ctdild_sim.runs.results import StoreError, save_run
-from ctdild_sim.runs.runner import run_scenario
 from ctdild_sim.sim.budget import BudgetExceeded
 from ctdild_sim.studies.forecast import forecast
 from ctdild_sim.studies.lot_plan import Evaluation, plan_lots
 from dashboard import ids, layout
-from dashboard.bounded import BoundedChecks
+from dashboard.context import MAX_SEED, Context, messages, whole_number
 from dashboard.data import (
     UPLOADED,
     DashboardError,
@@ -51,38 +47,14 @@ from dashboard.data import (
     scrub,
     stored_runs,
 )
-from dashboard.jobs import JobSlot, prepare_job_process
+from dashboard.jobs import prepare_job_process
 from dashboard.pages import PATHS
+from dashboard.running import job_callback, run_and_store, run_options, show_stored
+from dashboard.scenario_editor import on_scenario
 from dashboard.views import PAGES, View, lot_plan_view, scenario_view, typical_options
 
 PAGE_TABS = list(PAGES)
-MAX_SEED = 2**63 - 1
-
-
-@dataclass(frozen=True)
-class Context:
-    """What every callback works over: the folders, and the limits the server enforces."""
-
-    scenarios_dir: Path
-    results_dir: Path
-    workers: int
-    max_replicates: int
-    jobs: JobSlot
-    server_pid: int
-    actuals_dir: Path | None = None  # folders of a trial's records (the Forecast tab)
-    checks: BoundedChecks = field(default_factory=BoundedChecks)  # where a visitor's records are read
-
-
 # -- checking what the browser sent --------------------------------------------------------
-
-
-def whole_number(value: object, what: str, low: int, high: int) -> int:
-    """``value`` as an int in [low, high], or a DashboardError saying what is wrong."""
-    if isinstance(value, bool) or not isinstance(value, int | float) or not math.isfinite(value) or value != int(value):
-        raise DashboardError(f"{what} must be a whole number from {low:,} to {high:,}")
-    if not low <= int(value) <= high:
-        raise DashboardError(f"{what} must be from {low:,} to {high:,} (got {int(value):,})")
-    return int(value)
 
 
 def names(value: object, what: str) -> list[str]:
@@ -103,19 +75,7 @@ def job_replicates(ctx: Context, files: int, replicates: object) -> int:
     return n
 
 
-def _messages(ctx: Context, exc: Exception) -> str:
-    return scrub(scrub(str(exc), ctx.results_dir), ctx.scenarios_dir)
-
-
 # -- the callbacks ---------------------------------------------------------------------------
-
-
-def run_options(results_dir: Path) -> list[dict]:
-    return [
-        {"label": f"{r.manifest['scenario_name']} · {r.manifest['replicates']} replicates · seed "
-                  f"{r.manifest['seed']} · {r.run_id}", "value": r.run_id}
-        for r in stored_runs(results_dir)
-    ]  # fmt: skip
 
 
 def address_runs(search: object) -> list[str]:
@@ -229,17 +189,15 @@ def on_view(ctx: Context, query: object) -> list:
         return layout.error("This page's state could not be read; reload the page.")
     page = query.get("page")
     if page == "scenario":
-        from dashboard.scenario_editor import on_scenario  # the Scenario page's own module
-
         return on_scenario(ctx, query.get("file"))
     try:
         return layout.render(build_view(ctx, page, query.get("runs"), query.get("replicate")))
     except NothingPicked as exc:
         return layout.hint(str(exc))
     except DashboardError as exc:
-        return layout.error(_messages(ctx, exc))
+        return layout.error(messages(ctx, exc))
     except Exception as exc:  # a run whose tables are not what a run holds: say so on its page
-        return layout.error(f"These runs cannot be shown ({type(exc).__name__}: {_messages(ctx, exc)}). "
+        return layout.error(f"These runs cannot be shown ({type(exc).__name__}: {messages(ctx, exc)}). "
                             "A stored run may be damaged; run its scenario again.")  # fmt: skip
 
 
@@ -269,36 +227,11 @@ def on_run(ctx: Context, set_progress: Callable, files: object, replicates: obje
         seed = whole_number(seed, "The seed", 0, MAX_SEED)
         loaded = [(name, *load_scenario_file(ctx.scenarios_dir, name)) for name in picked]
         with ctx.jobs.hold(f"{len(loaded)} scenario run(s) of {n:,} replicates"):
-            run_ids = _run_and_store(ctx, set_progress, loaded, n, seed)
+            run_ids = run_and_store(ctx, set_progress, loaded, n, seed)
     except (DashboardError, BudgetExceeded, StoreError, WriteFailed) as exc:
-        return no_update, no_update, _messages(ctx, exc)
+        return no_update, no_update, messages(ctx, exc)
     status = f"Stored {len(run_ids)} run(s) of {n} replicates, seed {seed}: {', '.join(run_ids)}"
     return run_options(ctx.results_dir), run_ids, status
-
-
-def _run_and_store(ctx: Context, set_progress: Callable, loaded: list, replicates: int, seed: int) -> list[str]:
-    total, done = replicates * len(loaded), 0
-    run_ids = []
-    for name, scenario, text in loaded:
-        started = dt.datetime.now(dt.UTC)
-
-        def advance(k: int, name: str = name) -> None:
-            nonlocal done
-            done += k
-            set_progress((str(done), str(total), f"{name}: {done:,} / {total:,} replicates"))
-
-        set_progress((str(done), str(total), f"{name}: starting"))
-        try:
-            tables = run_scenario(scenario, replicates, seed, on_replicate=advance, workers=ctx.workers)
-        except BudgetExceeded as exc:
-            raise DashboardError(f"{name}: {exc}") from None
-        path = save_run(
-            ctx.results_dir, tables.with_summaries(scenario), scenario=scenario,
-            scenario_file=ctx.scenarios_dir / name, scenario_text=text, seed=seed, replicates=replicates,
-            options={"workers": ctx.workers, "source": "dashboard"}, command=sys.argv, started=started,
-        )  # fmt: skip
-        run_ids.append(path.name)
-    return run_ids
 
 
 def on_plan(ctx: Context, set_progress: Callable, run_ids: object, target_pct: object, replicates: object,
@@ -326,7 +259,7 @@ def on_plan(ctx: Context, set_progress: Callable, run_ids: object, target_pct: o
         with ctx.jobs.hold(f"a lot plan of {n:,} replicates per policy"):
             plan = plan_lots(scenario, target_pct / 100, n, seed, on_evaluated=evaluated, workers=ctx.workers)
     except (DashboardError, BudgetExceeded) as exc:
-        return layout.error(_messages(ctx, exc))
+        return layout.error(messages(ctx, exc))
     return layout.render(lot_plan_view(plan, scenario.name, seed))
 
 
@@ -425,7 +358,7 @@ def on_records_check(ctx: Context, scenario_name: object, choice: object, as_of:
         lines = ctx.checks.run(records_summary, ctx.scenarios_dir, _actuals_dir(ctx), scenario_name, choice, as_of,
                                upload)  # fmt: skip
     except DashboardError as exc:
-        return layout.error(_messages(ctx, exc))
+        return layout.error(messages(ctx, exc))
     return dash.html.Div([dash.html.P(line, className="records-ok") for line in lines])
 
 
@@ -480,17 +413,8 @@ def on_forecast(ctx: Context, set_progress: Callable, scenario_name: object, cho
     except ActualsError as exc:
         return no_update, layout.error(_shown(source, exc))
     except (DashboardError, BudgetExceeded, StoreError, WriteFailed) as exc:
-        return no_update, layout.error(_messages(ctx, exc))
+        return no_update, layout.error(messages(ctx, exc))
     return path.name, f"Stored forecast {path.name} ({n} replicates, seed {seed}, as of {day})."
-
-
-def on_stored(ctx: Context, run_ids: object):
-    """Show the runs a page's job just stored (a forecast; an edited scenario's run, with its base):
-    the run picker's options, and those runs picked."""
-    picked = [run_ids] if isinstance(run_ids, str) else run_ids
-    if not isinstance(picked, list) or not picked or not all(isinstance(r, str) and r for r in picked):
-        raise PreventUpdate
-    return run_options(ctx.results_dir), picked
 
 
 MIME = {"html": "text/html", "pdf": "application/pdf",
@@ -525,7 +449,7 @@ def on_export(ctx: Context, query: object, fmt: object = "html"):
                          captions=view.captions)  # fmt: skip
         return _download(pack, fmt, f"ctdild-sim-{page}"), ""
     except (DashboardError, ReportError) as exc:
-        return no_update, _messages(ctx, exc)
+        return no_update, messages(ctx, exc)
 
 
 def on_steering_pack(ctx: Context, run_ids: object, fmt: object = "pdf"):
@@ -537,7 +461,7 @@ def on_steering_pack(ctx: Context, run_ids: object, fmt: object = "pdf"):
         records = [RunRecord(r.run_id, r.manifest, r.scenario, r.tables) for r in runs]
         return _download(steering_pack(records), fmt, f"steering-pack-{slug(runs[0].run_id)}"), ""
     except (DashboardError, ReportError) as exc:
-        return no_update, _messages(ctx, exc)
+        return no_update, messages(ctx, exc)
 
 
 def on_csv(key: object, rows: object, columns: object):
@@ -568,38 +492,6 @@ def on_typical_options(ctx: Context, _id: object, query: object) -> list[dict]:
     if not runs:
         return []
     return typical_options(runs[0])
-
-
-def job_callback(
-    app: dash.Dash, outputs: list, button: str, cancel: str, progress: list, states: list, run: Callable
-) -> None:
-    """A background job started by ``button`` (disabled while it runs; ``cancel`` enabled), reporting
-    through ``progress``; ``run(set_progress, *states)`` does the work. Its outputs should all live
-    on the button's page: Dash fires a callback whose outputs were already there when its input
-    appears, and a page's content appearing is not a click."""
-
-    @app.callback(
-        *outputs, Input(button, "n_clicks"), *states,
-        background=True,
-        running=[(Output(button, "disabled"), True, False), (Output(cancel, "disabled"), False, True)],
-        cancel=[Input(cancel, "n_clicks")],
-        progress=progress,
-        prevent_initial_call=True,
-    )  # fmt: skip
-    def job(set_progress, clicks, *values):
-        if not clicks:
-            raise PreventUpdate
-        return run(set_progress, *values)
-
-
-def show_stored(app: dash.Dash, ctx: Context, store: str) -> None:
-    """When a page's job puts the runs it stored in ``store``, pick them in the run picker."""
-    app.callback(
-        Output(ids.RUN_PICKER, "options", allow_duplicate=True),
-        Output(ids.RUN_PICKER, "value", allow_duplicate=True),
-        Input(store, "data"),
-        prevent_initial_call=True,
-    )(lambda made: on_stored(ctx, made))
 
 
 def register(app: dash.Dash, ctx: Context) -> None:

@@ -15,6 +15,7 @@ import numpy as np
 import pandas as pd
 import plotly.express as px
 import plotly.graph_objects as go
+from plotly.subplots import make_subplots
 
 from ctdild_sim.analysis.metrics import milestone_columns
 from ctdild_sim.analysis.summary import QUANTILES, milestone_labels
@@ -275,8 +276,6 @@ LOT_MARKS = {"lots_released": ("released", "#31a354"), "lots_failed": ("failed Q
 def stock_projection_figure(stock: dict[str, tuple[pd.DataFrame, pd.DataFrame]]) -> go.Figure:
     """Vials in stock at each month's end (P10-P90, P50) above the lots released, failed and expired
     per month (mean per replicate), on their own axis so neither squeezes the other."""
-    from plotly.subplots import make_subplots
-
     fig = make_subplots(rows=2, cols=1, shared_xaxes=True, row_heights=[0.68, 0.32], vertical_spacing=0.06)
     for i, (name, (monthly, events)) in enumerate(stock.items()):
         colour = COLOURS[i % len(COLOURS)]

@@ -21,7 +21,7 @@ from ctdild_sim.runs.export import WriteFailed
 from ctdild_sim.runs.results import StoreError
 from ctdild_sim.sim.budget import BudgetExceeded
 from dashboard import ids, layout
-from dashboard.callbacks import MAX_SEED, Context, _messages, _run_and_store, job_callback, show_stored, whole_number
+from dashboard.context import MAX_SEED, Context, messages, whole_number
 from dashboard.data import (
     DashboardError,
     file_comments_in,
@@ -31,6 +31,7 @@ from dashboard.data import (
     validate_text,
 )
 from dashboard.jobs import prepare_job_process
+from dashboard.running import job_callback, run_and_store, show_stored
 from dashboard.views import scenario_view
 
 
@@ -113,9 +114,9 @@ def on_run_text(ctx: Context, set_progress: Callable, text: object, name: object
                                      "base to run with it (pick a file, or untick 'with its base').")  # fmt: skip
             runs.insert(0, (name, *load_scenario_file(ctx.scenarios_dir, name)))
         with ctx.jobs.hold(f"{len(runs)} run(s) of {n:,} replicates of {label}"):
-            run_ids = _run_and_store(ctx, set_progress_text(set_progress), runs, n, seed)
+            run_ids = run_and_store(ctx, set_progress_text(set_progress), runs, n, seed)
     except (DashboardError, BudgetExceeded, StoreError, WriteFailed) as exc:
-        return no_update, layout.error(_messages(ctx, exc))
+        return no_update, layout.error(messages(ctx, exc))
     stored = " and ".join(f"{run_id} ({run_name})" for run_id, (run_name, _, _) in zip(run_ids, runs, strict=True))
     compare = " Open Compare to see the what-if against its base." if len(run_ids) > 1 else ""
     return run_ids, f"Stored {stored}: {n} replicates, seed {seed}; picked above.{compare}"
@@ -131,7 +132,7 @@ def on_save(ctx: Context, text: object, new_name: object):
     try:
         path = save_scenario_text(ctx.scenarios_dir, new_name, text)
     except DashboardError as exc:
-        return layout.error(_messages(ctx, exc))
+        return layout.error(messages(ctx, exc))
     return dash.html.P(f"Saved as {ctx.scenarios_dir.name}/{path.name}; it is listed with the scenario files.",
                        className="upload-ok")  # fmt: skip
 

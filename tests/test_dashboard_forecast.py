@@ -27,7 +27,7 @@ from ctdild_sim.analysis.bands import PROGRESS_MEASURES
 from ctdild_sim.runs.runner import run_scenario
 from ctdild_sim.scenario.loading import load_scenario
 from ctdild_sim.studies.forecast import forecast
-from dashboard import callbacks
+from dashboard import callbacks, running
 from dashboard.bounded import BoundedChecks, CheckBudget
 from dashboard.data import UPLOADED, DashboardError, load_runs, records_source
 from dashboard.jobs import JobSlot
@@ -187,7 +187,7 @@ def test_an_uploaded_zip_is_checked_against_the_scenario_and_forecast_from(ctx):
     assert "The records are valid as of 2026-11-25" in str(callbacks.on_records_check(ctx, BASE, value, "2026-11-25",
                                                                                        store))  # fmt: skip
     made, status = callbacks.on_forecast(ctx, lambda _: None, BASE, value, store, "2026-11-25", [], 8, 3)
-    options, picked = callbacks.on_stored(ctx, made)
+    options, picked = running.on_stored(ctx, made)
     assert status.startswith("Stored forecast") and picked == [made] == [o["value"] for o in options]
     run = load_runs(ctx.results_dir, picked)[0]
     assert run.manifest["actuals_folder"] == f"{UPLOADED}good.zip" and run.manifest["learning"] is False

@@ -121,3 +121,52 @@ def test_each_package_docstring_names_every_module_it_holds(package):
     held = [p.stem for p in package.glob("*.py") if p.stem != "__init__"]
     held += [p.name for p in package.iterdir() if (p / "__init__.py").is_file()]
     assert [name for name in sorted(held) if f"``{name}``" not in doc] == []
+
+
+MODULES = set(modules())
+
+
+def _dashboard_imports(path: Path) -> tuple[set[str], list[int]]:
+    """The dashboard modules ``path`` imports (at any level), and the lines of imports made inside
+    a function or class."""
+    tree = ast.parse(path.read_text())
+    found, nested = set(), []
+    for node in ast.walk(tree):
+        if isinstance(node, ast.ImportFrom) and node.module and node.level == 0:
+            # ``from dashboard import callbacks`` imports the module, not the package's own code
+            submodules = [f"{node.module}.{a.name}" for a in node.names if f"{node.module}.{a.name}" in MODULES]
+            names = submodules if len(submodules) == len(node.names) else [node.module, *submodules]
+        elif isinstance(node, ast.Import):
+            names = [a.name for a in node.names]
+        else:
+            continue
+        found |= {n for n in names if n.startswith("dashboard")}
+        if node.col_offset > 0:
+            nested.append(node.lineno)
+    return found, nested
+
+
+def test_the_dashboard_has_no_import_cycle_and_no_import_inside_a_function():
+    """``callbacks`` and ``scenario_editor`` imported each other (one inside a function): a page's
+    code could not be read without the other's."""
+    graph, nested = {}, {}
+    for name, path in modules().items():
+        if name.startswith("dashboard"):
+            graph[name], lines = _dashboard_imports(path)
+            if lines:
+                nested[name] = lines
+    graph = {name: {m for m in targets if m in graph and m != name} for name, targets in graph.items()}
+    assert nested == {}, f"imports inside functions: {nested}"
+    done: set[str] = set()
+
+    def visit(name: str, path: list[str]) -> None:
+        if name in path:
+            pytest.fail("import cycle: " + " -> ".join([*path[path.index(name) :], name]))
+        if name in done:
+            return
+        for target in sorted(graph[name]):
+            visit(target, [*path, name])
+        done.add(name)
+
+    for name in sorted(graph):
+        visit(name, [])

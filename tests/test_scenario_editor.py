@@ -14,7 +14,7 @@ from ctdild_sim.runs.runner import run_scenario
 from ctdild_sim.scenario.comments import file_comments
 from ctdild_sim.scenario.loading import load_scenario
 from ctdild_sim.scenario.parameters import parameter_tree
-from dashboard import callbacks, scenario_editor
+from dashboard import callbacks, running, scenario_editor
 from dashboard.data import DashboardError, RunRecord, load_runs, save_scenario_text
 from dashboard.jobs import JobSlot
 from dashboard.views import scenario_differences, scenario_view
@@ -121,7 +121,7 @@ def test_an_edited_scenario_is_checked_and_runs_with_its_text_stored(ctx):
     base, edited = load_runs(ctx.results_dir, run_ids)
     assert base.scenario.name == "NCT06574581 base" and edited.scenario.sites[0].referral_rate_per_month == 3
     assert base.seed == edited.seed == 12 and "Open Compare" in status
-    assert callbacks.on_stored(ctx, run_ids)[1] == run_ids
+    assert running.on_stored(ctx, run_ids)[1] == run_ids
     from dashboard.data import comparable
 
     assert comparable([base, edited]) is None
