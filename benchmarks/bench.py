@@ -256,8 +256,11 @@ def peak_memory_mb(scenario: Scenario, replicates: int, workers: int) -> tuple[f
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--quick", action="store_true", help="smaller sizes")
-    parser.add_argument("--only", default="throughput,breakdown,engine,scaling,memory",
-                        help="comma-separated sections to run (default: all)")  # fmt: skip
+    parser.add_argument(
+        "--only",
+        default="throughput,breakdown,engine,scaling,memory",
+        help="comma-separated sections to run (default: all)",
+    )
     parser.add_argument("--memory-replicates", type=int, default=None, help="replicates for the memory figure")
     args = parser.parse_args()
     sections = set(args.only.split(","))
@@ -267,8 +270,10 @@ def main() -> None:
 
     if "throughput" in sections:
         for workers, (slowest, fastest) in replicates_per_second(base, n, (1, 2)).items():
-            print(f"replicates/s, {workers} worker(s), {n} replicates, 3 runs: {slowest:6.1f} to {fastest:6.1f}"
-                  "   (target >= 1000 on 2 cores)")  # fmt: skip
+            print(
+                f"replicates/s, {workers} worker(s), {n} replicates, 3 runs: {slowest:6.1f} to {fastest:6.1f}"
+                "   (target >= 1000 on 2 cores)"
+            )
 
     if "breakdown" in sections:
         reps = 100 if args.quick else 500
@@ -282,16 +287,20 @@ def main() -> None:
         reps = 50 if args.quick else 200
         per_event, bare_per_event, events = engine_versus_bare_simpy(base, reps)
         ratio = per_event / bare_per_event
-        print(f"engine: {per_event * 1e6:.2f} us/event over {events} events; bare simpy loop "
-              f"{bare_per_event * 1e6:.2f} us/event; ratio {ratio:.2f}   (target <= 2)")  # fmt: skip
+        print(
+            f"engine: {per_event * 1e6:.2f} us/event over {events} events; bare simpy loop "
+            f"{bare_per_event * 1e6:.2f} us/event; ratio {ratio:.2f}   (target <= 2)"
+        )
         per_replicate, rows, draws = engine_work(base, reps)
         bare, floor = math.inf, math.inf
         for _ in range(5):  # the fastest of five, in turns (see engine_versus_bare_simpy)
             bare = min(bare, simpy_loop_per_event(events // 2))
             floor = min(floor, simpy_loop_per_event(events // 2, log_and_draw=True, log_length=round(rows)))
-        print(f"  per replicate: {per_replicate:.0f} events, {rows:.0f} log rows, {draws:.0f} random draw calls; "
-              f"the bare loop with one log row and one scalar draw per event: {floor * 1e6:.2f} us/event, "
-              f"{floor / bare:.2f}x the bare loop's {bare * 1e6:.2f} us")  # fmt: skip
+        print(
+            f"  per replicate: {per_replicate:.0f} events, {rows:.0f} log rows, {draws:.0f} random draw calls; "
+            f"the bare loop with one log row and one scalar draw per event: {floor * 1e6:.2f} us/event, "
+            f"{floor / bare:.2f}x the bare loop's {bare * 1e6:.2f} us"
+        )
 
     for reviews in (False, True) if "scaling" in sections else ():
         label = "reviews on, as in the base" if reviews else "no reviews"
@@ -300,9 +309,11 @@ def main() -> None:
             reps = {1: 200, 10: 20, 100: 4} if not args.quick else {1: 40, 10: 6, 100: 2}
             costs = costs_per_patient({f: (scaled(base, f, sites, reviews), reps[f]) for f in factors})
             for factor, (cost, events) in costs.items():
-                print(f"cost per patient ({label}), {10 * factor:5d} patients, {sites:2d} sites: "
-                      f"{cost * 1e3:7.3f} ms; {events:5.1f} simpy events per patient, "
-                      f"{cost / events * 1e6:5.1f} us per event")  # fmt: skip
+                print(
+                    f"cost per patient ({label}), {10 * factor:5d} patients, {sites:2d} sites: "
+                    f"{cost * 1e3:7.3f} ms; {events:5.1f} simpy events per patient, "
+                    f"{cost / events * 1e6:5.1f} us per event"
+                )
             ratio = costs[100][0] / costs[1][0]
             print(f"cost per patient ({label}) 1,000 / 10 patients, {sites} sites: {ratio:.2f}   (target <= 1.2)")
 
@@ -310,8 +321,10 @@ def main() -> None:
         return
     memory_n = args.memory_replicates or (5000 if args.quick else 100_000)
     me, children, seconds = peak_memory_mb(base, memory_n, 2)
-    print(f"peak RSS for {memory_n} replicates in summary mode (2 workers, events kept for 100): "
-          f"parent {me:.0f} MB, largest worker {children:.0f} MB, {seconds:.0f} s   (target < 500 MB)")  # fmt: skip
+    print(
+        f"peak RSS for {memory_n} replicates in summary mode (2 workers, events kept for 100): "
+        f"parent {me:.0f} MB, largest worker {children:.0f} MB, {seconds:.0f} s   (target < 500 MB)"
+    )
 
 
 if __name__ == "__main__":

@@ -41,12 +41,15 @@ def main() -> None:
     tables = {}
     for learning in (True, False):
         started = time.perf_counter()
-        results = calibration(scenario, args.trials, cuts, args.replicates, args.seed, learning=learning,
-                              workers=args.workers)  # fmt: skip
+        results = calibration(
+            scenario, args.trials, cuts, args.replicates, args.seed, learning=learning, workers=args.workers
+        )
         tables[learning] = table = coverage_table(results)
         name = "with learning" if learning else "without learning (the scenario's assumptions as written)"
-        print(f"\n{scenario.name}: {args.trials} true trials from the prior, {args.replicates} forecast replicates "
-              f"each, {name} ({time.perf_counter() - started:.0f} s)")  # fmt: skip
+        print(
+            f"\n{scenario.name}: {args.trials} true trials from the prior, {args.replicates} forecast replicates "
+            f"each, {name} ({time.perf_counter() - started:.0f} s)"
+        )
         print(table.to_string(index=False))
     both = tables[True].merge(tables[False], on=["cut_day", "measure"], suffixes=("_learning", "_plain"))
     ratio = both["median_width80_learning"] / both["median_width80_plain"]

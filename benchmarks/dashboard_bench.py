@@ -38,9 +38,18 @@ def store_runs(root: Path, replicates: int, workers: int) -> list[str]:
         path = SCENARIOS / name
         scenario = load_scenario(path)
         tables = run_scenario(scenario, replicates, seed=1, workers=workers)
-        saved = save_run(root, tables.items(), scenario=scenario, scenario_file=path, scenario_text=path.read_text(),
-                         seed=1, replicates=replicates, options={}, command=sys.argv,
-                         started=dt.datetime.now(dt.UTC))  # fmt: skip
+        saved = save_run(
+            root,
+            tables.items(),
+            scenario=scenario,
+            scenario_file=path,
+            scenario_text=path.read_text(),
+            seed=1,
+            replicates=replicates,
+            options={},
+            command=sys.argv,
+            started=dt.datetime.now(dt.UTC),
+        )
         ids.append(saved.name)
     return ids
 
@@ -62,9 +71,22 @@ def main() -> None:
         with socket.socket() as s:
             s.bind(("127.0.0.1", 0))
             port = s.getsockname()[1]
-        server = subprocess.Popen([sys.executable, "-m", "ctdild_sim", "dashboard", "--scenarios", str(SCENARIOS),
-                                   "--results", str(root), "--port", str(port)],
-                                  stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)  # fmt: skip
+        server = subprocess.Popen(
+            [
+                sys.executable,
+                "-m",
+                "ctdild_sim",
+                "dashboard",
+                "--scenarios",
+                str(SCENARIOS),
+                "--results",
+                str(root),
+                "--port",
+                str(port),
+            ],
+            stdout=subprocess.DEVNULL,
+            stderr=subprocess.DEVNULL,
+        )
         url = f"http://127.0.0.1:{port}"
         try:
             for _ in range(200):

@@ -102,8 +102,14 @@ def every_table_at_the_limit(folder: Path) -> None:
     for k in range(MAX_ROWS - len(events)):
         day = _day(k, *quiet)
         serious = k < half and len(reviews) < MAX_ROWS
-        events.append({"subject_id": "13", "onset_on": day, "triggers_review": "true" if serious else "false",
-                       "name": "serious_possibly_related" if serious else "transient_fever"})  # fmt: skip
+        events.append(
+            {
+                "subject_id": "13",
+                "onset_on": day,
+                "triggers_review": "true" if serious else "false",
+                "name": "serious_possibly_related" if serious else "transient_fever",
+            }
+        )
         if serious:
             reviews.append({"opened_on": day, "closed_on": day, "outcome": "resume", "subject_id": "13"})
     _write(folder / "adverse_events.csv", header, events)
@@ -111,8 +117,18 @@ def every_table_at_the_limit(folder: Path) -> None:
     header, lots = _rows(folder / "lots.csv")
     for k in range(MAX_ROWS - len(lots)):
         day = _day(k, dt.date(2024, 9, 1), dt.date(2026, 10, 1))
-        lots.append({"lot_id": str(100 + k), "initial_stock": "false", "ordered_on": day, "started_on": day,
-                     "filled_on": day, "failed_on": day, "expires_on": "2028-01-01", "vials": "0"})  # fmt: skip
+        lots.append(
+            {
+                "lot_id": str(100 + k),
+                "initial_stock": "false",
+                "ordered_on": day,
+                "started_on": day,
+                "filled_on": day,
+                "failed_on": day,
+                "expires_on": "2028-01-01",
+                "vials": "0",
+            }
+        )
     _write(folder / "lots.csv", header, lots)
 
 
@@ -134,8 +150,10 @@ def every_table_in_a_workbook(folder: Path) -> Path:
 
 def one_row_too_many(folder: Path) -> None:
     header, rows = _rows(folder / "adverse_events.csv")
-    rows += [{"subject_id": "13", "onset_on": "2026-06-01", "name": "transient_fever", "triggers_review": "false"}
-             for _ in range(MAX_ROWS + 1 - len(rows))]  # fmt: skip
+    rows += [
+        {"subject_id": "13", "onset_on": "2026-06-01", "name": "transient_fever", "triggers_review": "false"}
+        for _ in range(MAX_ROWS + 1 - len(rows))
+    ]
     _write(folder / "adverse_events.csv", header, rows)
 
 
@@ -162,8 +180,10 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--keep", type=Path, default=None, help="Keep the records folders here.")
     args = parser.parse_args()
-    print(f"Limits: {MAX_ROWS:,} rows a table, {MAX_FILE_BYTES // 2**20} MB a file, "
-          f"{MAX_TOTAL_BYTES // 2**20} MB a folder (targets: under 500 MB and 30 s)")  # fmt: skip
+    print(
+        f"Limits: {MAX_ROWS:,} rows a table, {MAX_FILE_BYTES // 2**20} MB a file, "
+        f"{MAX_TOTAL_BYTES // 2**20} MB a folder (targets: under 500 MB and 30 s)"
+    )
     scratch = Path(tempfile.mkdtemp(prefix="ctdild-limits-"))
     try:
         for name, build in CASES.items():
@@ -173,15 +193,21 @@ def main() -> None:
             size = source.stat().st_size if source.is_file() else sum(p.stat().st_size for p in folder.glob("*.csv"))
             rows = {p.name: sum(1 for _ in p.open()) - 1 for p in sorted(folder.glob("*.csv"))}
             started = time.perf_counter()
-            done = subprocess.run([sys.executable, "-c", CHILD, str(SCENARIO), str(source), AS_OF.isoformat()],
-                                  capture_output=True, text=True, check=False)  # fmt: skip
+            done = subprocess.run(
+                [sys.executable, "-c", CHILD, str(SCENARIO), str(source), AS_OF.isoformat()],
+                capture_output=True,
+                text=True,
+                check=False,
+            )
             wall = time.perf_counter() - started
             if done.returncode != 0:
                 print(f"{name}: failed ({done.returncode})\n{done.stderr[-2000:]}")
                 continue
             out = json.loads(done.stdout.strip().splitlines()[-1])
-            print(f"\n{name}: {size / 2**20:.1f} MB of records{' (the workbook)' if source.is_file() else ''}, "
-                  f"rows {rows}")  # fmt: skip
+            print(
+                f"\n{name}: {size / 2**20:.1f} MB of records{' (the workbook)' if source.is_file() else ''}, "
+                f"rows {rows}"
+            )
             inside, peak = out["seconds"], out["peak MB"]
             print(f"  {wall:.1f} s with the process start ({inside:.1f} s inside), peak {peak:.0f} MB")
             if "refused" in out:

@@ -75,10 +75,13 @@ def bare_simpy_rate(replicates: int) -> float:
 
 def installed_model() -> str:
     """Whether the package the commands run (the installed one) has its model compiled (setup.py)."""
-    code = "import ctdild_sim.model.engine as e; from ctdild_sim.model.compiled import model_build as b; " \
-           "print(b(), e.__file__, sep=': ')"  # fmt: skip
-    return subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, cwd=tempfile.gettempdir(),
-                          check=True).stdout.strip()  # fmt: skip
+    code = (
+        "import ctdild_sim.model.engine as e; from ctdild_sim.model.compiled import model_build as b; "
+        "print(b(), e.__file__, sep=': ')"
+    )
+    return subprocess.run(
+        [sys.executable, "-c", code], capture_output=True, text=True, cwd=tempfile.gettempdir(), check=True
+    ).stdout.strip()
 
 
 def timed(command: list[str]) -> tuple[float, float]:
@@ -92,8 +95,14 @@ def timed_with_output(command: list[str]) -> tuple[float, float, str]:
     """``timed``, and what the command printed (on a 200-column console: table rows stay whole)."""
     before = resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss
     started = time.perf_counter()
-    result = subprocess.run(command, capture_output=True, text=True, cwd=tempfile.gettempdir(), check=False,
-                            env={**os.environ, "COLUMNS": "200"})  # fmt: skip
+    result = subprocess.run(
+        command,
+        capture_output=True,
+        text=True,
+        cwd=tempfile.gettempdir(),
+        check=False,
+        env={**os.environ, "COLUMNS": "200"},
+    )
     seconds = time.perf_counter() - started
     if result.returncode != 0:
         sys.exit(f"{' '.join(command)} failed:\n{result.stderr[-2000:]}")
@@ -104,16 +113,22 @@ def timed_with_output(command: list[str]) -> tuple[float, float, str]:
 def searched(report: str) -> str:
     """How many candidates a lot-plan search simulated and on how many replicates in all, read off
     its table in the report (its time depends on these: they vary with the seed, not the code)."""
-    rows = [line.strip("│ ").split("│") for line in report.splitlines()
-            if line.startswith(("│ search ", "│ validation "))]  # fmt: skip
+    rows = [
+        line.strip("│ ").split("│") for line in report.splitlines() if line.startswith(("│ search ", "│ validation "))
+    ]
     return f"{len(rows)} candidates, {sum(int(row[-1]) for row in rows):,} replicates"
 
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--quick", action="store_true", help="smaller sizes")
-    parser.add_argument("--seeds", type=int, default=1, help="also time the forecast with its lot plan on seeds "
-                        "1..N-1 besides the default (a search's length varies with the seed)")  # fmt: skip
+    parser.add_argument(
+        "--seeds",
+        type=int,
+        default=1,
+        help="also time the forecast with its lot plan on seeds "
+        "1..N-1 besides the default (a search's length varies with the seed)",
+    )
     args = parser.parse_args()
     cli = [sys.executable, "-m", "ctdild_sim"]
     n_run = 1000 if args.quick else 4000
@@ -121,8 +136,9 @@ def main() -> None:
     print(f"The installed package's model: {installed_model()}")
 
     bare = bare_simpy_rate(2000 if args.quick else 5000)
-    seconds, peak = timed([*cli, "run", str(BASE), "-n", str(n_run), "-j", "2", "--keep-events", "0", "--no-store",
-                           "--quiet"])  # fmt: skip
+    seconds, peak = timed(
+        [*cli, "run", str(BASE), "-n", str(n_run), "-j", "2", "--keep-events", "0", "--no-store", "--quiet"]
+    )
     rate = n_run / seconds
     print(f"bare simpy replicate (30 processes x 10 timeouts), 1 core: {bare:,.0f} replicates/s")
     print(
@@ -131,29 +147,64 @@ def main() -> None:
         "(target >= 0.45)"
     )
 
-    seconds, peak, report = timed_with_output([*cli, "supply", str(BASE), "--target-stockout", "0.05", "-n", "200",
-                                               "-j", "2", "--quiet"])  # fmt: skip
-    print(f"supply --target-stockout 0.05, 200 replicates a candidate, 2 workers: {seconds:.1f} s ({searched(report)} "
-          f"and the fresh check), max RSS so far {peak:.0f} MB (target < 10 s)")  # fmt: skip
+    seconds, peak, report = timed_with_output(
+        [*cli, "supply", str(BASE), "--target-stockout", "0.05", "-n", "200", "-j", "2", "--quiet"]
+    )
+    print(
+        f"supply --target-stockout 0.05, 200 replicates a candidate, 2 workers: {seconds:.1f} s ({searched(report)} "
+        f"and the fresh check), max RSS so far {peak:.0f} MB (target < 10 s)"
+    )
 
     with tempfile.TemporaryDirectory() as folder:
         ranges = Path(folder) / "ranges.yaml"
         ranges.write_text(RANGES)
         per_arm = 100 if args.quick else 500
-        seconds, peak = timed([*cli, "sensitivity", str(BASE), "--ranges", str(ranges), "-n", str(per_arm), "-j", "2",
-                               "--no-store", "--quiet"])  # fmt: skip
-    print(f"sensitivity, 15 assumptions at {per_arm} replicates a value ({31 * per_arm:,} replicates), 2 workers: "
-          f"{seconds:.1f} s, max RSS so far {peak:.0f} MB (target < 60 s at 500)")  # fmt: skip
+        seconds, peak = timed(
+            [
+                *cli,
+                "sensitivity",
+                str(BASE),
+                "--ranges",
+                str(ranges),
+                "-n",
+                str(per_arm),
+                "-j",
+                "2",
+                "--no-store",
+                "--quiet",
+            ]
+        )
+    print(
+        f"sensitivity, 15 assumptions at {per_arm} replicates a value ({31 * per_arm:,} replicates), 2 workers: "
+        f"{seconds:.1f} s, max RSS so far {peak:.0f} MB (target < 60 s at 500)"
+    )
 
     n_forecast = 200 if args.quick else 1000
-    forecast = [*cli, "forecast", str(BASE), "--actuals", str(ACTUALS), "--as-of", AS_OF, "-n", str(n_forecast), "-j",
-                "2", "--no-store", "--quiet"]  # fmt: skip
-    for extra, what in ((["--no-lot-plan"], "without the lot plan"),
-                        ([], "with the lot-plan search (200 replicates a candidate, the default)")):  # fmt: skip
+    forecast = [
+        *cli,
+        "forecast",
+        str(BASE),
+        "--actuals",
+        str(ACTUALS),
+        "--as-of",
+        AS_OF,
+        "-n",
+        str(n_forecast),
+        "-j",
+        "2",
+        "--no-store",
+        "--quiet",
+    ]
+    for extra, what in (
+        (["--no-lot-plan"], "without the lot plan"),
+        ([], "with the lot-plan search (200 replicates a candidate, the default)"),
+    ):
         seconds, peak, report = timed_with_output([*forecast, *extra])
         search = f" ({searched(report)} and the fresh check)" if not extra else ""
-        print(f"forecast with learning, {n_forecast:,} replicates, {what}, 2 workers: {seconds:.1f} s{search}, "
-              f"max RSS so far {peak:.0f} MB (target < 10 s)")  # fmt: skip
+        print(
+            f"forecast with learning, {n_forecast:,} replicates, {what}, 2 workers: {seconds:.1f} s{search}, "
+            f"max RSS so far {peak:.0f} MB (target < 10 s)"
+        )
     times = []
     for seed in range(1, args.seeds):
         seconds, _, report = timed_with_output([*forecast, "--seed", str(seed)])

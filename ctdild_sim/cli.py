@@ -124,8 +124,10 @@ def _writable_store(root: Path) -> None:
             probe.flush()
             os.fsync(probe.fileno())
     except OSError as exc:
-        _fail(f"--results: {root}: cannot be written ({exc.strerror or exc}); the dashboard stores its runs there: "
-              "pick a folder it can write with --results")  # fmt: skip
+        _fail(
+            f"--results: {root}: cannot be written ({exc.strerror or exc}); the dashboard stores its runs there: "
+            "pick a folder it can write with --results"
+        )
 
 
 def _fail(message: str, code: int = BAD_INPUT) -> NoReturn:
@@ -271,9 +273,14 @@ def _console() -> Console:
 def _with_progress(quiet: bool, label: str, total: int | None, work: Callable[[Callable[[int], None]], object]):
     """Run ``work(advance)`` under a progress bar on stderr (gone when the work ends)."""
     bar = Progress(
-        TextColumn("{task.description}"), BarColumn(), MofNCompleteColumn(), TimeRemainingColumn(),
-        console=Console(stderr=True), disable=quiet, transient=True,
-    )  # fmt: skip
+        TextColumn("{task.description}"),
+        BarColumn(),
+        MofNCompleteColumn(),
+        TimeRemainingColumn(),
+        console=Console(stderr=True),
+        disable=quiet,
+        transient=True,
+    )
     with bar:
         task = bar.add_task(escape(label), total=total)
         return work(lambda n=1: bar.advance(task, n))
@@ -281,19 +288,42 @@ def _with_progress(quiet: bool, label: str, total: int | None, work: Callable[[C
 
 def _execution_options(f):
     options = [
-        click.option("--replicates", "-n", default=200, show_default=True, type=click.IntRange(1, MAX_REPLICATES),
-                     help="Number of Monte Carlo replicates."),
-        click.option("--seed", default=20240820, show_default=True, type=click.IntRange(0, 2**63 - 1),
-                     help="Root seed; replicate r uses the streams spawned for (seed, r)."),
-        click.option("--workers", "-j", default=None, type=click.IntRange(1, 1024),
-                     help="Worker processes [default: the machine's cores]."),
-        click.option("--chunk-size", default=None, type=click.IntRange(min=1),
-                     help="Replicates per task [default: about four tasks per worker, at most 200]."),
-        click.option("--scheduler", default=None,
-                     help="Run on a dask.distributed scheduler at this address, or 'local' for a scheduler here and "
-                          "--workers worker processes."),
+        click.option(
+            "--replicates",
+            "-n",
+            default=200,
+            show_default=True,
+            type=click.IntRange(1, MAX_REPLICATES),
+            help="Number of Monte Carlo replicates.",
+        ),
+        click.option(
+            "--seed",
+            default=20240820,
+            show_default=True,
+            type=click.IntRange(0, 2**63 - 1),
+            help="Root seed; replicate r uses the streams spawned for (seed, r).",
+        ),
+        click.option(
+            "--workers",
+            "-j",
+            default=None,
+            type=click.IntRange(1, 1024),
+            help="Worker processes [default: the machine's cores].",
+        ),
+        click.option(
+            "--chunk-size",
+            default=None,
+            type=click.IntRange(min=1),
+            help="Replicates per task [default: about four tasks per worker, at most 200].",
+        ),
+        click.option(
+            "--scheduler",
+            default=None,
+            help="Run on a dask.distributed scheduler at this address, or 'local' for a scheduler here and "
+            "--workers worker processes.",
+        ),
         click.option("--quiet", is_flag=True, help="No progress bar."),
-    ]  # fmt: skip
+    ]
     for option in reversed(options):
         f = option(f)
     return f
@@ -304,9 +334,11 @@ def _run_options(workers: int | None, chunk_size: int | None, scheduler: str | N
 
 
 out_option = click.option(
-    "--out", type=click.Path(path_type=Path), default=None,
+    "--out",
+    type=click.Path(path_type=Path),
+    default=None,
     help="Also export the tables (Parquet and CSV) to this folder.",
-)  # fmt: skip
+)
 
 
 # -- run ----------------------------------------------------------------------------------
@@ -315,60 +347,103 @@ out_option = click.option(
 @main.command()
 @click.argument("scenario_file", type=click.Path(path_type=Path))
 @_execution_options
-@click.option("--keep-events", default=1000, show_default=True, type=click.IntRange(min=0),
-              help="Keep full event logs for the first K replicates only (the rest are summarised).")  # fmt: skip
-@click.option("--results", "results_root", type=click.Path(path_type=Path), default=DEFAULT_ROOT, show_default=True,
-              help="Results store the run is saved in.")  # fmt: skip
+@click.option(
+    "--keep-events",
+    default=1000,
+    show_default=True,
+    type=click.IntRange(min=0),
+    help="Keep full event logs for the first K replicates only (the rest are summarised).",
+)
+@click.option(
+    "--results",
+    "results_root",
+    type=click.Path(path_type=Path),
+    default=DEFAULT_ROOT,
+    show_default=True,
+    help="Results store the run is saved in.",
+)
 @click.option("--no-store", is_flag=True, help="Do not save the run in the results store.")
-@click.option("--precision", type=_fraction(), default=None,
-              help="Add replicates 200 at a time until the 95% half-width of P(LPLV by the registered date) is at "
-                   "most this (e.g. 0.02); --replicates is then the most that may run.")  # fmt: skip
+@click.option(
+    "--precision",
+    type=_fraction(),
+    default=None,
+    help="Add replicates 200 at a time until the 95% half-width of P(LPLV by the registered date) is at "
+    "most this (e.g. 0.02); --replicates is then the most that may run.",
+)
 @out_option
-def run(scenario_file: Path, replicates: int, seed: int, workers: int | None, chunk_size: int | None,
-        scheduler: str | None, quiet: bool, keep_events: int, results_root: Path, no_store: bool,
-        precision: float | None, out: Path | None) -> None:  # fmt: skip
+def run(
+    scenario_file: Path,
+    replicates: int,
+    seed: int,
+    workers: int | None,
+    chunk_size: int | None,
+    scheduler: str | None,
+    quiet: bool,
+    keep_events: int,
+    results_root: Path,
+    no_store: bool,
+    precision: float | None,
+    out: Path | None,
+) -> None:
     """Simulate SCENARIO_FILE, save the run in the results store and print its milestone report."""
     scenario_file = _scenario_path(scenario_file)
     scenario = _load(scenario_file, out)
     scenario_text = read_text(scenario_file)
     if precision is not None and scenario.registered_completion_date is None:
-        _fail(f"{scenario_file}: --precision is on P(LPLV by the registered completion date), and the scenario "
-              "has no registered_completion_date")  # fmt: skip
+        _fail(
+            f"{scenario_file}: --precision is on P(LPLV by the registered completion date), and the scenario "
+            "has no registered_completion_date"
+        )
     records = _keeps_records(out, no_store)  # else only the metrics are simulated (all the report reads)
-    options = _run_options(workers, chunk_size, scheduler, keep_events=keep_events if records else 0,
-                           metrics_only=not records)  # fmt: skip
+    options = _run_options(
+        workers, chunk_size, scheduler, keep_events=keep_events if records else 0, metrics_only=not records
+    )
     started = dt.datetime.now(dt.UTC)
     with _guarded(scenario_file) as state:
         if precision is None:
             tables: RunTables = _with_progress(
-                quiet, f"Simulating {scenario.name}", replicates,
+                quiet,
+                f"Simulating {scenario.name}",
+                replicates,
                 lambda advance: run_scenario(scenario, replicates, seed, on_replicate=advance, **options),
-            )  # fmt: skip
+            )
         else:
 
             def done_by_registered(metrics: pd.DataFrame) -> pd.Series:
                 return done_by(metrics, scenario, scenario.registered_completion_date)
 
             tables = _with_progress(
-                quiet, f"Simulating {scenario.name} to +-{precision:g}", replicates,
-                lambda advance: run_to_precision(scenario, seed, precision, replicates, done_by_registered,
-                                                 on_replicate=advance, **options),
-            )  # fmt: skip
+                quiet,
+                f"Simulating {scenario.name} to +-{precision:g}",
+                replicates,
+                lambda advance: run_to_precision(
+                    scenario, seed, precision, replicates, done_by_registered, on_replicate=advance, **options
+                ),
+            )
             n = len(tables.metrics)
             hits = int(done_by_registered(tables.metrics).sum())
             reached = "reached" if half_width(hits, n) <= precision else "NOT reached (the --replicates limit)"
-            click.echo(f"Precision {reached}: {n:,} replicates give P(LPLV by the registered date) "
-                       f"{hits / n:.1%} +- {half_width(hits, n):.2%} (95%, Agresti-Coull; asked: +-{precision:.2%}).",
-                       err=True)  # fmt: skip
+            click.echo(
+                f"Precision {reached}: {n:,} replicates give P(LPLV by the registered date) "
+                f"{hits / n:.1%} +- {half_width(hits, n):.2%} (95%, Agresti-Coull; asked: +-{precision:.2%}).",
+                err=True,
+            )
             replicates = n
         everything = tables.with_summaries(scenario) if records else []
         console = _console()
         if not no_store:  # saved first: nothing the report or an export does can lose the simulation
             state.saved = save_run(
-                results_root, everything, scenario=scenario, scenario_file=scenario_file,
-                scenario_text=scenario_text, seed=seed, replicates=replicates,
-                options=options, command=sys.argv, started=started,
-            ).name  # fmt: skip
+                results_root,
+                everything,
+                scenario=scenario,
+                scenario_file=scenario_file,
+                scenario_text=scenario_text,
+                seed=seed,
+                replicates=replicates,
+                options=options,
+                command=sys.argv,
+                started=started,
+            ).name
         try:
             trial_report(console, scenario, tables, seed)
         except Exception as exc:  # a fault in the report must not hide that the run is safe
@@ -380,12 +455,29 @@ def run(scenario_file: Path, replicates: int, seed: int, workers: int | None, ch
 
 
 @main.command()
-@click.option("--results", "results_root", type=click.Path(path_type=Path), default=DEFAULT_ROOT, show_default=True,
-              help="Results store to list.")  # fmt: skip
-@click.option("--label", "label", nargs=2, metavar="RUN_ID TEXT", default=None,
-              help="Label a run (an empty TEXT removes its label).")  # fmt: skip
-@click.option("--delete", "delete_ids", multiple=True, metavar="RUN_ID",
-              help="Delete a run (repeat for several); asks first unless --yes.")  # fmt: skip
+@click.option(
+    "--results",
+    "results_root",
+    type=click.Path(path_type=Path),
+    default=DEFAULT_ROOT,
+    show_default=True,
+    help="Results store to list.",
+)
+@click.option(
+    "--label",
+    "label",
+    nargs=2,
+    metavar="RUN_ID TEXT",
+    default=None,
+    help="Label a run (an empty TEXT removes its label).",
+)
+@click.option(
+    "--delete",
+    "delete_ids",
+    multiple=True,
+    metavar="RUN_ID",
+    help="Delete a run (repeat for several); asks first unless --yes.",
+)
 @click.option("--yes", is_flag=True, help="Delete without asking.")
 def runs(results_root: Path, label: tuple[str, str] | None, delete_ids: tuple[str, ...], yes: bool) -> None:
     """List the runs in the results store (and any folder in it that is not a readable run); label
@@ -393,14 +485,18 @@ def runs(results_root: Path, label: tuple[str, str] | None, delete_ids: tuple[st
     try:
         if label is not None:
             set_label(label[0], label[1], results_root)
-            click.echo(f"Run {label[0]} labelled {' '.join(label[1].split())!r}." if label[1].strip() else
-                       f"Run {label[0]}'s label removed.")  # fmt: skip
+            click.echo(
+                f"Run {label[0]} labelled {' '.join(label[1].split())!r}."
+                if label[1].strip()
+                else f"Run {label[0]}'s label removed."
+            )
         if delete_ids:
             for run_id in delete_ids:
                 manifest_of(run_id, results_root)  # every id is checked before any run is deleted
             names = ", ".join(delete_ids)
-            if not yes and not click.confirm(f"Delete {len(delete_ids)} run(s) from {results_root}/ ({names})?",
-                                             default=False, err=True):  # fmt: skip
+            if not yes and not click.confirm(
+                f"Delete {len(delete_ids)} run(s) from {results_root}/ ({names})?", default=False, err=True
+            ):
                 click.echo("Nothing deleted.", err=True)
                 sys.exit(1)
             deleted: list[str] = []
@@ -409,8 +505,11 @@ def runs(results_root: Path, label: tuple[str, str] | None, delete_ids: tuple[st
                     delete_run(run_id, results_root)
                     deleted.append(run_id)
             except KeyboardInterrupt:
-                _fail(f"Interrupted: {len(deleted)} of {len(delete_ids)} run(s) deleted"
-                      + (f" ({', '.join(deleted)})." if deleted else "."), INTERRUPTED)  # fmt: skip
+                _fail(
+                    f"Interrupted: {len(deleted)} of {len(delete_ids)} run(s) deleted"
+                    + (f" ({', '.join(deleted)})." if deleted else "."),
+                    INTERRUPTED,
+                )
             click.echo(f"Deleted {len(delete_ids)} run(s): {names}.")
             return
     except StoreError as exc:
@@ -426,12 +525,27 @@ def runs(results_root: Path, label: tuple[str, str] | None, delete_ids: tuple[st
 
 @main.command()
 @click.argument("run_ids", nargs=-1, required=True, metavar="RUN_ID...")
-@click.option("--format", "fmt", type=click.Choice(FORMATS), default=None,
-              help="html, pdf (printed by Chromium) or xlsx [default: from --out's suffix, else html].")  # fmt: skip
-@click.option("--out", type=click.Path(path_type=Path), default=None,
-              help="File to write [default: steering-pack-<first run id>.<format>].")  # fmt: skip
-@click.option("--results", "results_root", type=click.Path(path_type=Path), default=DEFAULT_ROOT, show_default=True,
-              help="Results store the runs are in.")  # fmt: skip
+@click.option(
+    "--format",
+    "fmt",
+    type=click.Choice(FORMATS),
+    default=None,
+    help="html, pdf (printed by Chromium) or xlsx [default: from --out's suffix, else html].",
+)
+@click.option(
+    "--out",
+    type=click.Path(path_type=Path),
+    default=None,
+    help="File to write [default: steering-pack-<first run id>.<format>].",
+)
+@click.option(
+    "--results",
+    "results_root",
+    type=click.Path(path_type=Path),
+    default=DEFAULT_ROOT,
+    show_default=True,
+    help="Results store the runs are in.",
+)
 def report(run_ids: tuple[str, ...], fmt: str | None, out: Path | None, results_root: Path) -> None:
     """Write the steering-committee pack of stored runs: the headline answers, the milestones, the
     product, the assumptions with their sources and WEAK flags, and each run's manifest."""
@@ -454,10 +568,21 @@ def report(run_ids: tuple[str, ...], fmt: str | None, out: Path | None, results_
 
 @main.command()
 @click.argument("run_id")
-@click.option("--results", "results_root", type=click.Path(path_type=Path), default=DEFAULT_ROOT, show_default=True,
-              help="Results store the run is in.")  # fmt: skip
-@click.option("--resamples", type=click.IntRange(20, 10_000), default=RESAMPLES, show_default=True,
-              help="Bootstrap resamples for the intervals.")  # fmt: skip
+@click.option(
+    "--results",
+    "results_root",
+    type=click.Path(path_type=Path),
+    default=DEFAULT_ROOT,
+    show_default=True,
+    help="Results store the run is in.",
+)
+@click.option(
+    "--resamples",
+    type=click.IntRange(20, 10_000),
+    default=RESAMPLES,
+    show_default=True,
+    help="Bootstrap resamples for the intervals.",
+)
 @out_option
 def rank(run_id: str, results_root: Path, resamples: int, out: Path | None) -> None:
     """What to learn first, from one stored run: the share of each outcome's variance explained by
@@ -472,8 +597,10 @@ def rank(run_id: str, results_root: Path, resamples: int, out: Path | None) -> N
     except (StoreError, OutputError) as exc:
         _fail(f"{results_root}: {exc}" if isinstance(exc, StoreError) else str(exc))
     if not drawn_inputs(metrics):
-        _fail(f"run {run_id}: its replicates recorded no drawn quantity that varies (runs made before ctdild-sim "
-              "recorded them, or every site's rate is fixed); run the scenario again")  # fmt: skip
+        _fail(
+            f"run {run_id}: its replicates recorded no drawn quantity that varies (runs made before ctdild-sim "
+            "recorded them, or every site's rate is fixed); run the scenario again"
+        )
     table = ranking(metrics, record.scenario, record.seed, resamples)
     console = _console()
     rank_report(console, record.name, table, record.replicates)
@@ -487,21 +614,38 @@ def rank(run_id: str, results_root: Path, resamples: int, out: Path | None) -> N
 @click.argument("scenario_file", type=click.Path(path_type=Path))
 @_execution_options
 @click.option(
-    "--target-stockout", type=_fraction(), default=None,
+    "--target-stockout",
+    type=_fraction(),
+    default=None,
     help="Plan the reorder policy with the fewest lots whose P(a subject waits for product) is under this.",
-)  # fmt: skip
+)
 @click.option(
-    "--max-reorder-point", type=click.IntRange(0, 100_000), default=None,
+    "--max-reorder-point",
+    type=click.IntRange(0, 100_000),
+    default=None,
     help="Largest reorder point (vials) the search tries [default: twice the largest cohort's need].",
-)  # fmt: skip
+)
 @click.option(
-    "--period", type=click.Choice(["week", "month", "quarter"]), default="month", show_default=True,
+    "--period",
+    type=click.Choice(["week", "month", "quarter"]),
+    default="month",
+    show_default=True,
     help="Period of the demand table (weekly, monthly and quarterly tables are all written).",
-)  # fmt: skip
+)
 @out_option
-def supply(scenario_file: Path, replicates: int, seed: int, workers: int | None, chunk_size: int | None,
-           scheduler: str | None, quiet: bool, target_stockout: float | None, max_reorder_point: int | None,
-           period: str, out: Path | None) -> None:  # fmt: skip
+def supply(
+    scenario_file: Path,
+    replicates: int,
+    seed: int,
+    workers: int | None,
+    chunk_size: int | None,
+    scheduler: str | None,
+    quiet: bool,
+    target_stockout: float | None,
+    max_reorder_point: int | None,
+    period: str,
+    out: Path | None,
+) -> None:
     """Forecast AD-MSC product demand, lots and stock-outs for SCENARIO_FILE; with
     --target-stockout, plan the reorder policy that meets the target with the fewest lots."""
     scenario_file = _scenario_path(scenario_file)
@@ -515,10 +659,19 @@ def supply(scenario_file: Path, replicates: int, seed: int, workers: int | None,
     with _guarded(scenario_file):
         if target_stockout is not None:
             plan = _with_progress(
-                quiet, "Searching reorder policies", None,
-                lambda advance: plan_lots(scenario, target_stockout, replicates, seed, max_reorder_point,
-                                          on_evaluated=lambda _: advance(), **options),
-            )  # fmt: skip
+                quiet,
+                "Searching reorder policies",
+                None,
+                lambda advance: plan_lots(
+                    scenario,
+                    target_stockout,
+                    replicates,
+                    seed,
+                    max_reorder_point,
+                    on_evaluated=lambda _: advance(),
+                    **options,
+                ),
+            )
             extra.append(("lot_plan_search", plan.search_table()))
             if not plan.met:
                 _write(console, out, extra)
@@ -528,10 +681,13 @@ def supply(scenario_file: Path, replicates: int, seed: int, workers: int | None,
             seeds = f" on the plan's fresh seeds ({plan.fresh_seed})"
         else:
             tables = _with_progress(
-                quiet, f"Simulating {scenario.name}", replicates,
-                lambda advance: run_scenario(scenario, replicates, seed, on_replicate=advance, keep_events=0,
-                                             **options),
-            )  # fmt: skip
+                quiet,
+                f"Simulating {scenario.name}",
+                replicates,
+                lambda advance: run_scenario(
+                    scenario, replicates, seed, on_replicate=advance, keep_events=0, **options
+                ),
+            )
         bands = [(f"demand_{kind}ly", tables.bands.table(kind)) for kind in ("week", "month", "quarter")]
         extra.append(("lot_starts", lot_starts(tables.lots, replicates, scenario.start_date)))
         _write(console, out, [("metrics", tables.metrics), ("lots", tables.lots), *bands, *extra])
@@ -547,32 +703,76 @@ _date = click.DateTime(formats=["%Y-%m-%d"])
 
 @main.command()
 @click.argument("scenario_file", type=click.Path(path_type=Path))
-@click.option("--actuals", "actuals_dir", required=True, type=click.Path(path_type=Path),
-              help="Folder of the trial's records (CSV files; see the README).")  # fmt: skip
-@click.option("--as-of", "as_of", type=_date, default=None,
-              help="The date the records run to (YYYY-MM-DD) [default: today].")  # fmt: skip
-@click.option("--target-date", type=_date, default=None,
-              help="Also give P(last patient last visit by this date).")  # fmt: skip
-@click.option("--target-stockout", type=_fraction(), default=0.05,
-              show_default=True, help="Stock-out target of the lot plan made from the actual stock.")  # fmt: skip
+@click.option(
+    "--actuals",
+    "actuals_dir",
+    required=True,
+    type=click.Path(path_type=Path),
+    help="Folder of the trial's records (CSV files; see the README).",
+)
+@click.option(
+    "--as-of", "as_of", type=_date, default=None, help="The date the records run to (YYYY-MM-DD) [default: today]."
+)
+@click.option("--target-date", type=_date, default=None, help="Also give P(last patient last visit by this date).")
+@click.option(
+    "--target-stockout",
+    type=_fraction(),
+    default=0.05,
+    show_default=True,
+    help="Stock-out target of the lot plan made from the actual stock.",
+)
 @click.option("--no-lot-plan", is_flag=True, help="Do not search a lot plan (faster).")
-@click.option("--plan-replicates", type=click.IntRange(20, MAX_REPLICATES), default=PLAN_REPLICATES,
-              show_default=True, help="Replicates a candidate policy of the lot-plan search (and its fresh check) "
-                                      "is simulated on (at most --replicates).")  # fmt: skip
-@click.option("--no-learning", is_flag=True,
-              help="Keep the scenario's assumptions as written instead of learning them from the records.")  # fmt: skip
+@click.option(
+    "--plan-replicates",
+    type=click.IntRange(20, MAX_REPLICATES),
+    default=PLAN_REPLICATES,
+    show_default=True,
+    help="Replicates a candidate policy of the lot-plan search (and its fresh check) "
+    "is simulated on (at most --replicates).",
+)
+@click.option(
+    "--no-learning",
+    is_flag=True,
+    help="Keep the scenario's assumptions as written instead of learning them from the records.",
+)
 @_execution_options
-@click.option("--keep-events", default=200, show_default=True, type=click.IntRange(min=0),
-              help="Keep full event logs for the first K replicates only.")  # fmt: skip
-@click.option("--results", "results_root", type=click.Path(path_type=Path), default=DEFAULT_ROOT, show_default=True,
-              help="Results store the forecast is saved in.")  # fmt: skip
+@click.option(
+    "--keep-events",
+    default=200,
+    show_default=True,
+    type=click.IntRange(min=0),
+    help="Keep full event logs for the first K replicates only.",
+)
+@click.option(
+    "--results",
+    "results_root",
+    type=click.Path(path_type=Path),
+    default=DEFAULT_ROOT,
+    show_default=True,
+    help="Results store the forecast is saved in.",
+)
 @click.option("--no-store", is_flag=True, help="Do not save the forecast in the results store.")
 @out_option
-def forecast(scenario_file: Path, actuals_dir: Path, as_of: dt.datetime | None, target_date: dt.datetime | None,
-             target_stockout: float, no_lot_plan: bool, plan_replicates: int, no_learning: bool, replicates: int,
-             seed: int, workers: int | None,
-             chunk_size: int | None, scheduler: str | None, quiet: bool, keep_events: int, results_root: Path,
-             no_store: bool, out: Path | None) -> None:  # fmt: skip
+def forecast(
+    scenario_file: Path,
+    actuals_dir: Path,
+    as_of: dt.datetime | None,
+    target_date: dt.datetime | None,
+    target_stockout: float,
+    no_lot_plan: bool,
+    plan_replicates: int,
+    no_learning: bool,
+    replicates: int,
+    seed: int,
+    workers: int | None,
+    chunk_size: int | None,
+    scheduler: str | None,
+    quiet: bool,
+    keep_events: int,
+    results_root: Path,
+    no_store: bool,
+    out: Path | None,
+) -> None:
     """Forecast a trial under way from its records (ACTUALS, as of a date): the milestones still to
     come, the trial against its plan, and the product and lots still needed."""
     scenario_file = _scenario_path(scenario_file)
@@ -591,21 +791,39 @@ def forecast(scenario_file: Path, actuals_dir: Path, as_of: dt.datetime | None, 
     options = _run_options(workers, chunk_size, scheduler, keep_events=kept)
     started = dt.datetime.now(dt.UTC)
     with _guarded(scenario_file) as state:
-        made = _with_steps(quiet, lambda progress: run_forecast(
-            scenario, records, as_of_date, replicates, seed,
-            target_date=target_date.date() if target_date else None,
-            target_stockout=None if no_lot_plan else target_stockout, learning=not no_learning, progress=progress,
-            plan_replicates=min(plan_replicates, replicates), **options,
-        ))  # fmt: skip
+        made = _with_steps(
+            quiet,
+            lambda progress: run_forecast(
+                scenario,
+                records,
+                as_of_date,
+                replicates,
+                seed,
+                target_date=target_date.date() if target_date else None,
+                target_stockout=None if no_lot_plan else target_stockout,
+                learning=not no_learning,
+                progress=progress,
+                plan_replicates=min(plan_replicates, replicates),
+                **options,
+            ),
+        )
         tables = made.output_tables()
         console = _console()
         if not no_store:
             extra = made.manifest()
             state.saved = save_run(
-                results_root, tables, scenario=scenario, scenario_file=scenario_file,
-                scenario_text=read_text(scenario_file), seed=seed, replicates=replicates, options=options,
-                command=sys.argv, started=started, extra=extra,
-            ).name  # fmt: skip
+                results_root,
+                tables,
+                scenario=scenario,
+                scenario_file=scenario_file,
+                scenario_text=read_text(scenario_file),
+                seed=seed,
+                replicates=replicates,
+                options=options,
+                command=sys.argv,
+                started=started,
+                extra=extra,
+            ).name
         forecast_report(console, made)
         if state.saved:
             console.print(Text(f"Saved as run {state.saved} in {results_root}/.", style="bold"))
@@ -624,16 +842,23 @@ def _write_template(path: Path, scenario_file: Path | None) -> None:
         _fail(str(exc))
     except OSError as exc:
         _fail(f"--template: {path}: could not be written ({exc.strerror or exc})", code=1)
-    click.echo(f"An empty records workbook for {scenario.name} written to {path}: fill in one sheet per table and "
-               f"forecast with --actuals {path}.")  # fmt: skip
+    click.echo(
+        f"An empty records workbook for {scenario.name} written to {path}: fill in one sheet per table and "
+        f"forecast with --actuals {path}."
+    )
 
 
 def _with_steps(quiet: bool, work):
     """Run ``work(progress)`` with a progress bar per step (``studies.forecast.Progress``)."""
     bar = Progress(
-        TextColumn("{task.description}"), BarColumn(), MofNCompleteColumn(), TimeRemainingColumn(),
-        console=Console(stderr=True), disable=quiet, transient=True,
-    )  # fmt: skip
+        TextColumn("{task.description}"),
+        BarColumn(),
+        MofNCompleteColumn(),
+        TimeRemainingColumn(),
+        console=Console(stderr=True),
+        disable=quiet,
+        transient=True,
+    )
     tasks: dict[str, int] = {}
 
     def progress(step: str, total: int | None, done: int) -> None:
@@ -647,17 +872,33 @@ def _with_steps(quiet: bool, work):
 
 @main.command()
 @click.argument("scenario_file", type=click.Path(path_type=Path), required=False)
-@click.option("--template", type=click.Path(path_type=Path), default=None,
-              help="Write an empty records workbook (.xlsx) to fill in instead: a sheet per table, each column "
-                   "described, drop-down lists for names [SCENARIO_FILE default: the shipped base "
-                   "scenario].")  # fmt: skip
-@click.option("--replicate", "-r", type=click.IntRange(0, MAX_REPLICATES), default=0, show_default=True,
-              help="The replicate whose records are written.")  # fmt: skip
+@click.option(
+    "--template",
+    type=click.Path(path_type=Path),
+    default=None,
+    help="Write an empty records workbook (.xlsx) to fill in instead: a sheet per table, each column "
+    "described, drop-down lists for names [SCENARIO_FILE default: the shipped base "
+    "scenario].",
+)
+@click.option(
+    "--replicate",
+    "-r",
+    type=click.IntRange(0, MAX_REPLICATES),
+    default=0,
+    show_default=True,
+    help="The replicate whose records are written.",
+)
 @click.option("--seed", default=20240820, show_default=True, type=click.IntRange(0, 2**63 - 1))
 @click.option("--as-of", "as_of", type=_date, default=None, help="The date the records run to (YYYY-MM-DD).")
 @click.option("--out", type=click.Path(path_type=Path), default=None, help="Folder to write the CSV files to.")
-def actuals(scenario_file: Path | None, template: Path | None, replicate: int, seed: int, as_of: dt.datetime | None,
-            out: Path | None) -> None:  # fmt: skip
+def actuals(
+    scenario_file: Path | None,
+    template: Path | None,
+    replicate: int,
+    seed: int,
+    as_of: dt.datetime | None,
+    out: Path | None,
+) -> None:
     """Write what a simulated replicate of SCENARIO_FILE would have recorded by a date, as an
     actuals folder (synthetic records, for trying the forecast and as an example of the format);
     or, with --template, the empty workbook a trial's records are kept in."""
@@ -677,8 +918,12 @@ def actuals(scenario_file: Path | None, template: Path | None, replicate: int, s
         result = run_replicate(scenario, seed, replicate)
         tables = actuals_from_replicate(result, scenario, as_of_date)
         try:
-            write_csv_tables(out, tables, marker="screening.csv", notes=synthetic_readme(
-                scenario, scenario_file.name, seed, replicate, as_of_date))  # fmt: skip
+            write_csv_tables(
+                out,
+                tables,
+                marker="screening.csv",
+                notes=synthetic_readme(scenario, scenario_file.name, seed, replicate, as_of_date),
+            )
         except OutputError as exc:
             _fail(str(exc))
     counts = ", ".join(f"{len(frame)} rows in {name}" for name, frame in tables.items())
@@ -693,12 +938,25 @@ def actuals(scenario_file: Path | None, template: Path | None, replicate: int, s
 @main.command()
 @click.argument("scenario_files", nargs=-1, required=True, type=click.Path(path_type=Path))
 @_execution_options
-@click.option("--report", "report_file", type=click.Path(path_type=Path), default=None,
-              help="Write a self-contained HTML report (plotly) to this file.")  # fmt: skip
+@click.option(
+    "--report",
+    "report_file",
+    type=click.Path(path_type=Path),
+    default=None,
+    help="Write a self-contained HTML report (plotly) to this file.",
+)
 @out_option
-def compare(scenario_files: tuple[Path, ...], replicates: int, seed: int, workers: int | None,
-            chunk_size: int | None, scheduler: str | None, quiet: bool, report_file: Path | None,
-            out: Path | None) -> None:  # fmt: skip
+def compare(
+    scenario_files: tuple[Path, ...],
+    replicates: int,
+    seed: int,
+    workers: int | None,
+    chunk_size: int | None,
+    scheduler: str | None,
+    quiet: bool,
+    report_file: Path | None,
+    out: Path | None,
+) -> None:
     """Compare SCENARIO_FILES on common random numbers: each one's milestone quantiles, and each
     one's paired difference from the first with its 95% interval."""
     if len(scenario_files) < 2:
@@ -718,16 +976,22 @@ def compare(scenario_files: tuple[Path, ...], replicates: int, seed: int, worker
     for name, scenario in scenarios.items():
         with _guarded(files[name]):
             metrics[name] = _with_progress(
-                quiet, f"Simulating {name}", replicates,
+                quiet,
+                f"Simulating {name}",
+                replicates,
                 lambda advance, s=scenario: simulate_metrics(s, replicates, seed, on_replicate=advance, **options),
-            )  # fmt: skip
+            )
     with _guarded():
         quantiles = milestone_quantiles(metrics, scenarios)
         differences = milestone_differences(metrics, scenarios, seed)
         summary = headline(metrics, scenarios)
         screening = screen_failure_differences(metrics)
-        tables = [("compare_quantiles", quantiles), ("compare_differences", differences),
-                  ("compare_headline", summary), ("compare_screen_failures", screening)]  # fmt: skip
+        tables = [
+            ("compare_quantiles", quantiles),
+            ("compare_differences", differences),
+            ("compare_headline", summary),
+            ("compare_screen_failures", screening),
+        ]
         console = _console()
         _write(console, out, tables)
         if report_file is not None:
@@ -736,9 +1000,17 @@ def compare(scenario_files: tuple[Path, ...], replicates: int, seed: int, worker
 
             figures = [lplv_ecdf_figure(metrics, scenarios), differences_figure(differences)]
             title = f"Scenario comparison: {', '.join(scenarios)} ({replicates} replicates, seed {seed})"
-            pack = view_pack(title, [], figures, [("Headline", summary), ("Milestones", quantiles),
-                                                  ("Paired differences", differences),
-                                                  ("Screen failures by criterion", screening)])  # fmt: skip
+            pack = view_pack(
+                title,
+                [],
+                figures,
+                [
+                    ("Headline", summary),
+                    ("Milestones", quantiles),
+                    ("Paired differences", differences),
+                    ("Screen failures by criterion", screening),
+                ],
+            )
             try:
                 write_report(pack, report_file, "html")
             except ReportError as exc:
@@ -748,8 +1020,13 @@ def compare(scenario_files: tuple[Path, ...], replicates: int, seed: int, worker
         compare_report(console, quantiles, differences, summary, replicates, seed, warnings)
         changed = screening[screening["estimate"] != 0]
         if len(changed):
-            console.print(frame_table("Screen failures by criterion that differ (candidates screened out per "
-                                      "replicate, paired)", changed, drop=("Against", "Pairs")))  # fmt: skip
+            console.print(
+                frame_table(
+                    "Screen failures by criterion that differ (candidates screened out per replicate, paired)",
+                    changed,
+                    drop=("Against", "Pairs"),
+                )
+            )
 
 
 # -- sensitivity -----------------------------------------------------------------------------
@@ -757,25 +1034,65 @@ def compare(scenario_files: tuple[Path, ...], replicates: int, seed: int, worker
 
 @main.command()
 @click.argument("scenario_file", type=click.Path(path_type=Path))
-@click.option("--ranges", "ranges_file", type=click.Path(path_type=Path), default=None,
-              help="A YAML file of ranges: field paths to [low, high] or {scale: [a, b]} [default: the scenario's "
-                   "ranges: block, else every WEAK field x(1 - spread) and x(1 + spread)].")  # fmt: skip
-@click.option("--ends", "end_files", type=click.Path(path_type=Path), nargs=2, default=None, metavar="LOW HIGH",
-              help="Two scenario files (e.g. optimistic and pessimistic): every number or distribution in which "
-                   "they differ is moved to each file's value.")  # fmt: skip
-@click.option("--spread", type=_fraction(), default=DEFAULT_SPREAD,
-              show_default=True, help="How far WEAK fields are moved when no range is declared.")  # fmt: skip
+@click.option(
+    "--ranges",
+    "ranges_file",
+    type=click.Path(path_type=Path),
+    default=None,
+    help="A YAML file of ranges: field paths to [low, high] or {scale: [a, b]} [default: the scenario's "
+    "ranges: block, else every WEAK field x(1 - spread) and x(1 + spread)].",
+)
+@click.option(
+    "--ends",
+    "end_files",
+    type=click.Path(path_type=Path),
+    nargs=2,
+    default=None,
+    metavar="LOW HIGH",
+    help="Two scenario files (e.g. optimistic and pessimistic): every number or distribution in which "
+    "they differ is moved to each file's value.",
+)
+@click.option(
+    "--spread",
+    type=_fraction(),
+    default=DEFAULT_SPREAD,
+    show_default=True,
+    help="How far WEAK fields are moved when no range is declared.",
+)
 @_execution_options
-@click.option("--results", "results_root", type=click.Path(path_type=Path), default=DEFAULT_ROOT, show_default=True,
-              help="Results store the sensitivity run is saved in.")  # fmt: skip
+@click.option(
+    "--results",
+    "results_root",
+    type=click.Path(path_type=Path),
+    default=DEFAULT_ROOT,
+    show_default=True,
+    help="Results store the sensitivity run is saved in.",
+)
 @click.option("--no-store", is_flag=True, help="Do not save the run in the results store.")
-@click.option("--report", "report_file", type=click.Path(path_type=Path), default=None,
-              help="Write a self-contained HTML report (the tornado) to this file.")  # fmt: skip
+@click.option(
+    "--report",
+    "report_file",
+    type=click.Path(path_type=Path),
+    default=None,
+    help="Write a self-contained HTML report (the tornado) to this file.",
+)
 @out_option
-def sensitivity(scenario_file: Path, ranges_file: Path | None, end_files: tuple[Path, Path] | None, spread: float,
-                replicates: int, seed: int,
-                workers: int | None, chunk_size: int | None, scheduler: str | None, quiet: bool, results_root: Path,
-                no_store: bool, report_file: Path | None, out: Path | None) -> None:  # fmt: skip
+def sensitivity(
+    scenario_file: Path,
+    ranges_file: Path | None,
+    end_files: tuple[Path, Path] | None,
+    spread: float,
+    replicates: int,
+    seed: int,
+    workers: int | None,
+    chunk_size: int | None,
+    scheduler: str | None,
+    quiet: bool,
+    results_root: Path,
+    no_store: bool,
+    report_file: Path | None,
+    out: Path | None,
+) -> None:
     """Move each assumption of SCENARIO_FILE alone to its low and its high value, on common random
     numbers, and print the tornado: each outcome's change with its paired 95% interval, largest first."""
     scenario_file = _scenario_path(scenario_file)
@@ -802,34 +1119,52 @@ def sensitivity(scenario_file: Path, ranges_file: Path | None, end_files: tuple[
     if report_file is not None and report_file.is_dir():
         _fail(f"{report_file}: is a folder; --report takes a file name")
     if not found:
-        _fail(f"{scenario_file}: no assumption to move: declare ranges (--ranges FILE or a ranges: block) or mark "
-              "fields WEAK in the file")  # fmt: skip
+        _fail(
+            f"{scenario_file}: no assumption to move: declare ranges (--ranges FILE or a ranges: block) or mark "
+            "fields WEAK in the file"
+        )
     options = _run_options(workers, chunk_size, scheduler, keep_events=min(replicates, 200))
     started = dt.datetime.now(dt.UTC)
     total = replicates * (1 + 2 * len(found))
     with _guarded(scenario_file) as state:
         result: Sensitivity = _with_progress(
-            quiet, f"Sensitivity of {scenario.name}: {len(found)} assumptions", total,
+            quiet,
+            f"Sensitivity of {scenario.name}: {len(found)} assumptions",
+            total,
             lambda advance: run_sensitivity(scenario, found, replicates, seed, on_replicate=advance, **options),
-        )  # fmt: skip
-        tables = [*result.base.with_summaries(scenario), ("tornado", result.tornado),
-                  ("sensitivity_arms", result.arms_table()),
-                  ("sensitivity_metrics", result.metrics_table())]  # fmt: skip
+        )
+        tables = [
+            *result.base.with_summaries(scenario),
+            ("tornado", result.tornado),
+            ("sensitivity_arms", result.arms_table()),
+            ("sensitivity_metrics", result.metrics_table()),
+        ]
         console = _console()
         if not no_store:
             state.saved = save_run(
-                results_root, tables, scenario=scenario, scenario_file=scenario_file, scenario_text=scenario_text,
-                seed=seed, replicates=replicates, options=options, command=sys.argv, started=started,
+                results_root,
+                tables,
+                scenario=scenario,
+                scenario_file=scenario_file,
+                scenario_text=scenario_text,
+                seed=seed,
+                replicates=replicates,
+                options=options,
+                command=sys.argv,
+                started=started,
                 extra={"kind": "sensitivity", "assumptions": [a.path for a in found]},
-            ).name  # fmt: skip
+            ).name
         sensitivity_report(console, scenario.name, result, replicates, seed)
         if report_file is not None:
             from ctdild_sim.reports.figures import tornado_figure
             from ctdild_sim.reports.pack import sensitivity_notes, view_pack
 
-            pack = view_pack(f"Sensitivity of {scenario.name} ({replicates} replicates a value, seed {seed})",
-                             sensitivity_notes(result), [tornado_figure(result.tornado, o.key) for o in OUTCOMES],
-                             [("Tornado", result.tornado), ("Assumptions moved", result.arms_table())])  # fmt: skip
+            pack = view_pack(
+                f"Sensitivity of {scenario.name} ({replicates} replicates a value, seed {seed})",
+                sensitivity_notes(result),
+                [tornado_figure(result.tornado, o.key) for o in OUTCOMES],
+                [("Tornado", result.tornado), ("Assumptions moved", result.arms_table())],
+            )
             try:
                 write_report(pack, report_file, "html")
             except ReportError as exc:
@@ -843,15 +1178,36 @@ def sensitivity(scenario_file: Path, ranges_file: Path | None, end_files: tuple[
 @main.command()
 @click.argument("scenario_file", type=click.Path(path_type=Path))
 @click.option("--lever", required=True, help="The field path to move, e.g. sites.0.referral_rate_per_month.")
-@click.option("--target", "target_text", required=True,
-              help='The target, e.g. "P(lplv_by 2027-12-31) >= 0.8" or "P(product_wait) <= 0.05".')  # fmt: skip
-@click.option("--range", "lever_range", type=FiniteFloat(), nargs=2, default=None, metavar="LOW HIGH",
-              help="The lever's range to search [default: a quarter to four times its value].")  # fmt: skip
+@click.option(
+    "--target",
+    "target_text",
+    required=True,
+    help='The target, e.g. "P(lplv_by 2027-12-31) >= 0.8" or "P(product_wait) <= 0.05".',
+)
+@click.option(
+    "--range",
+    "lever_range",
+    type=FiniteFloat(),
+    nargs=2,
+    default=None,
+    metavar="LOW HIGH",
+    help="The lever's range to search [default: a quarter to four times its value].",
+)
 @_execution_options
 @out_option
-def solve(scenario_file: Path, lever: str, target_text: str, lever_range: tuple[float, float] | None,
-          replicates: int, seed: int, workers: int | None, chunk_size: int | None, scheduler: str | None,
-          quiet: bool, out: Path | None) -> None:  # fmt: skip
+def solve(
+    scenario_file: Path,
+    lever: str,
+    target_text: str,
+    lever_range: tuple[float, float] | None,
+    replicates: int,
+    seed: int,
+    workers: int | None,
+    chunk_size: int | None,
+    scheduler: str | None,
+    quiet: bool,
+    out: Path | None,
+) -> None:
     """What would it take: the value of a lever (a field of SCENARIO_FILE) at which a target is met,
     by bisection on common random numbers, with the values at which its 95% interval meets it."""
     scenario_file = _scenario_path(scenario_file)
@@ -865,10 +1221,13 @@ def solve(scenario_file: Path, lever: str, target_text: str, lever_range: tuple[
     with _guarded(scenario_file):
         try:
             solution = _with_progress(
-                quiet, f"Solving {lever} for {target_text}", None,
-                lambda advance: run_solve(scenario, lever, target, replicates, seed, (low, high),
-                                          on_replicate=advance, **options),
-            )  # fmt: skip
+                quiet,
+                f"Solving {lever} for {target_text}",
+                None,
+                lambda advance: run_solve(
+                    scenario, lever, target, replicates, seed, (low, high), on_replicate=advance, **options
+                ),
+            )
         except SolveError as exc:
             _fail(f"{scenario_file}: {exc}")
         console = _console()
@@ -877,28 +1236,67 @@ def solve(scenario_file: Path, lever: str, target_text: str, lever_range: tuple[
 
 
 @main.command()
-@click.option("--scenarios", "scenarios_dir", type=click.Path(path_type=Path), default=None,
-              help="Folder of scenario files the dashboard offers "
-                   "[default: ./scenarios, else the shipped ones].")  # fmt: skip
-@click.option("--results", "results_root", type=click.Path(path_type=Path), default=DEFAULT_ROOT, show_default=True,
-              help="Results store the dashboard reads and writes.")  # fmt: skip
-@click.option("--host", default="127.0.0.1", show_default=True,
-              help="Address to listen on; anything but loopback exposes the app to the network.")  # fmt: skip
+@click.option(
+    "--scenarios",
+    "scenarios_dir",
+    type=click.Path(path_type=Path),
+    default=None,
+    help="Folder of scenario files the dashboard offers [default: ./scenarios, else the shipped ones].",
+)
+@click.option(
+    "--results",
+    "results_root",
+    type=click.Path(path_type=Path),
+    default=DEFAULT_ROOT,
+    show_default=True,
+    help="Results store the dashboard reads and writes.",
+)
+@click.option(
+    "--host",
+    default="127.0.0.1",
+    show_default=True,
+    help="Address to listen on; anything but loopback exposes the app to the network.",
+)
 @click.option("--port", type=click.IntRange(1, 65535), default=8050, show_default=True)
-@click.option("--workers", "-j", type=click.IntRange(1, 1024), default=None,
-              help="Worker processes per run started from the page "
-                   "[default: the cores but one, at most 4].")  # fmt: skip
-@click.option("--max-replicates", type=click.IntRange(1, MAX_REPLICATES), default=DASHBOARD_MAX_REPLICATES,
-              show_default=True,
-              help="Most replicates one job from the page may ask for (checked by the server).")  # fmt: skip
-@click.option("--allowed-host", "allowed_hosts", multiple=True,
-              help="Host name the page may be reached by, besides localhost, 127.0.0.1 and ::1 (repeat for "
-                   "several); requests naming any other host are refused (DNS rebinding).")  # fmt: skip
-@click.option("--actuals", "actuals_dir", type=click.Path(path_type=Path), default=None,
-              help="Folder of trials' records folders the Forecast tab offers "
-                   "[default: the actuals folder of the scenarios folder].")  # fmt: skip
-def dashboard(scenarios_dir: Path | None, results_root: Path, host: str, port: int, workers: int | None,
-              max_replicates: int, allowed_hosts: tuple[str, ...], actuals_dir: Path | None) -> None:  # fmt: skip
+@click.option(
+    "--workers",
+    "-j",
+    type=click.IntRange(1, 1024),
+    default=None,
+    help="Worker processes per run started from the page [default: the cores but one, at most 4].",
+)
+@click.option(
+    "--max-replicates",
+    type=click.IntRange(1, MAX_REPLICATES),
+    default=DASHBOARD_MAX_REPLICATES,
+    show_default=True,
+    help="Most replicates one job from the page may ask for (checked by the server).",
+)
+@click.option(
+    "--allowed-host",
+    "allowed_hosts",
+    multiple=True,
+    help="Host name the page may be reached by, besides localhost, 127.0.0.1 and ::1 (repeat for "
+    "several); requests naming any other host are refused (DNS rebinding).",
+)
+@click.option(
+    "--actuals",
+    "actuals_dir",
+    type=click.Path(path_type=Path),
+    default=None,
+    help="Folder of trials' records folders the Forecast tab offers "
+    "[default: the actuals folder of the scenarios folder].",
+)
+def dashboard(
+    scenarios_dir: Path | None,
+    results_root: Path,
+    host: str,
+    port: int,
+    workers: int | None,
+    max_replicates: int,
+    allowed_hosts: tuple[str, ...],
+    actuals_dir: Path | None,
+) -> None:
     """Open the Dash dashboard over a scenarios folder and the results store."""
     if scenarios_dir is None:
         scenarios_dir = Path("scenarios") if Path("scenarios").is_dir() else shipped_scenarios_dir()
@@ -915,11 +1313,19 @@ def dashboard(scenarios_dir: Path | None, results_root: Path, host: str, port: i
         _fail(f"--actuals: {actuals_dir}: no such folder of records folders")
     _writable_store(results_root)
     try:
-        app = create_app(scenarios_dir, results_root, workers=workers, max_replicates=max_replicates,
-                         allowed_hosts=allowed_hosts, actuals_dir=actuals_dir)  # fmt: skip
+        app = create_app(
+            scenarios_dir,
+            results_root,
+            workers=workers,
+            max_replicates=max_replicates,
+            allowed_hosts=allowed_hosts,
+            actuals_dir=actuals_dir,
+        )
     except (OSError, sqlite3.Error) as exc:  # the job cache is an SQLite file in the store
-        _fail(f"--results: {results_root}: the dashboard's job cache cannot be written there ({exc}); pick a "
-              "folder it can write with --results")  # fmt: skip
+        _fail(
+            f"--results: {results_root}: the dashboard's job cache cannot be written there ({exc}); pick a "
+            "folder it can write with --results"
+        )
     click.echo(f"ctdild-sim dashboard on http://{host}:{port}/ over {scenarios_dir} (Ctrl-C to stop)")
     with contextlib.suppress(KeyboardInterrupt):  # the server takes Ctrl-C itself, and returns
         app.run(host=host, port=port, debug=False)

@@ -61,8 +61,12 @@ def check_host(server: flask.Flask, allowed: Iterable[str]) -> None:
     @server.before_request
     def _known_host():
         if host_name(flask.request.host or "") not in names:
-            return ("This dashboard answers only to " + ", ".join(sorted(names)) + "; start it with "
-                    "--allowed-host NAME to allow another name.\n", 403, {"Content-Type": "text/plain"})  # fmt: skip
+            return (
+                "This dashboard answers only to " + ", ".join(sorted(names)) + "; start it with "
+                "--allowed-host NAME to allow another name.\n",
+                403,
+                {"Content-Type": "text/plain"},
+            )
         return None
 
 
@@ -74,8 +78,9 @@ thread was inside an SQLite statement copied that thread's lock into the job as 
 bookkeeping (the lock's owner does not exist in the job), so the job's first write to the cache
 waited for it for ever: 1 to 4 of 30 simultaneous run requests were never answered. Holding
 this lock across the fork means no statement is under way when the process is copied."""
-os.register_at_fork(before=_SQLITE_IN_USE.acquire, after_in_parent=_SQLITE_IN_USE.release,
-                    after_in_child=_SQLITE_IN_USE.release)  # fmt: skip
+os.register_at_fork(
+    before=_SQLITE_IN_USE.acquire, after_in_parent=_SQLITE_IN_USE.release, after_in_child=_SQLITE_IN_USE.release
+)
 
 
 class PatientCache(diskcache.Cache):
@@ -145,8 +150,11 @@ def check_nesting(server: flask.Flask) -> None:
         if flask.request.method == "POST" and flask.request.is_json:
             depth = nesting_depth(flask.request.get_data(cache=True))
             if depth > MAX_NESTING:
-                return (f"The request is nested {depth:,} levels deep; the limit is {MAX_NESTING}.\n", 400,
-                        {"Content-Type": "text/plain"})  # fmt: skip
+                return (
+                    f"The request is nested {depth:,} levels deep; the limit is {MAX_NESTING}.\n",
+                    400,
+                    {"Content-Type": "text/plain"},
+                )
         return None
 
 
@@ -183,8 +191,14 @@ def create_app(
         pages_folder="",
     )
     for key, path, name in PAGES:
-        dash.register_page(key, path=path, name=name, title=f"ctdild-sim: {name}", order=len(dash.page_registry),
-                           layout=importlib.import_module(f"dashboard.pages.{key}").layout)  # fmt: skip
+        dash.register_page(
+            key,
+            path=path,
+            name=name,
+            title=f"ctdild-sim: {name}",
+            order=len(dash.page_registry),
+            layout=importlib.import_module(f"dashboard.pages.{key}").layout,
+        )
     # no request body beyond an upload's: a zip of records, base64 (4/3), twice the limit (the page's own check)
     app.server.config["MAX_CONTENT_LENGTH"] = 3 * MAX_ZIP_BYTES + 8 * MAX_UPLOAD_BYTES
     check_host(app.server, allowed_hosts)

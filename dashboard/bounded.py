@@ -44,8 +44,10 @@ PRELOADED = ["dashboard.callbacks"]
 """What the fork server loads once, so that a check starts in milliseconds."""
 WATCH_SECONDS = 0.05
 """How often the server looks at a check's memory."""
-ON_YOUR_MACHINE = ("Check them on your own machine: `ctdild-sim forecast SCENARIO --actuals RECORDS` reads and checks "
-                   "the records before it simulates anything.")  # fmt: skip
+ON_YOUR_MACHINE = (
+    "Check them on your own machine: `ctdild-sim forecast SCENARIO --actuals RECORDS` reads and checks "
+    "the records before it simulates anything."
+)
 
 
 @dataclass(frozen=True)
@@ -69,8 +71,10 @@ class BoundedChecks:
         """``fn(*args)`` in a child process: its value, or a ``DashboardError`` saying what stopped
         it. ``fn`` must be a module-level function; ``args`` and its value are pickled."""
         if not self._slots.acquire(timeout=self.budget.wait_seconds):
-            raise DashboardError(f"The server is already checking {self.budget.at_once} sets of records, the most it "
-                                 "checks at once; try again in a moment.")  # fmt: skip
+            raise DashboardError(
+                f"The server is already checking {self.budget.at_once} sets of records, the most it "
+                "checks at once; try again in a moment."
+            )
         try:
             return _in_child(fn, args, self.budget)
         finally:
@@ -95,8 +99,11 @@ def _in_child(fn: Callable[..., Any], args: tuple, budget: CheckBudget) -> Any:
             child.join(1)
             if child.exitcode == -signal.SIGXCPU:
                 raise DashboardError(_too_long(budget)) from None
-            how = f"was killed (signal {-child.exitcode}; the server may be short of memory)" if (
-                child.exitcode or 0) < 0 else f"stopped (exit code {child.exitcode})"  # fmt: skip
+            how = (
+                f"was killed (signal {-child.exitcode}; the server may be short of memory)"
+                if (child.exitcode or 0) < 0
+                else f"stopped (exit code {child.exitcode})"
+            )
             raise DashboardError(f"Checking the records {how}. Try again. {ON_YOUR_MACHINE}") from None
     finally:
         receiving.close()
@@ -132,13 +139,17 @@ def _resident(pid: int | None) -> int:
 
 
 def _too_large(budget: CheckBudget) -> str:
-    return (f"Checking the records needed more than {budget.megabytes:,} MB, the dashboard's limit for one check. "
-            f"{ON_YOUR_MACHINE}")  # fmt: skip
+    return (
+        f"Checking the records needed more than {budget.megabytes:,} MB, the dashboard's limit for one check. "
+        f"{ON_YOUR_MACHINE}"
+    )
 
 
 def _too_long(budget: CheckBudget) -> str:
-    return (f"Checking the records took longer than {budget.seconds:g} s, the dashboard's limit for one check. "
-            f"{ON_YOUR_MACHINE}")  # fmt: skip
+    return (
+        f"Checking the records took longer than {budget.seconds:g} s, the dashboard's limit for one check. "
+        f"{ON_YOUR_MACHINE}"
+    )
 
 
 def _child(sending: Connection, fn: Callable[..., Any], args: tuple, budget: CheckBudget) -> None:

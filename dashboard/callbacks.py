@@ -70,8 +70,10 @@ def job_replicates(ctx: Context, files: int, replicates: object) -> int:
     4,000,000 replicates and kept every other visitor waiting)."""
     n = whole_number(replicates, "Replicates", 1, ctx.max_replicates)
     if files * n > ctx.max_replicates:
-        raise DashboardError(f"A job runs at most {ctx.max_replicates:,} replicates in all: {files} files x {n:,} "
-                             f"replicates is {files * n:,}; pick fewer files or replicates.")  # fmt: skip
+        raise DashboardError(
+            f"A job runs at most {ctx.max_replicates:,} replicates in all: {files} files x {n:,} "
+            f"replicates is {files * n:,}; pick fewer files or replicates."
+        )
     return n
 
 
@@ -93,9 +95,15 @@ def on_load(ctx: Context, search: object):
     named = address_runs(search)
     picked = [r for r in named if r in known]
     unknown = [r for r in named if r not in known]
-    status = (layout.error("The address names runs that are not in the results store: "
-                           + ", ".join(r[:80] for r in unknown[:5]) + (" ..." if len(unknown) > 5 else ""))
-              if unknown else None)  # fmt: skip
+    status = (
+        layout.error(
+            "The address names runs that are not in the results store: "
+            + ", ".join(r[:80] for r in unknown[:5])
+            + (" ..." if len(unknown) > 5 else "")
+        )
+        if unknown
+        else None
+    )
     return files, options, picked, status
 
 
@@ -163,8 +171,9 @@ def build_view(ctx: Context, page: object, run_ids: object, replicate: object) -
     if not runs:
         raise NothingPicked("Pick one or more stored runs above, or run scenario files.")
     if page == "timeline":
-        chosen = None if replicate in (None, "") else whole_number(_number(replicate), "The Gantt replicate", 0,
-                                                                   MAX_SEED)  # fmt: skip
+        chosen = (
+            None if replicate in (None, "") else whole_number(_number(replicate), "The Gantt replicate", 0, MAX_SEED)
+        )
         return PAGES[page](runs, chosen)
     return PAGES[page](runs)
 
@@ -197,8 +206,10 @@ def on_view(ctx: Context, query: object) -> list:
     except DashboardError as exc:
         return layout.error(messages(ctx, exc))
     except Exception as exc:  # a run whose tables are not what a run holds: say so on its page
-        return layout.error(f"These runs cannot be shown ({type(exc).__name__}: {messages(ctx, exc)}). "
-                            "A stored run may be damaged; run its scenario again.")  # fmt: skip
+        return layout.error(
+            f"These runs cannot be shown ({type(exc).__name__}: {messages(ctx, exc)}). "
+            "A stored run may be damaged; run its scenario again."
+        )
 
 
 def on_scenario_options(ctx: Context, _id: object, query: object):
@@ -234,8 +245,9 @@ def on_run(ctx: Context, set_progress: Callable, files: object, replicates: obje
     return run_options(ctx.results_dir), run_ids, status
 
 
-def on_plan(ctx: Context, set_progress: Callable, run_ids: object, target_pct: object, replicates: object,
-            seed: object):  # fmt: skip
+def on_plan(
+    ctx: Context, set_progress: Callable, run_ids: object, target_pct: object, replicates: object, seed: object
+):
     """Search the reorder policy for the first picked run's scenario (as ``ctdild-sim supply
     --target-stockout``), with the page's replicates and seed; one job at a time."""
     prepare_job_process(ctx.server_pid)
@@ -253,8 +265,12 @@ def on_plan(ctx: Context, set_progress: Callable, run_ids: object, target_pct: o
         def evaluated(e: Evaluation) -> None:
             nonlocal count
             count += 1
-            set_progress((f"{count} policies simulated; last: reorder point {e.point}, look-ahead "
-                          f"{e.lookahead_days:.0f} d, P(wait) {100 * e.risk:.1f}% ({e.seeds} seeds)",))  # fmt: skip
+            set_progress(
+                (
+                    f"{count} policies simulated; last: reorder point {e.point}, look-ahead "
+                    f"{e.lookahead_days:.0f} d, P(wait) {100 * e.risk:.1f}% ({e.seeds} seeds)",
+                )
+            )
 
         with ctx.jobs.hold(f"a lot plan of {n:,} replicates per policy"):
             plan = plan_lots(scenario, target_pct / 100, n, seed, on_evaluated=evaluated, workers=ctx.workers)
@@ -287,8 +303,9 @@ def as_of_date(value: object) -> dt.date:
         raise DashboardError(f"The as-of date {value[:40]!r} is not a date (YYYY-MM-DD)") from None
 
 
-def _forecast_inputs(scenarios_dir: Path, actuals_dir: Path, scenario_name: object, choice: object,
-                     upload: object, as_of: object):  # fmt: skip
+def _forecast_inputs(
+    scenarios_dir: Path, actuals_dir: Path, scenario_name: object, choice: object, upload: object, as_of: object
+):
     """The scenario, the records and the as-of date the page picked, checked as the CLI checks them."""
     if not scenario_name:
         raise DashboardError("Pick the trial's scenario file.")
@@ -321,8 +338,9 @@ def records_as_of_hint(actuals_dir: Path, choice: object, upload: object) -> str
     return latest.isoformat() if latest is not None else None
 
 
-def records_summary(scenarios_dir: Path, actuals_dir: Path, scenario_name: object, choice: object, as_of: object,
-                    upload: object) -> list[str]:  # fmt: skip
+def records_summary(
+    scenarios_dir: Path, actuals_dir: Path, scenario_name: object, choice: object, as_of: object, upload: object
+) -> list[str]:
     """The picked records checked against the scenario as the CLI checks them: what they hold."""
     source = None
     try:
@@ -355,8 +373,9 @@ def on_records_check(ctx: Context, scenario_name: object, choice: object, as_of:
     if not scenario_name or not choice:
         return "Pick the scenario file and the trial's records (a folder or workbook, or upload a zip or a workbook)."
     try:
-        lines = ctx.checks.run(records_summary, ctx.scenarios_dir, _actuals_dir(ctx), scenario_name, choice, as_of,
-                               upload)  # fmt: skip
+        lines = ctx.checks.run(
+            records_summary, ctx.scenarios_dir, _actuals_dir(ctx), scenario_name, choice, as_of, upload
+        )
     except DashboardError as exc:
         return layout.error(messages(ctx, exc))
     return dash.html.Div([dash.html.P(line, className="records-ok") for line in lines])
@@ -365,8 +384,9 @@ def on_records_check(ctx: Context, scenario_name: object, choice: object, as_of:
 def on_records_upload(ctx: Context, contents: object, filename: object, options: object):
     """Check an uploaded zip of records (sizes, layout, CSV files) and keep it in the page; it is
     checked against the scenario when one is picked. Nothing is written on the server."""
-    current = [o for o in options if isinstance(o, str) and not o.startswith(UPLOADED)] if isinstance(
-        options, list) else []  # fmt: skip
+    current = (
+        [o for o in options if isinstance(o, str) and not o.startswith(UPLOADED)] if isinstance(options, list) else []
+    )
     if not contents or not isinstance(contents, str):
         return no_update, no_update, no_update, layout.error("The upload was empty or larger than the limit.")
     name = Path(filename).name if isinstance(filename, str) and filename else "records.zip"
@@ -379,15 +399,25 @@ def on_records_upload(ctx: Context, contents: object, filename: object, options:
     return kept, [*current, label], label, no_update
 
 
-def on_forecast(ctx: Context, set_progress: Callable, scenario_name: object, choice: object, upload: object,
-                as_of: object, learning: object, replicates: object, seed: object):  # fmt: skip
+def on_forecast(
+    ctx: Context,
+    set_progress: Callable,
+    scenario_name: object,
+    choice: object,
+    upload: object,
+    as_of: object,
+    learning: object,
+    replicates: object,
+    seed: object,
+):
     """Forecast the trial from its records (as ``ctdild-sim forecast``, without the lot-plan
     search), store the run and show it; one job at a time, at most ``max_replicates``."""
     prepare_job_process(ctx.server_pid)
     source = None
     try:
-        scenario, text, source, day = _forecast_inputs(ctx.scenarios_dir, _actuals_dir(ctx), scenario_name, choice,
-                                                       upload, as_of)  # fmt: skip
+        scenario, text, source, day = _forecast_inputs(
+            ctx.scenarios_dir, _actuals_dir(ctx), scenario_name, choice, upload, as_of
+        )
         n = whole_number(replicates, "Replicates", 1, ctx.max_replicates)
         seed = whole_number(seed, "The seed", 0, MAX_SEED)
         learn = isinstance(learning, list) and "learn" in learning
@@ -405,11 +435,18 @@ def on_forecast(ctx: Context, set_progress: Callable, scenario_name: object, cho
             if isinstance(source, RecordFiles | RecordBook):
                 extra["actuals_folder"] = f"{UPLOADED}{source.origin}"
             path = save_run(
-                ctx.results_dir, made.output_tables(), scenario=scenario,
-                scenario_file=ctx.scenarios_dir / str(scenario_name), scenario_text=text, seed=seed, replicates=n,
-                options={"workers": ctx.workers, "source": "dashboard"}, command=sys.argv, started=started,
+                ctx.results_dir,
+                made.output_tables(),
+                scenario=scenario,
+                scenario_file=ctx.scenarios_dir / str(scenario_name),
+                scenario_text=text,
+                seed=seed,
+                replicates=n,
+                options={"workers": ctx.workers, "source": "dashboard"},
+                command=sys.argv,
+                started=started,
                 extra=extra,
-            )  # fmt: skip
+            )
     except ActualsError as exc:
         return no_update, layout.error(_shown(source, exc))
     except (DashboardError, BudgetExceeded, StoreError, WriteFailed) as exc:
@@ -417,8 +454,10 @@ def on_forecast(ctx: Context, set_progress: Callable, scenario_name: object, cho
     return path.name, f"Stored forecast {path.name} ({n} replicates, seed {seed}, as of {day})."
 
 
+# fmt: off
 MIME = {"html": "text/html", "pdf": "application/pdf",
-        "xlsx": "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"}  # fmt: skip
+        "xlsx": "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"}
+# fmt: on
 
 
 def _download(pack: Pack, fmt: object, name: str) -> dict:
@@ -426,8 +465,12 @@ def _download(pack: Pack, fmt: object, name: str) -> dict:
     if fmt not in FORMATS:
         raise DashboardError(f"a report is one of {', '.join(FORMATS)} (got {str(fmt)[:20]!r})")
     content = report_bytes(pack, fmt)
-    return {"content": base64.b64encode(content).decode(), "base64": True, "filename": f"{name}.{fmt}",
-            "type": MIME[fmt]}  # fmt: skip
+    return {
+        "content": base64.b64encode(content).decode(),
+        "base64": True,
+        "filename": f"{name}.{fmt}",
+        "type": MIME[fmt],
+    }
 
 
 def on_export(ctx: Context, query: object, fmt: object = "html"):
@@ -445,8 +488,13 @@ def on_export(ctx: Context, query: object, fmt: object = "html"):
             view = scenario_view(scenario, str(name), file_comments_in(ctx.scenarios_dir, text))
         else:
             view = build_view(ctx, page, query.get("runs"), query.get("replicate"))
-        pack = view_pack(f"ctdild-sim: {view.title}", view.notes, [fig for _, fig in view.figures], view.tables,
-                         captions=view.captions)  # fmt: skip
+        pack = view_pack(
+            f"ctdild-sim: {view.title}",
+            view.notes,
+            [fig for _, fig in view.figures],
+            view.tables,
+            captions=view.captions,
+        )
         return _download(pack, fmt, f"ctdild-sim-{page}"), ""
     except (DashboardError, ReportError) as exc:
         return no_update, messages(ctx, exc)
@@ -471,8 +519,11 @@ def on_csv(key: object, rows: object, columns: object):
         return no_update
     names = [c.get("name") for c in columns if isinstance(c, dict)]
     frame = pd.DataFrame([r for r in rows if isinstance(r, dict)], columns=names)
-    return {"content": safe_for_spreadsheets(frame).to_csv(index=False), "filename": f"{slug(str(key))}.csv",
-            "type": "text/csv"}  # fmt: skip
+    return {
+        "content": safe_for_spreadsheets(frame).to_csv(index=False),
+        "filename": f"{slug(str(key))}.csv",
+        "type": "text/csv",
+    }
 
 
 def slug(text: str) -> str:
@@ -559,21 +610,32 @@ def register(app: dash.Dash, ctx: Context) -> None:
 
     job_callback(
         app,
-        [Output(ids.RUN_PICKER, "options", allow_duplicate=True), Output(ids.RUN_PICKER, "value", allow_duplicate=True),
-         Output(ids.RUN_STATUS, "children")],
-        ids.RUN_BUTTON, ids.CANCEL_BUTTON,
+        [
+            Output(ids.RUN_PICKER, "options", allow_duplicate=True),
+            Output(ids.RUN_PICKER, "value", allow_duplicate=True),
+            Output(ids.RUN_STATUS, "children"),
+        ],
+        ids.RUN_BUTTON,
+        ids.CANCEL_BUTTON,
         [Output(ids.RUN_PROGRESS, "value"), Output(ids.RUN_PROGRESS, "max"), Output(ids.RUN_PROGRESS_TEXT, "children")],
         [State(ids.SCENARIO_FILES, "value"), State(ids.REPLICATES, "value"), State(ids.SEED, "value")],
         lambda set_progress, *values: on_run(ctx, set_progress, *values),
-    )  # fmt: skip
+    )
 
     job_callback(
-        app, [Output(ids.PLAN_RESULT, "children")], ids.PLAN_BUTTON, ids.PLAN_CANCEL,
+        app,
+        [Output(ids.PLAN_RESULT, "children")],
+        ids.PLAN_BUTTON,
+        ids.PLAN_CANCEL,
         [Output(ids.PLAN_PROGRESS, "children")],
-        [State(ids.RUN_PICKER, "value"), State(ids.PLAN_TARGET, "value"), State(ids.REPLICATES, "value"),
-         State(ids.SEED, "value")],
+        [
+            State(ids.RUN_PICKER, "value"),
+            State(ids.PLAN_TARGET, "value"),
+            State(ids.REPLICATES, "value"),
+            State(ids.SEED, "value"),
+        ],
         lambda set_progress, *values: on_plan(ctx, set_progress, *values),
-    )  # fmt: skip
+    )
 
     # forecast page
     app.callback(
@@ -608,13 +670,22 @@ def register(app: dash.Dash, ctx: Context) -> None:
 
     # the forecast's run id goes to a store on its page, and from there to the run picker
     job_callback(
-        app, [Output(ids.FORECAST_MADE, "data"), Output(ids.FORECAST_STATUS, "children")], ids.FORECAST_BUTTON,
-        ids.FORECAST_CANCEL, [Output(ids.FORECAST_PROGRESS, "children")],
-        [State(ids.FORECAST_SCENARIO, "value"), State(ids.FORECAST_RECORDS, "value"),
-         State(ids.FORECAST_UPLOAD_STORE, "data"), State(ids.FORECAST_AS_OF, "date"),
-         State(ids.FORECAST_LEARNING, "value"), State(ids.REPLICATES, "value"), State(ids.SEED, "value")],
+        app,
+        [Output(ids.FORECAST_MADE, "data"), Output(ids.FORECAST_STATUS, "children")],
+        ids.FORECAST_BUTTON,
+        ids.FORECAST_CANCEL,
+        [Output(ids.FORECAST_PROGRESS, "children")],
+        [
+            State(ids.FORECAST_SCENARIO, "value"),
+            State(ids.FORECAST_RECORDS, "value"),
+            State(ids.FORECAST_UPLOAD_STORE, "data"),
+            State(ids.FORECAST_AS_OF, "date"),
+            State(ids.FORECAST_LEARNING, "value"),
+            State(ids.REPLICATES, "value"),
+            State(ids.SEED, "value"),
+        ],
         lambda set_progress, *values: on_forecast(ctx, set_progress, *values),
-    )  # fmt: skip
+    )
 
     show_stored(app, ctx, ids.FORECAST_MADE)
 
@@ -626,8 +697,11 @@ def register(app: dash.Dash, ctx: Context) -> None:
         State({"type": ids.TABLE, "key": MATCH}, "data"),
         State({"type": ids.TABLE, "key": MATCH}, "columns"),
         prevent_initial_call=True,
-    )(lambda _clicks, button, rows, columns: on_csv(button.get("key") if isinstance(button, dict) else "", rows,
-                                                    columns))  # fmt: skip
+    )(
+        lambda _clicks, button, rows, columns: on_csv(
+            button.get("key") if isinstance(button, dict) else "", rows, columns
+        )
+    )
     app.callback(
         Output(ids.EXPORT_DOWNLOAD, "data"),
         Output(ids.EXPORT_STATUS, "children"),

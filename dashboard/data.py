@@ -131,8 +131,9 @@ def save_scenario_text(folder: Path, new_name: object, text: object) -> Path:
             os.fsync(out.fileno())
         os.link(temporary, target)  # fails if the name was taken meanwhile
     except FileExistsError:
-        raise DashboardError(f"{new_name} exists in {folder.name}/: pick a new name (files are never overwritten)") \
-            from None  # fmt: skip
+        raise DashboardError(
+            f"{new_name} exists in {folder.name}/: pick a new name (files are never overwritten)"
+        ) from None
     except OSError as exc:
         raise DashboardError(f"{new_name}: could not be written ({exc.strerror})") from None
     finally:
@@ -175,8 +176,10 @@ def records_upload(filename: str, content: str) -> RecordFiles | RecordBook:
     name = Path(filename or "records.zip").name
     suffix = Path(name).suffix.lower()
     if suffix not in (".zip", ".xlsx"):
-        raise DashboardError(f"{name}: neither a zip file nor an .xlsx workbook (zip the folder of CSV records, "
-                             "or upload the records workbook)")  # fmt: skip
+        raise DashboardError(
+            f"{name}: neither a zip file nor an .xlsx workbook (zip the folder of CSV records, "
+            "or upload the records workbook)"
+        )
     try:
         payload = base64.b64decode(content.split(",", 1)[-1], validate=False)
     except (binascii.Error, ValueError):

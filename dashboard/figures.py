@@ -98,12 +98,25 @@ def milestone_box_figure(dates: dict[str, pd.DataFrame], registered: dt.date | N
     reached a milestone are left out: see the milestone table for the share that did)."""
     fig = go.Figure()
     for i, (name, frame) in enumerate(dates.items()):
-        fig.add_trace(go.Box(x=frame["date"], y=frame["milestone"], name=name, orientation="h", boxpoints=False,
-                             marker_color=COLOURS[i % len(COLOURS)]))  # fmt: skip
+        fig.add_trace(
+            go.Box(
+                x=frame["date"],
+                y=frame["milestone"],
+                name=name,
+                orientation="h",
+                boxpoints=False,
+                marker_color=COLOURS[i % len(COLOURS)],
+            )
+        )
     if registered is not None:
         mark_registered_completion(fig, registered)
-    fig.update_layout(title="Milestone dates (replicates that reached them)", boxmode="group", xaxis_title="date",
-                      yaxis={"autorange": "reversed"}, height=520)  # fmt: skip
+    fig.update_layout(
+        title="Milestone dates (replicates that reached them)",
+        boxmode="group",
+        xaxis_title="date",
+        yaxis={"autorange": "reversed"},
+        height=520,
+    )
     return fig
 
 
@@ -132,8 +145,9 @@ def _subject_label(pid: object, cohort: object) -> str:
     return f"subject {int(pid)} (cohort {int(cohort)})"
 
 
-def gantt_segments(events: pd.DataFrame, screenings: pd.DataFrame, replicate: int,
-                   patients: pd.DataFrame | None = None) -> pd.DataFrame:  # fmt: skip
+def gantt_segments(
+    events: pd.DataFrame, screenings: pd.DataFrame, replicate: int, patients: pd.DataFrame | None = None
+) -> pd.DataFrame:
     """One replicate's subjects as phases: subject, phase, start_day, end_day: the screen that led
     to enrolment, the wait for a cohort slot (``patients``' ``waited_for_slot_days``), the wait
     from enrolment to the first admission, each infusion stay and the time between doses, the
@@ -174,8 +188,10 @@ def gantt_segments(events: pd.DataFrame, screenings: pd.DataFrame, replicate: in
             rows.append((label, "waiting for product", started, ends[k] if k < len(ends) else end))
         if "bed_wait_ended" in days:
             bed = g[g["event"] == "bed_wait_ended"]
-            rows += [(label, "waiting for a bed", float(day) - float(waited), float(day))
-                     for day, waited in zip(bed["day"], bed["value"], strict=True)]  # fmt: skip
+            rows += [
+                (label, "waiting for a bed", float(day) - float(waited), float(day))
+                for day, waited in zip(bed["day"], bed["value"], strict=True)
+            ]
         if "hold_completed" in days and admitted:
             hold_done = days["hold_completed"][0]
             rows.append((label, "safety hold", days["infused"][-1], hold_done))
@@ -186,11 +202,13 @@ def gantt_segments(events: pd.DataFrame, screenings: pd.DataFrame, replicate: in
 def gantt_exits(events: pd.DataFrame, replicate: int) -> pd.DataFrame:
     """Deaths, withdrawals, subjects lost, and the subjects a replacement was enrolled for: subject,
     kind (an ``EXIT_MARKS`` key), day."""
-    ev = events[(events["replicate"] == replicate) & events["event"].isin(list(EXIT_MARKS))
-                & events["patient_id"].notna()]  # fmt: skip
+    ev = events[
+        (events["replicate"] == replicate) & events["event"].isin(list(EXIT_MARKS)) & events["patient_id"].notna()
+    ]
     subjects = [_subject_label(p, c) for p, c in zip(ev["patient_id"], ev["cohort"], strict=True)]
-    return pd.DataFrame({"subject": subjects, "kind": ev["event"].astype(str).to_numpy(),
-                         "day": ev["day"].to_numpy(dtype=float)})  # fmt: skip
+    return pd.DataFrame(
+        {"subject": subjects, "kind": ev["event"].astype(str).to_numpy(), "day": ev["day"].to_numpy(dtype=float)}
+    )
 
 
 def pauses(events: pd.DataFrame, replicate: int) -> list[tuple[float, float]]:
@@ -202,8 +220,14 @@ def pauses(events: pd.DataFrame, replicate: int) -> list[tuple[float, float]]:
     return [(s, ends[k] if k < len(ends) else end_of_run) for k, s in enumerate(starts)]
 
 
-def gantt_figure(segments: pd.DataFrame, paused: list[tuple[float, float]], scenario: Scenario, replicate: int,
-                 exits: pd.DataFrame | None = None, name: str = "") -> go.Figure:  # fmt: skip
+def gantt_figure(
+    segments: pd.DataFrame,
+    paused: list[tuple[float, float]],
+    scenario: Scenario,
+    replicate: int,
+    exits: pd.DataFrame | None = None,
+    name: str = "",
+) -> go.Figure:
     """The subjects of one replicate, phase by phase, with its exits marked and safety pauses
     shaded; ``name`` says which run it is when several are drawn."""
     prefix = f"{name}: replicate {replicate}" if name else f"Replicate {replicate}"
@@ -215,22 +239,44 @@ def gantt_figure(segments: pd.DataFrame, paused: list[tuple[float, float]], scen
     frame["start"] = pd.to_datetime(day_to_date(scenario.start_date, frame["start_day"]))
     frame["finish"] = pd.to_datetime(day_to_date(scenario.start_date, frame["end_day"]))
     shown = [p for p in PHASE_COLOURS if p in set(frame["phase"])]
-    fig = px.timeline(frame, x_start="start", x_end="finish", y="subject", color="phase",
-                      color_discrete_map=PHASE_COLOURS, category_orders={"phase": shown})  # fmt: skip
+    fig = px.timeline(
+        frame,
+        x_start="start",
+        x_end="finish",
+        y="subject",
+        color="phase",
+        color_discrete_map=PHASE_COLOURS,
+        category_orders={"phase": shown},
+    )
     fig.update_traces(marker_line_width=0)
     for kind, group in (exits if exits is not None else pd.DataFrame(columns=["kind"])).groupby("kind", sort=False):
         what, symbol, colour = EXIT_MARKS[kind]
         x = pd.to_datetime(day_to_date(scenario.start_date, group["day"]))
-        fig.add_trace(go.Scatter(x=x, y=group["subject"], mode="markers", name=what,
-                                 marker={"symbol": symbol, "size": 12, "color": colour,
-                                         "line": {"width": 2, "color": colour}}))  # fmt: skip
+        fig.add_trace(
+            go.Scatter(
+                x=x,
+                y=group["subject"],
+                mode="markers",
+                name=what,
+                marker={"symbol": symbol, "size": 12, "color": colour, "line": {"width": 2, "color": colour}},
+            )
+        )
     for a, b in paused:
-        fig.add_vrect(x0=scenario.start_date + dt.timedelta(days=a), x1=scenario.start_date + dt.timedelta(days=b),
-                      fillcolor="red", opacity=0.12, line_width=0)  # fmt: skip
+        fig.add_vrect(
+            x0=scenario.start_date + dt.timedelta(days=a),
+            x1=scenario.start_date + dt.timedelta(days=b),
+            fillcolor="red",
+            opacity=0.12,
+            line_width=0,
+        )
     fig.update_yaxes(autorange="reversed", title=None)
     title = f"{prefix}: subjects by phase" + (" (safety pauses shaded)" if paused else "")
-    fig.update_layout(title=title, xaxis_title="date", legend_title_text="phase",
-                      height=max(320, 140 + 26 * frame["subject"].nunique()))  # fmt: skip
+    fig.update_layout(
+        title=title,
+        xaxis_title="date",
+        legend_title_text="phase",
+        height=max(320, 140 + 26 * frame["subject"].nunique()),
+    )
     return fig
 
 
@@ -243,12 +289,27 @@ def supply_cumulative_figure(supply: dict[str, tuple[pd.DataFrame, pd.DataFrame]
     for i, (name, (monthly, released)) in enumerate(supply.items()):
         colour = COLOURS[i % len(COLOURS)]
         x = released["end_date"]
-        band(fig, x, monthly["cumulative_vials_thawed_p10"], monthly["cumulative_vials_thawed_p90"],
-             monthly["cumulative_vials_thawed_p50"], f"{name} vials needed", colour)  # fmt: skip
-        band(fig, x, released["vials_released_p10"], released["vials_released_p90"], released["vials_released_p50"],
-             f"{name} vials released", COLOURS[(i + 3) % len(COLOURS)])  # fmt: skip
-    fig.update_layout(title="Vials needed against vials released (cumulative, by month end)", xaxis_title="month",
-                      yaxis_title="vials")  # fmt: skip
+        band(
+            fig,
+            x,
+            monthly["cumulative_vials_thawed_p10"],
+            monthly["cumulative_vials_thawed_p90"],
+            monthly["cumulative_vials_thawed_p50"],
+            f"{name} vials needed",
+            colour,
+        )
+        band(
+            fig,
+            x,
+            released["vials_released_p10"],
+            released["vials_released_p90"],
+            released["vials_released_p50"],
+            f"{name} vials released",
+            COLOURS[(i + 3) % len(COLOURS)],
+        )
+    fig.update_layout(
+        title="Vials needed against vials released (cumulative, by month end)", xaxis_title="month", yaxis_title="vials"
+    )
     return legend_below(fig, rows=len(supply))
 
 
@@ -260,17 +321,27 @@ def monthly_demand_figure(demand: dict[str, pd.DataFrame]) -> go.Figure:
     for i, (name, monthly) in enumerate(demand.items()):
         colour = COLOURS[i % len(COLOURS)]
         x = monthly["period"].astype(str)
-        fig.add_trace(go.Bar(x=x, y=monthly["mean_vials_thawed"], name=f"{name} mean", marker_color=colour,
-                             legendgroup=name))  # fmt: skip
-        fig.add_trace(go.Scatter(x=x, y=monthly["vials_thawed_p90"], mode="markers", name=f"{name} P90",
-                                 marker={"color": colour, "symbol": "line-ew-open", "size": 14, "line": {"width": 2}},
-                                 legendgroup=name))  # fmt: skip
+        fig.add_trace(
+            go.Bar(x=x, y=monthly["mean_vials_thawed"], name=f"{name} mean", marker_color=colour, legendgroup=name)
+        )
+        fig.add_trace(
+            go.Scatter(
+                x=x,
+                y=monthly["vials_thawed_p90"],
+                mode="markers",
+                name=f"{name} P90",
+                marker={"color": colour, "symbol": "line-ew-open", "size": 14, "line": {"width": 2}},
+                legendgroup=name,
+            )
+        )
     fig.update_layout(title="Vials thawed per month", xaxis_title="month", yaxis_title="vials", barmode="group")
     return legend_below(fig)
 
 
+# fmt: off
 LOT_MARKS = {"lots_released": ("released", "#31a354"), "lots_failed": ("failed QC", "#de2d26"),
-             "lots_expired": ("expired with vials unused", "#756bb1")}  # fmt: skip
+             "lots_expired": ("expired with vials unused", "#756bb1")}
+# fmt: on
 
 
 def stock_projection_figure(stock: dict[str, tuple[pd.DataFrame, pd.DataFrame]]) -> go.Figure:
@@ -280,16 +351,27 @@ def stock_projection_figure(stock: dict[str, tuple[pd.DataFrame, pd.DataFrame]])
     for i, (name, (monthly, events)) in enumerate(stock.items()):
         colour = COLOURS[i % len(COLOURS)]
         x = events["end_date"]
-        band(fig, x, monthly["vials_in_stock_p10"], monthly["vials_in_stock_p90"], monthly["vials_in_stock_p50"],
-             f"{name} vials in stock", colour)  # fmt: skip
+        band(
+            fig,
+            x,
+            monthly["vials_in_stock_p10"],
+            monthly["vials_in_stock_p90"],
+            monthly["vials_in_stock_p50"],
+            f"{name} vials in stock",
+            colour,
+        )
         for column, (what, mark) in LOT_MARKS.items():
-            fig.add_trace(go.Bar(x=x, y=events[column], name=f"{name} lots {what}", marker_color=mark,
-                                 legendgroup=f"{name} {what}"), row=2, col=1)  # fmt: skip
+            fig.add_trace(
+                go.Bar(
+                    x=x, y=events[column], name=f"{name} lots {what}", marker_color=mark, legendgroup=f"{name} {what}"
+                ),
+                row=2,
+                col=1,
+            )
     fig.update_yaxes(title_text="vials in stock", rangemode="tozero", row=1, col=1)
     fig.update_yaxes(title_text="lots per month<br>(mean)", tickformat=".2~f", rangemode="tozero", row=2, col=1)
     fig.update_xaxes(title_text="month end", row=2, col=1)
-    fig.update_layout(title="Stock projection, with lot releases, failures and expiries", barmode="group",
-                      height=600)  # fmt: skip
+    fig.update_layout(title="Stock projection, with lot releases, failures and expiries", barmode="group", height=600)
     return legend_below(fig, rows=1 + len(stock))
 
 
@@ -298,11 +380,22 @@ def waste_figure(waste: dict[str, pd.DataFrame]) -> go.Figure:
     fig = go.Figure()
     causes = next(iter(waste.values()))["cause"] if waste else []
     for k, cause in enumerate(causes):
-        fig.add_trace(go.Bar(y=list(waste), x=[float(t.loc[t["cause"] == cause, "mean_vials"].iloc[0])
-                                               for t in waste.values()],
-                             name=cause, orientation="h", marker_color=COLOURS[(k + 4) % len(COLOURS)]))  # fmt: skip
-    fig.update_layout(title="Vials lost per replicate, by cause (mean)", barmode="stack", xaxis_title="vials",
-                      height=180 + 50 * len(waste), yaxis={"autorange": "reversed"})  # fmt: skip
+        fig.add_trace(
+            go.Bar(
+                y=list(waste),
+                x=[float(t.loc[t["cause"] == cause, "mean_vials"].iloc[0]) for t in waste.values()],
+                name=cause,
+                orientation="h",
+                marker_color=COLOURS[(k + 4) % len(COLOURS)],
+            )
+        )
+    fig.update_layout(
+        title="Vials lost per replicate, by cause (mean)",
+        barmode="stack",
+        xaxis_title="vials",
+        height=180 + 50 * len(waste),
+        yaxis={"autorange": "reversed"},
+    )
     return legend_below(fig)
 
 
@@ -316,15 +409,39 @@ def cost_figure(costs: dict[str, tuple[pd.DataFrame, str]]) -> go.Figure:
     names = list(costs)
     currencies = {currency for _, currency in costs.values()}
     for k, (part, label) in enumerate(COST_PARTS.items()):
-        fig.add_trace(go.Bar(y=names, x=[float(c[part].mean()) for c, _ in costs.values()], name=label,
-                             orientation="h", marker_color=COLOURS[k % len(COLOURS)], offsetgroup="cost"))  # fmt: skip
-    fig.add_trace(go.Bar(y=names, x=[float(c["waste"].mean()) for c, _ in costs.values()], orientation="h",
-                         name="of which wasted product", offsetgroup="waste",
-                         marker={"color": "rgba(0,0,0,0)", "line": {"color": "#333", "width": 1},
-                                 "pattern": {"shape": "/", "fgcolor": "#333"}}))  # fmt: skip
+        fig.add_trace(
+            go.Bar(
+                y=names,
+                x=[float(c[part].mean()) for c, _ in costs.values()],
+                name=label,
+                orientation="h",
+                marker_color=COLOURS[k % len(COLOURS)],
+                offsetgroup="cost",
+            )
+        )
+    fig.add_trace(
+        go.Bar(
+            y=names,
+            x=[float(c["waste"].mean()) for c, _ in costs.values()],
+            orientation="h",
+            name="of which wasted product",
+            offsetgroup="waste",
+            marker={
+                "color": "rgba(0,0,0,0)",
+                "line": {"color": "#333", "width": 1},
+                "pattern": {"shape": "/", "fgcolor": "#333"},
+            },
+        )
+    )
     unit = currencies.pop() if len(currencies) == 1 else "scenario currency"
-    fig.update_layout(title="Cost per replicate (mean)", barmode="relative", xaxis_title=unit, xaxis_tickformat=",.0f",
-                      height=200 + 60 * len(names), yaxis={"autorange": "reversed"})  # fmt: skip
+    fig.update_layout(
+        title="Cost per replicate (mean)",
+        barmode="relative",
+        xaxis_title=unit,
+        xaxis_tickformat=",.0f",
+        height=200 + 60 * len(names),
+        yaxis={"autorange": "reversed"},
+    )
     return legend_below(fig)
 
 
@@ -342,8 +459,15 @@ def screen_failure_figure(failures: dict[str, pd.DataFrame]) -> go.Figure:
     """Share of screened candidates each criterion rules out, per run (``screen_failure_summary``)."""
     fig = go.Figure()
     for name, table in failures.items():
-        fig.add_trace(go.Bar(y=table["criterion"], x=table["share_of_screened"], orientation="h", name=name,
-                             hovertext=table["text"]))  # fmt: skip
-    fig.update_layout(title="Screen failures by criterion (share of screened candidates)", xaxis_tickformat=".0%",
-                      yaxis={"autorange": "reversed"}, barmode="group")  # fmt: skip
+        fig.add_trace(
+            go.Bar(
+                y=table["criterion"], x=table["share_of_screened"], orientation="h", name=name, hovertext=table["text"]
+            )
+        )
+    fig.update_layout(
+        title="Screen failures by criterion (share of screened candidates)",
+        xaxis_tickformat=".0%",
+        yaxis={"autorange": "reversed"},
+        barmode="group",
+    )
     return fig

@@ -105,12 +105,17 @@ def data_table(key: str, frame: pd.DataFrame) -> html.Div:
                 page_size=15,
                 style_table={"overflowX": "auto"},
                 style_header={"fontWeight": "bold", "whiteSpace": "normal"},
-                style_cell={"fontSize": "13px", "maxWidth": "420px", "whiteSpace": "normal", "textAlign": "left",
-                            "fontFamily": "sans-serif"},
+                style_cell={
+                    "fontSize": "13px",
+                    "maxWidth": "420px",
+                    "whiteSpace": "normal",
+                    "textAlign": "left",
+                    "fontFamily": "sans-serif",
+                },
                 style_data_conditional=_highlights(shown),
             ),
         ]
-    )  # fmt: skip
+    )
 
 
 WEAK_LABEL = label("weak")
@@ -120,9 +125,14 @@ def _highlights(shown: pd.DataFrame) -> list[dict]:
     """Rows a reader should see first: parameters the scenario file marks WEAK."""
     if WEAK_LABEL not in shown.columns:
         return []
-    return [{"if": {"filter_query": f'{{{WEAK_LABEL}}} = "yes"'}, "backgroundColor": "#fff4e0"},
-            {"if": {"filter_query": f'{{{WEAK_LABEL}}} = "yes"', "column_id": WEAK_LABEL}, "color": "#a15c00",
-             "fontWeight": "bold"}]  # fmt: skip
+    return [
+        {"if": {"filter_query": f'{{{WEAK_LABEL}}} = "yes"'}, "backgroundColor": "#fff4e0"},
+        {
+            "if": {"filter_query": f'{{{WEAK_LABEL}}} = "yes"', "column_id": WEAK_LABEL},
+            "color": "#a15c00",
+            "fontWeight": "bold",
+        },
+    ]
 
 
 def render(view: View) -> list:
@@ -133,8 +143,11 @@ def render(view: View) -> list:
     for k, (title, frame) in enumerate(view.tables):
         caption = [html.P(view.captions[title], className="caption")] if title in view.captions else []
         if view.folded:
-            parts.append(html.Details([html.Summary(title), *caption, data_table(title, frame)],
-                                      className="parameter-group", open=k == 0))  # fmt: skip
+            parts.append(
+                html.Details(
+                    [html.Summary(title), *caption, data_table(title, frame)], className="parameter-group", open=k == 0
+                )
+            )
         else:
             parts += [html.H4(title), *caption, data_table(title, frame)]
     return parts

@@ -22,10 +22,13 @@ from dashboard.data import DashboardError, stored_runs
 
 def run_options(results_dir: Path) -> list[dict]:
     return [
-        {"label": f"{r.manifest['scenario_name']} · {r.manifest['replicates']} replicates · seed "
-                  f"{r.manifest['seed']} · {r.run_id}", "value": r.run_id}
+        {
+            "label": f"{r.manifest['scenario_name']} · {r.manifest['replicates']} replicates · seed "
+            f"{r.manifest['seed']} · {r.run_id}",
+            "value": r.run_id,
+        }
         for r in stored_runs(results_dir)
-    ]  # fmt: skip
+    ]
 
 
 def run_and_store(ctx: Context, set_progress: Callable, loaded: list, replicates: int, seed: int) -> list[str]:
@@ -46,10 +49,17 @@ def run_and_store(ctx: Context, set_progress: Callable, loaded: list, replicates
         except BudgetExceeded as exc:
             raise DashboardError(f"{name}: {exc}") from None
         path = save_run(
-            ctx.results_dir, tables.with_summaries(scenario), scenario=scenario,
-            scenario_file=ctx.scenarios_dir / name, scenario_text=text, seed=seed, replicates=replicates,
-            options={"workers": ctx.workers, "source": "dashboard"}, command=sys.argv, started=started,
-        )  # fmt: skip
+            ctx.results_dir,
+            tables.with_summaries(scenario),
+            scenario=scenario,
+            scenario_file=ctx.scenarios_dir / name,
+            scenario_text=text,
+            seed=seed,
+            replicates=replicates,
+            options={"workers": ctx.workers, "source": "dashboard"},
+            command=sys.argv,
+            started=started,
+        )
         run_ids.append(path.name)
     return run_ids
 
@@ -72,13 +82,15 @@ def job_callback(
     appears, and a page's content appearing is not a click."""
 
     @app.callback(
-        *outputs, Input(button, "n_clicks"), *states,
+        *outputs,
+        Input(button, "n_clicks"),
+        *states,
         background=True,
         running=[(Output(button, "disabled"), True, False), (Output(cancel, "disabled"), False, True)],
         cancel=[Input(cancel, "n_clicks")],
         progress=progress,
         prevent_initial_call=True,
-    )  # fmt: skip
+    )
     def job(set_progress, clicks, *values):
         if not clicks:
             raise PreventUpdate

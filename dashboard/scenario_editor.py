@@ -82,8 +82,11 @@ def on_upload(ctx: Context, contents: object, filename: object):
     except DashboardError as exc:
         return layout.error(str(exc)), text if len(payload) <= 256 * 1024 else no_update, shown
     view = scenario_view(scenario, shown, file_comments_in(ctx.scenarios_dir, text))
-    return [dash.html.P(f"{shown}: valid; its text is in the editor below.", className="upload-ok"),
-            *layout.render(view)], text, shown  # fmt: skip
+    return (
+        [dash.html.P(f"{shown}: valid; its text is in the editor below.", className="upload-ok"), *layout.render(view)],
+        text,
+        shown,
+    )
 
 
 def on_check(ctx: Context, text: object, name: object):
@@ -97,8 +100,15 @@ def on_check(ctx: Context, text: object, name: object):
     return [dash.html.P(f"{shown}: valid.", className="upload-ok"), *layout.render(view)]
 
 
-def on_run_text(ctx: Context, set_progress: Callable, text: object, name: object, replicates: object,
-                seed: object, with_base: object = None):  # fmt: skip
+def on_run_text(
+    ctx: Context,
+    set_progress: Callable,
+    text: object,
+    name: object,
+    replicates: object,
+    seed: object,
+    with_base: object = None,
+):
     """Run the editor's text as the Run button runs a file (checked first; stored with its text),
     and with ``with_base`` the file it came from too, on the same seed: a what-if and its base,
     ready for Compare. Returns (the run ids, a message)."""
@@ -110,8 +120,10 @@ def on_run_text(ctx: Context, set_progress: Callable, text: object, name: object
         runs = [(label, validate_text(label, text, ctx.scenarios_dir), str(text))]
         if isinstance(with_base, list) and "base" in with_base:
             if not isinstance(name, str) or not name or name not in scenario_files(ctx.scenarios_dir):
-                raise DashboardError("The edited text did not come from a scenario file of the folder: there is no "
-                                     "base to run with it (pick a file, or untick 'with its base').")  # fmt: skip
+                raise DashboardError(
+                    "The edited text did not come from a scenario file of the folder: there is no "
+                    "base to run with it (pick a file, or untick 'with its base')."
+                )
             runs.insert(0, (name, *load_scenario_file(ctx.scenarios_dir, name)))
         with ctx.jobs.hold(f"{len(runs)} run(s) of {n:,} replicates of {label}"):
             run_ids = run_and_store(ctx, set_progress_text(set_progress), runs, n, seed)
@@ -133,8 +145,9 @@ def on_save(ctx: Context, text: object, new_name: object):
         path = save_scenario_text(ctx.scenarios_dir, new_name, text)
     except DashboardError as exc:
         return layout.error(messages(ctx, exc))
-    return dash.html.P(f"Saved as {ctx.scenarios_dir.name}/{path.name}; it is listed with the scenario files.",
-                       className="upload-ok")  # fmt: skip
+    return dash.html.P(
+        f"Saved as {ctx.scenarios_dir.name}/{path.name}; it is listed with the scenario files.", className="upload-ok"
+    )
 
 
 def register(app: dash.Dash, ctx: Context) -> None:
@@ -168,11 +181,19 @@ def register(app: dash.Dash, ctx: Context) -> None:
     )(lambda _clicks, text, new_name: on_save(ctx, text, new_name))
 
     job_callback(
-        app, [Output(ids.SCENARIO_MADE, "data"), Output(ids.SCENARIO_STATUS, "children")], ids.SCENARIO_RUN,
-        ids.SCENARIO_RUN_CANCEL, [Output(ids.SCENARIO_RUN_PROGRESS, "children")],
-        [State(ids.SCENARIO_TEXT, "value"), State(ids.SCENARIO_TEXT_NAME, "data"), State(ids.REPLICATES, "value"),
-         State(ids.SEED, "value"), State(ids.SCENARIO_WITH_BASE, "value")],
+        app,
+        [Output(ids.SCENARIO_MADE, "data"), Output(ids.SCENARIO_STATUS, "children")],
+        ids.SCENARIO_RUN,
+        ids.SCENARIO_RUN_CANCEL,
+        [Output(ids.SCENARIO_RUN_PROGRESS, "children")],
+        [
+            State(ids.SCENARIO_TEXT, "value"),
+            State(ids.SCENARIO_TEXT_NAME, "data"),
+            State(ids.REPLICATES, "value"),
+            State(ids.SEED, "value"),
+            State(ids.SCENARIO_WITH_BASE, "value"),
+        ],
         lambda set_progress, *values: on_run_text(ctx, set_progress, *values),
-    )  # fmt: skip
+    )
 
     show_stored(app, ctx, ids.SCENARIO_MADE)

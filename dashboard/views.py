@@ -104,20 +104,31 @@ def timeline_view(runs: list[Run], replicate: int | None = None) -> View:
         kept = kept_by_name[name] = _kept_replicates(run)
         if kept:
             fans[name] = (figures.enrolment_quantiles(run.tables["patients"], kept), run.scenario)
-            view.notes.append(f"{name}: enrolment fan from the {len(kept)} replicates with full records "
-                              f"(of {run.replicates}).")  # fmt: skip
+            view.notes.append(
+                f"{name}: enrolment fan from the {len(kept)} replicates with full records (of {run.replicates})."
+            )
         else:
-            view.notes.append(f"{name}: no replicate kept its full records (the run used --keep-events 0), "
-                              "so there is no enrolment fan or Gantt chart for it.")  # fmt: skip
+            view.notes.append(
+                f"{name}: no replicate kept its full records (the run used --keep-events 0), "
+                "so there is no enrolment fan or Gantt chart for it."
+            )
         registered = run.scenario.registered_completion_date
         if registered is not None:
             p = probability_done_by(run.tables["metrics"], run.scenario, registered)
-            view.notes.append(f"{name}: P(last patient last visit by the registered completion date {registered}) "
-                              f"= {p:.1%} over {run.replicates} replicates.")  # fmt: skip
+            view.notes.append(
+                f"{name}: P(last patient last visit by the registered completion date {registered}) "
+                f"= {p:.1%} over {run.replicates} replicates."
+            )
     if fans:
         view.figures.append(("enrolment", figures.enrolment_fan_figure(fans)))
-    view.figures.append(("lplv", lplv_ecdf_figure({n: r.tables["metrics"] for n, r in named.items()},
-                                                  {n: r.scenario for n, r in named.items()})))  # fmt: skip
+    view.figures.append(
+        (
+            "lplv",
+            lplv_ecdf_figure(
+                {n: r.tables["metrics"] for n, r in named.items()}, {n: r.scenario for n, r in named.items()}
+            ),
+        )
+    )
     registered = earliest_registered_completion(r.scenario for r in runs)
     dates = {n: figures.milestone_dates(r.tables["metrics"], r.scenario) for n, r in named.items()}
     view.figures.append(("milestones", figures.milestone_box_figure(dates, registered)))
@@ -131,11 +142,20 @@ def timeline_view(runs: list[Run], replicate: int | None = None) -> View:
                 continue
             events = run.tables["events"]
             segments = figures.gantt_segments(events, run.tables["screenings"], chosen, run.tables["patients"])
-            fig = figures.gantt_figure(segments, figures.pauses(events, chosen), run.scenario, chosen,
-                                       figures.gantt_exits(events, chosen), name if len(shown) > 1 else "")  # fmt: skip
+            fig = figures.gantt_figure(
+                segments,
+                figures.pauses(events, chosen),
+                run.scenario,
+                chosen,
+                figures.gantt_exits(events, chosen),
+                name if len(shown) > 1 else "",
+            )
             view.figures.append((f"gantt-{len(view.figures)}", fig))
-        runs_note = (" the same replicate of each run: on common random numbers it meets the same referrals and "
-                     "draws" if len(shown) > 1 else "")  # fmt: skip
+        runs_note = (
+            " the same replicate of each run: on common random numbers it meets the same referrals and draws"
+            if len(shown) > 1
+            else ""
+        )
         view.notes.append(f"Gantt chart: replicate {chosen} (replicates 0 to {first_kept[-1]} are kept){runs_note}.")
     for name, run in named.items():
         view.tables.append((f"{name}: milestones", milestone_summary(run.tables["metrics"], run.scenario)))
@@ -155,8 +175,12 @@ def product_view(runs: list[Run]) -> View:
         return view
     supply, demand, stock, waste, costs = {}, {}, {}, {}, {}
     for name, run in named.items():
-        monthly, lots, metrics, start = run.tables["demand_monthly"], run.tables["lots"], run.tables["metrics"], \
-            run.scenario.start_date  # fmt: skip
+        monthly, lots, metrics, start = (
+            run.tables["demand_monthly"],
+            run.tables["lots"],
+            run.tables["metrics"],
+            run.scenario.start_date,
+        )
         supply[name] = (monthly, cumulative_released(lots, run.replicates, start, monthly["period"]))
         demand[name] = monthly
         stock[name] = (monthly, monthly_lot_events(lots, run.replicates, start, monthly["period"]))
@@ -168,8 +192,7 @@ def product_view(runs: list[Run]) -> View:
             f"wasted at thaw {o['mean_vials_wasted']:.1f} per replicate; lots started P50 "
             f"{o['lots_started_p50']:.0f}, P90 {o['lots_started_p90']:.0f}."
         )
-        view.tables.append((f"{name}: when the k-th lot is ordered",
-                            lot_starts(lots, run.replicates, start)))  # fmt: skip
+        view.tables.append((f"{name}: when the k-th lot is ordered", lot_starts(lots, run.replicates, start)))
         view.tables.append((f"{name}: vials lost by cause", waste[name]))
         view.tables.append((f"{name}: monthly demand", active_periods(monthly)))
         view.tables.append((f"{name}: supply overview", pd.DataFrame([o])))
@@ -179,8 +202,10 @@ def product_view(runs: list[Run]) -> View:
         elif run.scenario.product.costs is None:
             view.notes.append(f"{name}: the scenario declares no product.costs, so there is no cost block.")
         else:
-            view.notes.append(f"{name}: this run was stored before storage was measured (no vial_days_in_stock); "
-                              "run it again for its costs.")  # fmt: skip
+            view.notes.append(
+                f"{name}: this run was stored before storage was measured (no vial_days_in_stock); "
+                "run it again for its costs."
+            )
     view.figures.append(("supply", figures.supply_cumulative_figure(supply)))
     view.figures.append(("demand", figures.monthly_demand_figure(demand)))
     view.figures.append(("stock", figures.stock_projection_figure(stock)))
@@ -193,12 +218,16 @@ def product_view(runs: list[Run]) -> View:
 def _cost_parts(view: View, name: str, per_replicate: pd.DataFrame, currency: str) -> None:
     """A run's cost block: its note (cost per infused dose, censored delays) and table."""
     per_dose = cost_per_dose(per_replicate)
-    note = (f"{name}: product cost per infused dose {per_dose:,.0f} {currency}; cost of wasted product "
-            f"{per_replicate['waste'].mean():,.0f} {currency} per replicate (mean).")  # fmt: skip
+    note = (
+        f"{name}: product cost per infused dose {per_dose:,.0f} {currency}; cost of wasted product "
+        f"{per_replicate['waste'].mean():,.0f} {currency} per replicate (mean)."
+    )
     censored = float(per_replicate["delay_censored"].mean())
     if censored:
-        note += (f" {censored:.1%} of replicates never reached last patient last visit: their delay is counted to "
-                 "the end of the simulation, so the delay cost is a lower bound.")  # fmt: skip
+        note += (
+            f" {censored:.1%} of replicates never reached last patient last visit: their delay is counted to "
+            "the end of the simulation, so the delay cost is a lower bound."
+        )
     view.notes.append(note)
     table = cost_summary(per_replicate)
     view.tables.append((f"{name}: costs per replicate ({currency})", table))
@@ -220,9 +249,18 @@ def cohorts_view(runs: list[Run]) -> View:
         rows = []
         for k, cohort in enumerate(run.scenario.cohorts, start=1):
             gate = gates.loc[f"cohort{k}_gate_day"]  # quantiles as everywhere: never passed counts as never
-            rows.append({"cohort": k, "name": cohort.name, "size": cohort.size, "infusions": cohort.infusions,
-                         "p_gate_passed": gate["reached"], "p10_gate_date": gate["p10_date"],
-                         "p50_gate_date": gate["p50_date"], "p90_gate_date": gate["p90_date"]})  # fmt: skip
+            rows.append(
+                {
+                    "cohort": k,
+                    "name": cohort.name,
+                    "size": cohort.size,
+                    "infusions": cohort.infusions,
+                    "p_gate_passed": gate["reached"],
+                    "p10_gate_date": gate["p10_date"],
+                    "p50_gate_date": gate["p50_date"],
+                    "p90_gate_date": gate["p90_date"],
+                }
+            )
         view.tables.append((f"{name}: cohorts", pd.DataFrame(rows)))
     return view
 
@@ -236,8 +274,10 @@ def screening_view(runs: list[Run]) -> View:
         failures[name] = table
         view.tables.append((f"{name}: screen failures by criterion", table))
         o = overview(run.tables["metrics"])
-        view.notes.append(f"{name}: {o['mean_referred']:.1f} referred and {o['mean_enrolled']:.1f} enrolled per "
-                          f"replicate; {o['screen_failure_rate']:.1%} of screened candidates fail.")  # fmt: skip
+        view.notes.append(
+            f"{name}: {o['mean_referred']:.1f} referred and {o['mean_enrolled']:.1f} enrolled per "
+            f"replicate; {o['screen_failure_rate']:.1%} of screened candidates fail."
+        )
     view.figures.append(("screen-failures", figures.screen_failure_figure(failures)))
     return view
 
@@ -254,59 +294,90 @@ def compare_view(runs: list[Run]) -> View:
     scenarios = {n: r.scenario for n, r in named.items()}
     differences = milestone_differences(metrics, scenarios, runs[0].seed)
     reference = next(iter(named))
-    view.notes.append(f"Differences are each scenario minus {reference}, paired replicate by replicate "
-                      f"(common random numbers, seed {runs[0].seed}, {runs[0].replicates} replicates).")  # fmt: skip
-    view.notes.append("Milestones are compared by their P50 over all replicates (a trial that never reaches a "
-                      "milestone counts as later than any date), with 95% bootstrap intervals; "
-                      "pairs_both_reached says in how many pairs both scenarios reached it.")  # fmt: skip
+    view.notes.append(
+        f"Differences are each scenario minus {reference}, paired replicate by replicate "
+        f"(common random numbers, seed {runs[0].seed}, {runs[0].replicates} replicates)."
+    )
+    view.notes.append(
+        "Milestones are compared by their P50 over all replicates (a trial that never reaches a "
+        "milestone counts as later than any date), with 95% bootstrap intervals; "
+        "pairs_both_reached says in how many pairs both scenarios reached it."
+    )
     for row in headline(metrics, scenarios).itertuples():
         p50 = row.lplv_p50_date.isoformat() if row.lplv_p50_date is not None else "not reached"
-        view.notes.append(f"{row.scenario}: last patient last visit P50 {p50}; P(by the registered date) "
-                          f"{row.p_done_by_registered_date:.1%}; reached in {row.p_lplv_reached:.1%} of "
-                          f"{row.replicates} replicates.")  # fmt: skip
+        view.notes.append(
+            f"{row.scenario}: last patient last visit P50 {p50}; P(by the registered date) "
+            f"{row.p_done_by_registered_date:.1%}; reached in {row.p_lplv_reached:.1%} of "
+            f"{row.replicates} replicates."
+        )
     view.figures.append(("compare-lplv", lplv_ecdf_figure(metrics, scenarios)))
     view.figures.append(("compare-differences", figures.differences_figure(differences)))
     differing = scenario_differences(runs)
     title = f"What differs from {reference}'s scenario"
     view.tables.append((title, differing))
-    view.captions[title] = (f"{differing['parameter'].nunique()} parameter(s) differ." if len(differing)
-                            else "The scenarios are the same in every parameter.")  # fmt: skip
+    view.captions[title] = (
+        f"{differing['parameter'].nunique()} parameter(s) differ."
+        if len(differing)
+        else "The scenarios are the same in every parameter."
+    )
     _compare_costs(view, named, reference)
     view.tables.append(("Headline", headline(metrics, scenarios)))
     view.tables.append(("Paired differences", differences))
     view.tables.append(("Milestones P10/P50/P90", milestone_quantiles(metrics, scenarios)))
     title = "Screen failures by criterion (candidates screened out per replicate, paired)"
     view.tables.append((title, screen_failure_differences(metrics)))
-    view.captions[title] = ("A protocol amendment (the scenario's eligibility thresholds) moves its own criterion; on "
-                            "common random numbers the others move only through who enrols.")  # fmt: skip
+    view.captions[title] = (
+        "A protocol amendment (the scenario's eligibility thresholds) moves its own criterion; on "
+        "common random numbers the others move only through who enrols."
+    )
     return view
 
 
 def _compare_costs(view: View, named: dict[str, Run], reference: str) -> None:
     """Costs side by side and the paired difference in total cost, for the runs that have them."""
-    costs = {n: (replicate_costs(r.tables["metrics"], r.tables["lots"], r.scenario), r.scenario.product.costs.currency)
-             for n, r in named.items() if r.scenario.product is not None and r.scenario.product.costs is not None
-             and "vial_days_in_stock" in r.tables["metrics"]}  # fmt: skip
+    costs = {
+        n: (replicate_costs(r.tables["metrics"], r.tables["lots"], r.scenario), r.scenario.product.costs.currency)
+        for n, r in named.items()
+        if r.scenario.product is not None
+        and r.scenario.product.costs is not None
+        and "vial_days_in_stock" in r.tables["metrics"]
+    }
     if not costs:
         return
     view.figures.append(("compare-costs", figures.cost_figure(costs)))
     rows = []
     for name, (per_replicate, currency) in costs.items():
-        row = {"scenario": name, "currency": currency, "cost_total_mean": per_replicate["total"].mean(),
-               "cost_per_dose": cost_per_dose(per_replicate),
-               "cost_waste_mean": per_replicate["waste"].mean()}  # fmt: skip
+        row = {
+            "scenario": name,
+            "currency": currency,
+            "cost_total_mean": per_replicate["total"].mean(),
+            "cost_per_dose": cost_per_dose(per_replicate),
+            "cost_waste_mean": per_replicate["waste"].mean(),
+        }
         if reference in costs and name != reference:  # both runs hold replicates 0 to n-1 (comparable)
             a, b = (frame.sort_values("replicate")["total"] for frame in (costs[reference][0], per_replicate))
             d = mean_difference(a, b)
-            row.update(cost_difference=d.estimate, cost_difference_low=d.low, cost_difference_high=d.high,
-                       pairs=d.pairs)  # fmt: skip
+            row.update(
+                cost_difference=d.estimate, cost_difference_low=d.low, cost_difference_high=d.high, pairs=d.pairs
+            )
         rows.append(row)
-    columns = ["scenario", "currency", "cost_total_mean", "cost_per_dose", "cost_waste_mean", "cost_difference",
-               "cost_difference_low", "cost_difference_high", "pairs"]  # fmt: skip
+    columns = [
+        "scenario",
+        "currency",
+        "cost_total_mean",
+        "cost_per_dose",
+        "cost_waste_mean",
+        "cost_difference",
+        "cost_difference_low",
+        "cost_difference_high",
+        "pairs",
+    ]
     title = "Costs per replicate"
     view.tables.append((title, pd.DataFrame(rows, columns=columns)))
-    view.captions[title] = (f"Differences are each scenario minus {reference}, paired replicate by replicate on "
-                            "common random numbers, with 95% intervals.")  # fmt: skip
+    view.captions[title] = (
+        f"Differences are each scenario minus {reference}, paired replicate by replicate on "
+        "common random numbers, with 95% intervals."
+    )
 
 
 FORECAST_TABLES = ("progress_weekly", "plan_progress_weekly", "observed_progress", "milestones", "plan_vs_actual")
@@ -318,8 +389,10 @@ def forecast_view(runs: list[Run]) -> View:
     view = View("Forecast")
     forecasts = [r for r in runs if r.manifest.get("kind") == "forecast"]
     if not forecasts:
-        view.notes.append("Pick a forecast run above, or make one here: choose the scenario file, the trial's "
-                          "records and the as-of date, then Forecast.")  # fmt: skip
+        view.notes.append(
+            "Pick a forecast run above, or make one here: choose the scenario file, the trial's "
+            "records and the as-of date, then Forecast."
+        )
         return view
     if len(forecasts) < len(runs):
         view.notes.append(f"{len(runs) - len(forecasts)} of the picked runs are not forecasts; not shown here.")
@@ -332,14 +405,18 @@ def _forecast_parts(view: View, name: str, run: Run) -> None:
     scenario, manifest, tables = run.scenario, run.manifest, run.tables
     missing = [t for t in FORECAST_TABLES if t not in tables]
     if missing:
-        view.notes.append(f"{name}: this forecast was stored by an earlier version, without {', '.join(missing)}; "
-                          "make it again to see it here.")  # fmt: skip
+        view.notes.append(
+            f"{name}: this forecast was stored by an earlier version, without {', '.join(missing)}; "
+            "make it again to see it here."
+        )
         return
     as_of = dt.date.fromisoformat(manifest["as_of"])
     learned = "assumptions learned from the records" if manifest.get("learning") else "the scenario's assumptions"
     folder = Path(str(manifest.get("actuals_folder", "?"))).name
-    view.notes.append(f"{name}: forecast as of {as_of} from the records {folder}, with {learned}; "
-                      f"{run.replicates} replicates, seed {run.seed}.")  # fmt: skip
+    view.notes.append(
+        f"{name}: forecast as of {as_of} from the records {folder}, with {learned}; "
+        f"{run.replicates} replicates, seed {run.seed}."
+    )
     view.notes += [f"Warning: {name}: {w}" for w in manifest.get("warnings", [])]
     view.notes += [f"Warning: {name}: {w}" for w in run_warnings(tables["metrics"])]
     milestones = tables["milestones"]
@@ -348,27 +425,32 @@ def _forecast_parts(view: View, name: str, run: Run) -> None:
         view.notes.append(f"{name}: the last patient's last visit is in the records: {lplv['observed_date']}.")
     else:
         p50 = lplv["p50_date"] if isinstance(lplv["p50_date"], dt.date) else "never (over half the replicates)"
-        view.notes.append(f"{name}: last patient last visit P50 {p50}, P10 {lplv['p10_date']}, P90 "
-                          f"{lplv['p90_date'] if isinstance(lplv['p90_date'], dt.date) else 'never'}; reached in "
-                          f"{lplv['reached']:.1%} of replicates.")  # fmt: skip
+        view.notes.append(
+            f"{name}: last patient last visit P50 {p50}, P10 {lplv['p10_date']}, P90 "
+            f"{lplv['p90_date'] if isinstance(lplv['p90_date'], dt.date) else 'never'}; reached in "
+            f"{lplv['reached']:.1%} of replicates."
+        )
     registered = scenario.registered_completion_date
     if registered is not None:
         p = probability_done_by(tables["metrics"], scenario, registered)
-        view.notes.append(f"{name}: P(last patient last visit by the registered completion date {registered}) "
-                          f"= {p:.1%}.")  # fmt: skip
+        view.notes.append(
+            f"{name}: P(last patient last visit by the registered completion date {registered}) = {p:.1%}."
+        )
     restart = float(manifest.get("restart_day", scenario.day_of(as_of) + 1))
-    progress = figures.progress_figure(tables["observed_progress"], tables["progress_weekly"],
-                                       tables["plan_progress_weekly"], as_of, restart)  # fmt: skip
+    progress = figures.progress_figure(
+        tables["observed_progress"], tables["progress_weekly"], tables["plan_progress_weekly"], as_of, restart
+    )
     view.figures.append((f"progress-{name}", progress))
     horizon = scenario.start_date + dt.timedelta(days=scenario.horizon_days)
-    view.figures.append((f"forecast-milestones-{name}",
-                         figures.forecast_milestone_figure(milestones, as_of, registered, horizon)))  # fmt: skip
+    view.figures.append(
+        (f"forecast-milestones-{name}", figures.forecast_milestone_figure(milestones, as_of, registered, horizon))
+    )
     view.tables.append((f"{name}: milestones (observed or forecast)", milestones))
-    view.tables.append((f"{name}: where the trial stands against the plan made at its start",
-                        tables["plan_vs_actual"]))  # fmt: skip
+    view.tables.append((f"{name}: where the trial stands against the plan made at its start", tables["plan_vs_actual"]))
     if "assumptions" in tables:
-        view.tables.append((f"{name}: assumptions, prior against posterior (mean and 90% interval)",
-                            tables["assumptions"]))  # fmt: skip
+        view.tables.append(
+            (f"{name}: assumptions, prior against posterior (mean and 90% interval)", tables["assumptions"])
+        )
     if "forecast_supply" in tables:
         s = tables["forecast_supply"].iloc[0]
         view.notes.append(
@@ -379,8 +461,9 @@ def _forecast_parts(view: View, name: str, run: Run) -> None:
         )
         if "stock_on_hand" in tables:
             view.tables.append((f"{name}: stock on {as_of}, lot by lot", tables["stock_on_hand"]))
-        view.tables.append((f"{name}: lots still to start (the k-th lot ordered after {as_of})",
-                            tables["lots_to_start"]))  # fmt: skip
+        view.tables.append(
+            (f"{name}: lots still to start (the k-th lot ordered after {as_of})", tables["lots_to_start"])
+        )
         view.tables.append((f"{name}: product from {as_of}", tables["forecast_supply"]))
 
 
@@ -390,8 +473,10 @@ def lot_plan_view(plan: LotPlan, name: str, seed: int) -> View:
     view = View(f"Lot plan: {name}")
     best, fresh = plan.best, plan.fresh
     if best is None or fresh is None:
-        view.notes.append(f"{name}: no reorder point up to the search's limit keeps P(a subject waits for product) "
-                          f"under {plan.target:.1%} with 95% confidence.")  # fmt: skip
+        view.notes.append(
+            f"{name}: no reorder point up to the search's limit keeps P(a subject waits for product) "
+            f"under {plan.target:.1%} with 95% confidence."
+        )
     else:
         low, high = fresh.interval
         verdict = "within" if fresh.risk <= plan.target else "ABOVE"
@@ -408,8 +493,9 @@ def lot_plan_view(plan: LotPlan, name: str, seed: int) -> View:
         )
     if fresh is not None and plan.fresh_tables is not None and plan.scenario is not None:
         schedule = lot_starts(plan.fresh_tables.lots, fresh.replicates, plan.scenario.start_date)
-        view.tables.append((f"{name}: the plan's dated lot starts (reorder point {fresh.point}, fresh seeds)",
-                            schedule))  # fmt: skip
+        view.tables.append(
+            (f"{name}: the plan's dated lot starts (reorder point {fresh.point}, fresh seeds)", schedule)
+        )
     view.tables.append((f"{name}: lot plan search", plan.search_table()))
     return view
 
@@ -420,9 +506,11 @@ def scenario_view(scenario: Scenario, source: str, comments: dict[str, Comment] 
     view = View("Scenario", folded=True)
     tree = parameter_tree(scenario, comments)
     weak = int(tree["weak"].sum())
-    view.notes.append(f"{source}: {scenario.name}, {len(scenario.cohorts)} cohorts, {scenario.target_enrolment} "
-                      f"subjects by design; {len(tree)} parameters in {tree['group'].nunique()} sections, {weak} "
-                      "marked WEAK in the file (a guess, not a published figure).")  # fmt: skip
+    view.notes.append(
+        f"{source}: {scenario.name}, {len(scenario.cohorts)} cohorts, {scenario.target_enrolment} "
+        f"subjects by design; {len(tree)} parameters in {tree['group'].nunique()} sections, {weak} "
+        "marked WEAK in the file (a guess, not a published figure)."
+    )
     for group, rows in tree.groupby("group", sort=False):
         flagged = int(rows["weak"].sum())
         title = f"{group}: {len(rows)} parameters" + (f", {flagged} WEAK" if flagged else "")
@@ -437,8 +525,9 @@ def scenario_differences(runs: list[Run]) -> pd.DataFrame:
     """The parameters whose value differs from the first run's scenario: one row per parameter
     and other scenario (parameter, reference_value, scenario, value)."""
     named = _names(runs)
-    trees = {n: parameter_tree(r.scenario).assign(key=lambda t: t["group"] + "." + t["parameter"])
-             for n, r in named.items()}  # fmt: skip
+    trees = {
+        n: parameter_tree(r.scenario).assign(key=lambda t: t["group"] + "." + t["parameter"]) for n, r in named.items()
+    }
     reference = next(iter(trees))
     base = trees[reference].set_index("key")["value"]
     rows = []
@@ -447,8 +536,9 @@ def scenario_differences(runs: list[Run]) -> pd.DataFrame:
         for key in list(dict.fromkeys([*base.index, *values.index])):
             a, b = base.get(key, "(not set)"), values.get(key, "(not set)")
             if a != b:
-                rows.append({"parameter": key.removeprefix("trial."), "reference_value": a, "scenario": name,
-                             "value": b})  # fmt: skip
+                rows.append(
+                    {"parameter": key.removeprefix("trial."), "reference_value": a, "scenario": name, "value": b}
+                )
     return pd.DataFrame(rows, columns=["parameter", "reference_value", "scenario", "value"])
 
 
@@ -462,19 +552,25 @@ def sensitivity_view(runs: list[Run]) -> View:
     view = View("Sensitivity")
     named = _names(runs)
     view.notes += _warnings(named)
-    view.notes.append("A what-if: edit a scenario on the Scenario page and run it with the same seed and replicates "
-                      "as the base, then pick both runs on Compare (they pair on common random numbers). A tornado "
-                      "comes from ctdild-sim sensitivity SCENARIO.")  # fmt: skip
+    view.notes.append(
+        "A what-if: edit a scenario on the Scenario page and run it with the same seed and replicates "
+        "as the base, then pick both runs on Compare (they pair on common random numbers). A tornado "
+        "comes from ctdild-sim sensitivity SCENARIO."
+    )
     for name, run in named.items():
         if "tornado" in run.tables:
             tornado = run.tables["tornado"]
             assumptions = tornado["parameter"].nunique()
-            view.notes.append(f"{name}: tornado of {assumptions} assumptions, each moved alone on {run.replicates} "
-                              f"replicates (seed {run.seed}), changes paired with the base.")  # fmt: skip
+            view.notes.append(
+                f"{name}: tornado of {assumptions} assumptions, each moved alone on {run.replicates} "
+                f"replicates (seed {run.seed}), changes paired with the base."
+            )
             for key, rows in tornado.groupby("outcome", sort=False):
                 if rows["swing"].isna().all():  # never reached at the base and at every end
-                    view.notes.append(f"{name}: {rows['outcome_label'].iloc[0]} is never reached at the base or at "
-                                      "either end of any range: no tornado for it.")  # fmt: skip
+                    view.notes.append(
+                        f"{name}: {rows['outcome_label'].iloc[0]} is never reached at the base or at "
+                        "either end of any range: no tornado for it."
+                    )
                     continue
                 view.figures.append((f"tornado-{len(view.figures)}", tornado_figure(tornado, key)))
             view.tables.append((f"{name}: tornado", tornado))
@@ -482,8 +578,10 @@ def sensitivity_view(runs: list[Run]) -> View:
             view.notes.append(f"{name}: not a sensitivity run (no tornado); its ranking is below.")
         metrics = run.tables["metrics"]
         if not drawn_inputs(metrics):
-            view.notes.append(f"{name}: its replicates recorded no drawn quantity that varies (a run made before "
-                              "they were recorded, or fixed rates): no ranking.")  # fmt: skip
+            view.notes.append(
+                f"{name}: its replicates recorded no drawn quantity that varies (a run made before "
+                "they were recorded, or fixed rates): no ranking."
+            )
             continue
         table = ranking(metrics, run.scenario, run.seed, resamples=RANK_RESAMPLES)
         title = f"{name}: share of each outcome's variance explained by what replicates drew once"
@@ -492,8 +590,10 @@ def sensitivity_view(runs: list[Run]) -> View:
             if (table["outcome"] == key).any():
                 view.figures.append((f"ranking-{len(view.figures)}", ranking_figure(table, key)))
         bins = int(table["bins"].iloc[0])
-        view.captions[title] = (f"First-order indices in {bins} equal-count bins, 95% Bayesian bootstrap intervals "
-                                f"({RANK_RESAMPLES} resamples); near zero: it does not matter.")  # fmt: skip
+        view.captions[title] = (
+            f"First-order indices in {bins} equal-count bins, 95% Bayesian bootstrap intervals "
+            f"({RANK_RESAMPLES} resamples); near zero: it does not matter."
+        )
     return view
 
 

@@ -225,6 +225,7 @@ def pytest_terminal_summary(terminalreporter) -> None:
                 seconds[lane] = seconds.get(lane, 0.0) + report.duration
                 tests.setdefault(lane, set()).add(report.nodeid)
     if seconds:
-        shown = "; ".join(f"{lane}: {len(tests[lane])} tests, {seconds[lane]:.0f} s"
-                          for lane in ("fast", *LANES) if lane in seconds)  # fmt: skip
+        shown = "; ".join(
+            f"{lane}: {len(tests[lane])} tests, {seconds[lane]:.0f} s" for lane in ("fast", *LANES) if lane in seconds
+        )
         terminalreporter.write_line(f"lanes (tests' own time) {shown}")

@@ -74,8 +74,7 @@ ROUND_TRIPS = [
 
 
 @pytest.mark.parametrize(("name", "seed", "replicate", "as_of"), ROUND_TRIPS)
-def test_records_written_and_read_back_drive_the_engine_to_the_replicates_state(tmp_path, name, seed, replicate,
-                                                                                as_of):  # fmt: skip
+def test_records_written_and_read_back_drive_the_engine_to_the_replicates_state(tmp_path, name, seed, replicate, as_of):
     """The replicate's own components at the cut, against the same components driven by its records
     to the restart: subjects, infusions, AEs, cohorts' slots, the waiting list, pauses, reviews,
     recruitment and lots."""
@@ -91,8 +90,9 @@ def test_records_written_and_read_back_drive_the_engine_to_the_replicates_state(
         return float(math.floor(x)) if not math.isnan(x) else x
 
     def subjects(trial):
-        return {p.patient_id: (p.cohort_index, floor(p.enrolled_day), p.status, p.infusions_given)
-                for p in trial.patients}  # fmt: skip
+        return {
+            p.patient_id: (p.cohort_index, floor(p.enrolled_day), p.status, p.infusions_given) for p in trial.patients
+        }
 
     assert subjects(replay) == subjects(live)
 
@@ -102,12 +102,18 @@ def test_records_written_and_read_back_drive_the_engine_to_the_replicates_state(
     for kind in ("infused", "adverse_event", "review_opened", "review_completed", "hold_completed"):
         assert logged(replay, kind) == logged(live, kind), kind
     for a, b in zip(replay.gate.cohorts, live.gate.cohorts, strict=True):
-        assert (a.slots_total, a.slots_filled, a.settled, a.repeats) == (b.slots_total, b.slots_filled, b.settled,
-                                                                         b.repeats), a.index  # fmt: skip
-    assert (replay.gate.open_cohort or live.gate.open_cohort) is None or \
-        replay.gate.open_cohort.index == live.gate.open_cohort.index  # fmt: skip
+        assert (a.slots_total, a.slots_filled, a.settled, a.repeats) == (
+            b.slots_total,
+            b.slots_filled,
+            b.settled,
+            b.repeats,
+        ), a.index
+    assert (
+        replay.gate.open_cohort or live.gate.open_cohort
+    ) is None or replay.gate.open_cohort.index == live.gate.open_cohort.index
     assert sorted(e.candidate_id for e in replay.screening.waiting._entries) == sorted(
-        e.candidate_id for e in live.screening.waiting._entries)  # fmt: skip
+        e.candidate_id for e in live.screening.waiting._entries
+    )
     assert replay.safety.pause.active == live.safety.pause.active
     assert replay.safety.open_reviews == live.safety.open_reviews
     assert replay.recruitment.closed == live.recruitment.closed
@@ -149,7 +155,7 @@ def history_counts(events, cut: float) -> tuple[Counter, Counter]:
             and e.day > last_admission.get(e.patient_id, -1)
             and not any(x.event == "infused" and x.patient_id == e.patient_id and x.day >= e.day for x in events)
         ):
-            continue  # fmt: skip
+            continue
         if e.event in COUNTED_IN_VIALS:
             vials[e.event] += e.value
         else:
@@ -174,8 +180,17 @@ def test_every_event_a_replicate_logged_by_the_as_of_date_is_in_the_forecasts_hi
             assert records.warnings == [], (i, cut_day)  # a replicate never deviates from the protocol
             seen += expected[0]
             seen["rescreen"] += sum(1 for e in result.events if e.day < cut and e.event == "screen_passed" and e.value)
-    for kind in ("adverse_event", "review_completed", "rescreen", "replacement_added", "cohort_repeated",
-                 "lot_failed", "screen_expired", "died", "withdrawn"):  # fmt: skip
+    for kind in (
+        "adverse_event",
+        "review_completed",
+        "rescreen",
+        "replacement_added",
+        "cohort_repeated",
+        "lot_failed",
+        "screen_expired",
+        "died",
+        "withdrawn",
+    ):
         assert seen[kind] > 0, kind
 
 
@@ -217,8 +232,22 @@ EXACT = {
 
 
 def lot_figures(result) -> list[tuple]:
-    return sorted((lot.lot_id, lot.ordered_day, lot.filled_day, lot.released_day, lot.expiry_day, lot.vials, lot.used,
-                   lot.wasted, lot.expired, lot.destroyed, lot.free + lot.reserved) for lot in result.lots)  # fmt: skip
+    return sorted(
+        (
+            lot.lot_id,
+            lot.ordered_day,
+            lot.filled_day,
+            lot.released_day,
+            lot.expiry_day,
+            lot.vials,
+            lot.used,
+            lot.wasted,
+            lot.expired,
+            lot.destroyed,
+            lot.free + lot.reserved,
+        )
+        for lot in result.lots
+    )
 
 
 @pytest.mark.parametrize("case", list(EXACT))
@@ -234,8 +263,15 @@ def test_restarting_a_deterministic_trial_from_its_records_gives_the_same_milest
         restarted_run = run_replicate(scenario, 1, 0, records.trace)
         restarted = replicate_metrics(restarted_run, scenario)
         assert {c: restarted[c] for c in columns} == {c: whole[c] for c in columns}, cut
-        for count in ("n_referred", "n_screened", "n_enrolled", "n_infusions", "vials_used", "vials_expired",
-                      "lots_started"):  # fmt: skip
+        for count in (
+            "n_referred",
+            "n_screened",
+            "n_enrolled",
+            "n_infusions",
+            "vials_used",
+            "vials_expired",
+            "lots_started",
+        ):
             assert restarted[count] == whole[count], (cut, count)
         assert lot_figures(restarted_run) == lot_figures(uninterrupted), cut
 
@@ -289,11 +325,32 @@ def test_subjects_off_study_are_restored_from_their_records_without_drawn_facts(
 @pytest.mark.slow
 def test_forecast_command_on_the_shipped_example(tmp_path):
     store, out = tmp_path / "results", tmp_path / "out"
-    result = CliRunner().invoke(main, [
-        "forecast", str(BASE_SCENARIO), "--actuals", str(EXAMPLE), "--as-of", "2026-11-25", "-n", "40",
-        "-j", "2", "--target-date", "2028-12-31", "--target-stockout", "0.2", "--plan-replicates", "25",
-        "--results", str(store), "--out", str(out), "--quiet",
-    ])  # fmt: skip
+    result = CliRunner().invoke(
+        main,
+        [
+            "forecast",
+            str(BASE_SCENARIO),
+            "--actuals",
+            str(EXAMPLE),
+            "--as-of",
+            "2026-11-25",
+            "-n",
+            "40",
+            "-j",
+            "2",
+            "--target-date",
+            "2028-12-31",
+            "--target-stockout",
+            "0.2",
+            "--plan-replicates",
+            "25",
+            "--results",
+            str(store),
+            "--out",
+            str(out),
+            "--quiet",
+        ],
+    )
     assert result.exit_code == 0, result.output
     text = " ".join(result.stdout.split())
     assert "forecast as of 2026-11-25" in text and "P(last patient last visit by 2028-12-31)" in text
@@ -333,8 +390,23 @@ def test_a_forecast_of_a_scenario_without_product_runs_stores_and_reports(tmp_pa
     scenario = tmp_path / "no-product.yaml"
     scenario.write_text(yaml.safe_dump(data))
     store, out = tmp_path / "results", tmp_path / "out"
-    result = CliRunner().invoke(main, ["forecast", str(scenario), "--actuals", str(EXAMPLE), "--as-of", "2026-11-25",
-                                       "-n", "12", "--results", str(store), "--out", str(out)])  # fmt: skip
+    result = CliRunner().invoke(
+        main,
+        [
+            "forecast",
+            str(scenario),
+            "--actuals",
+            str(EXAMPLE),
+            "--as-of",
+            "2026-11-25",
+            "-n",
+            "12",
+            "--results",
+            str(store),
+            "--out",
+            str(out),
+        ],
+    )
     assert result.exit_code == 0, result.output
     assert "lots.csv: 4 lots and the lots of 11 infusions are not used: the scenario has no product section" in (
         " ".join(result.output.split())
@@ -351,8 +423,9 @@ def test_a_forecast_of_a_scenario_without_product_runs_stores_and_reports(tmp_pa
 
 def test_synthetic_records_command_writes_the_import_format(tmp_path):
     out = tmp_path / "records"
-    result = CliRunner().invoke(main, ["actuals", str(BASE_SCENARIO), "--replicate", "31", "--as-of", "2026-11-25",
-                                       "--out", str(out)])  # fmt: skip
+    result = CliRunner().invoke(
+        main, ["actuals", str(BASE_SCENARIO), "--replicate", "31", "--as-of", "2026-11-25", "--out", str(out)]
+    )
     assert result.exit_code == 0, result.output
     for name in ("sites.csv", "screening.csv", "subjects.csv", "infusions.csv", "lots.csv"):
         assert (out / name).read_text() == (EXAMPLE / name).read_text(), name

@@ -279,8 +279,10 @@ def test_real_process_exit_code_and_no_traceback(tmp_path: Path):
     out = tmp_path / "out"
     proc = subprocess.run(
         [sys.executable, "-m", "ctdild_sim", "run", str(bad), "--out", str(out)],
-        capture_output=True, text=True, check=False,
-    )  # fmt: skip
+        capture_output=True,
+        text=True,
+        check=False,
+    )
     assert proc.returncode == 2
     assert "Traceback" not in proc.stderr
     assert proc.stderr.strip() == f"{bad}: safety.hold_day: unknown field; did you mean 'hold_days'?"

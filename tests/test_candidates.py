@@ -19,8 +19,14 @@ N = 40_000
 
 
 def dists(*specs: dict) -> list:
-    kinds = {"lognormal": LogNormal, "normal": Normal, "gamma": Gamma, "fixed": Fixed, "uniform": Uniform,
-             "exponential": Exponential}  # fmt: skip
+    kinds = {
+        "lognormal": LogNormal,
+        "normal": Normal,
+        "gamma": Gamma,
+        "fixed": Fixed,
+        "uniform": Uniform,
+        "exponential": Exponential,
+    }
     return [kinds[s["dist"]].model_validate(s) for s in specs]
 
 
@@ -30,9 +36,11 @@ NORMAL_BASED = dists(
     {"dist": "normal", "mean": 55, "sd": 12, "low": 50, "high": 60},
     {"dist": "lognormal", "median": 0.15, "p90": 0.4},
 )
+# fmt: off
 MIXED = [*NORMAL_BASED[:2], *dists({"dist": "gamma", "mean": 3, "sd": 1}, {"dist": "fixed", "value": 7},
                                    {"dist": "uniform", "low": 1, "high": 2}, {"dist": "exponential", "mean": 4}),
-         NORMAL_BASED[2]]  # fmt: skip
+         NORMAL_BASED[2]]
+# fmt: on
 
 
 @pytest.mark.parametrize("block", [NORMAL_BASED, NORMAL_BASED[:1], NORMAL_BASED[1:3], MIXED], ids=str)
@@ -109,19 +117,34 @@ def test_ild_profiles_and_their_facts(drawn):
     for name, profile in pop.ild_profiles.items():
         mine = [c for c in candidates if c.ild_profile == name]
         assert close(len(mine), N, profile.weight / total), name
-        for fact in ("on_potent_immunosuppressant", "ct_enlarging", "worsening_dyspnoea_and_hypoxaemia",
-                     "improving_under_treatment"):  # fmt: skip
+        for fact in (
+            "on_potent_immunosuppressant",
+            "ct_enlarging",
+            "worsening_dyspnoea_and_hypoxaemia",
+            "improving_under_treatment",
+        ):
             assert close(sum(getattr(c, fact) for c in mine), len(mine), getattr(profile, fact)), (name, fact)
-        for fact in ("treatment_months", "steroid_mg_per_kg_day", "fvc_decline_pct", "dlco_decline_pct",
-                     "symptom_onset_days"):  # fmt: skip
+        for fact in (
+            "treatment_months",
+            "steroid_mg_per_kg_day",
+            "fvc_decline_pct",
+            "dlco_decline_pct",
+            "symptom_onset_days",
+        ):
             values = np.array([getattr(c, fact) for c in mine])
             assert abs(values.mean() - getattr(profile, fact).mean) <= 4.5 * values.std() / math.sqrt(len(mine)), (
-                name, fact)  # fmt: skip
+                name,
+                fact,
+            )
 
 
 def test_laboratory_values_and_weight(drawn):
     pop, candidates = drawn
-    for fact, dist in (("got_u_per_l", pop.got_u_per_l), ("gpt_u_per_l", pop.gpt_u_per_l),
-                       ("creatinine_mg_dl", pop.creatinine_mg_dl), ("body_weight_kg", pop.body_weight_kg)):  # fmt: skip
+    for fact, dist in (
+        ("got_u_per_l", pop.got_u_per_l),
+        ("gpt_u_per_l", pop.gpt_u_per_l),
+        ("creatinine_mg_dl", pop.creatinine_mg_dl),
+        ("body_weight_kg", pop.body_weight_kg),
+    ):
         values = np.array([getattr(c, fact) for c in candidates])
         assert abs(values.mean() - dist.mean) <= 4.5 * values.std() / math.sqrt(N), fact

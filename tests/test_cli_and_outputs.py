@@ -45,9 +45,19 @@ def base_run(tmp_path_factory) -> tuple[Path, str]:
 
 def test_report_lists_every_milestone_and_headline(base_run):
     _, text = base_run
-    for label in ("First infusion", "Cohort 1 (1 infusion) enrolled", "Cohort 1 gate passed",
-                  "Cohort 2 gate passed", "Cohort 3 hold complete", "Last patient in", "Last infusion",
-                  "Last patient last visit", "P10", "P50", "P90"):  # fmt: skip
+    for label in (
+        "First infusion",
+        "Cohort 1 (1 infusion) enrolled",
+        "Cohort 1 gate passed",
+        "Cohort 2 gate passed",
+        "Cohort 3 hold complete",
+        "Last patient in",
+        "Last infusion",
+        "Last patient last visit",
+        "P10",
+        "P50",
+        "P90",
+    ):
         assert label in text
     assert "P(last patient last visit by registered completion 2026-05-30)" in text
     assert "Screen failure" in text and "P(stopped early)" in text and "pauses per replicate" in text
@@ -78,9 +88,20 @@ def test_tables_are_written_in_both_formats(base_run):
     assert list(events.columns) == EVENT_COLUMNS
     assert set(events["replicate"]) == set(range(30))
     metrics = pd.read_parquet(out / "metrics.parquet")
-    for column in [*milestone_columns(3), "n_referred", "n_screened", "n_screen_failed", "n_enrolled",
-                   "n_infusions", "n_triggering_ae", "n_pauses", "pause_days", "stopped_early",
-                   "cells_infused", *[f"sf_{c}" for c in CRITERION_NAMES]]:  # fmt: skip
+    for column in [
+        *milestone_columns(3),
+        "n_referred",
+        "n_screened",
+        "n_screen_failed",
+        "n_enrolled",
+        "n_infusions",
+        "n_triggering_ae",
+        "n_pauses",
+        "pause_days",
+        "stopped_early",
+        "cells_infused",
+        *[f"sf_{c}" for c in CRITERION_NAMES],
+    ]:
         assert column in metrics.columns
     first = events[events["event"] == "infused"].iloc[0]
     assert first["date"] == (pd.Timestamp("2024-08-20") + pd.Timedelta(days=int(first["day"]))).date()
@@ -152,8 +173,10 @@ def test_shipped_scenarios_keep_the_listing_design():
     for path in SCENARIOS.glob("*.yaml"):
         s = load_scenario(path)
         assert [(c.size, c.infusions, c.dose_cells_per_kg) for c in s.cohorts] == [
-            (3, 1, 1e6), (4, 2, 1e6), (3, 3, 1e6)
-        ], path  # fmt: skip
+            (3, 1, 1e6),
+            (4, 2, 1e6),
+            (3, 3, 1e6),
+        ], path
         assert s.safety.hold_days == 28
         assert str(s.start_date) == "2024-08-20"
         assert s.planned_infusions == 20
@@ -161,8 +184,9 @@ def test_shipped_scenarios_keep_the_listing_design():
 
 def test_supply_report_and_tables(tmp_path):
     out = tmp_path / "supply"
-    result = run_cli("supply", str(BASE_SCENARIO), "-n", "20", "--seed", "3", "--out", str(out), "--quiet",
-                     "--period", "quarter")  # fmt: skip
+    result = run_cli(
+        "supply", str(BASE_SCENARIO), "-n", "20", "--seed", "3", "--out", str(out), "--quiet", "--period", "quarter"
+    )
     assert result.exit_code == 0, result.output
     text = result.stdout
     assert "P(a subject waits for product)" in text
@@ -187,8 +211,19 @@ def test_supply_report_and_tables(tmp_path):
 @pytest.mark.slow
 def test_supply_plan_from_the_cli(tmp_path):
     out = tmp_path / "plan"
-    result = run_cli("supply", str(BASE_SCENARIO), "-n", "20", "--target-stockout", "0.3",
-                     "--max-reorder-point", "16", "--out", str(out), "--quiet")  # fmt: skip
+    result = run_cli(
+        "supply",
+        str(BASE_SCENARIO),
+        "-n",
+        "20",
+        "--target-stockout",
+        "0.3",
+        "--max-reorder-point",
+        "16",
+        "--out",
+        str(out),
+        "--quiet",
+    )
     assert result.exit_code == 0, result.output
     assert "Lot plan search" in result.stdout
     search = pd.read_parquet(out / "lot_plan_search.parquet")
@@ -222,8 +257,14 @@ def test_the_command_leaves_with_clicks_status_and_all_its_output(tmp_path):
     import sys
 
     def command(*args: str) -> subprocess.CompletedProcess:
-        return subprocess.run([sys.executable, "-m", "ctdild_sim", *args], capture_output=True, text=True,
-                              timeout=300, cwd=tmp_path, check=False)  # fmt: skip
+        return subprocess.run(
+            [sys.executable, "-m", "ctdild_sim", *args],
+            capture_output=True,
+            text=True,
+            timeout=300,
+            cwd=tmp_path,
+            check=False,
+        )
 
     shown = command("run", str(BASE_SCENARIO), "-n", "30", "-j", "2", "--no-store")
     assert shown.returncode == 0, shown.stderr
@@ -241,8 +282,14 @@ def test_the_command_under_a_profiler_ends_as_usual_so_the_profile_is_written(tm
     import sys
 
     profile = tmp_path / "run.prof"
-    done = subprocess.run([sys.executable, "-m", "cProfile", "-o", str(profile), "-m", "ctdild_sim", "--version"],
-                          capture_output=True, text=True, timeout=120, cwd=tmp_path, check=False)  # fmt: skip
+    done = subprocess.run(
+        [sys.executable, "-m", "cProfile", "-o", str(profile), "-m", "ctdild_sim", "--version"],
+        capture_output=True,
+        text=True,
+        timeout=120,
+        cwd=tmp_path,
+        check=False,
+    )
     assert done.returncode == 0 and done.stdout.startswith("ctdild-sim 0.1.0 (") and profile.stat().st_size > 0
 
 

@@ -82,22 +82,42 @@ def test_differences_and_beliefs_in_their_units():
 
 
 def test_a_milestone_table_reads_as_a_trial_manager_would_say_it():
-    frame = pd.DataFrame({
-        "milestone": ["lplv_day", "first_infusion_day"], "label": ["Last patient last visit", "First infusion"],
-        "reached": [0.84, 1.0], "p10_day": [754.6, 54.2], "p50_day": [1351.9, 137.4], "p90_day": [np.inf, 308.8],
-        "p10_date": [dt.date(2026, 9, 13), dt.date(2024, 10, 13)],
-        "p50_date": [dt.date(2028, 5, 2), dt.date(2025, 1, 4)], "p90_date": [None, dt.date(2025, 6, 24)],
-    })  # fmt: skip
+    frame = pd.DataFrame(
+        {
+            "milestone": ["lplv_day", "first_infusion_day"],
+            "label": ["Last patient last visit", "First infusion"],
+            "reached": [0.84, 1.0],
+            "p10_day": [754.6, 54.2],
+            "p50_day": [1351.9, 137.4],
+            "p90_day": [np.inf, 308.8],
+            "p10_date": [dt.date(2026, 9, 13), dt.date(2024, 10, 13)],
+            "p50_date": [dt.date(2028, 5, 2), dt.date(2025, 1, 4)],
+            "p90_date": [None, dt.date(2025, 6, 24)],
+        }
+    )
     shown = present(frame)
     assert list(shown.columns) == ["Milestone", "Reached in", "P10", "P50", "P90"]  # keys and days left out
-    assert shown.iloc[0].tolist() == ["Last patient last visit", "84.0%", "2026-09-13", "2028-05-02",
-                                      "not reached (16.0% never reach it)"]  # fmt: skip
+    assert shown.iloc[0].tolist() == [
+        "Last patient last visit",
+        "84.0%",
+        "2026-09-13",
+        "2028-05-02",
+        "not reached (16.0% never reach it)",
+    ]
     assert not RAW.search(shown.to_string())
 
 
 def test_probabilities_in_a_table_get_the_error_of_its_replicates():
-    frame = pd.DataFrame({"scenario": ["base"], "replicates": [300], "p_stopped_early": [0.12],
-                          "p_lplv_reached": [0.84], "lplv_p50_day": [np.inf], "lplv_p50_date": [None]})  # fmt: skip
+    frame = pd.DataFrame(
+        {
+            "scenario": ["base"],
+            "replicates": [300],
+            "p_stopped_early": [0.12],
+            "p_lplv_reached": [0.84],
+            "lplv_p50_day": [np.inf],
+            "lplv_p50_date": [None],
+        }
+    )
     row = present(frame).iloc[0]
     assert row["P(stopped early)"] == "12.0% ± 3.7%"
     assert row["LPLV P50"] == "not reached (16.0% never reach it)"
@@ -121,9 +141,20 @@ def test_every_table_the_dashboard_shows_is_in_the_registry(tmp_path):
     for path in (BASE_SCENARIO, SCENARIOS / "nct06574581_long_review.yaml"):
         scenario = load_scenario(path)
         tables = run_scenario(scenario, 12, 5, keep_events=4)
-        ids.append(save_run(tmp_path, tables.with_summaries(scenario), scenario=scenario, scenario_file=path,
-                            scenario_text=path.read_text(), seed=5, replicates=12, options={}, command=["t"],
-                            started=dt.datetime.now(dt.UTC)).name)  # fmt: skip
+        ids.append(
+            save_run(
+                tmp_path,
+                tables.with_summaries(scenario),
+                scenario=scenario,
+                scenario_file=path,
+                scenario_text=path.read_text(),
+                seed=5,
+                replicates=12,
+                options={},
+                command=["t"],
+                started=dt.datetime.now(dt.UTC),
+            ).name
+        )
     runs = load_runs(tmp_path, ids)
     views = [page(runs, 0) if name == "timeline" else page(runs) for name, page in PAGES.items()]
     views.append(scenario_view(runs[0].scenario, "x"))

@@ -57,8 +57,9 @@ print(json.dumps(found))
 
 
 def _fingerprints(python_args: list[str], cwd) -> dict:
-    done = subprocess.run([*python_args, "-c", FINGERPRINTS, str(ROOT)], cwd=cwd, capture_output=True, text=True,
-                          timeout=600, check=False)  # fmt: skip
+    done = subprocess.run(
+        [*python_args, "-c", FINGERPRINTS, str(ROOT)], cwd=cwd, capture_output=True, text=True, timeout=600, check=False
+    )
     assert done.returncode == 0, done.stderr[-3000:]
     return json.loads(done.stdout)
 
@@ -93,9 +94,15 @@ def test_every_compiled_module_exists_and_pickled_classes_stay_pure():
 
 def test_the_version_names_the_build_that_runs(tmp_path):
     """A pure build is never silent: ``--version`` says which model the installed command runs."""
-    where = subprocess.run([sys.executable, "-c", "import ctdild_sim.model.engine as e; print(e.__file__)"],
-                           cwd=tmp_path, capture_output=True, text=True, check=True).stdout.strip()  # fmt: skip
-    shown = subprocess.run([sys.executable, "-m", "ctdild_sim", "--version"], cwd=tmp_path, capture_output=True,
-                           text=True, check=True).stdout.strip()  # fmt: skip
+    where = subprocess.run(
+        [sys.executable, "-c", "import ctdild_sim.model.engine as e; print(e.__file__)"],
+        cwd=tmp_path,
+        capture_output=True,
+        text=True,
+        check=True,
+    ).stdout.strip()
+    shown = subprocess.run(
+        [sys.executable, "-m", "ctdild_sim", "--version"], cwd=tmp_path, capture_output=True, text=True, check=True
+    ).stdout.strip()
     build = "compiled with mypyc" if where.endswith(".so") else "pure Python"
     assert shown == f"ctdild-sim 0.1.0 ({build})", (shown, where)

@@ -25,8 +25,10 @@ from dashboard import figures
 
 from conftest import make_scenario, with_product
 
+# fmt: off
 COSTS = {"currency": "EUR", "lot_fixed": 1000.0, "per_vial": 10.0, "storage_per_vial_month": 2.0,
-         "delay_per_day": 100.0}  # fmt: skip
+         "delay_per_day": 100.0}
+# fmt: on
 
 
 def test_vial_days_in_stock_is_the_time_each_vial_waits():
@@ -55,11 +57,17 @@ def test_replicate_costs_on_a_deterministic_trial():
 
 
 def test_wasted_vials_carry_their_lots_cost_and_an_unfilled_failed_lot_is_waste_whole():
-    lots = pd.DataFrame({
-        "replicate": [0, 0, 1], "lot_id": [1, 2, 1], "vials": [10, 0, 20],
-        "failed_day": [math.nan, 80.0, math.nan],
-        "vials_expired": [6, 0, 0], "vials_wasted": [1, 0, 0], "vials_destroyed": [0, 0, 20],
-    })  # fmt: skip
+    lots = pd.DataFrame(
+        {
+            "replicate": [0, 0, 1],
+            "lot_id": [1, 2, 1],
+            "vials": [10, 0, 20],
+            "failed_day": [math.nan, 80.0, math.nan],
+            "vials_expired": [6, 0, 0],
+            "vials_wasted": [1, 0, 0],
+            "vials_destroyed": [0, 0, 20],
+        }
+    )
     per_lot = lot_costs(lots, Costs(**COSTS))
     assert list(per_lot["cost"]) == [1100.0, 1000.0, 1200.0]
     assert list(per_lot["waste_cost"]) == [7 * 110.0, 1000.0, 1200.0]  # a lot destroyed at QC is wasted whole
@@ -68,13 +76,27 @@ def test_wasted_vials_carry_their_lots_cost_and_an_unfilled_failed_lot_is_waste_
 def test_delay_of_a_trial_that_never_finishes_is_a_censored_lower_bound():
     scenario = make_scenario(product=with_product(costs=COSTS))
     registered = scenario.day_of(scenario.registered_completion_date)
-    metrics = pd.DataFrame({
-        "replicate": [0, 1, 2], "lplv_day": [registered + 10.5, math.nan, math.nan],
-        "end_day": [registered + 11, registered + 500, registered + 20], "stopped_early": [False, False, True],
-        "n_infusions": [20, 12, 3], "vial_days_in_stock": [0.0, 0.0, 0.0],
-    })  # fmt: skip
-    lots = pd.DataFrame({"replicate": [0], "lot_id": [1], "vials": [40], "failed_day": [math.nan],
-                         "vials_expired": [0], "vials_wasted": [0], "vials_destroyed": [0]})  # fmt: skip
+    metrics = pd.DataFrame(
+        {
+            "replicate": [0, 1, 2],
+            "lplv_day": [registered + 10.5, math.nan, math.nan],
+            "end_day": [registered + 11, registered + 500, registered + 20],
+            "stopped_early": [False, False, True],
+            "n_infusions": [20, 12, 3],
+            "vial_days_in_stock": [0.0, 0.0, 0.0],
+        }
+    )
+    lots = pd.DataFrame(
+        {
+            "replicate": [0],
+            "lot_id": [1],
+            "vials": [40],
+            "failed_day": [math.nan],
+            "vials_expired": [0],
+            "vials_wasted": [0],
+            "vials_destroyed": [0],
+        }
+    )
     costs = replicate_costs(metrics, lots, scenario)
     assert list(costs["delay"]) == [1000.0, 50_000.0, 2000.0]
     # a stopped trial is charged until it stopped: not censored
@@ -88,8 +110,16 @@ def test_delay_of_a_trial_that_never_finishes_is_a_censored_lower_bound():
 
 
 def test_cost_summary_and_paired_difference():
-    a = pd.DataFrame({"replicate": [0, 1, 2, 3], "manufacturing": [1.0, 2, 3, 4], "storage": 0.0, "delay": 0.0,
-                      "waste": [0.0, 1, 0, 0], "infusions": 1})  # fmt: skip
+    a = pd.DataFrame(
+        {
+            "replicate": [0, 1, 2, 3],
+            "manufacturing": [1.0, 2, 3, 4],
+            "storage": 0.0,
+            "delay": 0.0,
+            "waste": [0.0, 1, 0, 0],
+            "infusions": 1,
+        }
+    )
     a["total"] = a["manufacturing"]
     summary = cost_summary(a).set_index("item")
     assert summary.loc["Total", "cost_mean"] == 2.5 and summary.loc["Total", "cost_p50"] == 2.0

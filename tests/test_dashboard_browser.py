@@ -57,8 +57,18 @@ def results_dir(tmp_path_factory) -> Path:
     path = SCENARIOS / BASE
     scenario = load_scenario(path)
     tables = run_scenario(scenario, 24, seed=7)
-    save_run(root, tables.items(), scenario=scenario, scenario_file=path, scenario_text=path.read_text(),
-             seed=7, replicates=24, options={}, command=["test"], started=dt.datetime.now(dt.UTC))  # fmt: skip
+    save_run(
+        root,
+        tables.items(),
+        scenario=scenario,
+        scenario_file=path,
+        scenario_text=path.read_text(),
+        seed=7,
+        replicates=24,
+        options={},
+        command=["test"],
+        started=dt.datetime.now(dt.UTC),
+    )
     return root
 
 
@@ -70,15 +80,28 @@ def sensitivity_run(results_dir) -> str:
     found = assumptions(scenario, {"safety.hold_days": [21, 35], "sites.0.referral_rate_per_month": [1.0, 2.0]})
     result = run_sensitivity(scenario, found, 24, 7, workers=1, keep_events=24)
     tables = [*result.base.items(), ("tornado", result.tornado), ("sensitivity_arms", result.arms_table())]
-    return save_run(results_dir, tables, scenario=scenario, scenario_file=path, scenario_text=path.read_text(), seed=7,
-                    replicates=24, options={}, command=["test"], started=dt.datetime.now(dt.UTC),
-                    extra={"kind": "sensitivity"}).name  # fmt: skip
+    return save_run(
+        results_dir,
+        tables,
+        scenario=scenario,
+        scenario_file=path,
+        scenario_text=path.read_text(),
+        seed=7,
+        replicates=24,
+        options={},
+        command=["test"],
+        started=dt.datetime.now(dt.UTC),
+        extra={"kind": "sensitivity"},
+    ).name
 
 
 def _plain_run(results_dir: Path) -> str:
     """The store's plan run (not the sensitivity run)."""
-    return next(p.name for p in sorted(results_dir.iterdir()) if not p.name.startswith(".")
-                and json.loads((p / "manifest.json").read_text()).get("kind") is None)  # fmt: skip
+    return next(
+        p.name
+        for p in sorted(results_dir.iterdir())
+        if not p.name.startswith(".") and json.loads((p / "manifest.json").read_text()).get("kind") is None
+    )
 
 
 @pytest.fixture(scope="module")
@@ -96,10 +119,23 @@ def server(results_dir, scenarios_dir):
     log = results_dir.parent / "dashboard.log"
     with open(log, "w") as out:
         proc = subprocess.Popen(
-            [sys.executable, "-m", "ctdild_sim", "dashboard", "--scenarios", str(scenarios_dir), "--results",
-             str(results_dir), "--port", str(port), "--workers", "1"],
-            stdout=out, stderr=subprocess.STDOUT,
-        )  # fmt: skip
+            [
+                sys.executable,
+                "-m",
+                "ctdild_sim",
+                "dashboard",
+                "--scenarios",
+                str(scenarios_dir),
+                "--results",
+                str(results_dir),
+                "--port",
+                str(port),
+                "--workers",
+                "1",
+            ],
+            stdout=out,
+            stderr=subprocess.STDOUT,
+        )
     url = f"http://127.0.0.1:{port}"
     deadline = time.monotonic() + TIMEOUT
     while True:
@@ -281,8 +317,10 @@ def test_every_page_renders_its_graphs_without_console_errors(browser, server, r
     _open(browser, f"{server}/?runs={run_id}")
     for page, expected in PAGE_GRAPHS.items():
         _go(browser, page)
-        _wait(lambda page=page: browser.driver.current_url.endswith(f"{PATHS[page]}?runs={run_id}"),
-              f"the address of {page}")  # fmt: skip
+        _wait(
+            lambda page=page: browser.driver.current_url.endswith(f"{PATHS[page]}?runs={run_id}"),
+            f"the address of {page}",
+        )
         _wait(lambda expected=expected: _graphs(browser) >= expected, f"{expected} graphs on {page}")
         assert not browser.driver.find_elements(By.CSS_SELECTOR, f"#{ids.VIEW} .error")
         _laid_out(browser)  # plotly lays a legend out after the graph's first draw
@@ -335,8 +373,10 @@ def test_a_bookmarked_address_reopens_the_same_view(browser, server, results_dir
     _wait(lambda: "replicate 5 (replicates 0 to" in _view(browser), "the Gantt chart of replicate 5")
     # an unknown run id is reported, not ignored
     _open(browser, f"{server}/cohorts?runs={run_id},no-such-run")
-    _wait(lambda: "not in the results store: no-such-run" in browser.find_element(f"#{ids.URL_STATUS}").text,
-          "the unknown run reported")  # fmt: skip
+    _wait(
+        lambda: "not in the results store: no-such-run" in browser.find_element(f"#{ids.URL_STATUS}").text,
+        "the unknown run reported",
+    )
     _wait(lambda: "run no-such-run: no such run" in _view(browser), "the view's message")
     # a hint is not an error
     _open(browser, f"{server}/cohorts")
@@ -391,21 +431,35 @@ def test_the_forecast_view_draws_from_the_shipped_records(browser, server, resul
     _open(browser, f"{server}/forecast")
     _pick(browser, ids.FORECAST_SCENARIO, BASE)
     _pick(browser, ids.FORECAST_RECORDS, EXAMPLE_RECORDS)
-    status = _wait(lambda: "valid as of" in browser.find_element("#forecast-records-status").text
-                   and browser.find_element("#forecast-records-status").text, "the records' check")  # fmt: skip
+    status = _wait(
+        lambda: (
+            "valid as of" in browser.find_element("#forecast-records-status").text
+            and browser.find_element("#forecast-records-status").text
+        ),
+        "the records' check",
+    )
     assert "The records are valid as of 2026-11-25" in status  # the as-of date from the folder's name
     replicates = browser.find_element("#replicates")
     replicates.send_keys(Keys.CONTROL, "a")
     replicates.send_keys("40")
     browser.find_element("#forecast-button").click()
-    _wait(lambda: "Stored forecast" in browser.find_element("#forecast-status").text, "the forecast", timeout=240,
-          show=lambda: browser.find_element("#forecast-status").text + " | " + browser.driver.current_url)  # fmt: skip
+    _wait(
+        lambda: "Stored forecast" in browser.find_element("#forecast-status").text,
+        "the forecast",
+        timeout=240,
+        show=lambda: browser.find_element("#forecast-status").text + " | " + browser.driver.current_url,
+    )
     assert len({p.name for p in results_dir.iterdir()} - before) == 1
     _wait(lambda: _graphs(browser) >= 2, "the forecast's graphs")
     text = _view(browser)
     assert f"forecast as of 2026-11-25 from the records {EXAMPLE_RECORDS}" in text
-    for part in ("assumptions learned from the records", "milestones (observed or forecast)",
-                 "assumptions, prior against posterior", "stock on 2026-11-25", "lots still to start"):  # fmt: skip
+    for part in (
+        "assumptions learned from the records",
+        "milestones (observed or forecast)",
+        "assumptions, prior against posterior",
+        "stock on 2026-11-25",
+        "lots still to start",
+    ):
         assert part in text, part
     svg = browser.find_element(f"#{ids.VIEW} .js-plotly-plot").get_attribute("innerHTML")
     assert "the records" in svg and "forecast P10-P90" in svg and "plan from the start" in svg
@@ -427,8 +481,9 @@ def test_the_forecast_view_draws_from_the_shipped_records(browser, server, resul
     assert _severe_logs(browser) == []
 
 
-def test_an_edited_scenario_runs_from_the_scenario_page_and_is_saved_only_when_asked(browser, server, results_dir,
-                                                                                      scenarios_dir):  # fmt: skip
+def test_an_edited_scenario_runs_from_the_scenario_page_and_is_saved_only_when_asked(
+    browser, server, results_dir, scenarios_dir
+):
     before_runs, before_files = {p.name for p in results_dir.iterdir()}, sorted(os.listdir(scenarios_dir))
     _open(browser, f"{server}/scenario?file={BASE}")
     _wait(lambda: "product.costs: 5 parameters" in _view(browser), "the parameter tree")
@@ -437,14 +492,23 @@ def test_an_edited_scenario_runs_from_the_scenario_page_and_is_saved_only_when_a
     editor.send_keys(Keys.CONTROL, "a")
     editor.send_keys(f"extends: {BASE}\nname: NCT06574581 browser edit\nsafety:\n  hold_days: 35\n")
     browser.find_element(f"#{ids.SCENARIO_CHECK}").click()
-    _wait(lambda: "(edited).yaml: valid" in browser.find_element(f"#{ids.SCENARIO_VIEW}").text, "the check",
-          show=lambda: browser.find_element(f"#{ids.SCENARIO_VIEW}").text[:300])  # fmt: skip
+    _wait(
+        lambda: "(edited).yaml: valid" in browser.find_element(f"#{ids.SCENARIO_VIEW}").text,
+        "the check",
+        show=lambda: browser.find_element(f"#{ids.SCENARIO_VIEW}").text[:300],
+    )
     replicates = browser.find_element("#replicates")
     replicates.send_keys(Keys.CONTROL, "a")
     replicates.send_keys("12")
     browser.find_element(f"#{ids.SCENARIO_RUN}").click()
-    status = _wait(lambda: "Stored " in browser.find_element(f"#{ids.SCENARIO_STATUS}").text
-                   and browser.find_element(f"#{ids.SCENARIO_STATUS}").text, "the run", timeout=180)  # fmt: skip
+    status = _wait(
+        lambda: (
+            "Stored " in browser.find_element(f"#{ids.SCENARIO_STATUS}").text
+            and browser.find_element(f"#{ids.SCENARIO_STATUS}").text
+        ),
+        "the run",
+        timeout=180,
+    )
     new = {p.name for p in results_dir.iterdir()} - before_runs
     assert len(new) == 2 and "(nct06574581 (edited).yaml): 12 replicates" in status and "Open Compare" in status
     edited = next(r for r in new if "NCT06574581 browser edit" in (results_dir / r / "manifest.json").read_text())

@@ -50,19 +50,31 @@ def _events(rows):
 
 
 def test_gantt_segments_follow_the_event_log():
-    events = _events([
-        (0, 0.0, None, 1, "cohort_opened"),
-        (0, 15.0, 1, 1, "enrolled"),
-        (0, 22.0, 1, 1, "admitted"), (0, 22.0, 1, 1, "infused"), (0, 24.0, 1, 1, "discharged"),
-        (0, 30.0, None, None, "pause_started"), (0, 40.0, None, None, "pause_ended"),
-        (0, 50.0, 1, 1, "hold_completed"), (0, 190.0, 1, 1, "follow_up_completed"),
-        (0, 16.0, 2, 1, "enrolled"), (0, 60.0, 2, 1, "withdrawn"),
-        (1, 5.0, 7, 1, "enrolled"),
-    ])  # fmt: skip
-    screenings = pd.DataFrame({
-        "replicate": [0, 0, 0], "candidate_id": [1, 1, 2], "screening_started_day": [1.0, 3.0, 2.0],
-        "decision_day": [2.0, 15.0, 16.0], "eligible": [False, True, True],
-    })  # fmt: skip
+    events = _events(
+        [
+            (0, 0.0, None, 1, "cohort_opened"),
+            (0, 15.0, 1, 1, "enrolled"),
+            (0, 22.0, 1, 1, "admitted"),
+            (0, 22.0, 1, 1, "infused"),
+            (0, 24.0, 1, 1, "discharged"),
+            (0, 30.0, None, None, "pause_started"),
+            (0, 40.0, None, None, "pause_ended"),
+            (0, 50.0, 1, 1, "hold_completed"),
+            (0, 190.0, 1, 1, "follow_up_completed"),
+            (0, 16.0, 2, 1, "enrolled"),
+            (0, 60.0, 2, 1, "withdrawn"),
+            (1, 5.0, 7, 1, "enrolled"),
+        ]
+    )
+    screenings = pd.DataFrame(
+        {
+            "replicate": [0, 0, 0],
+            "candidate_id": [1, 1, 2],
+            "screening_started_day": [1.0, 3.0, 2.0],
+            "decision_day": [2.0, 15.0, 16.0],
+            "eligible": [False, True, True],
+        }
+    )
     seg = figures.gantt_segments(events, screenings, 0)
     one = seg[seg["subject"] == "subject 1 (cohort 1)"].set_index("phase")
     assert one.loc["screening", ["start_day", "end_day"]].tolist() == [3.0, 15.0]
@@ -85,15 +97,24 @@ def test_gantt_draws_the_waits_as_such_and_marks_exits():
     # between doses (8 of them waiting for product), then death on day 120; a replacement is
     # enrolled for them. Subject 4 is lost waiting for product.
     rows = [
-        (0, 40.0, 3, 2, "enrolled", math.nan), (0, 41.0, 3, 2, "product_wait_started", 2.0),
-        (0, 70.0, 3, 2, "product_wait_ended", 29.0), (0, 73.0, 3, 2, "bed_wait_ended", 3.0),
-        (0, 73.0, 3, 2, "admitted", math.nan), (0, 73.0, 3, 2, "infused", 6e7), (0, 75.0, 3, 2, "discharged", math.nan),
-        (0, 81.0, 3, 2, "product_wait_started", 2.0), (0, 89.0, 3, 2, "product_wait_ended", 8.0),
-        (0, 89.0, 3, 2, "admitted", math.nan), (0, 89.0, 3, 2, "infused", 6e7), (0, 91.0, 3, 2, "discharged", math.nan),
-        (0, 120.0, 3, 2, "died", math.nan), (0, 120.0, 3, 2, "replacement_added", math.nan),
-        (0, 50.0, 4, 2, "enrolled", math.nan), (0, 51.0, 4, 2, "product_wait_started", 2.0),
+        (0, 40.0, 3, 2, "enrolled", math.nan),
+        (0, 41.0, 3, 2, "product_wait_started", 2.0),
+        (0, 70.0, 3, 2, "product_wait_ended", 29.0),
+        (0, 73.0, 3, 2, "bed_wait_ended", 3.0),
+        (0, 73.0, 3, 2, "admitted", math.nan),
+        (0, 73.0, 3, 2, "infused", 6e7),
+        (0, 75.0, 3, 2, "discharged", math.nan),
+        (0, 81.0, 3, 2, "product_wait_started", 2.0),
+        (0, 89.0, 3, 2, "product_wait_ended", 8.0),
+        (0, 89.0, 3, 2, "admitted", math.nan),
+        (0, 89.0, 3, 2, "infused", 6e7),
+        (0, 91.0, 3, 2, "discharged", math.nan),
+        (0, 120.0, 3, 2, "died", math.nan),
+        (0, 120.0, 3, 2, "replacement_added", math.nan),
+        (0, 50.0, 4, 2, "enrolled", math.nan),
+        (0, 51.0, 4, 2, "product_wait_started", 2.0),
         (0, 80.0, 4, 2, "lost", math.nan),
-    ]  # fmt: skip
+    ]
     events = pd.DataFrame(rows, columns=["replicate", "day", "patient_id", "cohort", "event", "value"])
     events[["patient_id", "cohort"]] = events[["patient_id", "cohort"]].astype("Int64")
     screenings = pd.DataFrame(
@@ -103,16 +124,23 @@ def test_gantt_draws_the_waits_as_such_and_marks_exits():
     seg = figures.gantt_segments(events, screenings, 0, patients)
     three = seg[seg["subject"] == "subject 3 (cohort 2)"]
     spans = {(p, s, e) for p, s, e in zip(three["phase"], three["start_day"], three["end_day"], strict=True)}
-    assert spans >= {("waiting for a cohort slot", 20.0, 40.0), ("waiting for product", 41.0, 70.0),
-                     ("waiting for a bed", 70.0, 73.0), ("waiting for dosing", 40.0, 73.0),
-                     ("between doses", 75.0, 89.0), ("waiting for product", 81.0, 89.0),
-                     ("infusion stay", 89.0, 91.0)}  # fmt: skip
+    assert spans >= {
+        ("waiting for a cohort slot", 20.0, 40.0),
+        ("waiting for product", 41.0, 70.0),
+        ("waiting for a bed", 70.0, 73.0),
+        ("waiting for dosing", 40.0, 73.0),
+        ("between doses", 75.0, 89.0),
+        ("waiting for product", 81.0, 89.0),
+        ("infusion stay", 89.0, 91.0),
+    }
     four = seg[seg["subject"] == "subject 4 (cohort 2)"].set_index("phase")
     assert four.loc["waiting for product", ["start_day", "end_day"]].tolist() == [51.0, 80.0]  # open: ends when lost
     exits = figures.gantt_exits(events, 0)
     assert sorted(zip(exits["subject"], exits["kind"], exits["day"], strict=True)) == [
-        ("subject 3 (cohort 2)", "died", 120.0), ("subject 3 (cohort 2)", "replacement_added", 120.0),
-        ("subject 4 (cohort 2)", "lost", 80.0)]  # fmt: skip
+        ("subject 3 (cohort 2)", "died", 120.0),
+        ("subject 3 (cohort 2)", "replacement_added", 120.0),
+        ("subject 4 (cohort 2)", "lost", 80.0),
+    ]
     fig = figures.gantt_figure(seg, [], DETERMINISTIC, 0, exits, "A")
     names = [t.name for t in fig.data]
     assert names.index("waiting for product") > names.index("waiting for dosing")  # drawn over the wait
@@ -123,15 +151,23 @@ def test_gantt_draws_the_waits_as_such_and_marks_exits():
 
 MONTHS = pd.Series(["2026-01", "2026-02", "2026-03"])
 START = dt.date(2026, 1, 1)
-LOTS = pd.DataFrame({
-    # replicate 0: initial stock (10 vials, day 0) and a lot of 20 released on day 40 (February);
-    # replicate 1: a lot of 30 released on day 31 (1 February: the day after January's last) and a
-    # lot that failed on day 70 (March), never filled; replicate 2 has no lots at all
-    "replicate": [0, 0, 1, 1], "lot_id": [1, 2, 1, 2], "initial_stock": [True, False, False, False],
-    "released_day": [0.0, 40.0, 31.0, math.nan], "failed_day": [math.nan, math.nan, math.nan, 70.0],
-    "expiry_day": [50.0, 400.0, 391.0, math.nan], "vials": [10, 20, 30, 0],
-    "vials_expired": [6, 0, 0, 0], "vials_wasted": [1, 0, 2, 0], "vials_destroyed": [0, 0, 0, 0],
-})  # fmt: skip
+LOTS = pd.DataFrame(
+    {
+        # replicate 0: initial stock (10 vials, day 0) and a lot of 20 released on day 40 (February);
+        # replicate 1: a lot of 30 released on day 31 (1 February: the day after January's last) and a
+        # lot that failed on day 70 (March), never filled; replicate 2 has no lots at all
+        "replicate": [0, 0, 1, 1],
+        "lot_id": [1, 2, 1, 2],
+        "initial_stock": [True, False, False, False],
+        "released_day": [0.0, 40.0, 31.0, math.nan],
+        "failed_day": [math.nan, math.nan, math.nan, 70.0],
+        "expiry_day": [50.0, 400.0, 391.0, math.nan],
+        "vials": [10, 20, 30, 0],
+        "vials_expired": [6, 0, 0, 0],
+        "vials_wasted": [1, 0, 2, 0],
+        "vials_destroyed": [0, 0, 0, 0],
+    }
+)
 
 
 def test_month_ends_are_the_last_day_of_each_month():
@@ -177,12 +213,19 @@ def test_waste_by_cause_on_known_metrics():
 
 
 def test_product_figures_draw_the_monthly_columns():
-    monthly = pd.DataFrame({
-        "period": MONTHS, "vials_thawed_p90": [2, 4, 0], "mean_vials_thawed": [1.0, 2.5, 0.0],
-        "cumulative_vials_thawed_p10": [0, 1, 1], "cumulative_vials_thawed_p50": [1, 3, 3],
-        "cumulative_vials_thawed_p90": [2, 6, 6], "vials_in_stock_p10": [5, 3, 3], "vials_in_stock_p50": [6, 4, 4],
-        "vials_in_stock_p90": [8, 6, 6],
-    })  # fmt: skip
+    monthly = pd.DataFrame(
+        {
+            "period": MONTHS,
+            "vials_thawed_p90": [2, 4, 0],
+            "mean_vials_thawed": [1.0, 2.5, 0.0],
+            "cumulative_vials_thawed_p10": [0, 1, 1],
+            "cumulative_vials_thawed_p50": [1, 3, 3],
+            "cumulative_vials_thawed_p90": [2, 6, 6],
+            "vials_in_stock_p10": [5, 3, 3],
+            "vials_in_stock_p50": [6, 4, 4],
+            "vials_in_stock_p90": [8, 6, 6],
+        }
+    )
     from ctdild_sim.analysis.supply_summary import cumulative_released, monthly_lot_events
 
     released = cumulative_released(LOTS, 3, START, MONTHS)
@@ -287,8 +330,9 @@ def test_dashboard_command_rejects_a_missing_scenarios_folder(tmp_path):
 
     from ctdild_sim.cli import main
 
-    result = CliRunner().invoke(main, ["dashboard", "--scenarios", str(tmp_path / "nope"), "--results",
-                                       str(tmp_path / "r")])  # fmt: skip
+    result = CliRunner().invoke(
+        main, ["dashboard", "--scenarios", str(tmp_path / "nope"), "--results", str(tmp_path / "r")]
+    )
     assert result.exit_code == 2
     assert "no such folder of scenario files" in result.output
     assert not (tmp_path / "r").exists()
@@ -312,8 +356,9 @@ def test_lot_plan_view_states_the_policy_and_lists_the_search():
 
     best = Evaluation(12, 166.0, 200, 2, 6.8, 90.0, seeds="validation")
     fresh = Evaluation(12, 166.0, 200, 8, 6.9, 91.0, seeds="fresh")
-    plan = LotPlan(0.05, best=best, tried=[Evaluation(8, 166.0, 200, 30, 5.0, 70.0), best], fresh=fresh,
-                   fresh_seed=1_000_010)  # fmt: skip
+    plan = LotPlan(
+        0.05, best=best, tried=[Evaluation(8, 166.0, 200, 30, 5.0, 70.0), best], fresh=fresh, fresh_seed=1_000_010
+    )
     view = lot_plan_view(plan, "base", 7)
     # the headline is the fresh figure with its interval; the validation figure comes second, labelled
     low, high = fresh.interval
@@ -339,14 +384,26 @@ def stored(tmp_path_factory):
 
     root = tmp_path_factory.mktemp("store")
     ids = {}
-    for key, name, keep in (("base", "nct06574581.yaml", 6), ("long", "nct06574581_long_review.yaml", 6),
-                            ("nokeep", "nct06574581.yaml", 0)):  # fmt: skip
+    for key, name, keep in (
+        ("base", "nct06574581.yaml", 6),
+        ("long", "nct06574581_long_review.yaml", 6),
+        ("nokeep", "nct06574581.yaml", 0),
+    ):
         path = SCENARIOS / name
         scenario = load_scenario(path)
         tables = run_scenario(scenario, 12, seed=5 if key != "nokeep" else 6, keep_events=keep)
-        saved = save_run(root, tables.with_summaries(scenario), scenario=scenario, scenario_file=path,
-                         scenario_text=path.read_text(), seed=5 if key != "nokeep" else 6, replicates=12, options={},
-                         command=["test"], started=_dt.datetime.now(_dt.UTC))  # fmt: skip
+        saved = save_run(
+            root,
+            tables.with_summaries(scenario),
+            scenario=scenario,
+            scenario_file=path,
+            scenario_text=path.read_text(),
+            seed=5 if key != "nokeep" else 6,
+            replicates=12,
+            options={},
+            command=["test"],
+            started=_dt.datetime.now(_dt.UTC),
+        )
         ids[key] = saved.name
     return root, ids
 

@@ -82,6 +82,7 @@ def test_a_zip_of_records_reads_as_the_folder_does(folder):
     assert from_zip.observed.history == from_folder.observed.history
 
 
+# fmt: off
 BAD_ZIPS = [
     ("not-a-zip", b"PK but not really a zip", "not a zip file"),
     ("too-big", b"\x00" * (MAX_ZIP_BYTES + 1), f"the limit is {MAX_ZIP_BYTES:,} bytes"),
@@ -97,7 +98,8 @@ BAD_ZIPS = [
      "sites.csv: cannot be unpacked ("),
     ("undecodable-local-name", _damaged(zip_bytes({"sites.csv": b"site\n"}), b"sites.csv", b"\xff", -9),
      "sites.csv: cannot be unpacked ("),
-]  # fmt: skip
+]
+# fmt: on
 
 
 @pytest.mark.parametrize(("case", "content", "problem"), BAD_ZIPS, ids=[b[0] for b in BAD_ZIPS])
@@ -144,8 +146,15 @@ def ctx(tmp_path):
     shutil.copy(BASE_SCENARIO, scenarios / BASE)
     shutil.copytree(EXAMPLE, actuals / EXAMPLE_NAME)
     (actuals / "not-records").mkdir()  # no CSV files: not offered
-    return callbacks.Context(scenarios, store, workers=1, max_replicates=60, jobs=JobSlot(tmp_path / "job.lock"),
-                             server_pid=os.getpid(), actuals_dir=actuals)  # fmt: skip
+    return callbacks.Context(
+        scenarios,
+        store,
+        workers=1,
+        max_replicates=60,
+        jobs=JobSlot(tmp_path / "job.lock"),
+        server_pid=os.getpid(),
+        actuals_dir=actuals,
+    )
 
 
 def _files(folder: Path) -> dict[str, bytes]:
@@ -175,17 +184,20 @@ def test_a_bad_upload_changes_nothing_but_the_message(ctx):
 def test_an_uploaded_zip_is_checked_against_the_scenario_and_forecast_from(ctx):
     files = example_files()
     files["subjects.csv"] = files["subjects.csv"].replace(b"2024-12-20", b"2024-13-20")
-    store, options, value, _ = callbacks.on_records_upload(ctx, data_url(zip_bytes(files)), "faulty.zip",
-                                                           [EXAMPLE_NAME, f"{UPLOADED}old.zip"])  # fmt: skip
+    store, options, value, _ = callbacks.on_records_upload(
+        ctx, data_url(zip_bytes(files)), "faulty.zip", [EXAMPLE_NAME, f"{UPLOADED}old.zip"]
+    )
     assert value == f"{UPLOADED}faulty.zip" and options == [EXAMPLE_NAME, value] and store["name"] == "faulty.zip"
     status = str(callbacks.on_records_check(ctx, BASE, value, "2026-11-25", store))
     assert "faulty.zip/subjects.csv:2:enrolled_on: Input should be a valid date" in status
     _, status = callbacks.on_forecast(ctx, lambda _: None, BASE, value, store, "2026-11-25", ["learn"], 10, 1)
     assert "faulty.zip/subjects.csv:2:enrolled_on" in str(status) and not ctx.results_dir.exists()
-    store, _, value, _ = callbacks.on_records_upload(ctx, data_url(zip_bytes(example_files(f"{EXAMPLE_NAME}/"))),
-                                                     "good.zip", [EXAMPLE_NAME])  # fmt: skip
-    assert "The records are valid as of 2026-11-25" in str(callbacks.on_records_check(ctx, BASE, value, "2026-11-25",
-                                                                                       store))  # fmt: skip
+    store, _, value, _ = callbacks.on_records_upload(
+        ctx, data_url(zip_bytes(example_files(f"{EXAMPLE_NAME}/"))), "good.zip", [EXAMPLE_NAME]
+    )
+    assert "The records are valid as of 2026-11-25" in str(
+        callbacks.on_records_check(ctx, BASE, value, "2026-11-25", store)
+    )
     made, status = callbacks.on_forecast(ctx, lambda _: None, BASE, value, store, "2026-11-25", [], 8, 3)
     options, picked = running.on_stored(ctx, made)
     assert status.startswith("Stored forecast") and picked == [made] == [o["value"] for o in options]
@@ -226,9 +238,11 @@ def costly_records(rows: int = 19_000, bad: bool = False) -> dict:
     failing a criterion nobody has heard of), as the page holds an upload."""
     files = example_files()
     first = dt.date(2024, 9, 20)
-    added = (f"{100 + k},CMUH,{first + dt.timedelta(days=k % 790)},,"
-             + (f"{first + dt.timedelta(days=k % 790)},failed,unknown_criterion_{k},\n" if bad else ",,,\n")
-             for k in range(rows))  # fmt: skip
+    added = (
+        f"{100 + k},CMUH,{first + dt.timedelta(days=k % 790)},,"
+        + (f"{first + dt.timedelta(days=k % 790)},failed,unknown_criterion_{k},\n" if bad else ",,,\n")
+        for k in range(rows)
+    )
     files["screening.csv"] += "".join(added).encode()
     return {"name": "costly.zip", "content": base64.b64encode(zip_bytes(files)).decode()}
 
@@ -240,19 +254,26 @@ def _budgeted(ctx, **budget):
 def test_records_are_read_in_a_process_of_their_own(ctx):
     assert ctx.checks.run(os.getpid) != os.getpid()
     assert "The records are valid as of 2026-11-25: 1 rows in sites.csv, 19025 rows in screening.csv" in str(
-        callbacks.on_records_check(ctx, BASE, f"{UPLOADED}costly.zip", "2026-11-25", costly_records()))  # fmt: skip
+        callbacks.on_records_check(ctx, BASE, f"{UPLOADED}costly.zip", "2026-11-25", costly_records())
+    )
 
 
 def test_a_records_check_past_its_time_is_stopped_with_a_message(ctx):
-    status = str(callbacks.on_records_check(_budgeted(ctx, seconds=0.3), BASE, f"{UPLOADED}costly.zip", "2026-11-25",
-                                            costly_records()))  # fmt: skip
+    status = str(
+        callbacks.on_records_check(
+            _budgeted(ctx, seconds=0.3), BASE, f"{UPLOADED}costly.zip", "2026-11-25", costly_records()
+        )
+    )
     assert "Checking the records took longer than 0.3 s, the dashboard's limit for one check" in status
     assert "ctdild-sim forecast SCENARIO --actuals RECORDS" in status
 
 
 def test_a_records_check_past_its_memory_is_stopped_with_a_message(ctx):
-    status = str(callbacks.on_records_check(_budgeted(ctx, megabytes=20), BASE, f"{UPLOADED}costly.zip",
-                                            "2026-11-25", costly_records()))  # fmt: skip
+    status = str(
+        callbacks.on_records_check(
+            _budgeted(ctx, megabytes=20), BASE, f"{UPLOADED}costly.zip", "2026-11-25", costly_records()
+        )
+    )
     assert "Checking the records needed more than 20 MB, the dashboard's limit for one check" in status
     with pytest.raises(DashboardError, match="needed more than 20 MB"):  # one large allocation: refused at once
         _budgeted(ctx, megabytes=20).checks.run(bytearray, 100 * 2**20)
@@ -292,15 +313,20 @@ def test_checks_beyond_those_running_at_once_wait_then_are_told_to_try_again(ctx
 
 def test_the_forecast_view_of_a_stored_forecast(ctx):
     progress = []
-    made, status = callbacks.on_forecast(ctx, progress.append, BASE, EXAMPLE_NAME, None, "2026-11-25",
-                                         ["learn"], 30, 2)  # fmt: skip
+    made, status = callbacks.on_forecast(ctx, progress.append, BASE, EXAMPLE_NAME, None, "2026-11-25", ["learn"], 30, 2)
     picked = [made]
     assert status.startswith("Stored forecast") and progress
     view = callbacks.build_view(ctx, "forecast", picked, None)
     assert [key.split("-NCT")[0] for key, _ in view.figures] == ["progress", "forecast-milestones"]
     titles = " | ".join(title for title, _ in view.tables)
-    for part in ("milestones (observed or forecast)", "against the plan", "prior against posterior",
-                 "stock on 2026-11-25", "lots still to start", "product from 2026-11-25"):  # fmt: skip
+    for part in (
+        "milestones (observed or forecast)",
+        "against the plan",
+        "prior against posterior",
+        "stock on 2026-11-25",
+        "lots still to start",
+        "product from 2026-11-25",
+    ):
         assert part in titles, part
     notes = " ".join(view.notes)
     assert f"forecast as of 2026-11-25 from the records {EXAMPLE_NAME}, with assumptions learned" in notes
@@ -327,10 +353,12 @@ def test_progress_bands_are_the_quantiles_of_every_replicates_counts():
     events = tables.events
     weeks = bands["end_day"].to_numpy()
     for measure in PROGRESS_MEASURES:
-        counts = np.stack([
-            np.searchsorted(np.sort(g.loc[g["event"] == measure, "day"].to_numpy()), weeks, side="left")
-            for _, g in events.groupby("replicate")
-        ])  # fmt: skip
+        counts = np.stack(
+            [
+                np.searchsorted(np.sort(g.loc[g["event"] == measure, "day"].to_numpy()), weeks, side="left")
+                for _, g in events.groupby("replicate")
+            ]
+        )
         for q in (10, 50, 90):
             exact = np.quantile(counts, q / 100, axis=0, method="inverted_cdf")
             assert np.array_equal(bands[f"{measure}_p{q}"].to_numpy(), exact), (measure, q)

@@ -52,9 +52,13 @@ def _payload(app, key: str, values: dict) -> dict:
         return [dict(item, value=values.get(f"{item['id']}.{item['property']}")) for item in items]
 
     first = callback["inputs"][0]
-    return {"output": key, "outputs": outputs if len(outputs) > 1 else outputs[0],
-            "inputs": filled(callback["inputs"]), "state": filled(callback["state"]),
-            "changedPropIds": [f"{first['id']}.{first['property']}"]}  # fmt: skip
+    return {
+        "output": key,
+        "outputs": outputs if len(outputs) > 1 else outputs[0],
+        "inputs": filled(callback["inputs"]),
+        "state": filled(callback["state"]),
+        "changedPropIds": [f"{first['id']}.{first['property']}"],
+    }
 
 
 def _text(response_json: dict) -> str:
@@ -79,9 +83,20 @@ def folders(tmp_path_factory):
     ids = []
     for _ in range(2):
         tables = run_scenario(scenario, 6, seed=5, keep_events=6)
-        ids.append(save_run(store, tables.with_summaries(scenario), scenario=scenario, scenario_file=SCENARIOS / BASE,
-                            scenario_text=(SCENARIOS / BASE).read_text(), seed=5, replicates=6, options={},
-                            command=["test"], started=dt.datetime.now(dt.UTC)).name)  # fmt: skip
+        ids.append(
+            save_run(
+                store,
+                tables.with_summaries(scenario),
+                scenario=scenario,
+                scenario_file=SCENARIOS / BASE,
+                scenario_text=(SCENARIOS / BASE).read_text(),
+                seed=5,
+                replicates=6,
+                options={},
+                command=["test"],
+                started=dt.datetime.now(dt.UTC),
+            ).name
+        )
     (store / ids[1] / "metrics.parquet").write_bytes(b"not parquet at all")
     for name, manifest in (("name-not-text", '{"run_id": 1, "scenario_name": {"a": 1}}'), ("deep", "[" * 9000)):
         (store / name).mkdir()
@@ -111,8 +126,9 @@ def test_a_deeply_nested_request_is_a_400_not_a_recursion_error(app, caplog):
     assert response.data.decode() == "The request is nested 100,001 levels deep; the limit is 100.\n"
     assert "RecursionError" not in caplog.text and "Traceback" not in caplog.text
     text = '"' + "[" * 5000 + '"'  # brackets inside a string are text
-    ok = client.post("/_dash-update-component", data=b'{"output": ' + text.encode() + b"}",
-                     content_type="application/json")  # fmt: skip
+    ok = client.post(
+        "/_dash-update-component", data=b'{"output": ' + text.encode() + b"}", content_type="application/json"
+    )
     assert ok.status_code != 400
 
 
@@ -134,6 +150,7 @@ def test_messages_do_not_show_server_paths(app, folders):
     assert "is not a scenario file in scenarios/" in text and str(scenarios) not in text
 
 
+# fmt: off
 FORECAST_REQUESTS = [
     ("forecast-records-status", {"forecast-scenario.value": {"a": 1}, "forecast-records.value": "x"}, "not dict"),
     ("forecast-records-status", {"forecast-scenario.value": BASE, "forecast-records.value": ["x"],
@@ -153,7 +170,8 @@ FORECAST_REQUESTS = [
      "empty or larger than the limit"),
     ("..forecast-upload-store", {"forecast-upload.contents": "data:,UEs=", "forecast-upload.filename": "a.zip",
                                  "forecast-records.options": "not a list"}, "a.zip: not a zip file"),
-]  # fmt: skip
+]
+# fmt: on
 
 
 @pytest.mark.parametrize(
@@ -199,15 +217,20 @@ def test_malformed_requests_get_a_message_not_a_500(app, prefix, values, expecte
 
 def test_a_gantt_replicate_that_is_not_a_number_gets_a_message(app, folders):
     _, _, ids = folders
-    text = _text(_post(app, "page-view", {"page-query.data": {"page": "timeline", "runs": [ids["good"]],
-                                                               "replicate": "abc"}}))  # fmt: skip
+    text = _text(
+        _post(app, "page-view", {"page-query.data": {"page": "timeline", "runs": [ids["good"]], "replicate": "abc"}})
+    )
     assert "The Gantt replicate must be a whole number" in text
 
 
 def test_a_damaged_run_shows_a_message_on_its_tab(app, folders):
     _, store, ids = folders
-    for tab, picked in (("timeline", [ids["damaged"]]), ("product", [ids["damaged"]]),
-                        ("screening", [ids["damaged"]]), ("compare", [ids["good"], ids["damaged"]])):  # fmt: skip
+    for tab, picked in (
+        ("timeline", [ids["damaged"]]),
+        ("product", [ids["damaged"]]),
+        ("screening", [ids["damaged"]]),
+        ("compare", [ids["good"], ids["damaged"]]),
+    ):
         text = _text(_post(app, "page-view", {"page-query.data": {"page": tab, "runs": picked}}))
         assert "cannot be read" in text and str(store) not in text, text[:300]
 
@@ -247,11 +270,27 @@ class Live:
         self.app = create_app(scenarios, store)  # the same layout: for the callbacks' keys only
         self.log = log.open("w")
         self.proc = subprocess.Popen(
-            [sys.executable, "-m", "ctdild_sim", "dashboard", "--scenarios", str(scenarios), "--results", str(store),
-             "--port", str(self.port), "--workers", "1", "--max-replicates", "200000"],
-            stdout=self.log, stderr=subprocess.STDOUT, env={**os.environ, "PYTHONPATH": str(ROOT)},
+            [
+                sys.executable,
+                "-m",
+                "ctdild_sim",
+                "dashboard",
+                "--scenarios",
+                str(scenarios),
+                "--results",
+                str(store),
+                "--port",
+                str(self.port),
+                "--workers",
+                "1",
+                "--max-replicates",
+                "200000",
+            ],
+            stdout=self.log,
+            stderr=subprocess.STDOUT,
+            env={**os.environ, "PYTHONPATH": str(ROOT)},
             start_new_session=True,  # a process group of its own, as a terminal gives it
-        )  # fmt: skip
+        )
         deadline = time.monotonic() + 60
         while True:
             try:
@@ -273,8 +312,11 @@ class Live:
 
     def start_run(self, replicates: int) -> dict:
         key = _callback_key(self.app, "..run-picker.options@")
-        body = _payload(self.app, key, {"run-button.n_clicks": 1, "scenario-files.value": [BASE],
-                                        "replicates.value": replicates, "seed.value": 1})  # fmt: skip
+        body = _payload(
+            self.app,
+            key,
+            {"run-button.n_clicks": 1, "scenario-files.value": [BASE], "replicates.value": replicates, "seed.value": 1},
+        )
         status, data = self.request("POST", "/_dash-update-component", body)
         assert status == 200, data
         return {"body": body, **json.loads(data)}
@@ -384,8 +426,12 @@ def _children(pid: int) -> list[int]:
 
 def _records_check(live, upload: dict) -> dict:
     key = _callback_key(live.app, "forecast-records-status.children")
-    values = {"forecast-scenario.value": BASE, "forecast-records.value": f"upload: {upload['name']}",
-              "forecast-as-of.date": "2026-11-25", "forecast-upload-store.data": upload}  # fmt: skip
+    values = {
+        "forecast-scenario.value": BASE,
+        "forecast-records.value": f"upload: {upload['name']}",
+        "forecast-as-of.date": "2026-11-25",
+        "forecast-upload-store.data": upload,
+    }
     return _payload(live.app, key, values)
 
 
@@ -473,8 +519,9 @@ def test_callbacks_are_plain_functions_a_test_can_call(folders, tmp_path):
     from dashboard import callbacks
 
     scenarios, store, ids = folders
-    ctx = callbacks.Context(scenarios, store, workers=1, max_replicates=50, jobs=JobSlot(tmp_path / "job.lock"),
-                            server_pid=os.getpid())  # fmt: skip
+    ctx = callbacks.Context(
+        scenarios, store, workers=1, max_replicates=50, jobs=JobSlot(tmp_path / "job.lock"), server_pid=os.getpid()
+    )
     files, options, picked, status = callbacks.on_load(ctx, f"?runs={ids['good']},nope")
     assert BASE in files and picked == [ids["good"]] and len(options) == 2
     assert "The address names runs that are not in the results store: nope" in str(status)
@@ -497,16 +544,24 @@ def test_a_job_is_bounded_in_all_not_per_file(folders, tmp_path):
     from dashboard.data import load_runs
 
     scenarios, store, ids = folders
-    ctx = callbacks.Context(scenarios, tmp_path / "results", workers=1, max_replicates=50,
-                            jobs=JobSlot(tmp_path / "job.lock"), server_pid=os.getpid())  # fmt: skip
+    ctx = callbacks.Context(
+        scenarios,
+        tmp_path / "results",
+        workers=1,
+        max_replicates=50,
+        jobs=JobSlot(tmp_path / "job.lock"),
+        server_pid=os.getpid(),
+    )
     progress = []
     _, picked, status = callbacks.on_run(ctx, progress.append, [BASE] * 200, 50, 1)
     assert status.startswith("Stored 1 run(s) of 50 replicates") and len(picked) == 1
     others = sorted(p.name for p in scenarios.glob("*.yaml"))
     assert len(others) >= 2
     _, _, status = callbacks.on_run(ctx, progress.append, others[:2], 26, 1)
-    assert status == "A job runs at most 50 replicates in all: 2 files x 26 replicates is 52; pick fewer files or " \
-                     "replicates."  # fmt: skip
+    assert (
+        status == "A job runs at most 50 replicates in all: 2 files x 26 replicates is 52; pick fewer files or "
+        "replicates."
+    )
     many = [f"file{k}.yaml" for k in range(11)]
     _, _, status = callbacks.on_run(ctx, progress.append, many, 1, 1)
     assert status == "Pick at most 10 scenario files to run (11 were picked)."
@@ -542,8 +597,10 @@ def test_a_store_that_cannot_be_written_is_one_message_at_start(tmp_path, monkey
     monkeypatch.setattr(tempfile, "TemporaryFile", refused)
     result = CliRunner().invoke(cli.main, ["dashboard", "--scenarios", str(SCENARIOS), "--results", str(tmp_path)])
     assert result.exit_code == 2 and "Traceback" not in result.output
-    assert result.stderr.strip() == (f"--results: {tmp_path}: cannot be written ({reason}); the dashboard stores its "
-                                     "runs there: pick a folder it can write with --results")  # fmt: skip
+    assert result.stderr.strip() == (
+        f"--results: {tmp_path}: cannot be written ({reason}); the dashboard stores its "
+        "runs there: pick a folder it can write with --results"
+    )
 
 
 def test_a_job_cache_that_cannot_be_opened_is_one_message_at_start(tmp_path, monkeypatch):

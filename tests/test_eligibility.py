@@ -23,14 +23,34 @@ from conftest import make_scenario
 # Eligible through the refractory fibrotic pathway only (not rapid: low steroid dose; not
 # worsening: old symptoms); FVC decline well above 10%.
 ELIGIBLE = Candidate(
-    candidate_id=1, site="S", age=50.0, female=False, childbearing_potential=False, pregnant=False,
-    breastfeeding=False, agrees_to_contraception=False, ctd_type="systemic_sclerosis",
-    ild_profile="fibrotic_progressive", treatment_months=36.0, on_potent_immunosuppressant=True,
-    steroid_mg_per_kg_day=0.2, fvc_decline_pct=12.0, dlco_decline_pct=0.0, ct_enlarging=False,
-    symptom_onset_days=900.0, worsening_dyspnoea_and_hypoxaemia=False, improving_under_treatment=False,
-    family_support=True, consents=True, got_u_per_l=30.0, gpt_u_per_l=30.0, enzymes_from_myopathy=False,
-    creatinine_mg_dl=0.8, immune_deficiency_or_notifiable_infection=False, body_weight_kg=60.0,
-)  # fmt: skip
+    candidate_id=1,
+    site="S",
+    age=50.0,
+    female=False,
+    childbearing_potential=False,
+    pregnant=False,
+    breastfeeding=False,
+    agrees_to_contraception=False,
+    ctd_type="systemic_sclerosis",
+    ild_profile="fibrotic_progressive",
+    treatment_months=36.0,
+    on_potent_immunosuppressant=True,
+    steroid_mg_per_kg_day=0.2,
+    fvc_decline_pct=12.0,
+    dlco_decline_pct=0.0,
+    ct_enlarging=False,
+    symptom_onset_days=900.0,
+    worsening_dyspnoea_and_hypoxaemia=False,
+    improving_under_treatment=False,
+    family_support=True,
+    consents=True,
+    got_u_per_l=30.0,
+    gpt_u_per_l=30.0,
+    enzymes_from_myopathy=False,
+    creatinine_mg_dl=0.8,
+    immune_deficiency_or_notifiable_infection=False,
+    body_weight_kg=60.0,
+)
 
 
 def fails(**changes) -> tuple[str, ...]:
@@ -55,9 +75,17 @@ def test_age_20_to_80_inclusive(age, ok):
 
 @pytest.mark.parametrize(
     ("ctd", "ok"),
-    [("dermatomyositis", True), ("polymyositis", True), ("systemic_sclerosis", True), ("sle", True),
-     ("rheumatoid_arthritis", True), ("sjogren", True), ("uctd", False), ("mctd", False)],
-)  # fmt: skip
+    [
+        ("dermatomyositis", True),
+        ("polymyositis", True),
+        ("systemic_sclerosis", True),
+        ("sle", True),
+        ("rheumatoid_arthritis", True),
+        ("sjogren", True),
+        ("uctd", False),
+        ("mctd", False),
+    ],
+)
 def test_ctd_diagnosis(ctd, ok):
     assert ("I1_ctd_diagnosis" not in fails(ctd_type=ctd)) == ok
 
@@ -132,8 +160,13 @@ class TestRapidlyWorseningPathway:
     """Symptoms within one month with dyspnoea and falling oxygen, or enlarging lesions."""
 
     def candidate(self, **changes) -> Candidate:
-        base = dict(treatment_months=0.5, steroid_mg_per_kg_day=1.0, fvc_decline_pct=0.0,
-                    symptom_onset_days=20.0, worsening_dyspnoea_and_hypoxaemia=True)  # fmt: skip
+        base = dict(
+            treatment_months=0.5,
+            steroid_mg_per_kg_day=1.0,
+            fvc_decline_pct=0.0,
+            symptom_onset_days=20.0,
+            worsening_dyspnoea_and_hypoxaemia=True,
+        )
         return replace(ELIGIBLE, **{**base, **changes})
 
     @pytest.mark.parametrize(("days", "ok"), [(30.0, True), (30.5, False)])
@@ -220,9 +253,15 @@ class TestProtocolWhatIfs:
 
     @pytest.mark.parametrize(
         ("months", "listing", "amended"),
-        [(11.9, False, False), (12.0, False, False), (12.01, False, True), (18.0, False, True), (24.0, False, True),
-         (24.01, True, True)],
-    )  # fmt: skip
+        [
+            (11.9, False, False),
+            (12.0, False, False),
+            (12.01, False, True),
+            (18.0, False, True),
+            (24.0, False, True),
+            (24.01, True, True),
+        ],
+    )
     def test_twelve_months_instead_of_24_admits_those_between(self, months, listing, amended):
         # deteriorating (FVC -12%) on immunosuppressants, not on high-dose steroids, symptoms long-standing
         candidate = replace(ELIGIBLE, treatment_months=months)

@@ -132,8 +132,12 @@ def test_every_mutant_is_refused_or_runs_within_its_budget(folder, chunk):
 def test_true_is_never_taken_for_a_number(folder):
     """YAML's booleans were accepted as 1 in numeric fields (19 such mutants of 622): every numeric
     leaf of every shipped file set to ``true`` is refused, naming its path."""
-    numeric = [(name, path) for name, data in ORIGINALS.items() for path, value in leaves(data)
-               if isinstance(value, int | float) and not isinstance(value, bool)]  # fmt: skip
+    numeric = [
+        (name, path)
+        for name, data in ORIGINALS.items()
+        for path, value in leaves(data)
+        if isinstance(value, int | float) and not isinstance(value, bool)
+    ]
     assert len(numeric) > 100
     for name, path in numeric:
         mutant = folder / f"true-{name}"
@@ -159,8 +163,14 @@ def test_a_mutant_that_runs_away_stops_on_its_budget_with_exit_2(tmp_path):
 
 
 def _cli(*args: str, timeout: float = 60) -> subprocess.CompletedProcess:
-    return subprocess.run([sys.executable, "-m", "ctdild_sim", *args], capture_output=True, text=True,
-                          timeout=timeout, cwd=ROOT, check=False)  # fmt: skip
+    return subprocess.run(
+        [sys.executable, "-m", "ctdild_sim", *args],
+        capture_output=True,
+        text=True,
+        timeout=timeout,
+        cwd=ROOT,
+        check=False,
+    )
 
 
 ATTACKS = {

@@ -54,10 +54,15 @@ lots wait in the campaign queue of every replicate."""
 def _start(args: list[str], extra_env: dict | None = None, **kwargs) -> subprocess.Popen:
     """The command in a new process group, with Ctrl-C at its default (as from a terminal)."""
     return subprocess.Popen(
-        [sys.executable, "-m", "ctdild_sim", *args], stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
-        env={**os.environ, "PYTHONPATH": str(ROOT), **(extra_env or {})}, start_new_session=True,
-        preexec_fn=lambda: signal.signal(signal.SIGINT, signal.SIG_DFL), **kwargs,
-    )  # fmt: skip
+        [sys.executable, "-m", "ctdild_sim", *args],
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        text=True,
+        env={**os.environ, "PYTHONPATH": str(ROOT), **(extra_env or {})},
+        start_new_session=True,
+        preexec_fn=lambda: signal.signal(signal.SIGINT, signal.SIG_DFL),
+        **kwargs,
+    )
 
 
 def _wait_for(condition, what: str, timeout: float = 120):
@@ -87,8 +92,22 @@ def _ctrl_c(proc: subprocess.Popen) -> float:
 @pytest.mark.parametrize("scheduler", [[], ["--scheduler", "local"]], ids=["pool", "local dask"])
 def test_a_killed_run_leaves_no_worker_running(tmp_path, scheduler):
     # one long task per worker: a worker never goes back to the task queue to find its parent gone
-    proc = _start(["run", str(BASE_SCENARIO), "-n", "100000", "-j", "2", "--chunk-size", "50000", "--results",
-                   str(tmp_path), "--quiet", *scheduler])  # fmt: skip
+    proc = _start(
+        [
+            "run",
+            str(BASE_SCENARIO),
+            "-n",
+            "100000",
+            "-j",
+            "2",
+            "--chunk-size",
+            "50000",
+            "--results",
+            str(tmp_path),
+            "--quiet",
+            *scheduler,
+        ]
+    )
     _wait_for(lambda: len(_workers(proc)) >= 2 and cpu_seconds(proc.pid) > 2, "the two workers to simulate")
     workers = _workers(proc)
     proc.kill()  # kill -9: no handler runs in the parent
@@ -113,8 +132,9 @@ def test_a_killed_runs_staging_folder_is_removed_by_the_next_run(tmp_path):
     old = time.time() - 3600
     os.utime(left, (old, old))
     os.utime(alive, (old, old))
-    result = CliRunner().invoke(main, ["run", str(BASE_SCENARIO), "-n", "2", "-j", "1", "--results", str(store),
-                                       "--quiet"])  # fmt: skip
+    result = CliRunner().invoke(
+        main, ["run", str(BASE_SCENARIO), "-n", "2", "-j", "1", "--results", str(store), "--quiet"]
+    )
     assert result.exit_code == 0, result.output
     assert not left.exists() and alive.exists()
     assert [r.problem for r in list_runs(store)] == [None]
@@ -125,8 +145,10 @@ def test_ctrl_c_with_many_queued_lots_stops_at_once(tmp_path):
     scenario = tmp_path / "queued.yaml"
     scenario.write_text(QUEUED_LOTS.format(base=BASE_SCENARIO))
     proc = _start(["run", str(scenario), "-n", "100000", "-j", "1", "--results", str(tmp_path / "r"), "--quiet"])
-    _wait_for(lambda: proc.poll() is not None or cpu_seconds(proc.pid) > 4,
-              "the replicates (each queues about a thousand lots)")  # fmt: skip
+    _wait_for(
+        lambda: proc.poll() is not None or cpu_seconds(proc.pid) > 4,
+        "the replicates (each queues about a thousand lots)",
+    )
     assert proc.poll() is None, proc.communicate()
     seconds = _ctrl_c(proc)
     err = proc.stderr.read()
@@ -153,11 +175,27 @@ main()
 def test_ctrl_c_during_the_save_exits_130_and_leaves_nothing(tmp_path):
     store = tmp_path / "results"
     proc = subprocess.Popen(
-        [sys.executable, "-c", SLOW_SAVE, "run", str(BASE_SCENARIO), "-n", "4", "-j", "1", "--results", str(store),
-         "--quiet"],
-        stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, start_new_session=True,
-        env={**os.environ, "PYTHONPATH": str(ROOT)}, preexec_fn=lambda: signal.signal(signal.SIGINT, signal.SIG_DFL),
-    )  # fmt: skip
+        [
+            sys.executable,
+            "-c",
+            SLOW_SAVE,
+            "run",
+            str(BASE_SCENARIO),
+            "-n",
+            "4",
+            "-j",
+            "1",
+            "--results",
+            str(store),
+            "--quiet",
+        ],
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        text=True,
+        start_new_session=True,
+        env={**os.environ, "PYTHONPATH": str(ROOT)},
+        preexec_fn=lambda: signal.signal(signal.SIGINT, signal.SIG_DFL),
+    )
     _wait_for(lambda: store.is_dir() and any(STAGING_MARK in p.name for p in store.iterdir()), "the save to start")
     _ctrl_c(proc)
     err = proc.stderr.read()
@@ -171,8 +209,9 @@ def test_ctrl_c_during_the_save_exits_130_and_leaves_nothing(tmp_path):
 def test_ctrl_c_on_a_local_dask_cluster_exits_at_once_without_a_traceback(tmp_path, moment):
     """Ignored while the cluster started its workers, a Ctrl-C was lost and the run went on
     (finishing 21-34 s later); once they computed it took 4.4-5.2 s."""
-    proc = _start(["run", str(BASE_SCENARIO), "-n", "100000", "-j", "2", "--scheduler", "local", "--no-store",
-                   "--quiet"])  # fmt: skip
+    proc = _start(
+        ["run", str(BASE_SCENARIO), "-n", "100000", "-j", "2", "--scheduler", "local", "--no-store", "--quiet"]
+    )
     _wait_for(lambda: len(_workers(proc)) >= (1 if moment == "as its workers start" else 2), "the dask workers")
     if moment == "once they compute":
         _wait_for(lambda: sum(cpu_seconds(w.pid) for w in _workers(proc)) > 6, "the workers to simulate")
@@ -188,13 +227,20 @@ def test_ctrl_c_on_a_local_dask_cluster_exits_at_once_without_a_traceback(tmp_pa
 def test_ctrl_c_before_a_command_takes_charge_is_130_not_clicks_aborted(tmp_path):
     """Between loading and a command's own guard (reading the scenario, say), click turned a Ctrl-C
     into "Aborted!" and status 1."""
-    script = ("import ctdild_sim.cli as cli\n"
-              "def interrupted(*args, **kwargs):\n    raise KeyboardInterrupt\n"
-              "cli._load = interrupted\n"
-              f"cli.run_command(['run', {str(BASE_SCENARIO)!r}, '--results', "
-              f"{str(tmp_path / 'results')!r}])\n")  # fmt: skip
-    done = subprocess.run([sys.executable, "-c", script], capture_output=True, text=True, timeout=120,
-                          env={**os.environ, "PYTHONPATH": str(ROOT)})  # fmt: skip
+    script = (
+        "import ctdild_sim.cli as cli\n"
+        "def interrupted(*args, **kwargs):\n    raise KeyboardInterrupt\n"
+        "cli._load = interrupted\n"
+        f"cli.run_command(['run', {str(BASE_SCENARIO)!r}, '--results', "
+        f"{str(tmp_path / 'results')!r}])\n"
+    )
+    done = subprocess.run(
+        [sys.executable, "-c", script],
+        capture_output=True,
+        text=True,
+        timeout=120,
+        env={**os.environ, "PYTHONPATH": str(ROOT)},
+    )
     assert done.returncode == 130 and done.stderr.strip() == "Interrupted: nothing was written.", done.stderr
     assert not (tmp_path / "results").exists()
 
@@ -223,9 +269,27 @@ def test_a_local_dask_cluster_runs_quietly_when_its_usual_port_is_taken(tmp_path
     except OSError:
         pass  # another program holds it already: the case to test
     try:
-        done = subprocess.run([sys.executable, "-m", "ctdild_sim", "run", str(BASE_SCENARIO), "-n", "8", "-j", "2",
-                               "--scheduler", "local", "--no-store", "--quiet"],
-                              capture_output=True, text=True, timeout=120, check=False)  # fmt: skip
+        done = subprocess.run(
+            [
+                sys.executable,
+                "-m",
+                "ctdild_sim",
+                "run",
+                str(BASE_SCENARIO),
+                "-n",
+                "8",
+                "-j",
+                "2",
+                "--scheduler",
+                "local",
+                "--no-store",
+                "--quiet",
+            ],
+            capture_output=True,
+            text=True,
+            timeout=120,
+            check=False,
+        )
     finally:
         held.close()
     assert done.returncode == 0 and done.stderr == "", done.stderr
@@ -254,8 +318,9 @@ def test_a_full_disk_gives_a_message_and_leaves_nothing(tmp_path, monkeypatch):
     assert "could not be written (No space left on device); nothing was left behind" in result.stderr
     assert list(store.iterdir()) == []
     out = tmp_path / "out"
-    result = CliRunner().invoke(main, ["run", str(BASE_SCENARIO), "-n", "2", "-j", "1", "--no-store", "--out",
-                                       str(out)])  # fmt: skip
+    result = CliRunner().invoke(
+        main, ["run", str(BASE_SCENARIO), "-n", "2", "-j", "1", "--no-store", "--out", str(out)]
+    )
     assert result.exit_code == 1 and "No space left on device" in result.stderr
     assert list(tmp_path.iterdir()) == [store]
 
@@ -290,15 +355,33 @@ def test_ctrl_c_while_chromium_prints_a_pdf_ends_both_and_writes_nothing(tmp_pat
     """Chromium got the terminal's Ctrl-C too, and the report said "could not be written
     (Directory not empty)" with status 1: its helpers were still writing the folder being removed."""
     store = tmp_path / "results"
-    subprocess.run([sys.executable, "-m", "ctdild_sim", "run", str(BASE_SCENARIO), "-n", "4", "-j", "1", "--results",
-                    str(store), "--quiet"], check=True, capture_output=True,
-                   env={**os.environ, "PYTHONPATH": str(ROOT)})  # fmt: skip
+    subprocess.run(
+        [
+            sys.executable,
+            "-m",
+            "ctdild_sim",
+            "run",
+            str(BASE_SCENARIO),
+            "-n",
+            "4",
+            "-j",
+            "1",
+            "--results",
+            str(store),
+            "--quiet",
+        ],
+        check=True,
+        capture_output=True,
+        env={**os.environ, "PYTHONPATH": str(ROOT)},
+    )
     [run] = list_runs(store)
     out = tmp_path / "pack.pdf"
     scratch = tmp_path / "tmp"  # the command's temporary folders, to see that it leaves none
     scratch.mkdir()
-    proc = _start(["report", run.run_id, "--results", str(store), "--format", "pdf", "--out", str(out)],
-                  extra_env={"TMPDIR": str(scratch)})  # fmt: skip
+    proc = _start(
+        ["report", run.run_id, "--results", str(store), "--format", "pdf", "--out", str(out)],
+        extra_env={"TMPDIR": str(scratch)},
+    )
 
     def browsers() -> list[psutil.Process]:
         return [p for p in psutil.Process(proc.pid).children(recursive=True) if "chrom" in p.name().lower()]
@@ -327,10 +410,25 @@ def _local_dask_workers(proc: subprocess.Popen) -> list[psutil.Process]:
 def test_a_local_dask_worker_killed_mid_run_is_replaced_and_the_run_finishes(tmp_path):
     """Without Dask's nanny, a run whose only worker was killed (as the kernel kills for memory)
     waited for ever."""
-    proc = _start(["run", str(BASE_SCENARIO), "-n", "1000", "-j", "1", "--chunk-size", "100", "--scheduler", "local",
-                   "--no-store", "--quiet"])  # fmt: skip
-    _wait_for(lambda: _local_dask_workers(proc) and _local_dask_workers(proc)[0].cpu_times().user > 3,
-              "the worker to compute")  # fmt: skip
+    proc = _start(
+        [
+            "run",
+            str(BASE_SCENARIO),
+            "-n",
+            "1000",
+            "-j",
+            "1",
+            "--chunk-size",
+            "100",
+            "--scheduler",
+            "local",
+            "--no-store",
+            "--quiet",
+        ]
+    )
+    _wait_for(
+        lambda: _local_dask_workers(proc) and _local_dask_workers(proc)[0].cpu_times().user > 3, "the worker to compute"
+    )
     [worker] = _local_dask_workers(proc)
     worker.kill()
     out, err = proc.communicate(timeout=120)
@@ -373,6 +471,11 @@ print(sorted(t.name for t in threading.enumerate()))
 def test_a_local_dask_run_interrupted_in_python_leaves_no_worker_or_thread(tmp_path):
     """Interrupted while its workers started, a run called from Python left them and the
     scheduler's thread running (the command line hid it: its workers end with it)."""
-    done = subprocess.run([sys.executable, "-c", INTERRUPTED_FROM_PYTHON, str(BASE_SCENARIO)], capture_output=True,
-                          text=True, timeout=120, env={**os.environ, "PYTHONPATH": str(ROOT)})  # fmt: skip
+    done = subprocess.run(
+        [sys.executable, "-c", INTERRUPTED_FROM_PYTHON, str(BASE_SCENARIO)],
+        capture_output=True,
+        text=True,
+        timeout=120,
+        env={**os.environ, "PYTHONPATH": str(ROOT)},
+    )
     assert done.stdout.split("\n")[:3] == ["interrupted", "[]", "['MainThread']"], done.stdout + done.stderr

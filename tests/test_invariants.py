@@ -29,22 +29,36 @@ def harsh(replace: bool, stagger: float, outcomes: tuple[float, float, float]) -
     data = _deep_merge(
         copy.deepcopy(BASE),
         {
-            "sites": [{"name": "S", "activation_days": {"dist": "fixed", "value": 0},
-                       "referral_rate_per_month": 4.0, "referral_rate_cv": 0.3}],
+            "sites": [
+                {
+                    "name": "S",
+                    "activation_days": {"dist": "fixed", "value": 0},
+                    "referral_rate_per_month": 4.0,
+                    "referral_rate_cv": 0.3,
+                }
+            ],
             "dosing": {"stagger_days": stagger, "beds": 1},
             "safety": {
                 "adverse_events": [
-                    {"name": "fever", "probability": 0.3, "triggers_review": False,
-                     "onset_days": {"dist": "uniform", "low": 0, "high": 2}},
-                    {"name": "serious", "probability": 0.15, "triggers_review": True,
-                     "onset_days": {"dist": "uniform", "low": 0, "high": 40}},
+                    {
+                        "name": "fever",
+                        "probability": 0.3,
+                        "triggers_review": False,
+                        "onset_days": {"dist": "uniform", "low": 0, "high": 2},
+                    },
+                    {
+                        "name": "serious",
+                        "probability": 0.15,
+                        "triggers_review": True,
+                        "onset_days": {"dist": "uniform", "low": 0, "high": 40},
+                    },
                 ],
                 "review_outcomes": {"resume": resume, "repeat_cohort": repeat, "stop": stop},
             },
             "retention": {"withdrawal_hazard_per_year": 0.8, "replace_non_evaluable": replace},
             "horizon_days": 4000,
         },
-    )  # fmt: skip
+    )
     return Scenario.model_validate(data)
 
 

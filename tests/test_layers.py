@@ -16,9 +16,11 @@ import pytest
 
 from conftest import ROOT
 
+# fmt: off
 LAYERS = [
     "scenario", "sim", "supply", "model", "actuals", "learning", "analysis", "runs", "studies", "reports", "interface",
-]  # fmt: skip
+]
+# fmt: on
 """Bottom to top; ``interface`` is the CLI and the dashboard."""
 
 

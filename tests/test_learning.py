@@ -135,12 +135,15 @@ def test_with_a_lot_of_data_the_posterior_lands_on_the_truth(tmp_path):
     # cohorts of three keep recruitment open for years
     dump = BASE.model_dump(by_alias=True)
     cohorts = [{"name": f"c{k}", "size": 3, "infusions": 1, "dose_cells_per_kg": 1e6} for k in range(40)]
-    guess = Scenario.model_validate(_deep_merge(dump, {"cohorts": cohorts, "product": None,
-                                                       "safety": {"adverse_events": []}}))  # fmt: skip
-    truth = guess.model_copy(update={
-        "sites": [guess.sites[0].model_copy(update={"referral_rate_per_month": 4.0, "referral_rate_cv": 0.0})],
-        "population": guess.population.model_copy(update={"consents": 0.45}),
-    })  # fmt: skip
+    guess = Scenario.model_validate(
+        _deep_merge(dump, {"cohorts": cohorts, "product": None, "safety": {"adverse_events": []}})
+    )
+    truth = guess.model_copy(
+        update={
+            "sites": [guess.sites[0].model_copy(update={"referral_rate_per_month": 4.0, "referral_rate_cv": 0.0})],
+            "population": guess.population.model_copy(update={"consents": 0.45}),
+        }
+    )
     as_of = guess.start_date + dt.timedelta(days=1500)
     folder = _records(truth, 0, as_of, tmp_path / "records")
     records = read_records(folder, guess, as_of)
@@ -178,8 +181,19 @@ def test_forecast_replicates_draw_their_parameters_reproducibly():
 
 
 def test_the_forecast_command_prints_prior_against_posterior(tmp_path):
-    args = ["forecast", str(BASE_SCENARIO), "--actuals", str(EXAMPLE), "--as-of", "2026-11-25", "-n", "20",
-            "--no-lot-plan", "--no-store", "--quiet"]  # fmt: skip
+    args = [
+        "forecast",
+        str(BASE_SCENARIO),
+        "--actuals",
+        str(EXAMPLE),
+        "--as-of",
+        "2026-11-25",
+        "-n",
+        "20",
+        "--no-lot-plan",
+        "--no-store",
+        "--quiet",
+    ]
     result = CliRunner().invoke(main, [*args, "--out", str(tmp_path / "out")])
     assert result.exit_code == 0, result.output
     assert "Assumptions learned from the records" in result.stdout
@@ -192,8 +206,19 @@ def test_the_forecast_command_prints_prior_against_posterior(tmp_path):
 
 
 def test_a_forecast_neither_stored_nor_exported_builds_no_records_and_reports_the_same(tmp_path):
-    args = ["forecast", str(BASE_SCENARIO), "--actuals", str(EXAMPLE), "-n", "12", "--no-lot-plan", "--no-store",
-            "--quiet", "--keep-events", "5"]  # fmt: skip
+    args = [
+        "forecast",
+        str(BASE_SCENARIO),
+        "--actuals",
+        str(EXAMPLE),
+        "-n",
+        "12",
+        "--no-lot-plan",
+        "--no-store",
+        "--quiet",
+        "--keep-events",
+        "5",
+    ]
     seen: list[int] = []
     from ctdild_sim.runs import runner
 
@@ -241,8 +266,14 @@ def test_drawn_values_go_in_with_one_copy_along_each_path_and_overlaps_are_refus
     from ctdild_sim.learning.posterior import replace_all
 
     scenario = load_scenario(BASE_SCENARIO)
-    changed = replace_all(scenario, {("screening", "window_days"): 41.0, ("screening", "max_rescreens"): 7,
-                                     ("safety", "adverse_events", 0, "probability"): 0.5})  # fmt: skip
+    changed = replace_all(
+        scenario,
+        {
+            ("screening", "window_days"): 41.0,
+            ("screening", "max_rescreens"): 7,
+            ("safety", "adverse_events", 0, "probability"): 0.5,
+        },
+    )
     assert (changed.screening.window_days, changed.screening.max_rescreens) == (41.0, 7)
     assert changed.safety.adverse_events[0].probability == 0.5
     assert changed.safety.adverse_events[1:] == scenario.safety.adverse_events[1:]
@@ -281,8 +312,9 @@ def test_a_remembered_draw_is_the_draw_another_policy_would_make():
     draws._MEMORY.clear()
     pd.testing.assert_frame_equal(fresh, simulate_metrics(second, 6, 5, trace=records.trace, posterior=posterior))
     # a posterior that learned something about the policy itself draws afresh every time
-    about_policy = Assumption("p", "p", "", "", (0, 0, 0), (0, 0, 0), "",
-                              Target(None, ("product", "policy", "reorder_point_vials")))  # fmt: skip
+    about_policy = Assumption(
+        "p", "p", "", "", (0, 0, 0), (0, 0, 0), "", Target(None, ("product", "policy", "reorder_point_vials"))
+    )
     assert draws.draw_key(first, Posterior((about_policy,), True)) is None
 
 
@@ -314,7 +346,9 @@ def test_a_scenarios_draw_key_is_the_same_after_it_was_simulated():
     posterior = learn(scenario, records.trace, records.observed)
     first = with_reorder_policy(
         scenario.model_copy(update={"population": scenario.population.model_copy(update={"got_u_per_l": lab})}),
-        16, 110.0)  # fmt: skip
+        16,
+        110.0,
+    )
     key = draws.draw_key(first, posterior)
     assert "sigma" not in vars(lab) and lab.sigma > 0 and "sigma" in vars(lab)  # now cached, as a draw caches it
     assert draws.draw_key(first, posterior) == key
@@ -339,8 +373,10 @@ def _counts_from_the_files(folder: Path) -> dict:
     subjects = _csv(folder, "subjects.csv")
     return {
         "referrals": Counter(row["site"] for row in first.values()),
-        "screened": (sum(r["outcome"] == "passed" for r in first.values()),
-                     sum(r["outcome"] == "failed" for r in first.values())),
+        "screened": (
+            sum(r["outcome"] == "passed" for r in first.values()),
+            sum(r["outcome"] == "failed" for r in first.values()),
+        ),
         "adverse_events": Counter(r["name"] for r in _csv(folder, "adverse_events.csv")),
         "infusions": len(_csv(folder, "infusions.csv")),
         "lot_qc": (sum(bool(r["failed_on"]) for r in lots), sum(bool(r["released_on"]) for r in lots)),
@@ -351,7 +387,7 @@ def _counts_from_the_files(folder: Path) -> dict:
         "stays": len(_csv(folder, "infusions.csv")),
         "reviews": len(_csv(folder, "reviews.csv")),
         "yields": sum(1 for r in lots if r["vials"]),
-    }  # fmt: skip
+    }
 
 
 def _counts_learned(scenario: Scenario, folder: Path, as_of: dt.date) -> dict:

@@ -97,8 +97,9 @@ def _stub(point: int, risk_point: int) -> Evaluation:
     return Evaluation(point, 0.0, 100, 0 if point >= risk_point else 50, float(point), 0.0)
 
 
-@pytest.mark.parametrize(("smallest", "failing", "max_point"), [(0, -1, 20), (7, -1, 20), (20, -1, 20), (13, 9, 20),
-                                                                (10, 9, 20), (5, -1, 1)])  # fmt: skip
+@pytest.mark.parametrize(
+    ("smallest", "failing", "max_point"), [(0, -1, 20), (7, -1, 20), (20, -1, 20), (13, 9, 20), (10, 9, 20), (5, -1, 1)]
+)
 def test_bisection_finds_the_smallest_point_and_tries_the_largest_only_when_needed(smallest, failing, max_point):
     tried: list[int] = []
 

@@ -35,16 +35,24 @@ def _wheel(tmp_path, **environment) -> tuple[set[str], str]:
     as ``pip install .`` does in a fresh venv, where nothing the package needs is installed yet:
     the names it holds, and what the build printed."""
     source = tmp_path / "source"
-    shutil.copytree(ROOT, source, ignore=shutil.ignore_patterns(".git", "results", "build", "*.egg-info", ".tox",
-                                                                 "test-artifacts", "*.so"))  # fmt: skip
+    shutil.copytree(
+        ROOT,
+        source,
+        ignore=shutil.ignore_patterns(".git", "results", "build", "*.egg-info", ".tox", "test-artifacts", "*.so"),
+    )
     stale = source / "build" / "lib.linux-x86_64-cpython-311" / "ctdild_sim" / "sim"
     stale.mkdir(parents=True)  # what an earlier build left behind: never packed
     (stale / "stale.cpython-311-x86_64-linux-gnu.so").write_bytes(b"an old build's module")
     venv = tmp_path / "venv"
     subprocess.run([sys.executable, "-m", "venv", str(venv)], check=True, capture_output=True)
     python = venv / "bin" / "python"
-    built = subprocess.run([str(python), "-m", "pip", "wheel", str(source), "--no-deps", "-v", "-w", str(tmp_path)],
-                           capture_output=True, text=True, env={**os.environ, **environment}, check=False)  # fmt: skip
+    built = subprocess.run(
+        [str(python), "-m", "pip", "wheel", str(source), "--no-deps", "-v", "-w", str(tmp_path)],
+        capture_output=True,
+        text=True,
+        env={**os.environ, **environment},
+        check=False,
+    )
     assert built.returncode == 0, built.stderr[-3000:]
     [wheel] = tmp_path.glob("ctdild_sim-*.whl")
     names = set(zipfile.ZipFile(wheel).namelist())
@@ -86,8 +94,9 @@ def test_the_shipped_scenarios_are_found_and_used_outside_the_repository():
     # the tests run in a scratch folder (conftest): there is no ./scenarios here
     folder = shipped_scenarios_dir()
     assert folder is not None and {p.name for p in folder.glob("*.yaml")} == {p.name for p in SCENARIOS.glob("*.yaml")}
-    result = CliRunner().invoke(main, ["run", "scenarios/nct06574581.yaml", "-n", "2", "-j", "1", "--no-store",
-                                       "--quiet"])  # fmt: skip
+    result = CliRunner().invoke(
+        main, ["run", "scenarios/nct06574581.yaml", "-n", "2", "-j", "1", "--no-store", "--quiet"]
+    )
     assert result.exit_code == 0, result.output
     assert "using the copy installed with ctdild-sim" in result.stderr
     assert CliRunner().invoke(main, ["validate", "nct06574581_two_sites.yaml"]).exit_code == 2  # validate reads only

@@ -63,9 +63,18 @@ def test_a_run_ranks_the_referral_rate_first_for_the_timeline(tmp_path):
     lplv = table[table["outcome"] == "lplv_day"]
     assert lplv["input"].iloc[0] == "CMUH referral_rate_per_month" and lplv["index_low"].iloc[0] > 0.1
     assert (table["index_low"] <= table["index"]).all() and (table["index"] <= table["index_high"]).all()
-    run = save_run(tmp_path, tables.with_summaries(scenario), scenario=scenario, scenario_file=TWO_SITES,
-                   scenario_text=TWO_SITES.read_text(), seed=11, replicates=400, options={}, command=["t"],
-                   started=dt.datetime.now(dt.UTC)).name  # fmt: skip
+    run = save_run(
+        tmp_path,
+        tables.with_summaries(scenario),
+        scenario=scenario,
+        scenario_file=TWO_SITES,
+        scenario_text=TWO_SITES.read_text(),
+        seed=11,
+        replicates=400,
+        options={},
+        command=["t"],
+        started=dt.datetime.now(dt.UTC),
+    ).name
     out = tmp_path / "out"
     result = CliRunner().invoke(main, ["rank", run, "--results", str(tmp_path), "--out", str(out), "--resamples", "50"])
     assert result.exit_code == 0, result.output

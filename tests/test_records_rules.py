@@ -113,9 +113,25 @@ def copy_example(tmp_path: Path, change=None) -> Path:
 
 def forecast(folder: Path, tmp_path: Path):
     store, out = tmp_path / "results", tmp_path / "out"
-    result = CliRunner().invoke(main, ["forecast", str(BASE_SCENARIO), "--actuals", str(folder), "--as-of",
-                                       str(AS_OF), "-n", "2", "--no-lot-plan", "--results", str(store), "--out",
-                                       str(out), "--quiet"])  # fmt: skip
+    result = CliRunner().invoke(
+        main,
+        [
+            "forecast",
+            str(BASE_SCENARIO),
+            "--actuals",
+            str(folder),
+            "--as-of",
+            str(AS_OF),
+            "-n",
+            "2",
+            "--no-lot-plan",
+            "--results",
+            str(store),
+            "--out",
+            str(out),
+            "--quiet",
+        ],
+    )
     return result, store, out
 
 
@@ -130,6 +146,7 @@ def assert_refused(tmp_path: Path, folder: Path, file: str, line: int | None, co
 
 # -- malformed rows ---------------------------------------------------------------------------------
 
+# fmt: off
 MALFORMED = [
     # (id, change, file, line, column, problem)
     ("unknown-column", replace_text("subjects.csv", "body_weight_kg", "weight"), "subjects.csv", 1, "weight",
@@ -186,7 +203,8 @@ MALFORMED = [
      "not a records file; did you mean 'subjects.csv'? (names are exact)"),
     ("bad-boolean", edit("adverse_events.csv", {"subject_id": 6}, triggers_review="perhaps"), "adverse_events.csv",
      2, "triggers_review", "must be true or false (got 'perhaps')"),
-]  # fmt: skip
+]
+# fmt: on
 
 
 def test_every_problem_of_a_folder_is_reported_at_once(tmp_path):
@@ -205,6 +223,7 @@ def test_every_problem_of_a_folder_is_reported_at_once(tmp_path):
 STOP = edit("reviews.csv", {"subject_id": 23}, outcome="stop")
 DIED = {"status": "died"}
 
+# fmt: off
 IMPOSSIBLE = [
     ("infusion-from-an-expired-lot", edit("infusions.csv", {"subject_id": 23, "infusion": 1}, lot_id=2),
      "infusions.csv", 11, "lot_id", "lot 2 expired on 2026-03-30, before the infusion on 2026-10-16"),
@@ -327,7 +346,8 @@ IMPOSSIBLE = [
     ("referral-after-a-stop", both(STOP, add("screening.csv", candidate_id=26, site="CMUH", referred_on="2026-11-10")),
      "screening.csv", 27, "referred_on", "2026-11-10 is after the safety review that stopped the trial on "
      "2026-11-06"),
-]  # fmt: skip
+]
+# fmt: on
 
 
 @pytest.mark.parametrize(
@@ -347,8 +367,9 @@ def test_a_symbolic_link_is_refused_not_followed(tmp_path):
     folder = copy_example(tmp_path)
     (folder / "sites.csv").unlink()
     (folder / "sites.csv").symlink_to(secret)
-    assert_refused(tmp_path, folder, "sites.csv", None, None,
-                   "a symbolic link; records are read from regular files only")  # fmt: skip
+    assert_refused(
+        tmp_path, folder, "sites.csv", None, None, "a symbolic link; records are read from regular files only"
+    )
     result, _, _ = forecast(folder, tmp_path)
     assert "TOP-SECRET" not in result.output
 
@@ -363,18 +384,37 @@ def _history(folder: Path):
 def test_a_rescreen_while_the_passed_screen_is_still_valid_is_accepted(tmp_path):
     """Candidate 26 passed on 2026-10-10 and was rescreened on 2026-10-20, within the 42-day window
     (the replay this replaced failed on it with a KeyError)."""
-    folder = copy_example(tmp_path, both(
-        add("screening.csv", candidate_id=26, site="CMUH", referred_on="2026-10-01", screened_on="2026-10-10",
-            outcome="passed"),
-        add("screening.csv", candidate_id=26, site="CMUH", referred_on="2026-10-01",
-            screening_started_on="2026-10-20", screened_on="2026-11-01", outcome="passed"),
-    ))  # fmt: skip
+    folder = copy_example(
+        tmp_path,
+        both(
+            add(
+                "screening.csv",
+                candidate_id=26,
+                site="CMUH",
+                referred_on="2026-10-01",
+                screened_on="2026-10-10",
+                outcome="passed",
+            ),
+            add(
+                "screening.csv",
+                candidate_id=26,
+                site="CMUH",
+                referred_on="2026-10-01",
+                screening_started_on="2026-10-20",
+                screened_on="2026-11-01",
+                outcome="passed",
+            ),
+        ),
+    )
     result, _, _ = forecast(folder, tmp_path)
     assert result.exit_code == 0, result.output
     rows = [(e.event, e.day) for e in _history(folder) if e.patient_id == 26]
     day = SCENARIO.day_of
-    assert rows == [("referred", day(dt.date(2026, 10, 1))), ("screen_passed", day(dt.date(2026, 10, 10))),
-                    ("screen_passed", day(dt.date(2026, 11, 1)))]  # fmt: skip
+    assert rows == [
+        ("referred", day(dt.date(2026, 10, 1))),
+        ("screen_passed", day(dt.date(2026, 10, 10))),
+        ("screen_passed", day(dt.date(2026, 11, 1))),
+    ]
 
 
 def test_a_folder_without_lots_is_the_scenarios_initial_stock(tmp_path):
@@ -433,14 +473,14 @@ def test_a_folder_with_no_records_files_is_refused(tmp_path):
 
 def test_a_table_past_the_row_limit_is_one_clear_error(tmp_path, monkeypatch):
     monkeypatch.setattr(sources, "MAX_ROWS", 20)
-    assert_refused(tmp_path, copy_example(tmp_path), "screening.csv", None, None,
-                   "more than 20 rows; the limit is 20 a table")  # fmt: skip
+    assert_refused(
+        tmp_path, copy_example(tmp_path), "screening.csv", None, None, "more than 20 rows; the limit is 20 a table"
+    )
 
 
 def test_a_file_past_the_size_limit_is_one_clear_error(tmp_path, monkeypatch):
     monkeypatch.setattr(sources, "MAX_FILE_BYTES", 1000)
-    assert_refused(tmp_path, copy_example(tmp_path), "screening.csv", None, None,
-                   "larger than 0 MB; the limit is 0 MB")  # fmt: skip
+    assert_refused(tmp_path, copy_example(tmp_path), "screening.csv", None, None, "larger than 0 MB; the limit is 0 MB")
 
 
 def test_counts_of_the_records_in_the_history(tmp_path):
@@ -511,8 +551,10 @@ def test_the_template_describes_every_column_and_lists_the_names(tmp_path):
     book = load_workbook(_template(tmp_path))
     assert book.sheetnames == ["README", "Lists", *sources.SHEETS]
     assert book["Lists"].sheet_state == "hidden"
-    lists = {book["Lists"].cell(1, k).value: [c.value for c in col[1:] if c.value is not None]
-             for k, col in enumerate(book["Lists"].iter_cols(), start=1)}  # fmt: skip
+    lists = {
+        book["Lists"].cell(1, k).value: [c.value for c in col[1:] if c.value is not None]
+        for k, col in enumerate(book["Lists"].iter_cols(), start=1)
+    }
     assert lists["site"] == ["CMUH"] and lists["name"] == ["transient_fever", "serious_possibly_related"]
     assert lists["boolean"] == ["true", "false"] and "I2_ild_pathway" in lists["failed_criteria"]
     assert lists["status"] == ["ongoing", "completed", "withdrawn", "died", "lost"]
@@ -569,9 +611,11 @@ def test_a_workbooks_problems_name_the_sheet_row_and_column(tmp_path):
     book.save(path)
     result, store, out = forecast(path, tmp_path)
     assert result.exit_code == 2 and "Traceback" not in result.output
-    for line in (f"{path}:adverse_events:2:triggers_review: must be true or false (got 'yes')",
-                 f"{path}:sites:2:activated_on: a formula; records hold values (paste the values)",
-                 f"{path}:Subject: not a records sheet; did you mean 'subjects'? (names are exact)"):  # fmt: skip
+    for line in (
+        f"{path}:adverse_events:2:triggers_review: must be true or false (got 'yes')",
+        f"{path}:sites:2:activated_on: a formula; records hold values (paste the values)",
+        f"{path}:Subject: not a records sheet; did you mean 'subjects'? (names are exact)",
+    ):
         assert line in result.stderr, result.stderr
     assert not store.exists() and not out.exists()
     path = fill(_template(tmp_path / "b"), EXAMPLE, tmp_path / "other.xlsx")
@@ -669,6 +713,7 @@ def test_a_workbook_that_is_not_one_is_refused(tmp_path):
 
 # -- what the protocol forbids but a trial may have done: kept, and reported ----------------------
 
+# fmt: off
 DEVIATIONS = [
     ("dosed-in-a-pause", edit("reviews.csv", {"subject_id": 23}, closed_on="2026-11-20"),
      "infusions.csv:12:admitted_on: protocol deviation: subject 23 was admitted for infusion 2 on 2026-11-13, "
@@ -684,7 +729,8 @@ DEVIATIONS = [
             status_on="2025-03-20")),
      "subjects.csv:9:cohort: protocol deviation: subject 26 was enrolled into cohort 2 on 2025-03-12, before cohort "
      "1's gate passed"),
-]  # fmt: skip
+]
+# fmt: on
 
 
 @pytest.mark.parametrize(("case", "change", "warning"), DEVIATIONS, ids=[d[0] for d in DEVIATIONS])
@@ -707,12 +753,18 @@ def _same_history_for_every_seed(records, seeds=range(4)) -> None:
         assert result.events[: result.observed_rows] == list(records.observed.history), seed
 
 
-@pytest.mark.parametrize("change", [
-    edit("subjects.csv", {"subject_id": 23}, body_weight_kg=""),
-    both(edit("subjects.csv", {"subject_id": 3}, body_weight_kg=""),
-         edit("infusions.csv", {"subject_id": 3}, vials="")),
-    lambda folder: (folder / "lots.csv").unlink(),
-], ids=["no-weight", "no-weight-nor-vials", "no-lots"])  # fmt: skip
+@pytest.mark.parametrize(
+    "change",
+    [
+        edit("subjects.csv", {"subject_id": 23}, body_weight_kg=""),
+        both(
+            edit("subjects.csv", {"subject_id": 3}, body_weight_kg=""),
+            edit("infusions.csv", {"subject_id": 3}, vials=""),
+        ),
+        lambda folder: (folder / "lots.csv").unlink(),
+    ],
+    ids=["no-weight", "no-weight-nor-vials", "no-lots"],
+)
 def test_records_that_leave_something_open_still_give_one_history(tmp_path, change):
     records = read_records(copy_example(tmp_path, change), SCENARIO, AS_OF)
     _same_history_for_every_seed(records)
@@ -722,21 +774,60 @@ def test_a_cohort_enrolled_beyond_its_slots_ahead_of_its_gate_still_passes_it(tm
     """Two more subjects in cohort 2, enrolled, dosed and through their hold before cohort 1's gate
     passed (deviations): cohort 2 settles more subjects than its slots; its gate passes (it once waited
     for settled == slots for ever, and every replicate ran to the horizon)."""
-    folder = copy_example(tmp_path, both(
-        edit("subjects.csv", {"subject_id": 6}, status_on="2026-08-21"),
-        edit("infusions.csv", {"subject_id": 6}, admitted_on="2026-03-01", infused_on="2026-03-01",
-             discharged_on="2026-03-04", lot_id=2),
-        edit("lots.csv", {"lot_id": 1}, vials_used=12, vials_expired=4),
-        edit("lots.csv", {"lot_id": 2}, vials_used=14, vials_expired=0),
-        *[add("screening.csv", candidate_id=c, site="CMUH", referred_on="2025-04-01", screened_on="2025-04-10",
-              outcome="passed", enrolled_on="2025-04-10") for c in (100, 101)],
-        *[add("subjects.csv", subject_id=c, cohort=2, enrolled_on="2025-04-10", body_weight_kg=60,
-              status="completed", status_on="2025-10-30") for c in (100, 101)],
-        *[add("infusions.csv", subject_id=c, infusion=k + 1, admitted_on=day, infused_on=day,
-              discharged_on=day.replace("-1", "-2", 1)[:8] + str(int(day[8:]) + 2).zfill(2), lot_id=1, vials=2)
-          for c, days in ((100, ("2025-04-15", "2025-05-13")), (101, ("2025-04-18", "2025-05-16")))
-          for k, day in enumerate(days)],
-    ))  # fmt: skip
+    folder = copy_example(
+        tmp_path,
+        both(
+            edit("subjects.csv", {"subject_id": 6}, status_on="2026-08-21"),
+            edit(
+                "infusions.csv",
+                {"subject_id": 6},
+                admitted_on="2026-03-01",
+                infused_on="2026-03-01",
+                discharged_on="2026-03-04",
+                lot_id=2,
+            ),
+            edit("lots.csv", {"lot_id": 1}, vials_used=12, vials_expired=4),
+            edit("lots.csv", {"lot_id": 2}, vials_used=14, vials_expired=0),
+            *[
+                add(
+                    "screening.csv",
+                    candidate_id=c,
+                    site="CMUH",
+                    referred_on="2025-04-01",
+                    screened_on="2025-04-10",
+                    outcome="passed",
+                    enrolled_on="2025-04-10",
+                )
+                for c in (100, 101)
+            ],
+            *[
+                add(
+                    "subjects.csv",
+                    subject_id=c,
+                    cohort=2,
+                    enrolled_on="2025-04-10",
+                    body_weight_kg=60,
+                    status="completed",
+                    status_on="2025-10-30",
+                )
+                for c in (100, 101)
+            ],
+            *[
+                add(
+                    "infusions.csv",
+                    subject_id=c,
+                    infusion=k + 1,
+                    admitted_on=day,
+                    infused_on=day,
+                    discharged_on=day.replace("-1", "-2", 1)[:8] + str(int(day[8:]) + 2).zfill(2),
+                    lot_id=1,
+                    vials=2,
+                )
+                for c, days in ((100, ("2025-04-15", "2025-05-13")), (101, ("2025-04-18", "2025-05-16")))
+                for k, day in enumerate(days)
+            ],
+        ),
+    )
     records = read_records(folder, SCENARIO, AS_OF)
     assert any("before cohort 1's gate passed" in w for w in records.warnings)
     gates = [e.cohort for e in records.observed.history if e.event == "gate_passed"]
@@ -784,5 +875,4 @@ def test_a_workbook_row_with_an_empty_first_cell_keeps_its_number(tmp_path):
 
 def test_a_header_cell_with_no_name_is_named_by_its_place(tmp_path):
     folder = copy_example(tmp_path, replace_text("sites.csv", "site,activated_on", "site,,activated_on"))
-    assert_refused(tmp_path, folder, "sites.csv", 1, None, "column 2 has no name (the first row names every "
-                   "column)")  # fmt: skip
+    assert_refused(tmp_path, folder, "sites.csv", 1, None, "column 2 has no name (the first row names every column)")

@@ -35,15 +35,38 @@ def store(tmp_path_factory) -> tuple[Path, list[str]]:
     for path in (BASE_SCENARIO, SCENARIOS / "nct06574581_long_review.yaml"):
         scenario = load_scenario(path)
         tables = run_scenario(scenario, 40, 3, keep_events=5)
-        ids.append(save_run(root, tables.with_summaries(scenario), scenario=scenario, scenario_file=path,
-                            scenario_text=path.read_text(), seed=3, replicates=40, options={}, command=["test"],
-                            started=dt.datetime.now(dt.UTC)).name)  # fmt: skip
+        ids.append(
+            save_run(
+                root,
+                tables.with_summaries(scenario),
+                scenario=scenario,
+                scenario_file=path,
+                scenario_text=path.read_text(),
+                seed=3,
+                replicates=40,
+                options={},
+                command=["test"],
+                started=dt.datetime.now(dt.UTC),
+            ).name
+        )
     base = load_scenario(BASE_SCENARIO)
     made = forecast(base, SCENARIOS / "actuals" / "nct06574581-2026-11-25", dt.date(2026, 11, 25), 30, 3, workers=1)
     later = dt.datetime.now(dt.UTC) + dt.timedelta(seconds=1)
-    ids.append(save_run(root, made.output_tables(), scenario=base, scenario_file=BASE_SCENARIO,
-                        scenario_text=BASE_SCENARIO.read_text(), seed=3, replicates=30, options={}, command=["test"],
-                        started=later, extra=made.manifest()).name)  # fmt: skip
+    ids.append(
+        save_run(
+            root,
+            made.output_tables(),
+            scenario=base,
+            scenario_file=BASE_SCENARIO,
+            scenario_text=BASE_SCENARIO.read_text(),
+            seed=3,
+            replicates=30,
+            options={},
+            command=["test"],
+            started=later,
+            extra=made.manifest(),
+        ).name
+    )
     return root, ids
 
 
@@ -116,11 +139,24 @@ def test_excel_report_reads_back_with_typed_cells(store, tmp_path):
 
 
 def test_excel_frames_and_sheet_names():
-    frame = pd.DataFrame({"label": ["LPLV"], "reached": [0.84], "p10_date": [dt.date(2026, 9, 13)],
-                          "p50_date": [None], "p90_date": [None], "milestone": ["lplv_day"]})  # fmt: skip
+    frame = pd.DataFrame(
+        {
+            "label": ["LPLV"],
+            "reached": [0.84],
+            "p10_date": [dt.date(2026, 9, 13)],
+            "p50_date": [None],
+            "p90_date": [None],
+            "milestone": ["lplv_day"],
+        }
+    )
     shown, formats = excel_frame(frame)
-    assert shown.iloc[0].tolist() == ["LPLV", 0.84, dt.date(2026, 9, 13), "not reached (16.0% never reach it)",
-                                      "not reached (16.0% never reach it)"]  # fmt: skip
+    assert shown.iloc[0].tolist() == [
+        "LPLV",
+        0.84,
+        dt.date(2026, 9, 13),
+        "not reached (16.0% never reach it)",
+        "not reached (16.0% never reach it)",
+    ]
     assert formats["Reached in"] == "0.0%" and formats["P10"] == "yyyy-mm-dd"
     names = sheet_names(["Milestones: NCT06574581 base: milestones"] * 3 + ["a/b:c?", "Summary"])
     assert len(set(names)) == 5 and all(len(n) <= 31 for n in names) and "Summary" not in names
@@ -158,8 +194,9 @@ def test_the_dashboard_exports_with_the_same_writers(store, tmp_path):
     from dashboard.jobs import JobSlot
 
     root, ids = store
-    ctx = callbacks.Context(SCENARIOS, root, workers=1, max_replicates=50, jobs=JobSlot(tmp_path / "job.lock"),
-                            server_pid=os.getpid())  # fmt: skip
+    ctx = callbacks.Context(
+        SCENARIOS, root, workers=1, max_replicates=50, jobs=JobSlot(tmp_path / "job.lock"), server_pid=os.getpid()
+    )
     download, message = callbacks.on_export(ctx, {"page": "timeline", "runs": ids[:1], "replicate": "0"}, "xlsx")
     assert message == "" and download["filename"] == "ctdild-sim-timeline.xlsx" and download["base64"]
     (tmp_path / "view.xlsx").write_bytes(base64.b64decode(download["content"]))

@@ -90,8 +90,12 @@ def test_period_counts_dense_and_sorted_counting_give_the_same_keys():
     """Small values are counted in a dense (period x value) table, wide ones by sorting; merging
     inserts new keys among the old. Every path gives numpy.unique's sorted keys and counts."""
     rng = np.random.default_rng(5)
-    blocks = [rng.poisson(4.0, size=(60, 9)), rng.poisson(40.0, size=(70, 9)), rng.integers(0, 10**9, size=(5, 9)),
-              np.zeros((3, 9), dtype=np.int64)]  # fmt: skip
+    blocks = [
+        rng.poisson(4.0, size=(60, 9)),
+        rng.poisson(40.0, size=(70, 9)),
+        rng.integers(0, 10**9, size=(5, 9)),
+        np.zeros((3, 9), dtype=np.int64),
+    ]
     blocks[1][3, 4] = 10**10  # one wide value: this block is sorted, the others counted densely
     merged = PeriodCounts()
     for block in blocks:
@@ -115,8 +119,7 @@ def test_demand_bands_match_a_direct_computation():
         thawed = rng.poisson(0.7, n_weeks).astype(float)
         released = np.zeros(n_weeks)
         released[0] = 100
-        series = {"vials_thawed": thawed, "cells_infused": thawed * 3e7,
-                  "vials_in_stock": np.cumsum(released - thawed)}  # fmt: skip
+        series = {"vials_thawed": thawed, "cells_infused": thawed * 3e7, "vials_in_stock": np.cumsum(released - thawed)}
         bands.add(series, end_day=7 * n_weeks - 1)
         split[r % 2].add(series, end_day=7 * n_weeks - 1)
         thawed_all.append(thawed)
@@ -251,8 +254,12 @@ def test_store_round_trip(tmp_path):
 def test_runs_can_be_labelled_and_deleted_whole(tmp_path, monkeypatch):
     store = tmp_path / "results"
     for seed in ("1", "2", "3"):
-        assert run_cli("run", str(BASE_SCENARIO), "-n", "2", "-j", "1", "--seed", seed, "--results", str(store),
-                       "--quiet").exit_code == 0  # fmt: skip
+        assert (
+            run_cli(
+                "run", str(BASE_SCENARIO), "-n", "2", "-j", "1", "--seed", seed, "--results", str(store), "--quiet"
+            ).exit_code
+            == 0
+        )
     first, second, third = (r.run_id for r in list_runs(store))
     assert run_cli("runs", "--results", str(store), "--label", first, "  Steering   pack ").exit_code == 0
     assert list_runs(store)[0].manifest["label"] == "Steering pack"
@@ -303,12 +310,27 @@ def test_interrupted_run_leaves_nothing(tmp_path):
     store = tmp_path / "results"
     env = {**os.environ, "PYTHONPATH": str(ROOT)}
     proc = subprocess.Popen(
-        [sys.executable, "-m", "ctdild_sim", "run", str(BASE_SCENARIO), "-n", "100000", "-j", "2",
-         "--results", str(store), "--quiet"],
-        stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, env=env,
+        [
+            sys.executable,
+            "-m",
+            "ctdild_sim",
+            "run",
+            str(BASE_SCENARIO),
+            "-n",
+            "100000",
+            "-j",
+            "2",
+            "--results",
+            str(store),
+            "--quiet",
+        ],
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        text=True,
+        env=env,
         # as from a terminal: a shell's background job would otherwise pass SIGINT on as ignored
         preexec_fn=lambda: signal.signal(signal.SIGINT, signal.SIG_DFL),
-    )  # fmt: skip
+    )
     wait_until(lambda: proc.poll() is not None or cpu_seconds(proc.pid) > 4, "the two workers to simulate")
     assert proc.poll() is None, proc.communicate()
     proc.send_signal(signal.SIGINT)
@@ -321,8 +343,18 @@ def test_interrupted_run_leaves_nothing(tmp_path):
 
 def test_compare_cli_with_html_report(tmp_path):
     report = tmp_path / "compare.html"
-    result = run_cli("compare", str(BASE_SCENARIO), str(ROOT / "scenarios" / "nct06574581_long_review.yaml"),
-                     "-n", "12", "-j", "2", "--report", str(report), "--quiet")  # fmt: skip
+    result = run_cli(
+        "compare",
+        str(BASE_SCENARIO),
+        str(ROOT / "scenarios" / "nct06574581_long_review.yaml"),
+        "-n",
+        "12",
+        "-j",
+        "2",
+        "--report",
+        str(report),
+        "--quiet",
+    )
     assert result.exit_code == 0, result.output
     assert "paired replicate by replicate, with 95% intervals" in result.stdout
     text = report.read_text()
@@ -358,8 +390,11 @@ def test_runs_survives_any_manifest_and_shows_whole_run_ids(tmp_path):
     for name, change in hostile.items():
         folder = store / name
         folder.mkdir()
-        text = change if isinstance(change, str) else json.dumps(dict(good.manifest, **change) if isinstance(
-            change, dict) else change)  # fmt: skip
+        text = (
+            change
+            if isinstance(change, str)
+            else json.dumps(dict(good.manifest, **change) if isinstance(change, dict) else change)
+        )
         (folder / "manifest.json").write_text(text)
     (store / "manifest-is-a-folder" / "manifest.json").mkdir(parents=True)
     marked = store / "markup"
@@ -445,8 +480,23 @@ def test_run_to_a_precision_from_the_cli():
 
     from ctdild_sim.cli import main
 
-    result = CliRunner().invoke(main, ["run", str(BASE_SCENARIO), "--precision", "0.05", "-n", "1000", "--no-store",
-                                       "-j", "1", "--quiet", "--keep-events", "0"])  # fmt: skip
+    result = CliRunner().invoke(
+        main,
+        [
+            "run",
+            str(BASE_SCENARIO),
+            "--precision",
+            "0.05",
+            "-n",
+            "1000",
+            "--no-store",
+            "-j",
+            "1",
+            "--quiet",
+            "--keep-events",
+            "0",
+        ],
+    )
     assert result.exit_code == 0, result.output
     assert "Precision reached: 200 replicates give P(LPLV by the registered date)" in result.output
 
@@ -529,8 +579,9 @@ def test_a_chunk_whose_reader_stopped_is_abandoned_between_replicates(monkeypatc
     stream = 5  # its slot of the stopped flags
     task = runner._pickled(runner.ChunkTask(scenario, 3, 0, 0, 0, True, None, None, None, False))
     whole = simulate_metrics(scenario, 6, 3, workers=1)
-    pd.testing.assert_frame_equal(pickle.loads(runner._simulate_unless_cancelled(stream, task, 2, 6)),
-                                  whole.iloc[2:].reset_index(drop=True))  # fmt: skip
+    pd.testing.assert_frame_equal(
+        pickle.loads(runner._simulate_unless_cancelled(stream, task, 2, 6)), whole.iloc[2:].reset_index(drop=True)
+    )
     simulated = []
     real = runner.run_replicate
 
@@ -567,8 +618,9 @@ def test_a_stream_is_cancelled_once_its_reader_stops_and_the_next_starts_clear()
     other.close()
     assert flags[other_slot] and not runner._OPEN_SLOTS
     whole = simulate_metrics(scenario, 8, 3, workers=1)
-    pd.testing.assert_frame_equal(pd.concat(runner.metrics_in_order(scenario, 8, 3, 2, workers=2), ignore_index=True),
-                                  whole)  # fmt: skip
+    pd.testing.assert_frame_equal(
+        pd.concat(runner.metrics_in_order(scenario, 8, 3, 2, workers=2), ignore_index=True), whole
+    )
     runner._drop_pool()
 
 

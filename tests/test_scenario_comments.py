@@ -62,9 +62,18 @@ def test_a_file_that_extends_another_has_both_files_comments():
 def test_a_run_keeps_the_comments_of_the_files_it_extends(tmp_path):
     path = SCENARIOS / "nct06574581_long_review.yaml"
     scenario = load_scenario(path)
-    save_run(tmp_path, run_scenario(scenario, 2, 1).items(), scenario=scenario, scenario_file=path,
-             scenario_text=path.read_text(), seed=1, replicates=2, options={}, command=["t"],
-             started=dt.datetime.now(dt.UTC))  # fmt: skip
+    save_run(
+        tmp_path,
+        run_scenario(scenario, 2, 1).items(),
+        scenario=scenario,
+        scenario_file=path,
+        scenario_text=path.read_text(),
+        seed=1,
+        replicates=2,
+        options={},
+        command=["t"],
+        started=dt.datetime.now(dt.UTC),
+    )
     [run] = list_runs(tmp_path)
     assert [p[0] for p in run.manifest["scenario_parents"]] == ["nct06574581.yaml"]
     comments = scenario_comments(run.manifest)

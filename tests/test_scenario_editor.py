@@ -54,9 +54,18 @@ def test_the_scenario_view_folds_each_section_with_its_comment():
 def _record(tmp_path, path, replicates=4):
     scenario = load_scenario(path)
     tables = run_scenario(scenario, replicates, seed=3, keep_events=0)
-    folder = save_run(tmp_path, tables.with_summaries(scenario), scenario=scenario, scenario_file=path,
-                      scenario_text=path.read_text(), seed=3, replicates=replicates, options={}, command=["t"],
-                      started=dt.datetime.now(dt.UTC))  # fmt: skip
+    folder = save_run(
+        tmp_path,
+        tables.with_summaries(scenario),
+        scenario=scenario,
+        scenario_file=path,
+        scenario_text=path.read_text(),
+        seed=3,
+        replicates=replicates,
+        options={},
+        command=["t"],
+        started=dt.datetime.now(dt.UTC),
+    )
     return RunRecord.open(folder.name, tmp_path)
 
 
@@ -76,8 +85,14 @@ def ctx(tmp_path):
     scenarios = tmp_path / "scenarios"
     scenarios.mkdir()
     shutil.copy(BASE_SCENARIO, scenarios / BASE)
-    return callbacks.Context(scenarios, tmp_path / "results", workers=1, max_replicates=50,
-                             jobs=JobSlot(tmp_path / "job.lock"), server_pid=os.getpid())  # fmt: skip
+    return callbacks.Context(
+        scenarios,
+        tmp_path / "results",
+        workers=1,
+        max_replicates=50,
+        jobs=JobSlot(tmp_path / "job.lock"),
+        server_pid=os.getpid(),
+    )
 
 
 def test_save_as_writes_a_new_checked_file_and_never_overwrites(ctx):

@@ -75,8 +75,9 @@ def test_the_tornado_reports_a_known_effect_exactly():
     assert rows.loc[("lplv_p50", "safety.hold_days"), "pairs"] == 8
     # the base outcome is the base run's own figure
     lplv = next(o for o in OUTCOMES if o.key == "lplv_p50")
-    assert rows.loc[("lplv_p50", "safety.hold_days"), "base_outcome"] == outcome_value(result.base.metrics, scenario,
-                                                                                          lplv)  # fmt: skip
+    assert rows.loc[("lplv_p50", "safety.hold_days"), "base_outcome"] == outcome_value(
+        result.base.metrics, scenario, lplv
+    )
     shown = present(result.tornado)
     assert shown.loc[0, "Change at low [95%]"] == "-14 days [-14, -14]"
     fig = tornado_figure(result.tornado, "lplv_p50")
@@ -141,8 +142,21 @@ def test_the_cli_refuses_a_bad_ranges_file_before_simulating(tmp_path, content, 
     ranges = tmp_path / "r.yaml"
     ranges.write_text(content)
     store = tmp_path / "results"
-    result = CliRunner().invoke(main, ["sensitivity", str(BASE_SCENARIO), "--ranges", str(ranges), "-n", "4",
-                                       "--results", str(store), "--out", str(tmp_path / "out")])  # fmt: skip
+    result = CliRunner().invoke(
+        main,
+        [
+            "sensitivity",
+            str(BASE_SCENARIO),
+            "--ranges",
+            str(ranges),
+            "-n",
+            "4",
+            "--results",
+            str(store),
+            "--out",
+            str(tmp_path / "out"),
+        ],
+    )
     assert result.exit_code == 2, result.output
     assert problem in " ".join(result.output.split()) and "Traceback" not in result.output
     assert not store.exists() and not (tmp_path / "out").exists()
@@ -152,8 +166,21 @@ def test_the_cli_runs_stores_and_reports_a_tornado(tmp_path):
     ranges = tmp_path / "r.yaml"
     ranges.write_text("ranges:\n  safety.hold_days: [21, 35]\n  sites.0.referral_rate_per_month: {scale: [0.5, 2]}\n")
     store, report = tmp_path / "results", tmp_path / "tornado.html"
-    command = ["sensitivity", str(BASE_SCENARIO), "--ranges", str(ranges), "-n", "12", "-j", "1", "--results",
-               str(store), "--report", str(report), "--quiet"]  # fmt: skip
+    command = [
+        "sensitivity",
+        str(BASE_SCENARIO),
+        "--ranges",
+        str(ranges),
+        "-n",
+        "12",
+        "-j",
+        "1",
+        "--results",
+        str(store),
+        "--report",
+        str(report),
+        "--quiet",
+    ]
     result = CliRunner().invoke(main, command)
     assert result.exit_code == 0, result.output
     text = " ".join(result.output.split())
@@ -190,6 +217,7 @@ def test_two_scenario_files_give_the_ends():
     assert all(not p.endswith((".median", ".p90", ".mean", ".sd")) for p in ranges)
     found = {a.path: a for a in assumptions(base, ranges)}
     assert found["sites.0.referral_rate_per_month"].high.sites[0].referral_rate_per_month == rate[1]
-    result = CliRunner().invoke(main, ["sensitivity", str(BASE_SCENARIO), "--ends", str(BASE_SCENARIO),
-                                       str(BASE_SCENARIO), "-n", "2"])  # fmt: skip
+    result = CliRunner().invoke(
+        main, ["sensitivity", str(BASE_SCENARIO), "--ends", str(BASE_SCENARIO), str(BASE_SCENARIO), "-n", "2"]
+    )
     assert result.exit_code == 2 and "the two files differ in no simulated number" in result.output

@@ -36,8 +36,13 @@ def test_the_referral_rate_that_fills_cohort_1_by_a_date_matches_the_gamma_close
     # Poisson referrals at a known rate (cv 0), everyone eligible, a fixed 14-day screening, the site
     # active on day 10: cohort 1 (3 subjects) is enrolled on day 24 + the 3rd referral's time,
     # Gamma(3, rate). P(enrolled by day 60) = 0.5 at rate = median of Gamma(3, 1) / 37 per day.
-    site = {"name": "S", "activation_days": fixed(10), "referral_rate_per_month": 1.0, "referral_rate_cv": 0.0,
-            "referral_process": "poisson"}  # fmt: skip
+    site = {
+        "name": "S",
+        "activation_days": fixed(10),
+        "referral_rate_per_month": 1.0,
+        "referral_rate_cv": 0.0,
+        "referral_process": "poisson",
+    }
     scenario = make_scenario(sites=[site])
     date = scenario.start_date + dt.timedelta(days=60)
     target = parse_target(f"P(cohort1_enrolled_by {date}) >= 0.5", scenario)
@@ -78,19 +83,26 @@ def test_percent_targets_and_wilson_bounds():
 @pytest.mark.parametrize(
     ("args", "problem"),
     [
-        (["--lever", "sites.0.referral_rate", "--target", "P(lplv_by 2028-01-01) >= 0.5"],
-         "no such field (did you mean"),
+        (
+            ["--lever", "sites.0.referral_rate", "--target", "P(lplv_by 2028-01-01) >= 0.5"],
+            "no such field (did you mean",
+        ),
         (["--lever", "screening.duration_days", "--target", "P(lplv_by 2028-01-01) >= 0.5"], "is a section"),
         (["--lever", "safety.hold_days", "--target", "P(nothing) >= 0.5"], "P(MILESTONE_by YYYY-MM-DD)"),
-        (["--lever", "safety.hold_days", "--target", "P(lplv_by 2028-01-01) >= 0.5", "--range", "5", "5"],
-         "give two different finite values"),
-        (["--lever", "safety.hold_days", "--target", "P(lplv_by 2028-01-01) >= 0.5", "--range", "-10", "5"],
-         "is not a valid scenario"),
+        (
+            ["--lever", "safety.hold_days", "--target", "P(lplv_by 2028-01-01) >= 0.5", "--range", "5", "5"],
+            "give two different finite values",
+        ),
+        (
+            ["--lever", "safety.hold_days", "--target", "P(lplv_by 2028-01-01) >= 0.5", "--range", "-10", "5"],
+            "is not a valid scenario",
+        ),
     ],
-)  # fmt: skip
+)
 def test_the_cli_refuses_bad_levers_and_targets(tmp_path, args, problem):
-    result = CliRunner().invoke(main, ["solve", str(BASE_SCENARIO), *args, "-n", "4", "-j", "1", "--quiet",
-                                       "--out", str(tmp_path / "out")])  # fmt: skip
+    result = CliRunner().invoke(
+        main, ["solve", str(BASE_SCENARIO), *args, "-n", "4", "-j", "1", "--quiet", "--out", str(tmp_path / "out")]
+    )
     assert result.exit_code == 2, result.output
     assert problem in " ".join(result.output.split()) and "Traceback" not in result.output
     assert not (tmp_path / "out").exists()
@@ -98,9 +110,24 @@ def test_the_cli_refuses_bad_levers_and_targets(tmp_path, args, problem):
 
 @pytest.mark.slow
 def test_the_cli_prints_the_answer_and_its_uncertainty(tmp_path):
-    result = CliRunner().invoke(main, ["solve", str(BASE_SCENARIO), "--lever", "sites.0.referral_rate_per_month",
-                                       "--target", "P(lplv_by 2028-06-30) >= 0.5", "-n", "40", "-j", "1", "--quiet",
-                                       "--out", str(tmp_path / "out")])  # fmt: skip
+    result = CliRunner().invoke(
+        main,
+        [
+            "solve",
+            str(BASE_SCENARIO),
+            "--lever",
+            "sites.0.referral_rate_per_month",
+            "--target",
+            "P(lplv_by 2028-06-30) >= 0.5",
+            "-n",
+            "40",
+            "-j",
+            "1",
+            "--quiet",
+            "--out",
+            str(tmp_path / "out"),
+        ],
+    )
     assert result.exit_code == 0, result.output
     text = " ".join(result.output.split())
     assert "Answer: sites.0.referral_rate_per_month =" in text and "or more" in text and "Uncertainty:" in text

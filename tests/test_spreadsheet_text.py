@@ -45,8 +45,10 @@ def hostile(tmp_path_factory) -> tuple[Path, Path, str]:
     scenario = folder / "evil.yaml"
     scenario.write_text(yaml.safe_dump(data, sort_keys=False))
     store = root / "results"
-    result = CliRunner().invoke(main, ["run", str(scenario), "-n", "6", "-j", "1", "--results", str(store),
-                                       "--out", str(root / "out"), "--quiet"])  # fmt: skip
+    result = CliRunner().invoke(
+        main,
+        ["run", str(scenario), "-n", "6", "-j", "1", "--results", str(store), "--out", str(root / "out"), "--quiet"],
+    )
     assert result.exit_code == 0, result.output
     [run] = list_runs(store)
     labelled = CliRunner().invoke(main, ["runs", "--results", str(store), "--label", run.run_id, "-cmd|' /C calc'!A0"])
@@ -56,8 +58,13 @@ def hostile(tmp_path_factory) -> tuple[Path, Path, str]:
 
 def formula_cells(path: Path) -> list[str]:
     book = load_workbook(path)
-    return [f"{sheet.title}!{cell.coordinate}" for sheet in book for row in sheet.iter_rows() for cell in row
-            if cell.data_type == "f"]  # fmt: skip
+    return [
+        f"{sheet.title}!{cell.coordinate}"
+        for sheet in book
+        for row in sheet.iter_rows()
+        for cell in row
+        if cell.data_type == "f"
+    ]
 
 
 def formula_like_csv_cells(path: Path) -> list[str]:
@@ -96,8 +103,14 @@ def test_the_run_s_csv_files_hold_no_formula(hostile):
 
 def test_the_dashboard_s_exports_hold_no_formulas(hostile, tmp_path):
     root, store, run_id = hostile
-    ctx = callbacks.Context(root / "scenarios", store, workers=1, max_replicates=50,
-                            jobs=JobSlot(tmp_path / "job.lock"), server_pid=os.getpid())  # fmt: skip
+    ctx = callbacks.Context(
+        root / "scenarios",
+        store,
+        workers=1,
+        max_replicates=50,
+        jobs=JobSlot(tmp_path / "job.lock"),
+        server_pid=os.getpid(),
+    )
     for page in ("timeline", "product", "cohorts", "screening"):
         download, message = callbacks.on_export(ctx, {"page": page, "runs": [run_id], "replicate": "0"}, "xlsx")
         assert message == "", message
@@ -119,8 +132,9 @@ def test_records_written_with_a_formula_like_site_read_back(hostile, tmp_path):
     root, _, _ = hostile
     scenario = root / "scenarios" / "evil.yaml"
     out = tmp_path / "records"
-    result = CliRunner().invoke(main, ["actuals", str(scenario), "--replicate", "3", "--as-of", "2026-06-30",
-                                       "--out", str(out)])  # fmt: skip
+    result = CliRunner().invoke(
+        main, ["actuals", str(scenario), "--replicate", "3", "--as-of", "2026-06-30", "--out", str(out)]
+    )
     assert result.exit_code == 0, result.output
     for path in out.glob("*.csv"):
         assert formula_like_csv_cells(path) == [], path.name

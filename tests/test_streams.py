@@ -50,8 +50,10 @@ def test_bad_arguments_are_refused():
 def _kinds(*onsets: dict, probability=0.5) -> list:
     from ctdild_sim.scenario.trial import AdverseEventType
 
-    specs = [{"name": f"ae{i}", "probability": probability, "triggers_review": i % 2 == 0, "onset_days": onset}
-             for i, onset in enumerate(onsets)]  # fmt: skip
+    specs = [
+        {"name": f"ae{i}", "probability": probability, "triggers_review": i % 2 == 0, "onset_days": onset}
+        for i, onset in enumerate(onsets)
+    ]
     return [AdverseEventType.model_validate(spec) for spec in specs]
 
 

@@ -43,8 +43,7 @@ def check(actuals: Actuals, scenario: Scenario, problems: list[str]) -> None:
     subjects = _subjects(tables.get("subjects.csv", []), screenings, scenario, problems)
     lots = {line.row.lot_id: line for line in tables.get("lots.csv", [])}
     _unique(tables.get("lots.csv", []), lambda r: r.lot_id, "lot_id", problems)
-    infusions = _infusions(tables.get("infusions.csv", []), subjects, lots, actuals.has("lots.csv"), scenario,
-                           problems)  # fmt: skip
+    infusions = _infusions(tables.get("infusions.csv", []), subjects, lots, actuals.has("lots.csv"), scenario, problems)
     _completions(subjects, infusions, screenings, scenario, problems)
     _adverse_events(tables.get("adverse_events.csv", []), tables.get("reviews.csv", []), subjects, scenario, problems)
     _reviews(tables.get("reviews.csv", []), tables.get("adverse_events.csv", []), subjects, problems)
@@ -70,8 +69,11 @@ def _dates(actuals: Actuals, scenario: Scenario, problems: list[str]) -> None:
                 elif value < start and not (initial and column in ("started_on", "filled_on", "released_on")):
                     problems.append(line.at(column, f"{value} is before the study's start {start}"))
                 elif value < earliest:
-                    problems.append(line.at(column, f"{value} is more than {INITIAL_STOCK_YEARS} years before the "
-                                                    f"study's start {start}"))  # fmt: skip
+                    problems.append(
+                        line.at(
+                            column, f"{value} is more than {INITIAL_STOCK_YEARS} years before the study's start {start}"
+                        )
+                    )
 
 
 def _unique(lines: list[Line], key, column: str, problems: list[str]) -> None:
@@ -92,12 +94,20 @@ def _criteria(line: Line, problems: list[str]) -> None:
         shown = ", ".join(repr(c[:40]) for c in unknown[:3]) + (
             f" and {len(unknown) - 3} more" if len(unknown) > 3 else ""
         )
-        problems.append(line.at("failed_criteria", f"unknown criteri{'a' if len(unknown) > 1 else 'on'} {shown}"
-                                f"{hint(unknown[0], list(CRITERION_NAMES))}"))  # fmt: skip
+        problems.append(
+            line.at(
+                "failed_criteria",
+                f"unknown criteri{'a' if len(unknown) > 1 else 'on'} {shown}{hint(unknown[0], list(CRITERION_NAMES))}",
+            )
+        )
     repeated = [c for c, n in named.items() if n > 1]
     if repeated:
-        problems.append(line.at("failed_criteria", f"{repeated[0][:40]!r} is named {named[repeated[0]]:,} times; "
-                                "name each criterion once"))  # fmt: skip
+        problems.append(
+            line.at(
+                "failed_criteria",
+                f"{repeated[0][:40]!r} is named {named[repeated[0]]:,} times; name each criterion once",
+            )
+        )
 
 
 def _window(scenario: Scenario) -> int:
@@ -128,11 +138,19 @@ def _screening(lines: list[Line], scenario: Scenario, as_of: dt.date, problems: 
         if row.site not in sites:
             problems.append(line.at("site", f"unknown site {row.site!r}{hint(row.site, sites)}"))
         _criteria(line, problems)
-        if row.enrolled_on is not None and row.screened_on is not None and \
-                (row.enrolled_on - row.screened_on).days > window:  # fmt: skip
+        if (
+            row.enrolled_on is not None
+            and row.screened_on is not None
+            and (row.enrolled_on - row.screened_on).days > window
+        ):
             expired = row.screened_on + dt.timedelta(days=window)
-            problems.append(line.at("enrolled_on", f"{row.enrolled_on} is after the passed screen expired ({expired}: "
-                                    f"screened_on plus screening.window_days)"))  # fmt: skip
+            problems.append(
+                line.at(
+                    "enrolled_on",
+                    f"{row.enrolled_on} is after the passed screen expired ({expired}: "
+                    f"screened_on plus screening.window_days)",
+                )
+            )
         by_candidate[row.candidate_id].append(line)
     for candidate, rows in by_candidate.items():
         rows.sort(key=lambda line: (line.row.screening_started_on or line.row.referred_on, line.number))
@@ -141,34 +159,72 @@ def _screening(lines: list[Line], scenario: Scenario, as_of: dt.date, problems: 
         for earlier, line in itertools.pairwise(rows):
             row, before = line.row, earlier.row
             if row.referred_on != first.referred_on or row.site != first.site:
-                problems.append(line.at("referred_on", f"candidate {candidate} was referred once: on "
-                                        f"{first.referred_on} from {first.site} (line {rows[0].number})"))  # fmt: skip
+                problems.append(
+                    line.at(
+                        "referred_on",
+                        f"candidate {candidate} was referred once: on "
+                        f"{first.referred_on} from {first.site} (line {rows[0].number})",
+                    )
+                )
             enrolled = enrolled or before.enrolled_on is not None
             if before.outcome != "passed":
                 why = "still under way" if before.outcome is None else f"{before.outcome} there"
-                problems.append(line.at("candidate_id", f"candidate {candidate} is screened again after a screening "
-                                        f"{why} (line {earlier.number}): only a passed screen is redone"))  # fmt: skip
-            elif row.screening_started_on is not None and before.screened_on is not None and \
-                    row.screening_started_on < before.screened_on:  # fmt: skip
-                problems.append(line.at("screening_started_on", f"{row.screening_started_on} is before the "
-                                        f"decision of the screening it redoes (line {earlier.number}: "
-                                        f"{before.screened_on})"))  # fmt: skip
+                problems.append(
+                    line.at(
+                        "candidate_id",
+                        f"candidate {candidate} is screened again after a screening "
+                        f"{why} (line {earlier.number}): only a passed screen is redone",
+                    )
+                )
+            elif (
+                row.screening_started_on is not None
+                and before.screened_on is not None
+                and row.screening_started_on < before.screened_on
+            ):
+                problems.append(
+                    line.at(
+                        "screening_started_on",
+                        f"{row.screening_started_on} is before the "
+                        f"decision of the screening it redoes (line {earlier.number}: "
+                        f"{before.screened_on})",
+                    )
+                )
             elif row.screening_started_on is None:
                 start = started(line, earlier, window)
-                later = "its own decision" if row.screened_on is not None and start > row.screened_on else \
-                    "the as-of date" if start > as_of else None  # fmt: skip
+                later = (
+                    "its own decision"
+                    if row.screened_on is not None and start > row.screened_on
+                    else "the as-of date"
+                    if start > as_of
+                    else None
+                )
                 if later is not None:
-                    problems.append(line.at("screening_started_on", f"empty, so the rescreen started when the screen "
-                                            f"passed on {before.screened_on} expired ({start}), after {later}: give "
-                                            "the day it started"))  # fmt: skip
+                    problems.append(
+                        line.at(
+                            "screening_started_on",
+                            f"empty, so the rescreen started when the screen "
+                            f"passed on {before.screened_on} expired ({start}), after {later}: give "
+                            "the day it started",
+                        )
+                    )
             if enrolled:
                 if row.enrolled_on is not None:
-                    problems.append(line.at("enrolled_on", f"candidate {candidate} was enrolled already (line "
-                                            f"{earlier.number}): a subject is enrolled once"))  # fmt: skip
+                    problems.append(
+                        line.at(
+                            "enrolled_on",
+                            f"candidate {candidate} was enrolled already (line "
+                            f"{earlier.number}): a subject is enrolled once",
+                        )
+                    )
                 elif row.outcome not in (None, "passed"):
-                    problems.append(line.at("outcome", f"a subject's rescreen while waiting for their first dose "
-                                            f"passes or is under way (got {row.outcome}); a subject who left has "
-                                            "their status in subjects.csv"))  # fmt: skip
+                    problems.append(
+                        line.at(
+                            "outcome",
+                            f"a subject's rescreen while waiting for their first dose "
+                            f"passes or is under way (got {row.outcome}); a subject who left has "
+                            "their status in subjects.csv",
+                        )
+                    )
     return by_candidate
 
 
@@ -185,10 +241,18 @@ def _sites(lines: list[Line], screenings: dict[int, list[Line]], scenario: Scena
         if line.row.site not in sites:
             problems.append(line.at("site", f"unknown site {line.row.site!r}{hint(line.row.site, sites)}"))
         referral = first.get(line.row.site)
-        if line.row.activated_on is not None and referral is not None and \
-                line.row.activated_on > referral.row.referred_on:  # fmt: skip
-            problems.append(line.at("activated_on", f"{line.row.activated_on} is after the site's first referral "
-                                    f"({referral.where}:{referral.number}: {referral.row.referred_on})"))  # fmt: skip
+        if (
+            line.row.activated_on is not None
+            and referral is not None
+            and line.row.activated_on > referral.row.referred_on
+        ):
+            problems.append(
+                line.at(
+                    "activated_on",
+                    f"{line.row.activated_on} is after the site's first referral "
+                    f"({referral.where}:{referral.number}: {referral.row.referred_on})",
+                )
+            )
     _unique(lines, lambda r: r.site, "site", problems)
 
 
@@ -204,23 +268,33 @@ def _subjects(
             problems.append(line.at("cohort", f"cohort {row.cohort}: the scenario has {len(scenario.cohorts)}"))
         enrolment = [s for s in screenings.get(row.subject_id, []) if s.row.enrolled_on is not None]
         if not enrolment:
-            problems.append(line.at("subject_id", f"no passed screening of candidate {row.subject_id} in "
-                                    "screening.csv leads to this enrolment"))  # fmt: skip
+            problems.append(
+                line.at(
+                    "subject_id",
+                    f"no passed screening of candidate {row.subject_id} in screening.csv leads to this enrolment",
+                )
+            )
         elif enrolment[0].row.enrolled_on != row.enrolled_on:
-            problems.append(line.at("enrolled_on", f"screening.csv line {enrolment[0].number} says "
-                                    f"{enrolment[0].row.enrolled_on}"))  # fmt: skip
+            problems.append(
+                line.at("enrolled_on", f"screening.csv line {enrolment[0].number} says {enrolment[0].row.enrolled_on}")
+            )
     for candidate, rows in screenings.items():
         for line in rows:
             if line.row.enrolled_on is not None and candidate not in subjects:
-                problems.append(line.at("enrolled_on", f"candidate {candidate} is enrolled, but subjects.csv has "
-                                        "no such subject"))  # fmt: skip
+                problems.append(
+                    line.at("enrolled_on", f"candidate {candidate} is enrolled, but subjects.csv has no such subject")
+                )
     return subjects
 
 
 def _infusions(
-    lines: list[Line], subjects: dict[int, Line], lots: dict[int, Line], lots_given: bool, scenario: Scenario,
+    lines: list[Line],
+    subjects: dict[int, Line],
+    lots: dict[int, Line],
+    lots_given: bool,
+    scenario: Scenario,
     problems: list[str],
-) -> dict[int, list[Line]]:  # fmt: skip
+) -> dict[int, list[Line]]:
     """Each subject's infusions: numbered 1, 2, ... within the cohort's count, one admission at a
     time, none before enrolment or after the subject left, each from a released lot in date."""
     _unique(lines, lambda r: (r.subject_id, r.infusion), "infusion", problems)
@@ -240,16 +314,18 @@ def _infusions(
             if row.infusion > planned:
                 problems.append(line.at("infusion", f"infusion {row.infusion}: cohort {s.cohort} gives {planned}"))
         if row.admitted_on < s.enrolled_on:
-            problems.append(line.at("admitted_on", f"{row.admitted_on} is before the subject's enrolment "
-                                    f"({s.enrolled_on})"))  # fmt: skip
+            problems.append(
+                line.at("admitted_on", f"{row.admitted_on} is before the subject's enrolment ({s.enrolled_on})")
+            )
         if s.status_on is not None:
             for column in ("admitted_on", "infused_on", "discharged_on"):
                 day = getattr(row, column)
                 if day is not None and day > s.status_on:
                     problems.append(line.at(column, f"{day} is after the subject {s.status} ({s.status_on})"))
             if s.status == "completed" and row.discharged_on is None:
-                problems.append(line.at("discharged_on", f"empty (still in hospital), but the subject completed "
-                                        f"on {s.status_on}"))  # fmt: skip
+                problems.append(
+                    line.at("discharged_on", f"empty (still in hospital), but the subject completed on {s.status_on}")
+                )
         if row.lot_id is not None and lots_given:
             lot = lots.get(row.lot_id)
             if lot is None:
@@ -261,38 +337,65 @@ def _infusions(
                 if released is None or row.infused_on < released:
                     problems.append(line.at("lot_id", f"lot {row.lot_id} was not released by {row.infused_on}"))
                 elif expires is not None and row.infused_on > expires:
-                    problems.append(line.at("lot_id", f"lot {row.lot_id} expired on {expires}, before the infusion "
-                                            f"on {row.infused_on}"))  # fmt: skip
+                    problems.append(
+                        line.at(
+                            "lot_id", f"lot {row.lot_id} expired on {expires}, before the infusion on {row.infused_on}"
+                        )
+                    )
                 used[row.lot_id] += row.vials or 0
                 discarded[row.lot_id] += row.vials_discarded
     for subject_id, rows in numbers.items():
         given = sorted(line.row.infusion for line in rows)
         if given != list(range(1, len(given) + 1)):
-            problems.append(rows[0].at("infusion", f"subject {subject_id}'s infusions are numbered {given}, "
-                                       f"not 1 to {len(given)}"))  # fmt: skip
+            problems.append(
+                rows[0].at("infusion", f"subject {subject_id}'s infusions are numbered {given}, not 1 to {len(given)}")
+            )
         ordered = sorted(rows, key=lambda line: line.row.infusion)
         for a, b in itertools.pairwise(ordered):
             if a.row.discharged_on is None:
-                problems.append(b.at("admitted_on", f"infusion {a.row.infusion} (line {a.number}) has no discharge: "
-                                     "a subject still in hospital is not admitted again"))  # fmt: skip
+                problems.append(
+                    b.at(
+                        "admitted_on",
+                        f"infusion {a.row.infusion} (line {a.number}) has no discharge: "
+                        "a subject still in hospital is not admitted again",
+                    )
+                )
             elif b.row.admitted_on < a.row.discharged_on:
-                problems.append(b.at("admitted_on", f"{b.row.admitted_on} is before the discharge after infusion "
-                                     f"{a.row.infusion} ({a.row.discharged_on})"))  # fmt: skip
+                problems.append(
+                    b.at(
+                        "admitted_on",
+                        f"{b.row.admitted_on} is before the discharge after infusion "
+                        f"{a.row.infusion} ({a.row.discharged_on})",
+                    )
+                )
     for lot_id in used.keys() | discarded.keys():
         lot: LotRow = lots[lot_id].row
-        for k, total, column in ((used[lot_id], lot.vials_used, "vials_used"),
-                                 (discarded[lot_id], lot.vials_discarded, "vials_discarded")):  # fmt: skip
+        for k, total, column in (
+            (used[lot_id], lot.vials_used, "vials_used"),
+            (discarded[lot_id], lot.vials_discarded, "vials_discarded"),
+        ):
             if k > total:
-                problems.append(lots[lot_id].at(column, f"infusions.csv takes {k} vials from lot {lot_id}; "
-                                                f"{column} says {total}"))  # fmt: skip
+                problems.append(
+                    lots[lot_id].at(column, f"infusions.csv takes {k} vials from lot {lot_id}; {column} says {total}")
+                )
         if lot.vials is not None and used[lot_id] + discarded[lot_id] > lot.vials:
-            problems.append(lots[lot_id].at("vials", f"infusions.csv uses {used[lot_id] + discarded[lot_id]} vials of "
-                                            f"lot {lot_id}, which has {lot.vials}"))  # fmt: skip
+            problems.append(
+                lots[lot_id].at(
+                    "vials",
+                    f"infusions.csv uses {used[lot_id] + discarded[lot_id]} vials of "
+                    f"lot {lot_id}, which has {lot.vials}",
+                )
+            )
     return numbers
 
 
-def _completions(subjects: dict[int, Line], infusions: dict[int, list[Line]], screenings: dict[int, list[Line]],
-                 scenario: Scenario, problems: list[str]) -> None:  # fmt: skip
+def _completions(
+    subjects: dict[int, Line],
+    infusions: dict[int, list[Line]],
+    screenings: dict[int, list[Line]],
+    scenario: Scenario,
+    problems: list[str],
+) -> None:
     """A subject completed only with every infusion of their cohort given and the safety hold after
     the last one over; a subject's rescreens while waiting for the first dose came before it."""
     hold = scenario.safety.hold_days
@@ -302,26 +405,37 @@ def _completions(subjects: dict[int, Line], infusions: dict[int, list[Line]], sc
         if row.status == "completed" and row.cohort <= len(scenario.cohorts):
             planned = scenario.cohorts[row.cohort - 1].infusions
             if len(given) < planned:
-                problems.append(line.at("status", f"completed with {len(given)} of the {planned} infusions of cohort "
-                                        f"{row.cohort}"))  # fmt: skip
+                problems.append(
+                    line.at("status", f"completed with {len(given)} of the {planned} infusions of cohort {row.cohort}")
+                )
             elif row.status_on is not None:
                 held = given[-1].infused_on + dt.timedelta(days=math.ceil(hold))
                 if row.status_on < held:
-                    problems.append(line.at("status_on", f"{row.status_on}: completed before the safety hold after "
-                                            f"the last infusion ended ({held})"))  # fmt: skip
+                    problems.append(
+                        line.at(
+                            "status_on",
+                            f"{row.status_on}: completed before the safety hold after the last infusion ended ({held})",
+                        )
+                    )
         rows = screenings.get(subject_id, [])
         enrolling = next((k for k, s in enumerate(rows) if s.row.enrolled_on is not None), None)
         if given and enrolling is not None:
             window = _window(scenario)
             for k in range(enrolling + 1, len(rows)):
                 if started(rows[k], rows[k - 1], window) >= given[0].admitted_on:
-                    problems.append(rows[k].at("screening_started_on", f"a rescreen of subject {subject_id} after "
-                                               f"their first admission ({given[0].admitted_on}): only a subject "
-                                               "waiting for their first dose is rescreened"))  # fmt: skip
+                    problems.append(
+                        rows[k].at(
+                            "screening_started_on",
+                            f"a rescreen of subject {subject_id} after "
+                            f"their first admission ({given[0].admitted_on}): only a subject "
+                            "waiting for their first dose is rescreened",
+                        )
+                    )
 
 
-def _adverse_events(lines: list[Line], reviews: list[Line], subjects: dict[int, Line], scenario: Scenario,
-                    problems: list[str]) -> None:  # fmt: skip
+def _adverse_events(
+    lines: list[Line], reviews: list[Line], subjects: dict[int, Line], scenario: Scenario, problems: list[str]
+) -> None:
     """A known kind, of a subject, between their enrolment and their death; one that opened a
     review has that review in reviews.csv (the subject's, opened that day)."""
     kinds = [ae.name for ae in scenario.safety.adverse_events]
@@ -340,8 +454,12 @@ def _adverse_events(lines: list[Line], reviews: list[Line], subjects: dict[int, 
         if s.status == "died" and s.status_on is not None and row.onset_on > s.status_on:
             problems.append(line.at("onset_on", f"{row.onset_on} is after the subject died ({s.status_on})"))
         if row.triggers_review and (row.subject_id, row.onset_on) not in opened:
-            problems.append(line.at("triggers_review", f"true, but reviews.csv has no review of subject "
-                                    f"{row.subject_id} opened on {row.onset_on}"))  # fmt: skip
+            problems.append(
+                line.at(
+                    "triggers_review",
+                    f"true, but reviews.csv has no review of subject {row.subject_id} opened on {row.onset_on}",
+                )
+            )
 
 
 def _reviews(lines: list[Line], events: list[Line], subjects: dict[int, Line], problems: list[str]) -> None:
@@ -358,8 +476,13 @@ def _reviews(lines: list[Line], events: list[Line], subjects: dict[int, Line], p
         s: SubjectRow = subject.row
         died = s.status == "died" and s.status_on == row.opened_on
         if (row.subject_id, row.opened_on) not in triggers and not died:
-            problems.append(line.at("opened_on", f"no AE of subject {row.subject_id} that triggers a review "
-                                    f"(adverse_events.csv), nor their death, on {row.opened_on}"))  # fmt: skip
+            problems.append(
+                line.at(
+                    "opened_on",
+                    f"no AE of subject {row.subject_id} that triggers a review "
+                    f"(adverse_events.csv), nor their death, on {row.opened_on}",
+                )
+            )
 
 
 def _lots(lines: list[Line], as_of: dt.date, scenario: Scenario, problems: list[str]) -> None:
@@ -372,11 +495,20 @@ def _lots(lines: list[Line], as_of: dt.date, scenario: Scenario, problems: list[
             if row.expires_on is None:
                 problems.append(line.at("expires_on", "an initial-stock lot has an expiry day"))
             elif row.expires_on <= start:
-                problems.append(line.at("expires_on", f"{row.expires_on}: an initial-stock lot is in stock, unexpired, "
-                                        f"on the study's start day ({start})"))  # fmt: skip
+                problems.append(
+                    line.at(
+                        "expires_on",
+                        f"{row.expires_on}: an initial-stock lot is in stock, unexpired, "
+                        f"on the study's start day ({start})",
+                    )
+                )
             if row.released_on is not None and row.released_on > start:
-                problems.append(line.at("released_on", f"{row.released_on}: an initial-stock lot was released by the "
-                                        f"study's start ({start})"))  # fmt: skip
+                problems.append(
+                    line.at(
+                        "released_on",
+                        f"{row.released_on}: an initial-stock lot was released by the study's start ({start})",
+                    )
+                )
             if row.failed_on is not None:
                 problems.append(line.at("failed_on", "an initial-stock lot passed QC before the study"))
             if row.vials is None:
@@ -384,8 +516,12 @@ def _lots(lines: list[Line], as_of: dt.date, scenario: Scenario, problems: list[
         elif row.expires_on is not None and row.filled_on is None:
             problems.append(line.at("expires_on", "given for a lot not filled (filled_on is empty)"))
         if row.vials_expired and row.expires_on is not None and row.expires_on > as_of:
-            problems.append(line.at("vials_expired", f"{row.vials_expired}, but the lot expires on {row.expires_on}, "
-                                    f"after the as-of date"))  # fmt: skip
+            problems.append(
+                line.at(
+                    "vials_expired",
+                    f"{row.vials_expired}, but the lot expires on {row.expires_on}, after the as-of date",
+                )
+            )
 
 
 def _after_a_stop(actuals: Actuals, problems: list[str]) -> None:
@@ -400,9 +536,14 @@ def _after_a_stop(actuals: Actuals, problems: list[str]) -> None:
         for line in lines:
             for column, value in line.row:
                 if isinstance(value, dt.date) and column != "expires_on" and value > day:
-                    problems.append(line.at(column, f"{value} is after the safety review that stopped the trial on "
-                                            f"{day} ({stop.where}:{stop.number}): a stopped trial's records end "
-                                            "there"))  # fmt: skip
+                    problems.append(
+                        line.at(
+                            column,
+                            f"{value} is after the safety review that stopped the trial on "
+                            f"{day} ({stop.where}:{stop.number}): a stopped trial's records end "
+                            "there",
+                        )
+                    )
 
 
 def _cohort_sizes(subjects: list[Line], infusions: list[Line], scenario: Scenario, problems: list[str]) -> None:
@@ -431,5 +572,9 @@ def _cohort_sizes(subjects: list[Line], infusions: list[Line], scenario: Scenari
         if scenario.retention.replace_non_evaluable:
             allowed += left
         if len(lines) > allowed:
-            problems.append(lines[-1].at("cohort", f"cohort {cohort} has {len(lines)} subjects; its size, repeats and "
-                                         f"replacements allow {allowed}"))  # fmt: skip
+            problems.append(
+                lines[-1].at(
+                    "cohort",
+                    f"cohort {cohort} has {len(lines)} subjects; its size, repeats and replacements allow {allowed}",
+                )
+            )

@@ -61,8 +61,10 @@ def _product_unused(actuals: Actuals) -> None:
     dosed = [line for line in actuals.tables.get("infusions.csv", []) if line.row.lot_id is not None]
     if lots or dosed:
         where = lots[0].where if lots else dosed[0].where
-        actuals.warnings.append(f"{where}: {len(lots)} lots and the lots of {len(dosed)} infusions are not used: the "
-                                "scenario has no product section, so its supply is not simulated")  # fmt: skip
+        actuals.warnings.append(
+            f"{where}: {len(lots)} lots and the lots of {len(dosed)} infusions are not used: the "
+            "scenario has no product section, so its supply is not simulated"
+        )
 
 
 def _validate(table: RawTable, model: type[Row], problems: list[str]) -> list[Line] | None:

@@ -82,8 +82,9 @@ class SiteRow(Row):
 class ScreeningRow(Row):
     """``screening.csv``: one row per screening of a candidate (a rescreened candidate has several)."""
 
-    candidate_id: int = Field(ge=1, le=MAX_ID, description="The candidate's number (a label); a subject keeps it "
-                              "as subject_id.")  # fmt: skip
+    candidate_id: int = Field(
+        ge=1, le=MAX_ID, description="The candidate's number (a label); a subject keeps it as subject_id."
+    )
     site: str = Field(min_length=1, max_length=80, description="The referring site.")
     referred_on: Day = Field(description="The day the candidate was referred.")
     screening_started_on: Day | None = Field(
@@ -211,8 +212,9 @@ class LotRow(Row):
     """``lots.csv``: one row per lot (the initial stock included)."""
 
     lot_id: int = Field(ge=1, le=MAX_ID, description="The lot's number.")
-    initial_stock: Boolean = Field(default=False, description="true for a lot in stock on the study's start day, "
-                                   "else false (empty: false).")  # fmt: skip
+    initial_stock: Boolean = Field(
+        default=False, description="true for a lot in stock on the study's start day, else false (empty: false)."
+    )
     ordered_on: Day | None = Field(default=None, description="The day it was ordered (empty: initial stock).")
     started_on: Day | None = Field(default=None, description="The day its campaign started.")
     filled_on: Day | None = Field(default=None, description="The day it was filled.")
@@ -249,17 +251,23 @@ class LotRow(Row):
             raise ValueError("started_on: a filled lot's campaign started (started_on is empty)")
         if self.expires_on is not None and self.filled_on is not None and self.expires_on <= self.filled_on:
             raise ValueError(f"expires_on: {self.expires_on} is not after the lot's fill ({self.filled_on})")
-        if self.expires_on is not None and self.filled_on is not None and \
-                self.expires_on > self.filled_on + dt.timedelta(days=MAX_SHELF_LIFE_DAYS):  # fmt: skip
-            raise ValueError(f"expires_on: {self.expires_on} is more than {MAX_SHELF_LIFE_DAYS // 365} years after "
-                             f"the lot's fill ({self.filled_on})")  # fmt: skip
+        if (
+            self.expires_on is not None
+            and self.filled_on is not None
+            and self.expires_on > self.filled_on + dt.timedelta(days=MAX_SHELF_LIFE_DAYS)
+        ):
+            raise ValueError(
+                f"expires_on: {self.expires_on} is more than {MAX_SHELF_LIFE_DAYS // 365} years after "
+                f"the lot's fill ({self.filled_on})"
+            )
         if self.vials is None:
             for name in ("vials_used", "vials_discarded", "vials_expired"):
                 if getattr(self, name):
                     raise ValueError(f"{name}: the lot has no vials (vials is empty: not filled)")
         if self.failed_on is not None and (self.vials_used or self.vials_discarded or self.vials_expired):
-            raise ValueError("vials_used: a lot that failed QC was destroyed; none of its vials were used, "
-                             "discarded or expired")  # fmt: skip
+            raise ValueError(
+                "vials_used: a lot that failed QC was destroyed; none of its vials were used, discarded or expired"
+            )
         if self.released_on is not None and self.failed_on is not None:
             raise ValueError("released_on and failed_on: a lot is released or fails QC, not both")
         for name in ("released_on", "failed_on"):

@@ -153,13 +153,21 @@ def _from_folder(folder: Path) -> RawRecords:
             continue
         total += len(data)
         if total > MAX_TOTAL_BYTES:
-            raise ActualsError([f"{folder}: its records files hold more than {MAX_TOTAL_BYTES // 2**20} MB; "
-                                f"the limit is {MAX_TOTAL_BYTES // 2**20} MB"])  # fmt: skip
+            raise ActualsError(
+                [
+                    f"{folder}: its records files hold more than {MAX_TOTAL_BYTES // 2**20} MB; "
+                    f"the limit is {MAX_TOTAL_BYTES // 2**20} MB"
+                ]
+            )
         files[entry.name] = data
     if not files and not problems:  # most likely the wrong folder: a trial with no records says so
-        raise ActualsError([f"{folder}: no records files (sites.csv, screening.csv, ...) in the folder; a trial "
-                            "with nothing recorded yet has them with their header row only (`ctdild-sim actuals "
-                            "--template records.xlsx` writes a workbook to fill in instead)"])  # fmt: skip
+        raise ActualsError(
+            [
+                f"{folder}: no records files (sites.csv, screening.csv, ...) in the folder; a trial "
+                "with nothing recorded yet has them with their header row only (`ctdild-sim actuals "
+                "--template records.xlsx` writes a workbook to fill in instead)"
+            ]
+        )
     return _from_csv_files(folder, files, problems)
 
 
@@ -255,8 +263,12 @@ def _from_workbook(path: Path, data: bytes) -> RawRecords:
             try:
                 table = _sheet_table(SHEETS[title], f"{path}:{title}", book[title], problems)
             except Exception as exc:  # a damaged sheet fails as openpyxl reads its rows, in many ways
-                raise ActualsError([f"{path}:{title}: not a readable sheet ({_reason(exc)}); Excel could save the "
-                                    "workbook again as .xlsx"]) from None  # fmt: skip
+                raise ActualsError(
+                    [
+                        f"{path}:{title}: not a readable sheet ({_reason(exc)}); Excel could save the "
+                        "workbook again as .xlsx"
+                    ]
+                ) from None
             if table is not None:
                 tables[table.name] = table
     finally:
@@ -289,12 +301,20 @@ def _check_zip(path: Path, data: bytes) -> None:
             raise ActualsError([f"{path}: its part {entry.filename} is {plain_method_problem(entry)}"])
     sizes = {info.filename: info.file_size for info in entries}
     if sum(sizes.values()) > MAX_UNPACKED_BYTES:
-        raise ActualsError([f"{path}: unpacks to more than {MAX_UNPACKED_BYTES // 2**20} MB; "
-                            f"the limit is {MAX_UNPACKED_BYTES // 2**20} MB"])  # fmt: skip
+        raise ActualsError(
+            [
+                f"{path}: unpacks to more than {MAX_UNPACKED_BYTES // 2**20} MB; "
+                f"the limit is {MAX_UNPACKED_BYTES // 2**20} MB"
+            ]
+        )
     strings = sum(size for name, size in sizes.items() if name.lower().endswith("sharedstrings.xml"))
     if strings > MAX_SHARED_STRINGS_BYTES:
-        raise ActualsError([f"{path}: its shared strings unpack to more than {MAX_SHARED_STRINGS_BYTES // 2**20} "
-                            f"MB; the limit is {MAX_SHARED_STRINGS_BYTES // 2**20} MB"])  # fmt: skip
+        raise ActualsError(
+            [
+                f"{path}: its shared strings unpack to more than {MAX_SHARED_STRINGS_BYTES // 2**20} "
+                f"MB; the limit is {MAX_SHARED_STRINGS_BYTES // 2**20} MB"
+            ]
+        )
 
 
 def _sheet_table(name: str, where: str, sheet, problems: list[str]) -> RawTable | None:

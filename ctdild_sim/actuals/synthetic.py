@@ -55,8 +55,9 @@ class _Export:
         }
         if self.scenario.product is not None:
             tables["lots.csv"] = self.lots()
-        return {name: _typed(pd.DataFrame(rows, columns=columns(FILES[name])), FILES[name])
-                for name, rows in tables.items()}  # fmt: skip
+        return {
+            name: _typed(pd.DataFrame(rows, columns=columns(FILES[name])), FILES[name]) for name, rows in tables.items()
+        }
 
     def sites(self) -> list[dict]:
         activated = {e.site: e.day for e in self.by_name[E.SITE_ACTIVATED]}
@@ -75,9 +76,13 @@ class _Export:
         for cid, (day, site) in sorted(referred.items()):
             done = sorted(screenings.get(cid, [(day, math.inf, ())]))
             for k, (started, decided, failed) in enumerate(done):
-                row = {"candidate_id": cid, "site": site, "referred_on": self.date(day),
-                       "screening_started_on": self.date(started) if k else None,
-                       "screened_on": self.date(decided)}  # fmt: skip
+                row = {
+                    "candidate_id": cid,
+                    "site": site,
+                    "referred_on": self.date(day),
+                    "screening_started_on": self.date(started) if k else None,
+                    "screened_on": self.date(decided),
+                }
                 if decided < self.cut:
                     row["outcome"] = "failed" if failed else "passed"
                     row["failed_criteria"] = ";".join(failed) or None
@@ -108,11 +113,16 @@ class _Export:
             if p.enrolled_day >= self.cut:
                 continue
             ended = not math.isnan(p.end_day) and p.end_day < self.cut
-            rows.append({
-                "subject_id": p.patient_id, "cohort": p.cohort_number, "enrolled_on": self.date(p.enrolled_day),
-                "body_weight_kg": round(p.body_weight_kg, WEIGHT_DECIMALS),
-                "status": p.status if ended else "ongoing", "status_on": self.date(p.end_day) if ended else None,
-            })  # fmt: skip
+            rows.append(
+                {
+                    "subject_id": p.patient_id,
+                    "cohort": p.cohort_number,
+                    "enrolled_on": self.date(p.enrolled_day),
+                    "body_weight_kg": round(p.body_weight_kg, WEIGHT_DECIMALS),
+                    "status": p.status if ended else "ongoing",
+                    "status_on": self.date(p.end_day) if ended else None,
+                }
+            )
         return rows
 
     def infusions(self) -> list[dict]:
@@ -130,8 +140,12 @@ class _Export:
                 wasted_lots[e.patient_id].update(lot for lot, _ in parse_lots_detail(e.detail))
             elif e.event == E.ADMITTED:
                 key = current[e.patient_id] = (e.patient_id, int(e.value))
-                rows[key] = {"subject_id": e.patient_id, "infusion": int(e.value), "admitted_on": self.date(e.day),
-                             "vials_discarded": wasted.pop(e.patient_id, 0) or None}  # fmt: skip
+                rows[key] = {
+                    "subject_id": e.patient_id,
+                    "infusion": int(e.value),
+                    "admitted_on": self.date(e.day),
+                    "vials_discarded": wasted.pop(e.patient_id, 0) or None,
+                }
             elif e.event == E.INFUSED:
                 row = rows[current[e.patient_id]]
                 row["infused_on"] = self.date(e.day)
@@ -144,9 +158,15 @@ class _Export:
         return list(rows.values())
 
     def adverse_events(self) -> list[dict]:
-        return [{"subject_id": e.patient_id, "onset_on": self.date(e.day),
-                 "name": e.detail.removesuffix(" (triggers review)"), "triggers_review": bool(e.value)}
-                for e in self.by_name[E.ADVERSE_EVENT]]  # fmt: skip
+        return [
+            {
+                "subject_id": e.patient_id,
+                "onset_on": self.date(e.day),
+                "name": e.detail.removesuffix(" (triggers review)"),
+                "triggers_review": bool(e.value),
+            }
+            for e in self.by_name[E.ADVERSE_EVENT]
+        ]
 
     def reviews(self) -> list[dict]:
         rows, open_rows = [], defaultdict(list)
@@ -174,17 +194,22 @@ class _Export:
                 continue
             filled = lot.filled_day < self.cut if not math.isnan(lot.filled_day) else False
             initial = lot.initial_stock
-            rows.append({
-                "lot_id": lot.lot_id, "initial_stock": initial,
-                "ordered_on": None if initial else self.date(lot.ordered_day),
-                "started_on": self._before(lot.started_day, initial),
-                "filled_on": self._before(lot.filled_day, initial),
-                "released_on": self.date(lot.released_day), "failed_on": self.date(lot.failed_day),
-                "expires_on": self.start + dt.timedelta(days=math.floor(lot.expiry_day)) if filled else None,
-                "vials": lot.vials if filled else None,
-                "vials_used": used[lot.lot_id] - wasted[lot.lot_id], "vials_discarded": wasted[lot.lot_id],
-                "vials_expired": expired[lot.lot_id],
-            })  # fmt: skip
+            rows.append(
+                {
+                    "lot_id": lot.lot_id,
+                    "initial_stock": initial,
+                    "ordered_on": None if initial else self.date(lot.ordered_day),
+                    "started_on": self._before(lot.started_day, initial),
+                    "filled_on": self._before(lot.filled_day, initial),
+                    "released_on": self.date(lot.released_day),
+                    "failed_on": self.date(lot.failed_day),
+                    "expires_on": self.start + dt.timedelta(days=math.floor(lot.expiry_day)) if filled else None,
+                    "vials": lot.vials if filled else None,
+                    "vials_used": used[lot.lot_id] - wasted[lot.lot_id],
+                    "vials_discarded": wasted[lot.lot_id],
+                    "vials_expired": expired[lot.lot_id],
+                }
+            )
         return rows
 
     def _before(self, day: float, initial: bool) -> dt.date | None:

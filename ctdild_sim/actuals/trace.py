@@ -52,8 +52,13 @@ def _by_opening(lines: list[Line]) -> list[Line]:
 
 def _last_day(actuals: Actuals, day) -> float:
     """The last day anything was recorded (an expiry, known in advance, aside)."""
-    dates = [value for lines in actuals.tables.values() for line in lines for column, value in line.row
-             if isinstance(value, dt.date) and column != "expires_on"]  # fmt: skip
+    dates = [
+        value
+        for lines in actuals.tables.values()
+        for line in lines
+        for column, value in line.row
+        if isinstance(value, dt.date) and column != "expires_on"
+    ]
     return day(max(dates)) if dates else 0.0
 
 
@@ -69,8 +74,9 @@ def _referrals(actuals: Actuals, scenario: Scenario, day) -> dict[str, tuple[Can
         for row in rows:
             if row.screening_started_on is not None:
                 started = day(row.screening_started_on)
-            screenings.append(ScreeningRecord(started, day(row.screened_on), row.outcome, row.criteria,
-                                              day(row.enrolled_on)))  # fmt: skip
+            screenings.append(
+                ScreeningRecord(started, day(row.screened_on), row.outcome, row.criteria, day(row.enrolled_on))
+            )
             if row.screened_on is not None:
                 started = day(row.screened_on) + window  # a rescreen's default start: the screen expired
         first = rows[0]
@@ -89,20 +95,27 @@ def _subjects(actuals: Actuals, day) -> dict[int, SubjectRecord]:
     for line in actuals.tables.get("subjects.csv", []):
         row: SubjectRow = line.row
         out[row.subject_id] = SubjectRecord(
-            candidate_id=row.subject_id, cohort=row.cohort - 1, enrolled_day=day(row.enrolled_on),
-            body_weight_kg=row.body_weight_kg, status=row.status, status_day=day(row.status_on),
+            candidate_id=row.subject_id,
+            cohort=row.cohort - 1,
+            enrolled_day=day(row.enrolled_on),
+            body_weight_kg=row.body_weight_kg,
+            status=row.status,
+            status_day=day(row.status_on),
             infusions=tuple(_infusion(i, day) for i in sorted(infusions[row.subject_id], key=lambda i: i.row.infusion)),
-            adverse_events=tuple(AdverseEventRecord(day(a.row.onset_on), a.row.name, a.row.triggers_review, a.source)
-                                 for a in sorted(events[row.subject_id], key=lambda a: a.row.onset_on)),
+            adverse_events=tuple(
+                AdverseEventRecord(day(a.row.onset_on), a.row.name, a.row.triggers_review, a.source)
+                for a in sorted(events[row.subject_id], key=lambda a: a.row.onset_on)
+            ),
             source=line.source,
-        )  # fmt: skip
+        )
     return out
 
 
 def _infusion(line: Line, day) -> InfusionRecord:
     i: InfusionRow = line.row
-    return InfusionRecord(day(i.admitted_on), day(i.infused_on), day(i.discharged_on), i.lot_id, i.vials,
-                          i.vials_discarded, line.source)  # fmt: skip
+    return InfusionRecord(
+        day(i.admitted_on), day(i.infused_on), day(i.discharged_on), i.lot_id, i.vials, i.vials_discarded, line.source
+    )
 
 
 def _review(line: Line, day) -> ReviewRecord:
@@ -112,8 +125,16 @@ def _review(line: Line, day) -> ReviewRecord:
 
 def _lot(row: LotRow, day) -> LotRecord:
     return LotRecord(
-        lot_id=row.lot_id, initial_stock=row.initial_stock, ordered_day=day(row.ordered_on),
-        started_day=day(row.started_on), filled_day=day(row.filled_on), released_day=day(row.released_on),
-        failed_day=day(row.failed_on), expiry_day=day(row.expires_on), vials=row.vials, used=row.vials_used,
-        discarded=row.vials_discarded, expired=row.vials_expired,
-    )  # fmt: skip
+        lot_id=row.lot_id,
+        initial_stock=row.initial_stock,
+        ordered_day=day(row.ordered_on),
+        started_day=day(row.started_on),
+        filled_day=day(row.filled_on),
+        released_day=day(row.released_on),
+        failed_day=day(row.failed_on),
+        expiry_day=day(row.expires_on),
+        vials=row.vials,
+        used=row.vials_used,
+        discarded=row.vials_discarded,
+        expired=row.vials_expired,
+    )

@@ -109,8 +109,9 @@ def _holds(annotation: object, kind: type) -> bool:
     return annotation is kind or any(_holds(arg, kind) for arg in typing.get_args(annotation))
 
 
-def _table_sheet(book: Workbook, title: str, model, ranges: dict[str, str], strict: dict[str, bool],
-                 cohorts: int) -> None:  # fmt: skip
+def _table_sheet(
+    book: Workbook, title: str, model, ranges: dict[str, str], strict: dict[str, bool], cohorts: int
+) -> None:
     sheet = book.create_sheet(title)
     required = set(required_columns(model))
     last = MAX_ROWS + 1
@@ -125,8 +126,7 @@ def _table_sheet(book: Workbook, title: str, model, ranges: dict[str, str], stri
         cells = f"{letter}2:{letter}{last}"
         key = COLUMN_LISTS.get((title, column))
         if key is not None:
-            check = DataValidation(type="list", formula1=ranges[key], allow_blank=True,
-                                   showErrorMessage=strict[key])  # fmt: skip
+            check = DataValidation(type="list", formula1=ranges[key], allow_blank=True, showErrorMessage=strict[key])
             check.error = f"{column}: pick a value from the list"
         elif _holds(info.annotation, dt.date):
             for row in range(2, 202):  # typed dates show as dates; more rows take the column's format
@@ -137,8 +137,9 @@ def _table_sheet(book: Workbook, title: str, model, ranges: dict[str, str], stri
             check = DataValidation(type="whole", operator="between", formula1="1", formula2=str(cohorts))
             check.error = f"cohort: a whole number from 1 to {cohorts}"
         elif info.annotation in (int, int | None):
-            check = DataValidation(type="whole", operator="between", formula1="0", formula2=str(MAX_ID),
-                                   allow_blank=True)  # fmt: skip
+            check = DataValidation(
+                type="whole", operator="between", formula1="0", formula2=str(MAX_ID), allow_blank=True
+            )
             check.error = f"{column}: a whole number"
         else:
             continue

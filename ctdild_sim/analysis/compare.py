@@ -49,10 +49,12 @@ MEASURES = {
 }
 """Per-replicate totals compared by their mean paired difference."""
 
+# fmt: off
 DIFFERENCE_COLUMNS = [
     "scenario", "reference", "measure", "label", "statistic", "unit", "estimate", "ci_low", "ci_high",
     "unpaired_ci_low", "unpaired_ci_high", "pairs", "pairs_both_reached",
-]  # fmt: skip
+]
+# fmt: on
 
 
 @dataclass(frozen=True)
@@ -154,13 +156,20 @@ def milestone_quantiles(metrics: dict[str, pd.DataFrame], scenarios: dict[str, S
         labels = milestone_labels(scenario)
         for column in milestone_columns(len(scenario.cohorts)):
             p10, p50, p90 = censored_quantiles(frame[column])
-            rows.append({
-                "scenario": name, "milestone": column, "label": labels[column],
-                "reached": float(frame[column].notna().mean()),
-                "p10_day": p10, "p50_day": p50, "p90_day": p90,
-                "p10_date": to_date(scenario.start_date, p10), "p50_date": to_date(scenario.start_date, p50),
-                "p90_date": to_date(scenario.start_date, p90),
-            })  # fmt: skip
+            rows.append(
+                {
+                    "scenario": name,
+                    "milestone": column,
+                    "label": labels[column],
+                    "reached": float(frame[column].notna().mean()),
+                    "p10_day": p10,
+                    "p50_day": p50,
+                    "p90_day": p90,
+                    "p10_date": to_date(scenario.start_date, p10),
+                    "p50_date": to_date(scenario.start_date, p50),
+                    "p90_date": to_date(scenario.start_date, p90),
+                }
+            )
     return pd.DataFrame(rows)
 
 
@@ -186,23 +195,44 @@ def milestone_differences(
         labels = milestone_labels(scenario)
 
         def add(measure: str, label: str, statistic: str, unit: str, diff: Difference, name: str = name) -> None:
-            rows.append({
-                "scenario": name, "reference": reference, "measure": measure, "label": label,
-                "statistic": statistic, "unit": unit, "estimate": diff.estimate, "ci_low": diff.low,
-                "ci_high": diff.high, "unpaired_ci_low": diff.unpaired_low, "unpaired_ci_high": diff.unpaired_high,
-                "pairs": diff.pairs, "pairs_both_reached": diff.both_reached,
-            })  # fmt: skip
+            rows.append(
+                {
+                    "scenario": name,
+                    "reference": reference,
+                    "measure": measure,
+                    "label": label,
+                    "statistic": statistic,
+                    "unit": unit,
+                    "estimate": diff.estimate,
+                    "ci_low": diff.low,
+                    "ci_high": diff.high,
+                    "unpaired_ci_low": diff.unpaired_low,
+                    "unpaired_ci_high": diff.unpaired_high,
+                    "pairs": diff.pairs,
+                    "pairs_both_reached": diff.both_reached,
+                }
+            )
 
         shared = [c for c in milestone_columns(len(scenario.cohorts)) if c in ref_frame.columns]
         for column, diff in quantile_differences(ref_frame, frame, shared, 0.5, _rng(seed, i)).items():
             add(column, labels.get(column, column), "P50 difference", "days", diff)
         ref_reached, reached = (f["lplv_day"].notna().astype(float) for f in (ref_frame, frame))
-        add("lplv_reached", "P(last patient last visit reached)", "difference in probability", "probability",
-            mean_difference(ref_reached, reached))  # fmt: skip
+        add(
+            "lplv_reached",
+            "P(last patient last visit reached)",
+            "difference in probability",
+            "probability",
+            mean_difference(ref_reached, reached),
+        )
         done = _done_by_registered(ref_frame, scenarios[reference]), _done_by_registered(frame, scenario)
         if done[0] is not None and done[1] is not None:
-            add("p_done_by_registered_date", "P(LPLV by registered completion)", "difference in probability",
-                "probability", mean_difference(done[0], done[1]))  # fmt: skip
+            add(
+                "p_done_by_registered_date",
+                "P(LPLV by registered completion)",
+                "difference in probability",
+                "probability",
+                mean_difference(done[0], done[1]),
+            )
         for column, (label, unit) in MEASURES.items():
             add(column, label, "mean difference", unit, mean_difference(ref_frame[column], frame[column]))
     return pd.DataFrame(rows, columns=DIFFERENCE_COLUMNS)
@@ -223,22 +253,26 @@ def headline(metrics: dict[str, pd.DataFrame], scenarios: dict[str, Scenario]) -
         scenario = scenarios[name]
         done = _done_by_registered(frame, scenario)
         lplv_p50 = censored_quantiles(frame["lplv_day"], (0.5,))[0]
-        rows.append({
-            "scenario": name,
-            "replicates": len(frame),
-            "p_done_by_registered_date": float(done.mean()) if done is not None else math.nan,
-            "p_lplv_reached": float(frame["lplv_day"].notna().mean()),
-            "lplv_p50_day": lplv_p50,
-            "lplv_p50_date": to_date(scenario.start_date, lplv_p50),
-            "p_stopped_early": float(frame["stopped_early"].mean()),
-            "p_product_wait": stockout_risk(frame),
-            "mean_pause_days": float(frame["pause_days"].mean()),
-        })  # fmt: skip
+        rows.append(
+            {
+                "scenario": name,
+                "replicates": len(frame),
+                "p_done_by_registered_date": float(done.mean()) if done is not None else math.nan,
+                "p_lplv_reached": float(frame["lplv_day"].notna().mean()),
+                "lplv_p50_day": lplv_p50,
+                "lplv_p50_date": to_date(scenario.start_date, lplv_p50),
+                "p_stopped_early": float(frame["stopped_early"].mean()),
+                "p_product_wait": stockout_risk(frame),
+                "mean_pause_days": float(frame["pause_days"].mean()),
+            }
+        )
     return pd.DataFrame(rows)
 
 
+# fmt: off
 SCREENING_COLUMNS = ["scenario", "reference", "criterion", "reference_share", "share_of_screened", "estimate",
-                     "ci_low", "ci_high", "pairs"]  # fmt: skip
+                     "ci_low", "ci_high", "pairs"]
+# fmt: on
 
 
 def screen_failure_differences(metrics: dict[str, pd.DataFrame]) -> pd.DataFrame:
@@ -255,8 +289,17 @@ def screen_failure_differences(metrics: dict[str, pd.DataFrame]) -> pd.DataFrame
         for criterion in CRITERION_NAMES:
             column = screen_failure_column(criterion)
             d = mean_difference(reference[column].astype(float), other[column].astype(float))
-            rows.append({"scenario": name, "reference": names[0], "criterion": criterion,
-                         "reference_share": reference[column].sum() / screened[0] if screened[0] else math.nan,
-                         "share_of_screened": other[column].sum() / screened[1] if screened[1] else math.nan,
-                         "estimate": d.estimate, "ci_low": d.low, "ci_high": d.high, "pairs": d.pairs})  # fmt: skip
+            rows.append(
+                {
+                    "scenario": name,
+                    "reference": names[0],
+                    "criterion": criterion,
+                    "reference_share": reference[column].sum() / screened[0] if screened[0] else math.nan,
+                    "share_of_screened": other[column].sum() / screened[1] if screened[1] else math.nan,
+                    "estimate": d.estimate,
+                    "ci_low": d.low,
+                    "ci_high": d.high,
+                    "pairs": d.pairs,
+                }
+            )
     return pd.DataFrame(rows, columns=SCREENING_COLUMNS)

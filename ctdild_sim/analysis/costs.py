@@ -36,8 +36,14 @@ def lot_costs(lots: pd.DataFrame, costs: Costs) -> pd.DataFrame:
     per_vial = np.divide(cost, vials, out=np.zeros_like(cost), where=vials > 0)
     failed_unfilled = lots["failed_day"].notna().to_numpy() & (vials == 0)
     waste = np.where(failed_unfilled, cost, wasted * per_vial)
-    return pd.DataFrame({"replicate": lots["replicate"].to_numpy(), "lot_id": lots["lot_id"].to_numpy(),
-                         "cost": cost, "waste_cost": waste})  # fmt: skip
+    return pd.DataFrame(
+        {
+            "replicate": lots["replicate"].to_numpy(),
+            "lot_id": lots["lot_id"].to_numpy(),
+            "cost": cost,
+            "waste_cost": waste,
+        }
+    )
 
 
 def replicate_costs(metrics: pd.DataFrame, lots: pd.DataFrame, scenario: Scenario) -> pd.DataFrame:

@@ -86,8 +86,9 @@ def forecast_milestones(metrics: pd.DataFrame, scenario: Scenario, records: Obse
     table = milestone_summary(metrics, scenario)
     observed = observed_milestones(records.history, len(scenario.cohorts))
     table["status"] = ["observed" if m in observed else "forecast" for m in table["milestone"]]
-    table["observed_date"] = [to_date(scenario.start_date, observed[m]) if m in observed else None
-                              for m in table["milestone"]]  # fmt: skip
+    table["observed_date"] = [
+        to_date(scenario.start_date, observed[m]) if m in observed else None for m in table["milestone"]
+    ]
     return table
 
 
@@ -116,26 +117,45 @@ def plan_vs_actual(
         q = censored_quantiles(days)
         actual = observed.get(column, math.nan)
         reached = math.nan if column in observed else float(np.mean(np.nan_to_num(days, nan=np.inf) < restart))
-        rows.append({
-            "kind": "milestone", "measure": column, "label": labels[column], "actual_day": actual,
-            "actual_date": to_date(start, actual), "actual_count": math.nan,
-            "plan_p10": q[0], "plan_p50": q[1], "plan_p90": q[2],
-            **{f"plan_p{p}_date": to_date(start, v) for p, v in zip((10, 50, 90), q, strict=True)},
-            "percentile": percentile(days, actual) if column in observed else math.nan,
-            "plan_p_reached_by_as_of": reached,
-        })  # fmt: skip
+        rows.append(
+            {
+                "kind": "milestone",
+                "measure": column,
+                "label": labels[column],
+                "actual_day": actual,
+                "actual_date": to_date(start, actual),
+                "actual_count": math.nan,
+                "plan_p10": q[0],
+                "plan_p50": q[1],
+                "plan_p90": q[2],
+                **{f"plan_p{p}_date": to_date(start, v) for p, v in zip((10, 50, 90), q, strict=True)},
+                "percentile": percentile(days, actual) if column in observed else math.nan,
+                "plan_p_reached_by_as_of": reached,
+            }
+        )
     actual_counts = counts_by(records.history, restart)
     for name in COUNTED_BY:
         column = f"{name}_by_day"
         values = plan[column].to_numpy(dtype=float)
         q = [float(np.quantile(values, x, method="inverted_cdf")) for x in QUANTILES]
-        rows.append({
-            "kind": "count", "measure": name, "label": COUNT_LABELS[name], "actual_day": math.nan,
-            "actual_date": None, "actual_count": float(actual_counts[column]),
-            "plan_p10": q[0], "plan_p50": q[1], "plan_p90": q[2],
-            "plan_p10_date": None, "plan_p50_date": None, "plan_p90_date": None,
-            "percentile": percentile(values, actual_counts[column]), "plan_p_reached_by_as_of": math.nan,
-        })  # fmt: skip
+        rows.append(
+            {
+                "kind": "count",
+                "measure": name,
+                "label": COUNT_LABELS[name],
+                "actual_day": math.nan,
+                "actual_date": None,
+                "actual_count": float(actual_counts[column]),
+                "plan_p10": q[0],
+                "plan_p50": q[1],
+                "plan_p90": q[2],
+                "plan_p10_date": None,
+                "plan_p50_date": None,
+                "plan_p90_date": None,
+                "percentile": percentile(values, actual_counts[column]),
+                "plan_p_reached_by_as_of": math.nan,
+            }
+        )
     return pd.DataFrame(rows)
 
 
@@ -192,12 +212,30 @@ def stock_on_hand(records: Observed, start: dt.date, as_of: dt.date) -> pd.DataF
         else:
             where = "ordered"
         on_hand = lot.free if where == "released" else 0
-        rows.append({
-            "lot_id": lot.lot_id, "status": where, "vials": lot.vials, "used": lot.used, "wasted": lot.wasted,
-            "expired": lot.expired, "on_hand": on_hand,
-            "released_date": to_date(start, lot.released_day), "expiry_date": to_date(start, lot.expiry_day),
-            "days_to_expiry": lot.expiry_day - today if on_hand else math.nan,
-        })  # fmt: skip
-    columns = ["lot_id", "status", "vials", "used", "wasted", "expired", "on_hand", "released_date", "expiry_date",
-               "days_to_expiry"]  # fmt: skip
+        rows.append(
+            {
+                "lot_id": lot.lot_id,
+                "status": where,
+                "vials": lot.vials,
+                "used": lot.used,
+                "wasted": lot.wasted,
+                "expired": lot.expired,
+                "on_hand": on_hand,
+                "released_date": to_date(start, lot.released_day),
+                "expiry_date": to_date(start, lot.expiry_day),
+                "days_to_expiry": lot.expiry_day - today if on_hand else math.nan,
+            }
+        )
+    columns = [
+        "lot_id",
+        "status",
+        "vials",
+        "used",
+        "wasted",
+        "expired",
+        "on_hand",
+        "released_date",
+        "expiry_date",
+        "days_to_expiry",
+    ]
     return pd.DataFrame(rows, columns=columns)

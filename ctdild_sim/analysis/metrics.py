@@ -24,10 +24,21 @@ from ctdild_sim.sim.events import EventName as E
 NAN = math.nan
 
 
-_READ = frozenset(e.value for e in (
-    E.SCREEN_PASSED, E.SCREEN_FAILED, E.INFUSED, E.COHORT_ENROLLED, E.GATE_PASSED, E.PAUSE_STARTED, E.PAUSE_ENDED,
-    E.TRIAL_STOPPED, E.ENROLLED, E.TRIAL_COMPLETED,
-))  # fmt: skip
+_READ = frozenset(
+    e.value
+    for e in (
+        E.SCREEN_PASSED,
+        E.SCREEN_FAILED,
+        E.INFUSED,
+        E.COHORT_ENROLLED,
+        E.GATE_PASSED,
+        E.PAUSE_STARTED,
+        E.PAUSE_ENDED,
+        E.TRIAL_STOPPED,
+        E.ENROLLED,
+        E.TRIAL_COMPLETED,
+    )
+)
 """Events whose day, detail or value a metric reads (the rest are only counted)."""
 # plain-string constants for the loop below: looking an enum member up costs more than comparing
 _INFUSED, _SCREEN_FAILED, _COHORT_ENROLLED, _GATE_PASSED = (
@@ -141,10 +152,16 @@ def replicate_metrics(result: ReplicateResult, scenario: Scenario) -> dict[str, 
     return record
 
 
-LEAN_KEEP = _READ | frozenset(e.value for e in (
-    E.REFERRED,  # progress bands and counts by a day
-    E.VIALS_THAWED, E.VIALS_WASTED, E.LOT_RELEASED, E.VIALS_EXPIRED,  # weekly supply, stock-days
-))  # fmt: skip
+LEAN_KEEP = _READ | frozenset(
+    e.value
+    for e in (
+        E.REFERRED,  # progress bands and counts by a day
+        E.VIALS_THAWED,
+        E.VIALS_WASTED,
+        E.LOT_RELEASED,
+        E.VIALS_EXPIRED,  # weekly supply, stock-days
+    )
+)
 """The events whose rows a replicate with no kept records logs (``LeanEventLog``): everything its
 metrics, demand series and progress read; the others are only counted."""
 

@@ -123,11 +123,21 @@ def ranking(metrics: pd.DataFrame, scenario: Scenario, seed: int, resamples: int
         for name in inputs:
             x = metrics[name].to_numpy(dtype=float)
             index, low, high = index_with_interval(x, y, bins, weights)
-            rows.append({"outcome": outcome.key, "outcome_label": outcome.label, "input": name.removeprefix(DRAWN),
-                         "index": index, "index_low": float(low), "index_high": float(high), "replicates": n,
-                         "bins": bins})  # fmt: skip
-    frame = pd.DataFrame(rows, columns=["outcome", "outcome_label", "input", "index", "index_low", "index_high",
-                                        "replicates", "bins"])  # fmt: skip
+            rows.append(
+                {
+                    "outcome": outcome.key,
+                    "outcome_label": outcome.label,
+                    "input": name.removeprefix(DRAWN),
+                    "index": index,
+                    "index_low": float(low),
+                    "index_high": float(high),
+                    "replicates": n,
+                    "bins": bins,
+                }
+            )
+    frame = pd.DataFrame(
+        rows, columns=["outcome", "outcome_label", "input", "index", "index_low", "index_high", "replicates", "bins"]
+    )
     order = {o.key: i for i, o in enumerate(RANKED_OUTCOMES)}
     frame["_o"] = frame["outcome"].map(order)
     return frame.sort_values(["_o", "index"], ascending=[True, False]).drop(columns="_o").reset_index(drop=True)

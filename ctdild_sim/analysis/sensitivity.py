@@ -69,8 +69,9 @@ def outcome_value(metrics: pd.DataFrame, scenario: Scenario, outcome: Outcome) -
     return float(outcome.value(metrics, scenario).mean())
 
 
-def paired_change(base: pd.DataFrame, arm: pd.DataFrame, scenario: Scenario, outcome: Outcome,
-                  rng: np.random.Generator) -> Difference:  # fmt: skip
+def paired_change(
+    base: pd.DataFrame, arm: pd.DataFrame, scenario: Scenario, outcome: Outcome, rng: np.random.Generator
+) -> Difference:
     """The arm's outcome minus the base's, paired by replicate, with its 95% interval (a paired
     bootstrap for quantiles, the normal interval of the paired mean otherwise)."""
     a = base.sort_values("replicate").reset_index(drop=True)
@@ -85,11 +86,13 @@ def paired_change(base: pd.DataFrame, arm: pd.DataFrame, scenario: Scenario, out
     return mean_difference(va, vb)
 
 
+# fmt: off
 TORNADO_COLUMNS = [
     "parameter", "outcome", "outcome_label", "unit", "base_value", "low_value", "high_value", "base_outcome",
     "base_outcome_text", "low_change", "low_ci_low", "low_ci_high", "high_change", "high_ci_low", "high_ci_high",
     "swing", "pairs",
-]  # fmt: skip
+]
+# fmt: on
 
 
 def outcome_text(value: float, outcome: Outcome, scenario: Scenario) -> str:
@@ -103,8 +106,13 @@ def outcome_text(value: float, outcome: Outcome, scenario: Scenario) -> str:
     return f"{value:.1%}" if outcome.unit == "probability" else f"{value:.2f}"
 
 
-def tornado(base: pd.DataFrame, arms: dict[tuple[str, str], tuple[float, pd.DataFrame]], scenario: Scenario,
-            base_values: dict[str, float], seed: int) -> pd.DataFrame:  # fmt: skip
+def tornado(
+    base: pd.DataFrame,
+    arms: dict[tuple[str, str], tuple[float, pd.DataFrame]],
+    scenario: Scenario,
+    base_values: dict[str, float],
+    seed: int,
+) -> pd.DataFrame:
     """One row per assumption and outcome: the change at the low and at the high value with their
     paired 95% intervals, and the swing (the larger of the two changes' sizes), sorted within each
     outcome by swing, largest first. ``arms``: (assumption, "low"/"high") -> (value, metrics)."""
@@ -114,14 +122,27 @@ def tornado(base: pd.DataFrame, arms: dict[tuple[str, str], tuple[float, pd.Data
         rng = np.random.default_rng([seed, 7919, k])  # the bootstrap's own stream, apart from the replicates'
         reference = outcome_value(base, scenario, outcome)
         for path in assumptions:
-            row = {"parameter": path, "outcome": outcome.key, "outcome_label": outcome.label, "unit": outcome.unit,
-                   "base_value": base_values[path], "base_outcome": reference,
-                   "base_outcome_text": outcome_text(reference, outcome, scenario)}  # fmt: skip
+            row = {
+                "parameter": path,
+                "outcome": outcome.key,
+                "outcome_label": outcome.label,
+                "unit": outcome.unit,
+                "base_value": base_values[path],
+                "base_outcome": reference,
+                "base_outcome_text": outcome_text(reference, outcome, scenario),
+            }
             for end in ("low", "high"):
                 value, metrics = arms[(path, end)]
                 d = paired_change(base, metrics, scenario, outcome, rng)
-                row.update({f"{end}_value": value, f"{end}_change": d.estimate, f"{end}_ci_low": d.low,
-                            f"{end}_ci_high": d.high, "pairs": d.pairs})  # fmt: skip
+                row.update(
+                    {
+                        f"{end}_value": value,
+                        f"{end}_change": d.estimate,
+                        f"{end}_ci_low": d.low,
+                        f"{end}_ci_high": d.high,
+                        "pairs": d.pairs,
+                    }
+                )
             changes = np.array([row["low_change"], row["high_change"]], dtype=float)
             row["swing"] = float(np.nanmax(np.abs(changes))) if not np.isnan(changes).all() else np.nan
             rows.append(row)

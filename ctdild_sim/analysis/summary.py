@@ -152,19 +152,25 @@ def run_warnings(metrics: pd.DataFrame) -> list[str]:
     out = []
     screened = int(metrics["n_screened"].sum())
     if int(metrics["n_referred"].sum()) == 0:
-        out.append(f"No candidate was referred in any of the {n:,} replicates: check the sites (activation, "
-                   "referral rate, never_enrols_probability).")  # fmt: skip
+        out.append(
+            f"No candidate was referred in any of the {n:,} replicates: check the sites (activation, "
+            "referral rate, never_enrols_probability)."
+        )
     elif screened and int(metrics["n_screen_failed"].sum()) == screened:
         top = screen_failure_summary(metrics).iloc[0]
-        out.append(f"Every one of the {screened:,} candidates screened in {n:,} replicates failed screening, so "
-                   f"nobody can be enrolled: check the population (most failed {top.criterion}: "
-                   f"{top.text}).")  # fmt: skip
+        out.append(
+            f"Every one of the {screened:,} candidates screened in {n:,} replicates failed screening, so "
+            f"nobody can be enrolled: check the population (most failed {top.criterion}: "
+            f"{top.text})."
+        )
     if int(metrics["n_enrolled"].sum()) == 0:
         out.append(f"No subject was enrolled in any of the {n:,} replicates: every milestone is 'not reached'.")
     elif metrics["lplv_day"].isna().all():
         stopped = int(metrics["stopped_early"].sum())
-        out.append(f"No replicate reached last patient last visit ({stopped:,} of {n:,} stopped early, the rest ran "
-                   "past the horizon): the trial never completes under this scenario.")  # fmt: skip
+        out.append(
+            f"No replicate reached last patient last visit ({stopped:,} of {n:,} stopped early, the rest ran "
+            "past the horizon): the trial never completes under this scenario."
+        )
     return out
 
 

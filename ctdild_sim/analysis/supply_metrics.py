@@ -20,16 +20,20 @@ from ctdild_sim.scenario.product import Product
 from ctdild_sim.sim.events import EventName as E
 from ctdild_sim.supply.inventory import Lot
 
+# fmt: off
 LOT_COLUMNS = [
     "replicate", "lot_id", "initial_stock", "ordered_day", "started_day", "filled_day", "released_day",
     "failed_day", "expiry_day", "yield_cells", "vials", "vials_used", "vials_wasted", "vials_expired",
     "vials_destroyed", "vials_on_hand",
-]  # fmt: skip
+]
+# fmt: on
 
+# fmt: off
 WEEKLY_COLUMNS = [
     "replicate", "week", "week_start_day", "vials_thawed", "vials_used", "vials_wasted", "cells_infused",
     "vials_released", "vials_expired", "vials_in_stock",
-]  # fmt: skip
+]
+# fmt: on
 
 
 def supply_metrics(result: ReplicateResult, product: Product | None, counts: Counter[str]) -> dict[str, float | int]:
@@ -87,11 +91,27 @@ class ReplicateLots(NamedTuple):
 def lot_table(results: Iterable[ReplicateResult | ReplicateLots]) -> pd.DataFrame:
     """One row per lot of each replicate."""
     rows = [
-        (r.replicate, lot.lot_id, lot.initial_stock, lot.ordered_day, lot.started_day, lot.filled_day,
-         lot.released_day, lot.failed_day, lot.expiry_day, lot.yield_cells, lot.vials, lot.used, lot.wasted,
-         lot.expired, lot.destroyed, lot.on_hand)
-        for r in results for lot in r.lots
-    ]  # fmt: skip
+        (
+            r.replicate,
+            lot.lot_id,
+            lot.initial_stock,
+            lot.ordered_day,
+            lot.started_day,
+            lot.filled_day,
+            lot.released_day,
+            lot.failed_day,
+            lot.expiry_day,
+            lot.yield_cells,
+            lot.vials,
+            lot.used,
+            lot.wasted,
+            lot.expired,
+            lot.destroyed,
+            lot.on_hand,
+        )
+        for r in results
+        for lot in r.lots
+    ]
     return pd.DataFrame(rows, columns=LOT_COLUMNS)
 
 

@@ -25,12 +25,19 @@ def lot_starts(lots: pd.DataFrame, replicates: int, start: dt.date) -> pd.DataFr
     for k, group in ordered.groupby("k"):
         days = group["ordered_day"].to_numpy()
         p10, p50, p90 = (float(np.quantile(days, q, method="inverted_cdf")) for q in QUANTILES)
-        rows.append({
-            "lot": int(k), "needed_in": len(group) / replicates,
-            "p10_day": p10, "p50_day": p50, "p90_day": p90,
-            "p10_date": to_date(start, p10), "p50_date": to_date(start, p50), "p90_date": to_date(start, p90),
-            "failed": float(group["failed_day"].notna().mean()),
-        })  # fmt: skip
+        rows.append(
+            {
+                "lot": int(k),
+                "needed_in": len(group) / replicates,
+                "p10_day": p10,
+                "p50_day": p50,
+                "p90_day": p90,
+                "p10_date": to_date(start, p10),
+                "p50_date": to_date(start, p50),
+                "p90_date": to_date(start, p90),
+                "failed": float(group["failed_day"].notna().mean()),
+            }
+        )
     return pd.DataFrame(rows, columns=LOT_START_COLUMNS)
 
 
@@ -52,8 +59,9 @@ def supply_overview(metrics: pd.DataFrame) -> dict[str, float]:
     q = {f"p{int(x * 100)}": x for x in QUANTILES}
 
     def quantiles(column: str) -> dict[str, float]:
-        return {f"{column}_{name}": float(np.quantile(metrics[column], x, method="inverted_cdf"))
-                for name, x in q.items()}  # fmt: skip
+        return {
+            f"{column}_{name}": float(np.quantile(metrics[column], x, method="inverted_cdf")) for name, x in q.items()
+        }
 
     risk = stockout_risk(metrics)
     out = {
@@ -92,8 +100,9 @@ def month_ends(start: dt.date, periods: pd.Series) -> pd.DataFrame:
     day at its end (counts "by the end of the month" take events before that day)."""
     ends = pd.PeriodIndex(periods.astype(str), freq="M").end_time.normalize()
     dates = [d.date() for d in ends]
-    return pd.DataFrame({"period": periods.to_numpy(), "end_date": dates,
-                         "end_day": [float((d - start).days + 1) for d in dates]})  # fmt: skip
+    return pd.DataFrame(
+        {"period": periods.to_numpy(), "end_date": dates, "end_day": [float((d - start).days + 1) for d in dates]}
+    )
 
 
 def cumulative_released(lots: pd.DataFrame, replicates: int, start: dt.date, periods: pd.Series) -> pd.DataFrame:
@@ -122,8 +131,11 @@ def monthly_lot_events(lots: pd.DataFrame, replicates: int, start: dt.date, peri
     made = lots[~lots["initial_stock"]]
     expired = lots[lots["vials_expired"].fillna(0) > 0]
     out = ends.copy()
-    for name, days in (("released", made["released_day"]), ("failed", made["failed_day"]),
-                       ("expired", expired["expiry_day"])):  # fmt: skip
+    for name, days in (
+        ("released", made["released_day"]),
+        ("failed", made["failed_day"]),
+        ("expired", expired["expiry_day"]),
+    ):
         counts, _ = np.histogram(days.dropna().to_numpy(dtype=float), bins=edges)
         out[f"lots_{name}"] = counts / max(replicates, 1)
     return out
@@ -142,6 +154,13 @@ def waste_by_cause(metrics: pd.DataFrame) -> pd.DataFrame:
     for column, cause in WASTE_CAUSES.items():
         values = metrics[column].to_numpy(dtype=float)
         p50, p90 = np.quantile(values, [0.5, 0.9], method="inverted_cdf")
-        rows.append({"cause": cause, "mean_vials": values.mean(), "p50_vials": p50, "p90_vials": p90,
-                     "share_with_any": float((values > 0).mean())})  # fmt: skip
+        rows.append(
+            {
+                "cause": cause,
+                "mean_vials": values.mean(),
+                "p50_vials": p50,
+                "p90_vials": p90,
+                "share_with_any": float((values > 0).mean()),
+            }
+        )
     return pd.DataFrame(rows)

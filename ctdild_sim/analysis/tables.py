@@ -83,12 +83,14 @@ def events_table(results: Iterable[ReplicateResult], start: dt.date) -> pd.DataF
     return frame[EVENT_COLUMNS]
 
 
+# fmt: off
 PATIENT_COLUMNS = [
     "replicate", "patient_id", "site", "cohort", "enrolled_day", "waited_for_slot_days",
     "first_infusion_day", "last_infusion_day", "planned_infusions", "infusions_given", "cells_infused",
     "vials_per_dose", "bed_wait_days", "product_wait_days", "hold_completed", "status", "end_day", "age",
     "female", "ctd_type", "ild_profile", "body_weight_kg", "observed",
-]  # fmt: skip
+]
+# fmt: on
 
 
 UNRECORDED = (None, None, None, None)
@@ -97,13 +99,31 @@ UNRECORDED = (None, None, None, None)
 
 def patients_table(results: Iterable[ReplicateResult]) -> pd.DataFrame:
     rows = [
-        (r.replicate, p.patient_id, p.site, p.cohort_number, p.enrolled_day, p.waited_for_slot_days,
-         p.first_infusion_day, p.last_infusion_day, p.planned_infusions, p.infusions_given, p.cells_infused,
-         p.vials_per_dose, p.bed_wait_days, p.product_wait_days, p.hold_completed, p.status, p.end_day,
-         *(UNRECORDED if (c := p.record) is None else (c.age, c.female, c.ctd_type, c.ild_profile)),
-         p.body_weight_kg, p.enrolled_day < r.restart_day)
-        for r in results for p in r.patients
-    ]  # fmt: skip
+        (
+            r.replicate,
+            p.patient_id,
+            p.site,
+            p.cohort_number,
+            p.enrolled_day,
+            p.waited_for_slot_days,
+            p.first_infusion_day,
+            p.last_infusion_day,
+            p.planned_infusions,
+            p.infusions_given,
+            p.cells_infused,
+            p.vials_per_dose,
+            p.bed_wait_days,
+            p.product_wait_days,
+            p.hold_completed,
+            p.status,
+            p.end_day,
+            *(UNRECORDED if (c := p.record) is None else (c.age, c.female, c.ctd_type, c.ild_profile)),
+            p.body_weight_kg,
+            p.enrolled_day < r.restart_day,
+        )
+        for r in results
+        for p in r.patients
+    ]
     return pd.DataFrame(rows, columns=PATIENT_COLUMNS)
 
 

@@ -161,8 +161,10 @@ class DeathFactorTarget(Target):
     """A drawn factor on every ILD profile's death hazard."""
 
     def change(self, scenario: Scenario, factor: float, extra: dict) -> Change | None:
-        profiles = {name: p.model_copy(update={"death_hazard_per_year": p.death_hazard_per_year * factor})
-                    for name, p in scenario.population.ild_profiles.items()}  # fmt: skip
+        profiles = {
+            name: p.model_copy(update={"death_hazard_per_year": p.death_hazard_per_year * factor})
+            for name, p in scenario.population.ild_profiles.items()
+        }
         return ("population", "ild_profiles"), profiles
 
 
@@ -180,8 +182,9 @@ class Posterior:
         content = pickle.dumps((self.assumptions, self.learned), protocol=pickle.HIGHEST_PROTOCOL)
         object.__setattr__(self, "digest", hashlib.blake2b(content, digest_size=16).digest())
 
-    def draw(self, scenario: Scenario, rng: np.random.Generator,
-             record: dict[str, float] | None = None) -> tuple[Scenario, float | None]:  # fmt: skip
+    def draw(
+        self, scenario: Scenario, rng: np.random.Generator, record: dict[str, float] | None = None
+    ) -> tuple[Scenario, float | None]:
         """One replicate's scenario, and the share of candidates who pass screening it draws;
         ``record`` gets each drawn value (a site's rate is recorded by the replicate itself)."""
         extra: dict = {}
@@ -202,13 +205,36 @@ class Posterior:
     def table(self) -> pd.DataFrame:
         """Prior against posterior, one row per assumption."""
         return pd.DataFrame(
-            [{"assumption": a.key, "label": a.label, "unit": a.unit, "planned": a.planned,
-              "prior_mean": a.prior[0], "prior_low": a.prior[1], "prior_high": a.prior[2], "data": a.data,
-              "posterior_mean": a.posterior[0], "posterior_low": a.posterior[1], "posterior_high": a.posterior[2]}
-             for a in self.assumptions],
-            columns=["assumption", "label", "unit", "planned", "prior_mean", "prior_low", "prior_high", "data",
-                     "posterior_mean", "posterior_low", "posterior_high"],
-        )  # fmt: skip
+            [
+                {
+                    "assumption": a.key,
+                    "label": a.label,
+                    "unit": a.unit,
+                    "planned": a.planned,
+                    "prior_mean": a.prior[0],
+                    "prior_low": a.prior[1],
+                    "prior_high": a.prior[2],
+                    "data": a.data,
+                    "posterior_mean": a.posterior[0],
+                    "posterior_low": a.posterior[1],
+                    "posterior_high": a.posterior[2],
+                }
+                for a in self.assumptions
+            ],
+            columns=[
+                "assumption",
+                "label",
+                "unit",
+                "planned",
+                "prior_mean",
+                "prior_low",
+                "prior_high",
+                "data",
+                "posterior_mean",
+                "posterior_low",
+                "posterior_high",
+            ],
+        )
 
 
 def learn(scenario: Scenario, trace: Trace | None = None, observed: Observed | None = None) -> Posterior:
@@ -310,8 +336,16 @@ def _site_rate(scenario: Scenario, index: int, name: str, evidence: Evidence | N
         post_summary = _summary(posterior)
 
     target = SiteTarget(posterior, (), index, name, never, site.referral_rate_per_month)
-    return Assumption(f"sites.{name}.referral_rate_per_month", f"Referral rate, {name}", "/month", planned,
-                      summary, post_summary, data, target)  # fmt: skip
+    return Assumption(
+        f"sites.{name}.referral_rate_per_month",
+        f"Referral rate, {name}",
+        "/month",
+        planned,
+        summary,
+        post_summary,
+        data,
+        target,
+    )
 
 
 # -- who passes screening -------------------------------------------------------------------------
@@ -350,13 +384,26 @@ def _eligibility(scenario: Scenario, evidence: Evidence | None) -> Assumption:
     if evidence is not None and sum(evidence.screened):
         passed, failed = evidence.screened
         posterior = prior.update(passed, passed + failed)
-        top = ", ".join(f"{c} {n / failed:.0%} (model {failure_shares.get(c, 0):.0%})"
-                        for c, n in evidence.criteria.most_common(3)) if failed else ""  # fmt: skip
+        top = (
+            ", ".join(
+                f"{c} {n / failed:.0%} (model {failure_shares.get(c, 0):.0%})"
+                for c, n in evidence.criteria.most_common(3)
+            )
+            if failed
+            else ""
+        )
         data = f"{passed} of {passed + failed} candidates passed" + (f"; failures: {top}" if top else "")
 
-    return Assumption("population (share passing screening)", "Share of candidates passing screening", "share",
-                      f"{share:.1%} (the population model)", _summary(prior), _summary(posterior), data,
-                      EligibilityTarget(posterior))  # fmt: skip
+    return Assumption(
+        "population (share passing screening)",
+        "Share of candidates passing screening",
+        "share",
+        f"{share:.1%} (the population model)",
+        _summary(prior),
+        _summary(posterior),
+        data,
+        EligibilityTarget(posterior),
+    )
 
 
 # -- durations and lot yield -----------------------------------------------------------------------
@@ -373,12 +420,30 @@ def _scales(scenario: Scenario, evidence: Evidence | None) -> list[Assumption]:
         out.append(_scale(scenario, path, dotted, label, "days", strength, seen))
     for index, site in enumerate(scenario.sites):
         seen = evidence.activation.get(index, Durations()) if evidence is not None else Durations()
-        out.append(_scale(scenario, ("sites", index, "activation_days"), f"sites.{site.name}.activation_days",
-                          f"Activation delay, {site.name}", "days", strength, seen))  # fmt: skip
+        out.append(
+            _scale(
+                scenario,
+                ("sites", index, "activation_days"),
+                f"sites.{site.name}.activation_days",
+                f"Activation delay, {site.name}",
+                "days",
+                strength,
+                seen,
+            )
+        )
     if scenario.product is not None:
         seen = evidence.yields if evidence is not None else Durations()
-        out.append(_scale(scenario, ("product", "lots", "yield_cells"), "product.lots.yield_cells", "Lot yield",
-                          "cells", scenario.learning.yield_observations, seen))  # fmt: skip
+        out.append(
+            _scale(
+                scenario,
+                ("product", "lots", "yield_cells"),
+                "product.lots.yield_cells",
+                "Lot yield",
+                "cells",
+                scenario.learning.yield_observations,
+                seen,
+            )
+        )
     return [a for a in out if a is not None]
 
 
@@ -399,8 +464,16 @@ def _scale(scenario, path, key, label, unit, strength, seen: Durations) -> Assum
         lots = seen.observed
         filled = sum(low * k for (low, _), k in seen.within.items()) / lots
         data = f"{lots} lots filled (mean {filled:.3g} cells)"
-    return Assumption(key, label, unit, f"mean {mean:.3g} {unit}", summary(prior), summary(posterior), data,
-                      ScaleTarget(posterior, tuple(path)))  # fmt: skip
+    return Assumption(
+        key,
+        label,
+        unit,
+        f"mean {mean:.3g} {unit}",
+        summary(prior),
+        summary(posterior),
+        data,
+        ScaleTarget(posterior, tuple(path)),
+    )
 
 
 # -- probabilities --------------------------------------------------------------------------------
@@ -420,9 +493,18 @@ def _adverse_events(scenario: Scenario, evidence: Evidence | None) -> list[Assum
             data = f"{events} in {evidence.infusions} infusions ({seen:.1f} observed long enough for it)"
 
         target = Target(posterior, ("safety", "adverse_events", k, "probability"))
-        out.append(Assumption(f"safety.adverse_events.{ae.name}.probability", f"AE per infusion, {ae.name}",
-                              "probability", f"{ae.probability:g}", _summary(prior), _summary(posterior), data,
-                              target))  # fmt: skip
+        out.append(
+            Assumption(
+                f"safety.adverse_events.{ae.name}.probability",
+                f"AE per infusion, {ae.name}",
+                "probability",
+                f"{ae.probability:g}",
+                _summary(prior),
+                _summary(posterior),
+                data,
+                target,
+            )
+        )
     return out
 
 
@@ -444,10 +526,16 @@ def _review_outcomes(scenario: Scenario, evidence: Evidence | None) -> Assumptio
         data = ", ".join(f"{int(c)} {OUTCOMES[i]}" for c, i in zip(counts, possible, strict=True))
 
     first = possible[0]
-    return Assumption("safety.review_outcomes", f"Review outcome: {OUTCOMES[first]}", "probability",
-                      ", ".join(f"{o} {m:g}" for o, m in zip(OUTCOMES, means, strict=True)),
-                      (prior.means[0], *prior.intervals()[0]), (posterior.means[0], *posterior.intervals()[0]),
-                      data, OutcomesTarget(posterior, (), tuple(possible)))  # fmt: skip
+    return Assumption(
+        "safety.review_outcomes",
+        f"Review outcome: {OUTCOMES[first]}",
+        "probability",
+        ", ".join(f"{o} {m:g}" for o, m in zip(OUTCOMES, means, strict=True)),
+        (prior.means[0], *prior.intervals()[0]),
+        (posterior.means[0], *posterior.intervals()[0]),
+        data,
+        OutcomesTarget(posterior, (), tuple(possible)),
+    )
 
 
 def _lot_failure(scenario: Scenario, evidence: Evidence | None) -> Assumption | None:
@@ -462,8 +550,16 @@ def _lot_failure(scenario: Scenario, evidence: Evidence | None) -> Assumption | 
         data = f"{failed} of {failed + released} lots failed QC"
 
     target = Target(posterior, ("product", "lots", "failure_probability"))
-    return Assumption("product.lots.failure_probability", "Lot failing QC", "probability", f"{p:g}",
-                      _summary(prior), _summary(posterior), data, target)  # fmt: skip
+    return Assumption(
+        "product.lots.failure_probability",
+        "Lot failing QC",
+        "probability",
+        f"{p:g}",
+        _summary(prior),
+        _summary(posterior),
+        data,
+        target,
+    )
 
 
 # -- hazards --------------------------------------------------------------------------------------
@@ -481,8 +577,16 @@ def _withdrawal(scenario: Scenario, evidence: Evidence | None) -> Assumption | N
         data = f"{events} withdrawals in {years:.1f} person-years"
 
     target = Target(posterior, ("retention", "withdrawal_hazard_per_year"))
-    return Assumption("retention.withdrawal_hazard_per_year", "Withdrawal hazard", "/year", f"{rate:g}/year",
-                      _summary(prior), _summary(posterior), data, target)  # fmt: skip
+    return Assumption(
+        "retention.withdrawal_hazard_per_year",
+        "Withdrawal hazard",
+        "/year",
+        f"{rate:g}/year",
+        _summary(prior),
+        _summary(posterior),
+        data,
+        target,
+    )
 
 
 def _deaths(scenario: Scenario, evidence: Evidence | None) -> Assumption | None:
@@ -497,6 +601,13 @@ def _deaths(scenario: Scenario, evidence: Evidence | None) -> Assumption | None:
         posterior = prior.update(events, hazard * years)
         data = f"{events} deaths in {years:.1f} person-years (expected {hazard * years:.2f} as planned)"
 
-    return Assumption("population.ild_profiles.*.death_hazard_per_year", "Death hazard (factor on the profiles')",
-                      "factor", f"{hazard:.3f}/year for a subject passing screening", _summary(prior),
-                      _summary(posterior), data, DeathFactorTarget(posterior))  # fmt: skip
+    return Assumption(
+        "population.ild_profiles.*.death_hazard_per_year",
+        "Death hazard (factor on the profiles')",
+        "factor",
+        f"{hazard:.3f}/year for a subject passing screening",
+        _summary(prior),
+        _summary(posterior),
+        data,
+        DeathFactorTarget(posterior),
+    )

@@ -61,10 +61,14 @@ BATCH = 32
 """Candidates drawn at once: the draws are vectorised, and candidate n is still the same person
 in every scenario with the same population (the batches come from the stream in a fixed order)."""
 
+# fmt: off
 _PROFILE_DISTRIBUTIONS = ("treatment_months", "steroid_mg_per_kg_day", "fvc_decline_pct", "dlco_decline_pct",
-                          "symptom_onset_days")  # fmt: skip
+                          "symptom_onset_days")
+# fmt: on
+# fmt: off
 _PROFILE_PROBABILITIES = ("on_potent_immunosuppressant", "ct_enlarging", "worsening_dyspnoea_and_hypoxaemia",
-                          "improving_under_treatment")  # fmt: skip
+                          "improving_under_treatment")
+# fmt: on
 MYOPATHIES = ("dermatomyositis", "polymyositis")
 
 
@@ -161,14 +165,35 @@ class CandidateFactory:
             childbearing = b[0] and age[i] < menopause and b[1]
             ctd = min(bisect_right(ctd_cumulative, picks[i][0] * ctd_cumulative[last_ctd]), last_ctd)
             k = min(bisect_right(profile_cumulative, picks[i][1] * profile_cumulative[last_profile]), last_profile)
-            batch.append((
-                age[i], b[0], childbearing, childbearing and b[2], childbearing and b[3], b[4],
-                look.ctd_names[ctd], look.profile_names[k],
-                facts[k][i], profile_u[0][i] < potent[k], facts[profiles + k][i], facts[2 * profiles + k][i],
-                facts[3 * profiles + k][i], profile_u[1][i] < enlarging[k], facts[4 * profiles + k][i],
-                profile_u[2][i] < worsening[k], profile_u[3][i] < improving[k],
-                b[8], b[9], got[i], gpt[i], b[7] and look.ctd_is_myopathy[ctd], creatinine[i], b[10], weight[i],
-            ))  # fmt: skip
+            batch.append(
+                (
+                    age[i],
+                    b[0],
+                    childbearing,
+                    childbearing and b[2],
+                    childbearing and b[3],
+                    b[4],
+                    look.ctd_names[ctd],
+                    look.profile_names[k],
+                    facts[k][i],
+                    profile_u[0][i] < potent[k],
+                    facts[profiles + k][i],
+                    facts[2 * profiles + k][i],
+                    facts[3 * profiles + k][i],
+                    profile_u[1][i] < enlarging[k],
+                    facts[4 * profiles + k][i],
+                    profile_u[2][i] < worsening[k],
+                    profile_u[3][i] < improving[k],
+                    b[8],
+                    b[9],
+                    got[i],
+                    gpt[i],
+                    b[7] and look.ctd_is_myopathy[ctd],
+                    creatinine[i],
+                    b[10],
+                    weight[i],
+                )
+            )
         return batch
 
 
@@ -187,9 +212,21 @@ class PopulationLookups:
         self.profile_thresholds = [[getattr(p, name) for p in profiles] for name in _PROFILE_PROBABILITIES]
         # the chances each candidate's row of uniforms is compared with (columns 5 and 6 pick the
         # CTD type and the ILD profile instead)
-        self.shares = np.array([pop.female, pop.childbearing_potential, pop.pregnant, pop.breastfeeding,
-                                pop.agrees_to_contraception, 0.0, 0.0, pop.enzymes_from_myopathy, pop.family_support,
-                                pop.consents, pop.immune_deficiency_or_notifiable_infection])  # fmt: skip
+        self.shares = np.array(
+            [
+                pop.female,
+                pop.childbearing_potential,
+                pop.pregnant,
+                pop.breastfeeding,
+                pop.agrees_to_contraception,
+                0.0,
+                0.0,
+                pop.enzymes_from_myopathy,
+                pop.family_support,
+                pop.consents,
+                pop.immune_deficiency_or_notifiable_infection,
+            ]
+        )
         # distributions drawn one after another from one block of normals where they allow it
         self.age = draw_block([pop.age_years])
         self.profile_facts = draw_block([getattr(p, name) for name in _PROFILE_DISTRIBUTIONS for p in profiles])
@@ -213,8 +250,10 @@ class DrawBlock:
         self.is_lognormal = np.array(lognormal)[:, None]
         self.median = np.array([d.median if ln else 1.0 for d, ln in zip(dists, lognormal, strict=True)])[:, None]
         self.sigma = np.array([d.sigma if ln else 0.0 for d, ln in zip(dists, lognormal, strict=True)])[:, None]
-        normals = [(0.0, 1.0, None, None) if ln else (d.mean_value, d.sd, d.low, d.high)
-                   for d, ln in zip(dists, lognormal, strict=True)]  # fmt: skip
+        normals = [
+            (0.0, 1.0, None, None) if ln else (d.mean_value, d.sd, d.low, d.high)
+            for d, ln in zip(dists, lognormal, strict=True)
+        ]
         self.mean = np.array([m for m, _, _, _ in normals])[:, None]
         self.sd = np.array([sd for _, sd, _, _ in normals])[:, None]
         self.low = np.array([-np.inf if lo is None else lo for _, _, lo, _ in normals])[:, None]  # max(x, -inf) is x

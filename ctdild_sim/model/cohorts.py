@@ -137,12 +137,18 @@ class CohortGate:
             if cohort.opened_day is None:
                 trial.deviation(record.source, "cohort", f"{who}, before cohort {cohort.index}'s gate passed")
             else:
-                trial.deviation(record.source, "cohort", f"{who}, which had no free slot (its size, repeats and "
-                                "replacements were taken)")  # fmt: skip
+                trial.deviation(
+                    record.source,
+                    "cohort",
+                    f"{who}, which had no free slot (its size, repeats and replacements were taken)",
+                )
         pause = trial.safety.pause
         if pause.active and pause.started_at < math.floor(day):
-            trial.deviation(record.source, "enrolled_on", f"{who}, during the safety pause that began on "
-                            f"{trial.date(pause.started_at)}")  # fmt: skip
+            trial.deviation(
+                record.source,
+                "enrolled_on",
+                f"{who}, during the safety pause that began on {trial.date(pause.started_at)}",
+            )
 
     def _check_full(self, cohort: CohortState) -> None:
         if cohort.slots_filled == cohort.slots_total:

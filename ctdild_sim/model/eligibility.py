@@ -39,8 +39,11 @@ LISTING = Eligibility()
 
 def pathways(rules: Eligibility) -> tuple[Callable[[Candidate], bool], ...]:
     """The three ILD pathways of inclusion 2 under ``rules``' thresholds."""
-    fib_months, fib_fvc, fib_dlco = rules.fibrotic_min_treatment_months, rules.fibrotic_fvc_decline_pct, \
-        rules.fibrotic_dlco_decline_pct  # fmt: skip
+    fib_months, fib_fvc, fib_dlco = (
+        rules.fibrotic_min_treatment_months,
+        rules.fibrotic_fvc_decline_pct,
+        rules.fibrotic_dlco_decline_pct,
+    )
     low, high = rules.fibrotic_fvc_band_low_pct, rules.fibrotic_fvc_band_high_pct
     rapid_months, rapid_steroid = rules.rapid_min_treatment_months, rules.rapid_min_steroid_mg_per_kg_day
     rapid_fvc, rapid_dlco, onset = rules.rapid_fvc_decline_pct, rules.rapid_dlco_decline_pct, rules.worsening_onset_days
@@ -48,18 +51,21 @@ def pathways(rules: Eligibility) -> tuple[Callable[[Candidate], bool], ...]:
     def refractory_fibrotic(c: Candidate) -> bool:
         """> 24 months of steroids + potent immunosuppressants and continued deterioration."""
         deteriorating = (
-            c.fvc_decline_pct > fib_fvc or (low <= c.fvc_decline_pct <= high and c.dlco_decline_pct > fib_dlco)
+            c.fvc_decline_pct > fib_fvc
+            or (low <= c.fvc_decline_pct <= high and c.dlco_decline_pct > fib_dlco)
             or c.ct_enlarging
-        )  # fmt: skip
+        )
         return c.on_potent_immunosuppressant and c.treatment_months > fib_months and deteriorating
 
     def rapidly_progressive(c: Candidate) -> bool:
         """High-dose steroids (> 0.8 mg/kg/day) + immunosuppressants for > 3 months and deterioration."""
         deteriorating = c.fvc_decline_pct > rapid_fvc or c.dlco_decline_pct > rapid_dlco or c.ct_enlarging
         return (
-            c.on_potent_immunosuppressant and c.steroid_mg_per_kg_day > rapid_steroid
-            and c.treatment_months > rapid_months and deteriorating
-        )  # fmt: skip
+            c.on_potent_immunosuppressant
+            and c.steroid_mg_per_kg_day > rapid_steroid
+            and c.treatment_months > rapid_months
+            and deteriorating
+        )
 
     def rapidly_worsening(c: Candidate) -> bool:
         """Pulmonary symptoms began within a month, with dyspnoea and falling oxygen, or enlarging lesions."""
@@ -86,8 +92,11 @@ def criteria(rules: Eligibility = LISTING) -> tuple[Criterion, ...]:
     """Every rule, in the listing's order, with ``rules``' thresholds."""
     min_age, max_age = rules.min_age_years, rules.max_age_years
     fibrotic, rapid, worsening = pathways(rules)
-    improvement, enzymes, creatinine = (rules.improvement_min_treatment_months, rules.enzyme_limit_u_per_l,
-                                        rules.creatinine_limit_mg_dl)  # fmt: skip
+    improvement, enzymes, creatinine = (
+        rules.improvement_min_treatment_months,
+        rules.enzyme_limit_u_per_l,
+        rules.creatinine_limit_mg_dl,
+    )
     return (
         Criterion(
             "I1_age", "inclusion", f"Aged {min_age:g} to {max_age:g} years", lambda c: not (min_age <= c.age <= max_age)

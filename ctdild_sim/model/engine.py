@@ -175,8 +175,10 @@ class Trial:
         missing = self.supply.inventory.unrecorded_vials if isinstance(self.supply, Supply) else 0
         if missing:
             where = "the scenario's initial stock (no lots.csv)" if trace.lots is None else "the recorded lots"
-            self.warnings.append(f"{missing} of the vials the recorded infusions used could not come from {where}, "
-                                 "earliest expiry first; the forecast counts no stock beyond it")  # fmt: skip
+            self.warnings.append(
+                f"{missing} of the vials the recorded infusions used could not come from {where}, "
+                "earliest expiry first; the forecast counts no stock beyond it"
+            )
         history = self.log.rows
         if self.stopped.triggered:  # a stopped trial ends there, as a replicate does (records hold days: its day)
             stop = next(e.day for e in history if e.event == EventName.TRIAL_STOPPED)
@@ -191,8 +193,15 @@ class Trial:
             completed=self.completed.triggered,
         )
 
-    def enrol(self, candidate: Candidate | None, site: str, candidate_id: int, cohort: CohortState, waited: float,
-              record: SubjectRecord | None = None) -> Patient:  # fmt: skip
+    def enrol(
+        self,
+        candidate: Candidate | None,
+        site: str,
+        candidate_id: int,
+        cohort: CohortState,
+        waited: float,
+        record: SubjectRecord | None = None,
+    ) -> Patient:
         """Enrol a screened candidate into ``cohort``: a subject starts their journey. A subject the
         records hold (``record``) keeps their recorded weight and leaves when the records say."""
         if record is None:

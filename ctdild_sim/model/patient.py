@@ -277,8 +277,11 @@ class Journey:
                 self._record(EventName.VIALS_THAWED, detail=lots_detail(vials), value=float(p.vials_per_dose))
             if not self.supply.thaw_in_time():
                 self.supply.finish(vials, infused=False)
-                self._record(EventName.VIALS_WASTED, detail=f"thaw window exceeded: {lots_detail(vials)}",
-                             value=float(p.vials_per_dose))  # fmt: skip
+                self._record(
+                    EventName.VIALS_WASTED,
+                    detail=f"thaw window exceeded: {lots_detail(vials)}",
+                    value=float(p.vials_per_dose),
+                )
                 beds.give_back()
                 continue
             self.supply.finish(vials, infused=True)
@@ -307,15 +310,19 @@ class Journey:
             if self.supply.limited:
                 detail = lots_detail(wasted)
                 self._record(EventName.VIALS_THAWED, detail=detail, value=float(infusion.discarded))
-                self._record(EventName.VIALS_WASTED, detail=f"thaw window exceeded: {detail}",
-                             value=float(infusion.discarded))  # fmt: skip
+                self._record(
+                    EventName.VIALS_WASTED, detail=f"thaw window exceeded: {detail}", value=float(infusion.discarded)
+                )
         sentinel = p.cohort.sentinel if k == 0 and trial.scenario.dosing.stagger_days > 0 else None
         if sentinel is not None:
             if sentinel.in_use:
-                trial.deviation(infusion.source, "admitted_on",
-                                f"subject {p.patient_id}'s first infusion on {trial.date(env.now)} came less than "
-                                f"{trial.scenario.dosing.stagger_days:g} days (dosing.stagger_days) after the previous "
-                                f"first infusion of cohort {p.cohort_number}")  # fmt: skip
+                trial.deviation(
+                    infusion.source,
+                    "admitted_on",
+                    f"subject {p.patient_id}'s first infusion on {trial.date(env.now)} came less than "
+                    f"{trial.scenario.dosing.stagger_days:g} days (dosing.stagger_days) after the previous "
+                    f"first infusion of cohort {p.cohort_number}",
+                )
             sentinel.take_now()
         beds = trial.beds
         beds.take_now()  # the records say the subject had a bed
@@ -344,18 +351,24 @@ class Journey:
         """At the end of a recorded admission's day: more subjects in hospital than beds?"""
         beds, trial = self.trial.beds, self.trial
         if beds.in_use > beds.capacity:
-            trial.deviation(infusion.source, "admitted_on",
-                            f"subject {self.p.patient_id} was admitted on {trial.date(infusion.admitted_day)}, and "
-                            f"{beds.in_use} subjects were in hospital that day; the scenario has {beds.capacity} "
-                            "bed(s) (dosing.beds)")  # fmt: skip
+            trial.deviation(
+                infusion.source,
+                "admitted_on",
+                f"subject {self.p.patient_id} was admitted on {trial.date(infusion.admitted_day)}, and "
+                f"{beds.in_use} subjects were in hospital that day; the scenario has {beds.capacity} "
+                "bed(s) (dosing.beds)",
+            )
 
     def _check_pause(self, k: int, infusion: InfusionRecord) -> None:
         """At the end of a recorded admission's day: was the trial paused for all of it?"""
         pause, trial, day = self.trial.safety.pause, self.trial, infusion.admitted_day
         if pause.active and pause.started_at < math.floor(day):
-            trial.deviation(infusion.source, "admitted_on",
-                            f"subject {self.p.patient_id} was admitted for infusion {k + 1} on {trial.date(day)}, "
-                            f"during the safety pause that began on {trial.date(pause.started_at)}")  # fmt: skip
+            trial.deviation(
+                infusion.source,
+                "admitted_on",
+                f"subject {self.p.patient_id} was admitted for infusion {k + 1} on {trial.date(day)}, "
+                f"during the safety pause that began on {trial.date(pause.started_at)}",
+            )
 
     def _infused(self, k: int) -> None:
         """The k-th infusion given now: logged and counted, its AEs drawn by the caller."""

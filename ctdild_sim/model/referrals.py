@@ -62,9 +62,13 @@ def draw_site_rate(site: Site, rng) -> float:
 
 
 def site_referrals(
-    trial: Trial, site_name: str, activation_days: float, rate_per_day: float, regular: bool,
+    trial: Trial,
+    site_name: str,
+    activation_days: float,
+    rate_per_day: float,
+    regular: bool,
     recorded: tuple[CandidateRecord, ...] = (),
-):  # fmt: skip
+):
     """simpy process: one site referring candidates until the trial ends. A trial's records give
     the site's referrals up to the restart (``recorded``); from the restart it refers on, a
     Poisson site after a fresh gap (being memoryless), a regular one when its next referral is due."""
@@ -96,8 +100,9 @@ def site_referrals(
         trial.screening.screen(candidate)
 
 
-def _first_gap(trial: Trial, activated: float, recorded: tuple[CandidateRecord, ...], rate: float,
-               regular: bool) -> float:  # fmt: skip
+def _first_gap(
+    trial: Trial, activated: float, recorded: tuple[CandidateRecord, ...], rate: float, regular: bool
+) -> float:
     """Days from the restart to an active site's next referral."""
     if not regular:
         return float(trial.streams.referrals.exponential(1.0 / rate))  # memoryless

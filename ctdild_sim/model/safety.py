@@ -129,10 +129,13 @@ class SafetyReview:
         self._log_adverse_event(patient, name, event.triggers_review)
         kind = next(ae for ae in self.spec.adverse_events if ae.name == name)
         if kind.triggers_review and not event.triggers_review:
-            trial.deviation(event.source, "triggers_review",
-                            f"subject {patient.patient_id}'s {name} on {trial.date(event.day)} opened no safety "
-                            "review; the protocol opens one for it (safety.adverse_events: "
-                            "triggers_review)")  # fmt: skip
+            trial.deviation(
+                event.source,
+                "triggers_review",
+                f"subject {patient.patient_id}'s {name} on {trial.date(event.day)} opened no safety "
+                "review; the protocol opens one for it (safety.adverse_events: "
+                "triggers_review)",
+            )
 
     def _log_adverse_event(self, patient: Patient, name: str, triggers: bool) -> None:
         self.trial.log.record(
@@ -149,9 +152,12 @@ class SafetyReview:
         trial, day = self.trial, math.floor(self.trial.env.now)
         reviews = trial.trace.reviews if trial.trace is not None else ()
         if not any(r.patient_id == patient.patient_id and math.floor(r.opened_day) == day for r in reviews):
-            trial.deviation(patient.recorded.source if patient.recorded else "", "status",
-                            f"subject {patient.patient_id}'s {reason} on {trial.date(day)} opened no safety review; "
-                            "the protocol opens one (safety.death_triggers_review)")  # fmt: skip
+            trial.deviation(
+                patient.recorded.source if patient.recorded else "",
+                "status",
+                f"subject {patient.patient_id}'s {reason} on {trial.date(day)} opened no safety review; "
+                "the protocol opens one (safety.death_triggers_review)",
+            )
 
     def trigger(self, patient: Patient, reason: str) -> None:
         """A triggering AE: pause now and open a review."""
@@ -192,8 +198,14 @@ class SafetyReview:
             days = trial.restart_day - trial.env.now + self.spec.review_days.remaining(self.rng, elapsed)
         trial.env.process(self._review(review.patient_id, cohort, days, review.outcome, review.source))
 
-    def _review(self, patient_id: int | None, cohort: int | None, days: float | None = None,
-                outcome: str | None = None, source: str = ""):  # fmt: skip
+    def _review(
+        self,
+        patient_id: int | None,
+        cohort: int | None,
+        days: float | None = None,
+        outcome: str | None = None,
+        source: str = "",
+    ):
         """A review for its drawn (or recorded) days, then its drawn (or recorded) decision."""
         yield self.trial.env.timeout(self.spec.review_days.sample(self.rng) if days is None else days)
         if outcome is None:
@@ -216,10 +228,14 @@ class SafetyReview:
                 trial.stop("safety review asked for a repeat beyond max_cohort_repeats")
                 return
             if beyond and open_cohort is not None:
-                trial.deviation(source, "outcome", f"the review decided on {trial.date(trial.env.now)} repeated "
-                                f"cohort {open_cohort.number} beyond safety.max_cohort_repeats "
-                                f"({self.spec.max_cohort_repeats}); the protocol stops the trial, the records "
-                                "go on")  # fmt: skip
+                trial.deviation(
+                    source,
+                    "outcome",
+                    f"the review decided on {trial.date(trial.env.now)} repeated "
+                    f"cohort {open_cohort.number} beyond safety.max_cohort_repeats "
+                    f"({self.spec.max_cohort_repeats}); the protocol stops the trial, the records "
+                    "go on",
+                )
         if self.open_reviews == 0:
             self.pause.end()
             trial.log.record(EventName.PAUSE_ENDED, value=self.pause.total_days)
@@ -252,9 +268,12 @@ class AdverseEventDraws:
         self.draws_per_infusion = sum(2 if isinstance(ae.onset_days, Uniform) else 1 for ae in kinds)
         # read once: each kind's probability at a (cohort, infusion), and its onset's bounds
         self._probabilities: dict[tuple[int, int], list[float]] = {}
-        self._onsets = [(ae.onset_days.low, ae.onset_days.high - ae.onset_days.low, True)
-                        if isinstance(ae.onset_days, Uniform) else (float(ae.onset_days.mean), 0.0, False)
-                        for ae in kinds]  # fmt: skip
+        self._onsets = [
+            (ae.onset_days.low, ae.onset_days.high - ae.onset_days.low, True)
+            if isinstance(ae.onset_days, Uniform)
+            else (float(ae.onset_days.mean), 0.0, False)
+            for ae in kinds
+        ]
 
     def for_infusion(
         self, rng: np.random.Generator, cohort: int, infusion: int
@@ -269,8 +288,9 @@ class AdverseEventDraws:
         u: list[float] = rng.random(self.draws_per_infusion).tolist()
         probabilities = self._probabilities.get((cohort, infusion))
         if probabilities is None:
-            probabilities = self._probabilities[cohort, infusion] = [ae.probability_for(cohort, infusion)
-                                                                     for ae in self.kinds]  # fmt: skip
+            probabilities = self._probabilities[cohort, infusion] = [
+                ae.probability_for(cohort, infusion) for ae in self.kinds
+            ]
         k = 0
         for ae, p, (low, width, uniform) in zip(self.kinds, probabilities, self._onsets, strict=True):
             if uniform:

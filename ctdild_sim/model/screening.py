@@ -103,8 +103,9 @@ class Screening:
     def _recorded_decision(self, c: CandidateRecord, s: ScreeningRecord) -> None:
         """A recorded screening that did not pass, decided now."""
         if s.outcome == "withdrew":
-            self.trial.log.record(EventName.CANDIDATE_LOST, site=c.site, patient_id=c.candidate_id,
-                                  detail="withdrew during screening")  # fmt: skip
+            self.trial.log.record(
+                EventName.CANDIDATE_LOST, site=c.site, patient_id=c.candidate_id, detail="withdrew during screening"
+            )
             return
         self.results.append((c.candidate_id, c.site, s.started_day, self.trial.env.now, s.criteria))
         self._log_failed(c.site, c.candidate_id, s.criteria)
@@ -153,8 +154,13 @@ class Screening:
             yield env.timeout(max(0.0, s.started_day - env.now))
             if patient.status != "ongoing":
                 return
-            trial.log.record(EventName.SCREEN_EXPIRED, site=patient.site, patient_id=patient.patient_id,
-                             cohort=patient.cohort_number, detail="waiting for product")  # fmt: skip
+            trial.log.record(
+                EventName.SCREEN_EXPIRED,
+                site=patient.site,
+                patient_id=patient.patient_id,
+                cohort=patient.cohort_number,
+                detail="waiting for product",
+            )
             if s.decided_day is None:
                 patient.rescreen_since = s.started_day
                 return
@@ -162,8 +168,13 @@ class Screening:
             if patient.status != "ongoing":
                 return
             patient.screen_passed_day = env.now
-            trial.log.record(EventName.SCREEN_PASSED, site=patient.site, patient_id=patient.patient_id,
-                             cohort=patient.cohort_number, detail="rescreened while waiting for product")  # fmt: skip
+            trial.log.record(
+                EventName.SCREEN_PASSED,
+                site=patient.site,
+                patient_id=patient.patient_id,
+                cohort=patient.cohort_number,
+                detail="rescreened while waiting for product",
+            )
 
     def wait_for_slot(self, candidate: Candidate, passed_day: float, rescreens: int) -> None:
         """A candidate with a screen passed on ``passed_day`` waits for a slot until it expires."""
@@ -190,8 +201,13 @@ class Screening:
         self.fill_slots()
 
     def _log_failed(self, site: str, candidate_id: int, failed: tuple[str, ...]) -> None:
-        self.trial.log.record(EventName.SCREEN_FAILED, site=site, patient_id=candidate_id, detail=",".join(failed),
-                              value=float(len(failed)))  # fmt: skip
+        self.trial.log.record(
+            EventName.SCREEN_FAILED,
+            site=site,
+            patient_id=candidate_id,
+            detail=",".join(failed),
+            value=float(len(failed)),
+        )
 
     def _expire(self, entry: ScreenedCandidate) -> None:
         if not self.waiting.remove(entry):
@@ -213,8 +229,9 @@ class Screening:
         """A waiting candidate's screening facts; for one the records screened, drawn once from the
         population conditioned on having passed screening."""
         if entry.candidate is None:
-            entry.candidate = self.trial.candidates.draw_matching(entry.site, entry.candidate_id, True,
-                                                                  self.trial.passes)  # fmt: skip
+            entry.candidate = self.trial.candidates.draw_matching(
+                entry.site, entry.candidate_id, True, self.trial.passes
+            )
         return entry.candidate
 
     def fill_slots(self) -> None:

@@ -27,9 +27,22 @@ from typing import Literal
 import pandas as pd
 
 Kind = Literal[
-    "text", "key", "date", "day", "days", "probability", "share", "percentile", "count", "mean", "number",
-    "cells", "vials", "money", "bool",
-]  # fmt: skip
+    "text",
+    "key",
+    "date",
+    "day",
+    "days",
+    "probability",
+    "share",
+    "percentile",
+    "count",
+    "mean",
+    "number",
+    "cells",
+    "vials",
+    "money",
+    "bool",
+]
 NOT_SHOWN: tuple[Kind, ...] = ("key",)
 
 
@@ -344,12 +357,14 @@ def fmt_text(x: object) -> str:
     return str(x)
 
 
+# fmt: off
 FORMATS: dict[Kind, Callable[[object], str]] = {
     "text": fmt_text, "key": fmt_text, "date": fmt_date, "day": fmt_days, "days": fmt_days,
     "probability": fmt_share, "share": fmt_share, "percentile": fmt_percentile, "count": fmt_count,
     "mean": fmt_mean, "number": fmt_number, "cells": fmt_cells, "vials": fmt_count, "money": fmt_money,
     "bool": fmt_bool,
-}  # fmt: skip
+}
+# fmt: on
 
 
 # -- tables --------------------------------------------------------------------------------------
@@ -395,8 +410,13 @@ def format_cell(name: str, value: object, row: pd.Series | None = None, replicat
     return FORMATS[spec.kind](value)
 
 
-def present(frame: pd.DataFrame, table: str | None = None, *, replicates: int | None = None,
-            labels: dict[str, str] | None = None) -> pd.DataFrame:  # fmt: skip
+def present(
+    frame: pd.DataFrame,
+    table: str | None = None,
+    *,
+    replicates: int | None = None,
+    labels: dict[str, str] | None = None,
+) -> pd.DataFrame:
     """``frame`` as people read it: the shown columns, labelled, every cell formatted as text.
 
     ``table`` names a table whose rows mix units (``PRESENTERS``); ``replicates`` (or a
@@ -436,14 +456,18 @@ def fmt_belief(mean: float, low: float, high: float, unit: str) -> str:
 
 def _assumptions(frame: pd.DataFrame) -> pd.DataFrame:
     rows = [
-        {"Assumption": r.label, "Planned": r.planned,
-         "Prior (mean [90%])": fmt_belief(r.prior_mean, r.prior_low, r.prior_high, r.unit),
-         "What the records say": r.data,
-         "Posterior (mean [90%])": fmt_belief(r.posterior_mean, r.posterior_low, r.posterior_high, r.unit)}
+        {
+            "Assumption": r.label,
+            "Planned": r.planned,
+            "Prior (mean [90%])": fmt_belief(r.prior_mean, r.prior_low, r.prior_high, r.unit),
+            "What the records say": r.data,
+            "Posterior (mean [90%])": fmt_belief(r.posterior_mean, r.posterior_low, r.posterior_high, r.unit),
+        }
         for r in frame.itertuples()
-    ]  # fmt: skip
-    return pd.DataFrame(rows, columns=["Assumption", "Planned", "Prior (mean [90%])", "What the records say",
-                                       "Posterior (mean [90%])"])  # fmt: skip
+    ]
+    return pd.DataFrame(
+        rows, columns=["Assumption", "Planned", "Prior (mean [90%])", "What the records say", "Posterior (mean [90%])"]
+    )
 
 
 def fmt_signed(value: float, unit: str) -> str:
@@ -471,14 +495,28 @@ def fmt_span(low: float, high: float, unit: str) -> str:
 
 def _differences(frame: pd.DataFrame) -> pd.DataFrame:
     rows = [
-        {"Scenario": r.scenario, "Against": r.reference, "Measure": r.label, "Statistic": r.statistic,
-         "Difference": fmt_signed(r.estimate, r.unit), "95% interval (paired)": fmt_span(r.ci_low, r.ci_high, r.unit),
-         "95% interval (unpaired)": fmt_span(r.unpaired_ci_low, r.unpaired_ci_high, r.unit),
-         "Both reached / pairs": f"{r.pairs_both_reached} / {r.pairs}"}
+        {
+            "Scenario": r.scenario,
+            "Against": r.reference,
+            "Measure": r.label,
+            "Statistic": r.statistic,
+            "Difference": fmt_signed(r.estimate, r.unit),
+            "95% interval (paired)": fmt_span(r.ci_low, r.ci_high, r.unit),
+            "95% interval (unpaired)": fmt_span(r.unpaired_ci_low, r.unpaired_ci_high, r.unit),
+            "Both reached / pairs": f"{r.pairs_both_reached} / {r.pairs}",
+        }
         for r in frame.itertuples()
-    ]  # fmt: skip
-    columns = ["Scenario", "Against", "Measure", "Statistic", "Difference", "95% interval (paired)",
-               "95% interval (unpaired)", "Both reached / pairs"]  # fmt: skip
+    ]
+    columns = [
+        "Scenario",
+        "Against",
+        "Measure",
+        "Statistic",
+        "Difference",
+        "95% interval (paired)",
+        "95% interval (unpaired)",
+        "Both reached / pairs",
+    ]
     return pd.DataFrame(rows, columns=columns)
 
 
@@ -487,8 +525,10 @@ def _plan_vs_actual(frame: pd.DataFrame) -> pd.DataFrame:
     for r in frame.itertuples():
         if r.kind == "milestone":
             actual = fmt_date(r.actual_date) if not missing(r.actual_date) else "not yet"
-            plan = [fmt_date(d) if not missing(d) else "not reached" for d in
-                    (r.plan_p10_date, r.plan_p50_date, r.plan_p90_date)]  # fmt: skip
+            plan = [
+                fmt_date(d) if not missing(d) else "not reached"
+                for d in (r.plan_p10_date, r.plan_p50_date, r.plan_p90_date)
+            ]
         else:
             actual = fmt_count(r.actual_count)
             plan = [fmt_count(v) for v in (r.plan_p10, r.plan_p50, r.plan_p90)]
@@ -498,10 +538,19 @@ def _plan_vs_actual(frame: pd.DataFrame) -> pd.DataFrame:
             where = f"{fmt_share(r.plan_p_reached_by_as_of)} of planned trials were past it"
         else:
             where = ""
-        rows.append({"Measure": r.label, "Actual": actual, "Plan P10": plan[0], "Plan P50": plan[1],
-                     "Plan P90": plan[2], "Percentile of the plan": where})  # fmt: skip
-    return pd.DataFrame(rows, columns=["Measure", "Actual", "Plan P10", "Plan P50", "Plan P90",
-                                       "Percentile of the plan"])  # fmt: skip
+        rows.append(
+            {
+                "Measure": r.label,
+                "Actual": actual,
+                "Plan P10": plan[0],
+                "Plan P50": plan[1],
+                "Plan P90": plan[2],
+                "Percentile of the plan": where,
+            }
+        )
+    return pd.DataFrame(
+        rows, columns=["Measure", "Actual", "Plan P10", "Plan P50", "Plan P90", "Percentile of the plan"]
+    )
 
 
 def fmt_change(value: float, low: float, high: float, unit: str) -> str:
@@ -517,16 +566,30 @@ def fmt_change(value: float, low: float, high: float, unit: str) -> str:
 
 def _tornado(frame: pd.DataFrame) -> pd.DataFrame:
     rows = [
-        {"Outcome": r.outcome_label, "Assumption": r.parameter, "Base": f"{r.base_value:.4g}",
-         "Outcome at base": r.base_outcome_text, "Low": f"{r.low_value:.4g}",
-         "Change at low [95%]": fmt_change(r.low_change, r.low_ci_low, r.low_ci_high, r.unit),
-         "High": f"{r.high_value:.4g}",
-         "Change at high [95%]": fmt_change(r.high_change, r.high_ci_low, r.high_ci_high, r.unit),
-         "Pairs": str(r.pairs)}
+        {
+            "Outcome": r.outcome_label,
+            "Assumption": r.parameter,
+            "Base": f"{r.base_value:.4g}",
+            "Outcome at base": r.base_outcome_text,
+            "Low": f"{r.low_value:.4g}",
+            "Change at low [95%]": fmt_change(r.low_change, r.low_ci_low, r.low_ci_high, r.unit),
+            "High": f"{r.high_value:.4g}",
+            "Change at high [95%]": fmt_change(r.high_change, r.high_ci_low, r.high_ci_high, r.unit),
+            "Pairs": str(r.pairs),
+        }
         for r in frame.itertuples()
-    ]  # fmt: skip
-    columns = ["Outcome", "Assumption", "Base", "Outcome at base", "Low", "Change at low [95%]", "High",
-               "Change at high [95%]", "Pairs"]  # fmt: skip
+    ]
+    columns = [
+        "Outcome",
+        "Assumption",
+        "Base",
+        "Outcome at base",
+        "Low",
+        "Change at low [95%]",
+        "High",
+        "Change at high [95%]",
+        "Pairs",
+    ]
     return pd.DataFrame(rows, columns=columns)
 
 

@@ -25,27 +25,41 @@ def rgba(colour: str, alpha: float) -> str:
 
 def band(fig: go.Figure, x, low, high, mid, name: str, colour: str) -> None:
     """A P10-P90 band with its P50 line, drawn as one legend group."""
-    fig.add_trace(go.Scatter(x=x, y=high, mode="lines", line={"width": 0}, legendgroup=name, showlegend=False,
-                             hoverinfo="skip"))  # fmt: skip
-    fig.add_trace(go.Scatter(x=x, y=low, mode="lines", line={"width": 0}, fill="tonexty",
-                             fillcolor=rgba(colour, 0.2), legendgroup=name, name=f"{name} P10-P90"))  # fmt: skip
-    fig.add_trace(go.Scatter(x=x, y=mid, mode="lines", line={"color": colour}, legendgroup=name,
-                             name=f"{name} P50"))  # fmt: skip
+    fig.add_trace(
+        go.Scatter(x=x, y=high, mode="lines", line={"width": 0}, legendgroup=name, showlegend=False, hoverinfo="skip")
+    )
+    fig.add_trace(
+        go.Scatter(
+            x=x,
+            y=low,
+            mode="lines",
+            line={"width": 0},
+            fill="tonexty",
+            fillcolor=rgba(colour, 0.2),
+            legendgroup=name,
+            name=f"{name} P10-P90",
+        )
+    )
+    fig.add_trace(go.Scatter(x=x, y=mid, mode="lines", line={"color": colour}, legendgroup=name, name=f"{name} P50"))
 
 
 def legend_below(fig: go.Figure, rows: int = 1) -> go.Figure:
     """The legend in rows along the figure's bottom edge, under the x axis's ticks and title, where
     it cannot cover the title, the axes or the data (``rows``: legend rows to leave room for)."""
-    fig.update_layout(legend={"orientation": "h", "yref": "container", "yanchor": "bottom", "y": 0.01,
-                              "xanchor": "left", "x": 0},
-                      margin={"b": 75 + 22 * rows})  # fmt: skip
+    fig.update_layout(
+        legend={"orientation": "h", "yref": "container", "yanchor": "bottom", "y": 0.01, "xanchor": "left", "x": 0},
+        margin={"b": 75 + 22 * rows},
+    )
     return fig
 
 
 def mark_registered_completion(fig: go.Figure, registered: dt.date) -> None:
     """A dashed vertical line at the registered completion date, on a date axis."""
-    fig.add_vline(x=pd.Timestamp(registered).timestamp() * 1000, line_dash="dash",
-                  annotation_text=f"registered completion {registered}")  # fmt: skip
+    fig.add_vline(
+        x=pd.Timestamp(registered).timestamp() * 1000,
+        line_dash="dash",
+        annotation_text=f"registered completion {registered}",
+    )
 
 
 def milestone_ecdf_figure(
@@ -96,14 +110,24 @@ def differences_figure(differences: pd.DataFrame) -> go.Figure:
         high = group["ci_high"].clip(-edge, edge)
         fig.add_trace(
             go.Scatter(
-                x=group["estimate"], y=group["label"], mode="markers", name=f"{name} - {group['reference'].iloc[0]}",
-                error_x={"type": "data", "symmetric": False, "array": high - group["estimate"],
-                         "arrayminus": group["estimate"] - low},
+                x=group["estimate"],
+                y=group["label"],
+                mode="markers",
+                name=f"{name} - {group['reference'].iloc[0]}",
+                error_x={
+                    "type": "data",
+                    "symmetric": False,
+                    "array": high - group["estimate"],
+                    "arrayminus": group["estimate"] - low,
+                },
             )
-        )  # fmt: skip
+        )
     fig.add_vline(x=0, line_color="grey")
-    fig.update_layout(title="Paired difference in milestone P50 (days, 95% bootstrap interval)", xaxis_title="days",
-                      yaxis={"autorange": "reversed"})  # fmt: skip
+    fig.update_layout(
+        title="Paired difference in milestone P50 (days, 95% bootstrap interval)",
+        xaxis_title="days",
+        yaxis={"autorange": "reversed"},
+    )
     return fig
 
 
@@ -122,59 +146,154 @@ def forecast_progress(bands: pd.DataFrame, restart_day: float) -> pd.DataFrame:
     return bands.loc[first:last]
 
 
-def progress_figure(observed: pd.DataFrame, forecast: pd.DataFrame, plan: pd.DataFrame, as_of: dt.date,
-                    restart_day: float) -> go.Figure:  # fmt: skip
+def progress_figure(
+    observed: pd.DataFrame, forecast: pd.DataFrame, plan: pd.DataFrame, as_of: dt.date, restart_day: float
+) -> go.Figure:
     """Cumulative referrals, enrolments and infusions: the records as a step line up to the as-of
     date, the forecast's P10-P90 fan and P50 after it, and the plan made at the start (the same
     scenario from day 0) faded behind."""
     shown = forecast_progress(forecast, restart_day)
     end_day = float(shown["end_day"].max()) if len(shown) else float(plan["end_day"].max())
     plan = plan[plan["end_day"] <= end_day]
-    fig = make_subplots(rows=len(PROGRESS_MEASURES), cols=1, shared_xaxes=True, vertical_spacing=0.06,
-                        subplot_titles=[label.capitalize() for label in PROGRESS_MEASURES.values()])  # fmt: skip
+    fig = make_subplots(
+        rows=len(PROGRESS_MEASURES),
+        cols=1,
+        shared_xaxes=True,
+        vertical_spacing=0.06,
+        subplot_titles=[label.capitalize() for label in PROGRESS_MEASURES.values()],
+    )
     for row, measure in enumerate(PROGRESS_MEASURES, start=1):
         legend = row == 1
         x = pd.to_datetime(plan["end_date"])
-        fig.add_trace(go.Scatter(x=x, y=plan[f"{measure}_p90"], mode="lines", line={"width": 0}, showlegend=False,
-                                 hoverinfo="skip", legendgroup="plan"), row=row, col=1)  # fmt: skip
-        fig.add_trace(go.Scatter(x=x, y=plan[f"{measure}_p10"], mode="lines", line={"width": 0}, fill="tonexty",
-                                 fillcolor=rgba(PLAN_GREY, 0.18), name="plan from the start P10-P90",
-                                 legendgroup="plan", showlegend=legend), row=row, col=1)  # fmt: skip
-        fig.add_trace(go.Scatter(x=x, y=plan[f"{measure}_p50"], mode="lines", name="plan from the start P50",
-                                 line={"color": PLAN_GREY, "dash": "dot"}, legendgroup="plan", showlegend=legend),
-                      row=row, col=1)  # fmt: skip
+        fig.add_trace(
+            go.Scatter(
+                x=x,
+                y=plan[f"{measure}_p90"],
+                mode="lines",
+                line={"width": 0},
+                showlegend=False,
+                hoverinfo="skip",
+                legendgroup="plan",
+            ),
+            row=row,
+            col=1,
+        )
+        fig.add_trace(
+            go.Scatter(
+                x=x,
+                y=plan[f"{measure}_p10"],
+                mode="lines",
+                line={"width": 0},
+                fill="tonexty",
+                fillcolor=rgba(PLAN_GREY, 0.18),
+                name="plan from the start P10-P90",
+                legendgroup="plan",
+                showlegend=legend,
+            ),
+            row=row,
+            col=1,
+        )
+        fig.add_trace(
+            go.Scatter(
+                x=x,
+                y=plan[f"{measure}_p50"],
+                mode="lines",
+                name="plan from the start P50",
+                line={"color": PLAN_GREY, "dash": "dot"},
+                legendgroup="plan",
+                showlegend=legend,
+            ),
+            row=row,
+            col=1,
+        )
         x = pd.to_datetime(shown["end_date"])
         colour = COLOURS[0]
-        fig.add_trace(go.Scatter(x=x, y=shown[f"{measure}_p90"], mode="lines", line={"width": 0}, showlegend=False,
-                                 hoverinfo="skip", legendgroup="forecast"), row=row, col=1)  # fmt: skip
-        fig.add_trace(go.Scatter(x=x, y=shown[f"{measure}_p10"], mode="lines", line={"width": 0}, fill="tonexty",
-                                 fillcolor=rgba(colour, 0.25), name="forecast P10-P90", legendgroup="forecast",
-                                 showlegend=legend), row=row, col=1)  # fmt: skip
-        fig.add_trace(go.Scatter(x=x, y=shown[f"{measure}_p50"], mode="lines", name="forecast P50",
-                                 line={"color": colour}, legendgroup="forecast", showlegend=legend),
-                      row=row, col=1)  # fmt: skip
-        fig.add_trace(go.Scatter(x=pd.to_datetime(observed["date"]), y=observed[measure], mode="lines",
-                                 line={"color": OBSERVED_COLOUR, "width": 2.5, "shape": "hv"}, name="the records",
-                                 legendgroup="observed", showlegend=legend), row=row, col=1)  # fmt: skip
-    fig.add_vline(x=pd.Timestamp(as_of).timestamp() * 1000, line_dash="dash", line_color=OBSERVED_COLOUR,
-                  annotation_text=f"as of {as_of}", annotation_position="top left")  # fmt: skip
-    fig.update_layout(title="Progress: the records, then the forecast (the plan from the start faded behind)",
-                      height=760)  # fmt: skip
+        fig.add_trace(
+            go.Scatter(
+                x=x,
+                y=shown[f"{measure}_p90"],
+                mode="lines",
+                line={"width": 0},
+                showlegend=False,
+                hoverinfo="skip",
+                legendgroup="forecast",
+            ),
+            row=row,
+            col=1,
+        )
+        fig.add_trace(
+            go.Scatter(
+                x=x,
+                y=shown[f"{measure}_p10"],
+                mode="lines",
+                line={"width": 0},
+                fill="tonexty",
+                fillcolor=rgba(colour, 0.25),
+                name="forecast P10-P90",
+                legendgroup="forecast",
+                showlegend=legend,
+            ),
+            row=row,
+            col=1,
+        )
+        fig.add_trace(
+            go.Scatter(
+                x=x,
+                y=shown[f"{measure}_p50"],
+                mode="lines",
+                name="forecast P50",
+                line={"color": colour},
+                legendgroup="forecast",
+                showlegend=legend,
+            ),
+            row=row,
+            col=1,
+        )
+        fig.add_trace(
+            go.Scatter(
+                x=pd.to_datetime(observed["date"]),
+                y=observed[measure],
+                mode="lines",
+                line={"color": OBSERVED_COLOUR, "width": 2.5, "shape": "hv"},
+                name="the records",
+                legendgroup="observed",
+                showlegend=legend,
+            ),
+            row=row,
+            col=1,
+        )
+    fig.add_vline(
+        x=pd.Timestamp(as_of).timestamp() * 1000,
+        line_dash="dash",
+        line_color=OBSERVED_COLOUR,
+        annotation_text=f"as of {as_of}",
+        annotation_position="top left",
+    )
+    fig.update_layout(
+        title="Progress: the records, then the forecast (the plan from the start faded behind)", height=760
+    )
     legend_below(fig)
     return fig
 
 
-def forecast_milestone_figure(milestones: pd.DataFrame, as_of: dt.date, registered: dt.date | None,
-                              horizon: dt.date) -> go.Figure:  # fmt: skip
+def forecast_milestone_figure(
+    milestones: pd.DataFrame, as_of: dt.date, registered: dt.date | None, horizon: dt.date
+) -> go.Figure:
     """Each milestone: the records' date if it was reached (a filled diamond), else the forecast's
     P50 with a P10-P90 bar; a P90 (or P50) that over 10% (50%) of replicates never reach is drawn
     at the horizon (a P50 as an arrow)."""
     fig = go.Figure()
     frame = milestones.iloc[::-1]
     observed = frame[frame["status"] == "observed"]
-    fig.add_trace(go.Scatter(x=pd.to_datetime(observed["observed_date"]), y=observed["label"], mode="markers",
-                             marker={"symbol": "diamond", "size": 12, "color": OBSERVED_COLOUR},
-                             name="observed (the records)"))  # fmt: skip
+    fig.add_trace(
+        go.Scatter(
+            x=pd.to_datetime(observed["observed_date"]),
+            y=observed["label"],
+            mode="markers",
+            marker={"symbol": "diamond", "size": 12, "color": OBSERVED_COLOUR},
+            name="observed (the records)",
+        )
+    )
     coming = frame[frame["status"] != "observed"]
     end = pd.Timestamp(horizon)
     p10, p50, p90 = (pd.to_datetime(coming[f"p{q}_date"]).fillna(end) for q in (10, 50, 90))
@@ -183,25 +302,51 @@ def forecast_milestone_figure(milestones: pd.DataFrame, as_of: dt.date, register
     for label, a, b in zip(coming["label"], p10, p90, strict=True):
         xs += [a, b, None]
         ys += [label, label, None]
-    fig.add_trace(go.Scatter(x=xs, y=ys, mode="lines", line={"color": rgba(COLOURS[0], 0.5), "width": 6},
-                             name="forecast P10-P90", hoverinfo="skip"))  # fmt: skip
-    fig.add_trace(go.Scatter(
-        x=p50, y=coming["label"], mode="markers", name="forecast P50",
-        marker={"size": 11, "color": COLOURS[0], "symbol": np.where(coming["p50_date"].isna(), "triangle-right",
-                                                                   "circle")},
-        customdata=np.column_stack([coming["p10_date"].astype(str),
-                                    np.where(never, "never reached", coming["p90_date"].astype(str)),
-                                    (100 * coming["reached"]).round(1).astype(str)]),
-        hovertemplate="%{y}: P50 %{x|%Y-%m-%d}, P10 %{customdata[0]}, P90 %{customdata[1]}; reached in "
-                      "%{customdata[2]}% of replicates<extra></extra>",
-    ))  # fmt: skip
-    fig.add_vline(x=pd.Timestamp(as_of).timestamp() * 1000, line_dash="dash", line_color=OBSERVED_COLOUR,
-                  annotation_text=f"as of {as_of}", annotation_position="bottom right")  # fmt: skip
+    fig.add_trace(
+        go.Scatter(
+            x=xs,
+            y=ys,
+            mode="lines",
+            line={"color": rgba(COLOURS[0], 0.5), "width": 6},
+            name="forecast P10-P90",
+            hoverinfo="skip",
+        )
+    )
+    fig.add_trace(
+        go.Scatter(
+            x=p50,
+            y=coming["label"],
+            mode="markers",
+            name="forecast P50",
+            marker={
+                "size": 11,
+                "color": COLOURS[0],
+                "symbol": np.where(coming["p50_date"].isna(), "triangle-right", "circle"),
+            },
+            customdata=np.column_stack(
+                [
+                    coming["p10_date"].astype(str),
+                    np.where(never, "never reached", coming["p90_date"].astype(str)),
+                    (100 * coming["reached"]).round(1).astype(str),
+                ]
+            ),
+            hovertemplate="%{y}: P50 %{x|%Y-%m-%d}, P10 %{customdata[0]}, P90 %{customdata[1]}; reached in "
+            "%{customdata[2]}% of replicates<extra></extra>",
+        )
+    )
+    fig.add_vline(
+        x=pd.Timestamp(as_of).timestamp() * 1000,
+        line_dash="dash",
+        line_color=OBSERVED_COLOUR,
+        annotation_text=f"as of {as_of}",
+        annotation_position="bottom right",
+    )
     if registered is not None:
         mark_registered_completion(fig, registered)
     fig.update_yaxes(categoryorder="array", categoryarray=list(frame["label"]))  # the protocol's order, top down
-    fig.update_layout(title="Milestones: observed, and forecast from the records", xaxis_title="date",
-                      height=160 + 36 * len(frame))  # fmt: skip
+    fig.update_layout(
+        title="Milestones: observed, and forecast from the records", xaxis_title="date", height=160 + 36 * len(frame)
+    )
     legend_below(fig)
     return fig
 
@@ -218,20 +363,32 @@ def tornado_figure(tornado: pd.DataFrame, outcome: str) -> go.Figure:
     for end, colour in (("low", COLOURS[0]), ("high", COLOURS[1])):
         change = rows[f"{end}_change"].to_numpy(dtype=float) * scale
         finite = np.where(np.isfinite(change), change, np.nan)
-        fig.add_trace(go.Bar(
-            y=rows["parameter"], x=finite, orientation="h", name=f"at the {end} value", marker_color=colour,
-            error_x={"type": "data", "symmetric": False,
-                     "array": np.nan_to_num(rows[f"{end}_ci_high"].to_numpy(dtype=float) * scale - finite, posinf=0),
-                     "arrayminus": np.nan_to_num(finite - rows[f"{end}_ci_low"].to_numpy(dtype=float) * scale,
-                                                 posinf=0)},
-            customdata=np.column_stack([rows[f"{end}_value"].to_numpy(dtype=float)]),
-            hovertemplate="%{y} = %{customdata[0]:.4g}: %{x:+.3g}<extra></extra>",
-        ))  # fmt: skip
+        fig.add_trace(
+            go.Bar(
+                y=rows["parameter"],
+                x=finite,
+                orientation="h",
+                name=f"at the {end} value",
+                marker_color=colour,
+                error_x={
+                    "type": "data",
+                    "symmetric": False,
+                    "array": np.nan_to_num(rows[f"{end}_ci_high"].to_numpy(dtype=float) * scale - finite, posinf=0),
+                    "arrayminus": np.nan_to_num(finite - rows[f"{end}_ci_low"].to_numpy(dtype=float) * scale, posinf=0),
+                },
+                customdata=np.column_stack([rows[f"{end}_value"].to_numpy(dtype=float)]),
+                hovertemplate="%{y} = %{customdata[0]:.4g}: %{x:+.3g}<extra></extra>",
+            )
+        )
     label = str(rows["outcome_label"].iloc[0])
     axis = {"probability": "change (percentage points)", "days": "change (days)"}.get(unit, f"change ({unit})")
-    fig.update_layout(title=f"{label}: change when one assumption moves (base: {rows['base_outcome_text'].iloc[0]})",
-                      barmode="group", xaxis_title=axis, yaxis={"autorange": "reversed"},
-                      height=200 + 44 * len(rows))  # fmt: skip
+    fig.update_layout(
+        title=f"{label}: change when one assumption moves (base: {rows['base_outcome_text'].iloc[0]})",
+        barmode="group",
+        xaxis_title=axis,
+        yaxis={"autorange": "reversed"},
+        height=200 + 44 * len(rows),
+    )
     return legend_below(fig)
 
 
@@ -243,12 +400,27 @@ def ranking_figure(table: pd.DataFrame, outcome: str) -> go.Figure:
     if rows.empty:
         return fig
     index = rows["index"].to_numpy(dtype=float) * 100
-    fig.add_trace(go.Bar(
-        y=rows["input"], x=index, orientation="h", marker_color=COLOURS[2], name="share of variance explained",
-        error_x={"type": "data", "symmetric": False, "array": rows["index_high"].to_numpy(dtype=float) * 100 - index,
-                 "arrayminus": index - rows["index_low"].to_numpy(dtype=float) * 100},
-        hovertemplate="%{y}: %{x:.1f}%<extra></extra>",
-    ))  # fmt: skip
-    fig.update_layout(title=f"What explains it: {rows['outcome_label'].iloc[0]}", xaxis_title="share of variance (%)",
-                      yaxis={"autorange": "reversed"}, height=200 + 30 * len(rows), showlegend=False)  # fmt: skip
+    fig.add_trace(
+        go.Bar(
+            y=rows["input"],
+            x=index,
+            orientation="h",
+            marker_color=COLOURS[2],
+            name="share of variance explained",
+            error_x={
+                "type": "data",
+                "symmetric": False,
+                "array": rows["index_high"].to_numpy(dtype=float) * 100 - index,
+                "arrayminus": index - rows["index_low"].to_numpy(dtype=float) * 100,
+            },
+            hovertemplate="%{y}: %{x:.1f}%<extra></extra>",
+        )
+    )
+    fig.update_layout(
+        title=f"What explains it: {rows['outcome_label'].iloc[0]}",
+        xaxis_title="share of variance (%)",
+        yaxis={"autorange": "reversed"},
+        height=200 + 30 * len(rows),
+        showlegend=False,
+    )
     return fig

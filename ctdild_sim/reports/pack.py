@@ -95,8 +95,14 @@ def _names(records: list[RunRecord]) -> dict[str, RunRecord]:
     return {(r.name if names.count(r.name) == 1 else f"{r.name} [{r.run_id}]"): r for r in records}
 
 
-def view_pack(title: str, notes: list[str], figures: list[go.Figure], tables: list[tuple[str, pd.DataFrame]],
-              subtitle: str = "", captions: dict[str, str] | None = None) -> Pack:  # fmt: skip
+def view_pack(
+    title: str,
+    notes: list[str],
+    figures: list[go.Figure],
+    tables: list[tuple[str, pd.DataFrame]],
+    subtitle: str = "",
+    captions: dict[str, str] | None = None,
+) -> Pack:
     """One dashboard view as a report."""
     section = Section("", notes, figures, tables, dict(captions or {}))
     return Pack(title, subtitle or f"Made {dt.date.today()} by ctdild-sim", [section])
@@ -106,8 +112,9 @@ def steering_pack(records: list[RunRecord]) -> Pack:
     """The steering-committee pack for stored runs (see the module)."""
     named = _names(records)
     title = "Steering pack: " + ", ".join(named)
-    subtitle = (f"Made {dt.date.today()} by ctdild-sim from {len(records)} stored run(s): "
-                + ", ".join(r.run_id for r in records))  # fmt: skip
+    subtitle = f"Made {dt.date.today()} by ctdild-sim from {len(records)} stored run(s): " + ", ".join(
+        r.run_id for r in records
+    )
     sections = [_headline(named), _milestones(named)]
     if any(r.scenario.product is not None for r in records):
         sections.append(_product(named))
@@ -136,18 +143,23 @@ def _headline(named: dict[str, RunRecord]) -> Section:
             p50 = fmt_date(lplv["p50_date"]) or not_reached(lplv["reached"])
             p10 = fmt_date(lplv["p10_date"]) or not_reached(lplv["reached"])
             p90 = fmt_date(lplv["p90_date"]) or not_reached(lplv["reached"])
-            when = (f"last patient last visit P50 {p50} (P10 {p10}, P90 {p90}), reached in "
-                    f"{fmt_share(lplv['reached'])} of {r.replicates} replicates")  # fmt: skip
+            when = (
+                f"last patient last visit P50 {p50} (P10 {p10}, P90 {p90}), reached in "
+                f"{fmt_share(lplv['reached'])} of {r.replicates} replicates"
+            )
         section.notes.append(f"{lead}: {when}.")
         registered = r.scenario.registered_completion_date
         if registered is not None:
             p = probability_done_by(metrics, r.scenario, registered)
-            section.notes.append(f"{name}: P(last patient last visit by the registered completion date {registered}) "
-                                 f"= {fmt_probability(p, r.replicates)}.")  # fmt: skip
+            section.notes.append(
+                f"{name}: P(last patient last visit by the registered completion date {registered}) "
+                f"= {fmt_probability(p, r.replicates)}."
+            )
     table = headline({n: r.tables["metrics"] for n, r in named.items()}, {n: r.scenario for n, r in named.items()})
     section.tables.append(("Headline", table))
-    section.figures.append(lplv_ecdf_figure({n: r.tables["metrics"] for n, r in named.items()},
-                                            {n: r.scenario for n, r in named.items()}))  # fmt: skip
+    section.figures.append(
+        lplv_ecdf_figure({n: r.tables["metrics"] for n, r in named.items()}, {n: r.scenario for n, r in named.items()})
+    )
     return section
 
 
@@ -166,12 +178,21 @@ def _milestones(named: dict[str, RunRecord]) -> Section:
             as_of = dt.date.fromisoformat(str(r.manifest["as_of"]))
             restart = float(r.manifest.get("restart_day", r.scenario.day_of(as_of) + 1))
             horizon = r.scenario.start_date + dt.timedelta(days=r.scenario.horizon_days)
-            section.figures.append(progress_figure(r.tables["observed_progress"], r.tables["progress_weekly"],
-                                                   r.tables["plan_progress_weekly"], as_of, restart))  # fmt: skip
-            section.figures.append(forecast_milestone_figure(table, as_of, r.scenario.registered_completion_date,
-                                                             horizon))  # fmt: skip
-            section.tables.append((f"{name}: where the trial stands against the plan made at its start",
-                                   r.tables["plan_vs_actual"]))  # fmt: skip
+            section.figures.append(
+                progress_figure(
+                    r.tables["observed_progress"],
+                    r.tables["progress_weekly"],
+                    r.tables["plan_progress_weekly"],
+                    as_of,
+                    restart,
+                )
+            )
+            section.figures.append(
+                forecast_milestone_figure(table, as_of, r.scenario.registered_completion_date, horizon)
+            )
+            section.tables.append(
+                (f"{name}: where the trial stands against the plan made at its start", r.tables["plan_vs_actual"])
+            )
     return section
 
 
@@ -189,8 +210,9 @@ def _product(named: dict[str, RunRecord]) -> Section:
                 "vials of the stock on hand expire unused on average."
             )
             if "stock_on_hand" in r.tables:
-                section.tables.append((f"{name}: stock on {r.manifest.get('as_of')}, lot by lot",
-                                       r.tables["stock_on_hand"]))  # fmt: skip
+                section.tables.append(
+                    (f"{name}: stock on {r.manifest.get('as_of')}, lot by lot", r.tables["stock_on_hand"])
+                )
             section.tables.append((f"{name}: lots still to start", r.tables["lots_to_start"]))
             continue
         o = supply_overview(r.tables["metrics"])
@@ -200,15 +222,18 @@ def _product(named: dict[str, RunRecord]) -> Section:
             f"{o['mean_vials_used']:.1f} vials infused, {o['mean_vials_expired']:.1f} expired, "
             f"{o['mean_vials_wasted']:.1f} thawed and not infused."
         )
-        section.tables.append((f"{name}: when the k-th lot is ordered",
-                               lot_starts(r.tables["lots"], r.replicates, r.scenario.start_date)))  # fmt: skip
+        section.tables.append(
+            (f"{name}: when the k-th lot is ordered", lot_starts(r.tables["lots"], r.replicates, r.scenario.start_date))
+        )
         section.tables.append((f"{name}: vials lost by cause", waste_by_cause(r.tables["metrics"])))
         costs = r.scenario.product.costs
         if costs is not None and "vial_days_in_stock" in r.tables["metrics"]:
             per_replicate = replicate_costs(r.tables["metrics"], r.tables["lots"], r.scenario)
-            section.notes.append(f"{name}: product cost per infused dose {cost_per_dose(per_replicate):,.0f} "
-                                 f"{costs.currency}; wasted product {per_replicate['waste'].mean():,.0f} "
-                                 f"{costs.currency} per replicate (mean).")  # fmt: skip
+            section.notes.append(
+                f"{name}: product cost per infused dose {cost_per_dose(per_replicate):,.0f} "
+                f"{costs.currency}; wasted product {per_replicate['waste'].mean():,.0f} "
+                f"{costs.currency} per replicate (mean)."
+            )
             section.tables.append((f"{name}: costs per replicate ({costs.currency})", cost_summary(per_replicate)))
     return section
 
@@ -245,13 +270,16 @@ def _prefixes(path: str) -> list[str]:
 
 def _assumptions(named: dict[str, RunRecord]) -> Section:
     section = Section("Assumptions")
-    section.notes.append("Each assumption as the scenario file gives it, with the file's comment: where it comes from, "
-                         "and WEAK where no good published figure exists (the optimistic and pessimistic scenario "
-                         "files bracket these).")  # fmt: skip
+    section.notes.append(
+        "Each assumption as the scenario file gives it, with the file's comment: where it comes from, "
+        "and WEAK where no good published figure exists (the optimistic and pessimistic scenario "
+        "files bracket these)."
+    )
     for name, r in named.items():
         if r.forecast and "assumptions" in r.tables:
-            section.tables.append((f"{name}: assumptions learned from the records (prior against posterior)",
-                                   r.tables["assumptions"]))  # fmt: skip
+            section.tables.append(
+                (f"{name}: assumptions learned from the records (prior against posterior)", r.tables["assumptions"])
+            )
         table = documented_assumptions(r.scenario, r.manifest)
         weak = int(table["weak"].sum()) if len(table) else 0
         section.notes.append(f"{name}: {len(table)} documented assumptions, {weak} of them WEAK.")
@@ -263,14 +291,25 @@ def _runs(named: dict[str, RunRecord]) -> Section:
     section = Section("The runs")
     for name, r in named.items():
         m = r.manifest
-        items = [("run id", r.run_id), ("label", m.get("label", "")), ("scenario", m["scenario_name"]),
-                 ("scenario file", m["scenario_file"]), ("scenario SHA-256", m["scenario_sha256"]),
-                 ("seed", m["seed"]), ("replicates", m["replicates"]), ("package version", m.get("package_version")),
-                 ("started", m.get("started")), ("finished", m.get("finished")),
-                 ("command", " ".join(str(c) for c in m.get("command", [])))]  # fmt: skip
+        items = [
+            ("run id", r.run_id),
+            ("label", m.get("label", "")),
+            ("scenario", m["scenario_name"]),
+            ("scenario file", m["scenario_file"]),
+            ("scenario SHA-256", m["scenario_sha256"]),
+            ("seed", m["seed"]),
+            ("replicates", m["replicates"]),
+            ("package version", m.get("package_version")),
+            ("started", m.get("started")),
+            ("finished", m.get("finished")),
+            ("command", " ".join(str(c) for c in m.get("command", []))),
+        ]
         if r.forecast:
-            items += [("as of", m.get("as_of")), ("records", m.get("actuals_folder")),
-                      ("learned from the records", m.get("learning"))]  # fmt: skip
+            items += [
+                ("as of", m.get("as_of")),
+                ("records", m.get("actuals_folder")),
+                ("learned from the records", m.get("learning")),
+            ]
             items += [(f"SHA-256 of {file}", digest) for file, digest in (m.get("actuals_sha256") or {}).items()]
         frame = pd.DataFrame([(k, "" if v is None else str(v)) for k, v in items], columns=["item", "value"])
         section.tables.append((f"{name}: manifest", frame))
@@ -280,19 +319,27 @@ def _runs(named: dict[str, RunRecord]) -> Section:
 def sensitivity_notes(result: Sensitivity) -> list[str]:
     """What a tornado says in sentences: how it was made, and what matters most for each outcome."""
     base = result.base.metrics
-    notes = [f"Each of {len(result.assumptions)} assumptions moved alone to its low and its high value, every arm on "
-             f"the same {len(base)} replicates as the base (common random numbers); changes are paired, with 95% "
-             "intervals (bootstrap for quantiles)."]  # fmt: skip
+    notes = [
+        f"Each of {len(result.assumptions)} assumptions moved alone to its low and its high value, every arm on "
+        f"the same {len(base)} replicates as the base (common random numbers); changes are paired, with 95% "
+        "intervals (bootstrap for quantiles)."
+    ]
     for _, rows in result.tornado.groupby("outcome", sort=False):
         top = rows.dropna(subset=["swing"])
         top = top[top["swing"] > 0].head(3)
         label = rows["outcome_label"].iloc[0]
         if top.empty:
             never = not np.isfinite(rows["base_outcome"].iloc[0])
-            notes.append(f"{label}: never reached at the base, nor at either end of any range (too many replicates "
-                         "never finish)." if never else f"{label}: no assumption moved it.")  # fmt: skip
+            notes.append(
+                f"{label}: never reached at the base, nor at either end of any range (too many replicates "
+                "never finish)."
+                if never
+                else f"{label}: no assumption moved it."
+            )
             continue
-        parts = [f"{r.parameter} ({fmt_signed(r.low_change, r.unit)} / {fmt_signed(r.high_change, r.unit)})"
-                 for r in top.itertuples()]  # fmt: skip
+        parts = [
+            f"{r.parameter} ({fmt_signed(r.low_change, r.unit)} / {fmt_signed(r.high_change, r.unit)})"
+            for r in top.itertuples()
+        ]
         notes.append(f"{label} (base {rows['base_outcome_text'].iloc[0]}): moved most by " + ", ".join(parts) + ".")
     return notes

@@ -69,8 +69,9 @@ def frame_table(title: str, frame: pd.DataFrame, drop: Sequence[str] = ()) -> Ta
     out = Table(title=Text(title))
     for c in keep:
         longest_word = max((len(w) for cell in shown[c] for w in str(cell).split()), default=0)
-        out.add_column(Text(c), justify="right" if c in right else "left", min_width=min(longest_word, 36),
-                       overflow="fold")  # fmt: skip
+        out.add_column(
+            Text(c), justify="right" if c in right else "left", min_width=min(longest_word, 36), overflow="fold"
+        )
     for row in shown[keep].itertuples(index=False):
         out.add_row(*(Text(str(cell)) for cell in row))
     return out
@@ -92,8 +93,9 @@ def trial_report(console: Console, scenario: Scenario, tables: RunTables, seed: 
     metrics = tables.metrics
     print_warnings(console, run_warnings(metrics))
     milestones = milestone_summary(metrics, scenario)
-    console.print(frame_table(f"{scenario.name}: milestone dates over {len(metrics)} replicates (seed {seed})",
-                              milestones))  # fmt: skip
+    console.print(
+        frame_table(f"{scenario.name}: milestone dates over {len(metrics)} replicates (seed {seed})", milestones)
+    )
     o = overview(metrics)
     if scenario.registered_completion_date is not None:
         p = probability_done_by(metrics, scenario, scenario.registered_completion_date)
@@ -118,10 +120,19 @@ def trial_report(console: Console, scenario: Scenario, tables: RunTables, seed: 
         f"(P(any wait for product) {stockout_risk(metrics):.1%}); "
         f"{o['mean_deaths']:.2f} deaths, {o['mean_withdrawals']:.2f} withdrawals."
     )
-    console.print(frame_table("Where the time goes (days, over the replicates that completed each phase)",
-                              phase_durations(metrics, scenario)))  # fmt: skip
-    console.print(frame_table("Screen failures by criterion (a candidate can fail several)",
-                              screen_failure_summary(metrics, scenario.eligibility), drop=("Kind",)))  # fmt: skip
+    console.print(
+        frame_table(
+            "Where the time goes (days, over the replicates that completed each phase)",
+            phase_durations(metrics, scenario),
+        )
+    )
+    console.print(
+        frame_table(
+            "Screen failures by criterion (a candidate can fail several)",
+            screen_failure_summary(metrics, scenario.eligibility),
+            drop=("Kind",),
+        )
+    )
 
 
 def supply_report(console: Console, scenario: Scenario, tables: RunTables, period: PeriodKind, seeds: str = "") -> None:
@@ -182,9 +193,13 @@ def supply_report(console: Console, scenario: Scenario, tables: RunTables, perio
         console.print(
             f"Product cost per infused dose {costs.currency} {cost_per_dose(per_replicate):,.0f}; wasted product "
             f"{costs.currency} {per_replicate['waste'].mean():,.0f} per replicate (mean)"
-            + (f"; the delay cost is a lower bound: {per_replicate['delay_censored'].mean():.1%} of replicates never "
-               "reached last patient last visit." if per_replicate["delay_censored"].any() else ".")
-        )  # fmt: skip
+            + (
+                f"; the delay cost is a lower bound: {per_replicate['delay_censored'].mean():.1%} of replicates never "
+                "reached last patient last visit."
+                if per_replicate["delay_censored"].any()
+                else "."
+            )
+        )
         console.print(frame_table(f"Costs per replicate ({costs.currency})", cost_summary(per_replicate)))
 
 
@@ -287,14 +302,22 @@ def _period_label(row, period: PeriodKind) -> str:
 
 
 def compare_report(
-    console: Console, quantiles: pd.DataFrame, differences: pd.DataFrame, summary: pd.DataFrame, replicates: int,
-    seed: int, warnings: dict[str, list[str]] | None = None,
-) -> None:  # fmt: skip
+    console: Console,
+    quantiles: pd.DataFrame,
+    differences: pd.DataFrame,
+    summary: pd.DataFrame,
+    replicates: int,
+    seed: int,
+    warnings: dict[str, list[str]] | None = None,
+) -> None:
     """Per-scenario headline and milestone quantiles, then paired differences from the first."""
     for name, found in (warnings or {}).items():
         print_warnings(console, found, prefix=f"{name}: ")
-    console.print(frame_table(f"Scenarios on common random numbers ({replicates} replicates, seed {seed})",
-                              summary, drop=("Replicates",)))  # fmt: skip
+    console.print(
+        frame_table(
+            f"Scenarios on common random numbers ({replicates} replicates, seed {seed})", summary, drop=("Replicates",)
+        )
+    )
     console.print(
         table(
             "Milestone dates P10 / P50 / P90 (over all replicates; a trial that never reaches a milestone counts "
@@ -307,8 +330,13 @@ def compare_report(
         )
     )
     for name, group in differences.groupby("scenario", sort=False):
-        console.print(frame_table(f"{name} minus {group['reference'].iloc[0]}, paired replicate by replicate, with "
-                                  "95% intervals", group, drop=("Scenario", "Against")))  # fmt: skip
+        console.print(
+            frame_table(
+                f"{name} minus {group['reference'].iloc[0]}, paired replicate by replicate, with 95% intervals",
+                group,
+                drop=("Scenario", "Against"),
+            )
+        )
     console.print(
         "Milestones are compared by their P50 over all replicates, with bootstrap intervals; 'Both reached' counts "
         "the pairs in which both scenarios reached the milestone."
@@ -336,12 +364,19 @@ def runs_report(console: Console, root, stored) -> None:
     out.add_column("Finished", justify="right")
     for r in readable:
         m = r.manifest
-        kind = {"forecast": f"forecast as of {m.get('as_of')}",
-                "sensitivity": f"sensitivity of {len(m.get('assumptions') or [])} assumptions"}.get(
-            str(m.get("kind")), "plan from day 0")  # fmt: skip
+        kind = {
+            "forecast": f"forecast as of {m.get('as_of')}",
+            "sensitivity": f"sensitivity of {len(m.get('assumptions') or [])} assumptions",
+        }.get(str(m.get("kind")), "plan from day 0")
         finished = str(m.get("finished", ""))[:10]  # the time is in the run id
-        cells = (r.run_id, m["scenario_name"], str(m.get("label", "")), kind, f"{m['replicates']} ({m['seed']})",
-                 finished)  # fmt: skip
+        cells = (
+            r.run_id,
+            m["scenario_name"],
+            str(m.get("label", "")),
+            kind,
+            f"{m['replicates']} ({m['seed']})",
+            finished,
+        )
         out.add_row(*(Text(c) for c in cells))
     console.print(out)
 
@@ -377,13 +412,22 @@ def forecast_report(console: Console, forecast: Forecast) -> None:
         console.print("Assumptions as the scenario writes them (--no-learning).")
     chances = forecast.probabilities()
     if "registered" in chances:
-        console.print(f"P(last patient last visit by the registered completion {scenario.registered_completion_date}): "
-                      f"[bold]{fmt_probability(chances['registered'], forecast.replicates)}[/bold]")  # fmt: skip
+        console.print(
+            f"P(last patient last visit by the registered completion {scenario.registered_completion_date}): "
+            f"[bold]{fmt_probability(chances['registered'], forecast.replicates)}[/bold]"
+        )
     if "target" in chances:
-        console.print(f"P(last patient last visit by {forecast.target_date}): "
-                      f"[bold]{fmt_probability(chances['target'], forecast.replicates)}[/bold]")  # fmt: skip
-    console.print(frame_table(f"Where the trial stands against the plan made at its start (a from-day-0 forecast, "
-                              f"{forecast.replicates} replicates)", forecast.plan_vs_actual()))  # fmt: skip
+        console.print(
+            f"P(last patient last visit by {forecast.target_date}): "
+            f"[bold]{fmt_probability(chances['target'], forecast.replicates)}[/bold]"
+        )
+    console.print(
+        frame_table(
+            f"Where the trial stands against the plan made at its start (a from-day-0 forecast, "
+            f"{forecast.replicates} replicates)",
+            forecast.plan_vs_actual(),
+        )
+    )
     supply = forecast.supply()
     if supply is None:
         return
@@ -397,37 +441,53 @@ def forecast_report(console: Console, forecast: Forecast) -> None:
     if forecast.lot_plan is not None:
         plan_report(console, forecast.lot_plan)
     starts = forecast.lots_to_start()
-    source = "under the lot plan, on its fresh seeds" if forecast.lot_plan is not None and forecast.lot_plan.met else (
-        "under the scenario's stock policy")  # fmt: skip
+    source = (
+        "under the lot plan, on its fresh seeds"
+        if forecast.lot_plan is not None and forecast.lot_plan.met
+        else ("under the scenario's stock policy")
+    )
     console.print(frame_table(f"Lots to start from {forecast.as_of} ({source}): when the k-th lot is ordered", starts))
 
 
 def assumptions_report(console: Console, posterior: Posterior) -> None:
     """Prior against posterior: each learned assumption, what was planned, what the records said."""
-    console.print(frame_table("Assumptions learned from the records: planned, prior and posterior (mean [90% "
-                              "interval])", posterior.table()))  # fmt: skip
+    console.print(
+        frame_table(
+            "Assumptions learned from the records: planned, prior and posterior (mean [90% interval])",
+            posterior.table(),
+        )
+    )
 
 
 def sensitivity_report(console: Console, name: str, result: Sensitivity, replicates: int, seed: int) -> None:
     """The tornado: per outcome, the assumptions by the size of the change they make."""
     from ctdild_sim.reports.pack import sensitivity_notes  # its figures import plotly: only when needed
 
-    console.print(f"[bold]{escape(name)}[/bold]: sensitivity on common random numbers, {replicates} replicates a "
-                  f"value, seed {seed}.")  # fmt: skip
+    console.print(
+        f"[bold]{escape(name)}[/bold]: sensitivity on common random numbers, {replicates} replicates a "
+        f"value, seed {seed}."
+    )
     for note in sensitivity_notes(result):
         console.print(Text(note))
     for _, rows in result.tornado.groupby("outcome", sort=False):
         label = rows["outcome_label"].iloc[0]
-        console.print(frame_table(f"{label} (base {rows['base_outcome_text'].iloc[0]})", rows, drop=("Outcome",
-                                  "Outcome at base", "Pairs")))  # fmt: skip
+        console.print(
+            frame_table(
+                f"{label} (base {rows['base_outcome_text'].iloc[0]})",
+                rows,
+                drop=("Outcome", "Outcome at base", "Pairs"),
+            )
+        )
 
 
 def rank_report(console: Console, name: str, table: pd.DataFrame, replicates: int) -> None:
     """Per outcome, the drawn inputs by the share of its variance each explains."""
     bins = int(table["bins"].iloc[0]) if len(table) else 0
-    console.print(f"[bold]{escape(name)}[/bold]: share of each outcome's variance explained by what the replicates "
-                  f"drew once (first-order indices, {replicates} replicates in {bins} equal-count bins, 95% "
-                  "bootstrap intervals; near zero: the input does not matter for it).")  # fmt: skip
+    console.print(
+        f"[bold]{escape(name)}[/bold]: share of each outcome's variance explained by what the replicates "
+        f"drew once (first-order indices, {replicates} replicates in {bins} equal-count bins, 95% "
+        "bootstrap intervals; near zero: the input does not matter for it)."
+    )
     for _, rows in table.groupby("outcome", sort=False):
         console.print(frame_table(rows["outcome_label"].iloc[0], rows, drop=("Outcome",)))
 
@@ -436,11 +496,16 @@ def solve_report(console: Console, name: str, solution: Solution, replicates: in
     """The lever value that meets the target, its uncertainty, or plainly that none in range does."""
     lever, target = solution.lever, solution.target
     span = f"{solution.low:g} to {solution.high:g}"
-    console.print(f"[bold]{escape(name)}[/bold]: {escape(lever)} for {escape(target.text)}, searched from {span} on "
-                  f"common random numbers ({replicates} replicates a value, seed {seed}).")  # fmt: skip
+    console.print(
+        f"[bold]{escape(name)}[/bold]: {escape(lever)} for {escape(target.text)}, searched from {span} on "
+        f"common random numbers ({replicates} replicates a value, seed {seed})."
+    )
     ends = {e.value: e for e in solution.evaluations}
-    at = ", ".join(f"{v:g}: {fmt_probability(ends[v].probability, ends[v].replicates)}"
-                   for v in (solution.low, solution.high) if v in ends)  # fmt: skip
+    at = ", ".join(
+        f"{v:g}: {fmt_probability(ends[v].probability, ends[v].replicates)}"
+        for v in (solution.low, solution.high)
+        if v in ends
+    )
     if solution.value is None:
         verdict = "is met across the whole range" if solution.met_low else "cannot be met within the range"
         console.print(Text(f"The target {verdict} (P at the ends: {at}).", style="bold"))
@@ -448,13 +513,22 @@ def solve_report(console: Console, name: str, solution: Solution, replicates: in
         side = "or more" if solution.upwards else "or less"
         e = ends[solution.value]
         there = fmt_probability(e.probability, e.replicates)
-        console.print(Text(f"Answer: {lever} = {solution.value:.4g} {side} (P there {there}; at the ends: {at}).",
-                           style="bold"))  # fmt: skip
+        console.print(
+            Text(f"Answer: {lever} = {solution.value:.4g} {side} (P there {there}; at the ends: {at}).", style="bold")
+        )
         values = [v for v in (solution.possible_from, solution.sure_from) if v is not None]
         if solution.sure_from is None:
-            console.print(Text("With 95% confidence the target is not met anywhere in the range: more replicates or "
-                               "a wider range would tell."))  # fmt: skip
+            console.print(
+                Text(
+                    "With 95% confidence the target is not met anywhere in the range: more replicates or "
+                    "a wider range would tell."
+                )
+            )
         if values:
-            console.print(Text(f"Uncertainty: the 95% interval of P meets the target from {min(values):.4g} (its "
-                               f"better bound) to {max(values):.4g} (its worse bound)."))  # fmt: skip
+            console.print(
+                Text(
+                    f"Uncertainty: the 95% interval of P meets the target from {min(values):.4g} (its "
+                    f"better bound) to {max(values):.4g} (its worse bound)."
+                )
+            )
     console.print(frame_table("Values simulated", solution.table().rename(columns={"value": "lever_value"})))

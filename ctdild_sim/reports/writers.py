@@ -91,8 +91,10 @@ def chromium() -> str:
         found = shutil.which(name)
         if found:
             return found
-    raise ReportError("a PDF is printed by Chromium, which was not found (install Debian's chromium, e.g. with "
-                      "tools/install-browser, or set CTDILD_CHROMIUM); HTML and Excel need no browser")  # fmt: skip
+    raise ReportError(
+        "a PDF is printed by Chromium, which was not found (install Debian's chromium, e.g. with "
+        "tools/install-browser, or set CTDILD_CHROMIUM); HTML and Excel need no browser"
+    )
 
 
 def _write_pdf(pack: Pack, path: Path) -> None:
@@ -103,10 +105,22 @@ def _write_pdf(pack: Pack, path: Path) -> None:
         page = Path(folder) / "report.html"
         page.write_text(pack_html(pack, for_print=True), encoding="utf-8")
         out = Path(folder) / "report.pdf"
-        command = [browser, "--headless", "--no-sandbox", "--disable-gpu", "--disable-dev-shm-usage",
-                   "--disable-background-networking", "--disable-component-update", "--disable-sync",
-                   "--no-first-run", f"--user-data-dir={folder}/profile", "--no-pdf-header-footer",
-                   "--virtual-time-budget=30000", f"--print-to-pdf={out}", page.as_uri()]  # fmt: skip
+        command = [
+            browser,
+            "--headless",
+            "--no-sandbox",
+            "--disable-gpu",
+            "--disable-dev-shm-usage",
+            "--disable-background-networking",
+            "--disable-component-update",
+            "--disable-sync",
+            "--no-first-run",
+            f"--user-data-dir={folder}/profile",
+            "--no-pdf-header-footer",
+            "--virtual-time-budget=30000",
+            f"--print-to-pdf={out}",
+            page.as_uri(),
+        ]
         code, stderr = _print_with(browser, command, folder)
         if not out.is_file() or out.stat().st_size == 0:
             tail = " ".join(stderr.strip().splitlines()[-2:])
@@ -122,8 +136,14 @@ def _print_with(browser: str, command: list[str], folder: str) -> tuple[int, str
     still writing there, they turned a Ctrl-C into "could not be written (Directory not empty)"
     and left the folder behind."""
     try:
-        process = subprocess.Popen(command, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, text=True,
-                                   start_new_session=True, env={**os.environ, "TMPDIR": folder})  # fmt: skip
+        process = subprocess.Popen(
+            command,
+            stdout=subprocess.DEVNULL,
+            stderr=subprocess.PIPE,
+            text=True,
+            start_new_session=True,
+            env={**os.environ, "TMPDIR": folder},
+        )
     except OSError as exc:
         raise ReportError(f"Chromium ({browser}) could not be started ({exc.strerror or exc})") from None
     with process:
@@ -161,9 +181,11 @@ def _end_helpers(folder: str) -> None:
 
 # -- Excel -----------------------------------------------------------------------------------------
 
+# fmt: off
 EXCEL_FORMATS = {"probability": "0.0%", "share": "0.0%", "date": "yyyy-mm-dd", "days": "#,##0", "day": "#,##0",
                  "count": "#,##0", "vials": "#,##0", "mean": "#,##0.00", "number": "0.000", "cells": "0.00E+00",
-                 "money": "#,##0"}  # fmt: skip
+                 "money": "#,##0"}
+# fmt: on
 
 
 def excel_frame(frame: pd.DataFrame) -> tuple[pd.DataFrame, dict[str, str]]:

@@ -106,8 +106,9 @@ def staged_folder(final: Path, shared: bool = False) -> Iterator[Path]:
         yield staging
         with _turn(final) if shared else nullcontext():
             if final.exists():
-                retired = Path(tempfile.mkdtemp(prefix=f".{final.name}{STAGING_MARK}{os.getpid()}-old-",
-                                                dir=final.parent))  # fmt: skip
+                retired = Path(
+                    tempfile.mkdtemp(prefix=f".{final.name}{STAGING_MARK}{os.getpid()}-old-", dir=final.parent)
+                )
                 final.rename(retired / final.name)
                 staging.rename(final)
                 shutil.rmtree(retired)

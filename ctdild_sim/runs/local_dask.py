@@ -57,9 +57,12 @@ class LocalWorkers:
     def _start(self) -> subprocess.Popen:
         return subprocess.Popen(
             [sys.executable, "-m", "ctdild_sim.runs.local_dask", self.cluster.scheduler_address, str(os.getpid())],
-            stdin=subprocess.DEVNULL, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL,
-            start_new_session=True, env={**os.environ, "DASK_LOGGING__DISTRIBUTED": "critical"},
-        )  # fmt: skip
+            stdin=subprocess.DEVNULL,
+            stdout=subprocess.DEVNULL,
+            stderr=subprocess.DEVNULL,
+            start_new_session=True,
+            env={**os.environ, "DASK_LOGGING__DISTRIBUTED": "critical"},
+        )
 
     def wait_until_joined(self, interrupted: threading.Event, poll_seconds: float) -> None:
         """Until every worker has joined the scheduler; ``KeyboardInterrupt`` as soon as
@@ -71,9 +74,11 @@ class LocalWorkers:
             waited += poll_seconds
             ended = [p.returncode for p in self.processes if p.poll() is not None]
             if ended or waited > WORKER_START_SECONDS:
-                raise WorkersLost(f"the local Dask workers did not start: {len(ended)} of {self.workers} ended "
-                                  f"(exit codes {ended})" if ended else
-                                  f"the local Dask workers did not start within {WORKER_START_SECONDS} s")  # fmt: skip
+                raise WorkersLost(
+                    f"the local Dask workers did not start: {len(ended)} of {self.workers} ended (exit codes {ended})"
+                    if ended
+                    else f"the local Dask workers did not start within {WORKER_START_SECONDS} s"
+                )
 
     def replace_ended(self) -> None:
         """Start a worker in place of each that has ended; Dask runs its tasks again elsewhere.
@@ -83,9 +88,11 @@ class LocalWorkers:
                 continue
             self.replaced += 1
             if self.replaced > MAX_REPLACED:
-                raise WorkersLost(f"local Dask workers ended {self.replaced} times (the last with exit code "
-                                  f"{process.returncode}{', killed' if process.returncode < 0 else ''}); the "
-                                  "machine may be short of memory: try fewer --workers")  # fmt: skip
+                raise WorkersLost(
+                    f"local Dask workers ended {self.replaced} times (the last with exit code "
+                    f"{process.returncode}{', killed' if process.returncode < 0 else ''}); the "
+                    "machine may be short of memory: try fewer --workers"
+                )
             self.processes[k] = self._start()
 
     def kill(self) -> None:

@@ -35,8 +35,10 @@ from ctdild_sim.scenario.trial import Scenario
 DEFAULT_ROOT = Path("results")
 MANIFEST = "manifest.json"
 MANIFEST_KEYS = ("run_id", "scenario_name", "scenario_file", "scenario_sha256", "seed", "replicates")
+# fmt: off
 MANIFEST_TYPES = {"run_id": str, "scenario_name": str, "scenario_file": str, "scenario_sha256": str, "seed": int,
-                  "replicates": int}  # fmt: skip
+                  "replicates": int}
+# fmt: on
 
 
 class StoreError(Exception):

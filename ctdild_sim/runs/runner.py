@@ -137,8 +137,12 @@ class ChunkCancelled(Exception):
 
 def _records(kept: list, start: dt.date) -> dict[str, pd.DataFrame]:
     """The tables of the replicates whose records are kept."""
-    return {"events": events_table(kept, start), "patients": patients_table(kept),
-            "screenings": screenings_table(kept), "supply_weekly": weekly_supply_table(kept)}  # fmt: skip
+    return {
+        "events": events_table(kept, start),
+        "patients": patients_table(kept),
+        "screenings": screenings_table(kept),
+        "supply_weekly": weekly_supply_table(kept),
+    }
 
 
 @functools.lru_cache(maxsize=8)
@@ -246,8 +250,9 @@ def _simulate_unless_cancelled(slot: int, task: bytes, start: int, stop: int) ->
     if flags is not None and flags[slot]:
         return None
     try:
-        chunk = simulate_chunk(*_unpickled_once(task).for_chunk(start, stop),
-                               cancelled=None if flags is None else lambda: flags[slot])  # fmt: skip
+        chunk = simulate_chunk(
+            *_unpickled_once(task).for_chunk(start, stop), cancelled=None if flags is None else lambda: flags[slot]
+        )
     except ChunkCancelled:
         return None
     return _pickled(chunk.metrics)
@@ -368,8 +373,10 @@ def _dask(scheduler: str, workers: int, tasks: list[tuple], on_done: Callable[[C
                     try:
                         chunk = future.result()
                     except KilledWorker:
-                        raise WorkersLost("Dask's workers died running the same chunk of replicates 3 times; the "
-                                          "machine may be short of memory: try fewer --workers") from None  # fmt: skip
+                        raise WorkersLost(
+                            "Dask's workers died running the same chunk of replicates 3 times; the "
+                            "machine may be short of memory: try fewer --workers"
+                        ) from None
                     on_done(chunk)
                 if local is not None:
                     local.replace_ended()
@@ -563,9 +570,20 @@ def metrics_in_order(
     # one process, or a Dask cluster: a group of one chunk a worker at a time
     for group in range(0, len(bounds), workers):
         first, stop = bounds[group][0], bounds[min(group + workers, len(bounds)) - 1][1]
-        chunks, _, _ = execute_chunks(scenario, stop - first, seed, workers=workers, chunk_size=chunk_size,
-                                      scheduler=scheduler, keep_events=keep_events, metrics_only=True,
-                                      trace=trace, counts_day=counts_day, posterior=posterior, first=first)  # fmt: skip
+        chunks, _, _ = execute_chunks(
+            scenario,
+            stop - first,
+            seed,
+            workers=workers,
+            chunk_size=chunk_size,
+            scheduler=scheduler,
+            keep_events=keep_events,
+            metrics_only=True,
+            trace=trace,
+            counts_day=counts_day,
+            posterior=posterior,
+            first=first,
+        )
         for chunk in chunks:
             yield chunk.metrics
 

@@ -23,9 +23,12 @@ def scenario_parameters(model: BaseModel, prefix: str = "") -> pd.DataFrame:
             value = getattr(obj, name)
             key = f"{path}{info.alias or name}"
             items = (
-                list(value.items()) if isinstance(value, dict)
-                else list(enumerate(value)) if isinstance(value, list | tuple) else None
-            )  # fmt: skip
+                list(value.items())
+                if isinstance(value, dict)
+                else list(enumerate(value))
+                if isinstance(value, list | tuple)
+                else None
+            )
             if isinstance(value, BaseModel):
                 walk(value, key + ".", plausible_range(info))
             elif items and all(isinstance(v, BaseModel) for _, v in items):
@@ -77,8 +80,17 @@ def parameter_tree(model: BaseModel, comments: dict[str, Comment] | None = None)
             text = f"{shown.pop('dist')}: " + ", ".join(f"{k} {parameter_text(v)}" for k, v in shown.items())
         else:
             text = parameter_text(value)
-        rows.append((group or "trial", key, text, plausible_range(info), info.description or "",
-                     comment.text if comment else "", bool(comment and comment.weak)))  # fmt: skip
+        rows.append(
+            (
+                group or "trial",
+                key,
+                text,
+                plausible_range(info),
+                info.description or "",
+                comment.text if comment else "",
+                bool(comment and comment.weak),
+            )
+        )
 
     def walk(obj: BaseModel, path: str) -> None:
         for name, info in type(obj).model_fields.items():
@@ -86,9 +98,12 @@ def parameter_tree(model: BaseModel, comments: dict[str, Comment] | None = None)
             key = info.alias or name
             full = f"{path}.{key}" if path else key
             items = (
-                list(value.items()) if isinstance(value, dict)
-                else list(enumerate(value)) if isinstance(value, list | tuple) else None
-            )  # fmt: skip
+                list(value.items())
+                if isinstance(value, dict)
+                else list(enumerate(value))
+                if isinstance(value, list | tuple)
+                else None
+            )
             if isinstance(value, BaseModel) and not _is_distribution(value):
                 walk(value, full)
             elif items and all(isinstance(v, BaseModel) and not _is_distribution(v) for _, v in items):

@@ -105,8 +105,13 @@ class Costs(StrictModel):
     depends on it). A lot costs ``lot_fixed + per_vial x vials filled``, whether it passes QC or
     not; a vial costs its lot's cost over the lot's vials, so wasted vials carry their share of it."""
 
-    currency: str = Field(default="USD", min_length=1, max_length=8, pattern=r"^[A-Za-z$€£¥ ]+$",
-                          description="Currency code shown with every cost.")  # fmt: skip
+    currency: str = Field(
+        default="USD",
+        min_length=1,
+        max_length=8,
+        pattern=r"^[A-Za-z$€£¥ ]+$",
+        description="Currency code shown with every cost.",
+    )
     lot_fixed: float = Field(ge=0, le=MAX_COST, description="Cost of a manufacturing campaign, whatever its yield.")
     per_vial: float = Field(ge=0, le=MAX_COST, description="Cost of each vial filled (fill, QC share, materials).")
     storage_per_vial_month: float = Field(

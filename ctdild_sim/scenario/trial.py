@@ -530,8 +530,11 @@ class Scenario(StrictModel):
 
     def site_entries(self) -> list[tuple[Site, str]]:
         """Each site entry and the name of each site it stands for (``S-1``, ``S-2`` for a count of 2)."""
-        return [(site, site.name if site.count == 1 else f"{site.name}-{k + 1}")
-                for site in self.sites for k in range(site.count)]  # fmt: skip
+        return [
+            (site, site.name if site.count == 1 else f"{site.name}-{k + 1}")
+            for site in self.sites
+            for k in range(site.count)
+        ]
 
     @property
     def site_names(self) -> list[str]:

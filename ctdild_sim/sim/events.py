@@ -88,8 +88,9 @@ class EventLog:
 
     counts: dict[str, int] | None = None
 
-    def __init__(self, env, limit: int = 10**9,
-                 on_full: Callable[[Mapping[str, int]], Exception] | None = None) -> None:  # fmt: skip
+    def __init__(
+        self, env, limit: int = 10**9, on_full: Callable[[Mapping[str, int]], Exception] | None = None
+    ) -> None:
         self.env = env
         self.rows: list[Event] = []
         self.limit = limit
@@ -123,8 +124,13 @@ class LeanEventLog(EventLog):
     whose records are not kept needs (its metrics, demand series and progress read those kinds,
     and only count the rest). Its metrics are the full log's, byte for byte (tested)."""
 
-    def __init__(self, env, keep: frozenset[str], limit: int = 10**9,
-                 on_full: Callable[[Mapping[str, int]], Exception] | None = None) -> None:  # fmt: skip
+    def __init__(
+        self,
+        env,
+        keep: frozenset[str],
+        limit: int = 10**9,
+        on_full: Callable[[Mapping[str, int]], Exception] | None = None,
+    ) -> None:
         super().__init__(env, limit, on_full)
         self.keep = keep
         self._tally: dict[str, int] = {}

@@ -79,21 +79,30 @@ def calibration(
                     frame.to_csv(folder / name, index=False)
                 records = read_records(folder, scenario, as_of)
                 posterior = learn(scenario, records.trace, records.observed) if learning else None
-                forecast = simulate_metrics(scenario, replicates, seed + i, trace=records.trace, posterior=posterior,
-                                            **options)  # fmt: skip
+                forecast = simulate_metrics(
+                    scenario, replicates, seed + i, trace=records.trace, posterior=posterior, **options
+                )
                 row = {"trial": i, "cut_day": cut}
                 for column in MEASURES:
                     # the records hold days, not times of day: truth and forecast are compared by day
                     values = np.floor(forecast[column].to_numpy(dtype=float))
-                    r = rank(values, math.floor(true_metrics[column]) if math.isfinite(true_metrics[column])
-                             else math.nan, rng)  # fmt: skip
+                    r = rank(
+                        values,
+                        math.floor(true_metrics[column]) if math.isfinite(true_metrics[column]) else math.nan,
+                        rng,
+                    )
                     finite = np.nan_to_num(values, nan=np.inf)
                     q = {p: float(np.quantile(finite, p / 100, method="inverted_cdf")) for p in (10, 25, 75, 90)}
-                    row.update({
-                        f"{column}_truth": float(true_metrics[column]), f"{column}_rank": r,
-                        f"{column}_in50": 0.25 <= r <= 0.75, f"{column}_in80": 0.10 <= r <= 0.90,
-                        f"{column}_width50": _width(q[25], q[75]), f"{column}_width80": _width(q[10], q[90]),
-                    })  # fmt: skip
+                    row.update(
+                        {
+                            f"{column}_truth": float(true_metrics[column]),
+                            f"{column}_rank": r,
+                            f"{column}_in50": 0.25 <= r <= 0.75,
+                            f"{column}_in80": 0.10 <= r <= 0.90,
+                            f"{column}_width50": _width(q[25], q[75]),
+                            f"{column}_width80": _width(q[10], q[90]),
+                        }
+                    )
                 rows.append(row)
             if on_trial is not None:
                 on_trial(1)

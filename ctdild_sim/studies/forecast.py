@@ -77,11 +77,16 @@ class Forecast:
     def manifest(self) -> dict:
         """What a stored forecast's manifest says about it, besides what every run's says."""
         return {
-            "kind": "forecast", "as_of": self.as_of.isoformat(), "actuals_folder": str(self.actuals.folder),
-            "actuals_sha256": self.actuals.sha256, "learning": self.posterior is not None,
-            "restart_day": self.restart_day, "target_date": self.target_date.isoformat() if self.target_date else None,
-            "warnings": list(self.warnings), "kept_events": self.kept_events,
-        }  # fmt: skip
+            "kind": "forecast",
+            "as_of": self.as_of.isoformat(),
+            "actuals_folder": str(self.actuals.folder),
+            "actuals_sha256": self.actuals.sha256,
+            "learning": self.posterior is not None,
+            "restart_day": self.restart_day,
+            "target_date": self.target_date.isoformat() if self.target_date else None,
+            "warnings": list(self.warnings),
+            "kept_events": self.kept_events,
+        }
 
     def observed_progress(self) -> pd.DataFrame:
         return observed_progress(self.observed.history, self.scenario.start_date, self.as_of)
@@ -182,17 +187,53 @@ def forecast(
     def step(name: str, total: int | None) -> Callable[[int], None]:
         return (lambda n=1: progress(name, total, n)) if progress is not None else (lambda n=1: None)
 
-    tables = run_scenario(scenario, replicates, seed, on_replicate=step("Forecast from the records", replicates),
-                          trace=records.trace, posterior=posterior, progress=True, **options)  # fmt: skip
+    tables = run_scenario(
+        scenario,
+        replicates,
+        seed,
+        on_replicate=step("Forecast from the records", replicates),
+        trace=records.trace,
+        posterior=posterior,
+        progress=True,
+        **options,
+    )
     metrics_options = {k: v for k, v in options.items() if k != "keep_events"}
-    plan = run_scenario(scenario, replicates, seed, on_replicate=step("The plan from day 0", replicates),
-                        counts_day=records.restart_day, progress=True, metrics_only=True, keep_events=0,
-                        **metrics_options)  # fmt: skip
+    plan = run_scenario(
+        scenario,
+        replicates,
+        seed,
+        on_replicate=step("The plan from day 0", replicates),
+        counts_day=records.restart_day,
+        progress=True,
+        metrics_only=True,
+        keep_events=0,
+        **metrics_options,
+    )
     lot_plan = None
     if target_stockout is not None and scenario.product is not None:
         advance = step("Lot plan from the actual stock", None)
-        lot_plan = plan_lots(scenario, target_stockout, plan_replicates or replicates, seed,
-                             on_evaluated=lambda _: advance(),
-                             trace=records.trace, posterior=posterior, **metrics_options)  # fmt: skip
-    return Forecast(scenario, as_of, records, tables, plan.metrics, plan.progress.table(), seed, replicates,
-                    lot_plan, target_date, records.warnings, posterior, options.get("keep_events"))  # fmt: skip
+        lot_plan = plan_lots(
+            scenario,
+            target_stockout,
+            plan_replicates or replicates,
+            seed,
+            on_evaluated=lambda _: advance(),
+            trace=records.trace,
+            posterior=posterior,
+            **metrics_options,
+        )
+    return Forecast(
+        scenario,
+        as_of,
+        records,
+        tables,
+        plan.metrics,
+        plan.progress.table(),
+        seed,
+        replicates,
+        lot_plan,
+        target_date,
+        records.warnings,
+        posterior,
+        options.get("keep_events"),
+    )

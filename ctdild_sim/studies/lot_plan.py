@@ -120,14 +120,29 @@ class LotPlan:
         """Every evaluation of the search, in the order it was made."""
         return pd.DataFrame(
             [
-                {"seeds": t.seeds, "lookahead_days": t.lookahead_days, "reorder_point": t.point,
-                 "replicates": t.replicates, "stockout_risk": t.risk, "upper_95": t.upper,
-                 "mean_lots_started": t.mean_lots_started, "mean_vials_expired": t.mean_vials_expired}
+                {
+                    "seeds": t.seeds,
+                    "lookahead_days": t.lookahead_days,
+                    "reorder_point": t.point,
+                    "replicates": t.replicates,
+                    "stockout_risk": t.risk,
+                    "upper_95": t.upper,
+                    "mean_lots_started": t.mean_lots_started,
+                    "mean_vials_expired": t.mean_vials_expired,
+                }
                 for t in self.evaluations()
             ],
-            columns=["seeds", "lookahead_days", "reorder_point", "replicates", "stockout_risk", "upper_95",
-                     "mean_lots_started", "mean_vials_expired"],
-        )  # fmt: skip
+            columns=[
+                "seeds",
+                "lookahead_days",
+                "reorder_point",
+                "replicates",
+                "stockout_risk",
+                "upper_95",
+                "mean_lots_started",
+                "mean_vials_expired",
+            ],
+        )
 
     def evaluations(self) -> list[Evaluation]:
         """Every evaluation: the search's and the validation's in order, then the fresh check."""
@@ -170,8 +185,9 @@ def plan_lots(
 
     def evaluate(point: int, lookahead: float, validation: bool = False) -> Evaluation:
         seeds = seed + VALIDATION_SEED_OFFSET if validation else seed
-        metrics = _simulate_until_decided(with_reorder_policy(scenario, point, lookahead), replicates, seeds, target,
-                                          **run_options)  # fmt: skip
+        metrics = _simulate_until_decided(
+            with_reorder_policy(scenario, point, lookahead), replicates, seeds, target, **run_options
+        )
         result = _evaluation(point, lookahead, metrics, "validation" if validation else "search")
         plan.tried.append(result)
         if on_evaluated is not None:
@@ -204,8 +220,12 @@ def plan_lots(
             continue
         check = evaluate(candidate.point, candidate.lookahead_days, validation=True)
         if check.upper > target:
-            check = _smallest_meeting(lambda point, at=candidate.lookahead_days: evaluate(point, at, validation=True),
-                                      target, candidate.point, max_point)  # fmt: skip
+            check = _smallest_meeting(
+                lambda point, at=candidate.lookahead_days: evaluate(point, at, validation=True),
+                target,
+                candidate.point,
+                max_point,
+            )
         if check is not None:
             confirmed.append(check)
     if confirmed:
@@ -286,6 +306,11 @@ def _cost(evaluation: Evaluation) -> tuple[float, float]:
 
 def _evaluation(point: int, lookahead: float, metrics: pd.DataFrame, seeds: Seeds) -> Evaluation:
     return Evaluation(
-        point, lookahead, len(metrics), int(stocked_out(metrics).sum()),
-        float(metrics["lots_started"].mean()), float(metrics["vials_expired"].mean()), seeds,
-    )  # fmt: skip
+        point,
+        lookahead,
+        len(metrics),
+        int(stocked_out(metrics).sum()),
+        float(metrics["lots_started"].mean()),
+        float(metrics["vials_expired"].mean()),
+        seeds,
+    )

@@ -86,8 +86,10 @@ def _end(base: Scenario, path: str, make: Callable[[float], object], shrink: boo
             t /= 2
     value = make(1.0)
     shown = f"{value:g}" if _is_number(value) else repr(value)
-    raise RangesError(f"{where}: {path} = {shown} makes the scenario invalid: "
-                      + "; ".join(f"{field}: {message}" for field, message in problem.problems))  # fmt: skip
+    raise RangesError(
+        f"{where}: {path} = {shown} makes the scenario invalid: "
+        + "; ".join(f"{field}: {message}" for field, message in problem.problems)
+    )
 
 
 def _assumption(base: Scenario, path: str, spec: object, how: str, where: str, shrink: bool = False) -> Assumption:
@@ -112,8 +114,9 @@ def _assumption(base: Scenario, path: str, spec: object, how: str, where: str, s
     else:
         raise RangesError(f"{where}: {path}: give [low, high] or {{scale: [low factor, high factor]}}")
     low, high = ends
-    return Assumption(path, _central(current), _central(get_value(low, path)), _central(get_value(high, path)),
-                      low, high, how)  # fmt: skip
+    return Assumption(
+        path, _central(current), _central(get_value(low, path)), _central(get_value(high, path)), low, high, how
+    )
 
 
 def _is_number(value: object) -> bool:
@@ -121,8 +124,12 @@ def _is_number(value: object) -> bool:
 
 
 def _pair(value: object) -> bool:
-    return (isinstance(value, list | tuple) and len(value) == 2 and all(_is_number(v) for v in value)
-            and all(math.isfinite(v) for v in value))  # fmt: skip
+    return (
+        isinstance(value, list | tuple)
+        and len(value) == 2
+        and all(_is_number(v) for v in value)
+        and all(math.isfinite(v) for v in value)
+    )
 
 
 def read_ranges(path: Path) -> dict[str, object]:
@@ -142,8 +149,13 @@ def read_ranges(path: Path) -> dict[str, object]:
     return data["ranges"]
 
 
-def assumptions(base: Scenario, ranges: dict[str, object] | None, comments: dict[str, Comment] | None = None,
-                spread: float = DEFAULT_SPREAD, source: str = "ranges") -> list[Assumption]:  # fmt: skip
+def assumptions(
+    base: Scenario,
+    ranges: dict[str, object] | None,
+    comments: dict[str, Comment] | None = None,
+    spread: float = DEFAULT_SPREAD,
+    source: str = "ranges",
+) -> list[Assumption]:
     """Every assumption to move: the declared ranges, else the WEAK fields of ``comments``."""
     if ranges:
         if len(ranges) > MAX_ASSUMPTIONS:
@@ -185,8 +197,9 @@ def ranges_from_ends(base: Scenario, low: Scenario, high: Scenario) -> dict[str,
             values = (get_value(low, path), get_value(high, path))
         except PathError:
             continue  # a field the other files do not have (a list of another length)
-        if values[0] != values[1] and (all(_is_number(v) for v in values)
-                                       or all(isinstance(v, dict) and "dist" in v for v in values)):  # fmt: skip
+        if values[0] != values[1] and (
+            all(_is_number(v) for v in values) or all(isinstance(v, dict) and "dist" in v for v in values)
+        ):
             out[path] = {"ends": list(values)}
     return out
 
@@ -206,8 +219,7 @@ def weak_paths(base: Scenario, comments: dict[str, Comment]) -> list[str]:
         if _is_number(value) or (isinstance(value, dict) and "dist" in value):
             out.append(path)
         elif isinstance(value, dict):
-            out += [f"{path}.{k}" for k, v in value.items()
-                    if _is_number(v) or (isinstance(v, dict) and "dist" in v)]  # fmt: skip
+            out += [f"{path}.{k}" for k, v in value.items() if _is_number(v) or (isinstance(v, dict) and "dist" in v)]
     return list(dict.fromkeys(out))
 
 
@@ -222,8 +234,16 @@ class Sensitivity:
 
     def arms_table(self) -> pd.DataFrame:
         """The arms: assumption, end, value and how the range was set."""
-        rows = [{"parameter": a.path, "how": a.how, "base_value": a.base_value, "low_value": a.low_value,
-                 "high_value": a.high_value} for a in self.assumptions]  # fmt: skip
+        rows = [
+            {
+                "parameter": a.path,
+                "how": a.how,
+                "base_value": a.base_value,
+                "low_value": a.low_value,
+                "high_value": a.high_value,
+            }
+            for a in self.assumptions
+        ]
         return pd.DataFrame(rows, columns=["parameter", "how", "base_value", "low_value", "high_value"])
 
     def metrics_table(self) -> pd.DataFrame:
@@ -233,8 +253,14 @@ class Sensitivity:
         return pd.concat(frames, ignore_index=True)
 
 
-def run_sensitivity(base: Scenario, found: list[Assumption], replicates: int, seed: int,
-                    on_replicate: Callable[[int], None] | None = None, **options) -> Sensitivity:  # fmt: skip
+def run_sensitivity(
+    base: Scenario,
+    found: list[Assumption],
+    replicates: int,
+    seed: int,
+    on_replicate: Callable[[int], None] | None = None,
+    **options,
+) -> Sensitivity:
     """Simulate the base and both ends of every assumption on ``seed`` and make the tornado."""
     tables = run_scenario(base, replicates, seed, on_replicate=on_replicate, **options)
     result = Sensitivity(pd.DataFrame(), found, tables)

@@ -73,8 +73,10 @@ def parse_target(text: str, scenario: Scenario) -> Target:
     milestones = [c.removesuffix("_day") for c in milestone_columns(len(scenario.cohorts))]
     name = what.removesuffix("_by")
     if not what.endswith("_by") or name not in milestones or date is None:
-        raise SolveError(f"--target {text!r}: P(MILESTONE_by YYYY-MM-DD), with MILESTONE one of "
-                         f"{', '.join(milestones)}; or P(product_wait)")  # fmt: skip
+        raise SolveError(
+            f"--target {text!r}: P(MILESTONE_by YYYY-MM-DD), with MILESTONE one of "
+            f"{', '.join(milestones)}; or P(product_wait)"
+        )
     try:
         day = (dt.date.fromisoformat(date) - scenario.start_date).days
     except ValueError:
@@ -114,8 +116,10 @@ class Solution:
         return self.met_high and not self.met_low
 
     def table(self) -> pd.DataFrame:
-        return pd.DataFrame([e.__dict__ for e in sorted(self.evaluations, key=lambda e: e.value)],
-                            columns=["value", "probability", "low", "high", "replicates"])  # fmt: skip
+        return pd.DataFrame(
+            [e.__dict__ for e in sorted(self.evaluations, key=lambda e: e.value)],
+            columns=["value", "probability", "low", "high", "replicates"],
+        )
 
 
 def lever_range(scenario: Scenario, lever: str, given: tuple[float, float] | None) -> tuple[float, float]:
@@ -135,9 +139,17 @@ def lever_range(scenario: Scenario, lever: str, given: tuple[float, float] | Non
     return value / 4, value * 4
 
 
-def solve(scenario: Scenario, lever: str, target: Target, replicates: int, seed: int,
-          given_range: tuple[float, float] | None = None, tolerance: float = 0.01,
-          on_replicate: Callable[[int], None] | None = None, **options) -> Solution:  # fmt: skip
+def solve(
+    scenario: Scenario,
+    lever: str,
+    target: Target,
+    replicates: int,
+    seed: int,
+    given_range: tuple[float, float] | None = None,
+    tolerance: float = 0.01,
+    on_replicate: Callable[[int], None] | None = None,
+    **options,
+) -> Solution:
     """Bisect the lever over its range on common random numbers until the crossing of the
     estimate (and of each interval bound) is pinned to ``tolerance`` x the range (whole numbers:
     to one)."""
@@ -153,8 +165,10 @@ def solve(scenario: Scenario, lever: str, target: Target, replicates: int, seed:
             try:
                 changed = with_value(scenario, lever, value, source=f"--lever {lever}")
             except ScenarioError as exc:
-                raise SolveError(f"--lever {lever} = {value:g} is not a valid scenario: "
-                                 + "; ".join(f"{f}: {m}" for f, m in exc.problems)) from None  # fmt: skip
+                raise SolveError(
+                    f"--lever {lever} = {value:g} is not a valid scenario: "
+                    + "; ".join(f"{f}: {m}" for f, m in exc.problems)
+                ) from None
             metrics = simulate_metrics(changed, replicates, seed, on_replicate=on_replicate, **options)
             hits = target.event(metrics, changed)
             lo, hi = wilson_interval(int(hits.sum()), len(hits))

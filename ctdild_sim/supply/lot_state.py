@@ -31,9 +31,17 @@ def snapshot(lot) -> LotState:
     """A ``supply.inventory.Lot`` as it stands now (``vials`` None if not yet filled)."""
     filled = not math.isnan(lot.filled_day)
     return LotState(
-        lot_id=lot.lot_id, ordered_day=lot.ordered_day, initial_stock=lot.initial_stock,
-        started_day=lot.started_day, filled_day=lot.filled_day, released_day=lot.released_day,
-        failed_day=lot.failed_day, expiry_day=lot.expiry_day if filled else math.nan,
-        vials=lot.vials if filled else None, used=lot.used, wasted=lot.wasted, expired=lot.expired,
+        lot_id=lot.lot_id,
+        ordered_day=lot.ordered_day,
+        initial_stock=lot.initial_stock,
+        started_day=lot.started_day,
+        filled_day=lot.filled_day,
+        released_day=lot.released_day,
+        failed_day=lot.failed_day,
+        expiry_day=lot.expiry_day if filled else math.nan,
+        vials=lot.vials if filled else None,
+        used=lot.used,
+        wasted=lot.wasted,
+        expired=lot.expired,
         free=lot.free + lot.reserved,
-    )  # fmt: skip
+    )

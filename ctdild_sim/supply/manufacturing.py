@@ -69,8 +69,9 @@ class Manufacturing:
         lot.filled_day = lot.started_day = -self.spec.initial_stock_age_days
         lot.released_day = 0.0
         lot.expiry_day = lot.filled_day + self.spec.lots.shelf_life_days
-        self.trial.log.record(EventName.LOT_RELEASED, detail=f"lot {lot.lot_id} (initial stock)",
-                              value=float(lot.vials))  # fmt: skip
+        self.trial.log.record(
+            EventName.LOT_RELEASED, detail=f"lot {lot.lot_id} (initial stock)", value=float(lot.vials)
+        )
         self.inventory.release(lot)
         return lot
 
@@ -97,8 +98,13 @@ class Manufacturing:
         self._fill(lot, slot)
         yield from self._qc(lot, lot.qc_release_days)
 
-    def _fill(self, lot: Lot, slot: simpy.resources.resource.Request, vials: int | None = None,
-              expiry_day: float | None = None) -> None:  # fmt: skip
+    def _fill(
+        self,
+        lot: Lot,
+        slot: simpy.resources.resource.Request,
+        vials: int | None = None,
+        expiry_day: float | None = None,
+    ) -> None:
         """The lot is filled now (``vials`` and ``expiry_day``: as recorded) and goes to QC."""
         if slot.triggered:
             self.campaigns.release(slot)
@@ -160,8 +166,9 @@ class Manufacturing:
         lot.released_day = 0.0
         lot.expiry_day = record.expiry_day if record.expiry_day is not None else filled + self.spec.lots.shelf_life_days
         lot.vials = record.vials if record.vials is not None else lot.vials
-        self.trial.log.record(EventName.LOT_RELEASED, detail=f"lot {lot.lot_id} (initial stock)",
-                              value=float(lot.vials))  # fmt: skip
+        self.trial.log.record(
+            EventName.LOT_RELEASED, detail=f"lot {lot.lot_id} (initial stock)", value=float(lot.vials)
+        )
         self._release_recorded(lot, record)
 
     def _release_recorded(self, lot: Lot, record: LotRecord) -> None:
