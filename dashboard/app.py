@@ -158,6 +158,26 @@ def check_nesting(server: flask.Flask) -> None:
         return None
 
 
+class WiringError(Exception):
+    """A callback names a component no page has: a mistake in the dashboard's own code."""
+
+
+def check_wiring(app: dash.Dash) -> None:
+    """Every component a callback names (pattern-matching ids aside) is in the shell or in a page's
+    layout, checked when the app is made. Dash checks this only in the browser's developer tools,
+    and the app once turned the check off for every page (``suppress_callback_exceptions``)."""
+    root = app.validation_layout
+    known = {c.id for c in [root, *root._traverse()] if isinstance(getattr(c, "id", None), str)}
+    named = set()
+    for key, callback in app.callback_map.items():
+        outputs = key.strip(".").split("...") if key.startswith("..") else [key]
+        named |= {o.rsplit(".", 1)[0] for o in outputs}
+        named |= {d["id"] for d in [*callback["inputs"], *callback["state"]] if isinstance(d["id"], str)}
+    missing = sorted(i for i in named if not i.startswith("{") and i not in known)
+    if missing:
+        raise WiringError(f"callbacks name components that no page has: {', '.join(missing)}")
+
+
 def create_app(
     scenarios_dir: str | Path,
     results_dir: str | Path,
@@ -186,10 +206,10 @@ def create_app(
         # one result between them, read and deleted by the first to ask; the others were never
         # answered (23 of 30 simultaneous run requests). Results are kept RESULT_SECONDS once read.
         background_callback_manager=dash.DiskcacheManager(cache, cache_by=[request_key], expire=RESULT_SECONDS),
-        suppress_callback_exceptions=True,
         use_pages=True,
         pages_folder="",
     )
+    pages = {key: importlib.import_module(f"dashboard.pages.{key}") for key, _, _ in PAGES}
     for key, path, name in PAGES:
         dash.register_page(
             key,
@@ -197,7 +217,7 @@ def create_app(
             name=name,
             title=f"ctdild-sim: {name}",
             order=len(dash.page_registry),
-            layout=importlib.import_module(f"dashboard.pages.{key}").layout,
+            layout=pages[key].layout,
         )
     # no request body beyond an upload's: a zip of records, base64 (4/3), twice the limit (the page's own check)
     app.server.config["MAX_CONTENT_LENGTH"] = 3 * MAX_ZIP_BYTES + 8 * MAX_UPLOAD_BYTES
@@ -216,4 +236,6 @@ def create_app(
     )
     callbacks.register(app, context)
     scenario_editor.register(app, context)
+    app.validation_layout = dash.html.Div([app.layout, *(pages[key].layout() for key, _, _ in PAGES)])
+    check_wiring(app)
     return app

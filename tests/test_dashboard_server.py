@@ -682,3 +682,20 @@ def test_a_job_forked_while_another_thread_writes_the_cache_can_still_write_it(t
     done.set()
     writer.join(5)
     assert job.exitcode == 0 and cache.get("from the job") == 1 and cache.get("from the server") == 1
+
+
+def test_a_callback_naming_a_component_no_page_has_fails_when_the_app_is_made(folders):
+    """The app turned Dash's check of its callbacks' components off for every page: a misspelt id
+    would only show as a page that never updates."""
+    from dash import Input, Output
+
+    from dashboard import ids
+    from dashboard.app import WiringError, check_wiring
+
+    scenarios, store, _ = folders
+    app = create_app(scenarios, store)
+    check_wiring(app)  # as made: every component it names exists
+    assert app.config.suppress_callback_exceptions is False
+    app.callback(Output("no-such-graph", "figure"), Input(ids.RUN_PICKER, "value"))(lambda value: None)
+    with pytest.raises(WiringError, match="callbacks name components that no page has: no-such-graph"):
+        check_wiring(app)
