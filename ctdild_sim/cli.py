@@ -1,4 +1,5 @@
-"""The ``ctdild-sim`` command line: validate, schema, run, supply, compare, runs.
+"""The ``ctdild-sim`` command line: validate, schema, run, runs, report, rank, supply, forecast,
+actuals, compare, sensitivity, solve and dashboard.
 
 The CLI only parses arguments, calls the library and prints. Bad input (a scenario file that
 cannot be used, an output folder that cannot be written) is reported as ``FILE: FIELD: PROBLEM``
