@@ -709,7 +709,7 @@ _date = click.DateTime(formats=["%Y-%m-%d"])
     "actuals_dir",
     required=True,
     type=click.Path(path_type=Path),
-    help="Folder of the trial's records (CSV files; see the README).",
+    help="Folder of the trial's records (CSV files; the format: docs/records.md).",
 )
 @click.option(
     "--as-of", "as_of", type=_date, default=None, help="The date the records run to (YYYY-MM-DD) [default: today]."

@@ -180,3 +180,11 @@ def test_the_clis_docstring_names_every_command():
 
     first = (cli.__doc__ or "").split("\n\n")[0]
     assert [name for name in sorted(cli.main.commands) if name not in first] == []
+
+
+def test_the_scenario_reference_in_docs_is_the_schemas():
+    """docs/scenario-reference.md is generated from the JSON Schema; regenerate it when a field
+    changes: python -m ctdild_sim.scenario.reference > docs/scenario-reference.md"""
+    from ctdild_sim.scenario.reference import scenario_reference
+
+    assert (ROOT / "docs" / "scenario-reference.md").read_text() == scenario_reference() + "\n"

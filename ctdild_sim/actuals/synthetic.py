@@ -236,7 +236,7 @@ def synthetic_readme(scenario: Scenario, scenario_file: str, seed: int, replicat
         f"# Synthetic records of {scenario.name}, as of {as_of}\n\n"
         "**These records are simulated, not the trial's data.** They are what replicate "
         f"{replicate} (seed {seed}) of the scenario `{scenario_file}` recorded by the end of {as_of}, "
-        "written in the actuals format (see the project README) by:\n\n"
+        "written in the actuals format (docs/records.md in the project) by:\n\n"
         f"    ctdild-sim actuals {scenario_file} --replicate {replicate} --seed {seed} --as-of {as_of} --out DIR\n\n"
         "Use them to try `ctdild-sim forecast`, or as an example of what each file holds.\n"
     )

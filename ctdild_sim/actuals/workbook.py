@@ -58,7 +58,7 @@ COLUMN_LISTS = {
 """Which list each column picks from."""
 
 README = [
-    "Records of {name}: one sheet per table, one row per record, as the README's actuals format says.",
+    "Records of {name}: one sheet per table, one row per record, as the project's docs/records.md says.",
     "Row 1 names the columns; hover over a header for what the column holds (required columns say so).",
     "Dates are dates (2025-03-14); an empty cell is a missing value; booleans are true or false.",
     "Names (sites, criteria, AE kinds) are the scenario's; pick them from the drop-down lists.",

@@ -6,7 +6,7 @@ no records it gives the prior. ``Posterior.draw`` makes one replicate's scenario
 drawn from its own generator, so the uncertainty about the parameters widens the forecast's
 intervals as it should (a forecast that treats guessed rates as known is too sure of itself).
 
-What is learned, and how (the README says why):
+What is learned, and how (docs/learning.md says why):
 
 - each site's referral rate (Gamma prior of shape 1/CV^2 from ``referral_rate_cv``; referrals over
   its active months, closed spells excluded); a site that has referred nobody yet may be one that
