@@ -2,8 +2,9 @@
 
 Bottom to top: scenario, sim, supply, model, actuals, learning, analysis, runs, studies, reports,
 then the CLI and the dashboard. A module may import from its own layer and the layers below. Imports made only for
-type hints (under ``if TYPE_CHECKING:``) may point up: the model's components and the supply see
-``model.engine.Trial`` that way, as the context they are handed. The package root (``__version__``
+type hints (under ``if TYPE_CHECKING:``) may point up: the model's components see
+``model.engine.Trial`` that way, as the context they are handed (the supply does not: it names
+what it needs as protocols). The package root (``__version__``
 and the public names) is not a layer: every module may import ``__version__`` from it.
 """
 
@@ -188,3 +189,15 @@ def test_the_scenario_reference_in_docs_is_the_schemas():
     from ctdild_sim.scenario.reference import scenario_reference
 
     assert (ROOT / "docs" / "scenario-reference.md").read_text() == scenario_reference() + "\n"
+
+
+def test_the_supply_names_nothing_of_the_model_not_even_for_type_hints():
+    """model and supply were joined by a type-only cycle (5 imports under TYPE_CHECKING)."""
+    found = []
+    for name, path in modules().items():
+        if name.startswith("ctdild_sim.supply"):
+            tree = ast.parse(path.read_text())
+            for node in ast.walk(tree):
+                if isinstance(node, ast.ImportFrom) and (node.module or "").startswith("ctdild_sim.model"):
+                    found.append(f"{name}:{node.lineno}")
+    assert found == []

@@ -23,7 +23,7 @@ import math
 from dataclasses import dataclass, field
 
 from ctdild_sim.sim.events import Event
-from ctdild_sim.supply.lot_state import LotState
+from ctdild_sim.supply.lot_state import LotRecord, LotState
 
 
 @dataclass(frozen=True)
@@ -104,25 +104,6 @@ class ReviewRecord:
     outcome: str | None
     patient_id: int | None
     source: str = ""
-
-
-@dataclass(frozen=True)
-class LotRecord:
-    """A lot as recorded: the days of each step it has reached, its vials and what became of them
-    (``expired`` None: whatever was left when it expired)."""
-
-    lot_id: int
-    initial_stock: bool
-    ordered_day: float | None = None
-    started_day: float | None = None
-    filled_day: float | None = None
-    released_day: float | None = None
-    failed_day: float | None = None
-    expiry_day: float | None = None
-    vials: int | None = None
-    used: int = 0
-    discarded: int = 0
-    expired: int | None = None
 
 
 @dataclass(frozen=True)

@@ -4,9 +4,9 @@
 - ``manufacturing``: campaigns: ordered, expanded, filled, tested, released or destroyed;
 - ``stock_policy``: when new lots are started (reorder point, schedule, make to order);
 - ``chain``: stock, manufacturing and policy wired into the supply a subject talks to;
-- ``lot_state``: a lot as it stands on a date (a forecast's restart).
+- ``context``: what the supply needs from the replicate and a cohort, as protocols;
+- ``lot_state``: a lot as recorded, and as it stands on a date (a forecast's restart).
 
-May import: ``scenario`` and ``sim``. The replicate itself (``model.engine.Trial``) and a cohort's
-state are imported for type hints only (``if TYPE_CHECKING:``): the components reach them through
-the trial object they are given.
+May import: ``scenario`` and ``sim``, nothing above, not even for type hints: the replicate and a
+cohort are reached through the protocols of ``context``, which the model's objects satisfy.
 """

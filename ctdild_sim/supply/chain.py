@@ -14,9 +14,8 @@ from ctdild_sim.supply.manufacturing import Manufacturing
 from ctdild_sim.supply.stock_policy import make_policy
 
 if TYPE_CHECKING:
-    from ctdild_sim.model.cohorts import CohortState
-    from ctdild_sim.model.engine import Trial
     from ctdild_sim.scenario.product import Product
+    from ctdild_sim.supply.context import OpenedCohort, Replicate
 
 
 class Supply:
@@ -24,7 +23,7 @@ class Supply:
 
     limited = True
 
-    def __init__(self, trial: Trial, spec: Product):
+    def __init__(self, trial: Replicate, spec: Product):
         """A trial's records with lots (``trial.trace.lots``) give its lots as recorded; without
         them, the scenario's initial stock is in stock on day 0."""
         self.trial = trial
@@ -84,7 +83,7 @@ class Supply:
     def finish(self, taken: list[tuple[Lot, int]], infused: bool) -> None:
         self.inventory.finish(taken, infused)
 
-    def on_cohort_opened(self, cohort: CohortState) -> None:
+    def on_cohort_opened(self, cohort: OpenedCohort) -> None:
         self.policy.on_cohort_opened(cohort)
 
     def close(self) -> None:
@@ -97,7 +96,7 @@ class UnlimitedSupply:
     limited = False
     reserve_at_enrolment = False
 
-    def __init__(self, trial: Trial):
+    def __init__(self, trial: Replicate):
         self.env = trial.env
         self.lots: list[Lot] = []
 
@@ -128,7 +127,7 @@ class UnlimitedSupply:
     def finish(self, taken: list[tuple[Lot, int]], infused: bool) -> None:
         pass
 
-    def on_cohort_opened(self, cohort: CohortState) -> None:
+    def on_cohort_opened(self, cohort: OpenedCohort) -> None:
         pass
 
     def close(self) -> None:

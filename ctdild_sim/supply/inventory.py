@@ -22,8 +22,8 @@ import simpy
 from ctdild_sim.sim.events import EventName
 
 if TYPE_CHECKING:
-    from ctdild_sim.model.engine import Trial
     from ctdild_sim.scenario.product import Product
+    from ctdild_sim.supply.context import Replicate
 
 
 @dataclass(eq=False)
@@ -106,7 +106,7 @@ def parse_lots_detail(detail: str) -> list[tuple[int, int]]:
 class LotInventory:
     """Released stock, the queue of unserved dose requests, and the audit of allocations."""
 
-    def __init__(self, trial: Trial, spec: Product):
+    def __init__(self, trial: Replicate, spec: Product):
         self.trial = trial
         self.env = trial.env
         self.spec = spec

@@ -1,10 +1,30 @@
-"""A lot as it stands on a date (``model.trace.Observed``: each lot at a forecast's restart). Its own
+"""A lot as recorded (``LotRecord``: what a trial's records say of it, which drives the supply in a
+forecast) and as it stands on a date (``LotState``: each lot at a forecast's restart). Their own
 module, not compiled with the replicate's inner loop (setup.py): compiled classes do not unpickle."""
 
 from __future__ import annotations
 
 import math
 from dataclasses import dataclass
+
+
+@dataclass(frozen=True)
+class LotRecord:
+    """A lot as recorded: the days of each step it has reached, its vials and what became of them
+    (``expired`` None: whatever was left when it expired)."""
+
+    lot_id: int
+    initial_stock: bool
+    ordered_day: float | None = None
+    started_day: float | None = None
+    filled_day: float | None = None
+    released_day: float | None = None
+    failed_day: float | None = None
+    expiry_day: float | None = None
+    vials: int | None = None
+    used: int = 0
+    discarded: int = 0
+    expired: int | None = None
 
 
 @dataclass(frozen=True)

@@ -16,15 +16,15 @@ from ctdild_sim.sim.events import EventName
 from ctdild_sim.supply.inventory import Lot, LotInventory
 
 if TYPE_CHECKING:
-    from ctdild_sim.model.engine import Trial
-    from ctdild_sim.model.trace import LotRecord
     from ctdild_sim.scenario.product import Product
+    from ctdild_sim.supply.context import Replicate
+    from ctdild_sim.supply.lot_state import LotRecord
 
 
 class Manufacturing:
     """Orders lots and runs them through campaign slots and QC."""
 
-    def __init__(self, trial: Trial, spec: Product, inventory: LotInventory):
+    def __init__(self, trial: Replicate, spec: Product, inventory: LotInventory):
         self.trial = trial
         self.env = trial.env
         self.spec = spec

@@ -23,8 +23,8 @@ from ctdild_sim.scenario.product import MakeToOrder, ReorderPoint, Schedule
 from ctdild_sim.supply.inventory import Lot
 
 if TYPE_CHECKING:
-    from ctdild_sim.model.cohorts import CohortState
     from ctdild_sim.supply.chain import Supply
+    from ctdild_sim.supply.context import OpenedCohort
 
 
 class StockPolicy:
@@ -49,7 +49,7 @@ class StockPolicy:
         if self.supply.spec.order_on_stockout and inv.waiting and self.projected_vials() < 0:
             self.supply.manufacturing.order("stock-out: subjects owed more than stock and lots in process")
 
-    def on_cohort_opened(self, cohort: CohortState) -> None:
+    def on_cohort_opened(self, cohort: OpenedCohort) -> None:
         """Make-to-order hook; other policies ignore cohort openings."""
 
 
@@ -79,7 +79,7 @@ class MakeToOrderPolicy(StockPolicy):
         self.cover = spec.cover
         super().__init__(supply)
 
-    def on_cohort_opened(self, cohort: CohortState) -> None:
+    def on_cohort_opened(self, cohort: OpenedCohort) -> None:
         trial, product = self.supply.trial, self.supply.spec
         if trial.recording:
             return
