@@ -28,6 +28,7 @@ class Supply:
         them, the scenario's initial stock is in stock on day 0."""
         self.trial = trial
         self.env = trial.env
+        self.restart_day = trial.restart_day
         self.spec = spec
         self.rng = trial.streams.thaw
         self.inventory = LotInventory(trial, spec)
@@ -40,6 +41,13 @@ class Supply:
         else:
             self.manufacturing.replay(recorded)
         self.inventory.changed()
+
+    @property
+    def recording(self) -> bool:
+        """Before the restart day a trial's records say which lots were ordered (the replicate's
+        ``recording``, read here from the supply's own attributes: read through the ``Replicate``
+        protocol on every stock change, it cost a compiled forecast replicate 8% more instructions)."""
+        return self.env.now < self.restart_day
 
     @property
     def lots(self) -> list[Lot]:

@@ -108,6 +108,7 @@ class LotInventory:
 
     def __init__(self, trial: Replicate, spec: Product):
         self.trial = trial
+        self.log = trial.log  # bound once: read through the Replicate protocol it is a dictionary lookup
         self.env = trial.env
         self.spec = spec
         self.released: list[Lot] = []  # kept in expiry order
@@ -257,7 +258,7 @@ class LotInventory:
                 lot.reserved = 0
 
     def _record_expiry(self, lot: Lot, vials: int, where: str) -> None:
-        self.trial.log.record(EventName.VIALS_EXPIRED, detail=f"lot {lot.lot_id} ({where})", value=float(vials))
+        self.log.record(EventName.VIALS_EXPIRED, detail=f"lot {lot.lot_id} ({where})", value=float(vials))
 
     # -- serving -------------------------------------------------------------------------
     def _serve(self) -> None:

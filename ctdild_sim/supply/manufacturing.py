@@ -26,6 +26,7 @@ class Manufacturing:
 
     def __init__(self, trial: Replicate, spec: Product, inventory: LotInventory):
         self.trial = trial
+        self.log = trial.log  # bound once: read through the Replicate protocol it is a dictionary lookup
         self.env = trial.env
         self.spec = spec
         self.inventory = inventory
@@ -69,15 +70,13 @@ class Manufacturing:
         lot.filled_day = lot.started_day = -self.spec.initial_stock_age_days
         lot.released_day = 0.0
         lot.expiry_day = lot.filled_day + self.spec.lots.shelf_life_days
-        self.trial.log.record(
-            EventName.LOT_RELEASED, detail=f"lot {lot.lot_id} (initial stock)", value=float(lot.vials)
-        )
+        self.log.record(EventName.LOT_RELEASED, detail=f"lot {lot.lot_id} (initial stock)", value=float(lot.vials))
         self.inventory.release(lot)
         return lot
 
     def order(self, reason: str) -> Lot:
         lot = self._draw_lot()
-        self.trial.log.record(EventName.LOT_ORDERED, detail=f"lot {lot.lot_id}: {reason}")
+        self.log.record(EventName.LOT_ORDERED, detail=f"lot {lot.lot_id}: {reason}")
         self._unfilled += 1
         self.env.process(self._make(lot))
         return lot
@@ -89,7 +88,7 @@ class Manufacturing:
         slot = self.campaigns.request()
         yield slot
         lot.started_day = self.env.now
-        self.trial.log.record(EventName.LOT_STARTED, detail=f"lot {lot.lot_id}")
+        self.log.record(EventName.LOT_STARTED, detail=f"lot {lot.lot_id}")
         yield from self._campaign(lot, slot, lot.lead_time_days)
 
     def _campaign(self, lot: Lot, slot: simpy.resources.resource.Request, days: float):
@@ -116,7 +115,7 @@ class Manufacturing:
             lot.vials = vials
         self._unfilled -= 1
         self._filled_in_qc_vials += lot.vials
-        self.trial.log.record(EventName.LOT_FILLED, detail=f"lot {lot.lot_id}", value=float(lot.vials))
+        self.log.record(EventName.LOT_FILLED, detail=f"lot {lot.lot_id}", value=float(lot.vials))
 
     def _qc(self, lot: Lot, days: float):
         """QC's remaining ``days``, then release or destruction."""
@@ -124,7 +123,7 @@ class Manufacturing:
         self._qc_result(lot, lot.fails_qc)
 
     def _qc_result(self, lot: Lot, fails: bool) -> None:
-        log = self.trial.log
+        log = self.log
         self._filled_in_qc_vials -= lot.vials
         if fails:
             lot.failed_day = self.env.now
@@ -166,9 +165,7 @@ class Manufacturing:
         lot.released_day = 0.0
         lot.expiry_day = record.expiry_day if record.expiry_day is not None else filled + self.spec.lots.shelf_life_days
         lot.vials = record.vials if record.vials is not None else lot.vials
-        self.trial.log.record(
-            EventName.LOT_RELEASED, detail=f"lot {lot.lot_id} (initial stock)", value=float(lot.vials)
-        )
+        self.log.record(EventName.LOT_RELEASED, detail=f"lot {lot.lot_id} (initial stock)", value=float(lot.vials))
         self._release_recorded(lot, record)
 
     def _release_recorded(self, lot: Lot, record: LotRecord) -> None:

@@ -44,7 +44,7 @@ class StockPolicy:
 
     def on_stock_change(self) -> None:
         inv = self.supply.inventory
-        if self.supply.trial.recording:
+        if self.supply.recording:
             return  # a trial's records say which lots were ordered, up to the restart
         if self.supply.spec.order_on_stockout and inv.waiting and self.projected_vials() < 0:
             self.supply.manufacturing.order("stock-out: subjects owed more than stock and lots in process")
@@ -60,7 +60,7 @@ class ReorderPointPolicy(StockPolicy):
         supply.inventory.on_release.append(self._watch)
 
     def on_stock_change(self) -> None:
-        if self.supply.trial.recording:
+        if self.supply.recording:
             return
         while self.projected_vials() < self.point:
             self.supply.manufacturing.order(f"projected vials below reorder point {self.point}")
@@ -81,7 +81,7 @@ class MakeToOrderPolicy(StockPolicy):
 
     def on_cohort_opened(self, cohort: OpenedCohort) -> None:
         trial, product = self.supply.trial, self.supply.spec
-        if trial.recording:
+        if self.supply.recording:
             return
         mean_weight = trial.scenario.population.body_weight_kg.mean
         per_dose = product.vials_per_dose(mean_weight, cohort.spec.dose_cells_per_kg)
