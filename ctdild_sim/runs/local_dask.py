@@ -102,11 +102,11 @@ class LocalWorkers:
                 process.kill()
         for process in self.processes:
             process.wait()
-        self.cluster.close()
+        self.cluster.close(timeout=10)
 
     def close(self) -> None:
         """After a run: the scheduler closed, then the workers, which have nothing left to do."""
-        self.cluster.close()
+        self.cluster.close(timeout=10)
         for process in self.processes:
             if process.poll() is None:
                 process.kill()

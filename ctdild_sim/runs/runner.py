@@ -371,7 +371,7 @@ def _dask(scheduler: str, workers: int, tasks: list[tuple], on_done: Callable[[C
             while arriving.count():
                 for future in arriving.next_batch(block=False):
                     try:
-                        chunk = future.result()
+                        chunk = _result(future, local, interrupted)
                     except KilledWorker:
                         raise WorkersLost(
                             "Dask's workers died running the same chunk of replicates 3 times; the "
@@ -399,6 +399,20 @@ def _dask(scheduler: str, workers: int, tasks: list[tuple], on_done: Callable[[C
 
 DASK_POLL_SECONDS = 0.05
 """How often a run on dask looks for finished chunks, ended workers and a Ctrl-C."""
+
+
+def _result(future: Any, local: Any, interrupted: threading.Event) -> ChunkResult:
+    """A finished chunk's result. Fetching it can wait: if the worker holding it ended, Dask runs
+    the chunk again, which needs a worker, so ended workers are replaced while it waits (waiting
+    without, a run whose only worker was killed at that moment hung for ever)."""
+    while True:
+        try:
+            return future.result(timeout=DASK_POLL_SECONDS)
+        except TimeoutError:
+            if local is not None:
+                local.replace_ended()
+            if interrupted.is_set():
+                raise KeyboardInterrupt from None
 
 
 @contextmanager
