@@ -382,7 +382,8 @@ def _dask(scheduler: str, workers: int, tasks: list[tuple], on_done: Callable[[C
                     local.replace_ended()
                 if interrupted.wait(DASK_POLL_SECONDS):
                     raise KeyboardInterrupt
-            _close(client, local)  # a Ctrl-C meanwhile is noted, and raised once it is closed
+            with _quiet_dask_logs():  # closing logs each connection it drops: not the user's news
+                _close(client, local)  # a Ctrl-C meanwhile is noted, and raised once it is closed
             client = local = None
             if interrupted.is_set():
                 raise KeyboardInterrupt
@@ -446,6 +447,20 @@ def _close(client: Any, local: Any) -> None:
         client.close()
     if local is not None:
         local.close()
+
+
+@contextmanager
+def _quiet_dask_logs() -> Iterator[None]:
+    """Within the block, dask's loggers in this process say only what is critical."""
+    loggers = [logging.getLogger(name) for name in ("distributed", "tornado", "asyncio")]
+    levels = [logger.level for logger in loggers]
+    for logger in loggers:
+        logger.setLevel(logging.CRITICAL)
+    try:
+        yield
+    finally:
+        for logger, level in zip(loggers, levels, strict=True):
+            logger.setLevel(level)
 
 
 def quiet_dask() -> None:
