@@ -73,8 +73,19 @@ def _wait_for(condition, what: str, timeout: float = 120):
         time.sleep(0.1)
 
 
+def _children(proc: subprocess.Popen, wanted) -> list[psutil.Process]:
+    """The command's live children whose command line is ``wanted`` (a zombie, or a child ending
+    while it is looked at, is none of them)."""
+    found = []
+    for child in psutil.Process(proc.pid).children():
+        with contextlib.suppress(psutil.Error):
+            if wanted(" ".join(child.cmdline())) and child.status() != psutil.STATUS_ZOMBIE:
+                found.append(child)
+    return found
+
+
 def _workers(proc: subprocess.Popen) -> list[psutil.Process]:
-    return [c for c in psutil.Process(proc.pid).children() if "resource_tracker" not in " ".join(c.cmdline())]
+    return _children(proc, lambda command: "resource_tracker" not in command)
 
 
 def _gone(processes: list[psutil.Process]) -> bool:
@@ -404,13 +415,7 @@ def _waiting(pid: int) -> bool:
 
 
 def _local_dask_workers(proc: subprocess.Popen) -> list[psutil.Process]:
-    """The command's local Dask workers (a child that is ending, or a zombie, is none of them)."""
-    found = []
-    for child in psutil.Process(proc.pid).children():
-        with contextlib.suppress(psutil.Error):
-            if "local_dask" in " ".join(child.cmdline()) and child.status() != psutil.STATUS_ZOMBIE:
-                found.append(child)
-    return found
+    return _children(proc, lambda command: "local_dask" in command)
 
 
 @pytest.mark.slow

@@ -55,6 +55,9 @@ def _type_checking_only(tree: ast.Module) -> set[int]:
     return lines
 
 
+MODULES = set(modules())
+
+
 def imports(path: Path) -> list[tuple[str, int]]:
     """(imported module, line) for every import of ``ctdild_sim`` or ``dashboard`` at run time."""
     tree = ast.parse(path.read_text())
@@ -66,11 +69,17 @@ def imports(path: Path) -> list[tuple[str, int]]:
         if isinstance(node, ast.Import):
             out += [(alias.name, node.lineno) for alias in node.names]
         elif isinstance(node, ast.ImportFrom) and node.module and node.level == 0:
-            if node.module == "ctdild_sim":  # ``from ctdild_sim import X``: X may be a subpackage or module
-                out += [(f"ctdild_sim.{alias.name}", node.lineno) for alias in node.names]
-            else:
-                out.append((node.module, node.lineno))
+            # ``from dashboard import callbacks`` imports the module, not the package's own code
+            for alias in node.names:
+                submodule = f"{node.module}.{alias.name}"
+                out.append((submodule if submodule in MODULES else node.module, node.lineno))
     return [(m, line) for m, line in out if m.split(".")[0] in ("ctdild_sim", "dashboard")]
+
+
+def nested_imports(path: Path) -> list[int]:
+    """Lines of imports made inside a function or a class."""
+    tree = ast.parse(path.read_text())
+    return [n.lineno for n in ast.walk(tree) if isinstance(n, ast.Import | ast.ImportFrom) and n.col_offset > 0]
 
 
 def violations() -> list[str]:
@@ -126,38 +135,15 @@ def test_each_package_docstring_names_every_module_it_holds(package):
     assert [name for name in sorted(held) if f"``{name}``" not in doc] == []
 
 
-MODULES = set(modules())
-
-
-def _dashboard_imports(path: Path) -> tuple[set[str], list[int]]:
-    """The dashboard modules ``path`` imports (at any level), and the lines of imports made inside
-    a function or class."""
-    tree = ast.parse(path.read_text())
-    found, nested = set(), []
-    for node in ast.walk(tree):
-        if isinstance(node, ast.ImportFrom) and node.module and node.level == 0:
-            # ``from dashboard import callbacks`` imports the module, not the package's own code
-            submodules = [f"{node.module}.{a.name}" for a in node.names if f"{node.module}.{a.name}" in MODULES]
-            names = submodules if len(submodules) == len(node.names) else [node.module, *submodules]
-        elif isinstance(node, ast.Import):
-            names = [a.name for a in node.names]
-        else:
-            continue
-        found |= {n for n in names if n.startswith("dashboard")}
-        if node.col_offset > 0:
-            nested.append(node.lineno)
-    return found, nested
-
-
 def test_the_dashboard_has_no_import_cycle_and_no_import_inside_a_function():
     """``callbacks`` and ``scenario_editor`` imported each other (one inside a function): a page's
     code could not be read without the other's."""
     graph, nested = {}, {}
     for name, path in modules().items():
         if name.startswith("dashboard"):
-            graph[name], lines = _dashboard_imports(path)
-            if lines:
-                nested[name] = lines
+            graph[name] = {target for target, _ in imports(path)}
+            if nested_imports(path):
+                nested[name] = nested_imports(path)
     graph = {name: {m for m in targets if m in graph and m != name} for name, targets in graph.items()}
     assert nested == {}, f"imports inside functions: {nested}"
     done: set[str] = set()

@@ -24,6 +24,8 @@ import subprocess
 import sys
 import threading
 
+CLOSE_SECONDS = 10
+"""Longest a run waits for Dask to close its client, and its local scheduler."""
 WORKER_START_SECONDS = 120
 """How long the workers may take to join the scheduler before the run gives up."""
 MAX_REPLACED = 3
@@ -97,19 +99,19 @@ class LocalWorkers:
 
     def kill(self) -> None:
         """End the workers at once, then the scheduler."""
-        for process in self.processes:
-            if process.poll() is None:
-                process.kill()
-        for process in self.processes:
-            process.wait()
-        self.cluster.close(timeout=10)
+        self._end_workers()
+        self.cluster.close(timeout=CLOSE_SECONDS)
 
     def close(self) -> None:
         """After a run: the scheduler closed, then the workers, which have nothing left to do."""
-        self.cluster.close(timeout=10)
+        self.cluster.close(timeout=CLOSE_SECONDS)
+        self._end_workers()
+
+    def _end_workers(self) -> None:
         for process in self.processes:
             if process.poll() is None:
                 process.kill()
+        for process in self.processes:
             process.wait()
 
 

@@ -45,6 +45,7 @@ from ctdild_sim.learning.draws import draw, draw_key
 from ctdild_sim.learning.posterior import Posterior
 from ctdild_sim.model.engine import run_replicate
 from ctdild_sim.model.trace import Trace
+from ctdild_sim.runs.local_dask import CLOSE_SECONDS, LocalWorkers, WorkersLost
 from ctdild_sim.scenario.trial import Scenario
 
 DEFAULT_KEEP_EVENTS = 1000
@@ -351,8 +352,6 @@ def _dask(scheduler: str, workers: int, tasks: list[tuple], on_done: Callable[[C
     from distributed import Client, KilledWorker
     from distributed import as_completed as dask_completed
 
-    from ctdild_sim.runs.local_dask import LocalWorkers, WorkersLost
-
     local: LocalWorkers | None = None
     client = None
     try:
@@ -444,15 +443,19 @@ def _ctrl_c_noted() -> Iterator[threading.Event]:
 def _close(client: Any, local: Any) -> None:
     """Close a run's Dask client, then its local scheduler and workers (either may be None)."""
     if client is not None:
-        client.close()
+        client.close(timeout=CLOSE_SECONDS)
     if local is not None:
         local.close()
+
+
+DASK_LOGGERS = ("distributed", "tornado", "asyncio")
+"""The loggers a Dask client, scheduler and their event loop write to in this process."""
 
 
 @contextmanager
 def _quiet_dask_logs() -> Iterator[None]:
     """Within the block, dask's loggers in this process say only what is critical."""
-    loggers = [logging.getLogger(name) for name in ("distributed", "tornado", "asyncio")]
+    loggers = [logging.getLogger(name) for name in DASK_LOGGERS]
     levels = [logger.level for logger in loggers]
     for logger in loggers:
         logger.setLevel(logging.CRITICAL)
@@ -465,7 +468,7 @@ def _quiet_dask_logs() -> Iterator[None]:
 
 def quiet_dask() -> None:
     """Silence dask's loggers in this process (its workers' logging is set where they start)."""
-    for name in ("distributed", "tornado", "asyncio"):
+    for name in DASK_LOGGERS:
         logging.getLogger(name).setLevel(logging.CRITICAL)
 
 
