@@ -11,7 +11,8 @@ The library is layered, bottom to top (``tests/test_layers.py`` holds the order)
 - ``analysis``: what the replicates mean (pure functions of their tables);
 - ``runs``: many replicates, the results store, exports;
 - ``studies``: questions answered by many runs (forecast, lot plan, sensitivity, solve, calibration);
-- ``reports``: for people (terminal, HTML, PDF, Excel).
+- ``views``: one view model per study (headline answers, titled tables, figures), and how columns read;
+- ``reports``: the view models for people (terminal, HTML, PDF, Excel).
 
 Beside them: ``cli`` (the ``ctdild-sim`` command: options and rendering), ``__main__`` (its entry
 point, quiet on an early Ctrl-C) and ``results`` (the store under its old name). The dashboard

@@ -37,34 +37,18 @@ from ctdild_sim.actuals.records import read_records
 from ctdild_sim.actuals.rows import FILES as ACTUALS_FILES
 from ctdild_sim.actuals.synthetic import actuals_from_replicate, synthetic_readme
 from ctdild_sim.actuals.workbook import TemplateExists, write_template
-from ctdild_sim.analysis.compare import (
-    headline,
-    milestone_differences,
-    milestone_quantiles,
-    screen_failure_differences,
-)
-from ctdild_sim.analysis.ranking import RESAMPLES, drawn_inputs, ranking
-from ctdild_sim.analysis.sensitivity import OUTCOMES
-from ctdild_sim.analysis.summary import done_by, run_warnings
+from ctdild_sim.analysis.ranking import RESAMPLES, drawn_inputs
+from ctdild_sim.analysis.summary import done_by
 from ctdild_sim.analysis.supply_summary import lot_starts
 from ctdild_sim.analysis.tables import RunTables
 from ctdild_sim.model.compiled import model_build
 from ctdild_sim.model.engine import run_replicate
-from ctdild_sim.reports.terminal import (
-    compare_report,
-    forecast_report,
-    frame_table,
-    plan_report,
-    rank_report,
-    runs_report,
-    sensitivity_report,
-    solve_report,
-    supply_report,
-    trial_report,
-)
+from ctdild_sim.reports.pack import steering_pack, view_pack
+from ctdild_sim.reports.terminal import runs_report, view_report
 from ctdild_sim.reports.writers import FORMATS, ReportError, write_report
 from ctdild_sim.runs.export import OutputError, WriteFailed, check_output_dir, write_csv_tables, write_tables
 from ctdild_sim.runs.local_dask import WorkersLost
+from ctdild_sim.runs.record import RunRecord
 from ctdild_sim.runs.results import DEFAULT_ROOT, StoreError, delete_run, list_runs, manifest_of, save_run, set_label
 from ctdild_sim.runs.runner import half_width, quiet_dask, run_scenario, run_to_precision, simulate_metrics
 from ctdild_sim.scenario.comments import chain_comments, parent_texts
@@ -86,6 +70,13 @@ from ctdild_sim.studies.sensitivity import (
 from ctdild_sim.studies.solve import SolveError, parse_target
 from ctdild_sim.studies.solve import lever_range as lever_bounds
 from ctdild_sim.studies.solve import solve as run_solve
+from ctdild_sim.views.compare import compare_view
+from ctdild_sim.views.forecast import forecast_view
+from ctdild_sim.views.lot_plan import lot_plan_view
+from ctdild_sim.views.plan import plan_view
+from ctdild_sim.views.product import product_view
+from ctdild_sim.views.sensitivity import rank_view, sensitivity_view
+from ctdild_sim.views.solve import solve_view
 
 FAILED = 1
 BAD_INPUT = 2
@@ -446,7 +437,8 @@ def run(
                 started=started,
             ).name
         try:
-            trial_report(console, scenario, tables, seed)
+            made = RunRecord.made(scenario, dict(everything) or {"metrics": tables.metrics}, seed, replicates)
+            view_report(console, plan_view([made]))
         except Exception as exc:  # a fault in the report must not hide that the run is safe
             kept = f"the run is saved as {state.saved}" if state.saved else "the run was not stored (--no-store)"
             _fail(f"The report could not be printed ({type(exc).__name__}: {exc}); {kept}.", FAILED)
@@ -550,8 +542,6 @@ def runs(results_root: Path, label: tuple[str, str] | None, delete_ids: tuple[st
 def report(run_ids: tuple[str, ...], fmt: str | None, out: Path | None, results_root: Path) -> None:
     """Write the steering-committee pack of stored runs: the headline answers, the milestones, the
     product, the assumptions with their sources and WEAK flags, and each run's manifest."""
-    from ctdild_sim.reports.pack import RunRecord, steering_pack  # figures: plotly, 0.1 s of every start-up
-
     if fmt is None:
         suffix = out.suffix.lstrip(".").lower() if out is not None else ""
         fmt = suffix if suffix in FORMATS else "html"
@@ -588,8 +578,6 @@ def report(run_ids: tuple[str, ...], fmt: str | None, out: Path | None, results_
 def rank(run_id: str, results_root: Path, resamples: int, out: Path | None) -> None:
     """What to learn first, from one stored run: the share of each outcome's variance explained by
     each quantity the replicates drew once (first-order indices, 95% bootstrap intervals)."""
-    from ctdild_sim.reports.pack import RunRecord
-
     try:
         record = RunRecord.open(run_id, results_root)
         metrics = record.tables["metrics"]
@@ -602,10 +590,10 @@ def rank(run_id: str, results_root: Path, resamples: int, out: Path | None) -> N
             f"run {run_id}: its replicates recorded no drawn quantity that varies (runs made before ctdild-sim "
             "recorded them, or every site's rate is fixed); run the scenario again"
         )
-    table = ranking(metrics, record.scenario, record.seed, resamples)
+    view = rank_view(record, resamples)
     console = _console()
-    rank_report(console, record.name, table, record.replicates)
-    _write(console, out, [("ranking", table)])
+    view_report(console, view)
+    _write(console, out, view.exports)
 
 
 # -- supply -------------------------------------------------------------------------------
@@ -656,7 +644,6 @@ def supply(
     options = _run_options(workers, chunk_size, scheduler)
     console = _console()
     extra = []
-    seeds = ""
     with _guarded(scenario_file):
         if target_stockout is not None:
             plan = _with_progress(
@@ -674,12 +661,13 @@ def supply(
                 ),
             )
             extra.append(("lot_plan_search", plan.search_table()))
+            planned = lot_plan_view(plan, scenario.name, seed)
             if not plan.met:
                 _write(console, out, extra)
-                plan_report(console, plan)
+                view_report(console, planned)
                 return
-            scenario, tables = plan.scenario, plan.fresh_tables
-            seeds = f" on the plan's fresh seeds ({plan.fresh_seed})"
+            scenario, tables, seed = plan.scenario, plan.fresh_tables, plan.fresh_seed
+            replicates = len(tables.metrics)
         else:
             tables = _with_progress(
                 quiet,
@@ -693,8 +681,9 @@ def supply(
         extra.append(("lot_starts", lot_starts(tables.lots, replicates, scenario.start_date)))
         _write(console, out, [("metrics", tables.metrics), ("lots", tables.lots), *bands, *extra])
         if target_stockout is not None:
-            plan_report(console, plan)
-        supply_report(console, scenario, tables, period, seeds)
+            view_report(console, planned)
+        shown = {"metrics": tables.metrics, "lots": tables.lots, **dict(bands)}
+        view_report(console, product_view([RunRecord.made(scenario, shown, seed, replicates)], period))
 
 
 # -- forecast from a trial's records ------------------------------------------------------
@@ -825,7 +814,9 @@ def forecast(
                 started=started,
                 extra=extra,
             ).name
-        forecast_report(console, made)
+        view_report(
+            console, forecast_view([RunRecord.made(scenario, dict(tables), seed, replicates, **made.manifest())])
+        )
         if state.saved:
             console.print(Text(f"Saved as run {state.saved} in {results_root}/.", style="bold"))
         _write(console, out, tables)
@@ -983,51 +974,17 @@ def compare(
                 lambda advance, s=scenario: simulate_metrics(s, replicates, seed, on_replicate=advance, **options),
             )
     with _guarded():
-        quantiles = milestone_quantiles(metrics, scenarios)
-        differences = milestone_differences(metrics, scenarios, seed)
-        summary = headline(metrics, scenarios)
-        screening = screen_failure_differences(metrics)
-        tables = [
-            ("compare_quantiles", quantiles),
-            ("compare_differences", differences),
-            ("compare_headline", summary),
-            ("compare_screen_failures", screening),
-        ]
+        made = [RunRecord.made(scenarios[name], {"metrics": m}, seed, replicates) for name, m in metrics.items()]
+        view = compare_view(made)
         console = _console()
-        _write(console, out, tables)
+        _write(console, out, view.exports)
         if report_file is not None:
-            from ctdild_sim.reports.figures import differences_figure, lplv_ecdf_figure
-            from ctdild_sim.reports.pack import view_pack
-
-            figures = [lplv_ecdf_figure(metrics, scenarios), differences_figure(differences)]
-            title = f"Scenario comparison: {', '.join(scenarios)} ({replicates} replicates, seed {seed})"
-            pack = view_pack(
-                title,
-                [],
-                figures,
-                [
-                    ("Headline", summary),
-                    ("Milestones", quantiles),
-                    ("Paired differences", differences),
-                    ("Screen failures by criterion", screening),
-                ],
-            )
             try:
-                write_report(pack, report_file, "html")
+                write_report(view_pack(view), report_file, "html")
             except ReportError as exc:
                 _fail(str(exc), FAILED)
             console.print(Text(f"HTML report written to {report_file}."))
-        warnings = {name: run_warnings(frame) for name, frame in metrics.items()}
-        compare_report(console, quantiles, differences, summary, replicates, seed, warnings)
-        changed = screening[screening["estimate"] != 0]
-        if len(changed):
-            console.print(
-                frame_table(
-                    "Screen failures by criterion that differ (candidates screened out per replicate, paired)",
-                    changed,
-                    drop=("Against", "Pairs"),
-                )
-            )
+        view_report(console, view)
 
 
 # -- sensitivity -----------------------------------------------------------------------------
@@ -1155,25 +1112,18 @@ def sensitivity(
                 started=started,
                 extra={"kind": "sensitivity", "assumptions": [a.path for a in found]},
             ).name
-        sensitivity_report(console, scenario.name, result, replicates, seed)
+        made = RunRecord.made(scenario, dict(tables), seed, replicates, kind="sensitivity")
+        view = sensitivity_view([made], resamples=0)
+        view_report(console, view)
         if report_file is not None:
-            from ctdild_sim.reports.figures import tornado_figure
-            from ctdild_sim.reports.pack import sensitivity_notes, view_pack
-
-            pack = view_pack(
-                f"Sensitivity of {scenario.name} ({replicates} replicates a value, seed {seed})",
-                sensitivity_notes(result),
-                [tornado_figure(result.tornado, o.key) for o in OUTCOMES],
-                [("Tornado", result.tornado), ("Assumptions moved", result.arms_table())],
-            )
             try:
-                write_report(pack, report_file, "html")
+                write_report(view_pack(view), report_file, "html")
             except ReportError as exc:
                 _fail(str(exc), FAILED)
             console.print(Text(f"HTML report written to {report_file}."))
         if state.saved:
             console.print(Text(f"Saved as run {state.saved} in {results_root}/.", style="bold"))
-        _write(console, out, [("tornado", result.tornado), ("sensitivity_arms", result.arms_table())])
+        _write(console, out, view.exports)
 
 
 @main.command()
@@ -1231,9 +1181,10 @@ def solve(
             )
         except SolveError as exc:
             _fail(f"{scenario_file}: {exc}")
+        view = solve_view(scenario.name, solution, replicates, seed)
         console = _console()
-        solve_report(console, scenario.name, solution, replicates, seed)
-        _write(console, out, [("solve_evaluations", solution.table())])
+        view_report(console, view)
+        _write(console, out, view.exports)
 
 
 @main.command()

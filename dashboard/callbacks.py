@@ -24,13 +24,21 @@ from dash import ALL, MATCH, Input, Output, State, no_update
 
 from ctdild_sim.actuals.reader import ActualsError, RecordBook, RecordFiles, as_of_hint
 from ctdild_sim.actuals.records import read_records
-from ctdild_sim.reports.pack import Pack, RunRecord, steering_pack, view_pack
+from ctdild_sim.reports.pack import Pack, steering_pack, view_pack
 from ctdild_sim.reports.writers import FORMATS, ReportError, report_bytes
 from ctdild_sim.runs.export import WriteFailed, safe_for_spreadsheets
 from ctdild_sim.runs.results import StoreError, save_run
 from ctdild_sim.sim.budget import BudgetExceeded
 from ctdild_sim.studies.forecast import forecast
 from ctdild_sim.studies.lot_plan import Evaluation, plan_lots
+from ctdild_sim.views.compare import compare_view
+from ctdild_sim.views.forecast import forecast_view
+from ctdild_sim.views.lot_plan import lot_plan_view
+from ctdild_sim.views.plan import cohorts_view, plan_view, screening_view, typical_options
+from ctdild_sim.views.product import product_view
+from ctdild_sim.views.scenario import scenario_view
+from ctdild_sim.views.sensitivity import sensitivity_view
+from ctdild_sim.views.view import View
 from dashboard import ids, layout
 from dashboard.context import MAX_SEED, Context, messages, whole_number
 from dashboard.data import (
@@ -51,8 +59,17 @@ from dashboard.jobs import prepare_job_process
 from dashboard.pages import PATHS
 from dashboard.running import job_callback, run_and_store, run_options, show_stored
 from dashboard.scenario_editor import on_scenario
-from dashboard.views import PAGES, View, lot_plan_view, scenario_view, typical_options
 
+PAGES = {
+    "timeline": plan_view,
+    "product": product_view,
+    "cohorts": cohorts_view,
+    "screening": screening_view,
+    "compare": compare_view,
+    "forecast": forecast_view,
+    "sensitivity": sensitivity_view,
+}
+"""Each page's view model of the runs the address names."""
 PAGE_TABS = list(PAGES)
 # -- checking what the browser sent --------------------------------------------------------
 
@@ -488,14 +505,7 @@ def on_export(ctx: Context, query: object, fmt: object = "html"):
             view = scenario_view(scenario, str(name), file_comments_in(ctx.scenarios_dir, text))
         else:
             view = build_view(ctx, page, query.get("runs"), query.get("replicate"))
-        pack = view_pack(
-            f"ctdild-sim: {view.title}",
-            view.notes,
-            [fig for _, fig in view.figures],
-            view.tables,
-            captions=view.captions,
-        )
-        return _download(pack, fmt, f"ctdild-sim-{page}"), ""
+        return _download(view_pack(view), fmt, f"ctdild-sim-{page}"), ""
     except (DashboardError, ReportError) as exc:
         return no_update, messages(ctx, exc)
 
@@ -506,8 +516,7 @@ def on_steering_pack(ctx: Context, run_ids: object, fmt: object = "pdf"):
         runs = load_runs(ctx.results_dir, run_ids)
         if not runs:
             raise DashboardError("Pick the runs the steering pack is about.")
-        records = [RunRecord(r.run_id, r.manifest, r.scenario, r.tables) for r in runs]
-        return _download(steering_pack(records), fmt, f"steering-pack-{slug(runs[0].run_id)}"), ""
+        return _download(steering_pack(runs), fmt, f"steering-pack-{slug(runs[0].run_id)}"), ""
     except (DashboardError, ReportError) as exc:
         return no_update, messages(ctx, exc)
 

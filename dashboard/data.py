@@ -21,8 +21,8 @@ from pathlib import Path
 from ctdild_sim.actuals.archive import MAX_ZIP_BYTES, unpack_zip
 from ctdild_sim.actuals.reader import ActualsError, RecordBook, RecordFiles
 from ctdild_sim.actuals.sources import read_source
-from ctdild_sim.reports.pack import RunRecord
 from ctdild_sim.runs import results
+from ctdild_sim.runs.record import RunRecord
 from ctdild_sim.scenario.comments import Comment, chain_comments, parent_texts
 from ctdild_sim.scenario.loading import ScenarioError, parse_scenario, read_text
 from ctdild_sim.scenario.trial import Scenario
@@ -41,7 +41,7 @@ class DashboardError(Exception):
 
 
 Run = RunRecord
-"""A stored run as the pages see it (``reports.pack.RunRecord``: lazily read tables)."""
+"""A stored run as the pages see it (``runs.record.RunRecord``: lazily read tables)."""
 
 
 def scenario_files(folder: Path) -> dict[str, Path]:
@@ -229,17 +229,3 @@ def distinct_picks(names: list[str], what: str) -> list[str]:
     if len(distinct) > MAX_PICKED:
         raise DashboardError(f"Pick at most {MAX_PICKED} {what} ({len(distinct)} were picked).")
     return distinct
-
-
-def comparable(runs: list[Run]) -> str | None:
-    """Why the runs cannot be paired by replicate (common random numbers), or None if they can."""
-    if len(runs) < 2:
-        return "Pick two or more runs to compare."
-    seeds = {r.seed for r in runs}
-    reps = {r.replicates for r in runs}
-    if len(seeds) > 1 or len(reps) > 1:
-        return (
-            "Runs are paired replicate by replicate, so they need the same seed and number of replicates; "
-            f"these have seeds {sorted(seeds)} and replicates {sorted(reps)}. Run them together from this page."
-        )
-    return None

@@ -7,9 +7,9 @@ import dash
 import pandas as pd
 from dash import dash_table, dcc, html
 
-from ctdild_sim.reports.columns import label, present
+from ctdild_sim.views.columns import label, present
+from ctdild_sim.views.view import View
 from dashboard import ids
-from dashboard.views import View
 
 DEFAULT_REPLICATES = 500
 DEFAULT_SEED = 20240820
@@ -136,10 +136,22 @@ def _highlights(shown: pd.DataFrame) -> list[dict]:
 
 
 def render(view: View) -> list:
-    """A View as components: notes, then graphs, then tables (each with its CSV button)."""
-    parts: list = [html.P(note, className="note") for note in view.notes]
+    """A study's view model as components: its warnings, its headline answers, notes, then graphs
+    (each with its caption), then tables (each with its caption and CSV button)."""
+    warned = [n for n in view.notes if n.startswith("Warning:")]
+    parts: list = [html.P(note, className="note warning") for note in warned]
+    if view.answers:
+        parts.append(
+            html.Dl(
+                [item for a in view.answers for item in (html.Dt(a.question), html.Dd(a.answer))],
+                className="answers",
+            )
+        )
+    parts += [html.P(note, className="note") for note in view.notes if note not in warned]
     for key, fig in view.figures:
         parts.append(dcc.Graph(id={"type": ids.FIGURE, "key": key}, figure=fig))
+        if key in view.captions:
+            parts.append(html.P(view.captions[key], className="caption"))
     for k, (title, frame) in enumerate(view.tables):
         caption = [html.P(view.captions[title], className="caption")] if title in view.captions else []
         if view.folded:

@@ -20,6 +20,7 @@ from dash.exceptions import PreventUpdate
 from ctdild_sim.runs.export import WriteFailed
 from ctdild_sim.runs.results import StoreError
 from ctdild_sim.sim.budget import BudgetExceeded
+from ctdild_sim.views.scenario import scenario_view
 from dashboard import ids, layout
 from dashboard.context import MAX_SEED, Context, messages, whole_number
 from dashboard.data import (
@@ -32,7 +33,6 @@ from dashboard.data import (
 )
 from dashboard.jobs import prepare_job_process
 from dashboard.running import job_callback, run_and_store, show_stored
-from dashboard.views import scenario_view
 
 
 def edited_name(name: object) -> str:

@@ -28,7 +28,9 @@ from ctdild_sim.runs.runner import simulate_metrics
 from ctdild_sim.scenario.loading import load_scenario
 from ctdild_sim.sim.streams import ReplicateStreams
 from ctdild_sim.studies.calibration import TRUTH_SEED_OFFSET, TRUTH_STREAM
-from dashboard import views
+from ctdild_sim.views.forecast import forecast_view
+from ctdild_sim.views.plan import plan_view
+from ctdild_sim.views.product import product_view
 from dashboard.data import load_run
 
 from conftest import BASE_SCENARIO, SCENARIOS, make_scenario, with_product
@@ -354,8 +356,8 @@ def test_forecast_command_on_the_shipped_example(tmp_path):
     assert result.exit_code == 0, result.output
     text = " ".join(result.stdout.split())
     assert "forecast as of 2026-11-25" in text and "P(last patient last visit by 2028-12-31)" in text
-    assert "Where the trial stands against the plan" in text and "Subjects enrolled" in text
-    assert "Lots to start from 2026-11-25" in text
+    assert "where the trial stands against the plan" in text and "Subjects enrolled" in text
+    assert "lots still to start" in text and "when the k-th lot is ordered after 2026-11-25" in text
     [run] = list_runs(store)
     manifest = run.manifest
     assert manifest["kind"] == "forecast" and manifest["as_of"] == "2026-11-25"
@@ -376,7 +378,7 @@ def test_forecast_command_on_the_shipped_example(tmp_path):
     assert (out / "plan_vs_actual.csv").exists() and (out / "milestones.parquet").exists()
     # the lot plan ran its candidates and its fresh check on 25 replicates, not the forecast's 40:
     # the lots still to start are shares of those 25
-    assert "On 25 fresh replicates" in text
+    assert "on 25 fresh replicates" in text
     starts = tables["lots_to_start"]
     assert (starts["needed_in"] * 25).round(9).eq((starts["needed_in"] * 25).round()).all()
     assert starts["needed_in"].max() <= 1
@@ -417,7 +419,7 @@ def test_a_forecast_of_a_scenario_without_product_runs_stores_and_reports(tmp_pa
         reported = CliRunner().invoke(main, ["report", run.run_id, "--results", str(store), "--out", str(pack)])
         assert reported.exit_code == 0, reported.output
         assert pack.exists()
-    for view in (views.forecast_view, views.timeline_view, views.product_view):  # the dashboard's pages
+    for view in (forecast_view, plan_view, product_view):  # the dashboard's pages
         view([load_run(store, run.run_id)])
 
 

@@ -11,7 +11,7 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from ctdild_sim.reports.columns import (
+from ctdild_sim.views.columns import (
     COLUMNS,
     fmt_belief,
     fmt_cells,
@@ -129,11 +129,13 @@ def test_an_unknown_column_is_an_error_not_a_raw_header():
 
 
 def test_every_table_the_dashboard_shows_is_in_the_registry(tmp_path):
+    from test_dashboard_figures import _views
+
     from ctdild_sim.runs.results import save_run
     from ctdild_sim.runs.runner import run_scenario
     from ctdild_sim.scenario.loading import load_scenario
+    from ctdild_sim.views.scenario import scenario_view
     from dashboard.data import load_runs
-    from dashboard.views import PAGES, scenario_view
 
     from conftest import BASE_SCENARIO, SCENARIOS
 
@@ -156,7 +158,7 @@ def test_every_table_the_dashboard_shows_is_in_the_registry(tmp_path):
             ).name
         )
     runs = load_runs(tmp_path, ids)
-    views = [page(runs, 0) if name == "timeline" else page(runs) for name, page in PAGES.items()]
+    views = [page(runs, 0) if name == "timeline" else page(runs) for name, page in _views().items()]
     views.append(scenario_view(runs[0].scenario, "x"))
     seen = 0
     for view in views:

@@ -21,7 +21,7 @@ from ctdild_sim.analysis.metrics import replicate_metrics
 from ctdild_sim.analysis.supply_metrics import lot_table
 from ctdild_sim.model.engine import run_replicate
 from ctdild_sim.scenario.product import Costs
-from dashboard import figures
+from ctdild_sim.views import run_figures as figures
 
 from conftest import make_scenario, with_product
 

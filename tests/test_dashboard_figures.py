@@ -9,9 +9,11 @@ import numpy as np
 import pandas as pd
 import pytest
 
+from ctdild_sim.runs.record import RunRecord as Run
+from ctdild_sim.runs.record import comparable
 from ctdild_sim.scenario.parameters import scenario_parameters
-from dashboard import figures
-from dashboard.data import DashboardError, Run, comparable, validate_upload
+from ctdild_sim.views import run_figures as figures
+from dashboard.data import DashboardError, validate_upload
 
 from conftest import make_scenario
 
@@ -352,7 +354,7 @@ def test_milestone_dates_are_start_date_plus_day_and_skip_never_reached():
 
 def test_lot_plan_view_states_the_policy_and_lists_the_search():
     from ctdild_sim.studies.lot_plan import Evaluation, LotPlan
-    from dashboard.views import lot_plan_view
+    from ctdild_sim.views.lot_plan import lot_plan_view
 
     best = Evaluation(12, 166.0, 200, 2, 6.8, 90.0, seeds="validation")
     fresh = Evaluation(12, 166.0, 200, 8, 6.9, 91.0, seeds="fresh")
@@ -362,13 +364,14 @@ def test_lot_plan_view_states_the_policy_and_lists_the_search():
     view = lot_plan_view(plan, "base", 7)
     # the headline is the fresh figure with its interval; the validation figure comes second, labelled
     low, high = fresh.interval
-    assert "reorder point 12" in view.notes[0] and "4.0%" in view.notes[0]
-    assert f"95% interval {low:.1%} to {high:.1%}" in view.notes[0] and "fresh replicates" in view.notes[0]
-    assert "validation seeds" in view.notes[1] and "1.0%" in view.notes[1]
+    answer = view.answers[0].answer
+    assert "reorder point 12" in answer and "4.0%" in answer
+    assert f"95% interval {low:.1%} to {high:.1%}" in answer and "fresh replicates" in answer
+    assert "validation seeds" in view.notes[0] and "1.0%" in view.notes[0]
     table = view.tables[0][1]
     assert list(table["reorder_point"]) == [8, 12, 12] and list(table["stockout_risk"]) == [0.15, 0.01, 0.04]
     assert list(table["seeds"]) == ["search", "validation", "fresh"]
-    assert "no reorder point" in lot_plan_view(LotPlan(0.05), "base", 7).notes[0]
+    assert "none up to the search's limit" in lot_plan_view(LotPlan(0.05), "base", 7).answers[0].answer
 
 
 @pytest.fixture(scope="module")
@@ -408,10 +411,28 @@ def stored(tmp_path_factory):
     return root, ids
 
 
+def _views():
+    from ctdild_sim.views.compare import compare_view
+    from ctdild_sim.views.forecast import forecast_view
+    from ctdild_sim.views.plan import cohorts_view, plan_view, screening_view
+    from ctdild_sim.views.product import product_view
+    from ctdild_sim.views.sensitivity import sensitivity_view
+
+    return {
+        "timeline": plan_view,
+        "product": product_view,
+        "cohorts": cohorts_view,
+        "screening": screening_view,
+        "compare": compare_view,
+        "forecast": forecast_view,
+        "sensitivity": sensitivity_view,
+    }
+
+
 def test_every_page_view_builds_on_stored_runs(stored):
     from dashboard.data import load_runs
-    from dashboard.views import PAGES
 
+    PAGES = _views()
     root, ids = stored
     runs = load_runs(root, [ids["base"], ids["long"]])
     for name, page in PAGES.items():
@@ -426,13 +447,13 @@ def test_every_page_view_builds_on_stored_runs(stored):
     differences = dict(compare.tables)["Paired differences"]
     assert (differences["pairs"] > 0).all() and set(differences["scenario"]) == {"NCT06574581 long review"}
     timeline = PAGES["timeline"](runs, 3)
-    assert any("replicate 3" in note for note in timeline.notes)
+    assert any("replicate 3" in caption for caption in timeline.captions.values())
 
 
 def test_a_run_without_kept_events_still_shows_its_summaries(stored):
     from dashboard.data import load_runs
-    from dashboard.views import PAGES
 
+    PAGES = _views()
     root, ids = stored
     runs = load_runs(root, [ids["nokeep"]])
     timeline = PAGES["timeline"](runs, 0)

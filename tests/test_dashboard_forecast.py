@@ -27,11 +27,11 @@ from ctdild_sim.analysis.bands import PROGRESS_MEASURES
 from ctdild_sim.runs.runner import run_scenario
 from ctdild_sim.scenario.loading import load_scenario
 from ctdild_sim.studies.forecast import forecast
+from ctdild_sim.views.forecast import forecast_view
 from dashboard import callbacks, running
 from dashboard.bounded import BoundedChecks, CheckBudget
 from dashboard.data import UPLOADED, DashboardError, load_runs, records_source
 from dashboard.jobs import JobSlot
-from dashboard.views import forecast_view
 
 from conftest import BASE_SCENARIO, SCENARIOS
 

@@ -311,7 +311,7 @@ def test_the_run_is_saved_before_the_report(tmp_path, monkeypatch):
     def broken_report(*args, **kwargs):
         raise RuntimeError("the report broke")
 
-    monkeypatch.setattr(cli, "trial_report", broken_report)
+    monkeypatch.setattr(cli, "plan_view", broken_report)
     store = tmp_path / "results"
     result = CliRunner().invoke(main, ["run", str(BASE_SCENARIO), "-n", "3", "-j", "1", "--results", str(store)])
     [run] = list_runs(store)

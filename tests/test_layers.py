@@ -19,7 +19,8 @@ from conftest import ROOT
 
 # fmt: off
 LAYERS = [
-    "scenario", "sim", "supply", "model", "actuals", "learning", "analysis", "runs", "studies", "reports", "interface",
+    "scenario", "sim", "supply", "model", "actuals", "learning", "analysis", "runs", "studies", "views", "reports",
+    "interface",
 ]
 # fmt: on
 """Bottom to top; ``interface`` is the CLI and the dashboard."""

@@ -196,13 +196,14 @@ def test_the_forecast_command_prints_prior_against_posterior(tmp_path):
     ]
     result = CliRunner().invoke(main, [*args, "--out", str(tmp_path / "out")])
     assert result.exit_code == 0, result.output
-    assert "Assumptions learned from the records" in result.stdout
+    assert "with assumptions learned from the records" in " ".join(result.stdout.split())
+    assert "assumptions, prior against posterior" in result.stdout
     assert "Referral rate, CMUH" in result.stdout and "Share of candidates" in result.stdout
     table = pd.read_csv(tmp_path / "out" / "assumptions.csv").set_index("label")
     assert table.loc["Referral rate, CMUH", "data"] == "25 referrals in 26.2 active months"
     assert table.loc["Share of candidates passing screening", "data"].startswith("7 of 25 candidates passed")
     plain = CliRunner().invoke(main, [*args, "--no-learning"])
-    assert plain.exit_code == 0 and "Assumptions as the scenario writes them" in plain.stdout
+    assert plain.exit_code == 0 and "with the scenario's assumptions" in " ".join(plain.stdout.split())
 
 
 def test_a_forecast_neither_stored_nor_exported_builds_no_records_and_reports_the_same(tmp_path):

@@ -356,7 +356,8 @@ def test_compare_cli_with_html_report(tmp_path):
         "--quiet",
     )
     assert result.exit_code == 0, result.output
-    assert "paired replicate by replicate, with 95% intervals" in result.stdout
+    assert "Differences are each scenario minus NCT06574581 base, paired replicate by replicate" in result.stdout
+    assert "NCT06574581 long review: when is the last patient's last visit?" in result.stdout
     text = report.read_text()
     assert "plotly" in text and "Paired differences" in text and "NCT06574581 long review" in text
     assert oct(report.stat().st_mode & 0o777) == "0o644"

@@ -9,15 +9,17 @@ import shutil
 
 import pytest
 
+from ctdild_sim.runs.record import RunRecord
 from ctdild_sim.runs.results import save_run
 from ctdild_sim.runs.runner import run_scenario
 from ctdild_sim.scenario.comments import file_comments
 from ctdild_sim.scenario.loading import load_scenario
 from ctdild_sim.scenario.parameters import parameter_tree
+from ctdild_sim.views.compare import scenario_differences
+from ctdild_sim.views.scenario import scenario_view
 from dashboard import callbacks, running, scenario_editor
-from dashboard.data import DashboardError, RunRecord, load_runs, save_scenario_text
+from dashboard.data import DashboardError, load_runs, save_scenario_text
 from dashboard.jobs import JobSlot
-from dashboard.views import scenario_differences, scenario_view
 
 from conftest import BASE_SCENARIO, SCENARIOS
 
@@ -137,7 +139,7 @@ def test_an_edited_scenario_is_checked_and_runs_with_its_text_stored(ctx):
     assert base.scenario.name == "NCT06574581 base" and edited.scenario.sites[0].referral_rate_per_month == 3
     assert base.seed == edited.seed == 12 and "Open Compare" in status
     assert running.on_stored(ctx, run_ids)[1] == run_ids
-    from dashboard.data import comparable
+    from ctdild_sim.runs.record import comparable
 
     assert comparable([base, edited]) is None
     _, status = scenario_editor.on_run_text(ctx, progress.append, text, "uploaded.yaml", 6, 12, ["base"])

@@ -10,12 +10,12 @@ from click.testing import CliRunner
 
 from ctdild_sim.analysis.sensitivity import OUTCOMES, outcome_value
 from ctdild_sim.cli import main
-from ctdild_sim.reports.columns import present
-from ctdild_sim.reports.figures import tornado_figure
 from ctdild_sim.scenario.comments import file_comments
 from ctdild_sim.scenario.loading import ScenarioError, load_scenario
 from ctdild_sim.scenario.paths import PathError, check_path, get_value, leaf_paths, with_value, with_values
 from ctdild_sim.studies.sensitivity import RangesError, assumptions, run_sensitivity, weak_paths
+from ctdild_sim.views.columns import present
+from ctdild_sim.views.figures import tornado_figure
 
 from conftest import BASE_SCENARIO, make_scenario
 
@@ -193,7 +193,7 @@ def test_the_cli_runs_stores_and_reports_a_tornado(tmp_path):
     assert len(arms) == 12 * 5 and set(arms["end"]) == {"base", "low", "high"}
     assert '"kind": "sensitivity"' in (run / "manifest.json").read_text()
     html = report.read_text()
-    assert "Tornado" in html and "sites.0.referral_rate_per_month" in html
+    assert "Last patient last visit P50 (base" in html and "sites.0.referral_rate_per_month" in html
     # the referral rate doubled finishes sooner: its paired change in LPLV P50 is negative
     rate = tornado.set_index(["outcome", "parameter"]).loc[("lplv_p50", "sites.0.referral_rate_per_month")]
     assert rate["high_change"] < 0 < rate["low_change"] and np.isfinite(rate["high_ci_high"])

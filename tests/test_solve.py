@@ -130,5 +130,6 @@ def test_the_cli_prints_the_answer_and_its_uncertainty(tmp_path):
     )
     assert result.exit_code == 0, result.output
     text = " ".join(result.output.split())
-    assert "Answer: sites.0.referral_rate_per_month =" in text and "or more" in text and "Uncertainty:" in text
+    assert "Which sites.0.referral_rate_per_month meets P(lplv_by 2028-06-30) >= 0.5?: " in text
+    assert "or more (P there" in text and "Uncertainty:" in text
     assert (tmp_path / "out" / "solve_evaluations.csv").exists()

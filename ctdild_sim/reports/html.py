@@ -9,8 +9,8 @@ import html
 import plotly.graph_objects as go
 import plotly.io as pio
 
-from ctdild_sim.reports.columns import present
 from ctdild_sim.reports.pack import Pack
+from ctdild_sim.views.columns import present
 
 STYLE = """
 body { font-family: "DejaVu Sans", Arial, sans-serif; margin: 24px; color: #222; max-width: 1200px; }

@@ -27,7 +27,7 @@ from typing import TYPE_CHECKING, Literal
 
 import pandas as pd
 
-from ctdild_sim.reports.columns import COLUMNS, format_cell, label, missing, mixed_table, present, shown_columns
+from ctdild_sim.views.columns import COLUMNS, format_cell, label, missing, mixed_table, present, shown_columns
 
 if TYPE_CHECKING:  # a pack's modules import plotly: only a command that writes a report needs it
     from ctdild_sim.reports.pack import Pack
@@ -227,9 +227,12 @@ def _number(value: object) -> float | str:
 
 
 def sheet_names(titles: list[str]) -> list[str]:
-    """Excel sheet names (at most 31 characters, none of []:*?/\\, unique) for the tables' titles."""
+    """Excel sheet names (at most 31 characters, none of []:*?/\\, unique) for the tables' titles;
+    what a table is comes first ("NCT06574581 base: milestone dates" -> "milestone dates (NCT0657...")."""
     names: list[str] = []
     for title in titles:
+        run, _, what = title.partition(": ")
+        title = f"{what} ({run})" if what else title
         base = re.sub(r"[\[\]:*?/\\]", " ", title).strip()[:28] or "table"
         name, k = base, 2
         while name.lower() in {n.lower() for n in names} or name.lower() == "summary":
@@ -250,7 +253,7 @@ def text_not_formulas(sheet) -> None:
 def _write_xlsx(pack: Pack, path: Path) -> None:
     from openpyxl.utils import get_column_letter
 
-    tables = [(f"{s.heading}: {t}" if s.heading else t, frame) for s in pack.sections for t, frame in s.tables]
+    tables = [(t, frame) for s in pack.sections for t, frame in s.tables]
     names = sheet_names([t for t, _ in tables])
     summary = [pack.title, pack.subtitle, ""]
     for section in pack.sections:

@@ -86,6 +86,8 @@ class Forecast:
             "target_date": self.target_date.isoformat() if self.target_date else None,
             "warnings": list(self.warnings),
             "kept_events": self.kept_events,
+            "target_stockout": self.lot_plan.target if self.lot_plan is not None else None,
+            "lot_plan_fresh_seed": self.lot_plan.fresh_seed if self.lot_plan is not None else None,
         }
 
     def observed_progress(self) -> pd.DataFrame:

@@ -1,10 +1,11 @@
-"""Figure builders: pure functions of a run's tables (and its scenario), no Dash, no I/O. Those
-the reports also draw live in ``ctdild_sim.reports.figures`` and are re-exported here.
+"""Figures of one run's tables, page by page: the timeline (enrolment fan, milestone boxes, Gantt
+chart), the product (supply, demand, stock, waste, cost), the cohorts and the screening. Figures
+shared by several studies are in ``figures``.
 
-Each builder takes the tables a stored run holds (``metrics``, ``events``, ``patients``,
-``screenings``, ``lots``, ``demand_weekly``) keyed by a display name, and returns a plotly figure.
-The numeric work behind a figure is a separate function returning a DataFrame, so the tests
-check the numbers, not the drawing.
+Each builder takes the tables a run holds (``metrics``, ``events``, ``patients``, ``screenings``,
+``lots``, ``demand_monthly``) keyed by a display name, and returns a plotly figure. The numeric work
+behind a figure is a separate function returning a DataFrame, so the tests check the numbers, not
+the drawing.
 """
 
 from __future__ import annotations
@@ -20,38 +21,8 @@ from plotly.subplots import make_subplots
 from ctdild_sim.analysis.metrics import milestone_columns
 from ctdild_sim.analysis.summary import QUANTILES, milestone_labels
 from ctdild_sim.analysis.tables import day_to_date
-from ctdild_sim.reports.figures import (
-    COLOURS,
-    band,
-    differences_figure,
-    forecast_milestone_figure,
-    legend_below,
-    mark_registered_completion,
-    milestone_ecdf_figure,
-    progress_figure,
-)
 from ctdild_sim.scenario.trial import Scenario
-
-__all__ = [
-    "cohort_completion_figure",
-    "cost_figure",
-    "differences_figure",
-    "enrolment_fan_figure",
-    "enrolment_quantiles",
-    "forecast_milestone_figure",
-    "gantt_exits",
-    "gantt_figure",
-    "gantt_segments",
-    "milestone_box_figure",
-    "milestone_dates",
-    "milestone_ecdf_figure",
-    "monthly_demand_figure",
-    "progress_figure",
-    "screen_failure_figure",
-    "stock_projection_figure",
-    "supply_cumulative_figure",
-    "waste_figure",
-]
+from ctdild_sim.views.figures import COLOURS, band, legend_below, mark_registered_completion, milestone_ecdf_figure
 
 
 # -- timeline ------------------------------------------------------------------------------

@@ -1,0 +1,124 @@
+"""A forecast of a trial under way (``ctdild-sim forecast``, the Forecast page), from its stored
+tables: the milestones observed or still to come, the chance of the dates that matter, the
+records and the forecast after them against the plan, what was learned, and the product."""
+
+from __future__ import annotations
+
+import datetime as dt
+from pathlib import Path
+
+from ctdild_sim.analysis.summary import probability_done_by, run_warnings
+from ctdild_sim.runs.record import RunRecord
+from ctdild_sim.views.columns import fmt_date, fmt_probability, fmt_share
+from ctdild_sim.views.figures import forecast_milestone_figure, progress_figure
+from ctdild_sim.views.lot_plan import lot_plan_parts
+from ctdild_sim.views.view import View, display_names
+
+FORECAST_TABLES = ("progress_weekly", "plan_progress_weekly", "observed_progress", "milestones", "plan_vs_actual")
+"""The tables a forecast holds besides a run's (a forecast stored by an early version lacks some)."""
+
+
+def forecast_view(runs: list[RunRecord]) -> View:
+    """Each forecast among ``runs`` (the others are named as not shown)."""
+    forecasts = [r for r in runs if r.forecast]
+    named = display_names(forecasts)
+    view = View("Forecast: " + ", ".join(named) if named else "Forecast")
+    if not forecasts:
+        view.notes.append(
+            "Pick a forecast run above, or make one here: choose the scenario file, the trial's "
+            "records and the as-of date, then Forecast."
+        )
+        return view
+    if len(forecasts) < len(runs):
+        view.notes.append(f"{len(runs) - len(forecasts)} of the picked runs are not forecasts; not shown here.")
+    for name, run in named.items():
+        _forecast_parts(view, name, run)
+    return view
+
+
+def _forecast_parts(view: View, name: str, run: RunRecord) -> None:
+    scenario, manifest, tables = run.scenario, run.manifest, run.tables
+    missing = [t for t in FORECAST_TABLES if t not in tables]
+    if missing:
+        view.notes.append(
+            f"{name}: this forecast was stored by an earlier version, without {', '.join(missing)}; "
+            "make it again to see it here."
+        )
+        return
+    as_of = dt.date.fromisoformat(manifest["as_of"])
+    view.notes += [f"Warning: {name}: {w}" for w in manifest.get("warnings", [])]
+    view.notes += [f"Warning: {name}: {w}" for w in run_warnings(tables["metrics"])]
+    learned = "assumptions learned from the records" if manifest.get("learning") else "the scenario's assumptions"
+    folder = Path(str(manifest.get("actuals_folder", "?"))).name
+    view.notes.append(
+        f"{name}: forecast as of {as_of} from the records {folder}, with {learned}; "
+        f"{run.replicates} replicates, seed {run.seed}."
+    )
+    _answers(view, name, run)
+    milestones = tables["milestones"]
+    restart = float(manifest.get("restart_day", scenario.day_of(as_of) + 1))
+    progress = progress_figure(
+        tables["observed_progress"], tables["progress_weekly"], tables["plan_progress_weekly"], as_of, restart
+    )
+    view.figure(f"progress-{name}", progress)
+    horizon = scenario.start_date + dt.timedelta(days=scenario.horizon_days)
+    registered = scenario.registered_completion_date
+    view.figure(f"forecast-milestones-{name}", forecast_milestone_figure(milestones, as_of, registered, horizon))
+    view.table(f"{name}: milestones (observed or forecast)", milestones)
+    if "assumptions" in tables:
+        view.table(f"{name}: assumptions, prior against posterior (mean and 90% interval)", tables["assumptions"])
+    view.table(f"{name}: where the trial stands against the plan made at its start", tables["plan_vs_actual"])
+    if "forecast_supply" in tables:
+        _product_parts(view, name, run, as_of)
+
+
+def _answers(view: View, name: str, run: RunRecord) -> None:
+    """When the last patient's last visit comes, and the chance of the registered and target dates."""
+    scenario, metrics = run.scenario, run.tables["metrics"]
+    lplv = run.tables["milestones"].set_index("milestone").loc["lplv_day"]
+    question = f"{name}: when is the last patient's last visit?"
+    if lplv["status"] == "observed":
+        view.answer(question, f"in the records: {fmt_date(lplv['observed_date'])}")
+    else:
+        p50 = fmt_date(lplv["p50_date"]) or "never (over half the replicates)"
+        band = " to ".join(fmt_date(lplv[c]) or "never" for c in ("p10_date", "p90_date"))
+        view.answer(question, f"P50 {p50} (P10 to P90: {band}); reached in {fmt_share(lplv['reached'])} of replicates")
+    dates = [("the registered completion date ", scenario.registered_completion_date)]
+    target = run.manifest.get("target_date")
+    if target:
+        dates.append(("", dt.date.fromisoformat(str(target))))
+    for what, date in dates:
+        if date is not None:
+            p = probability_done_by(metrics, scenario, date)
+            view.answer(f"{name}: P(last patient last visit by {what}{date})", fmt_probability(p, run.replicates))
+
+
+def _product_parts(view: View, name: str, run: RunRecord, as_of: dt.date) -> None:
+    """The product still needed from the as-of date, the stock on hand, the lots still to start."""
+    tables, manifest = run.tables, run.manifest
+    s = tables["forecast_supply"].iloc[0]
+    view.answer(
+        f"{name}: P(a subject waits for product) from {as_of}, under the scenario's stock policy",
+        fmt_probability(s["p_wait_for_product"], run.replicates),
+    )
+    view.notes.append(
+        f"{name}: product from {as_of}: vials still to be thawed P50 {s['vials_needed_p50']:.0f}, P90 "
+        f"{s['vials_needed_p90']:.0f}; of the stock on hand, {s['stock_expiring_unused_mean']:.1f} vials expire "
+        f"unused on average (P90 {s['stock_expiring_unused_p90']:.0f})."
+    )
+    planned = "lot_plan_search" in tables and (tables["lot_plan_search"]["seeds"] == "fresh").any()
+    if "lot_plan_search" in tables and manifest.get("target_stockout") is not None:
+        lot_plan_parts(
+            view,
+            name,
+            tables["lot_plan_search"],
+            float(manifest["target_stockout"]),
+            manifest.get("lot_plan_fresh_seed"),
+        )
+    if "stock_on_hand" in tables:
+        view.table(f"{name}: stock on {as_of}, lot by lot", tables["stock_on_hand"])
+    source = "under the lot plan, on its fresh seeds" if planned else "under the scenario's stock policy"
+    view.table(
+        f"{name}: lots still to start ({source}): when the k-th lot is ordered after {as_of}", tables["lots_to_start"]
+    )
+    view.table(f"{name}: product from {as_of}", tables["forecast_supply"])

@@ -1,0 +1,151 @@
+"""The terminal, the dashboard and the packs render one view model per study: for a stored plan,
+a forecast and a comparison, the CLI prints and the dashboard shows the same headline answers,
+the same table titles and the same cells."""
+
+from __future__ import annotations
+
+import os
+import shutil
+
+import pytest
+from click.testing import CliRunner
+
+from ctdild_sim import cli
+from ctdild_sim.reports.pack import view_pack
+from ctdild_sim.runs.results import list_runs
+from ctdild_sim.views.columns import present
+from ctdild_sim.views.view import View
+from dashboard import callbacks
+from dashboard.jobs import JobSlot
+
+from conftest import BASE_SCENARIO, SCENARIOS
+
+EXAMPLE = SCENARIOS / "actuals" / "nct06574581-2026-11-25"
+LONG_REVIEW = SCENARIOS / "nct06574581_long_review.yaml"
+
+
+@pytest.fixture
+def store(tmp_path):
+    return tmp_path / "results"
+
+
+def _cli(monkeypatch, *args: str) -> tuple[View, str]:
+    """Run a command in this process; the view it rendered, and what it printed."""
+    shown: list[View] = []
+    render = cli.view_report
+
+    def keep(console, view):
+        shown.append(view)
+        render(console, view)
+
+    monkeypatch.setattr(cli, "view_report", keep)
+    result = CliRunner().invoke(cli.main, list(args))
+    assert result.exit_code == 0, result.output
+    return shown[-1], " ".join(result.stdout.split())
+
+
+def _page(tmp_path, store, page: str, run_ids: list[str]) -> list:
+    """The dashboard's page for stored runs, as the browser gets it (components)."""
+    (tmp_path / "scenarios").mkdir(exist_ok=True)
+    ctx = callbacks.Context(
+        tmp_path / "scenarios", store, 1, 100, JobSlot(tmp_path / "job.lock"), os.getpid(), tmp_path / "actuals"
+    )
+    return callbacks.on_view(ctx, {"page": page, "runs": run_ids})
+
+
+def _walk(component):
+    yield component
+    children = getattr(component, "children", None)
+    for child in children if isinstance(children, list) else [children]:
+        if child is not None and not isinstance(child, str | int | float):
+            yield from _walk(child)
+
+
+def _shown(components: list) -> tuple[list[tuple[str, str]], dict[str, list[dict]], str]:
+    """What a page shows: its answers (question, answer), its tables by title (rows as the page
+    holds them) and all its text."""
+    nodes = [n for c in components for n in _walk(c)]
+    terms = [n.children for n in nodes if type(n).__name__ == "Dt"]
+    answers = list(zip(terms, [n.children for n in nodes if type(n).__name__ == "Dd"], strict=True))
+    tables, title = {}, None
+    for n in nodes:
+        if type(n).__name__ == "H4":
+            title = n.children
+        elif type(n).__name__ == "DataTable":
+            tables[title] = n.data
+    text = " ".join(n.children for n in nodes if isinstance(getattr(n, "children", None), str))
+    return answers, tables, text
+
+
+def _same(cli_view: View, printed: str, components: list) -> None:
+    """The page shows every answer and every table the terminal printed, cell for cell."""
+    answers, tables, text = _shown(components)
+    assert cli_view.answers, "a study's view model leads with its answers"
+    assert len(cli_view.terminal_tables) >= 3 and len(tables) >= len(cli_view.terminal_tables)
+    for a in cli_view.answers:
+        assert (a.question, a.answer) in answers
+        assert " ".join(f"{a.question}: {a.answer}".split()) in printed
+    for title, frame in cli_view.terminal_tables:
+        assert " ".join(title.split()) in printed
+        assert tables[title] == present(frame).to_dict("records"), title
+    for note in cli_view.notes:
+        assert note in text
+        assert " ".join(note.split()) in printed
+    # the pack is written from the same view model
+    section = view_pack(cli_view).sections[0]
+    assert [f"{a.question}: {a.answer}." for a in cli_view.answers] == section.notes[: len(cli_view.answers)]
+
+
+def test_a_plan_reads_the_same_in_the_terminal_and_on_the_timeline_page(tmp_path, store, monkeypatch):
+    view, printed = _cli(
+        monkeypatch, "run", str(BASE_SCENARIO), "-n", "30", "--seed", "11", "-j", "1", "--results", str(store)
+    )
+    [run] = list_runs(store)
+    assert view.title == "Plan from day 0: NCT06574581 base (30 replicates, seed 11)"
+    titles = [t for t, _ in view.terminal_tables]
+    assert titles[0] == "NCT06574581 base: milestone dates"
+    _same(view, printed, _page(tmp_path, store, "timeline", [run.run_id]))
+
+
+def test_a_forecast_reads_the_same_in_the_terminal_and_on_the_forecast_page(tmp_path, store, monkeypatch):
+    view, printed = _cli(
+        monkeypatch,
+        "forecast",
+        str(BASE_SCENARIO),
+        "--actuals",
+        str(EXAMPLE),
+        "--as-of",
+        "2026-11-25",
+        "--target-date",
+        "2028-06-30",
+        "-n",
+        "40",
+        "-j",
+        "1",
+        "--plan-replicates",
+        "20",
+        "--quiet",
+        "--results",
+        str(store),
+    )
+    [run] = list_runs(store)
+    questions = [a.question for a in view.answers]
+    assert "NCT06574581 base: P(last patient last visit by 2028-06-30)" in questions
+    assert any("which reorder policy" in q for q in questions)
+    _same(view, printed, _page(tmp_path, store, "forecast", [run.run_id]))
+
+
+def test_a_comparison_reads_the_same_in_the_terminal_and_on_the_compare_page(tmp_path, store, monkeypatch):
+    view, printed = _cli(
+        monkeypatch, "compare", str(BASE_SCENARIO), str(LONG_REVIEW), "-n", "20", "--seed", "3", "-j", "1", "--quiet"
+    )
+    for path in (BASE_SCENARIO, LONG_REVIEW):  # the same runs, stored, as the page shows them
+        stored = CliRunner().invoke(
+            cli.main, ["run", str(path), "-n", "20", "--seed", "3", "-j", "1", "--results", str(store), "--quiet"]
+        )
+        assert stored.exit_code == 0, stored.output
+    ids = [r.run_id for r in sorted(list_runs(store), key=lambda r: r.manifest["scenario_name"] != "NCT06574581 base")]
+    assert view.title == "Compare: NCT06574581 long review against NCT06574581 base"
+    assert any("against NCT06574581 base" in a.answer for a in view.answers)
+    _same(view, printed, _page(tmp_path, store, "compare", ids))
+    shutil.rmtree(store)
