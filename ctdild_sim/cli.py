@@ -12,6 +12,7 @@ from __future__ import annotations
 import atexit
 import contextlib
 import datetime as dt
+import functools
 import json
 import math
 import os
@@ -38,8 +39,6 @@ from ctdild_sim.actuals.rows import FILES as ACTUALS_FILES
 from ctdild_sim.actuals.synthetic import actuals_from_replicate, synthetic_readme
 from ctdild_sim.actuals.workbook import TemplateExists, write_template
 from ctdild_sim.analysis.ranking import RESAMPLES, drawn_inputs
-from ctdild_sim.analysis.summary import done_by
-from ctdild_sim.analysis.supply_summary import lot_starts
 from ctdild_sim.analysis.tables import RunTables
 from ctdild_sim.model.compiled import model_build
 from ctdild_sim.model.engine import run_replicate
@@ -50,21 +49,19 @@ from ctdild_sim.runs.export import OutputError, WriteFailed, check_output_dir, w
 from ctdild_sim.runs.local_dask import WorkersLost
 from ctdild_sim.runs.record import RunRecord
 from ctdild_sim.runs.results import DEFAULT_ROOT, StoreError, delete_run, list_runs, manifest_of, save_run, set_label
-from ctdild_sim.runs.runner import half_width, quiet_dask, run_scenario, run_to_precision, simulate_metrics
-from ctdild_sim.scenario.comments import chain_comments, parent_texts
+from ctdild_sim.runs.runner import quiet_dask, run_scenario, simulate_metrics
 from ctdild_sim.scenario.loading import ScenarioError, load_scenario, read_text, shipped_scenario, shipped_scenarios_dir
 from ctdild_sim.scenario.trial import Scenario
 from ctdild_sim.sim.budget import BudgetExceeded
-from ctdild_sim.studies.forecast import PLAN_REPLICATES
+from ctdild_sim.studies.forecast import PLAN_REPLICATES, as_of_problem
 from ctdild_sim.studies.forecast import forecast as run_forecast
 from ctdild_sim.studies.lot_plan import plan_lots
+from ctdild_sim.studies.plan import run_plan
 from ctdild_sim.studies.sensitivity import (
     DEFAULT_SPREAD,
     RangesError,
     Sensitivity,
-    assumptions,
-    ranges_from_ends,
-    read_ranges,
+    chosen_assumptions,
     run_sensitivity,
 )
 from ctdild_sim.studies.solve import SolveError, parse_target
@@ -77,6 +74,7 @@ from ctdild_sim.views.plan import plan_view
 from ctdild_sim.views.product import product_view
 from ctdild_sim.views.sensitivity import rank_view, sensitivity_view
 from ctdild_sim.views.solve import solve_view
+from ctdild_sim.views.view import View
 
 FAILED = 1
 BAD_INPUT = 2
@@ -333,6 +331,52 @@ out_option = click.option(
 )
 
 
+def _results_option(what: str = "run"):
+    return click.option(
+        "--results",
+        "results_root",
+        type=click.Path(path_type=Path),
+        default=DEFAULT_ROOT,
+        show_default=True,
+        help=f"Results store the {what} is saved in.",
+    )
+
+
+def _save(state: SimpleNamespace, root: Path, tables: list, scenario: Scenario, file: Path, *how, extra=None) -> None:
+    """Store a run first, so nothing the report or an export does can lose the simulation
+    (``how``: when it started, its seed, replicates and options)."""
+    started, seed, replicates, options = how
+    state.saved = save_run(
+        root,
+        tables,
+        scenario=scenario,
+        scenario_file=file,
+        scenario_text=read_text(file),
+        seed=seed,
+        replicates=replicates,
+        options=options,
+        command=sys.argv,
+        started=started,
+        extra=extra,
+    ).name
+
+
+def _saved_line(console: Console, state: SimpleNamespace, root: Path) -> None:
+    if state.saved:
+        console.print(Text(f"Saved as run {state.saved} in {root}/.", style="bold"))
+
+
+def _html_report(console: Console, view: View, report_file: Path | None) -> None:
+    """The view model as one self-contained HTML page (``--report``)."""
+    if report_file is None:
+        return
+    try:
+        write_report(view_pack(view), report_file, "html")
+    except ReportError as exc:
+        _fail(str(exc), FAILED)
+    console.print(Text(f"HTML report written to {report_file}."))
+
+
 # -- run ----------------------------------------------------------------------------------
 
 
@@ -377,10 +421,10 @@ def run(
     precision: float | None,
     out: Path | None,
 ) -> None:
-    """Simulate SCENARIO_FILE, save the run in the results store and print its milestone report."""
+    """Simulate SCENARIO_FILE, save the run in the results store and print its plan: when the
+    milestones come, the chance of the registered date, where time goes, screening and safety."""
     scenario_file = _scenario_path(scenario_file)
     scenario = _load(scenario_file, out)
-    scenario_text = read_text(scenario_file)
     if precision is not None and scenario.registered_completion_date is None:
         _fail(
             f"{scenario_file}: --precision is on P(LPLV by the registered completion date), and the scenario "
@@ -392,58 +436,22 @@ def run(
     )
     started = dt.datetime.now(dt.UTC)
     with _guarded(scenario_file) as state:
-        if precision is None:
-            tables: RunTables = _with_progress(
-                quiet,
-                f"Simulating {scenario.name}",
-                replicates,
-                lambda advance: run_scenario(scenario, replicates, seed, on_replicate=advance, **options),
-            )
-        else:
-
-            def done_by_registered(metrics: pd.DataFrame) -> pd.Series:
-                return done_by(metrics, scenario, scenario.registered_completion_date)
-
-            tables = _with_progress(
-                quiet,
-                f"Simulating {scenario.name} to +-{precision:g}",
-                replicates,
-                lambda advance: run_to_precision(
-                    scenario, seed, precision, replicates, done_by_registered, on_replicate=advance, **options
-                ),
-            )
-            n = len(tables.metrics)
-            hits = int(done_by_registered(tables.metrics).sum())
-            reached = "reached" if half_width(hits, n) <= precision else "NOT reached (the --replicates limit)"
-            click.echo(
-                f"Precision {reached}: {n:,} replicates give P(LPLV by the registered date) "
-                f"{hits / n:.1%} +- {half_width(hits, n):.2%} (95%, Agresti-Coull; asked: +-{precision:.2%}).",
-                err=True,
-            )
-            replicates = n
+        label = f"Simulating {scenario.name}" + (f" to +-{precision:g}" if precision else "")
+        plan = functools.partial(run_plan, scenario, replicates, seed, precision, **options)
+        tables: RunTables = _with_progress(quiet, label, replicates, lambda advance: plan(on_replicate=advance))
+        n = len(tables.metrics)
         everything = tables.with_summaries(scenario) if records else []
+        if not no_store:
+            extra = {"precision": precision} if precision else None
+            _save(state, results_root, everything, scenario, scenario_file, started, seed, n, options, extra=extra)
         console = _console()
-        if not no_store:  # saved first: nothing the report or an export does can lose the simulation
-            state.saved = save_run(
-                results_root,
-                everything,
-                scenario=scenario,
-                scenario_file=scenario_file,
-                scenario_text=scenario_text,
-                seed=seed,
-                replicates=replicates,
-                options=options,
-                command=sys.argv,
-                started=started,
-            ).name
         try:
-            made = RunRecord.made(scenario, dict(everything) or {"metrics": tables.metrics}, seed, replicates)
-            view_report(console, plan_view([made]))
+            shown = dict(everything) or {"metrics": tables.metrics}
+            view_report(console, plan_view([RunRecord.made(scenario, shown, seed, n, precision=precision)]))
         except Exception as exc:  # a fault in the report must not hide that the run is safe
             kept = f"the run is saved as {state.saved}" if state.saved else "the run was not stored (--no-store)"
             _fail(f"The report could not be printed ({type(exc).__name__}: {exc}); {kept}.", FAILED)
-        if state.saved:
-            console.print(Text(f"Saved as run {state.saved} in {results_root}/.", style="bold"))
+        _saved_line(console, state, results_root)
         _write(console, out, everything)
 
 
@@ -642,48 +650,30 @@ def supply(
     if scenario.product is None:
         _fail(f"{scenario_file}: product: the scenario has no product section, so there is no supply to plan")
     options = _run_options(workers, chunk_size, scheduler)
-    console = _console()
-    extra = []
     with _guarded(scenario_file):
+        views, tables = [], None
         if target_stockout is not None:
+            search = functools.partial(
+                plan_lots, scenario, target_stockout, replicates, seed, max_reorder_point, **options
+            )
             plan = _with_progress(
-                quiet,
-                "Searching reorder policies",
-                None,
-                lambda advance: plan_lots(
-                    scenario,
-                    target_stockout,
-                    replicates,
-                    seed,
-                    max_reorder_point,
-                    on_evaluated=lambda _: advance(),
-                    **options,
-                ),
+                quiet, "Searching reorder policies", None, lambda advance: search(on_evaluated=lambda _: advance())
             )
-            extra.append(("lot_plan_search", plan.search_table()))
-            planned = lot_plan_view(plan, scenario.name, seed)
-            if not plan.met:
-                _write(console, out, extra)
-                view_report(console, planned)
-                return
-            scenario, tables, seed = plan.scenario, plan.fresh_tables, plan.fresh_seed
-            replicates = len(tables.metrics)
+            views.append(lot_plan_view(plan, scenario.name, seed))
+            if plan.met:  # the product as the plan runs it, on its fresh seeds
+                scenario, tables, seed = plan.scenario, plan.fresh_tables, plan.fresh_seed
         else:
+            simulate = functools.partial(run_scenario, scenario, replicates, seed, keep_events=0, **options)
             tables = _with_progress(
-                quiet,
-                f"Simulating {scenario.name}",
-                replicates,
-                lambda advance: run_scenario(
-                    scenario, replicates, seed, on_replicate=advance, keep_events=0, **options
-                ),
+                quiet, f"Simulating {scenario.name}", replicates, lambda advance: simulate(on_replicate=advance)
             )
-        bands = [(f"demand_{kind}ly", tables.bands.table(kind)) for kind in ("week", "month", "quarter")]
-        extra.append(("lot_starts", lot_starts(tables.lots, replicates, scenario.start_date)))
-        _write(console, out, [("metrics", tables.metrics), ("lots", tables.lots), *bands, *extra])
-        if target_stockout is not None:
-            view_report(console, planned)
-        shown = {"metrics": tables.metrics, "lots": tables.lots, **dict(bands)}
-        view_report(console, product_view([RunRecord.made(scenario, shown, seed, replicates)], period))
+        if tables is not None:
+            made = RunRecord.made(scenario, dict(tables.supply()), seed, len(tables.metrics))
+            views.append(product_view([made], period))
+        console = _console()
+        _write(console, out, [table for view in views for table in view.exports])
+        for view in views:
+            view_report(console, view)
 
 
 # -- forecast from a trial's records ------------------------------------------------------
@@ -769,10 +759,8 @@ def forecast(
     actuals_dir = _scenario_path(actuals_dir)
     scenario = _load(scenario_file, out)
     as_of_date = as_of.date() if as_of is not None else dt.date.today()
-    if as_of_date < scenario.start_date:
-        _fail(f"--as-of: {as_of_date} is before the study's start {scenario.start_date}")
-    if scenario.day_of(as_of_date) + 1 >= scenario.horizon_days:
-        _fail(f"--as-of: {as_of_date} is past the scenario's horizon ({scenario.horizon_days:g} days from the start)")
+    if problem := as_of_problem(scenario, as_of_date):
+        _fail(f"--as-of: {problem}")
     try:
         records = read_records(actuals_dir, scenario, as_of_date)  # every problem before anything is simulated
     except ActualsError as exc:
@@ -798,27 +786,14 @@ def forecast(
             ),
         )
         tables = made.output_tables()
-        console = _console()
         if not no_store:
-            extra = made.manifest()
-            state.saved = save_run(
-                results_root,
-                tables,
-                scenario=scenario,
-                scenario_file=scenario_file,
-                scenario_text=read_text(scenario_file),
-                seed=seed,
-                replicates=replicates,
-                options=options,
-                command=sys.argv,
-                started=started,
-                extra=extra,
-            ).name
+            how = (started, seed, replicates, options)
+            _save(state, results_root, tables, scenario, scenario_file, *how, extra=made.manifest())
+        console = _console()
         view_report(
             console, forecast_view([RunRecord.made(scenario, dict(tables), seed, replicates, **made.manifest())])
         )
-        if state.saved:
-            console.print(Text(f"Saved as run {state.saved} in {results_root}/.", style="bold"))
+        _saved_line(console, state, results_root)
         _write(console, out, tables)
 
 
@@ -978,12 +953,7 @@ def compare(
         view = compare_view(made)
         console = _console()
         _write(console, out, view.exports)
-        if report_file is not None:
-            try:
-                write_report(view_pack(view), report_file, "html")
-            except ReportError as exc:
-                _fail(str(exc), FAILED)
-            console.print(Text(f"HTML report written to {report_file}."))
+        _html_report(console, view, report_file)
         view_report(console, view)
 
 
@@ -1055,74 +1025,35 @@ def sensitivity(
     numbers, and print the tornado: each outcome's change with its paired 95% interval, largest first."""
     scenario_file = _scenario_path(scenario_file)
     scenario = _load(scenario_file, out)
-    scenario_text = read_text(scenario_file)
-    try:
-        if ranges_file is not None and end_files:
-            _fail("give --ranges or --ends, not both")
-        if ranges_file is not None:
-            ranges, source = read_ranges(ranges_file), str(ranges_file)
-        elif end_files:
-            low, high = (_load(_scenario_path(p)) for p in end_files)
-            ranges, source = ranges_from_ends(scenario, low, high), f"--ends {end_files[0]} {end_files[1]}"
-            if not ranges:
-                _fail(f"--ends {end_files[0]} {end_files[1]}: the two files differ in no simulated number")
-        else:
-            ranges, source = scenario.ranges, str(scenario_file)
-        comments = chain_comments(scenario_text, parent_texts(scenario_text, scenario_file.parent))
-        found = assumptions(scenario, ranges, comments, spread, source)
-        if out is not None:
-            check_output_dir(out)
-    except (RangesError, OutputError) as exc:
-        _fail(str(exc))
     if report_file is not None and report_file.is_dir():
         _fail(f"{report_file}: is a folder; --report takes a file name")
-    if not found:
-        _fail(
-            f"{scenario_file}: no assumption to move: declare ranges (--ranges FILE or a ranges: block) or mark "
-            "fields WEAK in the file"
-        )
+    ends = None
+    if end_files:
+        low, high = (_load(_scenario_path(p)) for p in end_files)
+        ends = (low, high, f"--ends {end_files[0]} {end_files[1]}")
+    try:
+        found = chosen_assumptions(scenario, scenario_file, ranges_file, ends, spread)
+    except RangesError as exc:
+        _fail(str(exc))
     options = _run_options(workers, chunk_size, scheduler, keep_events=min(replicates, 200))
     started = dt.datetime.now(dt.UTC)
-    total = replicates * (1 + 2 * len(found))
     with _guarded(scenario_file) as state:
         result: Sensitivity = _with_progress(
             quiet,
             f"Sensitivity of {scenario.name}: {len(found)} assumptions",
-            total,
+            replicates * (1 + 2 * len(found)),
             lambda advance: run_sensitivity(scenario, found, replicates, seed, on_replicate=advance, **options),
         )
-        tables = [
-            *result.base.with_summaries(scenario),
-            ("tornado", result.tornado),
-            ("sensitivity_arms", result.arms_table()),
-            ("sensitivity_metrics", result.metrics_table()),
-        ]
-        console = _console()
+        tables = [*result.base.with_summaries(scenario), *result.tables()]
         if not no_store:
-            state.saved = save_run(
-                results_root,
-                tables,
-                scenario=scenario,
-                scenario_file=scenario_file,
-                scenario_text=scenario_text,
-                seed=seed,
-                replicates=replicates,
-                options=options,
-                command=sys.argv,
-                started=started,
-                extra={"kind": "sensitivity", "assumptions": [a.path for a in found]},
-            ).name
-        made = RunRecord.made(scenario, dict(tables), seed, replicates, kind="sensitivity")
-        view = sensitivity_view([made], resamples=0)
+            how = (started, seed, replicates, options)
+            extra = {"kind": "sensitivity", "assumptions": [a.path for a in found]}
+            _save(state, results_root, tables, scenario, scenario_file, *how, extra=extra)
+        view = sensitivity_view([RunRecord.made(scenario, dict(tables), seed, replicates, kind="sensitivity")], 0)
+        console = _console()
         view_report(console, view)
-        if report_file is not None:
-            try:
-                write_report(view_pack(view), report_file, "html")
-            except ReportError as exc:
-                _fail(str(exc), FAILED)
-            console.print(Text(f"HTML report written to {report_file}."))
-        if state.saved:
-            console.print(Text(f"Saved as run {state.saved} in {results_root}/.", style="bold"))
+        _html_report(console, view, report_file)
+        _saved_line(console, state, results_root)
         _write(console, out, view.exports)
 
 

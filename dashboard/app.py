@@ -16,7 +16,6 @@ or one of ``allowed_hosts`` in their Host header.
 from __future__ import annotations
 
 import contextlib
-import importlib
 import os
 import re
 import threading
@@ -30,8 +29,9 @@ import flask
 import numpy as np
 
 from ctdild_sim.actuals.archive import MAX_ZIP_BYTES
-from dashboard import callbacks, layout, scenario_editor
+from dashboard import layout, shell
 from dashboard.bounded import BoundedChecks, CheckBudget
+from dashboard.context import Context
 from dashboard.data import MAX_UPLOAD_BYTES
 from dashboard.jobs import JobSlot
 from dashboard.pages import PAGES
@@ -209,22 +209,21 @@ def create_app(
         use_pages=True,
         pages_folder="",
     )
-    pages = {key: importlib.import_module(f"dashboard.pages.{key}") for key, _, _ in PAGES}
-    for key, path, name in PAGES:
+    for page in PAGES:
         dash.register_page(
-            key,
-            path=path,
-            name=name,
-            title=f"ctdild-sim: {name}",
+            page.KEY,
+            path=page.PATH,
+            name=page.NAME,
+            title=f"ctdild-sim: {page.NAME}",
             order=len(dash.page_registry),
-            layout=pages[key].layout,
+            layout=page.layout,
         )
     # no request body beyond an upload's: a zip of records, base64 (4/3), twice the limit (the page's own check)
     app.server.config["MAX_CONTENT_LENGTH"] = 3 * MAX_ZIP_BYTES + 8 * MAX_UPLOAD_BYTES
     check_host(app.server, allowed_hosts)
     check_nesting(app.server)
-    app.layout = layout.shell(max_replicates, PAGES)
-    context = callbacks.Context(
+    app.layout = layout.app_layout(max_replicates, [(p.KEY, p.PATH, p.NAME) for p in PAGES])
+    context = Context(
         scenarios_dir=scenarios_dir,
         results_dir=results_dir,
         workers=workers or default_workers(),
@@ -234,8 +233,10 @@ def create_app(
         actuals_dir=Path(actuals_dir).resolve() if actuals_dir else scenarios_dir / "actuals",
         checks=BoundedChecks(records_budget),
     )
-    callbacks.register(app, context)
-    scenario_editor.register(app, context)
-    app.validation_layout = dash.html.Div([app.layout, *(pages[key].layout() for key, _, _ in PAGES)])
+    shell.register(app, context)
+    for page in PAGES:
+        if hasattr(page, "register"):
+            page.register(app, context)
+    app.validation_layout = dash.html.Div([app.layout, *(page.layout() for page in PAGES)])
     check_wiring(app)
     return app

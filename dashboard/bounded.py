@@ -40,7 +40,7 @@ import psutil
 from dashboard.data import DashboardError
 from dashboard.jobs import JOB_NICENESS
 
-PRELOADED = ["dashboard.callbacks"]
+PRELOADED = ["dashboard.pages.forecast"]
 """What the fork server loads once, so that a check starts in milliseconds."""
 WATCH_SECONDS = 0.05
 """How often the server looks at a check's memory."""

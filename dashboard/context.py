@@ -1,5 +1,5 @@
 """What every callback works over (``Context``: the folders and the limits the server enforces),
-and the checks every callback makes of what the browser sent."""
+and the checks every callback makes of what the browser sent (numbers, the runs a page names)."""
 
 from __future__ import annotations
 
@@ -7,8 +7,9 @@ import math
 from dataclasses import dataclass, field
 from pathlib import Path
 
+from ctdild_sim.runs.record import RunRecord
 from dashboard.bounded import BoundedChecks
-from dashboard.data import DashboardError, scrub
+from dashboard.data import DashboardError, load_runs, scrub
 from dashboard.jobs import JobSlot
 
 MAX_SEED = 2**63 - 1
@@ -40,3 +41,15 @@ def whole_number(value: object, what: str, low: int, high: int) -> int:
 def messages(ctx: Context, exc: Exception) -> str:
     """What went wrong, with the server's folders named as the user knows them."""
     return scrub(scrub(str(exc), ctx.results_dir), ctx.scenarios_dir)
+
+
+class NothingPicked(DashboardError):
+    """Not an error: the page needs runs or a file picked first (shown as a hint)."""
+
+
+def picked_runs(ctx: Context, query: dict) -> list[RunRecord]:
+    """The stored runs the page's state names; ``NothingPicked`` when it names none."""
+    runs = load_runs(ctx.results_dir, query.get("runs"))
+    if not runs:
+        raise NothingPicked("Pick one or more stored runs above, or run scenario files.")
+    return runs

@@ -1,5 +1,6 @@
-"""The frame every page shares (title, run controls, the run picker, exports, the pages' links)
-and how a View is drawn. Component ids: ``ids``; the pages: ``pages``."""
+"""Components: the frame every page shares (title, run controls, the run picker, exports, the
+pages' links), a page's frame (``page_layout``), and how a view model is drawn (``render``).
+Component ids: ``ids``; the pages: ``pages``; their callbacks: ``shell`` and each page."""
 
 from __future__ import annotations
 
@@ -10,6 +11,7 @@ from dash import dash_table, dcc, html
 from ctdild_sim.views.columns import label, present
 from ctdild_sim.views.view import View
 from dashboard import ids
+from dashboard.address import query_state
 
 DEFAULT_REPLICATES = 500
 DEFAULT_SEED = 20240820
@@ -73,6 +75,17 @@ def run_controls(max_replicates: int) -> html.Div:
                 ],
                 style=ROW,
             ),
+        ]
+    )
+
+
+def page_layout(page: str, controls: list, query: dict) -> html.Div:
+    """A page: its controls, its state (from the address), and the view the shell draws from it."""
+    return html.Div(
+        [
+            *controls,
+            dcc.Store(id=ids.QUERY, data=query_state(page, **query)),
+            dcc.Loading(html.Div(id=ids.VIEW), type="default"),
         ]
     )
 
@@ -175,7 +188,7 @@ def hint(message: str) -> html.P:
     return html.P(message, className="hint", style={"color": "#555", "fontStyle": "italic"})
 
 
-def shell(max_replicates: int, pages: list[tuple[str, str, str]]) -> html.Div:
+def app_layout(max_replicates: int, pages: list[tuple[str, str, str]]) -> html.Div:
     """Every page's frame: the address, title, run controls, the pages' links and the page."""
     return html.Div(
         [

@@ -306,7 +306,7 @@ def test_a_run_neither_stored_nor_exported_simulates_only_metrics_and_reports_th
     simulate = run_scenario
     args = ["run", str(BASE_SCENARIO), "-n", "24", "-j", "1", "--keep-events", "5", "--quiet"]
     with pytest.MonkeyPatch.context() as patch:
-        patch.setattr("ctdild_sim.cli.run_scenario", spy)
+        patch.setattr("ctdild_sim.studies.plan.run_scenario", spy)
         alone = CliRunner().invoke(main, [*args, "--no-store"])
         exported = CliRunner().invoke(main, [*args, "--no-store", "--out", str(tmp_path / "out")])
         stored = CliRunner().invoke(main, [*args, "--results", str(tmp_path / "store")])

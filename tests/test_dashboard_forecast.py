@@ -28,10 +28,12 @@ from ctdild_sim.runs.runner import run_scenario
 from ctdild_sim.scenario.loading import load_scenario
 from ctdild_sim.studies.forecast import forecast
 from ctdild_sim.views.forecast import forecast_view
-from dashboard import callbacks, running
+from dashboard import running, shell
 from dashboard.bounded import BoundedChecks, CheckBudget
+from dashboard.context import Context
 from dashboard.data import UPLOADED, DashboardError, load_runs, records_source
 from dashboard.jobs import JobSlot
+from dashboard.pages import forecast as forecast_page
 
 from conftest import BASE_SCENARIO, SCENARIOS
 
@@ -146,7 +148,7 @@ def ctx(tmp_path):
     shutil.copy(BASE_SCENARIO, scenarios / BASE)
     shutil.copytree(EXAMPLE, actuals / EXAMPLE_NAME)
     (actuals / "not-records").mkdir()  # no CSV files: not offered
-    return callbacks.Context(
+    return Context(
         scenarios,
         store,
         workers=1,
@@ -162,21 +164,23 @@ def _files(folder: Path) -> dict[str, bytes]:
 
 
 def test_the_pickers_offer_the_scenario_files_and_the_records_folders(ctx):
-    files, records, today = callbacks.on_load_forecast(ctx)
+    files, records, today = forecast_page.on_load_forecast(ctx)
     assert files == [BASE] and records == [EXAMPLE_NAME] and today == dt.date.today().isoformat()
-    assert callbacks.on_records_picked(ctx, EXAMPLE_NAME, None) == "2026-11-25"
+    assert forecast_page.on_records_picked(ctx, EXAMPLE_NAME, None) == "2026-11-25"
     with pytest.raises(DashboardError, match="is not a records folder"):
         records_source(ctx.actuals_dir, "../actuals", None)
 
 
 def test_a_bad_upload_changes_nothing_but_the_message(ctx):
     before = _files(ctx.actuals_dir.parent)
-    store, options, value, message = callbacks.on_records_upload(ctx, data_url(b"not a zip"), "bad.zip", [EXAMPLE_NAME])
+    store, options, value, message = forecast_page.on_records_upload(
+        ctx, data_url(b"not a zip"), "bad.zip", [EXAMPLE_NAME]
+    )
     assert (store, options, value) == (no_update, no_update, no_update)
     assert "bad.zip: not a zip file" in str(message)
-    *_, message = callbacks.on_records_upload(ctx, data_url(zip_bytes(example_files())), "records.xlsx", [])
+    *_, message = forecast_page.on_records_upload(ctx, data_url(zip_bytes(example_files())), "records.xlsx", [])
     assert "records.xlsx: not a readable .xlsx workbook" in str(message)
-    *_, message = callbacks.on_records_upload(ctx, data_url(b"%PDF-1.4"), "records.pdf", [])
+    *_, message = forecast_page.on_records_upload(ctx, data_url(b"%PDF-1.4"), "records.pdf", [])
     assert "records.pdf: neither a zip file nor an .xlsx workbook" in str(message)
     assert _files(ctx.actuals_dir.parent) == before
 
@@ -184,21 +188,21 @@ def test_a_bad_upload_changes_nothing_but_the_message(ctx):
 def test_an_uploaded_zip_is_checked_against_the_scenario_and_forecast_from(ctx):
     files = example_files()
     files["subjects.csv"] = files["subjects.csv"].replace(b"2024-12-20", b"2024-13-20")
-    store, options, value, _ = callbacks.on_records_upload(
+    store, options, value, _ = forecast_page.on_records_upload(
         ctx, data_url(zip_bytes(files)), "faulty.zip", [EXAMPLE_NAME, f"{UPLOADED}old.zip"]
     )
     assert value == f"{UPLOADED}faulty.zip" and options == [EXAMPLE_NAME, value] and store["name"] == "faulty.zip"
-    status = str(callbacks.on_records_check(ctx, BASE, value, "2026-11-25", store))
+    status = str(forecast_page.on_records_check(ctx, BASE, value, "2026-11-25", store))
     assert "faulty.zip/subjects.csv:2:enrolled_on: Input should be a valid date" in status
-    _, status = callbacks.on_forecast(ctx, lambda _: None, BASE, value, store, "2026-11-25", ["learn"], 10, 1)
+    _, status = forecast_page.on_forecast(ctx, lambda _: None, BASE, value, store, "2026-11-25", ["learn"], 10, 1)
     assert "faulty.zip/subjects.csv:2:enrolled_on" in str(status) and not ctx.results_dir.exists()
-    store, _, value, _ = callbacks.on_records_upload(
+    store, _, value, _ = forecast_page.on_records_upload(
         ctx, data_url(zip_bytes(example_files(f"{EXAMPLE_NAME}/"))), "good.zip", [EXAMPLE_NAME]
     )
     assert "The records are valid as of 2026-11-25" in str(
-        callbacks.on_records_check(ctx, BASE, value, "2026-11-25", store)
+        forecast_page.on_records_check(ctx, BASE, value, "2026-11-25", store)
     )
-    made, status = callbacks.on_forecast(ctx, lambda _: None, BASE, value, store, "2026-11-25", [], 8, 3)
+    made, status = forecast_page.on_forecast(ctx, lambda _: None, BASE, value, store, "2026-11-25", [], 8, 3)
     options, picked = running.on_stored(ctx, made)
     assert status.startswith("Stored forecast") and picked == [made] == [o["value"] for o in options]
     run = load_runs(ctx.results_dir, picked)[0]
@@ -218,13 +222,15 @@ def test_an_uploaded_zip_is_checked_against_the_scenario_and_forecast_from(ctx):
     ],
 )
 def test_a_forecast_asked_for_wrongly_gets_a_message_and_writes_nothing(ctx, as_of, replicates, problem):
-    _, status = callbacks.on_forecast(ctx, lambda _: None, BASE, EXAMPLE_NAME, None, as_of, ["learn"], replicates, 1)
+    _, status = forecast_page.on_forecast(
+        ctx, lambda _: None, BASE, EXAMPLE_NAME, None, as_of, ["learn"], replicates, 1
+    )
     assert problem in str(status) and not ctx.results_dir.exists()
 
 
 def test_one_forecast_job_at_a_time(ctx):
     with ctx.jobs.hold("a test's job"):
-        _, status = callbacks.on_forecast(ctx, lambda _: None, BASE, EXAMPLE_NAME, None, "2026-11-25", [], 5, 1)
+        _, status = forecast_page.on_forecast(ctx, lambda _: None, BASE, EXAMPLE_NAME, None, "2026-11-25", [], 5, 1)
     assert "Another job is running (a test's job" in str(status)
 
 
@@ -254,13 +260,13 @@ def _budgeted(ctx, **budget):
 def test_records_are_read_in_a_process_of_their_own(ctx):
     assert ctx.checks.run(os.getpid) != os.getpid()
     assert "The records are valid as of 2026-11-25: 1 rows in sites.csv, 19025 rows in screening.csv" in str(
-        callbacks.on_records_check(ctx, BASE, f"{UPLOADED}costly.zip", "2026-11-25", costly_records())
+        forecast_page.on_records_check(ctx, BASE, f"{UPLOADED}costly.zip", "2026-11-25", costly_records())
     )
 
 
 def test_a_records_check_past_its_time_is_stopped_with_a_message(ctx):
     status = str(
-        callbacks.on_records_check(
+        forecast_page.on_records_check(
             _budgeted(ctx, seconds=0.3), BASE, f"{UPLOADED}costly.zip", "2026-11-25", costly_records()
         )
     )
@@ -270,7 +276,7 @@ def test_a_records_check_past_its_time_is_stopped_with_a_message(ctx):
 
 def test_a_records_check_past_its_memory_is_stopped_with_a_message(ctx):
     status = str(
-        callbacks.on_records_check(
+        forecast_page.on_records_check(
             _budgeted(ctx, megabytes=20), BASE, f"{UPLOADED}costly.zip", "2026-11-25", costly_records()
         )
     )
@@ -281,7 +287,7 @@ def test_a_records_check_past_its_memory_is_stopped_with_a_message(ctx):
 
 @pytest.mark.slow
 def test_the_problems_of_bad_records_are_the_first_200_of_them(ctx):
-    status = callbacks.on_records_check(ctx, BASE, f"{UPLOADED}costly.zip", "2026-11-25", costly_records(bad=True))
+    status = forecast_page.on_records_check(ctx, BASE, f"{UPLOADED}costly.zip", "2026-11-25", costly_records(bad=True))
     lines = status.children.splitlines()
     assert len(lines) == 201 and lines[-1] == "... the first 200 of 19,000 problems"
     assert lines[0].startswith("costly.zip/screening.csv:27:failed_criteria: unknown criterion 'unknown_criterion_0'")
@@ -301,11 +307,13 @@ def test_checks_beyond_those_running_at_once_wait_then_are_told_to_try_again(ctx
     with concurrent.futures.ThreadPoolExecutor(1) as pool:
         first = pool.submit(budgeted.checks.run, _wait_for, started, release)
         assert started.wait(30)
-        status = str(callbacks.on_records_check(budgeted, BASE, EXAMPLE_NAME, "2026-11-25", None))
+        status = str(forecast_page.on_records_check(budgeted, BASE, EXAMPLE_NAME, "2026-11-25", None))
         release.set()
         assert first.result(30) == "released"
     assert "The server is already checking 1 sets of records, the most it checks at once; try again" in status
-    assert "The records are valid" in str(callbacks.on_records_check(budgeted, BASE, EXAMPLE_NAME, "2026-11-25", None))
+    assert "The records are valid" in str(
+        forecast_page.on_records_check(budgeted, BASE, EXAMPLE_NAME, "2026-11-25", None)
+    )
 
 
 # -- the view ----------------------------------------------------------------------------------------
@@ -313,10 +321,12 @@ def test_checks_beyond_those_running_at_once_wait_then_are_told_to_try_again(ctx
 
 def test_the_forecast_view_of_a_stored_forecast(ctx):
     progress = []
-    made, status = callbacks.on_forecast(ctx, progress.append, BASE, EXAMPLE_NAME, None, "2026-11-25", ["learn"], 30, 2)
+    made, status = forecast_page.on_forecast(
+        ctx, progress.append, BASE, EXAMPLE_NAME, None, "2026-11-25", ["learn"], 30, 2
+    )
     picked = [made]
     assert status.startswith("Stored forecast") and progress
-    view = callbacks.build_view(ctx, "forecast", picked, None)
+    view = forecast_page.view(ctx, {"runs": picked})
     assert [key.split("-NCT")[0] for key, _ in view.figures] == ["progress", "forecast-milestones"]
     titles = " | ".join(title for title, _ in view.tables)
     for part in (
@@ -337,8 +347,8 @@ def test_the_forecast_view_of_a_stored_forecast(ctx):
     assert list(stock["status"]) == ["expired", "expired", "expired", "released"]  # lots.csv of the example
     assert list(stock["on_hand"]) == [0, 0, 0, 24] and stock["days_to_expiry"].iloc[-1] == 234
     # a run that is not a forecast is not drawn here, and says so
-    plain = callbacks.on_run(ctx, lambda _: None, [BASE], 4, 1)[1]
-    mixed = callbacks.build_view(ctx, "forecast", picked + plain, None)
+    plain = shell.on_run(ctx, lambda _: None, [BASE], 4, 1)[1]
+    mixed = forecast_page.view(ctx, {"runs": picked + plain})
     assert "1 of the picked runs are not forecasts" in " ".join(mixed.notes) and len(mixed.figures) == 2
     assert "Pick a forecast run above" in " ".join(forecast_view([]).notes)
 

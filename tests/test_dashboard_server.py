@@ -516,23 +516,24 @@ def test_an_upload_with_an_impossible_date_names_the_field(app):
 
 
 def test_callbacks_are_plain_functions_a_test_can_call(folders, tmp_path):
-    from dashboard import callbacks
+    from dashboard import shell
+    from dashboard.context import Context
 
     scenarios, store, ids = folders
-    ctx = callbacks.Context(
+    ctx = Context(
         scenarios, store, workers=1, max_replicates=50, jobs=JobSlot(tmp_path / "job.lock"), server_pid=os.getpid()
     )
-    files, options, picked, status = callbacks.on_load(ctx, f"?runs={ids['good']},nope")
+    files, options, picked, status = shell.on_load(ctx, f"?runs={ids['good']},nope")
     assert BASE in files and picked == [ids["good"]] and len(options) == 2
     assert "The address names runs that are not in the results store: nope" in str(status)
     progress = []
-    _, _, status = callbacks.on_run(ctx, progress.append, [BASE], 51, 1)
+    _, _, status = shell.on_run(ctx, progress.append, [BASE], 51, 1)
     assert status == "Replicates must be from 1 to 50 (got 51)" and progress == []
     with ctx.jobs.hold("a test's job"):
-        _, _, status = callbacks.on_run(ctx, progress.append, [BASE], 5, 1)
+        _, _, status = shell.on_run(ctx, progress.append, [BASE], 5, 1)
     assert "Another job is running (a test's job" in status
     own_store = dataclasses.replace(ctx, results_dir=tmp_path / "results")  # leave the shared store as it is
-    options, picked, status = callbacks.on_run(own_store, progress.append, [BASE], 3, 1)
+    options, picked, status = shell.on_run(own_store, progress.append, [BASE], 3, 1)
     assert status.startswith("Stored 1 run(s) of 3 replicates") and [o["value"] for o in options] == picked
     assert progress[-1][:2] == ("3", "3")
 
@@ -540,11 +541,12 @@ def test_callbacks_are_plain_functions_a_test_can_call(folders, tmp_path):
 def test_a_job_is_bounded_in_all_not_per_file(folders, tmp_path):
     """A run POSTed with one file named 200 times and 20,000 replicates once started one job of
     4,000,000 replicates: a file counts once, a job runs at most 10 files and max_replicates in all."""
-    from dashboard import callbacks
+    from dashboard import shell
+    from dashboard.context import Context
     from dashboard.data import load_runs
 
     scenarios, store, ids = folders
-    ctx = callbacks.Context(
+    ctx = Context(
         scenarios,
         tmp_path / "results",
         workers=1,
@@ -553,17 +555,17 @@ def test_a_job_is_bounded_in_all_not_per_file(folders, tmp_path):
         server_pid=os.getpid(),
     )
     progress = []
-    _, picked, status = callbacks.on_run(ctx, progress.append, [BASE] * 200, 50, 1)
+    _, picked, status = shell.on_run(ctx, progress.append, [BASE] * 200, 50, 1)
     assert status.startswith("Stored 1 run(s) of 50 replicates") and len(picked) == 1
     others = sorted(p.name for p in scenarios.glob("*.yaml"))
     assert len(others) >= 2
-    _, _, status = callbacks.on_run(ctx, progress.append, others[:2], 26, 1)
+    _, _, status = shell.on_run(ctx, progress.append, others[:2], 26, 1)
     assert (
         status == "A job runs at most 50 replicates in all: 2 files x 26 replicates is 52; pick fewer files or "
         "replicates."
     )
     many = [f"file{k}.yaml" for k in range(11)]
-    _, _, status = callbacks.on_run(ctx, progress.append, many, 1, 1)
+    _, _, status = shell.on_run(ctx, progress.append, many, 1, 1)
     assert status == "Pick at most 10 scenario files to run (11 were picked)."
     assert len(load_runs(store, [ids["good"]] * 50)) == 1
     with pytest.raises(DashboardError, match=r"Pick at most 10 runs \(11 were picked\)"):
@@ -571,7 +573,7 @@ def test_a_job_is_bounded_in_all_not_per_file(folders, tmp_path):
 
 
 def test_page_links_keep_the_runs_and_mark_the_page_shown():
-    from dashboard.callbacks import on_nav
+    from dashboard.shell import on_nav
 
     links = [{"type": "nav", "page": key} for key in ("timeline", "product", "scenario")]
     hrefs, classes = on_nav("?runs=A,B&replicate=3", "/product", links)

@@ -137,8 +137,8 @@ def test_each_package_docstring_names_every_module_it_holds(package):
 
 
 def test_the_dashboard_has_no_import_cycle_and_no_import_inside_a_function():
-    """``callbacks`` and ``scenario_editor`` imported each other (one inside a function): a page's
-    code could not be read without the other's."""
+    """The callbacks and the scenario editor once imported each other (one inside a function): a
+    page's code could not be read without the other's."""
     graph, nested = {}, {}
     for name, path in modules().items():
         if name.startswith("dashboard"):
@@ -188,3 +188,28 @@ def test_the_supply_names_nothing_of_the_model_not_even_for_type_hints():
                 if isinstance(node, ast.ImportFrom) and (node.module or "").startswith("ctdild_sim.model"):
                     found.append(f"{name}:{node.lineno}")
     assert found == []
+
+
+def test_a_page_s_controls_are_used_by_that_page_s_module_alone():
+    """A page is one module: the components its layout adds (beyond the state and view every page
+    has) are named, in the dashboard's code, by that page's module only (and ``ids``)."""
+    import re
+
+    from dashboard import ids
+    from dashboard.pages import PAGES
+
+    names = {value: name for name, value in vars(ids).items() if isinstance(value, str) and name.isupper()}
+    shared = {ids.QUERY, ids.VIEW}
+    sources = {
+        path.stem if path.parent.name == "pages" else f"dashboard.{path.stem}": path.read_text()
+        for path in (ROOT / "dashboard").rglob("*.py")
+        if path.name not in ("ids.py", "__init__.py")
+    }
+    for page in PAGES:
+        root = page.layout()
+        own = {c.id for c in [root, *root._traverse()] if isinstance(getattr(c, "id", None), str)} - shared
+        assert bool(own) == hasattr(page, "register"), page.KEY  # a page with controls wires them itself
+        for component in own & names.keys():  # ids spelt out in a layout are its own
+            pattern = re.compile(rf"\bids\.{names[component]}\b")
+            users = sorted(module for module, text in sources.items() if pattern.search(text))
+            assert users == [page.KEY], f"{component} of the {page.KEY} page is named in {users}"

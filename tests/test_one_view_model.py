@@ -15,7 +15,8 @@ from ctdild_sim.reports.pack import view_pack
 from ctdild_sim.runs.results import list_runs
 from ctdild_sim.views.columns import present
 from ctdild_sim.views.view import View
-from dashboard import callbacks
+from dashboard import shell
+from dashboard.context import Context
 from dashboard.jobs import JobSlot
 
 from conftest import BASE_SCENARIO, SCENARIOS
@@ -47,10 +48,10 @@ def _cli(monkeypatch, *args: str) -> tuple[View, str]:
 def _page(tmp_path, store, page: str, run_ids: list[str]) -> list:
     """The dashboard's page for stored runs, as the browser gets it (components)."""
     (tmp_path / "scenarios").mkdir(exist_ok=True)
-    ctx = callbacks.Context(
+    ctx = Context(
         tmp_path / "scenarios", store, 1, 100, JobSlot(tmp_path / "job.lock"), os.getpid(), tmp_path / "actuals"
     )
-    return callbacks.on_view(ctx, {"page": page, "runs": run_ids})
+    return shell.on_view(ctx, {"page": page, "runs": run_ids})
 
 
 def _walk(component):

@@ -203,20 +203,21 @@ def test_a_pdf_without_chromium_says_so_and_writes_nothing(store, tmp_path, monk
 def test_the_dashboard_exports_with_the_same_writers(store, tmp_path):
     import base64
 
-    from dashboard import callbacks
+    from dashboard import shell
+    from dashboard.context import Context
     from dashboard.jobs import JobSlot
 
     root, ids = store
-    ctx = callbacks.Context(
+    ctx = Context(
         SCENARIOS, root, workers=1, max_replicates=50, jobs=JobSlot(tmp_path / "job.lock"), server_pid=os.getpid()
     )
-    download, message = callbacks.on_export(ctx, {"page": "timeline", "runs": ids[:1], "replicate": "0"}, "xlsx")
+    download, message = shell.on_export(ctx, {"page": "timeline", "runs": ids[:1], "replicate": "0"}, "xlsx")
     assert message == "" and download["filename"] == "ctdild-sim-timeline.xlsx" and download["base64"]
     (tmp_path / "view.xlsx").write_bytes(base64.b64decode(download["content"]))
     assert "Summary" in pd.read_excel(tmp_path / "view.xlsx", sheet_name=None)
-    download, message = callbacks.on_steering_pack(ctx, ids, "pdf")
+    download, message = shell.on_steering_pack(ctx, ids, "pdf")
     assert message == "" and base64.b64decode(download["content"]).startswith(b"%PDF")
-    _, message = callbacks.on_steering_pack(ctx, [], "pdf")
+    _, message = shell.on_steering_pack(ctx, [], "pdf")
     assert message == "Pick the runs the steering pack is about."
-    _, message = callbacks.on_export(ctx, {"page": "timeline", "runs": ids[:1]}, "docx")
+    _, message = shell.on_export(ctx, {"page": "timeline", "runs": ids[:1]}, "docx")
     assert "a report is one of html, pdf, xlsx" in message

@@ -499,7 +499,9 @@ def test_run_to_a_precision_from_the_cli():
         ],
     )
     assert result.exit_code == 0, result.output
-    assert "Precision reached: 200 replicates give P(LPLV by the registered date)" in result.output
+    text = " ".join(result.output.split())
+    assert "precision reached: 200 replicates give P(last patient last visit by the registered date)" in text
+    assert "(95%, Agresti-Coull; asked: +-5.00%)" in text
 
 
 def test_a_restarted_forecast_gives_the_same_figures_with_lean_logs():

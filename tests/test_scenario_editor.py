@@ -17,9 +17,11 @@ from ctdild_sim.scenario.loading import load_scenario
 from ctdild_sim.scenario.parameters import parameter_tree
 from ctdild_sim.views.compare import scenario_differences
 from ctdild_sim.views.scenario import scenario_view
-from dashboard import callbacks, running, scenario_editor
+from dashboard import running
+from dashboard.context import Context
 from dashboard.data import DashboardError, load_runs, save_scenario_text
 from dashboard.jobs import JobSlot
+from dashboard.pages import scenario as scenario_page
 
 from conftest import BASE_SCENARIO, SCENARIOS
 
@@ -87,7 +89,7 @@ def ctx(tmp_path):
     scenarios = tmp_path / "scenarios"
     scenarios.mkdir()
     shutil.copy(BASE_SCENARIO, scenarios / BASE)
-    return callbacks.Context(
+    return Context(
         scenarios,
         tmp_path / "results",
         workers=1,
@@ -118,23 +120,23 @@ def test_save_as_writes_a_new_checked_file_and_never_overwrites(ctx):
 
 def test_an_edited_scenario_is_checked_and_runs_with_its_text_stored(ctx):
     text = (ctx.scenarios_dir / BASE).read_text().replace("referral_rate_per_month: 1.5", "referral_rate_per_month: 3")
-    assert "valid" in str(scenario_editor.on_check(ctx, text, BASE))
+    assert "valid" in str(scenario_page.on_check(ctx, text, BASE))
     # a text that extends the file it came from is not a cycle: it is not that file
     short = f"extends: {BASE}\nname: short edit\n"
-    assert "nct06574581 (edited).yaml: valid" in str(scenario_editor.on_check(ctx, short, BASE))
-    assert "start_dat" in str(scenario_editor.on_check(ctx, text.replace("start_date:", "start_dat:"), BASE))
+    assert "nct06574581 (edited).yaml: valid" in str(scenario_page.on_check(ctx, short, BASE))
+    assert "start_dat" in str(scenario_page.on_check(ctx, text.replace("start_date:", "start_dat:"), BASE))
     progress = []
-    (run_id,), status = scenario_editor.on_run_text(ctx, progress.append, text, BASE, 6, 11)
+    (run_id,), status = scenario_page.on_run_text(ctx, progress.append, text, BASE, 6, 11)
     assert status.startswith(f"Stored {run_id} (nct06574581 (edited).yaml): 6 replicates, seed 11") and progress
     run = load_runs(ctx.results_dir, [run_id])[0]
     assert run.manifest["scenario_text"] == text and run.replicates == 6 and run.seed == 11
     assert run.scenario.sites[0].referral_rate_per_month == 3
     # a text that does not validate is not run, and nothing is stored
-    _, status = scenario_editor.on_run_text(ctx, progress.append, "name: x\n", "x.yaml", 6, 11)
+    _, status = scenario_page.on_run_text(ctx, progress.append, "name: x\n", "x.yaml", 6, 11)
     assert "x (edited).yaml: start_date: required field" in str(status)
     assert len(list(ctx.results_dir.iterdir())) == 1
     # with its base: the file it came from runs too, on the same seed, both picked for Compare
-    run_ids, status = scenario_editor.on_run_text(ctx, progress.append, text, BASE, 6, 12, ["base"])
+    run_ids, status = scenario_page.on_run_text(ctx, progress.append, text, BASE, 6, 12, ["base"])
     base, edited = load_runs(ctx.results_dir, run_ids)
     assert base.scenario.name == "NCT06574581 base" and edited.scenario.sites[0].referral_rate_per_month == 3
     assert base.seed == edited.seed == 12 and "Open Compare" in status
@@ -142,5 +144,5 @@ def test_an_edited_scenario_is_checked_and_runs_with_its_text_stored(ctx):
     from ctdild_sim.runs.record import comparable
 
     assert comparable([base, edited]) is None
-    _, status = scenario_editor.on_run_text(ctx, progress.append, text, "uploaded.yaml", 6, 12, ["base"])
+    _, status = scenario_page.on_run_text(ctx, progress.append, text, "uploaded.yaml", 6, 12, ["base"])
     assert "there is no base to run with it" in str(status)

@@ -24,7 +24,8 @@ from ctdild_sim.cli import main
 from ctdild_sim.runs.results import list_runs
 from ctdild_sim.scenario.base import FORMULA_STARTS, spreadsheet_text
 from ctdild_sim.scenario.loading import load_scenario
-from dashboard import callbacks
+from dashboard import shell
+from dashboard.context import Context
 from dashboard.jobs import JobSlot
 
 from conftest import BASE_SCENARIO
@@ -103,7 +104,7 @@ def test_the_run_s_csv_files_hold_no_formula(hostile):
 
 def test_the_dashboard_s_exports_hold_no_formulas(hostile, tmp_path):
     root, store, run_id = hostile
-    ctx = callbacks.Context(
+    ctx = Context(
         root / "scenarios",
         store,
         workers=1,
@@ -112,17 +113,17 @@ def test_the_dashboard_s_exports_hold_no_formulas(hostile, tmp_path):
         server_pid=os.getpid(),
     )
     for page in ("timeline", "product", "cohorts", "screening"):
-        download, message = callbacks.on_export(ctx, {"page": page, "runs": [run_id], "replicate": "0"}, "xlsx")
+        download, message = shell.on_export(ctx, {"page": page, "runs": [run_id], "replicate": "0"}, "xlsx")
         assert message == "", message
         path = tmp_path / f"{page}.xlsx"
         path.write_bytes(base64.b64decode(download["content"]))
         assert formula_cells(path) == [], page
-    download, _ = callbacks.on_steering_pack(ctx, [run_id], "xlsx")
+    download, _ = shell.on_steering_pack(ctx, [run_id], "xlsx")
     (tmp_path / "pack.xlsx").write_bytes(base64.b64decode(download["content"]))
     assert formula_cells(tmp_path / "pack.xlsx") == []
     rows = [{"Cohort": "=1+2", "Subjects": 3}, {"Cohort": "@SUM(A1)", "Subjects": -1}]
     columns = [{"name": "Cohort", "id": "Cohort"}, {"name": "Subjects", "id": "Subjects"}]
-    content = callbacks.on_csv("cohorts", rows, columns)["content"]
+    content = shell.on_csv("cohorts", rows, columns)["content"]
     (tmp_path / "cohorts.csv").write_text(content)
     assert formula_like_csv_cells(tmp_path / "cohorts.csv") == []
     assert "'=1+2,3" in content and "'@SUM(A1),-1" in content

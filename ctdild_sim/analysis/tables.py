@@ -49,6 +49,12 @@ class RunTables:
             tables.append(("progress_weekly", self.progress.table()))
         return tables
 
+    def supply(self) -> list[tuple[str, pd.DataFrame]]:
+        """The tables of the product: the metrics, the lots and the demand bands."""
+        return [("metrics", self.metrics), ("lots", self.lots)] + [
+            (f"demand_{kind}ly", self.bands.table(kind)) for kind in KINDS
+        ]
+
     def with_summaries(self, scenario: Scenario) -> list[tuple[str, pd.DataFrame]]:
         """Every table, plus the milestone and screen-failure summaries: what a stored run holds."""
         return [

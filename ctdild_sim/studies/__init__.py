@@ -1,5 +1,6 @@
 """Questions answered by many runs.
 
+- ``plan``: the plan from day 0, to a stated precision if asked;
 - ``forecast``: a trial under way, from its records: learned, restarted, set against the plan;
 - ``lot_plan``: the reorder policy that meets a stock-out target with the fewest lots;
 - ``sensitivity``: every assumption moved alone to its low and high value;

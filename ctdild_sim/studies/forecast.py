@@ -148,6 +148,16 @@ history, so records at the format's limits (160,000 rows of history) keep a doze
 (some gigabytes)."""
 
 
+def as_of_problem(scenario: Scenario, as_of: dt.date) -> str | None:
+    """Why a forecast cannot be made as of ``as_of`` (before the study's start, or past the
+    scenario's horizon), or None."""
+    if as_of < scenario.start_date:
+        return f"{as_of} is before the study's start {scenario.start_date}"
+    if scenario.day_of(as_of) + 1 >= scenario.horizon_days:
+        return f"{as_of} is past the scenario's horizon ({scenario.horizon_days:g} days from the start)"
+    return None
+
+
 def kept_replicates(records: TrialRecords, keep_events: int) -> int:
     """How many replicates' full records a forecast keeps: ``keep_events``, or fewer when its
     records' history would make them more than ``KEPT_ROWS`` rows (a replicate adds a few hundred)."""

@@ -19,7 +19,7 @@ import pandas as pd
 
 from ctdild_sim.analysis.sensitivity import tornado
 from ctdild_sim.runs.runner import RunTables, run_scenario, simulate_metrics
-from ctdild_sim.scenario.comments import Comment
+from ctdild_sim.scenario.comments import Comment, chain_comments, parent_texts
 from ctdild_sim.scenario.loading import ScenarioError, read_text
 from ctdild_sim.scenario.paths import PathError, check_path, get_value, leaf_paths, with_value
 from ctdild_sim.scenario.trial import Scenario
@@ -179,6 +179,37 @@ def assumptions(
     return out
 
 
+def chosen_assumptions(
+    base: Scenario,
+    scenario_file: Path,
+    ranges_file: Path | None = None,
+    ends: tuple[Scenario, Scenario, str] | None = None,
+    spread: float = DEFAULT_SPREAD,
+) -> list[Assumption]:
+    """The assumptions a sensitivity run moves, from where the module says: a ranges file, two
+    end scenarios (``ends``: low, high and how they were named), the scenario's ``ranges:``
+    block, or the file's WEAK fields (``RangesError`` when none is left to move)."""
+    text = read_text(scenario_file)
+    comments = chain_comments(text, parent_texts(text, scenario_file.parent))
+    if ranges_file is not None and ends is not None:
+        raise RangesError("give --ranges or --ends, not both")
+    if ranges_file is not None:
+        ranges, source = read_ranges(ranges_file), str(ranges_file)
+    elif ends is not None:
+        ranges, source = ranges_from_ends(base, ends[0], ends[1]), ends[2]
+        if not ranges:
+            raise RangesError(f"{source}: the two files differ in no simulated number")
+    else:
+        ranges, source = base.ranges, str(scenario_file)
+    found = assumptions(base, ranges, comments, spread, source)
+    if not found:
+        raise RangesError(
+            f"{scenario_file}: no assumption to move: declare ranges (--ranges FILE or a ranges: block) or mark "
+            "fields WEAK in the file"
+        )
+    return found
+
+
 def ranges_from_ends(base: Scenario, low: Scenario, high: Scenario) -> dict[str, object]:
     """Ranges from two scenario files (an optimistic and a pessimistic one): every number or
     distribution in which they differ, at each file's value (``{"ends": [low's, high's]}``).
@@ -231,6 +262,14 @@ class Sensitivity:
     assumptions: list[Assumption]
     base: RunTables
     arm_metrics: dict[tuple[str, str], pd.DataFrame] = field(default_factory=dict)
+
+    def tables(self) -> list[tuple[str, pd.DataFrame]]:
+        """What a stored sensitivity run holds besides its base run's tables."""
+        return [
+            ("tornado", self.tornado),
+            ("sensitivity_arms", self.arms_table()),
+            ("sensitivity_metrics", self.metrics_table()),
+        ]
 
     def arms_table(self) -> pd.DataFrame:
         """The arms: assumption, end, value and how the range was set."""

@@ -11,7 +11,8 @@
 - ``compare``: scenarios side by side on common random numbers;
 - ``sensitivity``: the tornado and the variance ranking;
 - ``solve``: the value of a lever that meets a target;
-- ``scenario``: a scenario file's parameters.
+- ``scenario``: a scenario file's parameters;
+- ``steering``: the steering pack's parts (headline answers, the studies, assumptions, the runs).
 
 May import: ``studies``, ``runs`` and every layer below.
 """

@@ -53,6 +53,7 @@ def lot_plan_view(plan: LotPlan, name: str, seed: int) -> View:
     fresh check, and every evaluation the search made (search seeds ``seed``)."""
     view = View(f"Lot plan: {name} (search seeds {seed})")
     lot_plan_parts(view, name, plan.search_table(), plan.target, plan.fresh_seed)
+    view.exports.append(("lot_plan_search", plan.search_table()))
     if plan.fresh is not None and plan.fresh_tables is not None and plan.scenario is not None:
         schedule = lot_starts(plan.fresh_tables.lots, plan.fresh.replicates, plan.scenario.start_date)
         view.table(f"{name}: the plan's dated lot starts (reorder point {plan.fresh.point}, fresh seeds)", schedule)

@@ -16,6 +16,7 @@ from ctdild_sim.analysis.summary import (
 )
 from ctdild_sim.analysis.supply_summary import stockout_risk
 from ctdild_sim.runs.record import RunRecord
+from ctdild_sim.runs.runner import half_width
 from ctdild_sim.views import run_figures as figures
 from ctdild_sim.views.columns import fmt_date, fmt_probability, not_reached
 from ctdild_sim.views.figures import earliest_registered_completion, lplv_ecdf_figure
@@ -80,6 +81,14 @@ def _answers(view: View, name: str, run: RunRecord) -> None:
             f"{name}: P(last patient last visit by the registered completion date {registered})",
             fmt_probability(p, len(metrics)),
         )
+        asked = run.manifest.get("precision")
+        if asked:
+            n, width = len(metrics), half_width(round(p * len(metrics)), len(metrics))
+            reached = "reached" if width <= asked else "NOT reached (the replicates' limit)"
+            view.notes.append(
+                f"{name}: precision {reached}: {n:,} replicates give P(last patient last visit by the registered "
+                f"date) {p:.1%} +- {width:.2%} (95%, Agresti-Coull; asked: +-{asked:.2%})."
+            )
 
 
 def _how_it_runs(view: View, name: str, run: RunRecord) -> None:

@@ -95,6 +95,10 @@ def _supply_parts(view: View, name: str, run: RunRecord, period: str) -> None:
     demand = run.tables.get(f"demand_{period}ly", run.tables["demand_monthly"])
     view.table(f"{name}: product demand per {period}", active_periods(demand))
     view.table(f"{name}: supply overview", pd.DataFrame([o]))
+    view.exports += [
+        (t, run.tables[t]) for t in ("metrics", "lots", *(f"demand_{p}ly" for p in PERIODS)) if t in run.tables
+    ]
+    view.exports.append(("lot_starts", starts))
 
 
 def _cost_parts(view: View, name: str, run: RunRecord) -> tuple[pd.DataFrame, str] | None:

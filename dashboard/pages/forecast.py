@@ -1,14 +1,48 @@
 """Forecast: a trial under way, from its records (a folder or workbook of the actuals folder, or an
-uploaded zip or workbook), learning its assumptions from them; and stored forecasts (the address's runs)."""
+uploaded zip or workbook), learning its assumptions from them; and stored forecasts (the address's
+runs), drawn by ``views.forecast.forecast_view``.
+
+Reading a visitor's records costs what the visitor makes it cost: picking, uploading and checking
+them run in a bounded child process (``ctx.checks``, see ``bounded``), never in the server's
+threads; a forecast reads them inside its job."""
 
 from __future__ import annotations
 
-from dash import dcc, html
+import datetime as dt
+import sys
+from collections.abc import Callable
+from pathlib import Path
+
+import dash
+from dash import Input, Output, State, dcc, html, no_update
 
 from ctdild_sim.actuals.archive import MAX_ZIP_BYTES
+from ctdild_sim.actuals.reader import ActualsError, RecordBook, RecordFiles, as_of_hint
+from ctdild_sim.actuals.records import read_records
+from ctdild_sim.runs.export import WriteFailed
+from ctdild_sim.runs.results import StoreError, save_run
+from ctdild_sim.sim.budget import BudgetExceeded
+from ctdild_sim.studies.forecast import as_of_problem, forecast
+from ctdild_sim.views.forecast import forecast_view
+from ctdild_sim.views.view import View
 from dashboard import ids
-from dashboard.layout import drop_zone
-from dashboard.pages import ROW, page_layout
+from dashboard.context import MAX_SEED, Context, messages, whole_number
+from dashboard.data import (
+    UPLOADED,
+    DashboardError,
+    actuals_folders,
+    load_runs,
+    load_scenario_file,
+    records_source,
+    records_upload,
+    scenario_files,
+    scrub,
+)
+from dashboard.jobs import prepare_job_process
+from dashboard.layout import ROW, drop_zone, error, page_layout
+from dashboard.running import job_callback, show_stored
+
+KEY, PATH, NAME = "forecast", "/forecast", "Forecast"
 
 
 def layout(**query) -> html.Div:
@@ -47,4 +81,229 @@ def layout(**query) -> html.Div:
         html.Div(id=ids.FORECAST_RECORDS_STATUS, style={"whiteSpace": "pre-wrap", "margin": "4px 0"}),
         html.Div(id=ids.FORECAST_STATUS, style={"whiteSpace": "pre-wrap", "color": "#555"}),
     ]
-    return page_layout("forecast", controls, query)
+    return page_layout(KEY, controls, query)
+
+
+def view(ctx: Context, query: dict) -> View:
+    """The stored forecasts the address names (with none, how to make one)."""
+    return forecast_view(load_runs(ctx.results_dir, query.get("runs")))
+
+
+def _actuals_dir(ctx: Context) -> Path:
+    return ctx.actuals_dir if ctx.actuals_dir is not None else ctx.scenarios_dir / "actuals"
+
+
+def on_load_forecast(ctx: Context, _id: object = None):
+    """The Forecast page's pickers: scenario files, the records folders of the actuals folder, and
+    today as the as-of date (until records are picked)."""
+    files = list(scenario_files(ctx.scenarios_dir))
+    return files, list(actuals_folders(_actuals_dir(ctx))), dt.date.today().isoformat()
+
+
+def as_of_date(value: object) -> dt.date:
+    """The as-of date the browser sent (``YYYY-MM-DD``, perhaps with a time)."""
+    if not isinstance(value, str) or not value:
+        raise DashboardError("Pick the date the records are complete to (as of).")
+    try:
+        return dt.date.fromisoformat(value[:10])
+    except ValueError:
+        raise DashboardError(f"The as-of date {value[:40]!r} is not a date (YYYY-MM-DD)") from None
+
+
+def _forecast_inputs(
+    scenarios_dir: Path, actuals_dir: Path, scenario_name: object, choice: object, upload: object, as_of: object
+):
+    """The scenario, the records and the as-of date the page picked, checked as the CLI checks them."""
+    if not scenario_name:
+        raise DashboardError("Pick the trial's scenario file.")
+    scenario, text = load_scenario_file(scenarios_dir, scenario_name)
+    day = as_of_date(as_of)
+    problem = as_of_problem(scenario, day)
+    if problem:
+        raise DashboardError(f"As of: {problem}")
+    return scenario, text, records_source(actuals_dir, choice, upload), day
+
+
+def _shown(source: RecordFiles | RecordBook | Path | None, exc: ActualsError) -> str:
+    """The records' problems with their folder named as the user knows it."""
+    if source is None:
+        return str(exc)
+    return scrub(str(exc), source if isinstance(source, Path) else Path(str(source.origin)))
+
+
+def records_as_of_hint(actuals_dir: Path, choice: object, upload: object) -> str | None:
+    """The as-of date the records suggest (``as_of_hint``), as the date picker takes it."""
+    try:
+        latest = as_of_hint(records_source(actuals_dir, choice, upload))
+    except DashboardError:
+        return None
+    return latest.isoformat() if latest is not None else None
+
+
+def records_summary(
+    scenarios_dir: Path, actuals_dir: Path, scenario_name: object, choice: object, as_of: object, upload: object
+) -> list[str]:
+    """The picked records checked against the scenario as the CLI checks them: what they hold."""
+    source = None
+    try:
+        scenario, _, source, day = _forecast_inputs(scenarios_dir, actuals_dir, scenario_name, choice, upload, as_of)
+        records = read_records(source, scenario, day)
+    except ActualsError as exc:
+        raise DashboardError(_shown(source, exc)) from None
+    counts = ", ".join(f"{len(lines)} rows in {name}" for name, lines in records.actuals.tables.items())
+    lines = [f"The records are valid as of {day}: {counts}. The simulation takes over on day {records.restart_day:g}."]
+    return lines + [f"Warning: {w}" for w in records.warnings]
+
+
+def uploaded_records_name(filename: str, contents: str) -> str:
+    """An uploaded zip or workbook unpacked and read as far as it can be without a scenario: the
+    name it goes by."""
+    return str(records_upload(filename, contents).origin)
+
+
+def on_records_picked(ctx: Context, choice: object, upload: object):
+    """A first guess at the as-of date: the date in the records' name, else their last day."""
+    try:
+        latest = ctx.checks.run(records_as_of_hint, _actuals_dir(ctx), choice, upload)
+    except DashboardError:
+        return no_update
+    return latest if latest is not None else no_update
+
+
+def on_records_check(ctx: Context, scenario_name: object, choice: object, as_of: object, upload: object):
+    """Check the picked records against the scenario as the CLI would, and say what they hold."""
+    if not scenario_name or not choice:
+        return "Pick the scenario file and the trial's records (a folder or workbook, or upload a zip or a workbook)."
+    try:
+        lines = ctx.checks.run(
+            records_summary, ctx.scenarios_dir, _actuals_dir(ctx), scenario_name, choice, as_of, upload
+        )
+    except DashboardError as exc:
+        return error(messages(ctx, exc))
+    return html.Div([html.P(line, className="records-ok") for line in lines])
+
+
+def on_records_upload(ctx: Context, contents: object, filename: object, options: object):
+    """Check an uploaded zip of records (sizes, layout, CSV files) and keep it in the page; it is
+    checked against the scenario when one is picked. Nothing is written on the server."""
+    current = (
+        [o for o in options if isinstance(o, str) and not o.startswith(UPLOADED)] if isinstance(options, list) else []
+    )
+    if not contents or not isinstance(contents, str):
+        return no_update, no_update, no_update, error("The upload was empty or larger than the limit.")
+    name = Path(filename).name if isinstance(filename, str) and filename else "records.zip"
+    try:
+        origin = ctx.checks.run(uploaded_records_name, name, contents)
+    except DashboardError as exc:  # the page keeps what it had: the message is all that changes
+        return no_update, no_update, no_update, error(str(exc))
+    label = f"{UPLOADED}{origin}"
+    kept = {"name": name, "content": contents.split(",", 1)[-1]}
+    return kept, [*current, label], label, no_update
+
+
+def on_forecast(
+    ctx: Context,
+    set_progress: Callable,
+    scenario_name: object,
+    choice: object,
+    upload: object,
+    as_of: object,
+    learning: object,
+    replicates: object,
+    seed: object,
+):
+    """Forecast the trial from its records (as ``ctdild-sim forecast``, without the lot-plan
+    search), store the run and show it; one job at a time, at most ``max_replicates``."""
+    prepare_job_process(ctx.server_pid)
+    source = None
+    try:
+        scenario, text, source, day = _forecast_inputs(
+            ctx.scenarios_dir, _actuals_dir(ctx), scenario_name, choice, upload, as_of
+        )
+        n = whole_number(replicates, "Replicates", 1, ctx.max_replicates)
+        seed = whole_number(seed, "The seed", 0, MAX_SEED)
+        learn = isinstance(learning, list) and "learn" in learning
+        with ctx.jobs.hold(f"a forecast of {n:,} replicates"):
+            records = read_records(source, scenario, day)  # the job's own process, one job at a time
+            started = dt.datetime.now(dt.UTC)
+            done: dict[str, int] = {}
+
+            def progress(step: str, total: int | None, k: int) -> None:
+                done[step] = done.get(step, 0) + k
+                set_progress((f"{step}: {done[step]:,}" + (f" / {total:,}" if total else "") + " replicates",))
+
+            made = forecast(scenario, records, day, n, seed, learning=learn, progress=progress, workers=ctx.workers)
+            extra = made.manifest()
+            if isinstance(source, RecordFiles | RecordBook):
+                extra["actuals_folder"] = f"{UPLOADED}{source.origin}"
+            path = save_run(
+                ctx.results_dir,
+                made.output_tables(),
+                scenario=scenario,
+                scenario_file=ctx.scenarios_dir / str(scenario_name),
+                scenario_text=text,
+                seed=seed,
+                replicates=n,
+                options={"workers": ctx.workers, "source": "dashboard"},
+                command=sys.argv,
+                started=started,
+                extra=extra,
+            )
+    except ActualsError as exc:
+        return no_update, error(_shown(source, exc))
+    except (DashboardError, BudgetExceeded, StoreError, WriteFailed) as exc:
+        return no_update, error(messages(ctx, exc))
+    return path.name, f"Stored forecast {path.name} ({n} replicates, seed {seed}, as of {day})."
+
+
+def register(app: dash.Dash, ctx: Context) -> None:
+    app.callback(
+        Output(ids.FORECAST_SCENARIO, "options"),
+        Output(ids.FORECAST_RECORDS, "options"),
+        Output(ids.FORECAST_AS_OF, "date"),
+        Input(ids.FORECAST_SCENARIO, "id"),
+    )(lambda _id: on_load_forecast(ctx, _id))
+    app.callback(
+        Output(ids.FORECAST_AS_OF, "date", allow_duplicate=True),
+        Input(ids.FORECAST_RECORDS, "value"),
+        State(ids.FORECAST_UPLOAD_STORE, "data"),
+        prevent_initial_call=True,
+    )(lambda choice, upload: on_records_picked(ctx, choice, upload))
+    app.callback(
+        Output(ids.FORECAST_RECORDS_STATUS, "children"),
+        Input(ids.FORECAST_SCENARIO, "value"),
+        Input(ids.FORECAST_RECORDS, "value"),
+        Input(ids.FORECAST_AS_OF, "date"),
+        State(ids.FORECAST_UPLOAD_STORE, "data"),
+    )(lambda name, choice, as_of, upload: on_records_check(ctx, name, choice, as_of, upload))
+    app.callback(
+        Output(ids.FORECAST_UPLOAD_STORE, "data"),
+        Output(ids.FORECAST_RECORDS, "options", allow_duplicate=True),
+        Output(ids.FORECAST_RECORDS, "value"),
+        Output(ids.FORECAST_RECORDS_STATUS, "children", allow_duplicate=True),
+        Input(ids.FORECAST_UPLOAD, "contents"),
+        State(ids.FORECAST_UPLOAD, "filename"),
+        State(ids.FORECAST_RECORDS, "options"),
+        prevent_initial_call=True,
+    )(lambda contents, filename, options: on_records_upload(ctx, contents, filename, options))
+
+    # the forecast's run id goes to a store on its page, and from there to the run picker
+    job_callback(
+        app,
+        [Output(ids.FORECAST_MADE, "data"), Output(ids.FORECAST_STATUS, "children")],
+        ids.FORECAST_BUTTON,
+        ids.FORECAST_CANCEL,
+        [Output(ids.FORECAST_PROGRESS, "children")],
+        [
+            State(ids.FORECAST_SCENARIO, "value"),
+            State(ids.FORECAST_RECORDS, "value"),
+            State(ids.FORECAST_UPLOAD_STORE, "data"),
+            State(ids.FORECAST_AS_OF, "date"),
+            State(ids.FORECAST_LEARNING, "value"),
+            State(ids.REPLICATES, "value"),
+            State(ids.SEED, "value"),
+        ],
+        lambda set_progress, *values: on_forecast(ctx, set_progress, *values),
+    )
+
+    show_stored(app, ctx, ids.FORECAST_MADE)

@@ -1,0 +1,55 @@
+"""The address holds each page's state (``/timeline?runs=A,B&replicate=3``), so any view can be
+bookmarked, reloaded and sent: what it says, and how a control's new value is written into it.
+
+Values are passed on as text; the pages check them (an unknown run id is reported, not dropped)."""
+
+from __future__ import annotations
+
+from urllib.parse import parse_qs
+
+from dash import no_update
+
+
+def query_state(page: str, runs: object = None, replicate: object = None, file: object = None, **_ignored) -> dict:
+    """The page's state from the address: ``runs`` (comma-separated ids), the Gantt chart's
+    ``replicate``, the Scenario page's ``file``."""
+    picked = [r for r in str(runs).split(",") if r] if isinstance(runs, str) else []
+    text = {k: v if isinstance(v, str) and v else None for k, v in (("replicate", replicate), ("file", file))}
+    return {"page": page, "runs": picked, **text}
+
+
+def parsed(search: object) -> dict[str, list[str]]:
+    """The address's query (``?runs=A,B``) as lists of values."""
+    return parse_qs(search.lstrip("?")) if isinstance(search, str) else {}
+
+
+def address_runs(search: object) -> list[str]:
+    """The run ids the address names (``?runs=A,B``), as written."""
+    return [r for r in ",".join(parsed(search).get("runs", [])).split(",") if r]
+
+
+def with_query(query: dict, **changes: str | None) -> str:
+    """The address's query with ``changes`` (None removes a key)."""
+    values = {k: v[-1] for k, v in query.items() if v}
+    for key, value in changes.items():
+        if value is None:
+            values.pop(key, None)
+        else:
+            values[key] = value
+    return ("?" + "&".join(f"{k}={v}" for k, v in values.items())) if values else ""
+
+
+def page_state(page_query: object, **changes) -> dict:
+    """The page's state with ``changes`` (what the view is drawn from)."""
+    state = dict(page_query) if isinstance(page_query, dict) else {}
+    state.update(changes)
+    return state
+
+
+def follow(key: str, value: str | None, search: object, page_query: object):
+    """A control's new value into the address and the page's state; nothing when the address
+    already says so."""
+    query = parsed(search)
+    if value == (query.get(key) or [None])[-1]:
+        return no_update, no_update
+    return with_query(query, **{key: value}), page_state(page_query, **{key: value})
