@@ -40,10 +40,6 @@ class DashboardError(Exception):
     """A request the dashboard cannot serve: the message is shown to the user as it is."""
 
 
-Run = RunRecord
-"""A stored run as the pages see it (``runs.record.RunRecord``: lazily read tables)."""
-
-
 def scenario_files(folder: Path) -> dict[str, Path]:
     """The folder's scenario files by file name (``*.yaml`` and ``*.yml``, not in subfolders, and
     no link to a file outside the folder)."""
@@ -205,7 +201,7 @@ def stored_runs(root: Path) -> list[results.StoredRun]:
 
 
 @functools.lru_cache(maxsize=32)
-def load_run(root: Path, run_id: str) -> Run:
+def load_run(root: Path, run_id: str) -> RunRecord:
     """A stored run's scenario and (lazily read) tables; cached, since a stored run never changes
     (its label aside: the picker reads labels from the store)."""
     try:
@@ -214,7 +210,7 @@ def load_run(root: Path, run_id: str) -> Run:
         raise DashboardError(str(exc)) from None
 
 
-def load_runs(root: Path, run_ids: object) -> list[Run]:
+def load_runs(root: Path, run_ids: object) -> list[RunRecord]:
     """The runs named by the browser (a list of run ids)."""
     if run_ids is None:
         return []

@@ -9,8 +9,7 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from ctdild_sim.runs.record import RunRecord as Run
-from ctdild_sim.runs.record import comparable
+from ctdild_sim.runs.record import RunRecord, comparable
 from ctdild_sim.scenario.parameters import scenario_parameters
 from ctdild_sim.views import run_figures as figures
 from dashboard.data import DashboardError, validate_upload
@@ -262,9 +261,9 @@ def test_screen_failure_figure_one_bar_series_per_run():
     assert [t.name for t in fig.data] == ["A", "B"] and list(fig.data[0].x) == [0.4, 0.1]
 
 
-def _run(seed: int, replicates: int, name: str = "s") -> Run:
+def _run(seed: int, replicates: int, name: str = "s") -> RunRecord:
     scenario = make_scenario(name=name)
-    return Run(f"run-{name}-{seed}", {"seed": seed, "replicates": replicates}, scenario, {})
+    return RunRecord(f"run-{name}-{seed}", {"seed": seed, "replicates": replicates}, scenario, {})
 
 
 def test_runs_compare_only_on_the_same_seed_and_replicates():
