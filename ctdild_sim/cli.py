@@ -42,7 +42,6 @@ from ctdild_sim.analysis.ranking import RESAMPLES, drawn_inputs
 from ctdild_sim.analysis.tables import RunTables
 from ctdild_sim.model.compiled import model_build
 from ctdild_sim.model.engine import run_replicate
-from ctdild_sim.reports.pack import steering_pack, view_pack
 from ctdild_sim.reports.terminal import runs_report, view_report
 from ctdild_sim.reports.writers import FORMATS, ReportError, write_report
 from ctdild_sim.runs.export import OutputError, WriteFailed, check_output_dir, write_csv_tables, write_tables
@@ -67,14 +66,7 @@ from ctdild_sim.studies.sensitivity import (
 from ctdild_sim.studies.solve import SolveError, parse_target
 from ctdild_sim.studies.solve import lever_range as lever_bounds
 from ctdild_sim.studies.solve import solve as run_solve
-from ctdild_sim.views.compare import compare_view
-from ctdild_sim.views.forecast import forecast_view
-from ctdild_sim.views.lot_plan import lot_plan_view
-from ctdild_sim.views.plan import plan_view
-from ctdild_sim.views.product import product_view
-from ctdild_sim.views.sensitivity import rank_view, sensitivity_view
-from ctdild_sim.views.solve import solve_view
-from ctdild_sim.views.view import View
+from ctdild_sim.views.view import View  # the study views import plotly: each command imports its own
 
 FAILED = 1
 BAD_INPUT = 2
@@ -368,6 +360,8 @@ def _saved_line(console: Console, state: SimpleNamespace, root: Path) -> None:
 
 def _html_report(console: Console, view: View, report_file: Path | None) -> None:
     """The view model as one self-contained HTML page (``--report``)."""
+    from ctdild_sim.reports.pack import view_pack
+
     if report_file is None:
         return
     try:
@@ -423,6 +417,8 @@ def run(
 ) -> None:
     """Simulate SCENARIO_FILE, save the run in the results store and print its plan: when the
     milestones come, the chance of the registered date, where time goes, screening and safety."""
+    from ctdild_sim.views.plan import plan_view
+
     scenario_file = _scenario_path(scenario_file)
     scenario = _load(scenario_file, out)
     if precision is not None and scenario.registered_completion_date is None:
@@ -550,6 +546,8 @@ def runs(results_root: Path, label: tuple[str, str] | None, delete_ids: tuple[st
 def report(run_ids: tuple[str, ...], fmt: str | None, out: Path | None, results_root: Path) -> None:
     """Write the steering-committee pack of stored runs: the headline answers, the milestones, the
     product, the assumptions with their sources and WEAK flags, and each run's manifest."""
+    from ctdild_sim.reports.pack import steering_pack
+
     if fmt is None:
         suffix = out.suffix.lstrip(".").lower() if out is not None else ""
         fmt = suffix if suffix in FORMATS else "html"
@@ -586,6 +584,8 @@ def report(run_ids: tuple[str, ...], fmt: str | None, out: Path | None, results_
 def rank(run_id: str, results_root: Path, resamples: int, out: Path | None) -> None:
     """What to learn first, from one stored run: the share of each outcome's variance explained by
     each quantity the replicates drew once (first-order indices, 95% bootstrap intervals)."""
+    from ctdild_sim.views.sensitivity import rank_view
+
     try:
         record = RunRecord.open(run_id, results_root)
         metrics = record.tables["metrics"]
@@ -645,13 +645,16 @@ def supply(
 ) -> None:
     """Forecast AD-MSC product demand, lots and stock-outs for SCENARIO_FILE; with
     --target-stockout, plan the reorder policy that meets the target with the fewest lots."""
+    from ctdild_sim.views.lot_plan import lot_plan_view
+    from ctdild_sim.views.product import product_view
+
     scenario_file = _scenario_path(scenario_file)
     scenario = _load(scenario_file, out)
     if scenario.product is None:
         _fail(f"{scenario_file}: product: the scenario has no product section, so there is no supply to plan")
     options = _run_options(workers, chunk_size, scheduler)
     with _guarded(scenario_file):
-        views, tables = [], None
+        views, tables, label = [], None, None
         if target_stockout is not None:
             search = functools.partial(
                 plan_lots, scenario, target_stockout, replicates, seed, max_reorder_point, **options
@@ -659,16 +662,17 @@ def supply(
             plan = _with_progress(
                 quiet, "Searching reorder policies", None, lambda advance: search(on_evaluated=lambda _: advance())
             )
-            views.append(lot_plan_view(plan, scenario.name, seed))
+            views.append(lot_plan_view(plan, scenario.name, seed, schedule=not plan.met))
             if plan.met:  # the product as the plan runs it, on its fresh seeds
                 scenario, tables, seed = plan.scenario, plan.fresh_tables, plan.fresh_seed
+                label = "the lot plan, on its fresh seeds"
         else:
             simulate = functools.partial(run_scenario, scenario, replicates, seed, keep_events=0, **options)
             tables = _with_progress(
                 quiet, f"Simulating {scenario.name}", replicates, lambda advance: simulate(on_replicate=advance)
             )
         if tables is not None:
-            made = RunRecord.made(scenario, dict(tables.supply()), seed, len(tables.metrics))
+            made = RunRecord.made(scenario, dict(tables.supply()), seed, len(tables.metrics), label=label)
             views.append(product_view([made], period))
         console = _console()
         _write(console, out, [table for view in views for table in view.exports])
@@ -755,6 +759,8 @@ def forecast(
 ) -> None:
     """Forecast a trial under way from its records (ACTUALS, as of a date): the milestones still to
     come, the trial against its plan, and the product and lots still needed."""
+    from ctdild_sim.views.forecast import forecast_view
+
     scenario_file = _scenario_path(scenario_file)
     actuals_dir = _scenario_path(actuals_dir)
     scenario = _load(scenario_file, out)
@@ -926,6 +932,8 @@ def compare(
 ) -> None:
     """Compare SCENARIO_FILES on common random numbers: each one's milestone quantiles, and each
     one's paired difference from the first with its 95% interval."""
+    from ctdild_sim.views.compare import compare_view
+
     if len(scenario_files) < 2:
         _fail("compare needs at least two scenario files")
     scenarios: dict[str, Scenario] = {}
@@ -1023,6 +1031,8 @@ def sensitivity(
 ) -> None:
     """Move each assumption of SCENARIO_FILE alone to its low and its high value, on common random
     numbers, and print the tornado: each outcome's change with its paired 95% interval, largest first."""
+    from ctdild_sim.views.sensitivity import sensitivity_view
+
     scenario_file = _scenario_path(scenario_file)
     scenario = _load(scenario_file, out)
     if report_file is not None and report_file.is_dir():
@@ -1092,6 +1102,8 @@ def solve(
 ) -> None:
     """What would it take: the value of a lever (a field of SCENARIO_FILE) at which a target is met,
     by bisection on common random numbers, with the values at which its 95% interval meets it."""
+    from ctdild_sim.views.solve import solve_view
+
     scenario_file = _scenario_path(scenario_file)
     scenario = _load(scenario_file, out)
     try:

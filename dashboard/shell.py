@@ -180,7 +180,7 @@ def on_export(ctx: Context, query: object, fmt: object = "html"):
             raise DashboardError("This page's state could not be read; reload the page.")
         page = _page(query)
         return _download(view_pack(page.view(ctx, query)), fmt, f"ctdild-sim-{page.KEY}"), ""
-    except (DashboardError, ReportError) as exc:
+    except (DashboardError, ReportError, StoreError) as exc:
         return no_update, messages(ctx, exc)
 
 
@@ -191,7 +191,7 @@ def on_steering_pack(ctx: Context, run_ids: object, fmt: object = "pdf"):
         if not runs:
             raise DashboardError("Pick the runs the steering pack is about.")
         return _download(steering_pack(runs), fmt, f"steering-pack-{slug(runs[0].run_id)}"), ""
-    except (DashboardError, ReportError) as exc:
+    except (DashboardError, ReportError, StoreError) as exc:
         return no_update, messages(ctx, exc)
 
 

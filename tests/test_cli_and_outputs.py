@@ -238,7 +238,10 @@ def test_supply_plan_from_the_cli(tmp_path):
     # the supply report and the exported tables are that same fresh run
     metrics = pd.read_parquet(out / "metrics.parquet")
     assert (metrics["stockout_events"] > 0).mean() == fresh.stockout_risk
-    assert f"Cell product: NCT06574581 base (20 replicates, seed {20240820 + 1_000_003})" in text
+    fresh_seed = 20240820 + 1_000_003
+    assert (
+        f"Cell product: NCT06574581 base (the lot plan, on its fresh seeds) (20 replicates, seed {fresh_seed})" in text
+    )
     assert f"policy reorder point {fresh.reorder_point} vials, look-ahead {fresh.lookahead_days:.0f} days" in text
 
 

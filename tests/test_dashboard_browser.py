@@ -452,7 +452,7 @@ def test_the_forecast_view_draws_from_the_shipped_records(browser, server, resul
     assert len({p.name for p in results_dir.iterdir()} - before) == 1
     _wait(lambda: _graphs(browser) >= 2, "the forecast's graphs")
     text = _view(browser)
-    assert f"forecast as of 2026-11-25 from the records {EXAMPLE_RECORDS}" in text
+    assert f"forecast as of 2026-11-25: from the records {EXAMPLE_RECORDS}" in text
     for part in (
         "assumptions learned from the records",
         "milestones (observed or forecast)",

@@ -353,13 +353,14 @@ def test_milestone_dates_are_start_date_plus_day_and_skip_never_reached():
 
 def test_lot_plan_view_states_the_policy_and_lists_the_search():
     from ctdild_sim.studies.lot_plan import Evaluation, LotPlan
-    from ctdild_sim.views.lot_plan import lot_plan_view
+    from ctdild_sim.views.lot_plan import lot_plan_parts, lot_plan_view
+    from ctdild_sim.views.view import View
 
     best = Evaluation(12, 166.0, 200, 2, 6.8, 90.0, seeds="validation")
+    other = Evaluation(14, 180.0, 200, 1, 7.5, 99.0, seeds="validation")  # confirmed too, not chosen
     fresh = Evaluation(12, 166.0, 200, 8, 6.9, 91.0, seeds="fresh")
-    plan = LotPlan(
-        0.05, best=best, tried=[Evaluation(8, 166.0, 200, 30, 5.0, 70.0), best], fresh=fresh, fresh_seed=1_000_010
-    )
+    tried = [Evaluation(8, 166.0, 200, 30, 5.0, 70.0), best, other]
+    plan = LotPlan(0.05, best=best, tried=tried, fresh=fresh, fresh_seed=1_000_010)
     view = lot_plan_view(plan, "base", 7)
     # the headline is the fresh figure with its interval; the validation figure comes second, labelled
     low, high = fresh.interval
@@ -368,8 +369,14 @@ def test_lot_plan_view_states_the_policy_and_lists_the_search():
     assert f"95% interval {low:.1%} to {high:.1%}" in answer and "fresh replicates" in answer
     assert "validation seeds" in view.notes[0] and "1.0%" in view.notes[0]
     table = view.tables[0][1]
-    assert list(table["reorder_point"]) == [8, 12, 12] and list(table["stockout_risk"]) == [0.15, 0.01, 0.04]
-    assert list(table["seeds"]) == ["search", "validation", "fresh"]
+    assert "0.5%" not in view.notes[0]  # the other confirmed candidate's figure is not the plan's
+    assert list(table["reorder_point"]) == [8, 12, 14, 12] and list(table["stockout_risk"]) == [0.15, 0.01, 0.005, 0.04]
+    assert list(table["seeds"]) == ["search", "validation", "validation", "fresh"]
+    # a forecast stored before its target was kept with it still shows its plan, saying so
+    old = View("old")
+    lot_plan_parts(old, "base", plan.search_table(), None, 1_000_010)
+    assert "not recorded" in old.answers[0].question and "reorder point 12" in old.answers[0].answer
+    assert "within the target" not in old.answers[0].answer
     assert "none up to the search's limit" in lot_plan_view(LotPlan(0.05), "base", 7).answers[0].answer
 
 

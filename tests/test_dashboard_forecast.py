@@ -339,11 +339,11 @@ def test_the_forecast_view_of_a_stored_forecast(ctx):
     ):
         assert part in titles, part
     notes = " ".join(view.notes)
-    assert f"forecast as of 2026-11-25 from the records {EXAMPLE_NAME}, with assumptions learned" in notes
+    assert f"forecast as of 2026-11-25: from the records {EXAMPLE_NAME}, with assumptions learned" in notes
     progress_fig = view.figures[0][1]
     observed = [t for t in progress_fig.data if t.name == "the records"]
     assert len(observed) == len(PROGRESS_MEASURES) and max(observed[0].y) == 25  # referrals in the records
-    stock = dict(view.tables)[f"NCT06574581 base: stock on {AS_OF}, lot by lot"]
+    stock = dict(view.tables)[f"NCT06574581 base, forecast as of {AS_OF}: stock on {AS_OF}, lot by lot"]
     assert list(stock["status"]) == ["expired", "expired", "expired", "released"]  # lots.csv of the example
     assert list(stock["on_hand"]) == [0, 0, 0, 24] and stock["days_to_expiry"].iloc[-1] == 234
     # a run that is not a forecast is not drawn here, and says so

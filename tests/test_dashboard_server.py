@@ -23,6 +23,7 @@ import sys
 import time
 from pathlib import Path
 
+import dash
 import psutil
 import pytest
 
@@ -233,6 +234,18 @@ def test_a_damaged_run_shows_a_message_on_its_tab(app, folders):
     ):
         text = _text(_post(app, "page-view", {"page-query.data": {"page": tab, "runs": picked}}))
         assert "cannot be read" in text and str(store) not in text, text[:300]
+
+
+def test_a_damaged_run_s_export_is_a_message_not_an_error(folders, tmp_path):
+    from dashboard import shell
+    from dashboard.context import Context
+
+    scenarios, store, ids = folders
+    ctx = Context(scenarios, store, 1, 50, JobSlot(tmp_path / "job.lock"), os.getpid())
+    download, message = shell.on_export(ctx, {"page": "timeline", "runs": [ids["damaged"]]}, "html")
+    assert download is dash.no_update and "cannot be read" in message and str(store) not in message
+    download, message = shell.on_steering_pack(ctx, [ids["damaged"]], "html")
+    assert download is dash.no_update and "cannot be read" in message
 
 
 def test_a_small_upload_of_deep_nesting_is_refused_fast(app):

@@ -23,7 +23,6 @@ import psutil
 import pytest
 from click.testing import CliRunner
 
-from ctdild_sim import cli
 from ctdild_sim.cli import main
 from ctdild_sim.runs.export import STAGING_MARK, remove_stale_staging, write_tables
 from ctdild_sim.runs.results import list_runs
@@ -311,7 +310,7 @@ def test_the_run_is_saved_before_the_report(tmp_path, monkeypatch):
     def broken_report(*args, **kwargs):
         raise RuntimeError("the report broke")
 
-    monkeypatch.setattr(cli, "plan_view", broken_report)
+    monkeypatch.setattr("ctdild_sim.views.plan.plan_view", broken_report)
     store = tmp_path / "results"
     result = CliRunner().invoke(main, ["run", str(BASE_SCENARIO), "-n", "3", "-j", "1", "--results", str(store)])
     [run] = list_runs(store)

@@ -131,7 +131,8 @@ def test_a_forecast_reads_the_same_in_the_terminal_and_on_the_forecast_page(tmp_
     )
     [run] = list_runs(store)
     questions = [a.question for a in view.answers]
-    assert "NCT06574581 base: P(last patient last visit by 2028-06-30)" in questions
+    assert view.title == "NCT06574581 base, forecast as of 2026-11-25"
+    assert "NCT06574581 base, forecast as of 2026-11-25: P(last patient last visit by 2028-06-30)" in questions
     assert any("which reorder policy" in q for q in questions)
     _same(view, printed, _page(tmp_path, store, "forecast", [run.run_id]))
 
@@ -150,3 +151,19 @@ def test_a_comparison_reads_the_same_in_the_terminal_and_on_the_compare_page(tmp
     assert any("against NCT06574581 base" in a.answer for a in view.answers)
     _same(view, printed, _page(tmp_path, store, "compare", ids))
     shutil.rmtree(store)
+
+
+def test_asking_whether_a_stored_run_holds_a_table_does_not_read_it(tmp_path, monkeypatch):
+    """The views ask ``"events" in run.tables`` often; a stored run answers from its manifest."""
+    from ctdild_sim.runs import results
+    from ctdild_sim.runs.record import RunRecord
+
+    stored = CliRunner().invoke(
+        cli.main, ["run", str(BASE_SCENARIO), "-n", "4", "-j", "1", "--results", str(tmp_path), "--quiet"]
+    )
+    assert stored.exit_code == 0, stored.output
+    [run] = list_runs(tmp_path)
+    record = RunRecord.open(run.run_id, tmp_path)
+    read = []
+    monkeypatch.setattr(results, "_read_table", lambda folder, name: read.append(name))
+    assert "events" in record.tables and "no_such_table" not in record.tables and read == []

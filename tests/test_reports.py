@@ -79,18 +79,22 @@ def test_the_steering_pack_answers_the_headline_questions(store):
     assert headings == [
         "Headline answers",
         "Plan from day 0: NCT06574581 base, NCT06574581 long review (40 replicates, seed 3)",
-        "Forecast: NCT06574581 base",
+        "NCT06574581 base, forecast as of 2026-11-25",
         "Cell product: NCT06574581 base, NCT06574581 long review (40 replicates, seed 3)",
         "Assumptions",
         "The runs",
     ]
     notes = " ".join(n for s in pack.sections for n in s.notes)
     assert "NCT06574581 long review: P(last patient last visit by the registered completion date 2026-05-30)" in notes
-    assert "NCT06574581 base: forecast as of 2026-11-25 from the records nct06574581-2026-11-25" in notes
+    assert "NCT06574581 base, forecast as of 2026-11-25: from the records nct06574581-2026-11-25" in notes
     # the headline repeats every study's answers, as the study's own section gives them
     first, *studies = pack.sections
     answers = [n for study in studies[:3] for n in study.notes if "?: " in n or ": P(" in n]
     assert len(answers) >= 6 and set(answers) <= set(first.notes)
+    # a plan and a forecast of one scenario are told apart in every answer
+    assert any(n.startswith("NCT06574581 base: when is the last patient's last visit?") for n in first.notes)
+    when = "NCT06574581 base, forecast as of 2026-11-25: when is the last patient's last visit?"
+    assert any(n.startswith(when) for n in first.notes)
     assert "documented assumptions" in notes and "of them WEAK" in notes
     titles = [t for s in pack.sections for t, _ in s.tables]
     assert any("assumptions learned from the records" in t for t in titles)

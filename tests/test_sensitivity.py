@@ -194,6 +194,7 @@ def test_the_cli_runs_stores_and_reports_a_tornado(tmp_path):
     assert '"kind": "sensitivity"' in (run / "manifest.json").read_text()
     html = report.read_text()
     assert "Last patient last visit P50 (base" in html and "sites.0.referral_rate_per_month" in html
+    assert "assumptions moved" in html and "Range" in html  # how each range was set
     # the referral rate doubled finishes sooner: its paired change in LPLV P50 is negative
     rate = tornado.set_index(["outcome", "parameter"]).loc[("lplv_p50", "sites.0.referral_rate_per_month")]
     assert rate["high_change"] < 0 < rate["low_change"] and np.isfinite(rate["high_ci_high"])

@@ -50,7 +50,7 @@ def view_report(console: Console, view: View) -> None:
         if note not in warned:
             console.print(Text(note))
     for title, frame in view.terminal_tables:
-        console.print(frame_table(title, frame, drop=[label(c) for c in view.narrow.get(title, ())]))
+        console.print(frame_table(title, frame, drop=view.narrow.get(title, ())))
         if title in view.captions:
             console.print(Text(view.captions[title], style="dim"))
 

@@ -266,6 +266,9 @@ class LazyTables(Mapping[str, pd.DataFrame]):
     def __iter__(self) -> Iterator[str]:
         return iter(self._names)
 
+    def __contains__(self, name: object) -> bool:  # without reading the table (Mapping's reads it)
+        return name in self._names
+
     def __len__(self) -> int:
         return len(self._names)
 

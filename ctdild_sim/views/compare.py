@@ -17,7 +17,7 @@ from ctdild_sim.analysis.costs import cost_per_dose, replicate_costs
 from ctdild_sim.runs.record import RunRecord, comparable
 from ctdild_sim.scenario.parameters import parameter_tree
 from ctdild_sim.views import run_figures as figures
-from ctdild_sim.views.columns import fmt_date, fmt_probability, fmt_signed, fmt_span
+from ctdild_sim.views.columns import fmt_date, fmt_probability, fmt_signed, fmt_span, label
 from ctdild_sim.views.figures import differences_figure, lplv_ecdf_figure
 from ctdild_sim.views.view import View, display_names, warnings
 
@@ -48,11 +48,13 @@ def compare_view(runs: list[RunRecord]) -> View:
         "milestone counts as later than any date), with 95% bootstrap intervals; "
         "'Both reached' counts the pairs in which both scenarios reached it."
     )
-    view.figure("compare-lplv", lplv_ecdf_figure(metrics, scenarios))
-    view.figure("compare-differences", differences_figure(differences))
+    view.figure("compare-lplv", lplv_ecdf_figure, metrics, scenarios)
+    view.figure("compare-differences", differences_figure, differences)
     differing = scenario_differences(runs)
+    title = f"What differs from {reference}'s scenario"
+    view.narrow[title] = (label("scenario"),) if len(named) == 2 else ()
     view.table(
-        f"What differs from {reference}'s scenario",
+        title,
         differing,
         f"{differing['parameter'].nunique()} parameter(s) differ."
         if len(differing)
@@ -62,6 +64,7 @@ def compare_view(runs: list[RunRecord]) -> View:
     quantiles, screening = milestone_quantiles(metrics, scenarios), screen_failure_differences(metrics)
     view.table("Headline", summary)
     view.table("Paired differences", differences)
+    view.narrow["Paired differences"] = ("Against",)  # the notes say it: the first scenario
     view.table("Milestones P10/P50/P90", quantiles)
     view.exports += [
         ("compare_quantiles", quantiles),
@@ -109,7 +112,7 @@ def _compare_costs(view: View, named: dict[str, RunRecord], reference: str) -> N
     }
     if not costs:
         return
-    view.figures.append(("compare-costs", figures.cost_figure(costs)))
+    view.figure("compare-costs", figures.cost_figure, costs)
     rows = []
     for name, (per_replicate, currency) in costs.items():
         row = {

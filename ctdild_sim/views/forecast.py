@@ -9,6 +9,7 @@ from pathlib import Path
 
 from ctdild_sim.analysis.summary import probability_done_by, run_warnings
 from ctdild_sim.runs.record import RunRecord
+from ctdild_sim.studies.lot_plan import FRESH_SEED_OFFSET
 from ctdild_sim.views.columns import fmt_date, fmt_probability, fmt_share
 from ctdild_sim.views.figures import forecast_milestone_figure, progress_figure
 from ctdild_sim.views.lot_plan import lot_plan_parts
@@ -22,7 +23,7 @@ def forecast_view(runs: list[RunRecord]) -> View:
     """Each forecast among ``runs`` (the others are named as not shown)."""
     forecasts = [r for r in runs if r.forecast]
     named = display_names(forecasts)
-    view = View("Forecast: " + ", ".join(named) if named else "Forecast")
+    view = View("; ".join(named) if named else "Forecast")  # each name says "forecast as of" its date
     if not forecasts:
         view.notes.append(
             "Pick a forecast run above, or make one here: choose the scenario file, the trial's "
@@ -51,19 +52,16 @@ def _forecast_parts(view: View, name: str, run: RunRecord) -> None:
     learned = "assumptions learned from the records" if manifest.get("learning") else "the scenario's assumptions"
     folder = Path(str(manifest.get("actuals_folder", "?"))).name
     view.notes.append(
-        f"{name}: forecast as of {as_of} from the records {folder}, with {learned}; "
-        f"{run.replicates} replicates, seed {run.seed}."
+        f"{name}: from the records {folder}, with {learned}; {run.replicates} replicates, seed {run.seed}."
     )
     _answers(view, name, run)
     milestones = tables["milestones"]
     restart = float(manifest.get("restart_day", scenario.day_of(as_of) + 1))
-    progress = progress_figure(
-        tables["observed_progress"], tables["progress_weekly"], tables["plan_progress_weekly"], as_of, restart
-    )
-    view.figure(f"progress-{name}", progress)
+    progress = (tables["observed_progress"], tables["progress_weekly"], tables["plan_progress_weekly"])
+    view.figure(f"progress-{name}", progress_figure, *progress, as_of, restart)
     horizon = scenario.start_date + dt.timedelta(days=scenario.horizon_days)
     registered = scenario.registered_completion_date
-    view.figure(f"forecast-milestones-{name}", forecast_milestone_figure(milestones, as_of, registered, horizon))
+    view.figure(f"forecast-milestones-{name}", forecast_milestone_figure, milestones, as_of, registered, horizon)
     view.table(f"{name}: milestones (observed or forecast)", milestones)
     if "assumptions" in tables:
         view.table(f"{name}: assumptions, prior against posterior (mean and 90% interval)", tables["assumptions"])
@@ -107,14 +105,10 @@ def _product_parts(view: View, name: str, run: RunRecord, as_of: dt.date) -> Non
         f"unused on average (P90 {s['stock_expiring_unused_p90']:.0f})."
     )
     planned = "lot_plan_search" in tables and (tables["lot_plan_search"]["seeds"] == "fresh").any()
-    if "lot_plan_search" in tables and manifest.get("target_stockout") is not None:
-        lot_plan_parts(
-            view,
-            name,
-            tables["lot_plan_search"],
-            float(manifest["target_stockout"]),
-            manifest.get("lot_plan_fresh_seed"),
-        )
+    if "lot_plan_search" in tables:
+        target = manifest.get("target_stockout")
+        fresh_seed = manifest.get("lot_plan_fresh_seed", run.seed + FRESH_SEED_OFFSET)
+        lot_plan_parts(view, name, tables["lot_plan_search"], None if target is None else float(target), fresh_seed)
     if "stock_on_hand" in tables:
         view.table(f"{name}: stock on {as_of}, lot by lot", tables["stock_on_hand"])
     source = "under the lot plan, on its fresh seeds" if planned else "under the scenario's stock policy"

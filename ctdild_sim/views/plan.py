@@ -18,7 +18,7 @@ from ctdild_sim.analysis.supply_summary import stockout_risk
 from ctdild_sim.runs.record import RunRecord
 from ctdild_sim.runs.runner import half_width
 from ctdild_sim.views import run_figures as figures
-from ctdild_sim.views.columns import fmt_date, fmt_probability, not_reached
+from ctdild_sim.views.columns import fmt_date, fmt_probability, label, not_reached
 from ctdild_sim.views.figures import earliest_registered_completion, lplv_ecdf_figure
 from ctdild_sim.views.view import View, display_names, runs_title, warnings
 
@@ -64,7 +64,7 @@ def plan_view(runs: list[RunRecord], replicate: int | None = None) -> View:
         )
         title = f"{name}: screen failures by criterion (a candidate can fail several)"
         view.table(title, screen_failure_summary(metrics, run.scenario.eligibility))
-        view.narrow[title] = ("kind",)
+        view.narrow[title] = (label("kind"),)
     return view
 
 
@@ -76,19 +76,16 @@ def _answers(view: View, name: str, run: RunRecord) -> None:
     view.answer(f"{name}: when is the last patient's last visit?", f"P50 {p50} (P10 to P90: {band})")
     registered = scenario.registered_completion_date
     if registered is not None:
-        p = probability_done_by(metrics, scenario, registered)
-        view.answer(
-            f"{name}: P(last patient last visit by the registered completion date {registered})",
-            fmt_probability(p, len(metrics)),
-        )
+        p, n = probability_done_by(metrics, scenario, registered), len(metrics)
+        question = f"{name}: P(last patient last visit by the registered completion date {registered})"
         asked = run.manifest.get("precision")
-        if asked:
-            n, width = len(metrics), half_width(round(p * len(metrics)), len(metrics))
-            reached = "reached" if width <= asked else "NOT reached (the replicates' limit)"
-            view.notes.append(
-                f"{name}: precision {reached}: {n:,} replicates give P(last patient last visit by the registered "
-                f"date) {p:.1%} +- {width:.2%} (95%, Agresti-Coull; asked: +-{asked:.2%})."
-            )
+        if not asked:
+            view.answer(question, fmt_probability(p, n))
+            return
+        width = half_width(round(p * n), n)  # the interval the replicates were added until
+        view.answer(question, f"{p:.1%} ± {width:.2%} (95%, Agresti-Coull)")
+        reached = "reached" if width <= asked else "NOT reached (the replicates' limit)"
+        view.notes.append(f"{name}: precision {reached}: {n:,} replicates for a half-width of ±{asked:.2%} asked.")
 
 
 def _how_it_runs(view: View, name: str, run: RunRecord) -> None:
@@ -114,26 +111,40 @@ def _how_it_runs(view: View, name: str, run: RunRecord) -> None:
 
 def _figures(view: View, named: dict[str, RunRecord], replicate: int | None) -> None:
     kept = {name: kept_replicates(run) for name, run in named.items()}
-    fans, fan_notes = {}, []
-    for name, run in named.items():
-        if kept[name]:
-            fans[name] = (figures.enrolment_quantiles(run.tables["patients"], kept[name]), run.scenario)
-            fan_notes.append(f"{name}: from the {len(kept[name])} replicates with full records (of {run.replicates}).")
-        else:
-            fan_notes.append(
-                f"{name}: no replicate kept its full records (the run used --keep-events 0), so there is no "
-                "enrolment fan or Gantt chart for it."
-            )
+    fans = {name: run for name, run in named.items() if kept[name]}
+    fan_notes = [
+        f"{name}: from the {len(kept[name])} replicates with full records (of {run.replicates})."
+        if name in fans
+        else f"{name}: no replicate kept its full records (the run used --keep-events 0), so there is no "
+        "enrolment fan or Gantt chart for it."
+        for name, run in named.items()
+    ]
     if fans:
-        view.figure("enrolment", figures.enrolment_fan_figure(fans), " ".join(fan_notes))
+        view.figure("enrolment", _enrolment_fan, fans, kept, caption=" ".join(fan_notes))
     elif any(run.run_id for run in named.values()):  # a stored run's page says why it has no fan
         view.notes += fan_notes
     metrics = {n: r.tables["metrics"] for n, r in named.items()}
-    view.figure("lplv", lplv_ecdf_figure(metrics, {n: r.scenario for n, r in named.items()}))
+    view.figure("lplv", lplv_ecdf_figure, metrics, {n: r.scenario for n, r in named.items()})
+    view.figure("milestones", _milestone_boxes, named)
+    _gantt(view, fans, kept, replicate)
+
+
+def _enrolment_fan(runs: dict[str, RunRecord], kept: dict[str, list[int]]):
+    fans = {n: (figures.enrolment_quantiles(r.tables["patients"], kept[n]), r.scenario) for n, r in runs.items()}
+    return figures.enrolment_fan_figure(fans)
+
+
+def _milestone_boxes(named: dict[str, RunRecord]):
     registered = earliest_registered_completion(r.scenario for r in named.values())
     dates = {n: figures.milestone_dates(r.tables["metrics"], r.scenario) for n, r in named.items()}
-    view.figure("milestones", figures.milestone_box_figure(dates, registered))
-    _gantt(view, {n: r for n, r in named.items() if n in fans}, kept, replicate)
+    return figures.milestone_box_figure(dates, registered)
+
+
+def _gantt_chart(run: RunRecord, replicate: int, name: str):
+    events = run.tables["events"]
+    segments = figures.gantt_segments(events, run.tables["screenings"], replicate, run.tables["patients"])
+    exits = figures.gantt_exits(events, replicate)
+    return figures.gantt_figure(segments, figures.pauses(events, replicate), run.scenario, replicate, exits, name)
 
 
 def _gantt(view: View, shown: dict[str, RunRecord], kept: dict[str, list[int]], replicate: int | None) -> None:
@@ -147,24 +158,14 @@ def _gantt(view: View, shown: dict[str, RunRecord], kept: dict[str, list[int]], 
         if chosen not in kept[name]:
             notes.append(f"{name} did not keep replicate {chosen}.")
             continue
-        events = run.tables["events"]
-        segments = figures.gantt_segments(events, run.tables["screenings"], chosen, run.tables["patients"])
-        fig = figures.gantt_figure(
-            segments,
-            figures.pauses(events, chosen),
-            run.scenario,
-            chosen,
-            figures.gantt_exits(events, chosen),
-            name if len(shown) > 1 else "",
-        )
-        view.figure(f"gantt-{len(view.figures)}", fig)
+        view.figure(f"gantt-{len(view.drawings)}", _gantt_chart, run, chosen, name if len(shown) > 1 else "")
     paired = (
         " the same replicate of each run: on common random numbers it meets the same referrals and draws"
         if len(shown) > 1
         else ""
     )
     notes.append(f"Gantt chart: replicate {chosen} (replicates 0 to {first_kept[-1]} are kept){paired}.")
-    view.captions[view.figures[-1][0]] = " ".join(notes)
+    view.captions[view.figure_keys[-1]] = " ".join(notes)
 
 
 def cohorts_view(runs: list[RunRecord]) -> View:
@@ -174,7 +175,7 @@ def cohorts_view(runs: list[RunRecord]) -> View:
     view.notes += warnings(named)
     for name, run in named.items():
         m = run.tables["metrics"]
-        view.figure(f"cohorts-{name}", figures.cohort_completion_figure(m, run.scenario, name))
+        view.figure(f"cohorts-{name}", figures.cohort_completion_figure, m, run.scenario, name)
         o = overview(m)
         view.notes.append(
             f"{name}: P(stopped early) {o['p_stopped_early']:.1%}; {o['mean_triggering_ae']:.2f} triggering AEs, "
@@ -216,5 +217,5 @@ def screening_view(runs: list[RunRecord]) -> View:
             f"{name}: {o['mean_referred']:.1f} referred and {o['mean_enrolled']:.1f} enrolled per "
             f"replicate; {o['screen_failure_rate']:.1%} of screened candidates fail."
         )
-    view.figure("screen-failures", figures.screen_failure_figure(failures))
+    view.figure("screen-failures", figures.screen_failure_figure, failures)
     return view

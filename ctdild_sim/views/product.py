@@ -17,7 +17,7 @@ from ctdild_sim.analysis.supply_summary import (
 from ctdild_sim.runs.record import RunRecord
 from ctdild_sim.scenario.trial import Scenario
 from ctdild_sim.views import run_figures as figures
-from ctdild_sim.views.columns import fmt_cells, fmt_probability
+from ctdild_sim.views.columns import fmt_cells, fmt_probability, label
 from ctdild_sim.views.view import View, display_names, runs_title, warnings
 
 PERIODS = ("week", "month", "quarter")
@@ -60,12 +60,13 @@ def product_view(runs: list[RunRecord], period: str = "month") -> View:
         cost = _cost_parts(view, name, run)
         if cost is not None:
             costs[name] = cost
-    view.figure("supply", figures.supply_cumulative_figure(supply))
-    view.figure("demand", figures.monthly_demand_figure(demand))
-    view.figure("stock", figures.stock_projection_figure(stock))
-    view.figure("waste", figures.waste_figure(waste))
+    view.figure("supply", figures.supply_cumulative_figure, supply)
+    view.figure("demand", figures.monthly_demand_figure, demand)
+    view.figure("stock", figures.stock_projection_figure, stock)
+    view.figure("waste", figures.waste_figure, waste)
     if costs:
-        view.figure("costs", figures.cost_figure(costs))
+        view.figure("costs", figures.cost_figure, costs)
+    view.brief = [t for t, _ in view.tables if not t.endswith(": supply overview")]  # its figures are in the notes
     return view
 
 
@@ -73,7 +74,7 @@ def _supply_parts(view: View, name: str, run: RunRecord, period: str) -> None:
     """A run's stock-out answer, its supply sentences, its lot starts and its demand table."""
     o = supply_overview(run.tables["metrics"])
     n = int(o["replicates"])
-    policy = run.manifest.get("policy") or policy_text(run.scenario)
+    policy = policy_text(run.scenario)
     view.answer(f"{name}: P(a subject waits for product), policy {policy}", fmt_probability(o["p_stockout"], n))
     view.notes.append(
         f"{name}: {o['mean_stockout_events']:.2f} stock-outs and {o['mean_patient_days_waiting']:.1f} subject-days "
@@ -93,7 +94,9 @@ def _supply_parts(view: View, name: str, run: RunRecord, period: str) -> None:
     starts = lot_starts(run.tables["lots"], run.replicates, run.scenario.start_date)
     view.table(f"{name}: when the k-th lot is ordered", starts)
     demand = run.tables.get(f"demand_{period}ly", run.tables["demand_monthly"])
-    view.table(f"{name}: product demand per {period}", active_periods(demand))
+    title = f"{name}: product demand per {period}"
+    view.table(title, active_periods(demand))
+    view.narrow[title] = (label("vials_thawed_p10"), label("vials_thawed_p50"))
     view.table(f"{name}: supply overview", pd.DataFrame([o]))
     view.exports += [
         (t, run.tables[t]) for t in ("metrics", "lots", *(f"demand_{p}ly" for p in PERIODS)) if t in run.tables

@@ -8,7 +8,7 @@ import pandas as pd
 
 from ctdild_sim.analysis.ranking import drawn_inputs, ranking
 from ctdild_sim.runs.record import RunRecord
-from ctdild_sim.views.columns import fmt_signed
+from ctdild_sim.views.columns import fmt_signed, label
 from ctdild_sim.views.figures import ranking_figure, tornado_figure
 from ctdild_sim.views.view import View, display_names, runs_title, warnings
 
@@ -50,8 +50,10 @@ def tornado_parts(view: View, name: str, tornado: pd.DataFrame, replicates: int)
     for key, rows in tornado.groupby("outcome", sort=False):
         if rows["swing"].isna().all():  # never reached at the base and at every end: said in the notes
             continue
-        view.figure(f"tornado-{len(view.figures)}", tornado_figure(tornado, key))
-        view.table(f"{name}: {rows['outcome_label'].iloc[0]} (base {rows['base_outcome_text'].iloc[0]})", rows)
+        view.figure(f"tornado-{len(view.drawings)}", tornado_figure, tornado, key)
+        title = f"{name}: {rows['outcome_label'].iloc[0]} (base {rows['base_outcome_text'].iloc[0]})"
+        view.table(title, rows)
+        view.narrow[title] = ("Outcome", "Outcome at base", "Pairs")  # the title says them
 
 
 def ranking_parts(view: View, name: str, run: RunRecord, resamples: int) -> None:
@@ -71,9 +73,11 @@ def ranking_parts(view: View, name: str, run: RunRecord, resamples: int) -> None
         f"bootstrap intervals ({resamples} resamples); near zero: it does not matter."
     )
     for key, rows in table.groupby("outcome", sort=False):
-        view.table(f"{name}: share of the variance of {rows['outcome_label'].iloc[0]}", rows, caption)
+        title = f"{name}: share of the variance of {rows['outcome_label'].iloc[0]}"
+        view.table(title, rows, caption)
+        view.narrow[title] = (label("outcome"), label("outcome_label"))  # the title says it
         if key in ("lplv_day", "product_wait"):
-            view.figure(f"ranking-{len(view.figures)}", ranking_figure(table, key))
+            view.figure(f"ranking-{len(view.drawings)}", ranking_figure, table, key)
 
 
 def sensitivity_view(runs: list[RunRecord], resamples: int = RANK_RESAMPLES) -> View:
@@ -86,6 +90,8 @@ def sensitivity_view(runs: list[RunRecord], resamples: int = RANK_RESAMPLES) -> 
         if "tornado" in run.tables:
             tornado_parts(view, name, run.tables["tornado"], run.replicates)
             view.exports += [(t, run.tables[t]) for t in ("tornado", "sensitivity_arms") if t in run.tables]
+            if "sensitivity_arms" in run.tables:
+                view.table(f"{name}: assumptions moved", run.tables["sensitivity_arms"])
         elif resamples:
             view.notes.append(f"{name}: not a sensitivity run (no tornado); its ranking is below.")
         if resamples:

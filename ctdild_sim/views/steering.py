@@ -46,7 +46,7 @@ def _headline(records: list[RunRecord], studies: list[View]) -> View:
     metrics = {n: r.tables["metrics"] for n, r in named.items()}
     scenarios = {n: r.scenario for n, r in named.items()}
     view.table("Headline", headline(metrics, scenarios))
-    view.figure("lplv", lplv_ecdf_figure(metrics, scenarios))
+    view.figure("lplv", lplv_ecdf_figure, metrics, scenarios)
     return view
 
 

@@ -1,18 +1,24 @@
 """The view model every study returns: what the terminal, the dashboard and the packs render.
 
 A ``View`` is plain data (answers, sentences, plotly figures and DataFrames), so a number or a
-title is made once, by the study's view function, and every renderer shows the same one.
+title is made once, by the study's view function, and every renderer shows the same one. A
+figure is drawn when a renderer first asks for it: the terminal, which shows none, draws none.
 """
 
 from __future__ import annotations
 
+import functools
+from collections.abc import Callable
 from dataclasses import dataclass, field
+from typing import TYPE_CHECKING
 
 import pandas as pd
-import plotly.graph_objects as go
 
 from ctdild_sim.analysis.summary import run_warnings
 from ctdild_sim.runs.record import RunRecord
+
+if TYPE_CHECKING:
+    import plotly.graph_objects as go
 
 
 @dataclass(frozen=True)
@@ -30,19 +36,19 @@ class View:
 
     ``captions`` holds a line under a table or a figure (by its title or key); ``brief`` names the
     tables a terminal prints (None: all of them), the rest are in the dashboard and the packs, and
-    ``narrow`` the columns of a table a terminal leaves out (they are said elsewhere in it);
+    ``narrow`` the columns of a table (as people read them) a terminal leaves out, said elsewhere;
     ``exports`` are the study's tables as a program reads them (``--out``: CSV and Parquet)."""
 
     title: str
     answers: list[Answer] = field(default_factory=list)
     notes: list[str] = field(default_factory=list)
-    figures: list[tuple[str, go.Figure]] = field(default_factory=list)
     tables: list[tuple[str, pd.DataFrame]] = field(default_factory=list)
     captions: dict[str, str] = field(default_factory=dict)
     brief: list[str] | None = None
-    narrow: dict[str, tuple[str, ...]] = field(default_factory=dict)  # a table's columns a terminal leaves out
-    exports: list[tuple[str, pd.DataFrame]] = field(default_factory=list)  # machine-readable, for --out
+    narrow: dict[str, tuple[str, ...]] = field(default_factory=dict)
+    exports: list[tuple[str, pd.DataFrame]] = field(default_factory=list)
     folded: bool = False  # tables shown folded under their titles (a scenario's sections)
+    drawings: list[tuple[str, Callable[[], go.Figure]]] = field(default_factory=list)
 
     def answer(self, question: str, text: str) -> None:
         self.answers.append(Answer(question, text))
@@ -52,16 +58,26 @@ class View:
         if caption:
             self.captions[title] = caption
 
-    def figure(self, key: str, fig: go.Figure, caption: str | None = None) -> None:
-        self.figures.append((key, fig))
+    def figure(self, key: str, draw: Callable[..., go.Figure], *args: object, caption: str | None = None) -> None:
+        """A figure ``draw(*args)``, drawn when a renderer first asks for it."""
+        self.drawings.append((key, functools.cache(functools.partial(draw, *args))))
         if caption:
             self.captions[key] = caption
+
+    @property
+    def figures(self) -> list[tuple[str, go.Figure]]:
+        """The figures, drawn (once each)."""
+        return [(key, draw()) for key, draw in self.drawings]
+
+    @property
+    def figure_keys(self) -> list[str]:
+        return [key for key, _ in self.drawings]
 
     def extend(self, other: View) -> None:
         """``other``'s content after this view's (a study made of parts)."""
         self.answers += other.answers
         self.notes += other.notes
-        self.figures += other.figures
+        self.drawings += other.drawings
         self.tables += other.tables
         self.captions.update(other.captions)
 
@@ -71,9 +87,10 @@ class View:
 
 
 def display_names(runs: list[RunRecord]) -> dict[str, RunRecord]:
-    """Display names: the run's name, with the start of its id when two runs share it."""
-    names = [r.scenario.name for r in runs]
-    return {(r.scenario.name if names.count(r.scenario.name) == 1 else r.label): r for r in runs}
+    """Display names: each run's name (a forecast's says its date, a labelled run its label), with
+    the start of its id when two runs share one."""
+    names = [r.name for r in runs]
+    return {(r.name if names.count(r.name) == 1 else f"{r.name} [{r.run_id[:15]}]"): r for r in runs}
 
 
 def warnings(named: dict[str, RunRecord]) -> list[str]:
