@@ -249,7 +249,11 @@ def _keeps_records(out: Path | None, no_store: bool) -> bool:
 
 
 def _console() -> Console:
-    return Console(width=None if sys.stdout.isatty() else REPORT_WIDTH)
+    """The report's console: the terminal's width, ``COLUMNS`` if set, else REPORT_WIDTH for a file
+    or a pipe (tables too wide for it are stacked, never cut)."""
+    columns = os.environ.get("COLUMNS", "")
+    width = int(columns) if columns.isdigit() and int(columns) >= 40 else None
+    return Console(width=width or (None if sys.stdout.isatty() else REPORT_WIDTH))
 
 
 def _with_progress(quiet: bool, label: str, total: int | None, work: Callable[[Callable[[int], None]], object]):
