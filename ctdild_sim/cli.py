@@ -701,7 +701,13 @@ _date = click.DateTime(formats=["%Y-%m-%d"])
 @click.option(
     "--as-of", "as_of", type=_date, default=None, help="The date the records run to (YYYY-MM-DD) [default: today]."
 )
-@click.option("--target-date", type=_date, default=None, help="Also give P(last patient last visit by this date).")
+@click.option(
+    "--target-date",
+    "target_dates",
+    type=_date,
+    multiple=True,
+    help="Also give P(last patient last visit by this date); give it again for more dates.",
+)
 @click.option(
     "--target-stockout",
     type=_fraction(),
@@ -745,7 +751,7 @@ def forecast(
     scenario_file: Path,
     actuals_dir: Path,
     as_of: dt.datetime | None,
-    target_date: dt.datetime | None,
+    target_dates: tuple[dt.datetime, ...],
     target_stockout: float,
     no_lot_plan: bool,
     plan_replicates: int,
@@ -787,7 +793,7 @@ def forecast(
                 as_of_date,
                 replicates,
                 seed,
-                target_date=target_date.date() if target_date else None,
+                target_dates=tuple(d.date() for d in target_dates),
                 target_stockout=None if no_lot_plan else target_stockout,
                 learning=not no_learning,
                 progress=progress,

@@ -9,12 +9,15 @@ from urllib.parse import parse_qs
 
 from dash import no_update
 
+TEXT_KEYS = ("replicate", "file", "targets")
+"""The address's keys besides ``runs`` that a page reads: the Gantt chart's replicate, the
+Scenario page's file, the Forecast page's target dates."""
 
-def query_state(page: str, runs: object = None, replicate: object = None, file: object = None, **_ignored) -> dict:
-    """The page's state from the address: ``runs`` (comma-separated ids), the Gantt chart's
-    ``replicate``, the Scenario page's ``file``."""
+
+def query_state(page: str, runs: object = None, **query) -> dict:
+    """The page's state from the address: ``runs`` (comma-separated ids) and ``TEXT_KEYS``."""
     picked = [r for r in str(runs).split(",") if r] if isinstance(runs, str) else []
-    text = {k: v if isinstance(v, str) and v else None for k, v in (("replicate", replicate), ("file", file))}
+    text = {k: query[k] if isinstance(query.get(k), str) and query[k] else None for k in TEXT_KEYS}
     return {"page": page, "runs": picked, **text}
 
 

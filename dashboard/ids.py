@@ -54,6 +54,7 @@ FORECAST_UPLOAD_STORE = "forecast-upload-store"
 FORECAST_RECORDS_STATUS = "forecast-records-status"
 FORECAST_STATUS = "forecast-status"
 FORECAST_MADE = "forecast-made"  # the stored forecast's run id, handed to the run picker
+FORECAST_TARGETS = "forecast-targets"  # the target dates asked of the shown forecasts (in the address)
 
 # scenario
 SCENARIO_DETAIL = "scenario-detail"

@@ -478,6 +478,16 @@ def test_the_forecast_view_draws_from_the_shipped_records(browser, server, resul
     message = _wait(lambda: _text(browser, "#forecast-records-status .error"), "the records' error")
     assert "records-bad.zip/subjects.csv:2:enrolled_on: Input should be a valid date" in message
     assert len({p.name for p in results_dir.iterdir()} - before) == 1
+    # target dates: typed, kept in the address, answered with their Monte Carlo error, kept on reload
+    targets = browser.find_element(f"#{ids.FORECAST_TARGETS}")
+    targets.send_keys("2028-06-30, 2029-12-31", Keys.ENTER)
+    _wait(lambda: "targets=2028-06-30,2029-12-31" in browser.driver.current_url, "the dates in the address")
+    asked = "P(last patient last visit by 2029-12-31)"
+    _wait(lambda: asked in _view(browser), "the target dates' answers")
+    assert "P(last patient last visit by 2028-06-30)" in _view(browser) and "±" in _view(browser)
+    _open(browser, browser.driver.current_url)
+    _wait(lambda: asked in _view(browser), "the answers after a reload")
+    assert browser.find_element(f"#{ids.FORECAST_TARGETS}").get_attribute("value") == "2028-06-30,2029-12-31"
     assert _severe_logs(browser) == []
 
 

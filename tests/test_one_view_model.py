@@ -45,13 +45,13 @@ def _cli(monkeypatch, *args: str) -> tuple[View, str]:
     return shown[-1], " ".join(result.stdout.split())
 
 
-def _page(tmp_path, store, page: str, run_ids: list[str]) -> list:
+def _page(tmp_path, store, page: str, run_ids: list[str], **query: str) -> list:
     """The dashboard's page for stored runs, as the browser gets it (components)."""
     (tmp_path / "scenarios").mkdir(exist_ok=True)
     ctx = Context(
         tmp_path / "scenarios", store, 1, 100, JobSlot(tmp_path / "job.lock"), os.getpid(), tmp_path / "actuals"
     )
-    return shell.on_view(ctx, {"page": page, "runs": run_ids})
+    return shell.on_view(ctx, {"page": page, "runs": run_ids, **query})
 
 
 def _walk(component):
@@ -167,3 +167,41 @@ def test_asking_whether_a_stored_run_holds_a_table_does_not_read_it(tmp_path, mo
     read = []
     monkeypatch.setattr(results, "_read_table", lambda folder, name: read.append(name))
     assert "events" in record.tables and "no_such_table" not in record.tables and read == []
+
+
+def test_target_dates_are_asked_of_a_forecast_and_kept_in_the_address(tmp_path, store, monkeypatch):
+    view, printed = _cli(
+        monkeypatch,
+        "forecast",
+        str(BASE_SCENARIO),
+        "--actuals",
+        str(EXAMPLE),
+        "--as-of",
+        "2026-11-25",
+        "--target-date",
+        "2029-12-31",
+        "--target-date",
+        "2028-06-30",
+        "-n",
+        "30",
+        "-j",
+        "1",
+        "--no-lot-plan",
+        "--quiet",
+        "--results",
+        str(store),
+    )
+    name = "NCT06574581 base, forecast as of 2026-11-25"
+    asked = [a for a in view.answers if a.question.startswith(f"{name}: P(last patient last visit by 20")]
+    assert [a.question[-11:-1] for a in asked] == ["2028-06-30", "2029-12-31"]  # in date order
+    assert all("±" in a.answer or "≤" in a.answer or "≥" in a.answer for a in asked)  # with the MC error
+    assert all(" ".join(f"{a.question}: {a.answer}".split()) in printed for a in asked)
+    [run] = list_runs(store)
+    assert run.manifest["target_dates"] == ["2028-06-30", "2029-12-31"]
+    # the page asks its address's dates too, beside those the forecast was asked
+    answers, _, _ = _shown(_page(tmp_path, store, "forecast", [run.run_id], targets="2027-06-30,2028-06-30"))
+    dates = [q[-11:-1] for q, _ in answers if q.startswith(f"{name}: P(last patient last visit by 20")]
+    assert dates == ["2027-06-30", "2028-06-30", "2029-12-31"]
+    assert dict(answers)[asked[0].question] == asked[0].answer  # one number for one question
+    bad = _page(tmp_path, store, "forecast", [run.run_id], targets="2028-13-01")
+    assert "Target dates: '2028-13-01' is not a date (YYYY-MM-DD)" in str(bad)

@@ -29,7 +29,6 @@ from ctdild_sim.analysis.forecast import (
     plan_vs_actual,
     stock_on_hand,
 )
-from ctdild_sim.analysis.summary import probability_done_by
 from ctdild_sim.analysis.tables import RunTables
 from ctdild_sim.learning.posterior import Posterior, learn
 from ctdild_sim.model.trace import Observed
@@ -54,7 +53,7 @@ class Forecast:
     seed: int
     replicates: int
     lot_plan: LotPlan | None = None
-    target_date: dt.date | None = None
+    target_dates: tuple[dt.date, ...] = ()  # the dates the forecast was asked the chance of
     warnings: list[str] = field(default_factory=list)
     posterior: Posterior | None = None  # None: learning was off
     kept_events: int | None = None  # replicates whose full records were kept (``kept_replicates``)
@@ -83,7 +82,7 @@ class Forecast:
             "actuals_sha256": self.actuals.sha256,
             "learning": self.posterior is not None,
             "restart_day": self.restart_day,
-            "target_date": self.target_date.isoformat() if self.target_date else None,
+            "target_dates": [d.isoformat() for d in self.target_dates],
             "warnings": list(self.warnings),
             "kept_events": self.kept_events,
             "target_stockout": self.lot_plan.target if self.lot_plan is not None else None,
@@ -96,14 +95,6 @@ class Forecast:
     def plan_vs_actual(self) -> pd.DataFrame:
         reached = observed_milestones(self.observed.history, len(self.scenario.cohorts))
         return plan_vs_actual(self.plan, self.observed, reached, self.scenario)
-
-    def probabilities(self) -> dict[str, float]:
-        """P(last patient last visit by the registered completion date, and by the target date)."""
-        out = {}
-        for name, date in (("registered", self.scenario.registered_completion_date), ("target", self.target_date)):
-            if date is not None:
-                out[name] = probability_done_by(self.tables.metrics, self.scenario, date)
-        return out
 
     def supply(self) -> dict[str, float] | None:
         if self.scenario.product is None:
@@ -177,7 +168,7 @@ def forecast(
     replicates: int,
     seed: int,
     *,
-    target_date: dt.date | None = None,
+    target_dates: tuple[dt.date, ...] = (),
     target_stockout: float | None = None,
     learning: bool = True,
     progress: Progress | None = None,
@@ -244,7 +235,7 @@ def forecast(
         seed,
         replicates,
         lot_plan,
-        target_date,
+        tuple(sorted(set(target_dates))),
         records.warnings,
         posterior,
         options.get("keep_events"),

@@ -5,6 +5,7 @@ records and the forecast after them against the plan, what was learned, and the 
 from __future__ import annotations
 
 import datetime as dt
+from collections.abc import Sequence
 from pathlib import Path
 
 from ctdild_sim.analysis.summary import probability_done_by, run_warnings
@@ -19,8 +20,9 @@ FORECAST_TABLES = ("progress_weekly", "plan_progress_weekly", "observed_progress
 """The tables a forecast holds besides a run's (a forecast stored by an early version lacks some)."""
 
 
-def forecast_view(runs: list[RunRecord]) -> View:
-    """Each forecast among ``runs`` (the others are named as not shown)."""
+def forecast_view(runs: list[RunRecord], targets: Sequence[dt.date] = ()) -> View:
+    """Each forecast among ``runs`` (the others are named as not shown), with the chance of the
+    dates it was asked about and of ``targets``."""
     forecasts = [r for r in runs if r.forecast]
     named = display_names(forecasts)
     view = View("; ".join(named) if named else "Forecast")  # each name says "forecast as of" its date
@@ -33,11 +35,11 @@ def forecast_view(runs: list[RunRecord]) -> View:
     if len(forecasts) < len(runs):
         view.notes.append(f"{len(runs) - len(forecasts)} of the picked runs are not forecasts; not shown here.")
     for name, run in named.items():
-        _forecast_parts(view, name, run)
+        _forecast_parts(view, name, run, targets)
     return view
 
 
-def _forecast_parts(view: View, name: str, run: RunRecord) -> None:
+def _forecast_parts(view: View, name: str, run: RunRecord, targets: Sequence[dt.date]) -> None:
     scenario, manifest, tables = run.scenario, run.manifest, run.tables
     missing = [t for t in FORECAST_TABLES if t not in tables]
     if missing:
@@ -54,7 +56,7 @@ def _forecast_parts(view: View, name: str, run: RunRecord) -> None:
     view.notes.append(
         f"{name}: from the records {folder}, with {learned}; {run.replicates} replicates, seed {run.seed}."
     )
-    _answers(view, name, run)
+    _answers(view, name, run, targets)
     milestones = tables["milestones"]
     restart = float(manifest.get("restart_day", scenario.day_of(as_of) + 1))
     progress = (tables["observed_progress"], tables["progress_weekly"], tables["plan_progress_weekly"])
@@ -70,8 +72,16 @@ def _forecast_parts(view: View, name: str, run: RunRecord) -> None:
         _product_parts(view, name, run, as_of)
 
 
-def _answers(view: View, name: str, run: RunRecord) -> None:
-    """When the last patient's last visit comes, and the chance of the registered and target dates."""
+def target_dates(manifest: dict) -> list[dt.date]:
+    """The dates a stored forecast was asked the chance of (one, as ``target_date``, before it
+    could be asked several)."""
+    asked = manifest.get("target_dates") or ([manifest["target_date"]] if manifest.get("target_date") else [])
+    return [dt.date.fromisoformat(str(d)) for d in asked]
+
+
+def _answers(view: View, name: str, run: RunRecord, targets: Sequence[dt.date]) -> None:
+    """When the last patient's last visit comes, and the chance of the registered date and of each
+    target date, with its Monte Carlo error."""
     scenario, metrics = run.scenario, run.tables["metrics"]
     lplv = run.tables["milestones"].set_index("milestone").loc["lplv_day"]
     question = f"{name}: when is the last patient's last visit?"
@@ -82,9 +92,7 @@ def _answers(view: View, name: str, run: RunRecord) -> None:
         band = " to ".join(fmt_date(lplv[c]) or "never" for c in ("p10_date", "p90_date"))
         view.answer(question, f"P50 {p50} (P10 to P90: {band}); reached in {fmt_share(lplv['reached'])} of replicates")
     dates = [("the registered completion date ", scenario.registered_completion_date)]
-    target = run.manifest.get("target_date")
-    if target:
-        dates.append(("", dt.date.fromisoformat(str(target))))
+    dates += [("", d) for d in sorted(set(target_dates(run.manifest)) | set(targets))]
     for what, date in dates:
         if date is not None:
             p = probability_done_by(metrics, scenario, date)

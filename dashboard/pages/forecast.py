@@ -26,6 +26,7 @@ from ctdild_sim.studies.forecast import as_of_problem, forecast
 from ctdild_sim.views.forecast import forecast_view
 from ctdild_sim.views.view import View
 from dashboard import ids
+from dashboard.address import follow
 from dashboard.context import MAX_SEED, Context, messages, whole_number
 from dashboard.data import (
     UPLOADED,
@@ -45,7 +46,12 @@ from dashboard.running import job_callback, show_stored
 KEY, PATH, NAME = "forecast", "/forecast", "Forecast"
 
 
+MAX_TARGETS = 10
+"""Most target dates a page asks the chance of."""
+
+
 def layout(**query) -> html.Div:
+    targets = query.get("targets")
     controls = [
         html.Div(
             [
@@ -70,6 +76,21 @@ def layout(**query) -> html.Div:
             ],
             style=ROW,
         ),
+        html.Div(
+            [
+                html.Label("Chance of finishing by"),
+                dcc.Input(
+                    id=ids.FORECAST_TARGETS,
+                    type="text",
+                    value=targets if isinstance(targets, str) else "",
+                    placeholder="target dates: YYYY-MM-DD, YYYY-MM-DD",
+                    debounce=True,
+                    style={"width": "320px"},
+                ),
+                html.Span("the last patient's last visit, for the forecasts shown", className="hint"),
+            ],
+            style=ROW,
+        ),
         drop_zone(
             ids.FORECAST_UPLOAD,
             "a zip of a records folder, or a records workbook (.xlsx),",
@@ -85,8 +106,31 @@ def layout(**query) -> html.Div:
 
 
 def view(ctx: Context, query: dict) -> View:
-    """The stored forecasts the address names (with none, how to make one)."""
-    return forecast_view(load_runs(ctx.results_dir, query.get("runs")))
+    """The stored forecasts the address names (with none, how to make one), with the chance of
+    the address's target dates."""
+    return forecast_view(load_runs(ctx.results_dir, query.get("runs")), target_dates(query.get("targets")))
+
+
+def target_dates(text: object) -> list[dt.date]:
+    """The target dates written in the address (``2028-06-30,2028-12-31``)."""
+    if not isinstance(text, str) or not text.strip():
+        return []
+    written = [t.strip() for t in text.split(",") if t.strip()]
+    if len(written) > MAX_TARGETS:
+        raise DashboardError(f"Target dates: at most {MAX_TARGETS} (got {len(written)})")
+    dates = []
+    for t in written:
+        try:
+            dates.append(dt.date.fromisoformat(t))
+        except ValueError:
+            raise DashboardError(f"Target dates: {t[:40]!r} is not a date (YYYY-MM-DD)") from None
+    return dates
+
+
+def on_targets(value: object, search: object, page_query: object):
+    """The target dates typed into the address and the view (spaces dropped, so the address reads)."""
+    text = ",".join(t.strip() for t in value.split(",") if t.strip())[:400] if isinstance(value, str) else ""
+    return follow("targets", text or None, search, page_query)
 
 
 def _actuals_dir(ctx: Context) -> Path:
@@ -257,6 +301,14 @@ def on_forecast(
 
 
 def register(app: dash.Dash, ctx: Context) -> None:
+    app.callback(
+        Output(ids.URL, "search", allow_duplicate=True),
+        Output(ids.QUERY, "data", allow_duplicate=True),
+        Input(ids.FORECAST_TARGETS, "value"),
+        State(ids.URL, "search"),
+        State(ids.QUERY, "data"),
+        prevent_initial_call=True,
+    )(on_targets)
     app.callback(
         Output(ids.FORECAST_SCENARIO, "options"),
         Output(ids.FORECAST_RECORDS, "options"),
