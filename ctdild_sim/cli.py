@@ -633,6 +633,8 @@ def rank(run_id: str, results_root: Path, resamples: int, out: Path | None) -> N
     show_default=True,
     help="Period of the demand table (weekly, monthly and quarterly tables are all written).",
 )
+@_results_option("lot plan")
+@click.option("--no-store", is_flag=True, help="Do not save the lot plan in the results store.")
 @out_option
 def supply(
     scenario_file: Path,
@@ -645,10 +647,13 @@ def supply(
     target_stockout: float | None,
     max_reorder_point: int | None,
     period: str,
+    results_root: Path,
+    no_store: bool,
     out: Path | None,
 ) -> None:
     """Forecast AD-MSC product demand, lots and stock-outs for SCENARIO_FILE; with
-    --target-stockout, plan the reorder policy that meets the target with the fewest lots."""
+    --target-stockout, plan the reorder policy that meets the target with the fewest lots, and save
+    the plan in the results store (``report`` packs it, the dashboard shows it)."""
     from ctdild_sim.views.lot_plan import lot_plan_view
     from ctdild_sim.views.product import product_view
 
@@ -657,7 +662,8 @@ def supply(
     if scenario.product is None:
         _fail(f"{scenario_file}: product: the scenario has no product section, so there is no supply to plan")
     options = _run_options(workers, chunk_size, scheduler)
-    with _guarded(scenario_file):
+    started = dt.datetime.now(dt.UTC)
+    with _guarded(scenario_file) as state:
         views, tables, label = [], None, None
         if target_stockout is not None:
             search = functools.partial(
@@ -668,6 +674,10 @@ def supply(
             )
             views.append(lot_plan_view(plan, scenario.name, seed, schedule=not plan.met))
             if plan.met:  # the product as the plan runs it, on its fresh seeds
+                if not no_store:
+                    how = (started, plan.fresh_seed, len(plan.fresh_tables.metrics), options)
+                    tables = plan.output_tables()
+                    _save(state, results_root, tables, plan.scenario, scenario_file, *how, extra=plan.manifest(seed))
                 scenario, tables, seed = plan.scenario, plan.fresh_tables, plan.fresh_seed
                 label = "the lot plan, on its fresh seeds"
         else:
@@ -682,6 +692,7 @@ def supply(
         _write(console, out, [table for view in views for table in view.exports])
         for view in views:
             view_report(console, view)
+        _saved_line(console, state, results_root)
 
 
 # -- forecast from a trial's records ------------------------------------------------------

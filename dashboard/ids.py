@@ -38,6 +38,7 @@ GANTT_TYPICAL = "gantt-typical"
 PLAN_TARGET = "plan-target"
 PLAN_BUTTON = "plan-button"
 PLAN_CANCEL = "plan-cancel"
+PLAN_MADE = "plan-made"  # the stored lot plan's run id, handed to the run picker
 PLAN_PROGRESS = "plan-progress"
 PLAN_RESULT = "plan-result"
 

@@ -336,8 +336,15 @@ def test_every_page_renders_its_graphs_without_console_errors(browser, server, r
     target.send_keys("40")
     browser.find_element(f"#{ids.PLAN_BUTTON}").click()
     plan = _wait(lambda: browser.find_element(f"#{ids.PLAN_RESULT}").text, "the lot plan", timeout=180)
-    assert "reorder point" in plan and "lot plan search" in plan
+    assert plan.startswith("Stored lot plan") and "picked above" in plan
     assert "policies simulated" in _text(browser, f"#{ids.PLAN_PROGRESS}")
+    # the plan is a stored run, picked: the address keeps it, and the page shows its answer and search
+    plan_id = plan.split()[3].rstrip(";")
+    _wait(lambda: f"runs={plan_id}" in browser.driver.current_url, "the plan in the address")
+    _wait(lambda: "lot plan search" in _view(browser), "the stored plan's view")
+    assert "which reorder policy keeps P(a subject waits for product) under 40.0%?" in _view(browser)
+    _open(browser, browser.driver.current_url)  # a bookmark of it
+    _wait(lambda: "lot plan search" in _view(browser), "the stored plan after a reload")
     _go(browser, "screening")
     _wait(lambda: "Screen failures by criterion" in _view(browser), "the screening view")
     # a table's CSV button (named after the table, with the columns the page shows) and the HTML export

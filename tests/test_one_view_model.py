@@ -30,8 +30,9 @@ def store(tmp_path):
     return tmp_path / "results"
 
 
-def _cli(monkeypatch, *args: str) -> tuple[View, str]:
-    """Run a command in this process; the view it rendered, and what it printed."""
+def _cli(monkeypatch, *args: str, every: bool = False) -> tuple[View, str]:
+    """Run a command in this process; the (last) view it rendered, or with ``every`` a view of all
+    it rendered, and what it printed."""
     shown: list[View] = []
     render = cli.view_report
 
@@ -42,7 +43,10 @@ def _cli(monkeypatch, *args: str) -> tuple[View, str]:
     monkeypatch.setattr(cli, "view_report", keep)
     result = CliRunner().invoke(cli.main, list(args))
     assert result.exit_code == 0, result.output
-    return shown[-1], " ".join(result.stdout.split())
+    if every:
+        for view in shown[1:]:
+            shown[0].extend(view)
+    return shown[0] if every else shown[-1], " ".join(result.stdout.split())
 
 
 def _page(tmp_path, store, page: str, run_ids: list[str], **query: str) -> list:
@@ -205,3 +209,30 @@ def test_target_dates_are_asked_of_a_forecast_and_kept_in_the_address(tmp_path, 
     assert dict(answers)[asked[0].question] == asked[0].answer  # one number for one question
     bad = _page(tmp_path, store, "forecast", [run.run_id], targets="2028-13-01")
     assert "Target dates: '2028-13-01' is not a date (YYYY-MM-DD)" in str(bad)
+
+
+@pytest.mark.slow
+def test_a_lot_plan_is_a_stored_run_the_pack_and_the_page_show_the_same(tmp_path, store, monkeypatch):
+    args = ["supply", str(BASE_SCENARIO), "-n", "20", "--target-stockout", "0.3", "--max-reorder-point", "16"]
+    view, printed = _cli(monkeypatch, *args, "-j", "1", "--quiet", "--results", str(store), every=True)
+    [run] = list_runs(store)
+    assert run.manifest["kind"] == "lot_plan" and run.manifest["target_stockout"] == 0.3
+    assert f"Saved as run {run.run_id}" in printed
+    listed = CliRunner().invoke(cli.main, ["runs", "--results", str(store)], env={"COLUMNS": "250"})
+    point = run.manifest["reorder_point"]
+    assert f"lot plan: reorder point {point}, P(wait) target 0.3" in listed.stdout
+    # the Cell product page of the address ?runs=ID, and the steering pack, answer as the terminal did
+    plan_answer = next(a for a in view.answers if "which reorder policy" in a.question)
+    answers, tables, _ = _shown(_page(tmp_path, store, "product", [run.run_id]))
+    stored = dict(answers)[plan_answer.question.replace("NCT06574581 base:", "NCT06574581 base, lot plan:")]
+    assert stored == plan_answer.answer
+    assert any(t.endswith("lot plan search (P(stock-out) upper 95% bound under 30.0%)") for t in tables)
+    from ctdild_sim.reports.pack import steering_pack
+    from ctdild_sim.runs.record import RunRecord
+
+    pack = steering_pack([RunRecord.open(run.run_id, store)])
+    notes = " ".join(n for s in pack.sections for n in s.notes)
+    assert plan_answer.answer in notes and any(s.heading.startswith("Lot plans:") for s in pack.sections)
+    # --no-store keeps nothing
+    _cli(monkeypatch, *args, "-j", "1", "--quiet", "--results", str(tmp_path / "other"), "--no-store")
+    assert not (tmp_path / "other").exists() or list_runs(tmp_path / "other") == []

@@ -124,6 +124,7 @@ def _run_row(run_id: str, m: dict) -> list[str]:
     kind = {
         "forecast": f"forecast as of {m.get('as_of')}",
         "sensitivity": f"sensitivity of {len(m.get('assumptions') or [])} assumptions",
+        "lot_plan": f"lot plan: reorder point {m.get('reorder_point')}, P(wait) target {m.get('target_stockout')}",
     }.get(str(m.get("kind")), "plan from day 0")
     finished = str(m.get("finished", ""))[:10]  # the time is in the run id
     return [

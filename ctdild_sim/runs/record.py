@@ -45,12 +45,14 @@ class RunRecord:
         name = self.scenario.name
         if self.forecast:
             name += f", forecast as of {self.manifest.get('as_of')}"
+        if self.kind == "lot_plan":
+            name += ", lot plan"
         label = self.manifest.get("label")
         return f"{name} ({label})" if label else name
 
     @property
     def kind(self) -> str:
-        """``plan`` (from day 0), ``forecast`` or ``sensitivity``."""
+        """``plan`` (from day 0), ``forecast``, ``sensitivity`` or ``lot_plan``."""
         return str(self.manifest.get("kind") or "plan")
 
     @property

@@ -144,6 +144,25 @@ class LotPlan:
             ],
         )
 
+    def output_tables(self) -> list[tuple[str, pd.DataFrame]]:
+        """What a stored lot plan holds: the product as the plan runs it on its fresh seeds (its
+        metrics, lots and demand) and every evaluation of the search."""
+        if self.fresh_tables is None:
+            raise ValueError("no plan met the target: there is nothing to store")
+        return [*self.fresh_tables.supply(), ("lot_plan_search", self.search_table())]
+
+    def manifest(self, search_seed: int) -> dict:
+        """What a stored lot plan's manifest says besides a run's (whose seed is the fresh one)."""
+        assert self.fresh is not None
+        return {
+            "kind": "lot_plan",
+            "target_stockout": self.target,
+            "lot_plan_fresh_seed": self.fresh_seed,
+            "search_seed": search_seed,
+            "reorder_point": self.fresh.point,
+            "lookahead_days": self.fresh.lookahead_days,
+        }
+
     def evaluations(self) -> list[Evaluation]:
         """Every evaluation: the search's and the validation's in order, then the fresh check."""
         return [*self.tried, *([self.fresh] if self.fresh is not None else [])]

@@ -6,8 +6,10 @@ from __future__ import annotations
 import pandas as pd
 
 from ctdild_sim.analysis.supply_summary import lot_starts
+from ctdild_sim.runs.record import RunRecord
 from ctdild_sim.studies.lot_plan import LotPlan, wilson_interval
-from ctdild_sim.views.view import View
+from ctdild_sim.views.product import product_view
+from ctdild_sim.views.view import View, display_names
 
 
 def lot_plan_parts(view: View, name: str, search: pd.DataFrame, target: float | None, fresh_seed: int | None) -> None:
@@ -63,4 +65,21 @@ def lot_plan_view(plan: LotPlan, name: str, seed: int, schedule: bool = True) ->
     if schedule and plan.fresh is not None and plan.fresh_tables is not None and plan.scenario is not None:
         schedule = lot_starts(plan.fresh_tables.lots, plan.fresh.replicates, plan.scenario.start_date)
         view.table(f"{name}: the plan's dated lot starts (reorder point {plan.fresh.point}, fresh seeds)", schedule)
+    return view
+
+
+def stored_lot_plan_view(runs: list[RunRecord]) -> View:
+    """Stored lot plans (``supply --target-stockout``, the Plan lots button): each plan's answer
+    and search, then the product as the plan runs it on its fresh seeds."""
+    named = display_names(runs)
+    view = View("Lot plans: " + ", ".join(named) if named else "Lot plans")
+    for name, run in named.items():
+        m = run.manifest
+        lot_plan_parts(
+            view, name, run.tables["lot_plan_search"], m.get("target_stockout"), m.get("lot_plan_fresh_seed")
+        )
+        view.notes.append(
+            f"{name}: searched on seeds {m.get('search_seed')}; the product below is the plan's fresh run."
+        )
+    view.extend(product_view(runs))
     return view

@@ -14,6 +14,7 @@ from ctdild_sim.scenario.parameters import scenario_parameters
 from ctdild_sim.scenario.trial import Scenario
 from ctdild_sim.views.figures import lplv_ecdf_figure
 from ctdild_sim.views.forecast import forecast_view
+from ctdild_sim.views.lot_plan import stored_lot_plan_view
 from ctdild_sim.views.plan import plan_view
 from ctdild_sim.views.product import product_view
 from ctdild_sim.views.view import View
@@ -28,11 +29,14 @@ def pack_names(records: list[RunRecord]) -> dict[str, RunRecord]:
 def steering_views(records: list[RunRecord]) -> list[View]:
     """The pack's parts in order: headline answers, the plans, the forecasts, the product, the
     assumptions and the runs."""
-    plans = [r for r in records if not r.forecast]
+    plans = [r for r in records if r.kind in ("plan", "sensitivity")]  # a sensitivity run holds its base
     forecasts = [r for r in records if r.forecast]
+    lot_plans = [r for r in records if r.kind == "lot_plan"]
     studies = ([plan_view(plans)] if plans else []) + ([forecast_view(forecasts)] if forecasts else [])
     if any(r.scenario.product is not None for r in plans):
         studies.append(product_view(plans))
+    if lot_plans:
+        studies.append(stored_lot_plan_view(lot_plans))
     return [_headline(records, studies), *studies, _assumptions(records), _runs(records)]
 
 

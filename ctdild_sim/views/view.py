@@ -75,11 +75,15 @@ class View:
 
     def extend(self, other: View) -> None:
         """``other``'s content after this view's (a study made of parts)."""
+        if self.brief is not None or other.brief is not None:
+            self.brief = [t for t, _ in self.terminal_tables] + [t for t, _ in other.terminal_tables]
         self.answers += other.answers
         self.notes += other.notes
         self.drawings += other.drawings
         self.tables += other.tables
         self.captions.update(other.captions)
+        self.narrow.update(other.narrow)
+        self.exports += other.exports
 
     @property
     def terminal_tables(self) -> list[tuple[str, pd.DataFrame]]:
