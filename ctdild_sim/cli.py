@@ -66,6 +66,7 @@ from ctdild_sim.studies.sensitivity import (
 from ctdild_sim.studies.solve import SolveError, parse_target
 from ctdild_sim.studies.solve import lever_range as lever_bounds
 from ctdild_sim.studies.solve import solve as run_solve
+from ctdild_sim.views.columns import counted
 from ctdild_sim.views.view import View  # the study views import plotly: each command imports its own
 
 FAILED = 1
@@ -920,7 +921,7 @@ def actuals(
             )
         except OutputError as exc:
             _fail(str(exc))
-    counts = ", ".join(f"{len(frame)} rows in {name}" for name, frame in tables.items())
+    counts = ", ".join(f"{counted(len(frame), 'row')} in {name}" for name, frame in tables.items())
     click.echo(
         f"Synthetic records of replicate {replicate} (seed {seed}) as of {as_of_date} written to {out}/: {counts}."
     )

@@ -479,3 +479,16 @@ def test_gantt_of_a_replicate_without_subjects_says_so():
     )
     fig = figures.gantt_figure(empty, [], DETERMINISTIC, 0)
     assert "no subject" in fig.layout.title.text
+
+
+def test_the_product_charts_end_where_the_thawing_does():
+    """A trial that drags on thaws a vial now and then for years: the charts stop two months after
+    the month by which replicates have thawed 95% of their vials, not at the simulation's horizon."""
+    from ctdild_sim.views.product import charted_months
+
+    thawed = [0.0, 4.0, 10.0, 5.0, 1.0] + [0.01] * 40  # 20 by month 4, 20.4 in all
+    monthly = pd.DataFrame({"period": [f"m{k}" for k in range(len(thawed))], "mean_vials_thawed": thawed})
+    shown = charted_months(monthly)
+    # 95% of 20.4 is 19.38: reached in month 4 (19 by month 3), then two more months
+    assert list(shown["period"])[-1] == "m6" and len(shown) == 7
+    assert charted_months(monthly.assign(mean_vials_thawed=0.0)).equals(monthly.assign(mean_vials_thawed=0.0))

@@ -259,7 +259,7 @@ def _budgeted(ctx, **budget):
 
 def test_records_are_read_in_a_process_of_their_own(ctx):
     assert ctx.checks.run(os.getpid) != os.getpid()
-    assert "The records are valid as of 2026-11-25: 1 rows in sites.csv, 19025 rows in screening.csv" in str(
+    assert "The records are valid as of 2026-11-25: 1 row in sites.csv, 19,025 rows in screening.csv" in str(
         forecast_page.on_records_check(ctx, BASE, f"{UPLOADED}costly.zip", "2026-11-25", costly_records())
     )
 

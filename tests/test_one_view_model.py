@@ -4,14 +4,19 @@ the same table titles and the same cells."""
 
 from __future__ import annotations
 
+import html
 import os
 import shutil
+import tempfile
+from pathlib import Path
 
+import pandas as pd
 import pytest
 from click.testing import CliRunner
 
 from ctdild_sim import cli
 from ctdild_sim.reports.pack import view_pack
+from ctdild_sim.reports.writers import write_report
 from ctdild_sim.runs.results import list_runs
 from ctdild_sim.views.columns import present
 from ctdild_sim.views.view import View
@@ -96,9 +101,15 @@ def _same(cli_view: View, printed: str, components: list) -> None:
     for note in cli_view.notes:
         assert note in text
         assert " ".join(note.split()) in printed
-    # the pack is written from the same view model
+    # the pack is written from the same view model, and its HTML and Excel files say the same
     section = view_pack(cli_view).sections[0]
-    assert [f"{a.question}: {a.answer}." for a in cli_view.answers] == section.notes[: len(cli_view.answers)]
+    lines = [f"{a.question}: {a.answer}." for a in cli_view.answers]
+    assert lines == section.notes[: len(cli_view.answers)]
+    folder = Path(tempfile.mkdtemp())
+    page = html.unescape(write_report(view_pack(cli_view), folder / "pack.html", "html").read_text())
+    summary = pd.read_excel(write_report(view_pack(cli_view), folder / "pack.xlsx", "xlsx"), sheet_name="Summary")
+    assert all(line in page for line in lines) and set(lines) <= set(summary.iloc[:, 0])
+    shutil.rmtree(folder)
 
 
 def test_a_plan_reads_the_same_in_the_terminal_and_on_the_timeline_page(tmp_path, store, monkeypatch):

@@ -234,6 +234,11 @@ def missing(value: object) -> bool:
         return False
 
 
+def counted(n: int, noun: str, plural: str | None = None) -> str:
+    """A count with its noun in the right number: "1 row", "2 rows", "1,024 rows"."""
+    return f"{n:,} {noun if n == 1 else plural or noun + 's'}"
+
+
 def fmt_date(value: object) -> str:
     """An ISO date ("" when there is none)."""
     if missing(value):

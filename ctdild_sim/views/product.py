@@ -37,6 +37,22 @@ def policy_text(scenario: Scenario) -> str:
     return f"schedule (days {', '.join(f'{d:g}' for d in policy.start_days)})"
 
 
+CHARTED_SHARE = 0.95
+"""The product's charts run to the month by which replicates have thawed, on average, this share of
+all the vials they thaw (then ``MARGIN_MONTHS`` more): the tail of trials that drag on for years
+thaws a vial now and then, and would stretch every chart flat."""
+MARGIN_MONTHS = 2
+
+
+def charted_months(monthly: pd.DataFrame) -> pd.DataFrame:
+    """The months a chart shows (``CHARTED_SHARE``), not the flat years to the simulation's horizon."""
+    thawed = monthly["mean_vials_thawed"].cumsum().to_numpy()
+    if not len(thawed) or thawed[-1] <= 0:
+        return monthly
+    last = int((thawed >= CHARTED_SHARE * thawed[-1]).argmax())
+    return monthly.iloc[: last + 1 + MARGIN_MONTHS]
+
+
 def product_view(runs: list[RunRecord], period: str = "month") -> View:
     """Supply against demand (cumulative, by month), the demand per ``period``, the stock
     projection with lot events, waste by cause, when lots are ordered, and the cost block where
@@ -50,7 +66,7 @@ def product_view(runs: list[RunRecord], period: str = "month") -> View:
         return view
     supply, demand, stock, waste, costs = {}, {}, {}, {}, {}
     for name, run in named.items():
-        monthly, lots, start = run.tables["demand_monthly"], run.tables["lots"], run.scenario.start_date
+        monthly, lots, start = charted_months(run.tables["demand_monthly"]), run.tables["lots"], run.scenario.start_date
         supply[name] = (monthly, cumulative_released(lots, run.replicates, start, monthly["period"]))
         demand[name] = monthly
         stock[name] = (monthly, monthly_lot_events(lots, run.replicates, start, monthly["period"]))

@@ -23,6 +23,7 @@ from ctdild_sim.runs.export import WriteFailed
 from ctdild_sim.runs.results import StoreError, save_run
 from ctdild_sim.sim.budget import BudgetExceeded
 from ctdild_sim.studies.forecast import as_of_problem, forecast
+from ctdild_sim.views.columns import counted
 from ctdild_sim.views.forecast import forecast_view
 from ctdild_sim.views.view import View
 from dashboard import ids
@@ -194,7 +195,7 @@ def records_summary(
         records = read_records(source, scenario, day)
     except ActualsError as exc:
         raise DashboardError(_shown(source, exc)) from None
-    counts = ", ".join(f"{len(lines)} rows in {name}" for name, lines in records.actuals.tables.items())
+    counts = ", ".join(f"{counted(len(lines), 'row')} in {name}" for name, lines in records.actuals.tables.items())
     lines = [f"The records are valid as of {day}: {counts}. The simulation takes over on day {records.restart_day:g}."]
     return lines + [f"Warning: {w}" for w in records.warnings]
 
