@@ -247,3 +247,34 @@ def test_a_lot_plan_is_a_stored_run_the_pack_and_the_page_show_the_same(tmp_path
     # --no-store keeps nothing
     _cli(monkeypatch, *args, "-j", "1", "--quiet", "--results", str(tmp_path / "other"), "--no-store")
     assert not (tmp_path / "other").exists() or list_runs(tmp_path / "other") == []
+
+
+def test_one_count_of_weak_assumptions_everywhere(tmp_path):
+    """The Scenario page, the pack and a sensitivity run of the base scenario count the same WEAK
+    assumptions (they once said 34, 37 and 27): ``weak_assumptions`` of the file's comments."""
+    from ctdild_sim.reports.pack import steering_pack
+    from ctdild_sim.runs.record import RunRecord
+    from ctdild_sim.runs.results import scenario_comments
+    from ctdild_sim.scenario.comments import weak_assumptions
+    from ctdild_sim.views.scenario import scenario_view
+    from ctdild_sim.views.sensitivity import sensitivity_view
+
+    stored = CliRunner().invoke(
+        cli.main, ["run", str(BASE_SCENARIO), "-n", "3", "-j", "1", "--results", str(tmp_path), "--quiet"]
+    )
+    assert stored.exit_code == 0, stored.output
+    [run] = list_runs(tmp_path)
+    record = RunRecord.open(run.run_id, tmp_path)
+    comments = scenario_comments(record.manifest)
+    weak = len(weak_assumptions(comments))
+    assert weak > 20  # the base file marks many of its guesses
+    assert f"; {weak} assumptions marked WEAK in the file" in scenario_view(record.scenario, "f", comments).notes[0]
+    notes = " ".join(n for s in steering_pack([record]).sections for n in s.notes)
+    assert f"{weak} of them WEAK" in notes
+    arms = pd.DataFrame(
+        {"parameter": ["safety.hold_days"], "how": ["WEAK x0.5-1.5"], "base_value": [28.0], "low_value": [14.0]}
+    ).assign(high_value=42.0)
+    tornado = RunRecord.made(record.scenario, {"metrics": record.tables["metrics"], "sensitivity_arms": arms}, 1, 3)
+    tornado.manifest.update(record.manifest)  # its file's comments
+    view = sensitivity_view([tornado], resamples=0)
+    assert f"the file marks {weak} assumptions WEAK; the 1 numbers" in " ".join(view.notes)

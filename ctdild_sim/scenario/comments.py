@@ -118,6 +118,12 @@ def comment_for(comments: dict[str, Comment], path: str) -> Comment | None:
     return None
 
 
+def weak_assumptions(comments: dict[str, Comment]) -> list[str]:
+    """The assumptions a scenario file marks WEAK (a guess, not a published figure): the paths of
+    its WEAK comments, in file order. Every count of WEAK assumptions is the length of this."""
+    return [path for path, comment in comments.items() if path and comment.weak]
+
+
 def parent_texts(text: str, folder: Path, limit: int = 16) -> list[tuple[str, str]]:
     """The files a scenario text ``extends`` (nearest first), read from ``folder`` as the loader
     reads them; a parent that cannot be read ends the chain (its comments are then unknown)."""

@@ -3,7 +3,7 @@ description, checked range and the file's comment (source, WEAK flag)."""
 
 from __future__ import annotations
 
-from ctdild_sim.scenario.comments import Comment
+from ctdild_sim.scenario.comments import Comment, weak_assumptions
 from ctdild_sim.scenario.parameters import parameter_tree
 from ctdild_sim.scenario.trial import Scenario
 from ctdild_sim.views.view import View
@@ -14,11 +14,12 @@ def scenario_view(scenario: Scenario, source: str, comments: dict[str, Comment] 
     description, checked range and the file's comment (source, WEAK flag)."""
     view = View("Scenario", folded=True)
     tree = parameter_tree(scenario, comments)
-    weak = int(tree["weak"].sum())
+    weak = len(weak_assumptions(comments or {}))
     view.notes.append(
         f"{source}: {scenario.name}, {len(scenario.cohorts)} cohorts, {scenario.target_enrolment} "
-        f"subjects by design; {len(tree)} parameters in {tree['group'].nunique()} sections, {weak} "
-        "marked WEAK in the file (a guess, not a published figure)."
+        f"subjects by design; {len(tree)} parameters in {tree['group'].nunique()} sections; {weak} "
+        "assumptions marked WEAK in the file (a guess, not a published figure), their parameters "
+        "flagged below."
     )
     for group, rows in tree.groupby("group", sort=False):
         flagged = int(rows["weak"].sum())

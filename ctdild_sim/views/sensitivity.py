@@ -8,6 +8,8 @@ import pandas as pd
 
 from ctdild_sim.analysis.ranking import drawn_inputs, ranking
 from ctdild_sim.runs.record import RunRecord
+from ctdild_sim.runs.results import scenario_comments
+from ctdild_sim.scenario.comments import weak_assumptions
 from ctdild_sim.views.columns import fmt_signed, label
 from ctdild_sim.views.figures import ranking_figure, tornado_figure
 from ctdild_sim.views.view import View, display_names, runs_title, warnings
@@ -80,6 +82,18 @@ def ranking_parts(view: View, name: str, run: RunRecord, resamples: int) -> None
             view.figure(f"ranking-{len(view.drawings)}", ranking_figure, table, key)
 
 
+def _arms_parts(view: View, name: str, run: RunRecord) -> None:
+    """The assumptions a sensitivity run moved, and how many of the file's WEAK ones they are."""
+    arms = run.tables["sensitivity_arms"]
+    view.table(f"{name}: assumptions moved", arms)
+    if arms["how"].astype(str).str.startswith("WEAK").any():
+        weak = len(weak_assumptions(scenario_comments(run.manifest)))
+        view.notes.append(
+            f"{name}: the file marks {weak} assumptions WEAK; the {arms['parameter'].nunique()} numbers and "
+            "distributions among them were each moved."
+        )
+
+
 def sensitivity_view(runs: list[RunRecord], resamples: int = RANK_RESAMPLES) -> View:
     """For each run: its tornado if it is a sensitivity run, and the ranking of what its replicates
     drew once (none when ``resamples`` is 0)."""
@@ -90,10 +104,10 @@ def sensitivity_view(runs: list[RunRecord], resamples: int = RANK_RESAMPLES) -> 
         if "tornado" in run.tables:
             tornado_parts(view, name, run.tables["tornado"], run.replicates)
             view.exports += [(t, run.tables[t]) for t in ("tornado", "sensitivity_arms") if t in run.tables]
-            if "sensitivity_arms" in run.tables:
-                view.table(f"{name}: assumptions moved", run.tables["sensitivity_arms"])
         elif resamples:
             view.notes.append(f"{name}: not a sensitivity run (no tornado); its ranking is below.")
+        if "sensitivity_arms" in run.tables:
+            _arms_parts(view, name, run)
         if resamples:
             ranking_parts(view, name, run, resamples)
     return view

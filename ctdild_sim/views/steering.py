@@ -9,7 +9,7 @@ import pandas as pd
 from ctdild_sim.analysis.compare import headline
 from ctdild_sim.runs.record import RunRecord
 from ctdild_sim.runs.results import scenario_comments
-from ctdild_sim.scenario.comments import comment_for
+from ctdild_sim.scenario.comments import comment_for, weak_assumptions
 from ctdild_sim.scenario.parameters import scenario_parameters
 from ctdild_sim.scenario.trial import Scenario
 from ctdild_sim.views.figures import lplv_ecdf_figure
@@ -98,7 +98,7 @@ def _assumptions(records: list[RunRecord]) -> View:
                 (f"{name}: assumptions learned from the records (prior against posterior)", r.tables["assumptions"])
             )
         table = documented_assumptions(r.scenario, r.manifest)
-        weak = int(table["weak"].sum()) if len(table) else 0
+        weak = len(weak_assumptions(scenario_comments(r.manifest)))
         view.notes.append(f"{name}: {len(table)} documented assumptions, {weak} of them WEAK.")
         view.table(f"{name}: assumptions and their sources", table)
     return view
