@@ -58,10 +58,12 @@ from ctdild_sim.studies.lot_plan import plan_lots
 from ctdild_sim.studies.plan import run_plan
 from ctdild_sim.studies.sensitivity import (
     DEFAULT_SPREAD,
+    TOP_ASSUMPTIONS,
     RangesError,
     Sensitivity,
     chosen_assumptions,
-    run_sensitivity,
+    replicates_needed,
+    screened_sensitivity,
 )
 from ctdild_sim.studies.solve import SolveError, parse_target
 from ctdild_sim.studies.solve import lever_range as lever_bounds
@@ -1015,7 +1017,15 @@ def compare(
     type=_fraction(),
     default=DEFAULT_SPREAD,
     show_default=True,
-    help="How far WEAK fields are moved when no range is declared.",
+    help="How far the default assumptions (WEAK fields, each site's rate and delay) are moved.",
+)
+@click.option(
+    "--top",
+    type=click.IntRange(1, 200),
+    default=TOP_ASSUMPTIONS,
+    show_default=True,
+    help="Without declared ranges: every default assumption is screened on a fifth of the replicates, "
+    "and the TOP that move an outcome most are moved on all of them.",
 )
 @_execution_options
 @click.option(
@@ -1040,6 +1050,7 @@ def sensitivity(
     ranges_file: Path | None,
     end_files: tuple[Path, Path] | None,
     spread: float,
+    top: int,
     replicates: int,
     seed: int,
     workers: int | None,
@@ -1052,7 +1063,8 @@ def sensitivity(
     out: Path | None,
 ) -> None:
     """Move each assumption of SCENARIO_FILE alone to its low and its high value, on common random
-    numbers, and print the tornado: each outcome's change with its paired 95% interval, largest first."""
+    numbers, and print the tornado: each outcome's change with its paired 95% interval, largest first.
+    Without declared ranges, the assumptions that matter are found first (--top)."""
     from ctdild_sim.views.sensitivity import sensitivity_view
 
     scenario_file = _scenario_path(scenario_file)
@@ -1064,24 +1076,26 @@ def sensitivity(
         low, high = (_load(_scenario_path(p)) for p in end_files)
         ends = (low, high, f"--ends {end_files[0]} {end_files[1]}")
     try:
-        found = chosen_assumptions(scenario, scenario_file, ranges_file, ends, spread)
+        found, screened = chosen_assumptions(scenario, scenario_file, ranges_file, ends, spread)
     except RangesError as exc:
         _fail(str(exc))
     options = _run_options(workers, chunk_size, scheduler, keep_events=min(replicates, 200))
     started = dt.datetime.now(dt.UTC)
     with _guarded(scenario_file) as state:
-        result: Sensitivity = _with_progress(
-            quiet,
-            f"Sensitivity of {scenario.name}: {len(found)} assumptions",
-            replicates * (1 + 2 * len(found)),
-            lambda advance: run_sensitivity(scenario, found, replicates, seed, on_replicate=advance, **options),
+        top = top if screened else len(found)
+        work = functools.partial(screened_sensitivity, scenario, found, replicates, seed, top, **options)
+        label = f"Sensitivity of {scenario.name}: {len(found)} assumptions" + (
+            f", top {top} in full" if screened else ""
         )
+        total = replicates_needed(len(found), replicates, screened, top)
+        result: Sensitivity = _with_progress(quiet, label, total, lambda advance: work(on_replicate=advance))
         tables = [*result.base.with_summaries(scenario), *result.tables()]
         if not no_store:
             how = (started, seed, replicates, options)
-            extra = {"kind": "sensitivity", "assumptions": [a.path for a in found]}
+            extra = {"kind": "sensitivity", "assumptions": [a.path for a in result.assumptions]}
             _save(state, results_root, tables, scenario, scenario_file, *how, extra=extra)
-        view = sensitivity_view([RunRecord.made(scenario, dict(tables), seed, replicates, kind="sensitivity")], 0)
+        made = RunRecord.made(scenario, dict(tables), seed, replicates, scenario_file, kind="sensitivity")
+        view = sensitivity_view([made], 0)
         console = _console()
         view_report(console, view)
         _html_report(console, view, report_file)

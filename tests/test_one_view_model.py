@@ -277,4 +277,4 @@ def test_one_count_of_weak_assumptions_everywhere(tmp_path):
     tornado = RunRecord.made(record.scenario, {"metrics": record.tables["metrics"], "sensitivity_arms": arms}, 1, 3)
     tornado.manifest.update(record.manifest)  # its file's comments
     view = sensitivity_view([tornado], resamples=0)
-    assert f"the file marks {weak} assumptions WEAK; the 1 numbers" in " ".join(view.notes)
+    assert f"the file marks {weak} assumptions WEAK; 1 were moved" in " ".join(view.notes)

@@ -222,3 +222,25 @@ def test_two_scenario_files_give_the_ends():
         main, ["sensitivity", str(BASE_SCENARIO), "--ends", str(BASE_SCENARIO), str(BASE_SCENARIO), "-n", "2"]
     )
     assert result.exit_code == 2 and "the two files differ in no simulated number" in result.output
+
+
+@pytest.mark.slow
+def test_the_default_finds_the_assumptions_that_matter_first(tmp_path):
+    """Without declared ranges, every WEAK number and each site's drawn rate and delay are screened
+    on a fifth of the replicates, and the top ones moved on all: the referral rate, not marked WEAK
+    and the largest share of LPLV's variance in the ranking, is among them."""
+    store = tmp_path / "results"
+    result = CliRunner().invoke(
+        main,
+        ["sensitivity", str(BASE_SCENARIO), "-n", "40", "-j", "2", "--quiet", "--results", str(store)],
+    )
+    assert result.exit_code == 0, result.output
+    (run,) = [p for p in store.iterdir() if not p.name.startswith(".")]
+    screen = pd.read_parquet(run / "sensitivity_screen.parquet")
+    assert len(screen) > 20 and screen["moved"].sum() == 10 and (screen["replicates"] == 20).all()
+    assert "sites.0.referral_rate_per_month" in set(screen["parameter"])
+    moved = set(pd.read_parquet(run / "sensitivity_arms.parquet")["parameter"])
+    assert moved == set(screen.loc[screen["moved"], "parameter"]) and "sites.0.referral_rate_per_month" in moved
+    assert list(screen["score"]) == sorted(screen["score"], reverse=True)  # largest first
+    text = " ".join(result.output.split())
+    assert "which assumptions matter: all" in text and "were moved on 20 replicates; the 10 that move" in text

@@ -14,6 +14,8 @@ from pathlib import Path
 import pandas as pd
 
 from ctdild_sim.runs.results import LazyTables, manifest_of, scenario_of
+from ctdild_sim.scenario.comments import parent_texts
+from ctdild_sim.scenario.loading import read_text
 from ctdild_sim.scenario.trial import Scenario
 
 
@@ -34,9 +36,20 @@ class RunRecord:
 
     @classmethod
     def made(
-        cls, scenario: Scenario, tables: Mapping[str, pd.DataFrame], seed: int, replicates: int, **manifest: object
+        cls,
+        scenario: Scenario,
+        tables: Mapping[str, pd.DataFrame],
+        seed: int,
+        replicates: int,
+        file: Path | None = None,
+        **manifest: object,
     ) -> RunRecord:
-        """A run just simulated and not (or not yet) stored: what its manifest would say."""
+        """A run just simulated and not (or not yet) stored: what its manifest would say (with its
+        scenario ``file``'s text and the files it extends, whose comments the views read)."""
+        if file is not None:
+            text = read_text(file)
+            manifest["scenario_text"] = text
+            manifest["scenario_parents"] = [list(pair) for pair in parent_texts(text, file.parent)]
         return cls("", {"seed": seed, "replicates": replicates, **manifest}, scenario, dict(tables))
 
     @property

@@ -156,7 +156,8 @@ def assumptions(
     spread: float = DEFAULT_SPREAD,
     source: str = "ranges",
 ) -> list[Assumption]:
-    """Every assumption to move: the declared ranges, else the WEAK fields of ``comments``."""
+    """Every assumption to move: the declared ranges, else the default candidates: the WEAK fields
+    of ``comments`` and what each site draws (``drawn_paths``), each scaled by ``1 -+ spread``."""
     if ranges:
         if len(ranges) > MAX_ASSUMPTIONS:
             raise RangesError(f"{source}: {len(ranges)} ranges; at most {MAX_ASSUMPTIONS}")
@@ -168,15 +169,25 @@ def assumptions(
     if not 0 < spread < 1:
         raise RangesError(f"the spread must be between 0 and 1 (got {spread:g})")
     out = []
-    for path in weak_paths(base, comments or {}):
-        how = f"WEAK x{1 - spread:g}-{1 + spread:g}"
+    weak = weak_paths(base, comments or {})
+    for path in dict.fromkeys([*weak, *drawn_paths(base)]):
+        how = f"{'WEAK' if path in weak else 'drawn'} x{1 - spread:g}-{1 + spread:g}"
         try:
-            found = _assumption(base, path, {"scale": [1 - spread, 1 + spread]}, how, "WEAK fields", shrink=True)
+            found = _assumption(base, path, {"scale": [1 - spread, 1 + spread]}, how, "default", shrink=True)
         except RangesError:
             continue  # a WEAK choice that is not a number (a policy's kind): nothing to scale
         if found.low_value != found.base_value or found.high_value != found.base_value:
             out.append(found)
     return out
+
+
+def drawn_paths(base: Scenario) -> list[str]:
+    """What each site's replicate draws once, its referral rate and activation delay: the inputs the
+    variance ranking (``analysis.ranking``) finds matter most, whatever the file's WEAK flags."""
+    return [f"sites.{k}.{field}" for k in range(len(base.sites)) for field in DRAWN_FIELDS]
+
+
+DRAWN_FIELDS = ("referral_rate_per_month", "activation_days")
 
 
 def chosen_assumptions(
@@ -185,10 +196,11 @@ def chosen_assumptions(
     ranges_file: Path | None = None,
     ends: tuple[Scenario, Scenario, str] | None = None,
     spread: float = DEFAULT_SPREAD,
-) -> list[Assumption]:
+) -> tuple[list[Assumption], bool]:
     """The assumptions a sensitivity run moves, from where the module says: a ranges file, two
     end scenarios (``ends``: low, high and how they were named), the scenario's ``ranges:``
-    block, or the file's WEAK fields (``RangesError`` when none is left to move)."""
+    block, or the default candidates; and whether they are the default (which a run screens
+    first, ``screen``). ``RangesError`` when none is left to move."""
     text = read_text(scenario_file)
     comments = chain_comments(text, parent_texts(text, scenario_file.parent))
     if ranges_file is not None and ends is not None:
@@ -207,7 +219,7 @@ def chosen_assumptions(
             f"{scenario_file}: no assumption to move: declare ranges (--ranges FILE or a ranges: block) or mark "
             "fields WEAK in the file"
         )
-    return found
+    return found, ranges_file is None and ends is None and not base.ranges
 
 
 def ranges_from_ends(base: Scenario, low: Scenario, high: Scenario) -> dict[str, object]:
@@ -256,20 +268,23 @@ def weak_paths(base: Scenario, comments: dict[str, Comment]) -> list[str]:
 
 @dataclass
 class Sensitivity:
-    """A tornado and what it was made from."""
+    """A tornado and what it was made from (and, for the default candidates, the screen that chose
+    the assumptions it moves)."""
 
     tornado: pd.DataFrame
     assumptions: list[Assumption]
     base: RunTables
     arm_metrics: dict[tuple[str, str], pd.DataFrame] = field(default_factory=dict)
+    screen: pd.DataFrame | None = None
 
     def tables(self) -> list[tuple[str, pd.DataFrame]]:
         """What a stored sensitivity run holds besides its base run's tables."""
-        return [
+        tables = [
             ("tornado", self.tornado),
             ("sensitivity_arms", self.arms_table()),
             ("sensitivity_metrics", self.metrics_table()),
         ]
+        return tables + ([("sensitivity_screen", self.screen)] if self.screen is not None else [])
 
     def arms_table(self) -> pd.DataFrame:
         """The arms: assumption, end, value and how the range was set."""
@@ -317,3 +332,56 @@ def run_sensitivity(
             arms[(a.path, end)] = (value, metrics)
     result.tornado = tornado(tables.metrics, arms, base, {a.path: a.base_value for a in found}, seed)
     return result
+
+
+TOP_ASSUMPTIONS = 10
+"""Assumptions a default sensitivity run moves on all its replicates, after the screen."""
+SCREEN_FRACTION = 5
+"""The screen moves every default candidate on a fifth of the replicates (at least ``MIN_SCREEN``)."""
+MIN_SCREEN = 20
+
+
+def screen_replicates(replicates: int) -> int:
+    return min(replicates, max(MIN_SCREEN, replicates // SCREEN_FRACTION))
+
+
+def screen_scores(tornado_table: pd.DataFrame) -> pd.DataFrame:
+    """Each assumption's largest swing over the outcomes, each outcome's swings scaled by its
+    largest (so days and vials compare), largest first: the screen's ranking."""
+    largest = tornado_table.groupby("outcome")["swing"].transform("max")
+    scaled = (tornado_table["swing"] / largest.where(largest > 0)).fillna(0.0)
+    frame = tornado_table.assign(score=scaled).sort_values("score", ascending=False)
+    top = frame.drop_duplicates("parameter")[["parameter", "outcome_label", "score"]]
+    return top.rename(columns={"outcome_label": "moves_most"}).reset_index(drop=True)
+
+
+def screened_sensitivity(
+    base: Scenario,
+    candidates: list[Assumption],
+    replicates: int,
+    seed: int,
+    top: int = TOP_ASSUMPTIONS,
+    on_replicate: Callable[[int], None] | None = None,
+    **options,
+) -> Sensitivity:
+    """Which assumptions matter, then how much: every candidate moved on ``screen_replicates``, and
+    the ``top`` that move any outcome most moved on all ``replicates`` (the tornado). With ``top``
+    candidates or fewer there is nothing to screen."""
+    if len(candidates) <= top:
+        return run_sensitivity(base, candidates, replicates, seed, on_replicate, **options)
+    screen_options = {k: v for k, v in options.items() if k != "keep_events"}
+    first = run_sensitivity(base, candidates, screen_replicates(replicates), seed, on_replicate, **screen_options)
+    scores = screen_scores(first.tornado)
+    chosen = set(scores["parameter"].head(top))
+    result = run_sensitivity(
+        base, [a for a in candidates if a.path in chosen], replicates, seed, on_replicate, **options
+    )
+    result.screen = scores.assign(moved=scores["parameter"].isin(chosen), replicates=screen_replicates(replicates))
+    return result
+
+
+def replicates_needed(candidates: int, replicates: int, screened: bool, top: int = TOP_ASSUMPTIONS) -> int:
+    """The replicates a sensitivity run simulates (its progress bar's total)."""
+    if not screened or candidates <= top:
+        return replicates * (1 + 2 * candidates)
+    return screen_replicates(replicates) * (1 + 2 * candidates) + replicates * (1 + 2 * top)

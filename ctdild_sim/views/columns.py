@@ -144,6 +144,10 @@ COLUMNS: dict[str, Column] = {
     "base_value": Column("Base value", "number"),
     "low_value": Column("Low value", "number"),
     "high_value": Column("High value", "number"),
+    # the screen of a default sensitivity run
+    "score": Column("Largest swing (share of the outcome's largest)", "share"),
+    "moves_most": Column("Moves most"),
+    "moved": Column("Moved on every replicate", "bool"),
     # uncertainty ranking
     "outcome": Column("Outcome key", "key"),
     "outcome_label": Column("Outcome"),

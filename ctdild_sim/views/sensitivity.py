@@ -54,7 +54,12 @@ def tornado_parts(view: View, name: str, tornado: pd.DataFrame, replicates: int)
             continue
         view.figure(f"tornado-{len(view.drawings)}", tornado_figure, tornado, key)
         title = f"{name}: {rows['outcome_label'].iloc[0]} (base {rows['base_outcome_text'].iloc[0]})"
-        view.table(title, rows)
+        silent = rows["swing"].isna()  # not reached at the base nor at either end: it says nothing
+        view.table(
+            title,
+            rows[~silent],
+            f"{int(silent.sum())} more: not reached in either, at both ends." if silent.any() else None,
+        )
         view.narrow[title] = ("Outcome", "Outcome at base", "Pairs")  # the title says them
 
 
@@ -83,15 +88,26 @@ def ranking_parts(view: View, name: str, run: RunRecord, resamples: int) -> None
 
 
 def _arms_parts(view: View, name: str, run: RunRecord) -> None:
-    """The assumptions a sensitivity run moved, and how many of the file's WEAK ones they are."""
+    """The assumptions a sensitivity run moved; for the default ones, how they were chosen."""
     arms = run.tables["sensitivity_arms"]
     view.table(f"{name}: assumptions moved", arms)
-    if arms["how"].astype(str).str.startswith("WEAK").any():
-        weak = len(weak_assumptions(scenario_comments(run.manifest)))
+    if not arms["how"].astype(str).str.startswith(("WEAK", "drawn")).any():
+        return
+    weak = len(weak_assumptions(scenario_comments(run.manifest)))
+    if "sensitivity_screen" not in run.tables:
         view.notes.append(
-            f"{name}: the file marks {weak} assumptions WEAK; the {arms['parameter'].nunique()} numbers and "
-            "distributions among them were each moved."
+            f"{name}: the file marks {weak} assumptions WEAK; {arms['parameter'].nunique()} were moved: the numbers "
+            "and distributions among them, and each site's referral rate and activation delay."
         )
+        return
+    screen = run.tables["sensitivity_screen"]
+    view.notes.append(
+        f"{name}: which assumptions matter: all {len(screen)} candidates (the numbers and distributions of the "
+        f"file's {weak} WEAK assumptions, and each site's referral rate and activation delay) were moved on "
+        f"{int(screen['replicates'].iloc[0])} replicates; the {int(screen['moved'].sum())} that move an outcome "
+        f"most were moved on all {run.replicates}."
+    )
+    view.table(f"{name}: the screen (each candidate's largest swing)", screen)
 
 
 def sensitivity_view(runs: list[RunRecord], resamples: int = RANK_RESAMPLES) -> View:
