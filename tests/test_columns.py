@@ -170,3 +170,13 @@ def test_every_table_the_dashboard_shows_is_in_the_registry(tmp_path):
                 assert column in COLUMNS
             assert not RAW.search(shown.to_string()), (title, RAW.search(shown.to_string()))
     assert seen >= 12
+
+
+def test_identifiers_read_as_words():
+    from ctdild_sim.views.columns import fmt_name
+
+    assert fmt_name("I2_ild_pathway") == "I2 ILD pathway"
+    assert fmt_name("E5_immune_deficiency_or_infection") == "E5 immune deficiency or infection"
+    assert fmt_name("E4_liver_function") == "E4 liver function" and fmt_name(None) == ""
+    shown = present(pd.DataFrame({"criterion": ["I1_ctd_diagnosis"], "share_of_screened": [0.3]}))
+    assert shown.iloc[0, 0] == "I1 CTD diagnosis"

@@ -42,6 +42,7 @@ Kind = Literal[
     "vials",
     "money",
     "bool",
+    "name",
 ]
 NOT_SHOWN: tuple[Kind, ...] = ("key",)
 
@@ -81,7 +82,7 @@ COLUMNS: dict[str, Column] = {
     "p_gate_passed": Column("P(gate passed)", "probability"),
     **_quantiles("", "Gate ", "date", "p_gate_passed", suffix="_gate_date"),
     # screening
-    "criterion": Column("Criterion"),
+    "criterion": Column("Criterion", "name"),
     "text": Column("What it requires"),
     "mean_per_replicate": Column("Failing it per replicate (mean)", "mean"),
     "share_of_screened": Column("Share of screened", "share"),
@@ -238,6 +239,18 @@ def missing(value: object) -> bool:
         return False
 
 
+ACRONYMS = {"ild": "ILD", "ctd": "CTD", "sle": "SLE", "hiv": "HIV", "aids": "AIDS", "got": "GOT", "gpt": "GPT"}
+"""Words an identifier writes in lower case that people write in capitals."""
+
+
+def fmt_name(x: object) -> str:
+    """An identifier as people read it: "I2_ild_pathway" -> "I2 ILD pathway" (the identifier is
+    what records and ranges files write; tables and charts show this)."""
+    if missing(x):
+        return ""
+    return " ".join(ACRONYMS.get(word, word) for word in str(x).split("_") if word)
+
+
 def counted(n: int, noun: str, plural: str | None = None) -> str:
     """A count with its noun in the right number: "1 row", "2 rows", "1,024 rows"."""
     return f"{n:,} {noun if n == 1 else plural or noun + 's'}"
@@ -371,7 +384,7 @@ FORMATS: dict[Kind, Callable[[object], str]] = {
     "text": fmt_text, "key": fmt_text, "date": fmt_date, "day": fmt_days, "days": fmt_days,
     "probability": fmt_share, "share": fmt_share, "percentile": fmt_percentile, "count": fmt_count,
     "mean": fmt_mean, "number": fmt_number, "cells": fmt_cells, "vials": fmt_count, "money": fmt_money,
-    "bool": fmt_bool,
+    "bool": fmt_bool, "name": fmt_name,
 }
 # fmt: on
 
@@ -381,7 +394,7 @@ FORMATS: dict[Kind, Callable[[object], str]] = {
 
 def numeric(name: str) -> bool:
     """Whether a column holds numbers (right-aligned in a table) rather than text or dates."""
-    return column(name).kind not in ("text", "key", "date", "bool")
+    return column(name).kind not in ("text", "key", "date", "bool", "name")
 
 
 def column(name: str) -> Column:

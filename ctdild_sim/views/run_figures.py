@@ -22,6 +22,7 @@ from ctdild_sim.analysis.metrics import milestone_columns
 from ctdild_sim.analysis.summary import QUANTILES, milestone_labels
 from ctdild_sim.analysis.tables import day_to_date
 from ctdild_sim.scenario.trial import Scenario
+from ctdild_sim.views.columns import fmt_name
 from ctdild_sim.views.figures import COLOURS, band, legend_below, mark_registered_completion, milestone_ecdf_figure
 
 
@@ -432,7 +433,11 @@ def screen_failure_figure(failures: dict[str, pd.DataFrame]) -> go.Figure:
     for name, table in failures.items():
         fig.add_trace(
             go.Bar(
-                y=table["criterion"], x=table["share_of_screened"], orientation="h", name=name, hovertext=table["text"]
+                y=table["criterion"].map(fmt_name),
+                x=table["share_of_screened"],
+                orientation="h",
+                name=name,
+                hovertext=table["text"],
             )
         )
     fig.update_layout(
