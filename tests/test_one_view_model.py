@@ -163,7 +163,9 @@ def test_a_comparison_reads_the_same_in_the_terminal_and_on_the_compare_page(tmp
         assert stored.exit_code == 0, stored.output
     ids = [r.run_id for r in sorted(list_runs(store), key=lambda r: r.manifest["scenario_name"] != "NCT06574581 base")]
     assert view.title == "Compare: NCT06574581 long review against NCT06574581 base"
-    assert any("against NCT06574581 base" in a.answer for a in view.answers)
+    first = view.answers[0]  # the headline is the paired difference, with its interval
+    assert first.question.startswith("NCT06574581 long review against NCT06574581 base: how much later")
+    assert "95% interval" in first.answer and "paired over 20 replicates" in first.answer
     _same(view, printed, _page(tmp_path, store, "compare", ids))
     shutil.rmtree(store)
 

@@ -82,17 +82,23 @@ def compare_view(runs: list[RunRecord]) -> View:
 
 
 def _answers(view: View, summary: pd.DataFrame, differences: pd.DataFrame) -> None:
-    """Per scenario, its last patient last visit and the registered date's chance; per later
-    scenario, its paired difference in LPLV P50 from the first, with the 95% interval."""
-    lplv = differences[differences["measure"] == "lplv_day"].set_index("scenario")
+    """First each later scenario's paired difference from the first in the last patient's last
+    visit (P50, with its 95% interval: what a comparison is for), then each scenario's own
+    last patient last visit and the registered date's chance."""
+    lplv = differences[differences["measure"] == "lplv_day"]
+    for d in lplv.itertuples():
+        span = fmt_span(d.ci_low, d.ci_high, "days")
+        view.answer(
+            f"{d.scenario} against {d.reference}: how much later is the last patient's last visit (P50)?",
+            fmt_signed(d.estimate, "days")
+            + (f" (95% interval {span}, paired over {d.pairs} replicates)" if span else ""),
+        )
     for row in summary.itertuples():
         p50 = fmt_date(row.lplv_p50_date) or "not reached"
-        answer = f"P50 {p50}; reached in {row.p_lplv_reached:.1%} of {row.replicates} replicates"
-        if row.scenario in lplv.index:
-            d = lplv.loc[row.scenario]
-            span = fmt_span(d["ci_low"], d["ci_high"], "days")
-            answer += f"; {fmt_signed(d['estimate'], 'days')} against {d['reference']}" + (f" ({span})" if span else "")
-        view.answer(f"{row.scenario}: when is the last patient's last visit?", answer)
+        view.answer(
+            f"{row.scenario}: when is the last patient's last visit?",
+            f"P50 {p50}; reached in {row.p_lplv_reached:.1%} of {row.replicates} replicates",
+        )
         if not pd.isna(row.p_done_by_registered_date):
             view.answer(
                 f"{row.scenario}: P(last patient last visit by the registered completion date)",
