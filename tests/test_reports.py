@@ -153,6 +153,13 @@ def test_excel_report_reads_back_with_typed_cells(store, tmp_path):
     assert pd.api.types.is_datetime64_any_dtype(milestones["P10"]) or milestones["P10"].map(type).eq(dt.datetime).any()
     summary = pd.read_excel(path, sheet_name="Summary")
     assert summary.iloc[0, 0].startswith("Steering pack:")
+    index = pd.read_excel(path, sheet_name="Index")  # every table's sheet, each a link to it
+    assert list(index["Sheet"]) == [n for n in sheets if n not in ("Summary", "Index")]
+    assert index["Sheet"].is_unique and index["Sheet"].str.len().max() <= 31
+    from openpyxl import load_workbook
+
+    book = load_workbook(path)
+    assert book["Index"]["A2"].hyperlink.location == f"'{index['Sheet'][0]}'!A1"
 
 
 def test_excel_frames_and_sheet_names():

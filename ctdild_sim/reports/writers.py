@@ -235,7 +235,7 @@ def sheet_names(titles: list[str]) -> list[str]:
         title = f"{what} ({run})" if what else title
         base = re.sub(r"[\[\]:*?/\\]", " ", title).strip()[:28] or "table"
         name, k = base, 2
-        while name.lower() in {n.lower() for n in names} or name.lower() == "summary":
+        while name.lower() in {n.lower() for n in names} or name.lower() in ("summary", "index"):
             name, k = f"{base[:26]} {k}", k + 1
         names.append(name)
     return names
@@ -250,6 +250,22 @@ def text_not_formulas(sheet) -> None:
                 cell.data_type = "s"
 
 
+INDEX = "Index"
+"""The sheet listing every table's sheet, each name a link to it."""
+
+
+def _index_links(sheet, names: list[str]) -> None:
+    """Each sheet's name on the Index sheet a link to that sheet, and the columns wide enough."""
+    from openpyxl.worksheet.hyperlink import Hyperlink
+
+    for row, name in enumerate(names, start=2):
+        cell = sheet.cell(row=row, column=1)
+        cell.hyperlink = Hyperlink(ref=cell.coordinate, location=f"'{name}'!A1")  # within the workbook
+        cell.style = "Hyperlink"
+    sheet.column_dimensions["A"].width = 32
+    sheet.column_dimensions["B"].width = 100
+
+
 def _write_xlsx(pack: Pack, path: Path) -> None:
     from openpyxl.utils import get_column_letter
 
@@ -260,10 +276,13 @@ def _write_xlsx(pack: Pack, path: Path) -> None:
         if section.heading:
             summary.append(section.heading)
         summary += section.notes
-    summary += ["", "Tables (one sheet each):"] + [f"{n}: {t}" for n, (t, _) in zip(names, tables, strict=True)]
+    summary += ["", "Every table has a sheet of its own: see the Index sheet."]
+    index = pd.DataFrame({"Sheet": names, "Table": [t for t, _ in tables], "Rows": [len(f) for _, f in tables]})
     with pd.ExcelWriter(path, engine="openpyxl") as writer:
         pd.DataFrame({"ctdild-sim report": summary}).to_excel(writer, sheet_name="Summary", index=False)
         writer.sheets["Summary"].column_dimensions["A"].width = 140
+        index.to_excel(writer, sheet_name=INDEX, index=False)
+        _index_links(writer.sheets[INDEX], names)
         for name, (title, frame) in zip(names, tables, strict=True):
             shown, formats = excel_frame(frame)
             shown.to_excel(writer, sheet_name=name, index=False, startrow=1)
