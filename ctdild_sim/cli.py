@@ -330,15 +330,25 @@ out_option = click.option(
 )
 
 
-def _results_option(what: str = "run"):
+def _results_option(help: str):
     return click.option(
         "--results",
         "results_root",
         type=click.Path(path_type=Path),
         default=DEFAULT_ROOT,
         show_default=True,
-        help=f"Results store the {what} is saved in.",
+        help=help,
     )
+
+
+def _store_options(what: str):
+    """``--results`` and ``--no-store`` for a command that saves a ``what`` in the results store."""
+
+    def decorate(f):
+        f = click.option("--no-store", is_flag=True, help=f"Do not save the {what} in the results store.")(f)
+        return _results_option(f"Results store the {what} is saved in.")(f)
+
+    return decorate
 
 
 def _save(state: SimpleNamespace, root: Path, tables: list, scenario: Scenario, file: Path, *how, extra=None) -> None:
@@ -391,15 +401,7 @@ def _html_report(console: Console, view: View, report_file: Path | None) -> None
     type=click.IntRange(min=0),
     help="Keep full event logs for the first K replicates only (the rest are summarised).",
 )
-@click.option(
-    "--results",
-    "results_root",
-    type=click.Path(path_type=Path),
-    default=DEFAULT_ROOT,
-    show_default=True,
-    help="Results store the run is saved in.",
-)
-@click.option("--no-store", is_flag=True, help="Do not save the run in the results store.")
+@_store_options("run")
 @click.option(
     "--precision",
     type=_fraction(),
@@ -459,14 +461,7 @@ def run(
 
 
 @main.command()
-@click.option(
-    "--results",
-    "results_root",
-    type=click.Path(path_type=Path),
-    default=DEFAULT_ROOT,
-    show_default=True,
-    help="Results store to list.",
-)
+@_results_option("Results store to list.")
 @click.option(
     "--label",
     "label",
@@ -542,14 +537,7 @@ def runs(results_root: Path, label: tuple[str, str] | None, delete_ids: tuple[st
     default=None,
     help="File to write [default: steering-pack-<first run id>.<format>].",
 )
-@click.option(
-    "--results",
-    "results_root",
-    type=click.Path(path_type=Path),
-    default=DEFAULT_ROOT,
-    show_default=True,
-    help="Results store the runs are in.",
-)
+@_results_option("Results store the runs are in.")
 def report(run_ids: tuple[str, ...], fmt: str | None, out: Path | None, results_root: Path) -> None:
     """Write the steering-committee pack of stored runs: the headline answers, the milestones, the
     product, the assumptions with their sources and WEAK flags, and each run's manifest."""
@@ -572,14 +560,7 @@ def report(run_ids: tuple[str, ...], fmt: str | None, out: Path | None, results_
 
 @main.command()
 @click.argument("run_id")
-@click.option(
-    "--results",
-    "results_root",
-    type=click.Path(path_type=Path),
-    default=DEFAULT_ROOT,
-    show_default=True,
-    help="Results store the run is in.",
-)
+@_results_option("Results store the run is in.")
 @click.option(
     "--resamples",
     type=click.IntRange(20, 10_000),
@@ -636,8 +617,7 @@ def rank(run_id: str, results_root: Path, resamples: int, out: Path | None) -> N
     show_default=True,
     help="Period of the demand table (weekly, monthly and quarterly tables are all written).",
 )
-@_results_option("lot plan")
-@click.option("--no-store", is_flag=True, help="Do not save the lot plan in the results store.")
+@_store_options("lot plan")
 @out_option
 def supply(
     scenario_file: Path,
@@ -751,15 +731,7 @@ _date = click.DateTime(formats=["%Y-%m-%d"])
     type=click.IntRange(min=0),
     help="Keep full event logs for the first K replicates only.",
 )
-@click.option(
-    "--results",
-    "results_root",
-    type=click.Path(path_type=Path),
-    default=DEFAULT_ROOT,
-    show_default=True,
-    help="Results store the forecast is saved in.",
-)
-@click.option("--no-store", is_flag=True, help="Do not save the forecast in the results store.")
+@_store_options("forecast")
 @out_option
 def forecast(
     scenario_file: Path,
@@ -1028,15 +1000,7 @@ def compare(
     "and the TOP that move an outcome most are moved on all of them.",
 )
 @_execution_options
-@click.option(
-    "--results",
-    "results_root",
-    type=click.Path(path_type=Path),
-    default=DEFAULT_ROOT,
-    show_default=True,
-    help="Results store the sensitivity run is saved in.",
-)
-@click.option("--no-store", is_flag=True, help="Do not save the run in the results store.")
+@_store_options("sensitivity run")
 @click.option(
     "--report",
     "report_file",
@@ -1174,14 +1138,7 @@ def solve(
     default=None,
     help="Folder of scenario files the dashboard offers [default: ./scenarios, else the shipped ones].",
 )
-@click.option(
-    "--results",
-    "results_root",
-    type=click.Path(path_type=Path),
-    default=DEFAULT_ROOT,
-    show_default=True,
-    help="Results store the dashboard reads and writes.",
-)
+@_results_option("Results store the dashboard reads and writes.")
 @click.option(
     "--host",
     default="127.0.0.1",
