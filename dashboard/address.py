@@ -5,9 +5,13 @@ Values are passed on as text; the pages check them (an unknown run id is reporte
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from urllib.parse import parse_qs
 
-from dash import no_update
+import dash
+from dash import Input, Output, State, no_update
+
+from dashboard import ids
 
 TEXT_KEYS = ("replicate", "file", "targets")
 """The address's keys besides ``runs`` that a page reads: the Gantt chart's replicate, the
@@ -56,3 +60,16 @@ def follow(key: str, value: str | None, search: object, page_query: object):
     if value == (query.get(key) or [None])[-1]:
         return no_update, no_update
     return with_query(query, **{key: value}), page_state(page_query, **{key: value})
+
+
+def keep_in_address(app: dash.Dash, control: str, on_change: Callable) -> None:
+    """Wire a page's ``control`` to the address: ``on_change(value, search, page_query)`` gives the
+    new query and the page's new state (``follow``), so the view is drawn from the address."""
+    app.callback(
+        Output(ids.URL, "search", allow_duplicate=True),
+        Output(ids.QUERY, "data", allow_duplicate=True),
+        Input(control, "value"),
+        State(ids.URL, "search"),
+        State(ids.QUERY, "data"),
+        prevent_initial_call=True,
+    )(on_change)

@@ -27,7 +27,7 @@ from ctdild_sim.views.columns import counted
 from ctdild_sim.views.forecast import forecast_view
 from ctdild_sim.views.view import View
 from dashboard import ids
-from dashboard.address import follow
+from dashboard.address import follow, keep_in_address
 from dashboard.context import MAX_SEED, Context, messages, whole_number
 from dashboard.data import (
     UPLOADED,
@@ -302,14 +302,7 @@ def on_forecast(
 
 
 def register(app: dash.Dash, ctx: Context) -> None:
-    app.callback(
-        Output(ids.URL, "search", allow_duplicate=True),
-        Output(ids.QUERY, "data", allow_duplicate=True),
-        Input(ids.FORECAST_TARGETS, "value"),
-        State(ids.URL, "search"),
-        State(ids.QUERY, "data"),
-        prevent_initial_call=True,
-    )(on_targets)
+    keep_in_address(app, ids.FORECAST_TARGETS, on_targets)
     app.callback(
         Output(ids.FORECAST_SCENARIO, "options"),
         Output(ids.FORECAST_RECORDS, "options"),

@@ -24,7 +24,7 @@ from ctdild_sim.sim.budget import BudgetExceeded
 from ctdild_sim.views.scenario import scenario_view
 from ctdild_sim.views.view import View
 from dashboard import ids
-from dashboard.address import follow
+from dashboard.address import follow, keep_in_address
 from dashboard.context import MAX_SEED, Context, NothingPicked, messages, whole_number
 from dashboard.data import (
     MAX_UPLOAD_BYTES,
@@ -228,14 +228,7 @@ def register(app: dash.Dash, ctx: Context) -> None:
         Input(ids.SCENARIO_DETAIL, "id"),
         State(ids.QUERY, "data"),
     )(lambda _id, query: on_scenario_options(ctx, _id, query))
-    app.callback(
-        Output(ids.URL, "search", allow_duplicate=True),
-        Output(ids.QUERY, "data", allow_duplicate=True),
-        Input(ids.SCENARIO_DETAIL, "value"),
-        State(ids.URL, "search"),
-        State(ids.QUERY, "data"),
-        prevent_initial_call=True,
-    )(on_scenario_picked)
+    keep_in_address(app, ids.SCENARIO_DETAIL, on_scenario_picked)
     app.callback(
         Output(ids.UPLOAD_RESULT, "children"),
         Output(ids.SCENARIO_TEXT, "value", allow_duplicate=True),

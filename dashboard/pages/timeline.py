@@ -10,7 +10,7 @@ from dash import Input, Output, State, dcc, html, no_update
 from ctdild_sim.views.plan import plan_view, typical_options
 from ctdild_sim.views.view import View
 from dashboard import ids
-from dashboard.address import follow
+from dashboard.address import follow, keep_in_address
 from dashboard.context import MAX_SEED, Context, picked_runs, whole_number
 from dashboard.data import DashboardError, load_runs
 from dashboard.layout import ROW, page_layout
@@ -83,14 +83,7 @@ def on_typical_options(ctx: Context, _id: object, query: object) -> list[dict]:
 
 
 def register(app: dash.Dash, ctx: Context) -> None:
-    app.callback(
-        Output(ids.URL, "search", allow_duplicate=True),
-        Output(ids.QUERY, "data", allow_duplicate=True),
-        Input(ids.GANTT_REPLICATE, "value"),
-        State(ids.URL, "search"),
-        State(ids.QUERY, "data"),
-        prevent_initial_call=True,
-    )(on_replicate)
+    keep_in_address(app, ids.GANTT_REPLICATE, on_replicate)
     app.callback(Output(ids.GANTT_TYPICAL, "options"), Input(ids.GANTT_TYPICAL, "id"), State(ids.QUERY, "data"))(
         lambda _id, query: on_typical_options(ctx, _id, query)
     )
