@@ -20,6 +20,10 @@ from ctdild_sim.scenario.trial import Scenario
 ROOT = Path(__file__).resolve().parents[1]
 SCENARIOS = ROOT / "scenarios"
 BASE_SCENARIO = SCENARIOS / "nct06574581.yaml"
+EXAMPLE = SCENARIOS / "actuals" / "nct06574581-2026-11-25"
+"""The shipped example records (simulated), complete to 2026-11-25."""
+FORECAST_EXAMPLE = ("forecast", str(BASE_SCENARIO), "--actuals", str(EXAMPLE), "--as-of", "2026-11-25")
+"""The README's forecast from the example records, without its replicates and options."""
 
 
 def compiled_modules() -> list[str]:

@@ -33,9 +33,8 @@ from ctdild_sim.views.plan import plan_view
 from ctdild_sim.views.product import product_view
 from dashboard.data import load_run
 
-from conftest import BASE_SCENARIO, SCENARIOS, make_scenario, with_product
+from conftest import BASE_SCENARIO, EXAMPLE, FORECAST_EXAMPLE, SCENARIOS, make_scenario, with_product
 
-EXAMPLE = SCENARIOS / "actuals" / "nct06574581-2026-11-25"
 AS_OF = dt.date(2026, 11, 25)
 
 
@@ -330,12 +329,7 @@ def test_forecast_command_on_the_shipped_example(tmp_path):
     result = CliRunner().invoke(
         main,
         [
-            "forecast",
-            str(BASE_SCENARIO),
-            "--actuals",
-            str(EXAMPLE),
-            "--as-of",
-            "2026-11-25",
+            *FORECAST_EXAMPLE,
             "-n",
             "40",
             "-j",

@@ -31,9 +31,8 @@ from ctdild_sim.scenario.trial import Scenario
 from ctdild_sim.studies.calibration import calibration, coverage_table, rank
 from ctdild_sim.studies.forecast import forecast
 
-from conftest import BASE_SCENARIO, SCENARIOS
+from conftest import BASE_SCENARIO, EXAMPLE, FORECAST_EXAMPLE
 
-EXAMPLE = SCENARIOS / "actuals" / "nct06574581-2026-11-25"
 AS_OF = dt.date(2026, 11, 25)
 BASE = load_scenario(BASE_SCENARIO)
 
@@ -182,12 +181,7 @@ def test_forecast_replicates_draw_their_parameters_reproducibly():
 
 def test_the_forecast_command_prints_prior_against_posterior(tmp_path):
     args = [
-        "forecast",
-        str(BASE_SCENARIO),
-        "--actuals",
-        str(EXAMPLE),
-        "--as-of",
-        "2026-11-25",
+        *FORECAST_EXAMPLE,
         "-n",
         "20",
         "--no-lot-plan",

@@ -24,9 +24,8 @@ from dashboard import shell
 from dashboard.context import Context
 from dashboard.jobs import JobSlot
 
-from conftest import BASE_SCENARIO, SCENARIOS
+from conftest import BASE_SCENARIO, FORECAST_EXAMPLE, SCENARIOS
 
-EXAMPLE = SCENARIOS / "actuals" / "nct06574581-2026-11-25"
 LONG_REVIEW = SCENARIOS / "nct06574581_long_review.yaml"
 
 
@@ -126,12 +125,7 @@ def test_a_plan_reads_the_same_in_the_terminal_and_on_the_timeline_page(tmp_path
 def test_a_forecast_reads_the_same_in_the_terminal_and_on_the_forecast_page(tmp_path, store, monkeypatch):
     view, printed = _cli(
         monkeypatch,
-        "forecast",
-        str(BASE_SCENARIO),
-        "--actuals",
-        str(EXAMPLE),
-        "--as-of",
-        "2026-11-25",
+        *FORECAST_EXAMPLE,
         "--target-date",
         "2028-06-30",
         "-n",
@@ -189,12 +183,7 @@ def test_asking_whether_a_stored_run_holds_a_table_does_not_read_it(tmp_path, mo
 def test_target_dates_are_asked_of_a_forecast_and_kept_in_the_address(tmp_path, store, monkeypatch):
     view, printed = _cli(
         monkeypatch,
-        "forecast",
-        str(BASE_SCENARIO),
-        "--actuals",
-        str(EXAMPLE),
-        "--as-of",
-        "2026-11-25",
+        *FORECAST_EXAMPLE,
         "--target-date",
         "2029-12-31",
         "--target-date",

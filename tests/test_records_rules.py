@@ -26,9 +26,8 @@ from ctdild_sim.model.engine import run_replicate
 from ctdild_sim.runs.results import list_runs
 from ctdild_sim.scenario.loading import load_scenario
 
-from conftest import BASE_SCENARIO, SCENARIOS
+from conftest import BASE_SCENARIO, EXAMPLE
 
-EXAMPLE = SCENARIOS / "actuals" / "nct06574581-2026-11-25"
 AS_OF = dt.date(2026, 11, 25)
 SCENARIO = load_scenario(BASE_SCENARIO)
 

@@ -18,10 +18,9 @@ from ctdild_sim.cli import main
 from ctdild_sim.reports.terminal import fitted
 from ctdild_sim.runs.results import list_runs
 
-from conftest import BASE_SCENARIO, SCENARIOS, wait_until
+from conftest import BASE_SCENARIO, FORECAST_EXAMPLE, wait_until
 
 GOLDEN = Path(__file__).parent / "golden"
-EXAMPLE = SCENARIOS / "actuals" / "nct06574581-2026-11-25"
 
 
 def _matches_golden(name: str, text: str) -> None:
@@ -41,12 +40,7 @@ def _narrow(*args: str) -> str:
 
 def test_the_forecast_at_80_columns_shows_every_column(tmp_path):
     text = _narrow(
-        "forecast",
-        str(BASE_SCENARIO),
-        "--actuals",
-        str(EXAMPLE),
-        "--as-of",
-        "2026-11-25",
+        *FORECAST_EXAMPLE,
         "--target-date",
         "2028-06-30",
         "-n",
@@ -70,17 +64,7 @@ def test_runs_at_80_columns_shows_kind_replicates_and_finish(tmp_path, monkeypat
     store = Path("results")
     for args in (
         ["run", str(BASE_SCENARIO), "-n", "4"],
-        [
-            "forecast",
-            str(BASE_SCENARIO),
-            "--actuals",
-            str(EXAMPLE),
-            "--as-of",
-            "2026-11-25",
-            "-n",
-            "4",
-            "--no-lot-plan",
-        ],
+        [*FORECAST_EXAMPLE, "-n", "4", "--no-lot-plan"],
     ):
         made = CliRunner().invoke(main, [*args, "-j", "1", "--quiet", "--results", str(store)])
         assert made.exit_code == 0, made.output
