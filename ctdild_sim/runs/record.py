@@ -13,8 +13,7 @@ from pathlib import Path
 
 import pandas as pd
 
-from ctdild_sim.runs.results import LazyTables, manifest_of, scenario_of
-from ctdild_sim.scenario.comments import parent_texts
+from ctdild_sim.runs.results import LazyTables, manifest_of, scenario_of, scenario_sources
 from ctdild_sim.scenario.loading import read_text
 from ctdild_sim.scenario.trial import Scenario
 
@@ -47,9 +46,7 @@ class RunRecord:
         """A run just simulated and not (or not yet) stored: what its manifest would say (with its
         scenario ``file``'s text and the files it extends, whose comments the views read)."""
         if file is not None:
-            text = read_text(file)
-            manifest["scenario_text"] = text
-            manifest["scenario_parents"] = [list(pair) for pair in parent_texts(text, file.parent)]
+            manifest.update(scenario_sources(read_text(file), file))
         return cls("", {"seed": seed, "replicates": replicates, **manifest}, scenario, dict(tables))
 
     @property

@@ -68,6 +68,12 @@ def new_run_id(scenario_name: str, scenario_text: str, seed: int, started: dt.da
     return f"{started:%Y%m%d-%H%M%S}-{_slug(scenario_name)}-{digest}"
 
 
+def scenario_sources(text: str, file: Path) -> dict:
+    """What a manifest keeps of a scenario file: its text, and the files it extends (nearest
+    first) for their comments: sources and WEAK flags (``scenario_comments`` reads them)."""
+    return {"scenario_text": text, "scenario_parents": [[name, t] for name, t in parent_texts(text, file.parent)]}
+
+
 def save_run(
     root: Path,
     tables: list[tuple[str, pd.DataFrame]],
@@ -91,9 +97,7 @@ def save_run(
         "scenario_name": scenario.name,
         "scenario_file": str(scenario_file),
         "scenario_sha256": hashlib.sha256(scenario_text.encode()).hexdigest(),
-        "scenario_text": scenario_text,
-        # the files it extends (nearest first), for their comments: sources and WEAK flags
-        "scenario_parents": [[name, text] for name, text in parent_texts(scenario_text, Path(scenario_file).parent)],
+        **scenario_sources(scenario_text, Path(scenario_file)),
         "scenario_resolved": scenario.model_dump(mode="json", by_alias=True),
         "seed": seed,
         "replicates": replicates,
