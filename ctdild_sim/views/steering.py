@@ -17,13 +17,7 @@ from ctdild_sim.views.forecast import forecast_view
 from ctdild_sim.views.lot_plan import stored_lot_plan_view
 from ctdild_sim.views.plan import plan_view
 from ctdild_sim.views.product import product_view
-from ctdild_sim.views.view import View
-
-
-def pack_names(records: list[RunRecord]) -> dict[str, RunRecord]:
-    """Each run's name in the pack (a forecast's says its date), with its id when two share one."""
-    names = [r.name for r in records]
-    return {(r.name if names.count(r.name) == 1 else f"{r.name} [{r.run_id}]"): r for r in records}
+from ctdild_sim.views.view import View, display_names
 
 
 def steering_views(records: list[RunRecord]) -> list[View]:
@@ -46,7 +40,7 @@ def _headline(records: list[RunRecord], studies: list[View]) -> View:
     for study in studies:
         view.answers += study.answers
         view.notes += [n for n in study.notes if n.startswith("Warning:")]
-    named = pack_names(records)
+    named = display_names(records)
     metrics = {n: r.tables["metrics"] for n, r in named.items()}
     scenarios = {n: r.scenario for n, r in named.items()}
     view.table("Headline", headline(metrics, scenarios))
@@ -86,7 +80,7 @@ def _prefixes(path: str) -> list[str]:
 
 def _assumptions(records: list[RunRecord]) -> View:
     view = View("Assumptions")
-    named = pack_names(records)
+    named = display_names(records)
     view.notes.append(
         "Each assumption as the scenario file gives it, with the file's comment: where it comes from, "
         "and WEAK where no good published figure exists (the optimistic and pessimistic scenario "
@@ -106,7 +100,7 @@ def _assumptions(records: list[RunRecord]) -> View:
 
 def _runs(records: list[RunRecord]) -> View:
     view = View("The runs")
-    named = pack_names(records)
+    named = display_names(records)
     for name, r in named.items():
         m = r.manifest
         items = [
