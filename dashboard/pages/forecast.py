@@ -109,10 +109,10 @@ def layout(**query) -> html.Div:
 def view(ctx: Context, query: dict) -> View:
     """The stored forecasts the address names (with none, how to make one), with the chance of
     the address's target dates."""
-    return forecast_view(load_runs(ctx.results_dir, query.get("runs")), target_dates(query.get("targets")))
+    return forecast_view(load_runs(ctx.results_dir, query.get("runs")), address_dates(query.get("targets")))
 
 
-def target_dates(text: object) -> list[dt.date]:
+def address_dates(text: object) -> list[dt.date]:
     """The target dates written in the address (``2028-06-30,2028-12-31``)."""
     if not isinstance(text, str) or not text.strip():
         return []
