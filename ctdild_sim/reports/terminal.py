@@ -27,10 +27,9 @@ def _longest_word(texts) -> int:
     return min(max((len(w) for text in texts for w in str(text).split()), default=0), MAX_WORD)
 
 
-def frame_table(title: str, frame: pd.DataFrame, drop: Sequence[str] = ()) -> Table:
-    """A table as people read it (``columns.present``), less the ``drop`` columns; numbers are
-    right-aligned, text left, and no cell's word is broken."""
-    shown = present(frame)
+def _side_by_side(title: str, frame: pd.DataFrame, shown: pd.DataFrame, drop: Sequence[str]) -> Table:
+    """``frame`` as people read it (``shown``: ``columns.present``), less the ``drop`` columns, its
+    columns side by side: numbers right-aligned, text left, and no cell's word broken."""
     keep = [c for c in shown.columns if c not in drop]
     right = {label(name) for name in frame.columns if name in COLUMNS and numeric(name)}
     out = Table(title=Text(title))
@@ -55,9 +54,9 @@ def fits(console: Console, table: Table, cells: Sequence[str]) -> bool:
 def fitted(console: Console, title: str, frame: pd.DataFrame, drop: Sequence[str] = ()) -> RenderableType:
     """The table as it fits the console: its columns side by side when they fit, else each row as
     a block of "column: value" lines. No column is dropped and no cell is cut."""
-    shown = present(frame)
+    shown = present(frame)  # once: a big table's cells take a while to format
     keep = [c for c in shown.columns if c not in drop]
-    table = frame_table(title, frame, drop)
+    table = _side_by_side(title, frame, shown, drop)
     if fits(console, table, [*keep, *shown[keep].to_numpy().ravel()]):
         return table
     return stacked(title, keep, [[str(cell) for cell in row] for row in shown[keep].itertuples(index=False)])
