@@ -112,11 +112,12 @@ def _product_parts(view: View, name: str, run: RunRecord, as_of: dt.date) -> Non
         f"{s['vials_needed_p90']:.0f}; of the stock on hand, {s['stock_expiring_unused_mean']:.1f} vials expire "
         f"unused on average (P90 {s['stock_expiring_unused_p90']:.0f})."
     )
-    planned = "lot_plan_search" in tables and (tables["lot_plan_search"]["seeds"] == "fresh").any()
-    if "lot_plan_search" in tables:
+    search = tables.get("lot_plan_search")
+    planned = search is not None and (search["seeds"] == "fresh").any()
+    if search is not None:
         target = manifest.get("target_stockout")
         fresh_seed = manifest.get("lot_plan_fresh_seed", run.seed + FRESH_SEED_OFFSET)
-        lot_plan_parts(view, name, tables["lot_plan_search"], None if target is None else float(target), fresh_seed)
+        lot_plan_parts(view, name, search, None if target is None else float(target), fresh_seed)
     if "stock_on_hand" in tables:
         view.table(f"{name}: stock on {as_of}, lot by lot", tables["stock_on_hand"])
     source = "under the lot plan, on its fresh seeds" if planned else "under the scenario's stock policy"
