@@ -368,7 +368,10 @@ def test_lot_plan_view_states_the_policy_and_lists_the_search():
     assert "reorder point 12" in answer and "4.0%" in answer
     assert f"95% interval {low:.1%} to {high:.1%}" in answer and "fresh replicates" in answer
     assert "validation seeds" in view.notes[0] and "1.0%" in view.notes[0]
-    table = view.tables[0][1]
+    [table] = [frame for title, frame in view.tables if "lot plan search" in title]
+    # no cost block: the frontier is lots started against risk, of the candidates validated with every replicate
+    [frontier] = [frame for title, frame in view.tables if "frontier" in title]
+    assert list(frontier["reorder_point"]) == [14, 12] and view.figure_keys == ["frontier: base"]
     assert "0.5%" not in view.notes[0]  # the other confirmed candidate's figure is not the plan's
     assert list(table["reorder_point"]) == [8, 12, 14, 12] and list(table["stockout_risk"]) == [0.15, 0.01, 0.005, 0.04]
     assert list(table["seeds"]) == ["search", "validation", "validation", "fresh"]

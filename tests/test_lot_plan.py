@@ -10,6 +10,7 @@ from scipy import stats
 from ctdild_sim.analysis.supply_summary import stockout_risk
 from ctdild_sim.runs.runner import simulate_metrics
 from ctdild_sim.scenario.loading import load_scenario
+from ctdild_sim.studies import lot_plan
 from ctdild_sim.studies.lot_plan import (
     Evaluation,
     _smallest_from,
@@ -45,7 +46,7 @@ def test_policy_replacement_keeps_everything_else():
 def test_plan_meets_its_target_on_fresh_seeds():
     scenario = load_scenario(BASE_SCENARIO)
     target = 0.10
-    plan = plan_lots(scenario, target, replicates=60, seed=11, extra_lookaheads=(0.0, 56.0, 112.0))
+    plan = plan_lots(scenario, target, replicates=60, seed=11, extra_lookaheads=(0.0, 56.0, 112.0), fills=[None])
     assert plan.met
     assert plan.best.seeds == "validation" and plan.best.upper <= target  # confirmed on seeds the search never used
     # at the chosen look-ahead, every smaller point the search tried failed on the search seeds
@@ -70,10 +71,8 @@ def test_without_a_policy_the_base_scenario_misses_the_target():
 
 @pytest.mark.slow
 def test_stopping_failing_candidates_early_keeps_every_decision(monkeypatch):
-    from ctdild_sim.studies import lot_plan
-
     scenario = load_scenario(BASE_SCENARIO)
-    options = {"replicates": 60, "seed": 11, "extra_lookaheads": (0.0, 56.0)}
+    options = {"replicates": 60, "seed": 11, "extra_lookaheads": (0.0, 56.0), "fills": [None, 24]}
     monkeypatch.setattr(lot_plan, "DECISION_CHUNK", 60)  # one chunk: every candidate runs all 60
     whole = plan_lots(scenario, 0.10, **options)
     monkeypatch.setattr(lot_plan, "DECISION_CHUNK", 10)
@@ -137,25 +136,26 @@ def test_a_guessed_point_is_bisected_below_first_and_the_answer_is_the_same(smal
 
 
 @pytest.mark.slow
-def test_the_plan_is_the_cheapest_confirmed_candidate_and_skips_only_costlier_ones():
+def test_the_plan_is_the_cheapest_confirmed_candidate_and_the_cheapest_searched_are_confirmed():
     scenario = load_scenario(BASE_SCENARIO)
-    plan = plan_lots(scenario, 0.10, replicates=60, seed=11, extra_lookaheads=(0.0, 56.0, 112.0))
-    cost = lambda e: (e.mean_lots_started, e.mean_vials_expired)  # noqa: E731
-    confirmed = [e for e in plan.tried if e.seeds == "validation" and e.upper <= 0.10]
-    assert plan.best == min(confirmed, key=cost)
-    # each look-ahead's search winner: confirmed (its validation rows follow), or left because it
-    # already cost more on the search seeds than a plan confirmed before it
-    validated = {e.lookahead_days for e in plan.tried if e.seeds == "validation"}
-    for lookahead in {e.lookahead_days for e in plan.tried if e.seeds == "search"}:
-        meeting = [e for e in plan.tried if e.seeds == "search" and e.lookahead_days == lookahead and e.upper <= 0.10]
-        if meeting and lookahead not in validated:
-            winner = min(meeting, key=lambda e: e.point)
-            assert cost(winner) > cost(plan.best)
+    plan = plan_lots(scenario, 0.10, replicates=60, seed=11, extra_lookaheads=(0.0, 56.0, 112.0), fills=[20, 40])
+    confirmed = [e for e in plan.tried if e.seeds == "validation" and e.upper <= 0.10 and e.replicates == 60]
+    assert plan.best == min(confirmed, key=lambda e: e.objective)
+    assert not math.isnan(plan.best.mean_cost)  # the base scenario prices its product: cost is the objective
+    # the cheapest candidates of each lot size and look-ahead on the search seeds were each confirmed
+    validated = {(e.fill_vials, e.lookahead_days) for e in plan.tried if e.seeds == "validation"}
+    winners = {}
+    for e in plan.tried:
+        if e.seeds == "search" and e.upper <= 0.10:
+            key = (e.fill_vials, e.lookahead_days)
+            winners[key] = min(winners.get(key, e), e, key=lambda x: x.point)
+    cheapest = sorted(winners.values(), key=lambda e: e.objective)[: lot_plan.CONFIRMED_CANDIDATES]
+    assert all((e.fill_vials, e.lookahead_days) in validated for e in cheapest)
 
 
 def test_the_plan_is_the_same_on_one_worker_and_on_a_pool():
     scenario = load_scenario(BASE_SCENARIO)
-    options = {"replicates": 40, "seed": 3, "extra_lookaheads": (0.0, 56.0)}
+    options = {"replicates": 40, "seed": 3, "extra_lookaheads": (0.0, 56.0), "fills": [None]}
     alone = plan_lots(scenario, 0.10, workers=1, **options)
     pooled = plan_lots(scenario, 0.10, workers=2, **options)
     assert alone.tried == pooled.tried and alone.fresh == pooled.fresh

@@ -142,7 +142,7 @@ def test_a_forecast_reads_the_same_in_the_terminal_and_on_the_forecast_page(tmp_
     questions = [a.question for a in view.answers]
     assert view.title == "NCT06574581 base, forecast as of 2026-11-25"
     assert "NCT06574581 base, forecast as of 2026-11-25: P(last patient last visit by 2028-06-30)" in questions
-    assert any("which reorder policy" in q for q in questions)
+    assert any("which lot size and reorder policy" in q for q in questions)
     _same(view, printed, _page(tmp_path, store, "forecast", [run.run_id]))
 
 

@@ -14,6 +14,8 @@ from __future__ import annotations
 import numpy as np
 import pandas as pd
 
+from ctdild_sim.analysis.compare import mean_difference
+from ctdild_sim.analysis.supply_summary import stocked_out
 from ctdild_sim.scenario.product import Costs
 from ctdild_sim.scenario.trial import Scenario
 
@@ -32,7 +34,7 @@ def lot_costs(lots: pd.DataFrame, costs: Costs) -> pd.DataFrame:
     """Per lot: its cost and the cost of its wasted vials (replicate, lot_id, cost, waste_cost)."""
     vials = lots["vials"].fillna(0).to_numpy(dtype=float)
     cost = costs.lot_fixed + costs.per_vial * vials
-    wasted = (lots[["vials_expired", "vials_wasted", "vials_destroyed"]].fillna(0).sum(axis=1)).to_numpy(dtype=float)
+    wasted = lots[LOST].fillna(0).sum(axis=1).to_numpy(dtype=float)
     per_vial = np.divide(cost, vials, out=np.zeros_like(cost), where=vials > 0)
     failed_unfilled = lots["failed_day"].notna().to_numpy() & (vials == 0)
     waste = np.where(failed_unfilled, cost, wasted * per_vial)
@@ -46,15 +48,50 @@ def lot_costs(lots: pd.DataFrame, costs: Costs) -> pd.DataFrame:
     )
 
 
-def replicate_costs(metrics: pd.DataFrame, lots: pd.DataFrame, scenario: Scenario) -> pd.DataFrame:
+LOT_TOTALS = ("lots_made", "vials_made", "lot_shares_wasted")
+"""The supply metrics a replicate's manufacturing and waste costs are priced from."""
+LOST = ["vials_expired", "vials_wasted", "vials_destroyed"]
+"""Vials wasted, whatever the cause: what the cost of waste counts."""
+
+
+def lot_totals(lots: pd.DataFrame) -> pd.DataFrame:
+    """Per replicate (indexed by it), from a lot table: ``LOT_TOTALS`` and ``vials_lost`` (expired,
+    thaw-wasted or destroyed), for runs stored before the supply metrics held them."""
+    vials = lots["vials"].fillna(0).to_numpy(dtype=float)
+    lost = lots[LOST].fillna(0).sum(axis=1).to_numpy(dtype=float)
+    failed_unfilled = lots["failed_day"].notna().to_numpy() & (vials == 0)
+    share = np.where(failed_unfilled, 1.0, np.divide(lost, vials, out=np.zeros_like(vials), where=vials > 0))
+    frame = pd.DataFrame(
+        {"replicate": lots["replicate"].to_numpy(), "vials_made": vials, "lot_shares_wasted": share, "vials_lost": lost}
+    )
+    grouped = frame.groupby("replicate")
+    return grouped[["vials_made", "lot_shares_wasted", "vials_lost"]].sum().assign(lots_made=grouped.size())
+
+
+def _priced_totals(metrics: pd.DataFrame, lots: pd.DataFrame | None) -> dict[str, np.ndarray]:
+    """Per replicate in the metrics' order: what the lots are priced from (``lot_totals``)."""
+    if all(c in metrics.columns for c in (*LOT_TOTALS, *LOST)):
+        totals = {c: metrics[c].to_numpy(dtype=float) for c in LOT_TOTALS}
+        return totals | {"vials_lost": metrics[LOST].sum(axis=1).to_numpy(dtype=float)}
+    if lots is None:
+        raise ValueError("the run's metrics do not count its lots, and no lot table was given")
+    by_replicate = lot_totals(lots).reindex(metrics["replicate"].to_numpy(), fill_value=0.0)
+    return {c: by_replicate[c].to_numpy(dtype=float) for c in (*LOT_TOTALS, "vials_lost")}
+
+
+def replicate_costs(metrics: pd.DataFrame, lots: pd.DataFrame | None, scenario: Scenario) -> pd.DataFrame:
     """Per replicate: manufacturing, storage, delay, total and waste cost, infusions given, and
-    ``delay_censored`` (never reached last patient last visit: the delay cost is a lower bound)."""
+    ``delay_censored`` (never reached last patient last visit: the delay cost is a lower bound).
+    Lots are priced from the metrics' ``LOT_TOTALS`` (from ``lots``, the lot table, for a run stored
+    before the metrics held them): manufacturing is ``lot_fixed x lots + per_vial x vials``, waste
+    ``lot_fixed x lots' worth wasted + per_vial x vials wasted`` (each wasted vial carries its
+    lot's cost per vial)."""
     costs = scenario.product.costs if scenario.product is not None else None
     if costs is None:
         raise ValueError(f"scenario {scenario.name!r} declares no product.costs")
-    per_lot = lot_costs(lots, costs).groupby("replicate")[["cost", "waste_cost"]].sum()
     out = pd.DataFrame({"replicate": metrics["replicate"].to_numpy()})
-    out["manufacturing"] = per_lot["cost"].reindex(out["replicate"], fill_value=0.0).to_numpy()
+    totals = _priced_totals(metrics, lots)
+    out["manufacturing"] = costs.lot_fixed * totals["lots_made"] + costs.per_vial * totals["vials_made"]
     stock_days = metrics.get("vial_days_in_stock", np.nan)
     out["storage"] = costs.storage_per_vial_month * np.asarray(stock_days, dtype=float) / DAYS_PER_MONTH
     lplv = metrics["lplv_day"].to_numpy(dtype=float)
@@ -67,7 +104,7 @@ def replicate_costs(metrics: pd.DataFrame, lots: pd.DataFrame, scenario: Scenari
         late = np.maximum(0.0, np.floor(last) - scenario.day_of(registered))
     out["delay"] = costs.delay_per_day * late
     out["total"] = out["manufacturing"] + out["storage"] + out["delay"]
-    out["waste"] = per_lot["waste_cost"].reindex(out["replicate"], fill_value=0.0).to_numpy()
+    out["waste"] = costs.lot_fixed * totals["lot_shares_wasted"] + costs.per_vial * totals["vials_lost"]
     out["infusions"] = metrics["n_infusions"].to_numpy()
     stopped = metrics["stopped_early"].to_numpy(dtype=bool)
     out["delay_censored"] = ~reached & ~stopped & (registered is not None)
@@ -90,3 +127,54 @@ def cost_per_dose(per_replicate: pd.DataFrame) -> float:
     doses = per_replicate["infusions"].sum()
     product = (per_replicate["manufacturing"] + per_replicate["storage"]).sum()
     return float(product / doses) if doses else float("nan")
+
+
+SAVINGS = {
+    "total": ("Expected cost: total", "money"),
+    "manufacturing": ("of which lots made", "money"),
+    "storage": ("of which storage", "money"),
+    "delay": ("of which delay", "money"),
+    "waste": ("Cost of wasted product", "money"),
+    "vials_expired": ("Vials expired", "vials"),
+    "vials_not_filled": ("Vials' worth not filled (past the lot size)", "vials"),
+    "lots_started": ("Lots started", "lots"),
+    "stockout": ("P(a subject waits for product)", "probability"),
+}
+"""The rows of a plan's savings against the scenario's own decisions: label and unit."""
+
+
+def plan_savings(plan: pd.DataFrame, reference: pd.DataFrame, scenario: Scenario) -> pd.DataFrame:
+    """Per measure (``SAVINGS``), the mean under the scenario's own decisions (``reference``'s
+    metrics) and under the plan (``plan``'s, the same replicates), and the paired difference (plan
+    minus scenario) with its 95% interval. Cost rows only where the scenario prices the product."""
+    plan = plan.sort_values("replicate", ignore_index=True)
+    reference = reference.sort_values("replicate", ignore_index=True)
+    if not np.array_equal(plan["replicate"].to_numpy(), reference["replicate"].to_numpy()):
+        raise ValueError("a plan's savings pair the same replicates: the two runs' replicates differ")
+    values: dict[str, tuple[pd.Series, pd.Series]] = {}
+    priced = scenario.product is not None and scenario.product.costs is not None
+    if priced:
+        a, b = replicate_costs(reference, None, scenario), replicate_costs(plan, None, scenario)
+        values |= {k: (a[k], b[k]) for k in ("total", "manufacturing", "storage", "delay", "waste")}
+    for key in ("vials_expired", "vials_not_filled", "lots_started"):
+        if key in plan.columns and key in reference.columns:
+            values[key] = (reference[key].astype(float), plan[key].astype(float))
+    values["stockout"] = (stocked_out(reference).astype(float), stocked_out(plan).astype(float))
+    rows = []
+    for key, (before, after) in values.items():
+        label, unit = SAVINGS[key]
+        d = mean_difference(before, after)
+        rows.append(
+            {
+                "measure": label,
+                "unit": unit,
+                "currency": scenario.product.costs.currency if priced else "",  # type: ignore[union-attr]
+                "scenario_mean": float(before.mean()),
+                "plan_mean": float(after.mean()),
+                "saving_difference": d.estimate,
+                "saving_low": d.low,
+                "saving_high": d.high,
+                "pairs": d.pairs,
+            }
+        )
+    return pd.DataFrame(rows)

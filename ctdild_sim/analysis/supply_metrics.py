@@ -23,8 +23,8 @@ from ctdild_sim.supply.inventory import Lot
 # fmt: off
 LOT_COLUMNS = [
     "replicate", "lot_id", "initial_stock", "ordered_day", "started_day", "filled_day", "released_day",
-    "failed_day", "expiry_day", "yield_cells", "vials", "vials_used", "vials_wasted", "vials_expired",
-    "vials_destroyed", "vials_on_hand",
+    "failed_day", "expiry_day", "yield_cells", "vials", "vials_not_filled", "vials_used", "vials_wasted",
+    "vials_expired", "vials_destroyed", "vials_on_hand",
 ]
 # fmt: on
 
@@ -51,6 +51,10 @@ def supply_metrics(result: ReplicateResult, product: Product | None, counts: Cou
         "lots_initial": sum(1 for lot in lots if lot.initial_stock),
         "lots_consumed": sum(1 for lot in lots if lot.used > 0),
         "vials_filled": filled,
+        "vials_not_filled": sum(lot.vials_not_filled for lot in lots),
+        "lots_made": len(lots),
+        "vials_made": sum(lot.vials for lot in lots),
+        "lot_shares_wasted": lot_shares_wasted(lots),
         "vials_used": used,
         "vials_wasted": sum(lot.wasted for lot in lots),
         "vials_expired": sum(lot.expired for lot in lots),
@@ -63,6 +67,19 @@ def supply_metrics(result: ReplicateResult, product: Product | None, counts: Cou
         "patient_days_waiting_for_product": sum(p.product_wait_days for p in result.patients),
         "n_lost_waiting_for_product": sum(1 for p in result.patients if p.status == "lost"),
     }
+
+
+def lot_shares_wasted(lots: list[Lot]) -> float:
+    """Lots' worth of product wasted: each lot's expired, thaw-wasted and destroyed vials over its
+    vials (a lot that failed with no vial filled counts whole). A lot's cost is shared by its vials,
+    so the cost of waste is this many lots' fixed cost plus the wasted vials' cost."""
+    total = 0.0
+    for lot in lots:
+        if lot.vials:
+            total += (lot.expired + lot.wasted + lot.destroyed) / lot.vials
+        elif not math.isnan(lot.failed_day):
+            total += 1.0
+    return total
 
 
 _STOCK_CHANGE: dict[str, float] = {E.LOT_RELEASED: 1.0, E.VIALS_THAWED: -1.0, E.VIALS_EXPIRED: -1.0}
@@ -103,6 +120,7 @@ def lot_table(results: Iterable[ReplicateResult | ReplicateLots]) -> pd.DataFram
             lot.expiry_day,
             lot.yield_cells,
             lot.vials,
+            lot.vials_not_filled,
             lot.used,
             lot.wasted,
             lot.expired,

@@ -1,10 +1,11 @@
 """A worker's memory of posterior draws across the stock policies of one search.
 
-A lot plan simulates dozens of reorder policies on the same replicates (common random numbers),
-and replicate r draws the same parameters from the posterior whatever the policy: no learned
-assumption is about the stock policy. So a worker keeps each replicate's draw, keyed by the
-posterior, the scenario without its policy, the seed and the replicate, and hands the next policy
-that draw with its own policy put in: the scenario drawing again would have made, without drawing.
+A lot plan simulates dozens of reorder policies and lot sizes on the same replicates (common
+random numbers), and replicate r draws the same parameters from the posterior whatever the policy:
+no learned assumption is about the supply decisions. So a worker keeps each replicate's draw, keyed
+by the posterior, the scenario without its decisions, the seed and the replicate, and hands the
+next candidate that draw with its own decisions put in: the scenario drawing again would have
+made, without drawing.
 """
 
 from __future__ import annotations
@@ -12,7 +13,7 @@ from __future__ import annotations
 import hashlib
 
 from ctdild_sim.learning.posterior import Posterior
-from ctdild_sim.scenario.trial import Scenario, with_stock_policy
+from ctdild_sim.scenario.trial import SUPPLY_DECISIONS, Scenario, with_supply_decisions
 from ctdild_sim.sim.streams import parameter_stream
 
 Draw = tuple[Scenario, float | None, dict[str, float]]
@@ -26,11 +27,12 @@ _MEMORY: dict[tuple[bytes, int, int], Draw] = {}
 def draw_key(scenario: Scenario, posterior: Posterior) -> bytes | None:
     """What a draw depends on, for scenarios that differ only in their stock policy (None if the
     posterior learns something about the policy itself: then every draw is made afresh)."""
-    if any(a.target.path[:2] == ("product", "policy") for a in posterior.assumptions):
+    decided = {("product", name) for name in SUPPLY_DECISIONS}
+    if any(tuple(a.target.path[:2]) in decided for a in posterior.assumptions):
         return None
     # the scenario by its fields' values: a pickle also holds what its models have cached (a
     # lognormal's sigma, once read), so one scenario would digest differently once simulated
-    content = scenario.model_dump_json(exclude={"product": {"policy"}}).encode()
+    content = scenario.model_dump_json(exclude={"product": set(SUPPLY_DECISIONS)}).encode()
     return hashlib.blake2b(content + posterior.digest, digest_size=16).digest()
 
 
@@ -48,6 +50,4 @@ def draw(posterior: Posterior, scenario: Scenario, seed: int, replicate: int, ke
 
 
 def _with_policy_of(scenario: Scenario, drawn: Scenario) -> Scenario:
-    if scenario.product is None or drawn.product is None or drawn.product.policy == scenario.product.policy:
-        return drawn
-    return with_stock_policy(drawn, scenario.product.policy)
+    return with_supply_decisions(drawn, scenario)

@@ -10,6 +10,7 @@ from __future__ import annotations
 import math
 from typing import Annotated, Literal
 
+import numpy as np
 from pydantic import Field, field_validator, model_validator
 
 from ctdild_sim.scenario.base import Probability, StrictModel
@@ -23,6 +24,19 @@ MAX_VIALS_PER_DOSE = 10_000
 """Most vials one infusion may need at the mean body weight."""
 MAX_LOTS_IN_STOCK = 1000
 """Most lots' worth of vials a reorder point may ask to hold."""
+
+
+class FillRange(StrictModel):
+    """The lot sizes a campaign may fill: the filling line's validated batch sizes."""
+
+    min_vials: int = Field(ge=1, le=MAX_VIALS_PER_LOT, description="Fewest vials a campaign may fill.")
+    max_vials: int = Field(ge=1, le=MAX_VIALS_PER_LOT, description="Most vials a campaign may fill.")
+
+    @model_validator(mode="after")
+    def _ordered(self) -> FillRange:
+        if self.min_vials > self.max_vials:
+            raise ValueError(f"min_vials (={self.min_vials}) must not exceed max_vials (={self.max_vials})")
+        return self
 
 
 class LotSpec(StrictModel):
@@ -40,6 +54,13 @@ class LotSpec(StrictModel):
         gt=0, le=MAX_SHELF_LIFE_DAYS, description="Cryopreserved shelf life, counted from fill."
     )
     max_parallel_campaigns: int = Field(ge=1, le=1000, description="Campaigns the manufacturing site can run at once.")
+    fill_range: FillRange | None = Field(
+        default=None,
+        description=(
+            "Lot sizes the process allows, in vials a campaign fills: the range the lot plan chooses "
+            "the lot size in (none: the plan keeps the product's fill_vials)."
+        ),
+    )
 
 
 class ReorderPoint(StrictModel):
@@ -163,6 +184,16 @@ class Product(StrictModel):
         )
     )
     policy: StockPolicy = Field(description="How new lots are started.")
+    fill_vials: int | None = Field(
+        default=None,
+        ge=1,
+        le=MAX_VIALS_PER_LOT,
+        description=(
+            "The lot size: most vials a campaign fills. Cells past the fill are discarded and counted "
+            "(vials_not_filled); a lot costs its fill. Not set: every whole vial the yield gives (the "
+            "initial stock, made before the trial, is as its yield filled)."
+        ),
+    )
     order_on_stockout: bool = Field(
         description=(
             "Start a lot at once when subjects are owed more vials than stock plus lots in process "
@@ -205,6 +236,11 @@ class Product(StrictModel):
                 f"a lot would fill {per_lot:,.0f} vials on average (lots.yield_cells / vial_cells); at most "
                 f"{MAX_VIALS_PER_LOT:,}: is vial_cells (={self.vial_cells:.3g}) the cells of one vial?"
             )
+        fill, allowed = self.fill_vials, lots.fill_range
+        if fill is not None and allowed is not None and not allowed.min_vials <= fill <= allowed.max_vials:
+            raise ValueError(
+                f"fill_vials (={fill}) is outside lots.fill_range ({allowed.min_vials} to {allowed.max_vials} vials)"
+            )
         policy, good = self.policy, self.expected_good_vials_per_lot
         if isinstance(policy, ReorderPoint) and policy.reorder_point_vials > MAX_LOTS_IN_STOCK * max(1.0, good):
             raise ValueError(
@@ -221,8 +257,25 @@ class Product(StrictModel):
 
     @property
     def expected_good_vials_per_lot(self) -> float:
-        """Mean vials a started lot contributes (yield over vial strength, net of failures)."""
-        return (self.lots.yield_cells.mean / self.vial_cells) * (1.0 - self.lots.failure_probability)
+        """Mean vials a started lot contributes, net of failures: the mean yield over the vial
+        strength, or with a lot size ``f``, E[min(f, whole vials of the yield)] = the sum over
+        k = 1..f of P(yield >= k vials)."""
+        return self.expected_vials_per_lot * (1.0 - self.lots.failure_probability)
+
+    @property
+    def expected_vials_per_lot(self) -> float:
+        """Mean vials a campaign fills (``expected_good_vials_per_lot`` before QC failures)."""
+        if self.fill_vials is None:
+            return self.lots.yield_cells.mean / self.vial_cells
+        k = np.arange(1, self.fill_vials + 1, dtype=float)
+        # 1 - 1e-12: a yield of exactly k vials fills k (the survival function is P(yield > x))
+        return float(self.lots.yield_cells.sf(k * self.vial_cells * (1 - 1e-12)).sum())
+
+    def vials_filled(self, cells: float) -> tuple[int, int]:
+        """Vials a campaign yielding ``cells`` fills, and the whole vials past the fill discarded."""
+        whole = int(cells // self.vial_cells)
+        filled = whole if self.fill_vials is None else min(whole, self.fill_vials)
+        return filled, whole - filled
 
     @property
     def mean_replenishment_days(self) -> float:

@@ -548,3 +548,25 @@ def with_stock_policy(scenario: Scenario, policy: StockPolicy | None) -> Scenari
     if scenario.product is None:
         return scenario
     return scenario.model_copy(update={"product": scenario.product.model_copy(update={"policy": policy})})
+
+
+SUPPLY_DECISIONS = ("policy", "fill_vials")
+"""The product's fields a lot plan decides (when lots start, how many vials each fills); no
+posterior draw reads them."""
+
+
+def with_supply_decisions(scenario: Scenario, decided: Scenario) -> Scenario:
+    """``scenario`` with ``decided``'s stock policy and lot size (``SUPPLY_DECISIONS``)."""
+    if scenario.product is None or decided.product is None:
+        return scenario
+    update = {name: getattr(decided.product, name) for name in SUPPLY_DECISIONS}
+    if all(getattr(scenario.product, name) == value for name, value in update.items()):
+        return scenario
+    return scenario.model_copy(update={"product": scenario.product.model_copy(update=update)})
+
+
+def with_lot_size(scenario: Scenario, fill_vials: int | None) -> Scenario:
+    """The scenario with its product's lot size (vials a campaign fills) replaced."""
+    if scenario.product is None:
+        return scenario
+    return scenario.model_copy(update={"product": scenario.product.model_copy(update={"fill_vials": fill_vials})})

@@ -129,7 +129,9 @@ class Forecast:
             tables.append(("forecast_supply", pd.DataFrame([supply])))
             tables.append(("stock_on_hand", stock_on_hand(self.observed, self.scenario.start_date, self.as_of)))
         if self.lot_plan is not None:
-            tables.append(("lot_plan_search", self.lot_plan.search_table()))
+            tables += self.lot_plan.search_tables()
+            if self.lot_plan.fresh_tables is not None:  # the plan's own run, for its savings
+                tables.append(("lot_plan_metrics", self.lot_plan.fresh_tables.metrics))
         return tables
 
 

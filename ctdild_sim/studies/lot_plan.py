@@ -1,40 +1,51 @@
-"""The lot plan: the reorder policy that meets the planner's stock-out target with the fewest lots.
+"""The lot plan: the reorder policy and lot size that meet the planner's stock-out target at the
+least expected cost.
 
 A stock-out is a subject ready for a dose that is not in stock; the risk is the share of
-replicates with at least one. A reorder-point policy has two knobs: *how much* stock to keep
-(the reorder point, in vials) and *how early* expiring stock is replaced (the look-ahead, in
-days). For each look-ahead on a grid, the plan bisects the smallest reorder point that meets the
-target (below the last look-ahead's point first: looking further ahead rarely needs more stock),
-then keeps the feasible pair that starts the fewest lots on average (ties: less expiry).
+replicates with at least one. The plan decides three things: *how much* stock to keep (the reorder
+point, in vials), *how early* expiring stock is replaced (the look-ahead, in days) and *how big* a
+lot is (the vials a campaign fills, within the range the process allows: ``lots.fill_range``).
+What it minimises is the expected cost per replicate under the scenario's ``product.costs``: lots
+(fixed and per vial filled), storage and delay, waste being part of the lots' cost; a scenario that
+prices nothing gets the fewest lots (then the least expiry).
 
-Every candidate is simulated on the same seeds (common random numbers), which keeps the risk
-monotone enough to bisect; a candidate is accepted only if the one-sided 95% Wilson upper bound
-of its risk is within the target. A candidate is simulated a chunk of replicates at a time (the
-workers simulating the next chunks meanwhile) and stopped as soon as its stock-outs so far fail
-the target whatever the rest would show: the same decisions as running it to the end, at a
-fraction of the cost for the clearly failing ones. Picking the cheapest of many candidates on the
-same seeds flatters the winner, so each look-ahead's winner is then confirmed on independent
-validation seeds (where its point fails there, the smallest larger point that holds is bisected).
-Choosing among the validated candidates flatters again, a little, so the plan's headline
-figures come from a third set of seeds neither step saw: the fresh check, whose tables the supply
-report is made from.
+For each lot size, and each look-ahead on a grid, the plan bisects the smallest reorder point that
+meets the target (a larger point orders lots sooner, never fewer: it costs more). Lot sizes are
+tried on a grid across the allowed range, then around the cheapest one at halving steps down to a
+single vial. Every candidate is simulated on the same seeds (common random numbers), which keeps
+the risk monotone enough to bisect and the costs' differences precise; a candidate meets the target
+only if the one-sided 95% Wilson upper bound of its risk is within it.
+
+A candidate is simulated a chunk of replicates at a time (the workers simulating the next chunks
+meanwhile) and stopped as soon as its stock-outs so far fail the target whatever the rest would
+show: the same decisions as running it to the end, at a fraction of the cost for the clearly
+failing ones. Picking the cheapest of many candidates on the same seeds flatters the winner, so the
+cheapest are confirmed on independent validation seeds (where a point fails there, the smallest
+larger point that holds is bisected), and so are the candidates that trade cost against risk best
+on the search seeds: the validated ones that no other beats on both make the cost-risk frontier,
+and the cheapest of them within the target is the plan. Choosing among them flatters again, a
+little, so the plan's headline figures come from a third set of seeds neither step saw: the fresh
+check, on which the scenario's own policy and lot size are simulated too, so the savings are paired.
 """
 
 from __future__ import annotations
 
+import itertools
 import math
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Literal
 
+import numpy as np
 import pandas as pd
 
 from ctdild_sim.analysis.compare import Z95
+from ctdild_sim.analysis.costs import replicate_costs
 from ctdild_sim.analysis.supply_summary import stocked_out
 from ctdild_sim.analysis.tables import RunTables
 from ctdild_sim.runs.runner import metrics_in_order, run_scenario
 from ctdild_sim.scenario.product import ReorderPoint
-from ctdild_sim.scenario.trial import Scenario, with_stock_policy
+from ctdild_sim.scenario.trial import Scenario, with_lot_size, with_stock_policy
 
 Z_ONE_SIDED_95 = 1.6448536269514722
 VALIDATION_SEED_OFFSET = 7_919_191
@@ -47,6 +58,17 @@ DECISION_CHUNK = 25
 the target is stopped (most failing candidates fail clearly within a few dozen replicates)."""
 EXTRA_LOOKAHEAD_DAYS = (0.0, 14.0, 28.0, 56.0, 84.0, 112.0, 168.0)
 """Look-aheads tried by default, in days beyond the mean campaign plus QC release time."""
+LOT_SIZE_GRID = 3
+"""Lot sizes tried first, evenly across the allowed range (its ends included); the search then
+tries sizes around the cheapest at halving steps."""
+FRONTIER_CONFIRMATIONS = 8
+"""Most candidates of the search seeds' cost-risk frontier confirmed on the validation seeds (evenly
+along it), besides the cheapest ones the plan is chosen from."""
+CONFIRMED_CANDIDATES = 3
+"""The cheapest candidates of the search seeds confirmed on the validation seeds (the frontier's are
+confirmed too): where validation raises the cheapest's point, the next may be cheaper."""
+KEEP = "keep"
+"""A lot size argument meaning: the scenario's own."""
 
 
 def wilson_upper(successes: int, n: int, z: float = Z_ONE_SIDED_95) -> float:
@@ -65,12 +87,28 @@ def wilson_interval(successes: int, n: int, z: float = Z95) -> tuple[float, floa
     return max(0.0, (centre - spread) / scale), min(1.0, (centre + spread) / scale)
 
 
-def with_reorder_policy(scenario: Scenario, point: int, lookahead_days: float | None = None) -> Scenario:
-    """The scenario with its stock policy replaced by a reorder point (and look-ahead)."""
+def with_reorder_policy(
+    scenario: Scenario, point: int, lookahead_days: float | None = None, fill_vials: int | str | None = KEEP
+) -> Scenario:
+    """The scenario with its stock policy replaced by a reorder point (and look-ahead), and its lot
+    size by ``fill_vials`` (unless ``KEEP``)."""
     if scenario.product is None:
         raise ValueError("the scenario has no product section: there is no supply to plan")
     policy = ReorderPoint(kind="reorder_point", reorder_point_vials=point, lookahead_days=lookahead_days)
-    return with_stock_policy(scenario, policy)
+    planned = with_stock_policy(scenario, policy)
+    return planned if fill_vials == KEEP else with_lot_size(planned, fill_vials)  # type: ignore[arg-type]
+
+
+def lot_sizes(scenario: Scenario, count: int = LOT_SIZE_GRID) -> list[int | None]:
+    """The lot sizes the search starts from: ``count`` evenly across ``lots.fill_range``, or the
+    scenario's own lot size when it allows no other."""
+    product = scenario.product
+    assert product is not None
+    allowed = product.lots.fill_range
+    if allowed is None:
+        return [product.fill_vials]
+    grid = np.linspace(allowed.min_vials, allowed.max_vials, max(1, count))
+    return sorted({round(v) for v in grid})
 
 
 @dataclass(frozen=True)
@@ -84,6 +122,23 @@ class Evaluation:
     mean_lots_started: float
     mean_vials_expired: float
     seeds: Seeds = "search"  # which seeds it was simulated on
+    fill_vials: int | None = None  # the lot size (None: every vial the yield gives)
+    mean_cost: float = math.nan  # expected total cost per replicate (NaN: the scenario prices nothing)
+    mean_waste_cost: float = math.nan  # of which the cost of wasted product
+    mean_delay_cost: float = math.nan  # of which the cost of finishing after the registered date
+    mean_vials_not_filled: float = 0.0  # vials' worth of cells past the lot size, discarded
+
+    @property
+    def decisions(self) -> tuple[int | None, int, float]:
+        """What the candidate decides: lot size, reorder point, look-ahead."""
+        return self.fill_vials, self.point, self.lookahead_days
+
+    @property
+    def objective(self) -> tuple[float, float]:
+        """What the plan minimises: the expected cost (then vials expired), or, where the scenario
+        prices nothing, lots started (then vials expired)."""
+        first = self.mean_lots_started if math.isnan(self.mean_cost) else self.mean_cost
+        return first, self.mean_vials_expired
 
     @property
     def risk(self) -> float:
@@ -100,6 +155,24 @@ class Evaluation:
         return wilson_interval(self.stockouts, self.replicates)
 
 
+SEARCH_COLUMNS = [
+    "seeds",
+    "fill_vials",
+    "lookahead_days",
+    "reorder_point",
+    "replicates",
+    "stockout_risk",
+    "upper_95",
+    "mean_cost",
+    "mean_waste_cost",
+    "mean_delay_cost",
+    "mean_lots_started",
+    "mean_vials_expired",
+    "mean_vials_not_filled",
+]
+"""The search table's columns: one row per evaluation."""
+
+
 @dataclass
 class LotPlan:
     """The search's answer and every evaluation it made."""
@@ -111,6 +184,7 @@ class LotPlan:
     fresh: Evaluation | None = None  # the plan on fresh seeds: the headline figure
     fresh_tables: RunTables | None = None  # the fresh run's tables (for the supply report)
     fresh_seed: int | None = None
+    baseline_metrics: pd.DataFrame | None = None  # the scenario's own policy and lot size on the fresh seeds
 
     @property
     def met(self) -> bool:
@@ -122,26 +196,22 @@ class LotPlan:
             [
                 {
                     "seeds": t.seeds,
+                    "fill_vials": np.nan if t.fill_vials is None else t.fill_vials,
                     "lookahead_days": t.lookahead_days,
                     "reorder_point": t.point,
                     "replicates": t.replicates,
                     "stockout_risk": t.risk,
                     "upper_95": t.upper,
+                    "mean_cost": t.mean_cost,
+                    "mean_waste_cost": t.mean_waste_cost,
+                    "mean_delay_cost": t.mean_delay_cost,
                     "mean_lots_started": t.mean_lots_started,
                     "mean_vials_expired": t.mean_vials_expired,
+                    "mean_vials_not_filled": t.mean_vials_not_filled,
                 }
                 for t in self.evaluations()
             ],
-            columns=[
-                "seeds",
-                "lookahead_days",
-                "reorder_point",
-                "replicates",
-                "stockout_risk",
-                "upper_95",
-                "mean_lots_started",
-                "mean_vials_expired",
-            ],
+            columns=SEARCH_COLUMNS,
         )
 
     def output_tables(self) -> list[tuple[str, pd.DataFrame]]:
@@ -149,7 +219,13 @@ class LotPlan:
         metrics, lots and demand) and every evaluation of the search."""
         if self.fresh_tables is None:
             raise ValueError("no plan met the target: there is nothing to store")
-        return [*self.fresh_tables.supply(), ("lot_plan_search", self.search_table())]
+        return [*self.fresh_tables.supply(), *self.search_tables()]
+
+    def search_tables(self) -> list[tuple[str, pd.DataFrame]]:
+        """The search's evaluations and the scenario's own decisions on the fresh seeds (what the
+        plan's savings are paired against): what a forecast keeps of its lot plan."""
+        baseline = [] if self.baseline_metrics is None else [("lot_plan_baseline", self.baseline_metrics)]
+        return [("lot_plan_search", self.search_table()), *baseline]
 
     def manifest(self, search_seed: int) -> dict:
         """What a stored lot plan's manifest says besides a run's (whose seed is the fresh one)."""
@@ -161,6 +237,7 @@ class LotPlan:
             "search_seed": search_seed,
             "reorder_point": self.fresh.point,
             "lookahead_days": self.fresh.lookahead_days,
+            "fill_vials": self.fresh.fill_vials,
         }
 
     def evaluations(self) -> list[Evaluation]:
@@ -186,12 +263,15 @@ def plan_lots(
     on_evaluated: Callable[[Evaluation], None] | None = None,
     extra_lookaheads: tuple[float, ...] = EXTRA_LOOKAHEAD_DAYS,
     on_fresh_replicate: Callable[[int], None] | None = None,
+    fills: list[int | None] | None = None,
     **run_options,
 ) -> LotPlan:
-    """Search (reorder point, look-ahead) for the fewest lots whose stock-out risk meets ``target``,
-    confirm it on validation seeds, then simulate the plan on fresh seeds (``plan.fresh``).
+    """Search (lot size, reorder point, look-ahead) for the least expected cost whose stock-out risk
+    meets ``target``, confirm it on validation seeds, then simulate the plan and the scenario's own
+    decisions on fresh seeds (``plan.fresh``, ``plan.baseline_metrics``).
 
-    ``run_options`` (workers, chunk_size, scheduler) go to every simulation of the search.
+    ``fills``: the lot sizes to try (default: ``lot_sizes``, then around the cheapest). ``run_options``
+    (workers, chunk_size, scheduler) go to every simulation of the search.
     """
     if not 0 < target < 1:
         raise ValueError(f"target (={target}) must be between 0 and 1")
@@ -202,63 +282,139 @@ def plan_lots(
     base = product.mean_replenishment_days
     plan = LotPlan(target)
 
-    def evaluate(point: int, lookahead: float, validation: bool = False) -> Evaluation:
+    def evaluate(point: int, lookahead: float, fill: int | None, validation: bool = False, decide: bool = True):
         seeds = seed + VALIDATION_SEED_OFFSET if validation else seed
-        metrics = _simulate_until_decided(
-            with_reorder_policy(scenario, point, lookahead), replicates, seeds, target, **run_options
-        )
-        result = _evaluation(point, lookahead, metrics, "validation" if validation else "search")
+        candidate = with_reorder_policy(scenario, point, lookahead, fill)
+        # a frontier candidate runs every replicate (``decide`` False): its risk may be above the target
+        metrics = _simulate_until_decided(candidate, replicates, seeds, target if decide else 1.0, **run_options)
+        result = _evaluation(candidate, metrics, "validation" if validation else "search")
         plan.tried.append(result)
         if on_evaluated is not None:
             on_evaluated(result)
         return result
 
-    feasible: list[Evaluation] = []
-    for extra in extra_lookaheads:
-        lookahead = base + extra
-        top = None
-        if not feasible:  # until one look-ahead holds, check the largest point first: short ones fail there
-            top = evaluate(max_point, lookahead)
-            if top.upper > target:
+    def sweep(fill: int | None, lookaheads: tuple[float, ...] = extra_lookaheads, guess: int = max_point):
+        """For one lot size: each look-ahead's smallest reorder point that meets the target."""
+        feasible: list[Evaluation] = []
+        for extra in lookaheads:
+            lookahead = base + extra
+            top = None
+            if not feasible and guess == max_point:  # until one look-ahead holds, check the largest point first
+                top = evaluate(max_point, lookahead, fill)
+                if top.upper > target:
+                    continue
+            # stock replaced earlier runs out less: a longer look-ahead's point is rarely above a shorter one's
+            start = feasible[-1].point if feasible and lookahead > feasible[-1].lookahead_days else guess
+            best = _smallest_from(lambda point, at=lookahead: evaluate(point, at, fill), target, start, max_point, top)
+            if best is None:
                 continue
-        # stock replaced earlier runs out less: a longer look-ahead's point is rarely above a shorter one's
-        guess = feasible[-1].point if feasible and lookahead > feasible[-1].lookahead_days else max_point
-        best = _smallest_from(lambda point, at=lookahead: evaluate(point, at), target, guess, max_point, top)
-        if best is None:
-            continue
-        feasible.append(best)
-        if len(feasible) >= 2 and feasible[-1].mean_lots_started > feasible[-2].mean_lots_started:
-            break  # looking further ahead now costs lots
-    # The search picked the cheapest pairs on its own seeds, which flatters them (the smallest point
-    # that happened to look good). Confirm them on independent seeds, cheapest first: its own point,
-    # else the smallest larger one that holds there (bisected); keep the cheapest confirmed one. A
-    # candidate that already costs more than a confirmed plan is left (confirming only raises points).
+            feasible.append(best)
+            if len(feasible) >= 2 and feasible[-1].objective > feasible[-2].objective:
+                break  # looking further ahead now costs more
+        return feasible
+
+    sizes = lot_sizes(scenario) if fills is None else list(fills)
+    # Coordinate by coordinate: every look-ahead at the first lot size; each other size at the
+    # cheapest look-ahead so far (its point bisected from the cheapest's); then, where another size
+    # is cheaper, every look-ahead again at it.
+    first = _first_size(sizes, product.fill_vials)
+    by_size = {first: sweep(first)}
+    for fill in sizes:
+        if fill not in by_size:
+            by_size[fill] = _sweep_near(sweep, fill, _cheapest(by_size), base)
+    allowed = product.lots.fill_range
+    if fills is None and allowed is not None and len(by_size) > 1:
+        # around the cheapest lot size, at halving steps
+        step = max(b - a for a, b in itertools.pairwise(sorted(by_size)))  # type: ignore[type-var]
+        while step > 1 and (cheapest := _cheapest(by_size)) is not None:
+            step = math.ceil(step / 2)
+            for fill in (cheapest.fill_vials - step, cheapest.fill_vials + step):  # type: ignore[operator]
+                if allowed.min_vials <= fill <= allowed.max_vials and fill not in by_size:
+                    by_size[fill] = _sweep_near(sweep, fill, cheapest, base)
+    cheapest = _cheapest(by_size)
+    if cheapest is not None and cheapest.fill_vials != first and len(extra_lookaheads) > 1:
+        by_size[cheapest.fill_vials] += sweep(cheapest.fill_vials, guess=cheapest.point)
+    feasible = sorted((e for found in by_size.values() for e in found), key=lambda e: e.objective)
+    # The search picked the cheapest candidates on its own seeds, which flatters them (the smallest
+    # point that happened to look good). Confirm the cheapest few on independent seeds: its own
+    # point, else the smallest larger one that holds there (bisected).
     confirmed: list[Evaluation] = []
-    for candidate in sorted(feasible, key=_cost):
-        if confirmed and _cost(candidate) > min(map(_cost, confirmed)):
-            continue
-        check = evaluate(candidate.point, candidate.lookahead_days, validation=True)
+    for candidate in feasible[:CONFIRMED_CANDIDATES]:
+        fill, at = candidate.fill_vials, candidate.lookahead_days
+        check = evaluate(candidate.point, at, fill, validation=True)
         if check.upper > target:
             check = _smallest_meeting(
-                lambda point, at=candidate.lookahead_days: evaluate(point, at, validation=True),
+                lambda point, at=at, fill=fill: evaluate(point, at, fill, validation=True),
                 target,
                 candidate.point,
                 max_point,
             )
         if check is not None:
             confirmed.append(check)
+    # The cost-risk frontier: the search's complete candidates that no other beats on both cost and
+    # risk, each confirmed on the validation seeds with every replicate.
+    validated = {e.decisions for e in plan.tried if e.seeds == "validation" and e.replicates == replicates}
+    complete = [e for e in plan.tried if e.seeds == "search" and e.replicates == replicates]
+    for candidate in _spread(pareto(complete), FRONTIER_CONFIRMATIONS):
+        if candidate.decisions not in validated:
+            fill, point, at = candidate.decisions
+            check = evaluate(point, at, fill, validation=True, decide=False)
+            validated.add(check.decisions)
+            if check.upper <= target:
+                confirmed.append(check)
     if confirmed:
-        plan.best = best = min(confirmed, key=_cost)
-        plan.scenario = with_reorder_policy(scenario, best.point, best.lookahead_days)
+        plan.best = best = min(confirmed, key=lambda e: e.objective)
+        plan.scenario = with_reorder_policy(scenario, best.point, best.lookahead_days, best.fill_vials)
         plan.fresh_seed = seed + FRESH_SEED_OFFSET
         options = {k: v for k, v in run_options.items() if k != "keep_events"}
         plan.fresh_tables = run_scenario(
             plan.scenario, replicates, plan.fresh_seed, on_replicate=on_fresh_replicate, keep_events=0, **options
         )
-        plan.fresh = _evaluation(best.point, best.lookahead_days, plan.fresh_tables.metrics, "fresh")
+        plan.fresh = _evaluation(plan.scenario, plan.fresh_tables.metrics, "fresh")
         if on_evaluated is not None:
             on_evaluated(plan.fresh)
+        plan.baseline_metrics = run_scenario(
+            scenario, replicates, plan.fresh_seed, keep_events=0, metrics_only=True, **options
+        ).metrics
     return plan
+
+
+def _first_size(sizes: list[int | None], own: int | None) -> int | None:
+    """The lot size every look-ahead is tried at: the scenario's own if it is among ``sizes``, else
+    the middle one."""
+    return own if own in sizes else sizes[len(sizes) // 2]
+
+
+def _sweep_near(sweep: Callable[..., list[Evaluation]], fill: int | None, near: Evaluation | None, base: float):
+    """One lot size at ``near``'s look-ahead, its point bisected from ``near``'s (every look-ahead
+    when there is none yet)."""
+    if near is None:
+        return sweep(fill)
+    return sweep(fill, (near.lookahead_days - base,), near.point)
+
+
+def _cheapest(by_size: dict[int | None, list[Evaluation]]) -> Evaluation | None:
+    """The cheapest candidate of any lot size (None if none met the target)."""
+    found = [e for fill, found in by_size.items() if fill is not None for e in found]
+    return min(found, key=lambda e: e.objective) if found else None
+
+
+def pareto(evaluations: list[Evaluation]) -> list[Evaluation]:
+    """The evaluations no other beats on both risk and cost (``objective``), by rising risk:
+    the cost-risk frontier."""
+    frontier: list[Evaluation] = []
+    for e in sorted(evaluations, key=lambda e: (e.risk, e.objective)):
+        if not frontier or e.objective < frontier[-1].objective:
+            frontier.append(e)
+    return frontier
+
+
+def _spread(frontier: list[Evaluation], most: int) -> list[Evaluation]:
+    """At most ``most`` of a frontier, evenly along it, both ends kept."""
+    if len(frontier) <= most:
+        return frontier
+    picks = np.unique(np.round(np.linspace(0, len(frontier) - 1, most)).astype(int))
+    return [frontier[i] for i in picks]
 
 
 def _smallest_meeting(
@@ -318,18 +474,60 @@ def _simulate_until_decided(policy: Scenario, replicates: int, seed: int, target
     return pd.concat(frames, ignore_index=True)
 
 
-def _cost(evaluation: Evaluation) -> tuple[float, float]:
-    """What the plan minimises: lots started on average, then vials expired."""
-    return evaluation.mean_lots_started, evaluation.mean_vials_expired
-
-
-def _evaluation(point: int, lookahead: float, metrics: pd.DataFrame, seeds: Seeds) -> Evaluation:
+def _evaluation(candidate: Scenario, metrics: pd.DataFrame, seeds: Seeds) -> Evaluation:
+    """A candidate's figures from the metrics of the replicates it ran."""
+    product = candidate.product
+    assert product is not None and isinstance(product.policy, ReorderPoint)
+    policy = product.policy
+    lookahead = product.mean_replenishment_days if policy.lookahead_days is None else policy.lookahead_days
+    priced: dict[str, float] = {}
+    if product.costs is not None:
+        costs = replicate_costs(metrics, None, candidate)
+        priced = {
+            "mean_cost": float(costs["total"].mean()),
+            "mean_waste_cost": float(costs["waste"].mean()),
+            "mean_delay_cost": float(costs["delay"].mean()),
+        }
     return Evaluation(
-        point,
+        policy.reorder_point_vials,
         lookahead,
         len(metrics),
         int(stocked_out(metrics).sum()),
         float(metrics["lots_started"].mean()),
         float(metrics["vials_expired"].mean()),
         seeds,
+        product.fill_vials,
+        mean_vials_not_filled=float(metrics["vials_not_filled"].mean()),
+        **priced,
     )
+
+
+def cost_risk_frontier(search: pd.DataFrame, target: float | None) -> pd.DataFrame:
+    """The cost-risk frontier from a search table: the candidates confirmed on the validation
+    seeds with every replicate that no other beats on both expected cost (lots started, where the
+    scenario prices nothing) and risk, by rising risk, each with what one percentage point of risk
+    less costs against the next riskier one, and whether it meets ``target``."""
+    columns = [c for c in FRONTIER_COLUMNS if c in search.columns]
+    if "mean_cost" not in search.columns or search.empty:
+        return pd.DataFrame(columns=columns)
+    full = search[(search["seeds"] == "validation") & (search["replicates"] == search["replicates"].max())]
+    priced = full["mean_cost"].notna().all()
+    cost = full["mean_cost"] if priced else full["mean_lots_started"]
+    rows = full.assign(_cost=cost).sort_values(["stockout_risk", "_cost"])
+    kept, cheapest = [], math.inf
+    for index, row in rows.iterrows():
+        if row["_cost"] < cheapest:
+            kept.append(index)
+            cheapest = row["_cost"]
+    frontier = rows.loc[kept].drop_duplicates(["fill_vials", "lookahead_days", "reorder_point"]).reset_index(drop=True)
+    costs, risks = frontier["_cost"].to_numpy(dtype=float), frontier["stockout_risk"].to_numpy(dtype=float)
+    per_point = np.full(len(frontier), np.nan)
+    if priced and len(frontier) > 1:
+        per_point[:-1] = (costs[:-1] - costs[1:]) / ((risks[1:] - risks[:-1]) * 100)
+    frontier["cost_per_point"] = per_point
+    frontier["meets_target"] = frontier["upper_95"] <= target if target is not None else np.nan
+    return frontier[[*columns, "cost_per_point", "meets_target"]]
+
+
+FRONTIER_COLUMNS = [c for c in SEARCH_COLUMNS if c not in ("seeds", "replicates", "mean_vials_not_filled")]
+"""The search table's columns the frontier shows (besides its own)."""

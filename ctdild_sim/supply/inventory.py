@@ -43,6 +43,7 @@ class Lot:
     failed_day: float = math.nan
     expiry_day: float = math.nan
     vials: int = 0
+    vials_not_filled: int = 0  # whole vials of the yield past the lot size: discarded at fill
     free: int = 0
     reserved: int = 0
     used: int = 0

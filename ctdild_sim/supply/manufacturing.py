@@ -54,7 +54,7 @@ class Manufacturing:
         lot_id = self._last_id + 1 if lot_id is None else lot_id
         self._last_id = max(self._last_id, lot_id)
         lot = Lot(lot_id, self.env.now if ordered_day is None else ordered_day, lead, cells, qc, fails)
-        lot.vials = int(cells // self.spec.vial_cells)
+        lot.vials, lot.vials_not_filled = self.spec.vials_filled(cells)
         self.lots.append(lot)
         return lot
 
@@ -63,6 +63,8 @@ class Manufacturing:
         Under a trial's records without lots (``trial.trace``), of the mean yield: nothing drawn
         happens before the restart."""
         lot = self._draw_lot()
+        # made before the trial: as many vials as its yield gave, whatever the lot size now
+        lot.vials, lot.vials_not_filled = int(lot.yield_cells // self.spec.vial_cells), 0
         if self.trial.trace is not None:
             lot.vials = int(self.spec.lots.yield_cells.mean // self.spec.vial_cells)
         lot.fails_qc = False
@@ -112,7 +114,7 @@ class Manufacturing:
         lot.filled_day = self.env.now
         lot.expiry_day = lot.filled_day + self.spec.lots.shelf_life_days if expiry_day is None else expiry_day
         if vials is not None:
-            lot.vials = vials
+            lot.vials, lot.vials_not_filled = vials, 0
         self._unfilled -= 1
         self._filled_in_qc_vials += lot.vials
         self.log.record(EventName.LOT_FILLED, detail=f"lot {lot.lot_id}", value=float(lot.vials))
@@ -164,7 +166,8 @@ class Manufacturing:
         lot.filled_day = lot.started_day = filled
         lot.released_day = 0.0
         lot.expiry_day = record.expiry_day if record.expiry_day is not None else filled + self.spec.lots.shelf_life_days
-        lot.vials = record.vials if record.vials is not None else lot.vials
+        if record.vials is not None:
+            lot.vials, lot.vials_not_filled = record.vials, 0
         self.log.record(EventName.LOT_RELEASED, detail=f"lot {lot.lot_id} (initial stock)", value=float(lot.vials))
         self._release_recorded(lot, record)
 

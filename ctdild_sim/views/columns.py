@@ -169,6 +169,13 @@ COLUMNS: dict[str, Column] = {
     "stockout_risk": Column("P(a subject waits for product)", "probability"),
     "upper_95": Column("Upper 95% bound", "share"),
     "mean_lots_started": Column("Lots started (mean)", "mean"),
+    "fill_vials": Column("Lot size (vials filled)", "vials"),
+    "mean_cost": Column("Expected cost per replicate", "money"),
+    "mean_waste_cost": Column("of which wasted product", "money"),
+    "mean_delay_cost": Column("of which delay", "money"),
+    "mean_vials_not_filled": Column("Vials' worth not filled (mean)", "mean"),
+    "cost_per_point": Column("Cost of 1 point less risk (against the next riskier)", "money"),
+    "meets_target": Column("Meets the target", "bool"),
     # compare
     "scenario": Column("Scenario"),
     "reference": Column("Against"),
@@ -615,6 +622,43 @@ def _tornado(frame: pd.DataFrame) -> pd.DataFrame:
     return pd.DataFrame(rows, columns=columns)
 
 
+def fmt_in_unit(value: float, unit: str, currency: str = "", signed: bool = False) -> str:
+    """A value of a savings row in its unit: money with its currency, vials and lots to a decimal
+    (they are means), a probability as a percentage."""
+    if missing(value):
+        return ""
+    sign = "+" if signed else ""
+    if unit == "money":
+        return f"{currency} {value:{sign},.0f}".strip()
+    if unit == "probability":
+        return f"{value:{sign}.1%}"
+    return f"{value:{sign},.1f}"
+
+
+def _savings(frame: pd.DataFrame) -> pd.DataFrame:
+    rows = [
+        {
+            "Measure": r.measure,
+            "Scenario's decisions (mean)": fmt_in_unit(r.scenario_mean, r.unit, r.currency),
+            "The plan (mean)": fmt_in_unit(r.plan_mean, r.unit, r.currency),
+            "Plan minus scenario (paired)": fmt_in_unit(r.saving_difference, r.unit, r.currency, signed=True),
+            "95% interval": (
+                f"{fmt_in_unit(r.saving_low, r.unit, r.currency, signed=True)} to "
+                f"{fmt_in_unit(r.saving_high, r.unit, r.currency, signed=True)}"
+            ),
+        }
+        for r in frame.itertuples()
+    ]
+    columns = [
+        "Measure",
+        "Scenario's decisions (mean)",
+        "The plan (mean)",
+        "Plan minus scenario (paired)",
+        "95% interval",
+    ]
+    return pd.DataFrame(rows, columns=columns)
+
+
 def mixed_table(frame: pd.DataFrame) -> str | None:
     """Which table of mixed units ``frame`` is, by the columns only it has (None: none of them)."""
     names = set(frame.columns)
@@ -629,6 +673,7 @@ SIGNATURES = {
     "paired_differences": {"statistic", "estimate", "ci_low", "unit"},
     "plan_vs_actual": {"plan_p_reached_by_as_of", "actual_count", "plan_p50"},
     "tornado": {"outcome_label", "low_change", "high_change", "swing"},
+    "savings": {"scenario_mean", "plan_mean", "saving_difference", "unit"},
 }
 
 PRESENTERS: dict[str, Callable[[pd.DataFrame], pd.DataFrame]] = {
@@ -636,5 +681,6 @@ PRESENTERS: dict[str, Callable[[pd.DataFrame], pd.DataFrame]] = {
     "paired_differences": _differences,
     "plan_vs_actual": _plan_vs_actual,
     "tornado": _tornado,
+    "savings": _savings,
 }
 """Tables whose rows mix units: each has its own presenter (the same formats, row by row)."""

@@ -424,3 +424,56 @@ def ranking_figure(table: pd.DataFrame, outcome: str) -> go.Figure:
         showlegend=False,
     )
     return fig
+
+
+def frontier_figure(frontier: pd.DataFrame, chosen: tuple | None, target: float | None, currency: str) -> go.Figure:
+    """The lot plan's cost-risk frontier: expected cost (or lots started, where nothing is priced)
+    against P(a subject waits for product), one point per validated candidate on it, the plan
+    ringed and the target drawn."""
+    fig = go.Figure()
+    if frontier.empty:
+        return fig
+    priced = frontier["mean_cost"].notna().all()
+    cost = frontier["mean_cost"] if priced else frontier["mean_lots_started"]
+    size = frontier["fill_vials"].map(lambda v: "as the yield gives" if pd.isna(v) else f"{v:.0f} vials")
+    text = [
+        f"lot size {s}, reorder point {p:.0f}, look-ahead {a:.0f} days"
+        for s, p, a in zip(size, frontier["reorder_point"], frontier["lookahead_days"], strict=True)
+    ]
+    fig.add_trace(
+        go.Scatter(
+            x=frontier["stockout_risk"] * 100,
+            y=cost,
+            mode="lines+markers",
+            line_shape="hv",
+            name="validated candidates on the frontier",
+            text=text,
+            hovertemplate="%{text}<br>P(wait) %{x:.1f}%<br>%{y:,.0f}<extra></extra>",
+        )
+    )
+    if chosen is not None:
+        key = frontier[["fill_vials", "reorder_point", "lookahead_days"]].apply(tuple, axis=1)
+        mine = frontier[key.map(lambda k: _same_decisions(k, chosen))]
+        if len(mine):
+            fig.add_trace(
+                go.Scatter(
+                    x=mine["stockout_risk"] * 100,
+                    y=(mine["mean_cost"] if priced else mine["mean_lots_started"]),
+                    mode="markers",
+                    marker={"size": 16, "symbol": "circle-open", "line": {"width": 3}, "color": COLOURS[1]},
+                    name="the plan",
+                )
+            )
+    if target is not None:
+        fig.add_vline(x=target * 100, line_dash="dash", annotation_text=f"target {target:.1%}")
+    fig.update_layout(
+        title="The price of risk: expected cost against P(a subject waits), validation seeds",
+        xaxis_title="P(a subject waits for product), %",
+        yaxis_title=f"expected cost per replicate ({currency})" if priced else "lots started (mean)",
+    )
+    return legend_below(fig)
+
+
+def _same_decisions(a: tuple, b: tuple) -> bool:
+    """Whether two (lot size, reorder point, look-ahead) decisions are one (NaN lot sizes equal)."""
+    return all((pd.isna(x) and pd.isna(y)) or x == y for x, y in zip(a, b, strict=True))

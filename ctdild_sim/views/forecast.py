@@ -13,7 +13,7 @@ from ctdild_sim.runs.record import RunRecord
 from ctdild_sim.studies.lot_plan import FRESH_SEED_OFFSET
 from ctdild_sim.views.columns import fmt_date, fmt_probability, fmt_share
 from ctdild_sim.views.figures import forecast_milestone_figure, progress_figure
-from ctdild_sim.views.lot_plan import lot_plan_parts
+from ctdild_sim.views.lot_plan import currency_of, lot_plan_parts, savings_of
 from ctdild_sim.views.view import View, display_names
 
 FORECAST_TABLES = ("progress_weekly", "plan_progress_weekly", "observed_progress", "milestones", "plan_vs_actual")
@@ -117,7 +117,9 @@ def _product_parts(view: View, name: str, run: RunRecord, as_of: dt.date) -> Non
     if search is not None:
         target = manifest.get("target_stockout")
         fresh_seed = manifest.get("lot_plan_fresh_seed", run.seed + FRESH_SEED_OFFSET)
-        lot_plan_parts(view, name, search, None if target is None else float(target), fresh_seed)
+        savings = savings_of(tables.get("lot_plan_metrics"), tables.get("lot_plan_baseline"), run.scenario)
+        target = None if target is None else float(target)
+        lot_plan_parts(view, name, search, target, fresh_seed, savings, currency_of(run.scenario))
     if "stock_on_hand" in tables:
         view.table(f"{name}: stock on {as_of}, lot by lot", tables["stock_on_hand"])
     source = "under the lot plan, on its fresh seeds" if planned else "under the scenario's stock policy"

@@ -3,21 +3,42 @@ the reorder policy found, headlined by its figures on fresh seeds, and every eva
 
 from __future__ import annotations
 
+import numpy as np
 import pandas as pd
 
+from ctdild_sim.analysis.costs import plan_savings
 from ctdild_sim.analysis.supply_summary import lot_starts
 from ctdild_sim.runs.record import RunRecord
-from ctdild_sim.studies.lot_plan import LotPlan, wilson_interval
+from ctdild_sim.scenario.trial import Scenario
+from ctdild_sim.studies.lot_plan import LotPlan, cost_risk_frontier, wilson_interval
+from ctdild_sim.views.columns import fmt_in_unit, missing
+from ctdild_sim.views.figures import frontier_figure
 from ctdild_sim.views.product import product_view
 from ctdild_sim.views.view import View, display_names
 
 
-def lot_plan_parts(view: View, name: str, search: pd.DataFrame, target: float | None, fresh_seed: int | None) -> None:
-    """The plan's answer from its search table (every evaluation; the fresh check last), and the
-    table. ``target`` is None for a forecast stored before its target was kept with it."""
+def lot_size_text(fill: object) -> str:
+    """A lot size in words (none: every whole vial the yield gives)."""
+    return "lots of every vial the yield gives" if missing(fill) else f"lots of {float(fill):.0f} vials"
+
+
+def lot_plan_parts(
+    view: View,
+    name: str,
+    search: pd.DataFrame,
+    target: float | None,
+    fresh_seed: int | None,
+    savings: pd.DataFrame | None = None,
+    currency: str = "",
+) -> None:
+    """The plan's answer from its search table (every evaluation; the fresh check last), what it
+    saves against the scenario's own decisions (``savings``, from ``plan_savings``), its cost-risk
+    frontier and the search table. ``target`` is None for a forecast stored before its target was
+    kept with it."""
     within = f"under {target:.1%}" if target is not None else "under its target (not recorded with this run)"
-    question = f"{name}: which reorder policy keeps P(a subject waits for product) {within}?"
+    question = f"{name}: which lot size and reorder policy keep P(a subject waits for product) {within} at least cost?"
     fresh = search[search["seeds"] == "fresh"]
+    chosen = None
     if fresh.empty:
         view.answer(
             question,
@@ -26,20 +47,34 @@ def lot_plan_parts(view: View, name: str, search: pd.DataFrame, target: float | 
         )
     else:
         f = fresh.iloc[-1]
+        fill = f.get("fill_vials", np.nan)
+        chosen = (fill, f["reorder_point"], f["lookahead_days"])
         replicates = int(f["replicates"])
         low, high = wilson_interval(round(f["stockout_risk"] * replicates), replicates)
         verdict = (
             "" if target is None else (" within the target;" if f["stockout_risk"] <= target else " ABOVE the target;")
         )
+        cost = f.get("mean_cost", np.nan)
+        priced = (
+            ""
+            if missing(cost)
+            else (
+                f" expected cost {fmt_in_unit(cost, 'money', currency)} per replicate (of which wasted product "
+                f"{fmt_in_unit(f['mean_waste_cost'], 'money', currency)}, delay "
+                f"{fmt_in_unit(f['mean_delay_cost'], 'money', currency)});"
+            )
+        )
         view.answer(
             question,
-            f"reorder point {int(f['reorder_point'])} vials looking {f['lookahead_days']:.0f} days ahead: on "
-            f"{replicates} fresh replicates (seed {fresh_seed}, unseen by the search), P(a subject waits for "
-            f"product) {f['stockout_risk']:.1%} (95% interval {low:.1%} to {high:.1%}),{verdict} "
+            f"{lot_size_text(fill)}, reorder point {int(f['reorder_point'])} vials looking {f['lookahead_days']:.0f} "
+            f"days ahead: on {replicates} fresh replicates (seed {fresh_seed}, unseen by the search), P(a subject "
+            f"waits for product) {f['stockout_risk']:.1%} (95% interval {low:.1%} to {high:.1%}),{verdict}{priced} "
             f"{f['mean_lots_started']:.1f} lots started and {f['mean_vials_expired']:.1f} vials expired per "
             "replicate on average",
         )
         same = (search["reorder_point"] == f["reorder_point"]) & (search["lookahead_days"] == f["lookahead_days"])
+        if "fill_vials" in search.columns:
+            same &= (search["fill_vials"] == fill) | (search["fill_vials"].isna() & missing(fill))
         validated = search[(search["seeds"] == "validation") & same]  # the plan's own confirmation
         if len(validated):
             v = validated.iloc[-1]
@@ -47,6 +82,41 @@ def lot_plan_parts(view: View, name: str, search: pd.DataFrame, target: float | 
                 f"{name}: on the validation seeds that confirmed the plan, {v['stockout_risk']:.1%} (upper bound "
                 f"{v['upper_95']:.1%}); figures on the seeds that picked a plan flatter it, so quote the fresh ones."
             )
+    if savings is not None and len(savings):
+        rows = savings.set_index("measure")
+        said = [
+            f"{label.lower()} {fmt_in_unit(r['saving_difference'], r['unit'], r['currency'], signed=True)} "
+            f"(95% {fmt_in_unit(r['saving_low'], r['unit'], r['currency'], signed=True)} to "
+            f"{fmt_in_unit(r['saving_high'], r['unit'], r['currency'], signed=True)})"
+            for label, r in rows.iterrows()
+            if not label.startswith("of which")
+        ]
+        view.answer(
+            f"{name}: the plan against the scenario's own lot size and stock policy, on the same fresh replicates",
+            "; ".join(said),
+        )
+        view.table(
+            f"{name}: what the plan saves against the scenario's own decisions (paired, fresh seeds)",
+            savings,
+            "Negative differences are savings. Both are simulated on the plan's fresh seeds, replicate by replicate.",
+        )
+    frontier = cost_risk_frontier(search, target)
+    if len(frontier) > 1:
+        view.table(
+            f"{name}: the cost-risk frontier (validated candidates no other beats on both cost and risk)",
+            frontier,
+            "Each candidate is confirmed on the validation seeds with every replicate; the cost of one point less "
+            "risk is against the next riskier candidate on the frontier.",
+        )
+        view.figure(
+            f"frontier: {name}",
+            frontier_figure,
+            frontier,
+            chosen,
+            target,
+            currency,
+            caption="What each point of stock-out risk costs: the plan is the cheapest candidate within the target.",
+        )
     view.table(
         f"{name}: lot plan search (P(stock-out) upper 95% bound {within})",
         search,
@@ -55,12 +125,30 @@ def lot_plan_parts(view: View, name: str, search: pd.DataFrame, target: float | 
     )
 
 
+def savings_of(
+    plan_metrics: pd.DataFrame | None, baseline: pd.DataFrame | None, scenario: Scenario
+) -> pd.DataFrame | None:
+    """``plan_savings`` where both runs are there (a plan stored before they were kept has none)."""
+    if plan_metrics is None or baseline is None:
+        return None
+    return plan_savings(plan_metrics, baseline, scenario)
+
+
+def currency_of(scenario: Scenario) -> str:
+    product = scenario.product
+    return product.costs.currency if product is not None and product.costs is not None else ""
+
+
 def lot_plan_view(plan: LotPlan, name: str, seed: int, schedule: bool = True) -> View:
     """The reorder policy the lot planner found for one scenario, the dated lot starts of its
     fresh check (unless ``schedule`` is False: a product view of that check follows), and every
     evaluation the search made (search seeds ``seed``)."""
     view = View(f"Lot plan: {name} (search seeds {seed})")
-    lot_plan_parts(view, name, plan.search_table(), plan.target, plan.fresh_seed)
+    savings = None
+    if plan.fresh_tables is not None and plan.scenario is not None:
+        savings = savings_of(plan.fresh_tables.metrics, plan.baseline_metrics, plan.scenario)
+    currency = currency_of(plan.scenario) if plan.scenario is not None else ""
+    lot_plan_parts(view, name, plan.search_table(), plan.target, plan.fresh_seed, savings, currency)
     view.exports.append(("lot_plan_search", plan.search_table()))
     if schedule and plan.fresh is not None and plan.fresh_tables is not None and plan.scenario is not None:
         schedule = lot_starts(plan.fresh_tables.lots, plan.fresh.replicates, plan.scenario.start_date)
@@ -75,8 +163,16 @@ def stored_lot_plan_view(runs: list[RunRecord]) -> View:
     view = View("Lot plans: " + ", ".join(named) if named else "Lot plans")
     for name, run in named.items():
         m = run.manifest
+        baseline = run.tables.get("lot_plan_baseline")
+        savings = savings_of(run.tables["metrics"], baseline, run.scenario)
         lot_plan_parts(
-            view, name, run.tables["lot_plan_search"], m.get("target_stockout"), m.get("lot_plan_fresh_seed")
+            view,
+            name,
+            run.tables["lot_plan_search"],
+            m.get("target_stockout"),
+            m.get("lot_plan_fresh_seed"),
+            savings,
+            currency_of(run.scenario),
         )
         view.notes.append(
             f"{name}: searched on seeds {m.get('search_seed')}; the product below is the plan's fresh run."
