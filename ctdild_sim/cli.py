@@ -50,6 +50,7 @@ from ctdild_sim.runs.record import RunRecord
 from ctdild_sim.runs.results import DEFAULT_ROOT, StoreError, delete_run, list_runs, manifest_of, save_run, set_label
 from ctdild_sim.runs.runner import quiet_dask, run_scenario, simulate_metrics
 from ctdild_sim.scenario.loading import ScenarioError, load_scenario, read_text, shipped_scenario, shipped_scenarios_dir
+from ctdild_sim.scenario.product import MAX_VIALS_PER_LOT
 from ctdild_sim.scenario.trial import Scenario
 from ctdild_sim.sim.budget import BudgetExceeded
 from ctdild_sim.studies.forecast import PLAN_REPLICATES, as_of_problem
@@ -602,7 +603,16 @@ def rank(run_id: str, results_root: Path, resamples: int, out: Path | None) -> N
     "--target-stockout",
     type=_fraction(),
     default=None,
-    help="Plan the reorder policy with the fewest lots whose P(a subject waits for product) is under this.",
+    help="Plan the lot size and reorder policy of least expected cost whose P(a subject waits for product) "
+    "is under this.",
+)
+@click.option(
+    "--lot-size",
+    "lot_sizes",
+    type=click.IntRange(1, MAX_VIALS_PER_LOT),
+    multiple=True,
+    help="A lot size (vials a campaign fills) the plan may choose; give it again for more "
+    "[default: across the scenario's product.lots.fill_range].",
 )
 @click.option(
     "--max-reorder-point",
@@ -628,6 +638,7 @@ def supply(
     scheduler: str | None,
     quiet: bool,
     target_stockout: float | None,
+    lot_sizes: tuple[int, ...],
     max_reorder_point: int | None,
     period: str,
     results_root: Path,
@@ -635,8 +646,8 @@ def supply(
     out: Path | None,
 ) -> None:
     """Forecast AD-MSC product demand, lots and stock-outs for SCENARIO_FILE; with
-    --target-stockout, plan the reorder policy that meets the target with the fewest lots, and save
-    the plan in the results store (``report`` packs it, the dashboard shows it)."""
+    --target-stockout, plan the lot size and reorder policy that meet the target at the least
+    expected cost, and save the plan in the results store (``report`` packs it, the dashboard shows it)."""
     from ctdild_sim.views.lot_plan import lot_plan_view
     from ctdild_sim.views.product import product_view
 
@@ -649,12 +660,12 @@ def supply(
     with _guarded(scenario_file) as state:
         views, tables, label = [], None, None
         if target_stockout is not None:
+            fills = sorted(set(lot_sizes)) or None
             search = functools.partial(
-                plan_lots, scenario, target_stockout, replicates, seed, max_reorder_point, **options
+                plan_lots, scenario, target_stockout, replicates, seed, max_reorder_point, fills=fills, **options
             )
-            plan = _with_progress(
-                quiet, "Searching reorder policies", None, lambda advance: search(on_evaluated=lambda _: advance())
-            )
+            what = "Searching lot sizes and reorder policies"
+            plan = _with_progress(quiet, what, None, lambda advance: search(on_evaluated=lambda _: advance()))
             views.append(lot_plan_view(plan, scenario.name, seed, schedule=not plan.met))
             if plan.met:  # the product as the plan runs it, on its fresh seeds
                 if not no_store:

@@ -222,6 +222,10 @@ def test_supply_plan_from_the_cli(tmp_path):
         "0.3",
         "--max-reorder-point",
         "16",
+        "--lot-size",
+        "30",
+        "--lot-size",
+        "20",
         "--out",
         str(out),
         "--quiet",
@@ -229,12 +233,16 @@ def test_supply_plan_from_the_cli(tmp_path):
     assert result.exit_code == 0, result.output
     assert "lot plan search" in result.stdout
     search = pd.read_parquet(out / "lot_plan_search.parquet")
+    assert set(search["fill_vials"]) == {20, 30}  # the sizes asked for, and only those
+    savings = pd.read_parquet(out / "lot_plan_savings.parquet").set_index("measure")
+    assert savings.loc["Expected cost: total", "pairs"] == 20  # paired on the 20 fresh replicates
     assert {"lookahead_days", "reorder_point", "stockout_risk", "upper_95"} <= set(search.columns)
     # the headline is the plan on fresh seeds, with its interval; the search seeds' figures are labelled
     [fresh] = search[search["seeds"] == "fresh"].itertuples()
     assert set(search["seeds"]) == {"search", "validation", "fresh"}
     text = " ".join(result.stdout.split())
     assert f"on 20 fresh replicates (seed {20240820 + 1_000_003}, unseen by the search)" in text
+    assert f"lots of {fresh.fill_vials:.0f} vials, reorder point {fresh.reorder_point} vials looking" in text
     assert f"reorder point {fresh.reorder_point} vials looking {fresh.lookahead_days:.0f} days ahead" in text
     assert f"P(a subject waits for product) {fresh.stockout_risk:.1%} (95% interval" in text
     # the supply report and the exported tables are that same fresh run

@@ -6,6 +6,7 @@ from __future__ import annotations
 import datetime as dt
 import math
 import re
+from typing import get_args
 
 import numpy as np
 import pandas as pd
@@ -13,6 +14,8 @@ import pytest
 
 from ctdild_sim.views.columns import (
     COLUMNS,
+    FORMATS,
+    Kind,
     fmt_belief,
     fmt_cells,
     fmt_date,
@@ -180,3 +183,38 @@ def test_identifiers_read_as_words():
     assert fmt_name("E4_liver_function") == "E4 liver function" and fmt_name(None) == ""
     shown = present(pd.DataFrame({"criterion": ["I1_ctd_diagnosis"], "share_of_screened": [0.3]}))
     assert shown.iloc[0, 0] == "I1 CTD diagnosis"
+
+
+KIND_EXAMPLES = {
+    "text": ("base", "base"),
+    "key": ("x", "x"),
+    "date": (dt.date(2026, 5, 30), "2026-05-30"),
+    "day": (137.4, "137"),
+    "days": (3.25, "3.2"),
+    "probability": (0.1234, "12.3%"),
+    "share": (0.5, "50.0%"),
+    "percentile": (53.6, "P54"),
+    "count": (1234.0, "1,234"),
+    "mean": (0.3133, "0.31"),
+    "number": (12345.6, "12,346"),
+    "cells": (1.92e9, "1.92 × 10⁹"),
+    "vials": (12.0, "12"),
+    "money": (1580723.5, "1,580,724"),
+    "bool": (True, "yes"),
+    "name": ("I2_ild_pathway", "I2 ILD pathway"),
+}
+"""A value of each column kind and how a person reads it."""
+
+
+@pytest.mark.parametrize("kind", sorted(KIND_EXAMPLES))
+def test_every_column_kind_formats_a_value_and_shows_nothing_for_a_missing_one(kind):
+    assert set(KIND_EXAMPLES) == set(get_args(Kind))  # every kind has an example here
+    value, shown = KIND_EXAMPLES[kind]
+    assert FORMATS[kind](value) == shown
+    for absent in (None, math.nan, pd.NaT):
+        assert FORMATS[kind](absent) == ""
+    if kind == "key":
+        return  # a machine key: never shown in a table
+    # and a column of that kind in a table reads the same (a date column: with its day column beside)
+    name = next(n for n, c in COLUMNS.items() if c.kind == kind)
+    assert present(pd.DataFrame({name: [value]})).iloc[0, 0] == shown

@@ -342,7 +342,7 @@ def test_every_page_renders_its_graphs_without_console_errors(browser, server, r
     plan_id = plan.split()[3].rstrip(";")
     _wait(lambda: f"runs={plan_id}" in browser.driver.current_url, "the plan in the address")
     _wait(lambda: "lot plan search" in _view(browser), "the stored plan's view")
-    assert "which reorder policy keeps P(a subject waits for product) under 40.0%?" in _view(browser)
+    assert "which lot size and reorder policy keep P(a subject waits for product) under 40.0% at" in _view(browser)
     _open(browser, browser.driver.current_url)  # a bookmark of it
     _wait(lambda: "lot plan search" in _view(browser), "the stored plan after a reload")
     _go(browser, "screening")

@@ -224,7 +224,7 @@ def test_a_lot_plan_is_a_stored_run_the_pack_and_the_page_show_the_same(tmp_path
     point = run.manifest["reorder_point"]
     assert f"lot plan: reorder point {point}, P(wait) target 0.3" in listed.stdout
     # the Cell product page of the address ?runs=ID, and the steering pack, answer as the terminal did
-    plan_answer = next(a for a in view.answers if "which reorder policy" in a.question)
+    plan_answer = next(a for a in view.answers if "which lot size and reorder policy" in a.question)
     answers, tables, _ = _shown(_page(tmp_path, store, "product", [run.run_id]))
     stored = dict(answers)[plan_answer.question.replace("NCT06574581 base:", "NCT06574581 base, lot plan:")]
     assert stored == plan_answer.answer

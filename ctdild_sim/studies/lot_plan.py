@@ -282,12 +282,17 @@ def plan_lots(
     base = product.mean_replenishment_days
     plan = LotPlan(target)
 
+    made: dict[tuple, Evaluation] = {}
+
     def evaluate(point: int, lookahead: float, fill: int | None, validation: bool = False, decide: bool = True):
+        key = (fill, point, lookahead, validation, decide)
+        if key in made:  # a candidate is simulated once (the sweeps of two lot sizes can meet)
+            return made[key]
         seeds = seed + VALIDATION_SEED_OFFSET if validation else seed
         candidate = with_reorder_policy(scenario, point, lookahead, fill)
         # a frontier candidate runs every replicate (``decide`` False): its risk may be above the target
         metrics = _simulate_until_decided(candidate, replicates, seeds, target if decide else 1.0, **run_options)
-        result = _evaluation(candidate, metrics, "validation" if validation else "search")
+        result = made[key] = _evaluation(candidate, metrics, "validation" if validation else "search")
         plan.tried.append(result)
         if on_evaluated is not None:
             on_evaluated(result)
@@ -334,7 +339,8 @@ def plan_lots(
     cheapest = _cheapest(by_size)
     if cheapest is not None and cheapest.fill_vials != first and len(extra_lookaheads) > 1:
         by_size[cheapest.fill_vials] += sweep(cheapest.fill_vials, guess=cheapest.point)
-    feasible = sorted((e for found in by_size.values() for e in found), key=lambda e: e.objective)
+    found = {e.decisions: e for found in by_size.values() for e in found}  # once each
+    feasible = sorted(found.values(), key=lambda e: e.objective)
     # The search picked the cheapest candidates on its own seeds, which flatters them (the smallest
     # point that happened to look good). Confirm the cheapest few on independent seeds: its own
     # point, else the smallest larger one that holds there (bisected).
@@ -351,11 +357,12 @@ def plan_lots(
             )
         if check is not None:
             confirmed.append(check)
-    # The cost-risk frontier: the search's complete candidates that no other beats on both cost and
-    # risk, each confirmed on the validation seeds with every replicate.
-    validated = {e.decisions for e in plan.tried if e.seeds == "validation" and e.replicates == replicates}
-    complete = [e for e in plan.tried if e.seeds == "search" and e.replicates == replicates]
-    for candidate in _spread(pareto(complete), FRONTIER_CONFIRMATIONS):
+    # The cost-risk frontier: the search's candidates within the target (each ran every replicate)
+    # that no other beats on both cost and risk, each confirmed on the validation seeds with every
+    # replicate. (Failing candidates are left: how many replicates one ran depends on when it failed.)
+    validated = {e.decisions for e in plan.tried if e.seeds == "validation" and e.upper <= target}
+    meeting = [e for e in plan.tried if e.seeds == "search" and e.upper <= target]
+    for candidate in _spread(pareto(meeting), FRONTIER_CONFIRMATIONS):
         if candidate.decisions not in validated:
             fill, point, at = candidate.decisions
             check = evaluate(point, at, fill, validation=True, decide=False)

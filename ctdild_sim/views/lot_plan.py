@@ -30,11 +30,11 @@ def lot_plan_parts(
     fresh_seed: int | None,
     savings: pd.DataFrame | None = None,
     currency: str = "",
-) -> None:
+) -> list[tuple[str, pd.DataFrame]]:
     """The plan's answer from its search table (every evaluation; the fresh check last), what it
     saves against the scenario's own decisions (``savings``, from ``plan_savings``), its cost-risk
     frontier and the search table. ``target`` is None for a forecast stored before its target was
-    kept with it."""
+    kept with it. Returns the tables made here (savings, frontier), named for ``--out``."""
     within = f"under {target:.1%}" if target is not None else "under its target (not recorded with this run)"
     question = f"{name}: which lot size and reorder policy keep P(a subject waits for product) {within} at least cost?"
     fresh = search[search["seeds"] == "fresh"]
@@ -82,7 +82,9 @@ def lot_plan_parts(
                 f"{name}: on the validation seeds that confirmed the plan, {v['stockout_risk']:.1%} (upper bound "
                 f"{v['upper_95']:.1%}); figures on the seeds that picked a plan flatter it, so quote the fresh ones."
             )
+    made: list[tuple[str, pd.DataFrame]] = []
     if savings is not None and len(savings):
+        made.append(("lot_plan_savings", savings))
         rows = savings.set_index("measure")
         said = [
             f"{label.lower()} {fmt_in_unit(r['saving_difference'], r['unit'], r['currency'], signed=True)} "
@@ -101,6 +103,7 @@ def lot_plan_parts(
             "Negative differences are savings. Both are simulated on the plan's fresh seeds, replicate by replicate.",
         )
     frontier = cost_risk_frontier(search, target)
+    made.append(("lot_plan_frontier", frontier))
     if len(frontier) > 1:
         view.table(
             f"{name}: the cost-risk frontier (validated candidates no other beats on both cost and risk)",
@@ -123,6 +126,7 @@ def lot_plan_parts(
         "A candidate with fewer replicates was stopped once its stock-outs so far failed the target whatever "
         "the rest would show: the same decision as running them all.",
     )
+    return made
 
 
 def savings_of(
@@ -148,8 +152,8 @@ def lot_plan_view(plan: LotPlan, name: str, seed: int, schedule: bool = True) ->
     if plan.fresh_tables is not None and plan.scenario is not None:
         savings = savings_of(plan.fresh_tables.metrics, plan.baseline_metrics, plan.scenario)
     currency = currency_of(plan.scenario) if plan.scenario is not None else ""
-    lot_plan_parts(view, name, plan.search_table(), plan.target, plan.fresh_seed, savings, currency)
-    view.exports.append(("lot_plan_search", plan.search_table()))
+    made = lot_plan_parts(view, name, plan.search_table(), plan.target, plan.fresh_seed, savings, currency)
+    view.exports += [("lot_plan_search", plan.search_table()), *made]
     if schedule and plan.fresh is not None and plan.fresh_tables is not None and plan.scenario is not None:
         schedule = lot_starts(plan.fresh_tables.lots, plan.fresh.replicates, plan.scenario.start_date)
         view.table(f"{name}: the plan's dated lot starts (reorder point {plan.fresh.point}, fresh seeds)", schedule)
