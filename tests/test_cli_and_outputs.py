@@ -206,7 +206,7 @@ def test_supply_report_and_tables(tmp_path):
     from ctdild_sim.analysis.costs import cost_per_dose, replicate_costs
 
     per_replicate = replicate_costs(metrics, pd.read_parquet(out / "lots.parquet"), load_scenario(BASE_SCENARIO))
-    assert f"product cost per infused dose {cost_per_dose(per_replicate):,.0f} USD" in " ".join(text.split())
+    assert f"product cost per infused dose USD {cost_per_dose(per_replicate):,.0f}" in " ".join(text.split())
     assert "costs per replicate (USD)" in text
 
 

@@ -87,9 +87,8 @@ def lot_plan_parts(
         made.append(("lot_plan_savings", savings))
         rows = savings.set_index("measure")
         said = [
-            f"{label.lower()} {fmt_in_unit(r['saving_difference'], r['unit'], r['currency'], signed=True)} "
-            f"(95% {fmt_in_unit(r['saving_low'], r['unit'], r['currency'], signed=True)} to "
-            f"{fmt_in_unit(r['saving_high'], r['unit'], r['currency'], signed=True)})"
+            f"{_in_a_sentence(label)} {_signed(r, 'saving_difference')} (95% {_signed(r, 'saving_low')} to "
+            f"{_signed(r, 'saving_high')})"
             for label, r in rows.iterrows()
             if not label.startswith("of which")
         ]
@@ -127,6 +126,15 @@ def lot_plan_parts(
         "the rest would show: the same decision as running them all.",
     )
     return made
+
+
+def _in_a_sentence(label: str) -> str:
+    """A measure's label inside a sentence: lower case, but "P(...)" kept."""
+    return label if label.startswith("P(") else label[0].lower() + label[1:]
+
+
+def _signed(row: pd.Series, column: str) -> str:
+    return fmt_in_unit(row[column], row["unit"], row["currency"], signed=True)
 
 
 def savings_of(

@@ -17,7 +17,7 @@ from ctdild_sim.analysis.supply_summary import (
 from ctdild_sim.runs.record import RunRecord
 from ctdild_sim.scenario.trial import Scenario
 from ctdild_sim.views import run_figures as figures
-from ctdild_sim.views.columns import fmt_cells, fmt_probability, label
+from ctdild_sim.views.columns import fmt_cells, fmt_money, fmt_probability, label
 from ctdild_sim.views.view import View, display_names, runs_title, warnings
 
 PERIODS = ("week", "month", "quarter")
@@ -134,8 +134,8 @@ def _cost_parts(view: View, name: str, run: RunRecord) -> tuple[pd.DataFrame, st
         return None
     per_replicate = replicate_costs(metrics, run.tables["lots"], run.scenario)
     note = (
-        f"{name}: product cost per infused dose {cost_per_dose(per_replicate):,.0f} {costs.currency}; cost of "
-        f"wasted product {per_replicate['waste'].mean():,.0f} {costs.currency} per replicate (mean)."
+        f"{name}: product cost per infused dose {fmt_money(cost_per_dose(per_replicate), costs.currency)}; cost "
+        f"of wasted product {fmt_money(per_replicate['waste'].mean(), costs.currency)} per replicate (mean)."
     )
     censored = float(per_replicate["delay_censored"].mean())
     if censored:
