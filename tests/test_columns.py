@@ -218,3 +218,14 @@ def test_every_column_kind_formats_a_value_and_shows_nothing_for_a_missing_one(k
     # and a column of that kind in a table reads the same (a date column: with its day column beside)
     name = next(n for n, c in COLUMNS.items() if c.kind == kind)
     assert present(pd.DataFrame({name: [value]})).iloc[0, 0] == shown
+
+
+def test_parameter_paths_and_values_read_as_words_and_numbers():
+    from ctdild_sim.views.columns import fmt_path, fmt_quantity
+
+    assert fmt_path("population.family_support") == "Family support (population)"
+    assert fmt_path("sites.0.referral_rate_per_month") == "Referral rate per month (site 1)"
+    assert fmt_path("screening.duration_days.median") == "Duration days: median (screening)"
+    assert fmt_quantity(0.9563) == "0.956" and fmt_quantity(-0.00765) == "-0.00765"
+    assert fmt_quantity(8.7e-05) == "8.70 × 10⁻⁵" and fmt_quantity(1250.0) == "1,250" and fmt_quantity(0.5) == "0.5"
+    assert fmt_signed(8.7e-05, "") == "+8.70 × 10⁻⁵"  # never "+8.7e-05"

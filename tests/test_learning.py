@@ -436,8 +436,9 @@ def test_the_records_move_the_posterior_only_not_the_plan_or_the_prior():
     for a, b in zip(learned.assumptions, prior.assumptions, strict=True):
         assert (a.key, a.planned, a.prior) == (b.key, b.planned, b.prior), a.key
     yields = next(a for a in learned.assumptions if a.key == "product.lots.yield_cells")
-    assert yields.planned == f"mean {BASE.product.lots.yield_cells.mean:.3g} cells" == "mean 1.92e+09 cells"
-    assert yields.data == "3 lots filled (mean 1.05e+09 cells)"
+    assert BASE.product.lots.yield_cells.mean == pytest.approx(1.92e9, rel=0.003)
+    assert yields.planned == "mean 1.92 × 10⁹ cells"  # the notation of the tables' cells, not 1.92e+09
+    assert yields.data == "3 lots filled (mean 1.05 × 10⁹ cells)"
     assert yields.prior[1] < BASE.product.lots.yield_cells.mean < yields.prior[2]
 
 

@@ -44,6 +44,7 @@ from ctdild_sim.model.referrals import DRAWN
 from ctdild_sim.model.trace import Observed, Trace
 from ctdild_sim.scenario.distributions import Fixed
 from ctdild_sim.scenario.eligibility import Eligibility
+from ctdild_sim.scenario.notation import fmt_cells, fmt_quantity, fmt_share
 from ctdild_sim.scenario.trial import Population, ReviewOutcomes, Scenario
 
 POPULATION_SAMPLE = 20_000
@@ -463,12 +464,12 @@ def _scale(scenario, path, key, label, unit, strength, seen: Durations) -> Assum
     if unit == "cells" and seen.within:
         lots = seen.observed
         filled = sum(low * k for (low, _), k in seen.within.items()) / lots
-        data = f"{lots} lots filled (mean {filled:.3g} cells)"
+        data = f"{lots} lots filled (mean {fmt_cells(filled)} cells)"
     return Assumption(
         key,
         label,
         unit,
-        f"mean {mean:.3g} {unit}",
+        f"mean {fmt_cells(mean) if unit == 'cells' else fmt_quantity(mean)} {unit}",
         summary(prior),
         summary(posterior),
         data,
@@ -498,7 +499,7 @@ def _adverse_events(scenario: Scenario, evidence: Evidence | None) -> list[Assum
                 f"safety.adverse_events.{ae.name}.probability",
                 f"AE per infusion, {ae.name}",
                 "probability",
-                f"{ae.probability:g}",
+                fmt_share(ae.probability),
                 _summary(prior),
                 _summary(posterior),
                 data,
@@ -530,7 +531,7 @@ def _review_outcomes(scenario: Scenario, evidence: Evidence | None) -> Assumptio
         "safety.review_outcomes",
         f"Review outcome: {OUTCOMES[first]}",
         "probability",
-        ", ".join(f"{o} {m:g}" for o, m in zip(OUTCOMES, means, strict=True)),
+        ", ".join(f"{o} {fmt_share(m)}" for o, m in zip(OUTCOMES, means, strict=True)),
         (prior.means[0], *prior.intervals()[0]),
         (posterior.means[0], *posterior.intervals()[0]),
         data,
@@ -554,7 +555,7 @@ def _lot_failure(scenario: Scenario, evidence: Evidence | None) -> Assumption | 
         "product.lots.failure_probability",
         "Lot failing QC",
         "probability",
-        f"{p:g}",
+        fmt_share(p),
         _summary(prior),
         _summary(posterior),
         data,

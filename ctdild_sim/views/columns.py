@@ -26,6 +26,8 @@ from typing import Literal
 
 import pandas as pd
 
+from ctdild_sim.scenario.notation import fmt_cells, fmt_quantity, fmt_share, missing
+
 Kind = Literal[
     "text",
     "key",
@@ -235,17 +237,6 @@ COLUMNS: dict[str, Column] = {
 # -- cell formats ------------------------------------------------------------------------------
 
 
-def missing(value: object) -> bool:
-    if value is None or value is pd.NaT:
-        return True
-    if isinstance(value, float):
-        return math.isnan(value)
-    try:
-        return bool(pd.isna(value))
-    except (TypeError, ValueError):
-        return False
-
-
 ACRONYMS = {"ild": "ILD", "ctd": "CTD", "sle": "SLE", "hiv": "HIV", "aids": "AIDS", "got": "GOT", "gpt": "GPT"}
 """Words an identifier writes in lower case that people write in capitals."""
 
@@ -277,16 +268,6 @@ def not_reached(share_reaching: float | None) -> str:
     if share_reaching is None or missing(share_reaching):
         return "not reached"
     return f"not reached ({fmt_share(1 - float(share_reaching))} never reach it)"
-
-
-def fmt_share(p: object) -> str:
-    """A fraction as a percentage: 0.1234 -> "12.3%" (0 and 1 exactly: "0%", "100%")."""
-    if missing(p):
-        return ""
-    p = float(p)
-    if p in (0.0, 1.0):
-        return f"{p:.0%}"
-    return f"{p:.1%}" if abs(p) >= 0.001 else f"{p:.2%}"
 
 
 def mc_error(p: float, n: int) -> float:
@@ -347,18 +328,28 @@ def fmt_number(x: object) -> str:
     return f"{x:,.3g}" if abs(x) < 1000 else f"{x:,.0f}"
 
 
-SUPERSCRIPTS = str.maketrans("-0123456789", "⁻⁰¹²³⁴⁵⁶⁷⁸⁹")
+DISTRIBUTION_KEYS = {"mean", "median", "p90", "value", "sd", "low", "high", "mean_value", "cv", "shape", "share"}
+"""Last steps of a path that name a distribution's parameter, not the assumption itself."""
 
 
-def fmt_cells(x: object) -> str:
-    """A number of cells: 1.92e9 -> "1.92 × 10⁹"."""
-    if missing(x):
+def fmt_path(path: object) -> str:
+    """A scenario field's dotted path as people read it: "population.family_support" -> "Family
+    support (population)", "sites.0.referral_rate_per_month" -> "Referral rate per month (site 1)",
+    "screening.duration_days.median" -> "Duration days: median (screening)". (Ranges files and
+    the Scenario page's parameter table keep the path: it is what the file writes.)"""
+    if missing(path):
         return ""
-    x = float(x)
-    if x == 0 or not math.isfinite(x):
-        return f"{x:g}"
-    exponent = math.floor(math.log10(abs(x)))
-    return f"{x / 10**exponent:.2f} × 10{str(exponent).translate(SUPERSCRIPTS)}"
+    parts = str(path).split(".")
+    stat = parts.pop() if len(parts) > 1 and parts[-1] in DISTRIBUTION_KEYS else None
+    name = fmt_name(parts.pop()) if parts else ""
+    where: list[str] = []
+    for part in parts:
+        if part.isdigit() and where:
+            where[-1] = f"{where[-1].removesuffix('s')} {int(part) + 1}"
+        else:
+            where.append(fmt_name(part))
+    text = (name[:1].upper() + name[1:]) + (f": {fmt_name(stat)}" if stat else "")
+    return text + (f" ({', '.join(where)})" if where else "")
 
 
 def fmt_percentile(x: object) -> str:
@@ -511,7 +502,7 @@ def fmt_signed(value: float, unit: str) -> str:
         if value == 0:
             return "0 days"
         return f"{value:+,.0f} days" if abs(value) >= 10 or value == round(value) else f"{value:+.1f} days"
-    return f"{value:+.3g} {unit}".strip()
+    return f"{fmt_quantity(value, signed=True)} {unit}".strip()
 
 
 def fmt_span(low: float, high: float, unit: str) -> str:
@@ -597,12 +588,12 @@ def _tornado(frame: pd.DataFrame) -> pd.DataFrame:
     rows = [
         {
             "Outcome": r.outcome_label,
-            "Assumption": r.parameter,
-            "Base": f"{r.base_value:.4g}",
+            "Assumption": fmt_path(r.parameter),
+            "Base": fmt_quantity(r.base_value),
             "Outcome at base": r.base_outcome_text,
-            "Low": f"{r.low_value:.4g}",
+            "Low": fmt_quantity(r.low_value),
             "Change at low [95%]": fmt_change(r.low_change, r.low_ci_low, r.low_ci_high, r.unit),
-            "High": f"{r.high_value:.4g}",
+            "High": fmt_quantity(r.high_value),
             "Change at high [95%]": fmt_change(r.high_change, r.high_ci_low, r.high_ci_high, r.unit),
             "Pairs": str(r.pairs),
         }

@@ -14,6 +14,7 @@ from plotly.subplots import make_subplots
 
 from ctdild_sim.analysis.bands import PROGRESS_MEASURES
 from ctdild_sim.scenario.trial import Scenario
+from ctdild_sim.views.columns import fmt_path
 
 COLOURS = px.colors.qualitative.Plotly
 
@@ -365,7 +366,7 @@ def tornado_figure(tornado: pd.DataFrame, outcome: str) -> go.Figure:
         finite = np.where(np.isfinite(change), change, np.nan)
         fig.add_trace(
             go.Bar(
-                y=rows["parameter"],
+                y=rows["parameter"].map(fmt_path),
                 x=finite,
                 orientation="h",
                 name=f"at the {end} value",
@@ -377,7 +378,7 @@ def tornado_figure(tornado: pd.DataFrame, outcome: str) -> go.Figure:
                     "arrayminus": np.nan_to_num(finite - rows[f"{end}_ci_low"].to_numpy(dtype=float) * scale, posinf=0),
                 },
                 customdata=np.column_stack([rows[f"{end}_value"].to_numpy(dtype=float)]),
-                hovertemplate="%{y} = %{customdata[0]:.4g}: %{x:+.3g}<extra></extra>",
+                hovertemplate="%{y} = %{customdata[0]:.3~g}: %{x:+.3~g}<extra></extra>",
             )
         )
     label = str(rows["outcome_label"].iloc[0])
