@@ -13,10 +13,11 @@ from pathlib import Path
 import pandas as pd
 import pytest
 from click.testing import CliRunner
+from openpyxl import load_workbook
 
 from ctdild_sim import cli
 from ctdild_sim.reports.pack import view_pack
-from ctdild_sim.reports.writers import write_report
+from ctdild_sim.reports.writers import typed_cell, write_report
 from ctdild_sim.runs.results import list_runs
 from ctdild_sim.views.columns import present
 from ctdild_sim.views.view import View
@@ -106,8 +107,16 @@ def _same(cli_view: View, printed: str, components: list) -> None:
     assert lines == section.notes[: len(cli_view.answers)]
     folder = Path(tempfile.mkdtemp())
     page = html.unescape(write_report(view_pack(cli_view), folder / "pack.html", "html").read_text())
-    summary = pd.read_excel(write_report(view_pack(cli_view), folder / "pack.xlsx", "xlsx"), sheet_name="Summary")
+    book = write_report(view_pack(cli_view), folder / "pack.xlsx", "xlsx")
+    summary = pd.read_excel(book, sheet_name="Summary")
     assert all(line in page for line in lines) and set(lines) <= set(summary.iloc[:, 0])
+    # typed cells: no sheet holds a date or a percentage as text (a parameter's value, as a scenario
+    # file writes it, may be "0")
+    for sheet in load_workbook(book).worksheets[2:]:
+        for row in sheet.iter_rows(min_row=3):
+            for cell in row:
+                typed = typed_cell(cell.value)[1] if isinstance(cell.value, str) else None
+                assert typed not in ("yyyy-mm-dd", "0.0%"), (sheet.title, cell.value)
     shutil.rmtree(folder)
 
 

@@ -232,3 +232,31 @@ def test_the_dashboard_exports_with_the_same_writers(store, tmp_path):
     assert message == "Pick the runs the steering pack is about."
     _, message = shell.on_export(ctx, {"page": "timeline", "runs": ids[:1]}, "docx")
     assert "a report is one of html, pdf, xlsx" in message
+
+
+def test_a_table_whose_rows_mix_units_has_typed_cells_in_excel():
+    from ctdild_sim.reports.writers import typed_cell
+
+    assert typed_cell("2028-05-22") == (dt.date(2028, 5, 22), "yyyy-mm-dd")
+    assert typed_cell("12.5%") == (0.125, "0.0%") and typed_cell("-20.0%") == (-0.2, "0.0%")
+    assert typed_cell("1,234") == (1234.0, "#,##0") and typed_cell("+93.9") == (93.9, "#,##0.00")
+    assert typed_cell("USD +125,731") == (125731.0, '"USD" #,##0')
+    for text in ("20.0% ± 3.9%", "-17.7 to -8.8", "not yet", "26.9% [16.8%, 38.2%]"):
+        assert typed_cell(text) == (text, None)  # an interval, an error or words: text
+    savings = pd.DataFrame(
+        {
+            "measure": ["Expected cost: total", "Vials expired", "P(a subject waits for product)"],
+            "unit": ["money", "vials", "probability"],
+            "currency": ["USD"] * 3,
+            "scenario_mean": [1454993.0, 107.2, 0.215],
+            "plan_mean": [1580723.0, 93.9, 0.015],
+            "saving_difference": [125730.0, -13.3, -0.2],
+            "saving_low": [112826.0, -17.7, -0.259],
+            "saving_high": [138635.0, -8.8, -0.141],
+            "pairs": [200] * 3,
+        }
+    )
+    shown, formats = excel_frame(savings)
+    assert shown["The plan (mean)"].tolist() == [1580723.0, 93.9, 0.015]
+    assert formats["The plan (mean)"] == ['"USD" #,##0', "#,##0.00", "0.0%"]
+    assert shown["95% interval"].tolist()[1] == "-17.7 to -8.8"  # an interval stays text

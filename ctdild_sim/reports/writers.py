@@ -188,12 +188,21 @@ EXCEL_FORMATS = {"probability": "0.0%", "share": "0.0%", "date": "yyyy-mm-dd", "
 # fmt: on
 
 
-def excel_frame(frame: pd.DataFrame) -> tuple[pd.DataFrame, dict[str, str]]:
-    """A table with the labels people read and typed cells, and each column's number format.
-    A date never reached reads "not reached (x% never reach it)"; a table whose rows mix units is
-    written as text."""
+def excel_frame(frame: pd.DataFrame) -> tuple[pd.DataFrame, dict[str, str | list[str | None]]]:
+    """A table with the labels people read and typed cells, and each column's number format (a
+    format per row where the rows mix units). A date never reached reads "not reached (x% never
+    reach it)"; a table whose rows mix units is presented as it reads, then each cell holding one
+    date, percentage, amount or number is typed (``typed_cell``)."""
     if mixed_table(frame) is not None:
-        return present(frame), {}
+        shown = present(frame)
+        typed: dict[str, list] = {}
+        per_row: dict[str, str | list[str | None]] = {}
+        for column in shown.columns:
+            cells = [typed_cell(v) for v in shown[column]]
+            typed[column] = [value for value, _ in cells]
+            if any(f is not None for _, f in cells):
+                per_row[column] = [f for _, f in cells]
+        return pd.DataFrame(typed, columns=shown.columns), per_row
     out, formats = {}, {}
     for name in shown_columns(frame):
         kind = COLUMNS[name].kind
@@ -210,6 +219,31 @@ def excel_frame(frame: pd.DataFrame) -> tuple[pd.DataFrame, dict[str, str]]:
         if kind in EXCEL_FORMATS:
             formats[label(name)] = EXCEL_FORMATS[kind]
     return pd.DataFrame(out), formats
+
+
+_DATE = re.compile(r"\d{4}-\d{2}-\d{2}")
+_NUMBER = re.compile(r"[+-]?\d[\d,]*(\.\d+)?")
+_AMOUNT = re.compile(r"([A-Za-z$€£¥]{1,8}) ([+-]?\d[\d,]*(\.\d+)?)")
+
+
+def typed_cell(text: object) -> tuple[object, str | None]:
+    """A presented cell as Excel should hold it, with its number format: "2028-05-22" a date,
+    "12.3%" the number 0.123, "USD 1,234" and "1,234" numbers; anything else (an interval, a
+    value with its error, words) stays text."""
+    if not isinstance(text, str):
+        return text, None
+    value = text.strip()
+    if _DATE.fullmatch(value):
+        with contextlib.suppress(ValueError):
+            return dt.date.fromisoformat(value), EXCEL_FORMATS["date"]
+    if value.endswith("%") and _NUMBER.fullmatch(value[:-1]):
+        return float(value[:-1].replace(",", "")) / 100, EXCEL_FORMATS["share"]
+    if _NUMBER.fullmatch(value):
+        whole = "." not in value
+        return float(value.replace(",", "")), "#,##0" if whole else "#,##0.00"
+    if (amount := _AMOUNT.fullmatch(value)) is not None:
+        return float(amount.group(2).replace(",", "")), f'"{amount.group(1)}" #,##0'
+    return text, None
 
 
 def _excel_date(value: object) -> dt.date | str:
@@ -292,8 +326,13 @@ def _write_xlsx(pack: Pack, path: Path) -> None:
                 letter = get_column_letter(j)
                 width = max([len(str(column))] + [len(str(v)) for v in shown[column].head(200)])
                 sheet.column_dimensions[letter].width = min(max(width + 2, 8), 60)
-                if column in formats:
+                number_format = formats.get(column)
+                if isinstance(number_format, list):  # a format per row: the rows mix units
+                    for cell, row_format in zip(sheet[letter][2:], number_format, strict=False):
+                        if row_format is not None:
+                            cell.number_format = row_format
+                elif number_format is not None:
                     for cell in sheet[letter][2:]:
-                        cell.number_format = formats[column]
+                        cell.number_format = number_format
         for sheet in writer.sheets.values():
             text_not_formulas(sheet)
