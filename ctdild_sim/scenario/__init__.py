@@ -10,7 +10,9 @@
 - ``comments``: a file's comments by parameter (sources, WEAK flags);
 - ``parameters``: every parameter as a row (path, value, range, description);
 - ``paths``: fields by dotted path: read one, change one, validate again.
-- ``reference``: the scenario reference for people (``docs/scenario-reference.md``), from the schema.
+- ``reference``: the scenario reference for people (``docs/scenario-reference.md``), from the schema;
+- ``notation``: how a number is written for people (cells, shares, quantities of any size), for
+  every layer that writes one.
 
 May import: nothing else of ``ctdild_sim`` (this is the bottom layer).
 """
