@@ -495,7 +495,7 @@ def runs(results_root: Path, label: tuple[str, str] | None, delete_ids: tuple[st
                 manifest_of(run_id, results_root)  # every id is checked before any run is deleted
             names = ", ".join(delete_ids)
             if not yes and not click.confirm(
-                f"Delete {len(delete_ids)} run(s) from {results_root}/ ({names})?", default=False, err=True
+                f"Delete {counted(len(delete_ids), 'run')} from {results_root}/ ({names})?", default=False, err=True
             ):
                 click.echo("Nothing deleted.", err=True)
                 sys.exit(1)
@@ -506,11 +506,11 @@ def runs(results_root: Path, label: tuple[str, str] | None, delete_ids: tuple[st
                     deleted.append(run_id)
             except KeyboardInterrupt:
                 _fail(
-                    f"Interrupted: {len(deleted)} of {len(delete_ids)} run(s) deleted"
+                    f"Interrupted: {len(deleted)} of {counted(len(delete_ids), 'run')} deleted"
                     + (f" ({', '.join(deleted)})." if deleted else "."),
                     INTERRUPTED,
                 )
-            click.echo(f"Deleted {len(delete_ids)} run(s): {names}.")
+            click.echo(f"Deleted {counted(len(delete_ids), 'run')}: {names}.")
             return
     except StoreError as exc:
         _fail(f"{results_root}: {exc}")
@@ -556,7 +556,7 @@ def report(run_ids: tuple[str, ...], fmt: str | None, out: Path | None, results_
         write_report(steering_pack(records), path, fmt)
     except ReportError as exc:
         _fail(str(exc), FAILED)
-    click.echo(f"Steering pack of {len(records)} run(s) written to {path} ({fmt}).")
+    click.echo(f"Steering pack of {counted(len(records), 'run')} written to {path} ({fmt}).")
 
 
 @main.command()

@@ -25,6 +25,7 @@ from ctdild_sim.reports.writers import FORMATS, ReportError, report_bytes
 from ctdild_sim.runs.export import WriteFailed, safe_for_spreadsheets
 from ctdild_sim.runs.results import StoreError
 from ctdild_sim.sim.budget import BudgetExceeded
+from ctdild_sim.views.columns import counted
 from dashboard import ids, layout
 from dashboard.address import address_runs, page_state, parsed, with_query
 from dashboard.context import MAX_SEED, Context, NothingPicked, messages, whole_number
@@ -65,19 +66,26 @@ def on_load(ctx: Context, search: object):
     files = list(scenario_files(ctx.scenarios_dir))
     options = run_options(ctx.results_dir)
     known = {o["value"] for o in options}
-    named = address_runs(search)
-    picked = [r for r in named if r in known]
-    unknown = [r for r in named if r not in known]
-    status = (
-        layout.error(
-            "The address names runs that are not in the results store: "
-            + ", ".join(r[:80] for r in unknown[:5])
-            + (" ..." if len(unknown) > 5 else "")
-        )
-        if unknown
-        else None
+    picked = [r for r in address_runs(search) if r in known]
+    return files, options, picked, unknown_runs_status(known, search)
+
+
+def on_address(ctx: Context, search: object):
+    """The address changed on the same page (a control or the run picker wrote it): report the
+    runs it names that are not stored, or nothing once it names none."""
+    return unknown_runs_status({o["value"] for o in run_options(ctx.results_dir)}, search)
+
+
+def unknown_runs_status(known: set[str], search: object):
+    """The runs the address names that are not in the store, as a message (None when there are none)."""
+    unknown = [r for r in address_runs(search) if r not in known]
+    if not unknown:
+        return None
+    return layout.error(
+        "The address names runs that are not in the results store: "
+        + ", ".join(r[:80] for r in unknown[:5])
+        + (" ..." if len(unknown) > 5 else "")
     )
-    return files, options, picked, status
 
 
 def on_pick(ctx: Context, run_ids: object, search: object, page_query: object):
@@ -142,11 +150,11 @@ def on_run(ctx: Context, set_progress: Callable, files: object, replicates: obje
         n = job_replicates(ctx, len(picked), replicates)
         seed = whole_number(seed, "The seed", 0, MAX_SEED)
         loaded = [(name, *load_scenario_file(ctx.scenarios_dir, name)) for name in picked]
-        with ctx.jobs.hold(f"{len(loaded)} scenario run(s) of {n:,} replicates"):
+        with ctx.jobs.hold(f"{counted(len(loaded), 'scenario run')} of {n:,} replicates"):
             run_ids = run_and_store(ctx, set_progress, loaded, n, seed)
     except (DashboardError, BudgetExceeded, StoreError, WriteFailed) as exc:
         return no_update, no_update, messages(ctx, exc)
-    status = f"Stored {len(run_ids)} run(s) of {n} replicates, seed {seed}: {', '.join(run_ids)}"
+    status = f"Stored {counted(len(run_ids), 'run')} of {n} replicates, seed {seed}: {', '.join(run_ids)}"
     return run_options(ctx.results_dir), run_ids, status
 
 
@@ -219,13 +227,22 @@ def slug(text: str) -> str:
 
 def register(app: dash.Dash, ctx: Context) -> None:
     """Wire the frame's callbacks to its components (``ids``)."""
+    # the pickers are filled when a page is opened (its path), not whenever the address changes:
+    # a page's controls write the address and may follow the runs picked, and a picker filled
+    # from every address would close that loop (Dash then drops the callbacks caught in it)
     app.callback(
         Output(ids.SCENARIO_FILES, "options"),
         Output(ids.RUN_PICKER, "options"),
         Output(ids.RUN_PICKER, "value"),
         Output(ids.URL_STATUS, "children"),
+        Input(ids.URL, "pathname"),
+        State(ids.URL, "search"),
+    )(lambda _pathname, search: on_load(ctx, search))
+    app.callback(
+        Output(ids.URL_STATUS, "children", allow_duplicate=True),
         Input(ids.URL, "search"),
-    )(lambda search: on_load(ctx, search))
+        prevent_initial_call=True,
+    )(lambda search: on_address(ctx, search))
 
     # the address follows the page's state (refresh=False: it is written, the page is not reloaded;
     # the same callback hands the view its new state)

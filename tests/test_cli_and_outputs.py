@@ -196,7 +196,8 @@ def test_supply_report_and_tables(tmp_path):
     assert "product demand per quarter" in text
     metrics = pd.read_parquet(out / "metrics.parquet")
     risk = (metrics["stockout_events"] > 0).mean()
-    assert f"P(a subject waits for product), policy reorder point 12 vials: {risk:.1%}" in " ".join(text.split())
+    policy = "policy reorder point 12 vials, lots of every vial the yield gives"
+    assert f"P(a subject waits for product), {policy}: {risk:.1%}" in " ".join(text.split())
     for name in ("lots", "demand_weekly", "demand_monthly", "demand_quarterly", "lot_starts"):
         assert (out / f"{name}.parquet").exists() and (out / f"{name}.csv").exists()
     weekly = pd.read_parquet(out / "demand_weekly.parquet")

@@ -380,11 +380,11 @@ def test_live_server_caps_replicates_and_runs_one_job_at_a_time(live):
         status, _ = live.request("GET", "/_dash-layout", timeout=10)
         assert status == 200
     second = live.result(live.start_run(5))
-    assert "Another job is running (1 scenario run(s) of 200,000 replicates" in second
+    assert "Another job is running (1 scenario run of 200,000 replicates" in second
     assert live.result(big, timeout=1) is None  # still running
     os.kill(big_pid, signal.SIGKILL)  # the job's own process: ending it frees the server's one slot
     wait_until(lambda: gone(big_pid), "the killed job to end")
-    assert "Stored 1 run(s) of 5 replicates" in live.result(live.start_run(5))
+    assert "Stored 1 run of 5 replicates" in live.result(live.start_run(5))
 
 
 def test_thirty_identical_run_requests_at_once_are_all_answered(live):
@@ -393,7 +393,7 @@ def test_thirty_identical_run_requests_at_once_are_all_answered(live):
     with concurrent.futures.ThreadPoolExecutor(30) as pool:
         answers = list(pool.map(lambda _: live.result(live.start_run(20), timeout=120), range(30)))
     assert all(a is not None for a in answers), f"{answers.count(None)} of 30 unanswered"
-    stored = [a for a in answers if a.startswith("Stored 1 run(s) of 20 replicates")]
+    stored = [a for a in answers if a.startswith("Stored 1 run of 20 replicates")]
     refused = [a for a in answers if a.startswith("Another job is running")]
     assert stored and len(stored) + len(refused) == 30, answers
     live.log.flush()
@@ -547,7 +547,7 @@ def test_callbacks_are_plain_functions_a_test_can_call(folders, tmp_path):
     assert "Another job is running (a test's job" in status
     own_store = dataclasses.replace(ctx, results_dir=tmp_path / "results")  # leave the shared store as it is
     options, picked, status = shell.on_run(own_store, progress.append, [BASE], 3, 1)
-    assert status.startswith("Stored 1 run(s) of 3 replicates") and [o["value"] for o in options] == picked
+    assert status.startswith("Stored 1 run of 3 replicates") and [o["value"] for o in options] == picked
     assert progress[-1][:2] == ("3", "3")
 
 
@@ -569,7 +569,7 @@ def test_a_job_is_bounded_in_all_not_per_file(folders, tmp_path):
     )
     progress = []
     _, picked, status = shell.on_run(ctx, progress.append, [BASE] * 200, 50, 1)
-    assert status.startswith("Stored 1 run(s) of 50 replicates") and len(picked) == 1
+    assert status.startswith("Stored 1 run of 50 replicates") and len(picked) == 1
     others = sorted(p.name for p in scenarios.glob("*.yaml"))
     assert len(others) >= 2
     _, _, status = shell.on_run(ctx, progress.append, others[:2], 26, 1)

@@ -447,9 +447,9 @@ def test_the_example_assumptions_count_its_adverse_events():
     table says so, and the posterior fever rate moves towards 2/11 (it fell to 6.5% when the records'
     AEs were ignored)."""
     table = forecast(BASE, EXAMPLE, AS_OF, 4, 5, workers=1).posterior.table().set_index("label")
-    fever = table.loc["AE per infusion, transient_fever"]
+    fever = table.loc["AE per infusion, transient fever"]
     assert fever["data"].startswith("2 in 11 infusions")
-    assert table.loc["AE per infusion, serious_possibly_related", "data"].startswith("1 in 11 infusions")
+    assert table.loc["AE per infusion, serious possibly related", "data"].startswith("1 in 11 infusions")
     assert fever["posterior_mean"] > fever["prior_mean"]  # 2/11 observed against 10% planned
 
 
@@ -461,7 +461,7 @@ def test_more_adverse_events_in_the_file_move_the_posterior(tmp_path):
             handle.write(f"13,2025-10-{20 + k % 10},transient_fever,false\n")
     before = learn(BASE, *_trace_and_observed(EXAMPLE)).table().set_index("label")
     after = learn(BASE, *_trace_and_observed(folder)).table().set_index("label")
-    label = "AE per infusion, transient_fever"
+    label = "AE per infusion, transient fever"
     assert after.loc[label, "data"].startswith("32 in 11 infusions")
     assert after.loc[label, "posterior_mean"] > before.loc[label, "posterior_mean"] + 0.3
 

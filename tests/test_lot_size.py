@@ -185,3 +185,21 @@ def test_a_lot_size_outside_the_allowed_range_is_refused():
     product = one_cohort().product
     with pytest.raises(ValueError, match=r"fill_vials \(=30\) is outside lots.fill_range \(2 to 20 vials\)"):
         type(product).model_validate({**product.model_dump(), "fill_vials": 30})
+
+
+def test_the_fresh_check_is_judged_by_the_rule_the_search_applies():
+    from ctdild_sim.studies.lot_plan import Evaluation, LotPlan, wilson_upper
+    from ctdild_sim.views.lot_plan import lot_plan_view
+
+    best = Evaluation(12, 166.0, 200, 2, 6.8, 90.0, seeds="validation", fill_vials=24)
+
+    def verdict(stockouts: int) -> str:
+        fresh = Evaluation(12, 166.0, 200, stockouts, 6.9, 91.0, seeds="fresh", fill_vials=24)
+        plan = LotPlan(0.05, best=best, tried=[best], fresh=fresh, fresh_seed=1)
+        return lot_plan_view(plan, "base", 7).answers[0].answer
+
+    assert wilson_upper(4, 200) <= 0.05 < wilson_upper(8, 200)
+    assert "lots of 24 vials, reorder point 12" in verdict(4)
+    assert "within the target with 95% confidence" in verdict(4)
+    assert f"though not with 95% confidence (upper bound {wilson_upper(8, 200):.1%})" in verdict(8)
+    assert "ABOVE the target" in verdict(12)

@@ -78,7 +78,7 @@ def test_a_run_ranks_the_referral_rate_first_for_the_timeline(tmp_path):
     out = tmp_path / "out"
     result = CliRunner().invoke(main, ["rank", run, "--results", str(tmp_path), "--out", str(out), "--resamples", "50"])
     assert result.exit_code == 0, result.output
-    assert "Share of variance explained" in result.output and "CMUH referral_rate_per_month" in result.output
+    assert "Share of variance explained" in result.output and "CMUH referral rate per month" in result.output
     assert len(pd.read_csv(out / "ranking.csv")) == len(table)
     missing = CliRunner().invoke(main, ["rank", "no-such-run", "--results", str(tmp_path)])
     assert missing.exit_code == 2 and "Traceback" not in missing.output

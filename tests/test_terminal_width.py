@@ -55,7 +55,7 @@ def test_the_forecast_at_80_columns_shows_every_column(tmp_path):
     words = set(text.split())
     for label in ("Posterior (mean [90%])", "What the records say", "Percentile of the plan", "Observed on"):
         assert set(label.split()) <= words, label  # a header may wrap onto lines of its own
-    assert "26.9% [16.8%, 38.2%]" in text  # a cell that was cut mid-value in a pipe
+    assert {"26.9%", "[16.8%,", "38.2%]"} <= words  # a cell once cut mid-value in a pipe: whole (it may wrap)
     _matches_golden("forecast-80.txt", text)
 
 

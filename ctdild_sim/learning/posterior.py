@@ -44,7 +44,7 @@ from ctdild_sim.model.referrals import DRAWN
 from ctdild_sim.model.trace import Observed, Trace
 from ctdild_sim.scenario.distributions import Fixed
 from ctdild_sim.scenario.eligibility import Eligibility
-from ctdild_sim.scenario.notation import fmt_cells, fmt_quantity, fmt_share
+from ctdild_sim.scenario.notation import fmt_cells, fmt_name, fmt_quantity, fmt_share
 from ctdild_sim.scenario.trial import Population, ReviewOutcomes, Scenario
 
 POPULATION_SAMPLE = 20_000
@@ -387,7 +387,7 @@ def _eligibility(scenario: Scenario, evidence: Evidence | None) -> Assumption:
         posterior = prior.update(passed, passed + failed)
         top = (
             ", ".join(
-                f"{c} {n / failed:.0%} (model {failure_shares.get(c, 0):.0%})"
+                f"{fmt_name(c)} {n / failed:.0%} (model {failure_shares.get(c, 0):.0%})"
                 for c, n in evidence.criteria.most_common(3)
             )
             if failed
@@ -497,7 +497,7 @@ def _adverse_events(scenario: Scenario, evidence: Evidence | None) -> list[Assum
         out.append(
             Assumption(
                 f"safety.adverse_events.{ae.name}.probability",
-                f"AE per infusion, {ae.name}",
+                f"AE per infusion, {fmt_name(ae.name)}",
                 "probability",
                 fmt_share(ae.probability),
                 _summary(prior),
@@ -524,14 +524,14 @@ def _review_outcomes(scenario: Scenario, evidence: Evidence | None) -> Assumptio
     if evidence is not None and sum(evidence.review_outcomes.values()):
         counts = tuple(float(evidence.review_outcomes.get(OUTCOMES[i], 0)) for i in possible)
         posterior = prior.update(counts)
-        data = ", ".join(f"{int(c)} {OUTCOMES[i]}" for c, i in zip(counts, possible, strict=True))
+        data = ", ".join(f"{int(c)} {fmt_name(OUTCOMES[i])}" for c, i in zip(counts, possible, strict=True))
 
     first = possible[0]
     return Assumption(
         "safety.review_outcomes",
-        f"Review outcome: {OUTCOMES[first]}",
+        f"Review outcome: {fmt_name(OUTCOMES[first])}",
         "probability",
-        ", ".join(f"{o} {fmt_share(m)}" for o, m in zip(OUTCOMES, means, strict=True)),
+        ", ".join(f"{fmt_name(o)} {fmt_share(m)}" for o, m in zip(OUTCOMES, means, strict=True)),
         (prior.means[0], *prior.intervals()[0]),
         (posterior.means[0], *posterior.intervals()[0]),
         data,

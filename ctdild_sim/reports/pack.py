@@ -16,6 +16,7 @@ import pandas as pd
 import plotly.graph_objects as go
 
 from ctdild_sim.runs.record import RunRecord
+from ctdild_sim.views.columns import counted
 from ctdild_sim.views.steering import steering_views
 from ctdild_sim.views.view import View, display_names
 
@@ -52,7 +53,7 @@ def view_pack(view: View, subtitle: str = "") -> Pack:
 def steering_pack(records: list[RunRecord]) -> Pack:
     """The steering-committee pack for stored runs (``views.steering``): a section per part."""
     title = "Steering pack: " + ", ".join(display_names(records))
-    subtitle = f"Made {dt.date.today()} by ctdild-sim from {len(records)} stored run(s): " + ", ".join(
+    subtitle = f"Made {dt.date.today()} by ctdild-sim from {counted(len(records), 'stored run')}: " + ", ".join(
         r.run_id for r in records
     )
     return Pack(title, subtitle, [section(view, view.title) for view in steering_views(records)])

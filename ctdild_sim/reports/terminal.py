@@ -16,7 +16,8 @@ from rich.console import Console, RenderableType
 from rich.table import Table
 from rich.text import Text
 
-from ctdild_sim.views.columns import COLUMNS, fmt_date, label, missing, numeric, present
+from ctdild_sim.views.columns import COLUMNS, fmt_date, fmt_share, label, missing, numeric, present
+from ctdild_sim.views.product import lot_size_text
 from ctdild_sim.views.view import View
 
 MAX_WORD = 36
@@ -123,7 +124,10 @@ def _run_row(run_id: str, m: dict) -> list[str]:
     kind = {
         "forecast": f"forecast as of {m.get('as_of')}",
         "sensitivity": f"sensitivity of {len(m.get('assumptions') or [])} assumptions",
-        "lot_plan": f"lot plan: reorder point {m.get('reorder_point')}, P(wait) target {m.get('target_stockout')}",
+        "lot_plan": (
+            f"lot plan: {lot_size_text(m.get('fill_vials'))}, reorder point {m.get('reorder_point')}, "
+            f"P(wait) target {fmt_share(m.get('target_stockout'))}"
+        ),
     }.get(str(m.get("kind")), "plan from day 0")
     finished = str(m.get("finished", ""))[:10]  # the time is in the run id
     return [

@@ -322,6 +322,7 @@ def _write_xlsx(pack: Pack, path: Path) -> None:
             shown.to_excel(writer, sheet_name=name, index=False, startrow=1)
             sheet = writer.sheets[name]
             sheet.cell(row=1, column=1, value=title)
+            sheet.freeze_panes = "A3"  # the title and the header stay in view
             for j, column in enumerate(shown.columns, start=1):
                 letter = get_column_letter(j)
                 width = max([len(str(column))] + [len(str(v)) for v in shown[column].head(200)])

@@ -1,4 +1,5 @@
-"""How a number is written for people: one notation for cells, shares and quantities of any size.
+"""How a number or a name is written for people: one notation for cells, shares, quantities of any
+size, and identifiers ("I2_ild_pathway" -> "I2 ILD pathway").
 
 Below every layer that writes a number into text (the learned assumptions' "planned" and "what
 the records say", the views' tables), so a figure reads the same wherever it appears;
@@ -61,3 +62,15 @@ def fmt_quantity(x: object, signed: bool = False) -> str:
     digits = max(0, 2 - math.floor(math.log10(abs(v))))
     text = f"{v:,.{digits}f}"
     return sign + (text.rstrip("0").rstrip(".") if "." in text else text)
+
+
+ACRONYMS = {"ild": "ILD", "ctd": "CTD", "sle": "SLE", "hiv": "HIV", "aids": "AIDS", "got": "GOT", "gpt": "GPT"}
+"""Words an identifier writes in lower case that people write in capitals."""
+
+
+def fmt_name(x: object) -> str:
+    """An identifier as people read it: "I2_ild_pathway" -> "I2 ILD pathway" (the identifier is
+    what records and ranges files write; tables and charts show this)."""
+    if missing(x):
+        return ""
+    return " ".join(ACRONYMS.get(word, word) for word in str(x).split("_") if word)

@@ -302,7 +302,7 @@ def plan_lots(
         """For one lot size: each look-ahead's smallest reorder point that meets the target."""
         feasible: list[Evaluation] = []
         for extra in lookaheads:
-            lookahead = base + extra
+            lookahead = float(round(base + extra))  # whole days: what a planner would write down
             top = None
             if not feasible and guess == max_point:  # until one look-ahead holds, check the largest point first
                 top = evaluate(max_point, lookahead, fill)

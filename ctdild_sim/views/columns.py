@@ -26,7 +26,7 @@ from typing import Literal
 
 import pandas as pd
 
-from ctdild_sim.scenario.notation import fmt_cells, fmt_quantity, fmt_share, missing
+from ctdild_sim.scenario.notation import fmt_cells, fmt_name, fmt_quantity, fmt_share, missing
 
 Kind = Literal[
     "text",
@@ -154,7 +154,7 @@ COLUMNS: dict[str, Column] = {
     # uncertainty ranking
     "outcome": Column("Outcome key", "key"),
     "outcome_label": Column("Outcome"),
-    "input": Column("Drawn input"),
+    "input": Column("Drawn input", "name"),
     "index": Column("Share of variance explained", "share"),
     "index_low": Column("95% from", "share"),
     "index_high": Column("95% to", "share"),
@@ -235,18 +235,6 @@ COLUMNS: dict[str, Column] = {
 
 
 # -- cell formats ------------------------------------------------------------------------------
-
-
-ACRONYMS = {"ild": "ILD", "ctd": "CTD", "sle": "SLE", "hiv": "HIV", "aids": "AIDS", "got": "GOT", "gpt": "GPT"}
-"""Words an identifier writes in lower case that people write in capitals."""
-
-
-def fmt_name(x: object) -> str:
-    """An identifier as people read it: "I2_ild_pathway" -> "I2 ILD pathway" (the identifier is
-    what records and ranges files write; tables and charts show this)."""
-    if missing(x):
-        return ""
-    return " ".join(ACRONYMS.get(word, word) for word in str(x).split("_") if word)
 
 
 def counted(n: int, noun: str, plural: str | None = None) -> str:
@@ -621,8 +609,8 @@ def fmt_in_unit(value: float, unit: str, currency: str = "", signed: bool = Fals
     sign = "+" if signed else ""
     if unit == "money":
         return f"{currency} {value:{sign},.0f}".strip()
-    if unit == "probability":
-        return f"{value:{sign}.1%}"
+    if unit == "probability":  # a difference of probabilities is in percentage points
+        return f"{value * 100:+.1f} points" if signed else f"{value:.1%}"
     return f"{value:{sign},.1f}"
 
 

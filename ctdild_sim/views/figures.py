@@ -441,13 +441,15 @@ def frontier_figure(frontier: pd.DataFrame, chosen: tuple | None, target: float 
         f"lot size {s}, reorder point {p:.0f}, look-ahead {a:.0f} days"
         for s, p, a in zip(size, frontier["reorder_point"], frontier["lookahead_days"], strict=True)
     ]
+    meets = frontier["meets_target"].fillna(True).astype(bool) if "meets_target" in frontier else True
     fig.add_trace(
         go.Scatter(
             x=frontier["stockout_risk"] * 100,
             y=cost,
             mode="lines+markers",
             line_shape="hv",
-            name="validated candidates on the frontier",
+            marker={"size": 9, "symbol": np.where(meets, "circle", "circle-open")},
+            name="validated candidates on the frontier (hollow: above the target)",
             text=text,
             hovertemplate="%{text}<br>P(wait) %{x:.1f}%<br>%{y:,.0f}<extra></extra>",
         )

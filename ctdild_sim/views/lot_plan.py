@@ -10,16 +10,11 @@ from ctdild_sim.analysis.costs import plan_savings
 from ctdild_sim.analysis.supply_summary import lot_starts
 from ctdild_sim.runs.record import RunRecord
 from ctdild_sim.scenario.trial import Scenario
-from ctdild_sim.studies.lot_plan import LotPlan, cost_risk_frontier, wilson_interval
+from ctdild_sim.studies.lot_plan import LotPlan, cost_risk_frontier, wilson_interval, wilson_upper
 from ctdild_sim.views.columns import fmt_in_unit, missing
 from ctdild_sim.views.figures import frontier_figure
-from ctdild_sim.views.product import product_view
+from ctdild_sim.views.product import lot_size_text, product_view
 from ctdild_sim.views.view import View, display_names
-
-
-def lot_size_text(fill: object) -> str:
-    """A lot size in words (none: every whole vial the yield gives)."""
-    return "lots of every vial the yield gives" if missing(fill) else f"lots of {float(fill):.0f} vials"
 
 
 def lot_plan_parts(
@@ -50,10 +45,9 @@ def lot_plan_parts(
         fill = f.get("fill_vials", np.nan)
         chosen = (fill, f["reorder_point"], f["lookahead_days"])
         replicates = int(f["replicates"])
-        low, high = wilson_interval(round(f["stockout_risk"] * replicates), replicates)
-        verdict = (
-            "" if target is None else (" within the target;" if f["stockout_risk"] <= target else " ABOVE the target;")
-        )
+        stockouts = round(f["stockout_risk"] * replicates)
+        low, high = wilson_interval(stockouts, replicates)
+        verdict = "" if target is None else _verdict(f["stockout_risk"], wilson_upper(stockouts, replicates), target)
         cost = f.get("mean_cost", np.nan)
         priced = (
             ""
@@ -97,18 +91,20 @@ def lot_plan_parts(
             "; ".join(said),
         )
         view.table(
-            f"{name}: what the plan saves against the scenario's own decisions (paired, fresh seeds)",
+            f"{name}: the plan against the scenario's own decisions (plan minus scenario, paired on the fresh seeds)",
             savings,
-            "Negative differences are savings. Both are simulated on the plan's fresh seeds, replicate by replicate.",
+            "Negative differences are savings, positive ones what the plan costs more. Both are simulated on the "
+            "plan's fresh seeds, replicate by replicate; a P(wait) difference is in percentage points.",
         )
     frontier = cost_risk_frontier(search, target)
     made.append(("lot_plan_frontier", frontier))
     if len(frontier) > 1:
         view.table(
-            f"{name}: the cost-risk frontier (validated candidates no other beats on both cost and risk)",
+            f"{name}: the cost-risk frontier, on the validation seeds (candidates no other beats on cost and risk)",
             frontier,
-            "Each candidate is confirmed on the validation seeds with every replicate; the cost of one point less "
-            "risk is against the next riskier candidate on the frontier.",
+            "Each candidate is simulated on the validation seeds with every replicate, so its costs compare with the "
+            "other rows', not with the headline's fresh seeds; the cost of one point less risk is against the next "
+            "riskier candidate. A candidate meets the target when its one-sided 95% upper bound does.",
         )
         view.figure(
             f"frontier: {name}",
@@ -117,7 +113,10 @@ def lot_plan_parts(
             chosen,
             target,
             currency,
-            caption="What each point of stock-out risk costs: the plan is the cheapest candidate within the target.",
+            caption=(
+                "What each point of stock-out risk costs: the plan is the cheapest candidate whose one-sided 95% "
+                "upper bound of risk is within the target; hollow points do not meet it."
+            ),
         )
     view.table(
         f"{name}: lot plan search (P(stock-out) upper 95% bound {within})",
@@ -126,6 +125,16 @@ def lot_plan_parts(
         "the rest would show: the same decision as running them all.",
     )
     return made
+
+
+def _verdict(risk: float, upper: float, target: float) -> str:
+    """Whether the fresh check meets the target, by the rule the search applies (the one-sided 95%
+    upper bound), and where only the estimate is within it, saying so."""
+    if upper <= target:
+        return " within the target with 95% confidence;"
+    if risk <= target:
+        return f" within the target, though not with 95% confidence (upper bound {upper:.1%});"
+    return " ABOVE the target;"
 
 
 def _in_a_sentence(label: str) -> str:

@@ -17,24 +17,30 @@ from ctdild_sim.analysis.supply_summary import (
 from ctdild_sim.runs.record import RunRecord
 from ctdild_sim.scenario.trial import Scenario
 from ctdild_sim.views import run_figures as figures
-from ctdild_sim.views.columns import fmt_cells, fmt_money, fmt_probability, label
+from ctdild_sim.views.columns import fmt_cells, fmt_money, fmt_probability, label, missing
 from ctdild_sim.views.view import View, display_names, runs_title, warnings
 
 PERIODS = ("week", "month", "quarter")
 
 
 def policy_text(scenario: Scenario) -> str:
-    """The scenario's stock policy in words."""
+    """The scenario's stock policy and lot size in words."""
     product = scenario.product
     if product is None:
         return "none (no product section: supply never limits)"
     policy = product.policy
+    size = lot_size_text(product.fill_vials)
     if policy.kind == "reorder_point":
         ahead = "" if policy.lookahead_days is None else f", look-ahead {policy.lookahead_days:.0f} days"
-        return f"reorder point {policy.reorder_point_vials} vials{ahead}"
+        return f"reorder point {policy.reorder_point_vials} vials{ahead}, {size}"
     if policy.kind == "make_to_order":
-        return f"make to order (cover {policy.cover:g}x)"
-    return f"schedule (days {', '.join(f'{d:g}' for d in policy.start_days)})"
+        return f"make to order (cover {policy.cover:g}x), {size}"
+    return f"schedule (days {', '.join(f'{d:g}' for d in policy.start_days)}), {size}"
+
+
+def lot_size_text(fill: object) -> str:
+    """A lot size in words (none: every whole vial the yield gives)."""
+    return "lots of every vial the yield gives" if missing(fill) else f"lots of {float(fill):.0f} vials"
 
 
 CHARTED_SHARE = 0.95
@@ -140,8 +146,9 @@ def _cost_parts(view: View, name: str, run: RunRecord) -> tuple[pd.DataFrame, st
     censored = float(per_replicate["delay_censored"].mean())
     if censored:
         note += (
-            f" {censored:.1%} of replicates never reached last patient last visit: their delay is counted to "
-            "the end of the simulation, so the delay cost is a lower bound."
+            f" {censored:.1%} of replicates were still running at the simulation's horizon (neither at last "
+            "patient last visit nor stopped early): their delay is counted to the horizon, so the delay cost is a "
+            "lower bound."
         )
     view.notes.append(note)
     view.table(f"{name}: costs per replicate ({costs.currency})", cost_summary(per_replicate))

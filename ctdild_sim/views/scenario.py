@@ -6,6 +6,7 @@ from __future__ import annotations
 from ctdild_sim.scenario.comments import Comment, weak_assumptions
 from ctdild_sim.scenario.parameters import parameter_tree
 from ctdild_sim.scenario.trial import Scenario
+from ctdild_sim.views.columns import counted
 from ctdild_sim.views.view import View
 
 
@@ -23,7 +24,7 @@ def scenario_view(scenario: Scenario, source: str, comments: dict[str, Comment] 
     )
     for group, rows in tree.groupby("group", sort=False):
         flagged = int(rows["weak"].sum())
-        title = f"{group}: {len(rows)} parameters" + (f", {flagged} WEAK" if flagged else "")
+        title = f"{group}: {counted(len(rows), 'parameter')}" + (f", {flagged} WEAK" if flagged else "")
         view.tables.append((title, rows.drop(columns="group").reset_index(drop=True)))
         comment = (comments or {}).get("" if group == "trial" else group)
         if comment is not None:
