@@ -8,6 +8,8 @@ import datetime as dt
 from collections.abc import Sequence
 from pathlib import Path
 
+import pandas as pd
+
 from ctdild_sim.analysis.summary import probability_done_by, run_warnings
 from ctdild_sim.runs.record import RunRecord
 from ctdild_sim.studies.lot_plan import FRESH_SEED_OFFSET
@@ -93,10 +95,18 @@ def _answers(view: View, name: str, run: RunRecord, targets: Sequence[dt.date]) 
         view.answer(question, f"P50 {p50} (P10 to P90: {band}); reached in {fmt_share(lplv['reached'])} of replicates")
     dates = [("the registered completion date ", scenario.registered_completion_date)]
     dates += [("", d) for d in sorted(set(target_dates(run.manifest)) | set(targets))]
+    as_of = dt.date.fromisoformat(run.manifest["as_of"])
     for what, date in dates:
-        if date is not None:
-            p = probability_done_by(metrics, scenario, date)
-            view.answer(f"{name}: P(last patient last visit by {what}{date})", fmt_probability(p, run.replicates))
+        if date is None:
+            continue
+        p = probability_done_by(metrics, scenario, date)
+        answer = fmt_probability(p, run.replicates)
+        if lplv["status"] == "observed":
+            met = lplv["observed_date"] is not None and pd.Timestamp(lplv["observed_date"]).date() <= date
+            answer = f"{'met' if met else 'missed'}: the records date it {fmt_date(lplv['observed_date'])}"
+        elif date < as_of:
+            answer = f"missed: the date passed on {date}, before last patient last visit"
+        view.answer(f"{name}: P(last patient last visit by {what}{date})", answer)
 
 
 def _product_parts(view: View, name: str, run: RunRecord, as_of: dt.date) -> None:
