@@ -232,7 +232,10 @@ def test_supply_plan_from_the_cli(tmp_path):
         "--quiet",
     )
     assert result.exit_code == 0, result.output
-    assert "lot plan search" in result.stdout
+    assert "lot plan search" not in result.stdout  # every evaluation: --out, the packs and the dashboard
+    assert "the search made" in result.stdout and "--out writes them (lot_plan_search)" in " ".join(
+        result.stdout.split()
+    )
     search = pd.read_parquet(out / "lot_plan_search.parquet")
     assert set(search["fill_vials"]) == {20, 30}  # the sizes asked for, and only those
     savings = pd.read_parquet(out / "lot_plan_savings.parquet").set_index("measure")

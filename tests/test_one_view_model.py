@@ -230,8 +230,8 @@ def test_a_lot_plan_is_a_stored_run_the_pack_and_the_page_show_the_same(tmp_path
     assert run.manifest["kind"] == "lot_plan" and run.manifest["target_stockout"] == 0.3
     assert f"Saved as run {run.run_id}" in printed
     listed = CliRunner().invoke(cli.main, ["runs", "--results", str(store)], env={"COLUMNS": "250"})
-    point = run.manifest["reorder_point"]
-    assert f"lot plan: reorder point {point}, P(wait) target 0.3" in listed.stdout
+    point, size = run.manifest["reorder_point"], run.manifest["fill_vials"]
+    assert f"lot plan: lots of {size} vials, reorder point {point}, P(wait) target 30.0%" in listed.stdout
     # the Cell product page of the address ?runs=ID, and the steering pack, answer as the terminal did
     plan_answer = next(a for a in view.answers if "which lot size and reorder policy" in a.question)
     answers, tables, _ = _shown(_page(tmp_path, store, "product", [run.run_id]))

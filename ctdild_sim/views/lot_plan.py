@@ -11,7 +11,7 @@ from ctdild_sim.analysis.supply_summary import lot_starts
 from ctdild_sim.runs.record import RunRecord
 from ctdild_sim.scenario.trial import Scenario
 from ctdild_sim.studies.lot_plan import LotPlan, cost_risk_frontier, wilson_interval, wilson_upper
-from ctdild_sim.views.columns import fmt_in_unit, missing
+from ctdild_sim.views.columns import counted, fmt_in_unit, missing
 from ctdild_sim.views.figures import frontier_figure
 from ctdild_sim.views.product import lot_size_text, product_view
 from ctdild_sim.views.view import View, display_names
@@ -118,8 +118,14 @@ def lot_plan_parts(
                 "upper bound of risk is within the target; hollow points do not meet it."
             ),
         )
+    title = f"{name}: lot plan search (P(stock-out) upper 95% bound {within})"
+    view.long.add(title)  # every evaluation: the dashboard, the packs and --out have it, not the terminal
+    view.notes.append(
+        f"{name}: the search made {counted(len(search), 'evaluation')}; the dashboard and the report list them, "
+        "--out writes them (lot_plan_search)."
+    )
     view.table(
-        f"{name}: lot plan search (P(stock-out) upper 95% bound {within})",
+        title,
         search,
         "A candidate with fewer replicates was stopped once its stock-outs so far failed the target whatever "
         "the rest would show: the same decision as running them all.",

@@ -35,7 +35,8 @@ class View:
     first), figures and titled tables.
 
     ``captions`` holds a line under a table or a figure (by its title or key); ``brief`` names the
-    tables a terminal prints (None: all of them), the rest are in the dashboard and the packs, and
+    tables a terminal prints (None: all of them), ``long`` tables it leaves out whatever ``brief``
+    says (a search's every evaluation), the rest are in the dashboard and the packs, and
     ``narrow`` the columns of a table (as people read them) a terminal leaves out, said elsewhere;
     ``exports`` are the study's tables as a program reads them (``--out``: CSV and Parquet)."""
 
@@ -45,6 +46,7 @@ class View:
     tables: list[tuple[str, pd.DataFrame]] = field(default_factory=list)
     captions: dict[str, str] = field(default_factory=dict)
     brief: list[str] | None = None
+    long: set[str] = field(default_factory=set)
     narrow: dict[str, tuple[str, ...]] = field(default_factory=dict)
     exports: list[tuple[str, pd.DataFrame]] = field(default_factory=list)
     folded: bool = False  # tables shown folded under their titles (a scenario's sections)
@@ -83,11 +85,12 @@ class View:
         self.tables += other.tables
         self.captions.update(other.captions)
         self.narrow.update(other.narrow)
+        self.long |= other.long
         self.exports += other.exports
 
     @property
     def terminal_tables(self) -> list[tuple[str, pd.DataFrame]]:
-        return self.tables if self.brief is None else [(t, f) for t, f in self.tables if t in self.brief]
+        return [(t, f) for t, f in self.tables if (self.brief is None or t in self.brief) and t not in self.long]
 
 
 def display_names(runs: list[RunRecord]) -> dict[str, RunRecord]:
