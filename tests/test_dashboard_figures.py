@@ -495,3 +495,20 @@ def test_the_product_charts_end_where_the_thawing_does():
     # 95% of 20.4 is 19.38: reached in month 4 (19 by month 3), then two more months
     assert list(shown["period"])[-1] == "m6" and len(shown) == 7
     assert charted_months(monthly.assign(mean_vials_thawed=0.0)).equals(monthly.assign(mean_vials_thawed=0.0))
+
+
+def test_timeline_charts_end_at_the_p90_of_last_visits_plus_a_margin():
+    import datetime as dt
+
+    from ctdild_sim.views.figures import CHART_MARGIN_DAYS, chart_end, lplv_ecdf_figure
+
+    from conftest import make_scenario
+
+    scenario = make_scenario()
+    days = [100.0 * k for k in range(1, 11)] + [np.nan] * 3  # reached by 10 of 13; one drags to day 1000
+    metrics = pd.DataFrame({"replicate": range(13), "lplv_day": days})
+    end = scenario.start_date + dt.timedelta(days=900 + CHART_MARGIN_DAYS)  # P90 of the ten reached: day 900
+    assert chart_end([(metrics, scenario)]) == end
+    assert chart_end([(metrics.assign(lplv_day=np.nan), scenario)]) is None
+    fig = lplv_ecdf_figure({"a": metrics}, {"a": scenario})
+    assert fig.layout.xaxis.range[1] == pd.Timestamp(end).timestamp() * 1000

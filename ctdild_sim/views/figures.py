@@ -83,6 +83,36 @@ def milestone_ecdf_figure(
     return fig
 
 
+CHART_QUANTILE = 0.9
+"""Timeline charts end at this quantile of last patient last visit among the replicates that get
+there (the latest among the runs drawn), plus ``CHART_MARGIN_DAYS``: the few replicates that drag
+on for years would stretch every chart flat (the tables give every quantile, and the share that
+never gets there)."""
+CHART_MARGIN_DAYS = 120
+
+
+def chart_end(runs: Iterable[tuple[pd.DataFrame, Scenario]]) -> dt.date | None:
+    """The last date a timeline chart shows: ``CHART_QUANTILE`` of last patient last visit among
+    the replicates that reach it, plus the margin (None: no replicate reaches it)."""
+    ends = []
+    for metrics, scenario in runs:
+        if "lplv_day" not in metrics:
+            continue
+        days = metrics["lplv_day"].to_numpy(dtype=float)
+        reached = days[~np.isnan(days)]
+        if len(reached):
+            at = float(np.quantile(reached, CHART_QUANTILE, method="inverted_cdf"))
+            ends.append(scenario.start_date + dt.timedelta(days=at + CHART_MARGIN_DAYS))
+    return max(ends) if ends else None
+
+
+def end_chart(fig: go.Figure, end: dt.date | None) -> go.Figure:
+    """The figure's date axis cut at ``end`` (its start left to the data)."""
+    if end is not None:
+        fig.update_xaxes(range=[None, pd.Timestamp(end).timestamp() * 1000])
+    return fig
+
+
 def earliest_registered_completion(scenarios: Iterable[Scenario]) -> dt.date | None:
     """The earliest registered completion date among the scenarios (the one figures mark), if any."""
     registered = {s.registered_completion_date for s in scenarios} - {None}
@@ -92,9 +122,10 @@ def earliest_registered_completion(scenarios: Iterable[Scenario]) -> dt.date | N
 def lplv_ecdf_figure(metrics: dict[str, pd.DataFrame], scenarios: dict[str, Scenario]) -> go.Figure:
     """Probability that the last patient's last visit has happened, by date, per scenario."""
     curves = {name: (frame["lplv_day"], scenarios[name].start_date) for name, frame in metrics.items()}
-    return milestone_ecdf_figure(
+    fig = milestone_ecdf_figure(
         curves, "Last patient last visit: P(done by date)", earliest_registered_completion(scenarios.values())
     )
+    return end_chart(fig, chart_end((frame, scenarios[name]) for name, frame in metrics.items()))
 
 
 def differences_figure(differences: pd.DataFrame) -> go.Figure:

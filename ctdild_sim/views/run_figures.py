@@ -23,7 +23,15 @@ from ctdild_sim.analysis.summary import QUANTILES, milestone_labels
 from ctdild_sim.analysis.tables import day_to_date
 from ctdild_sim.scenario.trial import Scenario
 from ctdild_sim.views.columns import fmt_name
-from ctdild_sim.views.figures import COLOURS, band, legend_below, mark_registered_completion, milestone_ecdf_figure
+from ctdild_sim.views.figures import (
+    COLOURS,
+    band,
+    chart_end,
+    end_chart,
+    legend_below,
+    mark_registered_completion,
+    milestone_ecdf_figure,
+)
 
 
 # -- timeline ------------------------------------------------------------------------------
@@ -424,7 +432,8 @@ def cohort_completion_figure(metrics: pd.DataFrame, scenario: Scenario, name: st
         f"cohort {k} ({c.name})": (metrics[f"cohort{k}_gate_day"], scenario.start_date)
         for k, c in enumerate(scenario.cohorts, start=1)
     }
-    return milestone_ecdf_figure(curves, f"{name}: P(cohort has passed its gate by date)")
+    fig = milestone_ecdf_figure(curves, f"{name}: P(cohort has passed its gate by date)")
+    return end_chart(fig, chart_end([(metrics, scenario)]))
 
 
 def screen_failure_figure(failures: dict[str, pd.DataFrame]) -> go.Figure:
