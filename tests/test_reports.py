@@ -97,7 +97,9 @@ def test_the_steering_pack_answers_the_headline_questions(store):
     assert any(n.startswith(when) for n in first.notes)
     assert "documented assumptions" in notes and "of them WEAK" in notes
     titles = [t for s in pack.sections for t, _ in s.tables]
-    assert any("assumptions learned from the records" in t for t in titles)
+    learned = [t for t in titles if "prior against posterior" in t]  # in the forecast's section, once
+    assert len(learned) == 1 and "forecast as of 2026-11-25" in learned[0]
+    assert "the assumptions learned from its records are in its own section" in notes
     assert sum(t.endswith(": manifest") for t in titles) == 3
 
 

@@ -87,10 +87,8 @@ def _assumptions(records: list[RunRecord]) -> View:
         "files bracket these)."
     )
     for name, r in named.items():
-        if r.forecast and "assumptions" in r.tables:
-            view.tables.append(
-                (f"{name}: assumptions learned from the records (prior against posterior)", r.tables["assumptions"])
-            )
+        if r.forecast and "assumptions" in r.tables:  # its own section has them: not twice
+            view.notes.append(f"{name}: the assumptions learned from its records are in its own section.")
         table = documented_assumptions(r.scenario, r.manifest)
         weak = len(weak_assumptions(scenario_comments(r.manifest)))
         view.notes.append(f"{name}: {len(table)} documented assumptions, {weak} of them WEAK.")
