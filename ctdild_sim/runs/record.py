@@ -90,8 +90,9 @@ def comparable(runs: list[RunRecord]) -> str | None:
     seeds = {r.seed for r in runs}
     reps = {r.replicates for r in runs}
     if len(seeds) > 1 or len(reps) > 1:
+        each = "; ".join(f"{r.label}: seed {r.seed}, {r.replicates:,} replicates" for r in runs)
         return (
             "Runs are paired replicate by replicate, so they need the same seed and number of replicates; "
-            f"these have seeds {sorted(seeds)} and replicates {sorted(reps)}. Run them together from this page."
+            f"these differ ({each}). Run them together from this page."
         )
     return None
