@@ -4,6 +4,8 @@ assumptions with the scenario files' sources and WEAK flags, and each run's mani
 
 from __future__ import annotations
 
+import datetime as dt
+
 import pandas as pd
 
 from ctdild_sim.analysis.compare import headline
@@ -110,8 +112,8 @@ def _runs(records: list[RunRecord]) -> View:
             ("seed", m["seed"]),
             ("replicates", m["replicates"]),
             ("package version", m.get("package_version")),
-            ("started", m.get("started")),
-            ("finished", m.get("finished")),
+            ("started", _utc_time(m.get("started"))),
+            ("finished", _utc_time(m.get("finished"))),
             ("command", " ".join(str(c) for c in m.get("command", []))),
         ]
         if r.forecast:
@@ -124,3 +126,16 @@ def _runs(records: list[RunRecord]) -> View:
         frame = pd.DataFrame([(k, "" if v is None else str(v)) for k, v in items], columns=["item", "value"])
         view.table(f"{name}: manifest", frame)
     return view
+
+
+def _utc_time(stamp: object) -> str | None:
+    """A manifest's ISO time to the second, in UTC: "2026-12-07 21:11:07 UTC"."""
+    if not isinstance(stamp, str):
+        return None
+    try:
+        moment = dt.datetime.fromisoformat(stamp)
+    except ValueError:
+        return stamp
+    if moment.tzinfo is not None:
+        moment = moment.astimezone(dt.UTC)
+    return moment.strftime("%Y-%m-%d %H:%M:%S") + (" UTC" if moment.tzinfo is not None else "")
