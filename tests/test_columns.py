@@ -229,3 +229,10 @@ def test_parameter_paths_and_values_read_as_words_and_numbers():
     assert fmt_quantity(0.9563) == "0.956" and fmt_quantity(-0.00765) == "-0.00765"
     assert fmt_quantity(8.7e-05) == "8.70 × 10⁻⁵" and fmt_quantity(1250.0) == "1,250" and fmt_quantity(0.5) == "0.5"
     assert fmt_signed(8.7e-05, "") == "+8.70 × 10⁻⁵"  # never "+8.7e-05"
+
+
+def test_a_probability_near_zero_gets_an_interval_that_stays_within_zero_and_one():
+    # 4% of 50: "± 5.4%" would pass below 0; the Wilson interval does not
+    assert fmt_probability(0.04, 50) == "4.0% (95% 1.1% to 13.5%)"
+    assert fmt_probability(0.99, 100) == "99.0% (95% 94.6% to 99.8%)"
+    assert fmt_probability(0.035, 200) == "3.5% ± 2.5%"  # within [0, 1]: as before

@@ -40,6 +40,25 @@ BOOTSTRAP_STREAM = 0xB007
 """Spawn key of the bootstrap's random streams (apart from every replicate's streams)."""
 _BLOCK_VALUES = 2_000_000
 """Resampled values held at once while bootstrapping (bounds memory for long runs)."""
+Z_ONE_SIDED_95 = 1.6448536269514722
+"""The standard normal's 95% quantile: a one-sided 95% bound, in standard errors."""
+
+
+def wilson_upper(successes: int, n: int, z: float = Z_ONE_SIDED_95) -> float:
+    """One-sided Wilson score upper bound of a binomial proportion."""
+    return wilson_interval(successes, n, z)[1]
+
+
+def wilson_interval(successes: int, n: int, z: float = Z95) -> tuple[float, float]:
+    """Wilson score interval of a binomial proportion (95% two-sided by default)."""
+    if n == 0:
+        return 0.0, 1.0
+    p = successes / n
+    centre = p + z * z / (2 * n)
+    spread = z * math.sqrt(p * (1 - p) / n + z * z / (4 * n * n))
+    scale = 1 + z * z / n
+    return max(0.0, (centre - spread) / scale), min(1.0, (centre + spread) / scale)
+
 
 MEASURES = {
     "pause_days": ("Days paused for safety reviews", "days"),

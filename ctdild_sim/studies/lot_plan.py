@@ -39,7 +39,7 @@ from typing import Literal
 import numpy as np
 import pandas as pd
 
-from ctdild_sim.analysis.compare import Z95
+from ctdild_sim.analysis.compare import wilson_interval, wilson_upper
 from ctdild_sim.analysis.costs import replicate_costs
 from ctdild_sim.analysis.supply_summary import stocked_out
 from ctdild_sim.analysis.tables import RunTables
@@ -47,7 +47,6 @@ from ctdild_sim.runs.runner import metrics_in_order, run_scenario
 from ctdild_sim.scenario.product import ReorderPoint
 from ctdild_sim.scenario.trial import Scenario, with_lot_size, with_stock_policy
 
-Z_ONE_SIDED_95 = 1.6448536269514722
 VALIDATION_SEED_OFFSET = 7_919_191
 """Added to the seed for the validation simulations (streams no search replicate used)."""
 FRESH_SEED_OFFSET = 1_000_003
@@ -69,22 +68,6 @@ CONFIRMED_CANDIDATES = 3
 confirmed too): where validation raises the cheapest's point, the next may be cheaper."""
 KEEP = "keep"
 """A lot size argument meaning: the scenario's own."""
-
-
-def wilson_upper(successes: int, n: int, z: float = Z_ONE_SIDED_95) -> float:
-    """One-sided Wilson score upper bound of a binomial proportion."""
-    return wilson_interval(successes, n, z)[1]
-
-
-def wilson_interval(successes: int, n: int, z: float = Z95) -> tuple[float, float]:
-    """Wilson score interval of a binomial proportion (95% two-sided by default)."""
-    if n == 0:
-        return 0.0, 1.0
-    p = successes / n
-    centre = p + z * z / (2 * n)
-    spread = z * math.sqrt(p * (1 - p) / n + z * z / (4 * n * n))
-    scale = 1 + z * z / n
-    return max(0.0, (centre - spread) / scale), min(1.0, (centre + spread) / scale)
 
 
 def with_reorder_policy(

@@ -26,6 +26,7 @@ from typing import Literal
 
 import pandas as pd
 
+from ctdild_sim.analysis.compare import wilson_interval
 from ctdild_sim.scenario.notation import fmt_cells, fmt_name, fmt_quantity, fmt_share, missing
 
 Kind = Literal[
@@ -265,7 +266,8 @@ def mc_error(p: float, n: int) -> float:
 
 def fmt_probability(p: object, replicates: int | None = None) -> str:
     """A probability estimated over ``replicates``: "12.3% ± 2.9%"; at 0 or 1, the one-sided 95%
-    bound (rule of three): "0% (≤ 0.6%)"."""
+    bound (rule of three): "0% (≤ 0.6%)"; near 0 or 1, where "± e" would pass below 0 or above 1,
+    its Wilson 95% interval: "4.0% (95% 1.6% to 9.8%)"."""
     text = fmt_share(p)
     if not text or not replicates:
         return text
@@ -274,7 +276,11 @@ def fmt_probability(p: object, replicates: int | None = None) -> str:
         return f"0% (≤ {fmt_share(3 / replicates)})"
     if p == 1.0:
         return f"100% (≥ {fmt_share(1 - 3 / replicates)})"
-    return f"{text} ± {fmt_share(mc_error(p, replicates))}"
+    error = mc_error(p, replicates)
+    if p - error < 0 or p + error > 1:
+        low, high = wilson_interval(round(p * replicates), replicates)
+        return f"{text} (95% {fmt_share(low)} to {fmt_share(high)})"
+    return f"{text} ± {fmt_share(error)}"
 
 
 def _unbounded(x: object) -> str | None:
