@@ -596,6 +596,16 @@ def rank(run_id: str, results_root: Path, resamples: int, out: Path | None) -> N
 # -- supply -------------------------------------------------------------------------------
 
 
+lot_size_option = click.option(
+    "--lot-size",
+    "lot_sizes",
+    type=click.IntRange(1, MAX_VIALS_PER_LOT),
+    multiple=True,
+    help="A lot size (vials a campaign fills) the lot plan may choose; give it again for more "
+    "[default: across the scenario's product.lots.fill_range].",
+)
+
+
 @main.command()
 @click.argument("scenario_file", type=click.Path(path_type=Path))
 @_execution_options
@@ -606,14 +616,7 @@ def rank(run_id: str, results_root: Path, resamples: int, out: Path | None) -> N
     help="Plan the lot size and reorder policy of least expected cost whose P(a subject waits for product) "
     "is under this.",
 )
-@click.option(
-    "--lot-size",
-    "lot_sizes",
-    type=click.IntRange(1, MAX_VIALS_PER_LOT),
-    multiple=True,
-    help="A lot size (vials a campaign fills) the plan may choose; give it again for more "
-    "[default: across the scenario's product.lots.fill_range].",
-)
+@lot_size_option
 @click.option(
     "--max-reorder-point",
     type=click.IntRange(0, 100_000),
@@ -721,6 +724,7 @@ _date = click.DateTime(formats=["%Y-%m-%d"])
     help="Stock-out target of the lot plan made from the actual stock.",
 )
 @click.option("--no-lot-plan", is_flag=True, help="Do not search a lot plan (faster).")
+@lot_size_option
 @click.option(
     "--plan-replicates",
     type=click.IntRange(20, MAX_REPLICATES),
@@ -751,6 +755,7 @@ def forecast(
     target_dates: tuple[dt.datetime, ...],
     target_stockout: float,
     no_lot_plan: bool,
+    lot_sizes: tuple[int, ...],
     plan_replicates: int,
     no_learning: bool,
     replicates: int,
@@ -795,6 +800,7 @@ def forecast(
                 learning=not no_learning,
                 progress=progress,
                 plan_replicates=min(plan_replicates, replicates),
+                lot_sizes=lot_sizes,
                 **options,
             ),
         )

@@ -203,3 +203,20 @@ def test_the_fresh_check_is_judged_by_the_rule_the_search_applies():
     assert "within the target with 95% confidence" in verdict(4)
     assert f"though not with 95% confidence (upper bound {wilson_upper(8, 200):.1%})" in verdict(8)
     assert "ABOVE the target" in verdict(12)
+
+
+@pytest.mark.slow
+def test_a_forecast_plans_lots_of_the_sizes_asked_for(tmp_path):
+    from click.testing import CliRunner
+
+    from ctdild_sim.cli import main
+
+    from conftest import FORECAST_EXAMPLE
+
+    out = tmp_path / "out"
+    args = [*FORECAST_EXAMPLE, "-n", "20", "--plan-replicates", "20", "--target-stockout", "0.3", "--lot-size", "24"]
+    result = CliRunner().invoke(main, [*args, "--no-store", "--quiet", "--out", str(out)], catch_exceptions=False)
+    assert result.exit_code == 0, result.output
+    search = pd.read_parquet(out / "lot_plan_search.parquet")
+    assert set(search["fill_vials"]) == {24}
+    assert "lots of 24 vials" in " ".join(result.stdout.split())

@@ -175,6 +175,7 @@ def forecast(
     learning: bool = True,
     progress: Progress | None = None,
     plan_replicates: int | None = None,
+    lot_sizes: tuple[int, ...] = (),
     **options,
 ) -> Forecast:
     """Forecast the trial from its records (a folder, a workbook, files held in memory, or records
@@ -183,7 +184,7 @@ def forecast(
 
     ``options`` go to every run (workers, chunk_size, scheduler, keep_events: see ``kept_replicates``);
     the lot-plan search simulates each candidate policy on ``plan_replicates`` replicates (default:
-    ``replicates``)."""
+    ``replicates``), trying the ``lot_sizes`` given (default: across the scenario's range)."""
     records = source if isinstance(source, TrialRecords) else read_records(source, scenario, as_of)
     posterior = learn(scenario, records.trace, records.observed) if learning else None
     if "keep_events" in options:
@@ -223,6 +224,7 @@ def forecast(
             plan_replicates or replicates,
             seed,
             on_evaluated=lambda _: advance(),
+            fills=sorted(set(lot_sizes)) or None,
             trace=records.trace,
             posterior=posterior,
             **metrics_options,

@@ -63,6 +63,9 @@ tries sizes around the cheapest at halving steps."""
 FRONTIER_CONFIRMATIONS = 8
 """Most candidates of the search seeds' cost-risk frontier confirmed on the validation seeds (evenly
 along it), besides the cheapest ones the plan is chosen from."""
+LOT_SIZE_STEPS = 25
+"""The search places the lot size to a vial in a range up to this many vials wide, and to this
+share of a wider range (``lot_size_resolution``)."""
 CONFIRMED_CANDIDATES = 3
 """The cheapest candidates of the search seeds confirmed on the validation seeds (the frontier's are
 confirmed too): where validation raises the cheapest's point, the next may be cheaper."""
@@ -80,6 +83,14 @@ def with_reorder_policy(
     policy = ReorderPoint(kind="reorder_point", reorder_point_vials=point, lookahead_days=lookahead_days)
     planned = with_stock_policy(scenario, policy)
     return planned if fill_vials == KEEP else with_lot_size(planned, fill_vials)  # type: ignore[arg-type]
+
+
+def lot_size_resolution(span: int) -> int:
+    """How finely the search places the lot size in a range ``span`` vials wide: to the vial up to
+    ``LOT_SIZE_STEPS`` vials, else to a ``LOT_SIZE_STEPS``-th of the range (a vial more or less in
+    a wide range costs a few hundred of what a lot costs tens of thousands, and each size tried is
+    a dozen simulations)."""
+    return max(1, round(span / LOT_SIZE_STEPS))
 
 
 def lot_sizes(scenario: Scenario, count: int = LOT_SIZE_GRID) -> list[int | None]:
@@ -312,9 +323,10 @@ def plan_lots(
             by_size[fill] = _sweep_near(sweep, fill, _cheapest(by_size), base)
     allowed = product.lots.fill_range
     if fills is None and allowed is not None and len(by_size) > 1:
-        # around the cheapest lot size, at halving steps
+        # around the cheapest lot size, at halving steps down to the resolution
         step = max(b - a for a, b in itertools.pairwise(sorted(by_size)))  # type: ignore[type-var]
-        while step > 1 and (cheapest := _cheapest(by_size)) is not None:
+        finest = lot_size_resolution(allowed.max_vials - allowed.min_vials)
+        while step > finest and (cheapest := _cheapest(by_size)) is not None:
             step = math.ceil(step / 2)
             for fill in (cheapest.fill_vials - step, cheapest.fill_vials + step):  # type: ignore[operator]
                 if allowed.min_vials <= fill <= allowed.max_vials and fill not in by_size:
