@@ -480,7 +480,7 @@ def frontier_figure(frontier: pd.DataFrame, chosen: tuple | None, target: float 
             mode="lines+markers",
             line_shape="hv",
             marker={"size": 9, "symbol": np.where(meets, "circle", "circle-open")},
-            name="validated candidates on the frontier (hollow: above the target)",
+            name="validated candidates on the frontier (hollow: 95% upper bound above the target)",
             text=text,
             hovertemplate="%{text}<br>P(wait) %{x:.1f}%<br>%{y:,.0f}<extra></extra>",
         )

@@ -115,7 +115,7 @@ def lot_plan_parts(
             currency,
             caption=(
                 "What each point of stock-out risk costs: the plan is the cheapest candidate whose one-sided 95% "
-                "upper bound of risk is within the target; hollow points do not meet it."
+                "upper bound of risk is within the target; hollow points, whose bound is above it, do not meet it."
             ),
         )
     title = f"{name}: lot plan search (P(stock-out) upper 95% bound {within})"
