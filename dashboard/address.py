@@ -5,21 +5,22 @@ Values are passed on as text; the pages check them (an unknown run id is reporte
 
 from __future__ import annotations
 
-from collections.abc import Callable
-from urllib.parse import parse_qs
+from collections.abc import Callable, Sequence
+from urllib.parse import parse_qs, quote
 
 import dash
 from dash import Input, Output, State, no_update
 
 from dashboard import ids
 
-TEXT_KEYS = ("replicate", "file", "targets")
+TEXT_KEYS = ("replicate", "file", "targets", "scenario", "records", "as_of")
 """The address's keys besides ``runs`` that a page reads: the Gantt chart's replicate, the
-Scenario page's file, the Forecast page's target dates."""
+Scenario page's file, the Forecast page's target dates, scenario file, records and as-of date."""
 
 
-def query_state(page: str, runs: object = None, **query) -> dict:
-    """The page's state from the address: ``runs`` (comma-separated ids) and ``TEXT_KEYS``."""
+def query_state(page: str, /, runs: object = None, **query) -> dict:
+    """The page's state from the address: ``runs`` (comma-separated ids) and ``TEXT_KEYS`` (``page``
+    is positional only: an address's own ``?page=`` is a key like any other, not a second page)."""
     picked = [r for r in str(runs).split(",") if r] if isinstance(runs, str) else []
     text = {k: query[k] if isinstance(query.get(k), str) and query[k] else None for k in TEXT_KEYS}
     return {"page": page, "runs": picked, **text}
@@ -43,7 +44,7 @@ def with_query(query: dict, **changes: str | None) -> str:
             values.pop(key, None)
         else:
             values[key] = value
-    return ("?" + "&".join(f"{k}={v}" for k, v in values.items())) if values else ""
+    return ("?" + "&".join(f"{k}={quote(str(v), safe=',')}" for k, v in values.items())) if values else ""
 
 
 def page_state(page_query: object, **changes) -> dict:
@@ -56,19 +57,28 @@ def page_state(page_query: object, **changes) -> dict:
 def follow(key: str, value: str | None, search: object, page_query: object):
     """A control's new value into the address and the page's state; nothing when the address
     already says so."""
+    return follow_all({key: value}, search, page_query)
+
+
+def follow_all(changes: dict[str, str | None], search: object, page_query: object):
+    """Several controls' values into the address in one write (controls set together and written
+    one by one would each start from the same address, and the last write would undo the others);
+    nothing when the address already says so."""
     query = parsed(search)
-    if value == (query.get(key) or [None])[-1]:
+    if all(value == (query[key][-1] if query.get(key) else None) for key, value in changes.items()):
         return no_update, no_update
-    return with_query(query, **{key: value}), page_state(page_query, **{key: value})
+    return with_query(query, **changes), page_state(page_query, **changes)
 
 
-def keep_in_address(app: dash.Dash, control: str, on_change: Callable) -> None:
-    """Wire a page's ``control`` to the address: ``on_change(value, search, page_query)`` gives the
-    new query and the page's new state (``follow``), so the view is drawn from the address."""
+def keep_in_address(app: dash.Dash, controls: str | Sequence[tuple[str, str]], on_change: Callable) -> None:
+    """Wire a page's control (its ``value``), or several ``(control, property)`` at once, to the
+    address: ``on_change(*values, search, page_query)`` gives the new query and the page's new state
+    (``follow``, ``follow_all``), so the view is drawn from the address."""
+    watched = [(controls, "value")] if isinstance(controls, str) else list(controls)
     app.callback(
         Output(ids.URL, "search", allow_duplicate=True),
         Output(ids.QUERY, "data", allow_duplicate=True),
-        Input(control, "value"),
+        *(Input(control, prop) for control, prop in watched),
         State(ids.URL, "search"),
         State(ids.QUERY, "data"),
         prevent_initial_call=True,

@@ -5,7 +5,7 @@ from __future__ import annotations
 URL = "url"
 URL_STATUS = "url-status"
 NAV = "nav"  # pattern {"type": NAV, "page": key}
-QUERY = "page-query"  # the page's state, read from the address: {"page", "runs", "replicate"}
+QUERY = "page-query"  # the page's state, read from the address: {"page", "runs", *address.TEXT_KEYS}
 VIEW = "page-view"
 
 # run controls (every page)
@@ -56,6 +56,8 @@ FORECAST_RECORDS_STATUS = "forecast-records-status"
 FORECAST_STATUS = "forecast-status"
 FORECAST_MADE = "forecast-made"  # the stored forecast's run id, handed to the run picker
 FORECAST_TARGETS = "forecast-targets"  # the target dates asked of the shown forecasts (in the address)
+FORECAST_SOURCE = "forecast-source"  # what the shown forecast was made from, where the controls cannot show it
+FORECAST_SET = "forecast-set"  # the forecast shown, records and as-of date the controls were last set from
 
 # scenario
 SCENARIO_DETAIL = "scenario-detail"

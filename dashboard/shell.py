@@ -227,17 +227,18 @@ def slug(text: str) -> str:
 
 def register(app: dash.Dash, ctx: Context) -> None:
     """Wire the frame's callbacks to its components (``ids``)."""
-    # the pickers are filled when a page is opened (its path), not whenever the address changes:
-    # a page's controls write the address and may follow the runs picked, and a picker filled
-    # from every address would close that loop (Dash then drops the callbacks caught in it)
+    # the pickers are filled when a page is drawn (opened, reached by a link, or drawn again by the
+    # browser's Back), not whenever the address changes: a page's controls write the address and
+    # may follow the runs picked, and a picker filled from every address would close that loop
+    # (Dash then drops the callbacks caught in it)
     app.callback(
         Output(ids.SCENARIO_FILES, "options"),
         Output(ids.RUN_PICKER, "options"),
         Output(ids.RUN_PICKER, "value"),
         Output(ids.URL_STATUS, "children"),
-        Input(ids.URL, "pathname"),
+        Input(ids.VIEW, "id"),
         State(ids.URL, "search"),
-    )(lambda _pathname, search: on_load(ctx, search))
+    )(lambda _view, search: on_load(ctx, search))
     app.callback(
         Output(ids.URL_STATUS, "children", allow_duplicate=True),
         Input(ids.URL, "search"),

@@ -20,17 +20,19 @@ import zipfile
 from pathlib import Path
 
 import pytest
+from click.testing import CliRunner
 from selenium.webdriver.common.by import By
 from selenium.webdriver.common.keys import Keys
 
-from ctdild_sim.runs.results import save_run
+from ctdild_sim import cli
+from ctdild_sim.runs.results import list_runs, save_run
 from ctdild_sim.runs.runner import run_scenario
 from ctdild_sim.scenario.loading import load_scenario
 from ctdild_sim.studies.sensitivity import assumptions, run_sensitivity
 from dashboard import ids
 from dashboard.pages import PATHS
 
-from conftest import SCENARIOS
+from conftest import FORECAST_EXAMPLE, SCENARIOS
 
 pytestmark = pytest.mark.browser
 
@@ -400,7 +402,7 @@ def test_two_scenario_comparison_runs_through_the_ui(browser, server, results_di
     replicates.send_keys(Keys.CONTROL, "a")
     replicates.send_keys("30")
     browser.find_element(f"#{ids.RUN_BUTTON}").click()
-    _wait(lambda: "Stored 2 run(s)" in browser.find_element(f"#{ids.RUN_STATUS}").text, "the two runs", timeout=240)
+    _wait(lambda: "Stored 2 runs" in browser.find_element(f"#{ids.RUN_STATUS}").text, "the two runs", timeout=240)
     assert browser.find_element(f"#{ids.RUN_PROGRESS}").get_attribute("value") == "60"  # 2 scenarios x 30
     new = {p.name for p in results_dir.iterdir()} - before
     assert len(new) == 2
@@ -457,6 +459,16 @@ def test_the_forecast_view_draws_from_the_shipped_records(browser, server, resul
         show=lambda: browser.find_element("#forecast-status").text + " | " + browser.driver.current_url,
     )
     assert len({p.name for p in results_dir.iterdir()} - before) == 1
+    # the job's progress goes with it; the controls it was made from are in the address
+    _wait(lambda: not _text(browser, f"#{ids.FORECAST_PROGRESS}"), "the job's progress text cleared")
+    _wait(
+        lambda: all(
+            part in browser.driver.current_url
+            for part in (f"scenario={BASE}", f"records={EXAMPLE_RECORDS}", "as_of=2026-11-25")
+        ),
+        "the controls in the address",
+        show=lambda: browser.driver.current_url,
+    )
     _wait(lambda: _graphs(browser) >= 2, "the forecast's graphs")
     text = _view(browser)
     assert f"forecast as of 2026-11-25: from the records {EXAMPLE_RECORDS}" in text
@@ -495,6 +507,52 @@ def test_the_forecast_view_draws_from_the_shipped_records(browser, server, resul
     _open(browser, browser.driver.current_url)
     _wait(lambda: asked in _view(browser), "the answers after a reload")
     assert browser.find_element(f"#{ids.FORECAST_TARGETS}").get_attribute("value") == "2028-06-30,2029-12-31"
+    assert _severe_logs(browser) == []
+
+
+def _controls(browser) -> tuple[str, str, str]:
+    """What the Forecast page's scenario file, records and as-of controls show ("" for nothing)."""
+    as_of = browser.driver.find_elements(By.ID, ids.FORECAST_AS_OF)
+    return (
+        _text(browser, f"#{ids.FORECAST_SCENARIO} .dash-dropdown-value-item"),
+        _text(browser, f"#{ids.FORECAST_RECORDS} .dash-dropdown-value-item"),
+        (as_of[0].get_attribute("value") or "") if as_of else "",
+    )
+
+
+def test_a_stored_forecast_in_the_address_sets_the_forecast_controls(browser, server, results_dir):
+    """A forecast as of 2026-11-20 (neither today nor the date in its records' name), made with the
+    CLI: opened by its address, the controls show what it was made from, and the address keeps them."""
+    before = {r.run_id for r in list_runs(results_dir)}
+    made = CliRunner().invoke(
+        cli.main,
+        [*FORECAST_EXAMPLE[:-1], "2026-11-20", "-n", "6", "-j", "1", "--no-lot-plan", "--results", str(results_dir)],
+    )
+    assert made.exit_code == 0, made.output
+    [run_id] = [r.run_id for r in list_runs(results_dir) if r.run_id not in before]
+    _open(browser, f"{server}/forecast?runs={run_id}")
+    _wait(lambda: "forecast as of 2026-11-20" in _view(browser), "the stored forecast's view")
+    shown = (BASE, EXAMPLE_RECORDS, "2026-11-20")
+    _wait(lambda: _controls(browser) == shown, "the forecast's controls", show=lambda: str(_controls(browser)))
+    address = f"{server}/forecast?runs={run_id}&scenario={BASE}&records={EXAMPLE_RECORDS}&as_of=2026-11-20"
+    _wait(lambda: browser.driver.current_url == address, "the controls in the address", show=lambda: address)
+    assert "valid as of 2026-11-20" in _wait(lambda: _text(browser, "#forecast-records-status"), "the check")
+    # a date typed in goes into the address, and a reload keeps it beside the forecast it is not
+    as_of = browser.find_element(f"#{ids.FORECAST_AS_OF}")
+    as_of.send_keys(Keys.CONTROL, "a")
+    as_of.send_keys("2026-11-24", Keys.ENTER)
+    _wait(lambda: "as_of=2026-11-24" in browser.driver.current_url, "the new date in the address")
+    _wait(lambda: "valid as of 2026-11-24" in _text(browser, "#forecast-records-status"), "the check of that date")
+    _open(browser, browser.driver.current_url)
+    _wait(lambda: _controls(browser) == (BASE, EXAMPLE_RECORDS, "2026-11-24"), "the controls after a reload")
+    _wait(lambda: "valid as of 2026-11-24" in _text(browser, "#forecast-records-status"), "the check after a reload")
+    # an address naming what is not there: ignored, no error
+    _open(browser, f"{server}/forecast?scenario=../../etc/passwd&records=../../etc&as_of=not-a-date")
+    _wait(lambda: _controls(browser)[2] == dt.date.today().isoformat(), "today as the as-of date")
+    _wait(lambda: "Pick the scenario file" in _text(browser, "#forecast-records-status"), "the hint to pick")
+    assert _controls(browser)[:2] == ("", "")
+    _wait(lambda: browser.driver.current_url.endswith(f"/forecast?as_of={dt.date.today()}"), "the address cleaned")
+    assert not browser.driver.find_elements(By.CSS_SELECTOR, ".error")
     assert _severe_logs(browser) == []
 
 
@@ -553,7 +611,7 @@ def test_the_sensitivity_page_draws_a_stored_tornado_and_ranks_a_run(browser, se
     _wait(lambda: _graphs(browser) >= 5, "the tornado's graphs (LPLV P90: never reached, no graph)")
     text = _view(browser)
     assert "Each of 2 assumptions moved alone" in text and "share of the variance of" in text
-    assert "CMUH referral_rate_per_month" in text and "safety.hold_days" in text
+    assert "CMUH referral rate per month" in text and "Hold days (safety)" in text  # words, not identifiers
     assert "nav-current" in browser.find_element(".nav-sensitivity").get_attribute("class")
     _laid_out(browser)  # plotly lays a legend out after the graph's first draw
     assert _legend_overlaps(browser) == []

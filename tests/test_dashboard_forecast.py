@@ -164,8 +164,9 @@ def _files(folder: Path) -> dict[str, bytes]:
 
 
 def test_the_pickers_offer_the_scenario_files_and_the_records_folders(ctx):
-    files, records, today = forecast_page.on_load_forecast(ctx)
+    files, records, scenario, choice, today, *_ = forecast_page.on_controls(ctx, [], {"page": "forecast", "runs": []})
     assert files == [BASE] and records == [EXAMPLE_NAME] and today == dt.date.today().isoformat()
+    assert scenario is None and choice is None
     assert forecast_page.on_records_picked(ctx, EXAMPLE_NAME, None) == "2026-11-25"
     with pytest.raises(DashboardError, match="is not a records folder"):
         records_source(ctx.actuals_dir, "../actuals", None)

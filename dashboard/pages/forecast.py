@@ -2,6 +2,10 @@
 uploaded zip or workbook), learning its assumptions from them; and stored forecasts (the address's
 runs), drawn by ``views.forecast.forecast_view``.
 
+The controls never contradict the view: they follow the address (``?scenario=``, ``?records=``,
+``?as_of=``, written back as they change), and when the address picks one stored forecast they
+show what it was made from (``on_controls``).
+
 Reading a visitor's records costs what the visitor makes it cost: picking, uploading and checking
 them run in a bounded child process (``ctx.checks``, see ``bounded``), never in the server's
 threads; a forecast reads them inside its job."""
@@ -9,30 +13,38 @@ threads; a forecast reads them inside its job."""
 from __future__ import annotations
 
 import datetime as dt
+import hashlib
+import re
 import sys
 from collections.abc import Callable
-from pathlib import Path
+from dataclasses import dataclass, field
+from pathlib import Path, PurePath
 
 import dash
 from dash import Input, Output, State, dcc, html, no_update
+from dash.exceptions import PreventUpdate
 
 from ctdild_sim.actuals.archive import MAX_ZIP_BYTES
 from ctdild_sim.actuals.reader import ActualsError, RecordBook, RecordFiles, as_of_hint
 from ctdild_sim.actuals.records import read_records
 from ctdild_sim.runs.export import WriteFailed
+from ctdild_sim.runs.record import RunRecord
 from ctdild_sim.runs.results import StoreError, save_run
+from ctdild_sim.scenario.loading import ScenarioError, read_text
 from ctdild_sim.sim.budget import BudgetExceeded
 from ctdild_sim.studies.forecast import as_of_problem, forecast
 from ctdild_sim.views.columns import counted
 from ctdild_sim.views.forecast import forecast_view
 from ctdild_sim.views.view import View
 from dashboard import ids
-from dashboard.address import follow, keep_in_address
+from dashboard.address import follow, follow_all, keep_in_address
 from dashboard.context import MAX_SEED, Context, messages, whole_number
 from dashboard.data import (
+    MAX_PICKED,
     UPLOADED,
     DashboardError,
     actuals_folders,
+    load_run,
     load_runs,
     load_scenario_file,
     records_source,
@@ -41,7 +53,7 @@ from dashboard.data import (
     scrub,
 )
 from dashboard.jobs import prepare_job_process
-from dashboard.layout import ROW, drop_zone, error, page_layout
+from dashboard.layout import ROW, drop_zone, error, hint, page_layout
 from dashboard.running import job_callback, show_stored
 
 KEY, PATH, NAME = "forecast", "/forecast", "Forecast"
@@ -77,6 +89,7 @@ def layout(**query) -> html.Div:
             ],
             style=ROW,
         ),
+        html.Div(id=ids.FORECAST_SOURCE),
         html.Div(
             [
                 html.Label("Chance of finishing by"),
@@ -100,6 +113,7 @@ def layout(**query) -> html.Div:
         ),
         dcc.Store(id=ids.FORECAST_UPLOAD_STORE),
         dcc.Store(id=ids.FORECAST_MADE),
+        dcc.Store(id=ids.FORECAST_SET),
         html.Div(id=ids.FORECAST_RECORDS_STATUS, style={"whiteSpace": "pre-wrap", "margin": "4px 0"}),
         html.Div(id=ids.FORECAST_STATUS, style={"whiteSpace": "pre-wrap", "color": "#555"}),
     ]
@@ -138,11 +152,164 @@ def _actuals_dir(ctx: Context) -> Path:
     return ctx.actuals_dir if ctx.actuals_dir is not None else ctx.scenarios_dir / "actuals"
 
 
-def on_load_forecast(ctx: Context, _id: object = None):
-    """The Forecast page's pickers: scenario files, the records folders of the actuals folder, and
-    today as the as-of date (until records are picked)."""
-    files = list(scenario_files(ctx.scenarios_dir))
-    return files, list(actuals_folders(_actuals_dir(ctx))), dt.date.today().isoformat()
+DAY = re.compile(r"(\d{4}-\d{2}-\d{2})(T[0-9:.+Z-]{0,30})?")
+
+
+def day_text(value: object) -> str | None:
+    """A date as the address and the date picker write it (``YYYY-MM-DD``, the picker perhaps with a
+    time), or None for anything else: an address's date is not trusted."""
+    written = DAY.fullmatch(value) if isinstance(value, str) else None
+    if written is None:
+        return None
+    try:
+        return dt.date.fromisoformat(written.group(1)).isoformat()
+    except ValueError:
+        return None
+
+
+@dataclass(frozen=True)
+class Picks:
+    """What the controls show: a scenario file and records by the names their pickers list, an
+    as-of date; and, per control, a note saying what a stored forecast was made from where the
+    picker cannot show it."""
+
+    scenario: str | None = None
+    records: str | None = None
+    as_of: str | None = None
+    notes: dict[str, str] = field(default_factory=dict)
+
+
+def shown_forecast(ctx: Context, runs: object) -> RunRecord | None:
+    """The one stored forecast among the runs the address names (the page draws forecasts only),
+    or None: none, several, or runs that cannot be read (the view says why)."""
+    if not isinstance(runs, list):
+        return None
+    found = []
+    for run_id in list(dict.fromkeys(r for r in runs if isinstance(r, str)))[:MAX_PICKED]:
+        try:
+            run = load_run(ctx.results_dir, run_id)
+        except DashboardError:
+            continue
+        if run.forecast:
+            found.append(run)
+    return found[0] if len(found) == 1 else None
+
+
+def forecast_picks(ctx: Context, run: RunRecord, uploads: list[str]) -> Picks:
+    """What a stored forecast was made from, as the pickers name it: its scenario file and records
+    where the folders (or the uploads the page holds) list them by that name, and its as-of date."""
+    manifest, notes = run.manifest, {}
+    written = manifest.get("scenario_file")
+    name = PurePath(written).name if isinstance(written, str) else ""
+    files = scenario_files(ctx.scenarios_dir)
+    scenario = name if name in files else None
+    if scenario is None:
+        notes["scenario"] = (
+            f"This forecast was made from the scenario file {name or '(not recorded)'}, which is not in "
+            f"{ctx.scenarios_dir.name}/."
+        )
+    elif _sha256(files[name]) not in (None, manifest.get("scenario_sha256")):
+        notes["scenario"] = f"{name} has changed since this forecast was made from it."
+    source = manifest.get("actuals_folder")
+    records = None
+    if isinstance(source, str) and source.startswith(UPLOADED):
+        records = source if source in uploads else None
+        if records is None:
+            notes["records"] = (
+                f"This forecast was made from records uploaded as {source.removeprefix(UPLOADED)[:120]}; "
+                "upload them again to forecast from them."
+            )
+    else:
+        folder = PurePath(source).name if isinstance(source, str) else ""
+        records = folder if folder in actuals_folders(_actuals_dir(ctx)) else None
+        if records is None:
+            notes["records"] = (
+                f"This forecast was made from the records {folder or '(not recorded)'}, which are not in "
+                f"{_actuals_dir(ctx).name}/."
+            )
+    return Picks(scenario, records, day_text(manifest.get("as_of")), notes)
+
+
+def _sha256(path: Path) -> str | None:
+    """A scenario file's SHA-256 as a manifest keeps it (None if it cannot be read)."""
+    try:
+        return hashlib.sha256(read_text(path).encode()).hexdigest()
+    except ScenarioError:
+        return None
+
+
+def address_picks(ctx: Context, query: dict) -> Picks:
+    """The scenario file, records and as-of date the address names, where they are a listed file,
+    listed records and a date; anything else is ignored (an address can say anything)."""
+    scenario, records = query.get("scenario"), query.get("records")
+    return Picks(
+        scenario if isinstance(scenario, str) and scenario in scenario_files(ctx.scenarios_dir) else None,
+        records if isinstance(records, str) and records in actuals_folders(_actuals_dir(ctx)) else None,
+        day_text(query.get("as_of")),
+    )
+
+
+def on_controls(ctx: Context, picked: object, query: object, before: object = None, records_options: object = None):
+    """The controls from the page's state, so they never contradict the view. When the page opens:
+    what its address says, else what the one stored forecast the address shows was made from, else
+    today as the as-of date. When the runs ``picked`` change the forecast shown: the new one's
+    values, if there is one (else the controls stay the user's). Either way an earlier job's
+    progress and notes are cleared (they describe nothing shown). Nothing while the same forecast is
+    shown: the user's later choices stand.
+
+    Returns the two pickers' options, the scenario file, the records, the as-of date, the notes,
+    the progress text, and what was set (``before`` next time)."""
+    state = query if isinstance(query, dict) else {}
+    previous = before if isinstance(before, dict) else None
+    named = state.get("runs") if previous is None else picked
+    run = shown_forecast(ctx, named)
+    shown_id = run.run_id if run is not None else None
+    if previous is not None and previous.get("forecast") == shown_id:
+        raise PreventUpdate
+    offered = records_options if isinstance(records_options, list) else []
+    held = [o for o in offered if isinstance(o, str) and o.startswith(UPLOADED)]
+    options = list(scenario_files(ctx.scenarios_dir)), [*actuals_folders(_actuals_dir(ctx)), *held]
+    shown: tuple[object, object, object]  # the scenario file, records and as-of date, or no_update
+    made = forecast_picks(ctx, run, held) if run is not None else None
+    if previous is None:  # the page opens
+        given, made = address_picks(ctx, state), made or Picks()
+        picks = Picks(
+            given.scenario or made.scenario,
+            given.records or made.records,
+            given.as_of or made.as_of,
+            {k: note for k, note in made.notes.items() if getattr(given, k) is None},
+        )
+        shown = (picks.scenario, picks.records, picks.as_of or dt.date.today().isoformat())
+    elif made is not None:
+        picks = made
+        shown = (made.scenario, made.records, made.as_of or no_update)
+    else:  # no forecast shown any more: the controls are the user's
+        picks = Picks(records=previous.get("records"), as_of=previous.get("as_of"))
+        shown = (no_update, no_update, no_update)
+    notes = [hint(note) for note in picks.notes.values()] or None
+    done = {"forecast": shown_id, "records": picks.records, "as_of": picks.as_of}
+    return (*options, *shown, notes, "", done)
+
+
+def on_controls_changed(scenario: object, records: object, as_of: object, search: object, page_query: object):
+    """The scenario file, records and as-of date into the address, in one write (uploaded records
+    are held by the page alone, so the address says nothing of them). The view is not drawn from
+    them, so the page's state is left as it is: a new state would draw the view again."""
+    written, _ = follow_all(
+        {
+            "scenario": scenario if isinstance(scenario, str) and scenario else None,
+            "records": records if isinstance(records, str) and records and not records.startswith(UPLOADED) else None,
+            "as_of": day_text(as_of),
+        },
+        search,
+        page_query,
+    )
+    return written, no_update
+
+
+def on_forecast_started(_clicks: object) -> str:
+    """A new forecast clears the last one's progress (its "200 / 200" is not this one's)."""
+    return ""
 
 
 def as_of_date(value: object) -> dt.date:
@@ -206,8 +373,13 @@ def uploaded_records_name(filename: str, contents: str) -> str:
     return str(records_upload(filename, contents).origin)
 
 
-def on_records_picked(ctx: Context, choice: object, upload: object):
-    """A first guess at the as-of date: the date in the records' name, else their last day."""
+def on_records_picked(ctx: Context, choice: object, upload: object, before: object = None):
+    """A first guess at the as-of date: the date in the records' name, else their last day; but
+    records set from the address or a stored forecast come with the date set with them."""
+    if isinstance(before, dict) and choice and choice == before.get("records") and day_text(before.get("as_of")):
+        return before["as_of"]
+    if not choice:
+        return no_update
     try:
         latest = ctx.checks.run(records_as_of_hint, _actuals_dir(ctx), choice, upload)
     except DashboardError:
@@ -303,18 +475,35 @@ def on_forecast(
 
 def register(app: dash.Dash, ctx: Context) -> None:
     keep_in_address(app, ids.FORECAST_TARGETS, on_targets)
+    # the controls from the page's state: when the page opens, and when the forecast shown changes
+    # (the run picker, not the address: the controls write the address, which would close a loop)
     app.callback(
         Output(ids.FORECAST_SCENARIO, "options"),
         Output(ids.FORECAST_RECORDS, "options"),
+        Output(ids.FORECAST_SCENARIO, "value"),
+        Output(ids.FORECAST_RECORDS, "value"),
         Output(ids.FORECAST_AS_OF, "date"),
+        Output(ids.FORECAST_SOURCE, "children"),
+        Output(ids.FORECAST_PROGRESS, "children"),
+        Output(ids.FORECAST_SET, "data"),
         Input(ids.FORECAST_SCENARIO, "id"),
-    )(lambda _id: on_load_forecast(ctx, _id))
+        Input(ids.RUN_PICKER, "value"),
+        State(ids.QUERY, "data"),
+        State(ids.FORECAST_SET, "data"),
+        State(ids.FORECAST_RECORDS, "options"),
+    )(lambda _id, picked, query, before, options: on_controls(ctx, picked, query, before, options))
+    keep_in_address(
+        app,
+        [(ids.FORECAST_SCENARIO, "value"), (ids.FORECAST_RECORDS, "value"), (ids.FORECAST_AS_OF, "date")],
+        on_controls_changed,
+    )
     app.callback(
         Output(ids.FORECAST_AS_OF, "date", allow_duplicate=True),
         Input(ids.FORECAST_RECORDS, "value"),
         State(ids.FORECAST_UPLOAD_STORE, "data"),
+        State(ids.FORECAST_SET, "data"),
         prevent_initial_call=True,
-    )(lambda choice, upload: on_records_picked(ctx, choice, upload))
+    )(lambda choice, upload, before: on_records_picked(ctx, choice, upload, before))
     app.callback(
         Output(ids.FORECAST_RECORDS_STATUS, "children"),
         Input(ids.FORECAST_SCENARIO, "value"),
@@ -325,7 +514,7 @@ def register(app: dash.Dash, ctx: Context) -> None:
     app.callback(
         Output(ids.FORECAST_UPLOAD_STORE, "data"),
         Output(ids.FORECAST_RECORDS, "options", allow_duplicate=True),
-        Output(ids.FORECAST_RECORDS, "value"),
+        Output(ids.FORECAST_RECORDS, "value", allow_duplicate=True),
         Output(ids.FORECAST_RECORDS_STATUS, "children", allow_duplicate=True),
         Input(ids.FORECAST_UPLOAD, "contents"),
         State(ids.FORECAST_UPLOAD, "filename"),
@@ -351,5 +540,10 @@ def register(app: dash.Dash, ctx: Context) -> None:
         ],
         lambda set_progress, *values: on_forecast(ctx, set_progress, *values),
     )
+    app.callback(
+        Output(ids.FORECAST_PROGRESS, "children", allow_duplicate=True),
+        Input(ids.FORECAST_BUTTON, "n_clicks"),
+        prevent_initial_call=True,
+    )(on_forecast_started)
 
     show_stored(app, ctx, ids.FORECAST_MADE)
