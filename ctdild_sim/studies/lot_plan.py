@@ -11,10 +11,11 @@ prices nothing gets the fewest lots (then the least expiry).
 
 For each lot size, and each look-ahead on a grid, the plan bisects the smallest reorder point that
 meets the target (a larger point orders lots sooner, never fewer: it costs more). Lot sizes are
-tried on a grid across the allowed range, then around the cheapest one at halving steps down to a
-single vial. Every candidate is simulated on the same seeds (common random numbers), which keeps
-the risk monotone enough to bisect and the costs' differences precise; a candidate meets the target
-only if the one-sided 95% Wilson upper bound of its risk is within it.
+tried on a grid across the allowed range, then around the cheapest one at halving steps down to
+the resolution (``lot_size_resolution``: a vial in a narrow range). Every candidate is simulated
+on the same seeds (common random numbers), which keeps the risk monotone enough to bisect and the
+costs' differences precise; a candidate meets the target only if the one-sided 95% Wilson upper
+bound of its risk is within it.
 
 A candidate is simulated a chunk of replicates at a time (the workers simulating the next chunks
 meanwhile) and stopped as soon as its stock-outs so far fail the target whatever the rest would
@@ -32,7 +33,7 @@ from __future__ import annotations
 
 import itertools
 import math
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from typing import Literal
 
@@ -404,11 +405,18 @@ def _cheapest(by_size: dict[int | None, list[Evaluation]]) -> Evaluation | None:
 def pareto(evaluations: list[Evaluation]) -> list[Evaluation]:
     """The evaluations no other beats on both risk and cost (``objective``), by rising risk:
     the cost-risk frontier."""
-    frontier: list[Evaluation] = []
-    for e in sorted(evaluations, key=lambda e: (e.risk, e.objective)):
-        if not frontier or e.objective < frontier[-1].objective:
-            frontier.append(e)
-    return frontier
+    ordered = sorted(evaluations, key=lambda e: (e.risk, e.objective))
+    return [ordered[i] for i in cheaper_than_all_before([e.objective for e in ordered])]
+
+
+def cheaper_than_all_before(costs: Sequence) -> list[int]:
+    """Positions of the items, ordered by rising risk (then cost), each cheaper than every item
+    before it: the ones no other beats on both risk and cost."""
+    kept: list[int] = []
+    for i, cost in enumerate(costs):
+        if not kept or cost < costs[kept[-1]]:
+            kept.append(i)
+    return kept
 
 
 def _spread(frontier: list[Evaluation], most: int) -> list[Evaluation]:
@@ -516,12 +524,8 @@ def cost_risk_frontier(search: pd.DataFrame, target: float | None) -> pd.DataFra
     priced = full["mean_cost"].notna().all()
     cost = full["mean_cost"] if priced else full["mean_lots_started"]
     rows = full.assign(_cost=cost).sort_values(["stockout_risk", "_cost"])
-    kept, cheapest = [], math.inf
-    for index, row in rows.iterrows():
-        if row["_cost"] < cheapest:
-            kept.append(index)
-            cheapest = row["_cost"]
-    frontier = rows.loc[kept].drop_duplicates(["fill_vials", "lookahead_days", "reorder_point"]).reset_index(drop=True)
+    kept = cheaper_than_all_before(rows["_cost"].tolist())
+    frontier = rows.iloc[kept].drop_duplicates(["fill_vials", "lookahead_days", "reorder_point"]).reset_index(drop=True)
     costs, risks = frontier["_cost"].to_numpy(dtype=float), frontier["stockout_risk"].to_numpy(dtype=float)
     per_point = np.full(len(frontier), np.nan)
     if priced and len(frontier) > 1:

@@ -350,10 +350,10 @@ def fmt_percentile(x: object) -> str:
     return "" if missing(x) else f"P{float(x):.0f}"
 
 
-def fmt_money(x: object, currency: str = "") -> str:
+def fmt_money(x: object, currency: str = "", signed: bool = False) -> str:
     if missing(x):
         return ""
-    text = f"{float(x):,.0f}"
+    text = f"{float(x):{'+' if signed else ''},.0f}"
     return f"{currency} {text}".strip()
 
 
@@ -614,7 +614,7 @@ def fmt_in_unit(value: float, unit: str, currency: str = "", signed: bool = Fals
         return ""
     sign = "+" if signed else ""
     if unit == "money":
-        return f"{currency} {value:{sign},.0f}".strip()
+        return fmt_money(value, currency, signed)
     if unit == "probability":  # a difference of probabilities is in percentage points
         return f"{value * 100:+.1f} points" if signed else f"{value:.1%}"
     return f"{value:{sign},.1f}"

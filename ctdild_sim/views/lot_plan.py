@@ -175,8 +175,9 @@ def lot_plan_view(plan: LotPlan, name: str, seed: int, schedule: bool = True) ->
     if plan.fresh_tables is not None and plan.scenario is not None:
         savings = savings_of(plan.fresh_tables.metrics, plan.baseline_metrics, plan.scenario)
     currency = currency_of(plan.scenario) if plan.scenario is not None else ""
-    made = lot_plan_parts(view, name, plan.search_table(), plan.target, plan.fresh_seed, savings, currency)
-    view.exports += [("lot_plan_search", plan.search_table()), *made]
+    search = plan.search_table()
+    made = lot_plan_parts(view, name, search, plan.target, plan.fresh_seed, savings, currency)
+    view.exports += [("lot_plan_search", search), *made]
     if schedule and plan.fresh is not None and plan.fresh_tables is not None and plan.scenario is not None:
         schedule = lot_starts(plan.fresh_tables.lots, plan.fresh.replicates, plan.scenario.start_date)
         view.table(f"{name}: the plan's dated lot starts (reorder point {plan.fresh.point}, fresh seeds)", schedule)
