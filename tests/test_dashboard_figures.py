@@ -512,3 +512,4 @@ def test_timeline_charts_end_at_the_p90_of_last_visits_plus_a_margin():
     assert chart_end([(metrics.assign(lplv_day=np.nan), scenario)]) is None
     fig = lplv_ecdf_figure({"a": metrics}, {"a": scenario})
     assert fig.layout.xaxis.range[1] == pd.Timestamp(end).timestamp() * 1000
+    assert fig.layout.xaxis.range[0] == pd.Timestamp(scenario.start_date).timestamp() * 1000  # both ends given

@@ -106,10 +106,11 @@ def chart_end(runs: Iterable[tuple[pd.DataFrame, Scenario]]) -> dt.date | None:
     return max(ends) if ends else None
 
 
-def end_chart(fig: go.Figure, end: dt.date | None) -> go.Figure:
-    """The figure's date axis cut at ``end`` (its start left to the data)."""
+def end_chart(fig: go.Figure, start: dt.date, end: dt.date | None) -> go.Figure:
+    """The figure's date axis from ``start`` to ``end`` (both given: the dashboard's plotly.js takes
+    a range with one end left open as no range at all)."""
     if end is not None:
-        fig.update_xaxes(range=[None, pd.Timestamp(end).timestamp() * 1000])
+        fig.update_xaxes(range=[pd.Timestamp(start).timestamp() * 1000, pd.Timestamp(end).timestamp() * 1000])
     return fig
 
 
@@ -125,7 +126,8 @@ def lplv_ecdf_figure(metrics: dict[str, pd.DataFrame], scenarios: dict[str, Scen
     fig = milestone_ecdf_figure(
         curves, "Last patient last visit: P(done by date)", earliest_registered_completion(scenarios.values())
     )
-    return end_chart(fig, chart_end((frame, scenarios[name]) for name, frame in metrics.items()))
+    start = min(scenarios[name].start_date for name in metrics)
+    return end_chart(fig, start, chart_end((frame, scenarios[name]) for name, frame in metrics.items()))
 
 
 def differences_figure(differences: pd.DataFrame) -> go.Figure:

@@ -433,7 +433,7 @@ def cohort_completion_figure(metrics: pd.DataFrame, scenario: Scenario, name: st
         for k, c in enumerate(scenario.cohorts, start=1)
     }
     fig = milestone_ecdf_figure(curves, f"{name}: P(cohort has passed its gate by date)")
-    return end_chart(fig, chart_end([(metrics, scenario)]))
+    return end_chart(fig, scenario.start_date, chart_end([(metrics, scenario)]))
 
 
 def screen_failure_figure(failures: dict[str, pd.DataFrame]) -> go.Figure:
