@@ -172,7 +172,7 @@ def test_every_shipped_scenario_validates_and_runs(path):
 
 
 def test_shipped_scenarios_keep_the_listing_design():
-    for path in SCENARIOS.glob("*.yaml"):
+    for path in SCENARIOS.glob("nct06574581*.yaml"):
         s = load_scenario(path)
         assert [(c.size, c.infusions, c.dose_cells_per_kg) for c in s.cohorts] == [
             (3, 1, 1e6),
@@ -182,6 +182,17 @@ def test_shipped_scenarios_keep_the_listing_design():
         assert s.safety.hold_days == 28
         assert str(s.start_date) == "2024-08-20"
         assert s.planned_infusions == 20
+
+
+def test_the_pilot_scenario_keeps_its_design():
+    """CDISCPILOT01: one randomised group of 254, 17 sites, no gate, hold or cell product,
+    screening by a pass probability, visits to week 26."""
+    s = load_scenario(SCENARIOS / "cdiscpilot01.yaml")
+    assert [(c.size, c.infusions) for c in s.cohorts] == [(254, 1)]
+    assert len(s.site_names) == 17 and s.site_names[0] == "701"
+    assert s.population is None and s.product is None and not s.screened_by_criteria
+    assert s.safety.hold_days == 0 and s.follow_up.visit_days[-1] == 26 * 7
+    assert not any(ae.triggers_review for ae in s.safety.adverse_events)
 
 
 def test_supply_report_and_tables(tmp_path):

@@ -159,9 +159,13 @@ class OutcomesTarget(Target):
 
 @dataclass(frozen=True)
 class DeathFactorTarget(Target):
-    """A drawn factor on every ILD profile's death hazard."""
+    """A drawn factor on every ILD profile's death hazard (or on the scenario's one hazard)."""
 
     def change(self, scenario: Scenario, factor: float, extra: dict) -> Change | None:
+        one = scenario.retention.death_hazard_per_year
+        if one is not None:  # one hazard for every subject
+            return ("retention", "death_hazard_per_year"), one * factor
+        assert scenario.population is not None, "a scenario without a population has one death hazard"
         profiles = {
             name: p.model_copy(update={"death_hazard_per_year": p.death_hazard_per_year * factor})
             for name, p in scenario.population.ild_profiles.items()
@@ -378,8 +382,22 @@ def population_facts(population: Population, rules: Eligibility = LISTING) -> tu
     return _population_facts(population.model_dump_json(), rules.model_dump_json())
 
 
+def screening_facts(scenario: Scenario) -> tuple[float, float, dict[str, float]]:
+    """What the scenario implies for those screened: the share passing, the mean death hazard of
+    a subject, each criterion's share of failures. A pass probability gives the share and one
+    death hazard gives the hazard (no criteria are modelled without a population)."""
+    facts = (
+        population_facts(scenario.population, scenario.eligibility)
+        if scenario.population is not None
+        else (0.0, 0.0, {})
+    )
+    share = scenario.screening.pass_probability
+    hazard = scenario.retention.death_hazard_per_year
+    return (facts[0] if share is None else share, facts[1] if hazard is None else hazard, facts[2])
+
+
 def _eligibility(scenario: Scenario, evidence: Evidence | None) -> Assumption:
-    share, _, failure_shares = population_facts(scenario.population, scenario.eligibility)
+    share, _, failure_shares = screening_facts(scenario)
     prior = BetaBelief.from_mean(min(max(share, 1e-4), 1 - 1e-4), scenario.learning.eligibility_screenings)
     posterior, data = prior, "no screenings yet"
     if evidence is not None and sum(evidence.screened):
@@ -399,7 +417,7 @@ def _eligibility(scenario: Scenario, evidence: Evidence | None) -> Assumption:
         "population (share passing screening)",
         "Share of candidates passing screening",
         "share",
-        f"{share:.1%} (the population model)",
+        f"{share:.1%} (" + ("the population model" if scenario.screening.pass_probability is None else "planned") + ")",
         _summary(prior),
         _summary(posterior),
         data,
@@ -591,7 +609,7 @@ def _withdrawal(scenario: Scenario, evidence: Evidence | None) -> Assumption | N
 
 
 def _deaths(scenario: Scenario, evidence: Evidence | None) -> Assumption | None:
-    _, hazard, _ = population_facts(scenario.population, scenario.eligibility)
+    _, hazard, _ = screening_facts(scenario)
     if hazard <= 0:
         return None
     strength = scenario.learning.hazard_events
@@ -602,9 +620,10 @@ def _deaths(scenario: Scenario, evidence: Evidence | None) -> Assumption | None:
         posterior = prior.update(events, hazard * years)
         data = f"{events} deaths in {years:.1f} person-years (expected {hazard * years:.2f} as planned)"
 
+    one = scenario.retention.death_hazard_per_year is not None
     return Assumption(
-        "population.ild_profiles.*.death_hazard_per_year",
-        "Death hazard (factor on the profiles')",
+        "retention.death_hazard_per_year" if one else "population.ild_profiles.*.death_hazard_per_year",
+        "Death hazard (factor on the planned)" if one else "Death hazard (factor on the profiles')",
         "factor",
         f"{hazard:.3f}/year for a subject passing screening",
         _summary(prior),

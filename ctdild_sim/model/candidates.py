@@ -9,6 +9,7 @@ is the same person in two scenarios that share a population (common random numbe
 
 from __future__ import annotations
 
+import math
 from bisect import bisect_right
 from collections.abc import Callable
 from dataclasses import dataclass
@@ -53,6 +54,7 @@ class Candidate:
     creatinine_mg_dl: float
     immune_deficiency_or_notifiable_infection: bool
     body_weight_kg: float
+    eligible: bool = True  # a plain trial's verdict (``PlainCandidateFactory``); criteria decide otherwise
 
 
 MATCH_TRIES = 1000
@@ -195,6 +197,58 @@ class CandidateFactory:
                 )
             )
         return batch
+
+
+# fmt: off
+UNKNOWN_FACTS = (
+    math.nan, False, False, False, False, False, "", "", math.nan, False, math.nan, math.nan, math.nan, False,
+    math.nan, False, False, False, False, math.nan, math.nan, False, math.nan, False, math.nan,
+)
+# fmt: on
+"""A plain trial's candidate facts: none drawn (its screening reads a pass probability alone)."""
+
+
+class PlainCandidateFactory:
+    """Candidates of a trial screened by a pass probability (no population): each passes with
+    that chance, one uniform draw each, and carries no facts."""
+
+    def __init__(
+        self,
+        pass_probability: float,
+        rng: np.random.Generator,
+        limit: int = 10**9,
+        on_limit: Callable[[], Exception] | None = None,
+    ):
+        self.share = pass_probability
+        self.rng = rng
+        self.limit = limit
+        self.on_limit = on_limit
+        self._next_id = 1
+        self._numbered = 0
+
+    def draw(self, site: str, candidate_id: int | None = None) -> Candidate:
+        return self._candidate(site, candidate_id, bool(self.rng.random() < self.share))
+
+    def draw_matching(
+        self, site: str, candidate_id: int | None, eligible: bool, passes: Callable[[Candidate], bool]
+    ) -> Candidate:
+        return self._candidate(site, candidate_id, eligible)
+
+    def aim(self, share: float, passes: Callable[[Candidate], bool]) -> None:
+        self.share = share
+
+    def continue_from(self, next_id: int) -> None:
+        self._next_id = next_id
+
+    def _candidate(self, site: str, candidate_id: int | None, eligible: bool) -> Candidate:
+        if candidate_id is not None:
+            return Candidate(candidate_id, site, *UNKNOWN_FACTS, eligible)
+        if self._numbered >= self.limit and self.on_limit is not None:
+            raise self.on_limit()
+        candidate = Candidate(self._next_id, site, *UNKNOWN_FACTS, eligible)
+        self._next_id += 1
+        self._numbered += 1
+        return candidate
 
 
 class PopulationLookups:

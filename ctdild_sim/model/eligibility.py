@@ -28,6 +28,7 @@ from typing import Literal
 
 from ctdild_sim.model.candidates import Candidate
 from ctdild_sim.scenario.eligibility import Eligibility
+from ctdild_sim.scenario.trial import Scenario
 
 ELIGIBLE_CTD = frozenset(
     {"dermatomyositis", "polymyositis", "systemic_sclerosis", "sle", "rheumatoid_arthritis", "sjogren"}
@@ -187,6 +188,28 @@ def passes_for(rules: Eligibility) -> Callable[[Candidate], bool]:
     for drawing records conditioned on the outcome, where the failed criteria's names are not read."""
     rules_list = criteria(rules)
     return lambda candidate: not any(rule.fails(candidate) for rule in rules_list)
+
+
+NOT_ELIGIBLE = "not_eligible"
+"""What a failed screening of a trial screened by a pass probability alone fails: no modelled criterion."""
+
+
+def _plain_failed(candidate: Candidate) -> tuple[str, ...]:
+    return () if candidate.eligible else (NOT_ELIGIBLE,)
+
+
+def _plain_passes(candidate: Candidate) -> bool:
+    return candidate.eligible
+
+
+def screening_rule(
+    scenario: Scenario,
+) -> tuple[Callable[[Candidate], tuple[str, ...]], Callable[[Candidate], bool]]:
+    """A scenario's screening: a candidate's failed criteria, and the verdict alone. The criteria
+    under its thresholds; a pass probability's drawn verdict for a trial without a population."""
+    if scenario.screened_by_criteria:
+        return failed_criteria_for(scenario.eligibility), passes_for(scenario.eligibility)
+    return _plain_failed, _plain_passes
 
 
 failed_criteria = failed_criteria_for(LISTING)

@@ -20,9 +20,9 @@ from dataclasses import dataclass, field
 
 import simpy
 
-from ctdild_sim.model.candidates import Candidate, CandidateFactory
+from ctdild_sim.model.candidates import Candidate, CandidateFactory, PlainCandidateFactory
 from ctdild_sim.model.cohorts import CohortGate, CohortState
-from ctdild_sim.model.eligibility import failed_criteria_for, passes_for
+from ctdild_sim.model.eligibility import screening_rule
 from ctdild_sim.model.patient import Journey, Patient, draw_exit_times
 from ctdild_sim.model.referrals import Recruitment, start_sites
 from ctdild_sim.model.safety import SafetyReview
@@ -87,13 +87,12 @@ class Trial:
         self.stopped = self.env.event()
         self.completed = self.env.event()
         self.beds = Capacity(self.env, scenario.dosing.beds)
-        self.failed_criteria = failed_criteria_for(scenario.eligibility)  # the scenario's thresholds
-        self.passes = passes_for(scenario.eligibility)  # the same rule, when only its verdict is read
-        self.candidates = CandidateFactory(
-            scenario.population, streams.candidates, budget.candidates, lambda: budget.candidates_exceeded(scenario)
-        )
-        if eligible_share is not None:
-            self.candidates.aim(eligible_share, self.passes)
+        # the screening rule, and the same rule when only its verdict is read
+        self.failed_criteria, self.passes = screening_rule(scenario)
+        self.candidates = candidate_factory(scenario, streams, budget)
+        share = scenario.screening.pass_probability if eligible_share is None else eligible_share
+        if share is not None:
+            self.candidates.aim(share, self.passes)
         if trace is not None:
             self.candidates.continue_from(trace.next_candidate_id)
         self.supply = Supply(self, scenario.product) if scenario.product else UnlimitedSupply(self)
@@ -211,7 +210,7 @@ class Trial:
         else:
             candidate = self._facts_of(record, site)
             # not recorded: the population's mean, not a draw (nothing drawn happens before the restart)
-            weight = record.body_weight_kg or self.scenario.population.body_weight_kg.mean
+            weight = record.body_weight_kg or mean_weight(self.scenario)
             death, withdrawal = self._recorded_exit(record, candidate)
         patient = Patient(candidate_id, site, weight, candidate, cohort, self.env.now, waited, death, withdrawal)
         patient.recorded = record
@@ -267,6 +266,24 @@ class Trial:
         if done and not self.completed.triggered and not self.stopped.triggered:  # a stopped trial never completes
             self.log.record(EventName.TRIAL_COMPLETED)
             self.completed.succeed()
+
+
+def candidate_factory(
+    scenario: Scenario, streams: ReplicateStreams, budget: ReplicateBudget
+) -> CandidateFactory | PlainCandidateFactory:
+    """Who is referred: drawn from the population, or (a trial screened by a pass probability
+    alone) candidates carrying their verdict only."""
+    on_limit = lambda: budget.candidates_exceeded(scenario)  # noqa: E731
+    if scenario.population is None:
+        share = scenario.screening.pass_probability
+        assert share is not None, "a scenario without a population has a pass probability (validated)"
+        return PlainCandidateFactory(share, streams.candidates, budget.candidates, on_limit)
+    return CandidateFactory(scenario.population, streams.candidates, budget.candidates, on_limit)
+
+
+def mean_weight(scenario: Scenario) -> float:
+    """The population's mean body weight (unknown, NaN, in a trial without one: nothing is dosed per kg)."""
+    return math.nan if scenario.population is None else scenario.population.body_weight_kg.mean
 
 
 def _day(row: Event) -> float:

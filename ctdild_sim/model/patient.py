@@ -27,6 +27,7 @@ from ctdild_sim.supply.inventory import DoseRequest, lots_detail
 if TYPE_CHECKING:
     from ctdild_sim.model.engine import Trial
     from ctdild_sim.model.trace import InfusionRecord, SubjectRecord
+    from ctdild_sim.scenario.trial import Scenario
 
 DAYS_PER_YEAR = 365.25
 
@@ -75,10 +76,18 @@ class Patient:
         return min(self.death_after_days, self.withdrawal_after_days)
 
 
+def death_hazard(scenario: Scenario, candidate: Candidate) -> float:
+    """A subject's death hazard per year: the scenario's one hazard, else their ILD profile's."""
+    if scenario.retention.death_hazard_per_year is not None:
+        return scenario.retention.death_hazard_per_year
+    assert scenario.population is not None, "a scenario without a population has one death hazard (validated)"
+    return scenario.population.ild_profiles[candidate.ild_profile].death_hazard_per_year
+
+
 def draw_exit_times(trial: Trial, candidate: Candidate) -> tuple[float, float]:
     """Days from enrolment to death and to withdrawal (inf when the hazard is 0); both always drawn."""
     rng = trial.streams.retention
-    death_rate = trial.scenario.population.ild_profiles[candidate.ild_profile].death_hazard_per_year
+    death_rate = death_hazard(trial.scenario, candidate)
     withdrawal_rate = trial.scenario.retention.withdrawal_hazard_per_year
     e1, e2 = rng.standard_exponential(2)
     death = e1 * DAYS_PER_YEAR / death_rate if death_rate > 0 else math.inf
@@ -373,7 +382,8 @@ class Journey:
     def _infused(self, k: int) -> None:
         """The k-th infusion given now: logged and counted, its AEs drawn by the caller."""
         p = self.p
-        cells = p.body_weight_kg * p.cohort.spec.dose_cells_per_kg
+        dose = p.cohort.spec.dose_cells_per_kg
+        cells = 0.0 if dose is None else p.body_weight_kg * dose  # a dose not given in cells counts none
         self._record(EventName.INFUSED, detail=f"infusion {k + 1} of {p.planned_infusions}", value=cells)
         p.infusions_given += 1
         p.cells_infused += cells

@@ -228,6 +228,15 @@ class Screening(StrictModel):
         description="What happens to a candidate whose passed screen expires before enrolment."
     )
     max_rescreens: int = Field(ge=0, le=100, description="Rescreens allowed per candidate before they are lost.")
+    pass_probability: Probability | None = Field(
+        default=None,
+        description=(
+            "Share of screened candidates who pass, for a trial screened by a pass probability instead of "
+            "this trial's criteria model. Without a population, a candidate passes with this chance and a "
+            "failure names no modelled criterion; with one, candidates are drawn from it conditioned on "
+            "passing or failing at this share. Empty: the criteria decide (the population's share)."
+        ),
+    )
 
 
 class Cohort(StrictModel):
@@ -236,7 +245,12 @@ class Cohort(StrictModel):
     name: Label = Field(description="Cohort label.")
     size: int = Field(ge=1, le=10_000, description="Number of evaluable subjects the cohort needs.")
     infusions: int = Field(ge=1, le=100, description="Infusions each subject receives.")
-    dose_cells_per_kg: float = Field(gt=0, le=1e10, description="Cells per kg body weight per infusion.")
+    dose_cells_per_kg: float | None = Field(
+        default=None,
+        gt=0,
+        le=1e10,
+        description="Cells per kg body weight per infusion; required with a cell product, empty for another treatment.",
+    )
 
 
 class Dosing(StrictModel):
@@ -264,6 +278,13 @@ class AdverseEventType(StrictModel):
     """A kind of adverse event that can follow an infusion."""
 
     name: Label = Field(description="Label, e.g. transient_fever or serious_related.")
+    serious: bool = Field(
+        default=False,
+        description=(
+            "Whether this kind is a serious AE (SDTM AESER = Y): an imported AE whose term names no kind "
+            "takes the one kind of its seriousness."
+        ),
+    )
     probability: AeProbability = Field(
         description=(
             "Probability per infusion: one number for every infusion, or one list per cohort with "
@@ -327,6 +348,15 @@ class Retention(StrictModel):
 
     withdrawal_hazard_per_year: float = Field(
         ge=0, le=100, description="Constant hazard of withdrawal after enrolment, per year."
+    )
+    death_hazard_per_year: float | None = Field(
+        default=None,
+        ge=0,
+        le=100,
+        description=(
+            "Constant hazard of death after enrolment, per year, for every subject; empty: each ILD "
+            "profile's own hazard (the population's). Required without a population."
+        ),
     )
     replace_non_evaluable: bool = Field(
         description=(
@@ -429,7 +459,14 @@ class Scenario(StrictModel):
         description="Days after which a replicate is cut off if the trial has not ended.",
     )
     sites: list[Site] = Field(min_length=1, max_length=MAX_SITES, description="Recruiting sites.")
-    population: Population = Field(description="Who is referred.")
+    population: Population | None = Field(
+        default=None,
+        description=(
+            "Who is referred: the facts this trial's criteria read, body weight and death hazards. May be "
+            "left out of a trial screened by a pass probability (screening.pass_probability) with no cell "
+            "product (the dose is per kg)."
+        ),
+    )
     screening: Screening = Field(description="Screening logistics.")
     cohorts: list[Cohort] = Field(min_length=1, max_length=50, description="Dose cohorts, in the order they open.")
     dosing: Dosing = Field(description="Admission and infusion logistics.")
@@ -506,6 +543,8 @@ class Scenario(StrictModel):
             return v
         weight = population.body_weight_kg.mean
         for k, cohort in enumerate(cohorts):
+            if cohort.dose_cells_per_kg is None:
+                raise ValueError(f"cohorts[{k}].dose_cells_per_kg is needed with a cell product (the vials per dose)")
             vials = v.vials_per_dose(weight, cohort.dose_cells_per_kg)
             if vials > MAX_VIALS_PER_DOSE:
                 raise ValueError(
@@ -513,6 +552,29 @@ class Scenario(StrictModel):
                     f"body weight; at most {MAX_VIALS_PER_DOSE:,}"
                 )
         return v
+
+    @model_validator(mode="after")
+    def _plain_design(self) -> Scenario:
+        """A scenario without a population screens by a pass probability, gives every subject one
+        death hazard and has no cell product (its doses are per kg of the population's weight)."""
+        if self.population is not None:
+            return self
+        if self.screening.pass_probability is None:
+            raise ValueError(
+                "population: required unless screening.pass_probability is set (the criteria read the population)"
+            )
+        if self.retention.death_hazard_per_year is None:
+            raise ValueError(
+                "retention.death_hazard_per_year: required without a population (its ILD profiles give it otherwise)"
+            )
+        if self.product is not None:
+            raise ValueError("product: needs a population (the dose is per kg of its body weight)")
+        return self
+
+    @property
+    def screened_by_criteria(self) -> bool:
+        """Whether screening evaluates this trial's criteria on drawn candidates (not a pass probability alone)."""
+        return self.population is not None
 
     @property
     def target_enrolment(self) -> int:

@@ -62,9 +62,10 @@ def plan_view(runs: list[RunRecord], replicate: int | None = None) -> View:
             f"{name}: where the time goes (days, over the replicates that completed each phase)",
             phase_durations(metrics, run.scenario),
         )
-        title = f"{name}: screen failures by criterion (a candidate can fail several)"
-        view.table(title, screen_failure_summary(metrics, run.scenario.eligibility))
-        view.narrow[title] = (label("kind"),)
+        if run.scenario.screened_by_criteria:
+            title = f"{name}: screen failures by criterion (a candidate can fail several)"
+            view.table(title, screen_failure_summary(metrics, run.scenario.eligibility))
+            view.narrow[title] = (label("kind"),)
     return view
 
 
@@ -209,13 +210,18 @@ def screening_view(runs: list[RunRecord]) -> View:
     view.notes += warnings(named)
     failures = {}
     for name, run in named.items():
-        table = screen_failure_summary(run.tables["metrics"], run.scenario.eligibility)
-        failures[name] = table
-        view.table(f"{name}: screen failures by criterion (a candidate can fail several)", table)
         o = overview(run.tables["metrics"])
+        share = run.scenario.screening.pass_probability
+        if not run.scenario.screened_by_criteria:
+            view.notes.append(f"{name}: screened by a pass probability ({share:.0%} planned), no criteria modelled.")
+        else:
+            table = screen_failure_summary(run.tables["metrics"], run.scenario.eligibility)
+            failures[name] = table
+            view.table(f"{name}: screen failures by criterion (a candidate can fail several)", table)
         view.notes.append(
             f"{name}: {o['mean_referred']:.1f} referred and {o['mean_enrolled']:.1f} enrolled per "
             f"replicate; {o['screen_failure_rate']:.1%} of screened candidates fail."
         )
-    view.figure("screen-failures", figures.screen_failure_figure, failures)
+    if failures:
+        view.figure("screen-failures", figures.screen_failure_figure, failures)
     return view
