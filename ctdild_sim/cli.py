@@ -33,9 +33,11 @@ from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, T
 from rich.text import Text
 
 from ctdild_sim import __version__
-from ctdild_sim.actuals.reader import ActualsError
+from ctdild_sim.actuals.reader import ActualsError, latest_record_date
 from ctdild_sim.actuals.records import read_records
 from ctdild_sim.actuals.rows import FILES as ACTUALS_FILES
+from ctdild_sim.actuals.sdtm_files import SdtmError, read_sdtm_folder, sdtm_folder
+from ctdild_sim.actuals.sdtm_map import UNMAPPED_FILE, map_sdtm, mapped_columns, sdtm_readme
 from ctdild_sim.actuals.synthetic import actuals_from_replicate, synthetic_readme
 from ctdild_sim.actuals.workbook import TemplateExists, write_template
 from ctdild_sim.analysis.ranking import RESAMPLES, drawn_inputs
@@ -877,6 +879,15 @@ def _with_steps(quiet: bool, work):
 @click.option("--seed", default=20240820, show_default=True, type=click.IntRange(0, 2**63 - 1))
 @click.option("--as-of", "as_of", type=_date, default=None, help="The date the records run to (YYYY-MM-DD).")
 @click.option("--out", type=click.Path(path_type=Path), default=None, help="Folder to write the CSV files to.")
+@click.option(
+    "--from-sdtm",
+    "from_sdtm",
+    type=click.Path(path_type=Path),
+    default=None,
+    help="Map a folder of CDISC SDTM datasets (DM, DS, EX, AE, SV, IE as .xpt, Dataset-JSON .json/.ndjson "
+    "or .csv, and a lots.csv) to records for SCENARIO_FILE, written to --out with every SDTM row not "
+    "mapped listed in sdtm-unmapped.txt, then checked.",
+)
 def actuals(
     scenario_file: Path | None,
     template: Path | None,
@@ -884,12 +895,17 @@ def actuals(
     seed: int,
     as_of: dt.datetime | None,
     out: Path | None,
+    from_sdtm: Path | None,
 ) -> None:
     """Write what a simulated replicate of SCENARIO_FILE would have recorded by a date, as an
     actuals folder (synthetic records, for trying the forecast and as an example of the format);
-    or, with --template, the empty workbook a trial's records are kept in."""
+    with --from-sdtm, a trial's SDTM datasets mapped to records; or, with --template, the empty
+    workbook a trial's records are kept in."""
     if template is not None:
         _write_template(template, scenario_file)
+        return
+    if from_sdtm is not None:
+        _records_from_sdtm(from_sdtm, scenario_file, out, as_of.date() if as_of else None)
         return
     if scenario_file is None:
         _fail("SCENARIO_FILE: missing (the scenario whose replicate is written)")
@@ -916,6 +932,54 @@ def actuals(
     click.echo(
         f"Synthetic records of replicate {replicate} (seed {seed}) as of {as_of_date} written to {out}/: {counts}."
     )
+
+
+def _records_from_sdtm(folder: Path, scenario_file: Path | None, out: Path | None, as_of: dt.date | None) -> None:
+    """``actuals --from-sdtm``: the mapped records written, what was not mapped listed, then the
+    records checked as of ``as_of`` (default: the latest date in the SDTM)."""
+    if scenario_file is None:
+        _fail("SCENARIO_FILE: missing (the scenario the SDTM's trial runs: its sites, cohorts and AE kinds)")
+    if out is None:
+        _fail("--out: missing (the folder the mapped records are written to)")
+    if not sdtm_folder(folder):
+        _fail(f"--from-sdtm: {folder}: not a folder of SDTM datasets (it needs a DM dataset: dm.xpt, dm.json, ...)")
+    scenario_file = _scenario_path(scenario_file)
+    scenario = _load(scenario_file)
+    try:
+        mapped = map_sdtm(read_sdtm_folder(folder), scenario)
+    except SdtmError as exc:
+        _fail("\n".join(exc.problems))
+    tables = {
+        name: pd.DataFrame(rows, dtype=object).reindex(columns=mapped_columns(name, rows)).fillna("")
+        for name, rows in mapped.tables.items()
+        if rows
+    }
+    texts = {UNMAPPED_FILE: "".join(f"{u}\n" for u in mapped.unmapped)}
+    if mapped.lots is not None:
+        texts["lots.csv"] = mapped.lots.decode("utf-8", errors="replace")
+    notes = sdtm_readme(folder, scenario_file.name, mapped)
+    with _guarded(scenario_file):
+        try:
+            write_csv_tables(out, tables, marker="screening.csv", notes=notes, texts=texts)
+        except OutputError as exc:
+            _fail(str(exc))
+    counts = ", ".join(f"{counted(len(rows), 'row')} in {name}" for name, rows in mapped.tables.items() if rows)
+    click.echo(f"Records mapped from the SDTM in {folder} written to {out}/: {counts}.")
+    for note in mapped.notes:
+        click.echo(f"  {note}")
+    if mapped.unmapped:
+        listed = counted(len(mapped.unmapped), "SDTM row or value", "SDTM rows or values")
+        click.echo(f"{listed} not mapped, each in {out / UNMAPPED_FILE}:")
+        for u in mapped.unmapped[:10]:
+            click.echo(f"  {u}")
+        if len(mapped.unmapped) > 10:
+            click.echo(f"  ... and {len(mapped.unmapped) - 10:,} more")
+    day = as_of or latest_record_date(out) or scenario.start_date
+    try:
+        read_records(out, scenario, day)
+    except ActualsError as exc:
+        _fail(f"The mapped records do not pass the checks as of {day}; correct them in {out}:\n{exc}")
+    click.echo(f"The mapped records pass the checks as of {day}.")
 
 
 # -- compare ------------------------------------------------------------------------------

@@ -86,10 +86,11 @@ def _unique(lines: list[Line], key, column: str, problems: list[str]) -> None:
             seen[k] = line
 
 
-def _criteria(line: Line, problems: list[str]) -> None:
-    """A failed screening's criteria: known names, each once (a cell's problems stated once each)."""
+def _criteria(line: Line, by_criteria: bool, problems: list[str]) -> None:
+    """A failed screening's criteria: known names, each once (a cell's problems stated once each).
+    Under a pass probability no criterion is modelled: any names are kept as recorded."""
     named = Counter(line.row.criteria)
-    unknown = [c for c in named if c not in CRITERION_NAMES]
+    unknown = [c for c in named if c not in CRITERION_NAMES] if by_criteria else []
     if unknown:
         shown = ", ".join(repr(c[:40]) for c in unknown[:3]) + (
             f" and {len(unknown) - 3} more" if len(unknown) > 3 else ""
@@ -137,7 +138,7 @@ def _screening(lines: list[Line], scenario: Scenario, as_of: dt.date, problems: 
         row: ScreeningRow = line.row
         if row.site not in sites:
             problems.append(line.at("site", f"unknown site {row.site!r}{hint(row.site, sites)}"))
-        _criteria(line, problems)
+        _criteria(line, scenario.screened_by_criteria, problems)
         if (
             row.enrolled_on is not None
             and row.screened_on is not None

@@ -20,6 +20,15 @@ from pydantic import ValidationError
 from ctdild_sim.actuals.checks import check
 from ctdild_sim.actuals.lines import Actuals, Line
 from ctdild_sim.actuals.rows import FILES, Row, columns, required_columns
+from ctdild_sim.actuals.sdtm_files import (
+    SdtmDatasets,
+    SdtmError,
+    is_sdtm,
+    read_sdtm_files,
+    read_sdtm_folder,
+    sdtm_folder,
+)
+from ctdild_sim.actuals.sdtm_map import MappedRecords, map_sdtm
 from ctdild_sim.actuals.sources import (
     ActualsError,
     RawTable,
@@ -36,8 +45,12 @@ __all__ = ["Actuals", "ActualsError", "Line", "RecordBook", "RecordFiles", "as_o
 
 
 def read_actuals(source: Source, scenario: Scenario, as_of: dt.date) -> Actuals:
-    """The checked tables of a records folder, a workbook, or either held in memory; or
-    ``ActualsError`` with every problem found."""
+    """The checked tables of a records folder, a workbook, either held in memory, or a folder (or
+    upload) of SDTM datasets mapped to records (``sdtm_map``); or ``ActualsError`` with every
+    problem found."""
+    mapped = mapped_sdtm(source, scenario)
+    if mapped is not None:
+        source = mapped.record_files()
     raw = read_source(source)
     problems = list(raw.problems)
     tables: dict[str, list[Line]] = {}
@@ -48,11 +61,38 @@ def read_actuals(source: Source, scenario: Scenario, as_of: dt.date) -> Actuals:
     actuals = Actuals(raw.origin, as_of, {name: tables[name] for name in FILES if name in tables}, raw.sha256)
     if not problems:
         check(actuals, scenario, problems)
+    if problems and mapped is not None:
+        problems.append(
+            f"(the records mapped from the SDTM datasets in {mapped.origin}: "
+            f"ctdild-sim actuals SCENARIO --from-sdtm {mapped.origin} --out RECORDS writes them, to read and correct)"
+        )
     if problems:
         raise ActualsError(problems)
+    if mapped is not None:
+        actuals.warnings.extend(mapped.warnings())
     if scenario.product is None:
         _product_unused(actuals)
     return actuals
+
+
+def sdtm_source(source: Source) -> SdtmDatasets | None:
+    """The SDTM datasets of a folder or an upload that holds a DM dataset; None for records."""
+    try:
+        if isinstance(source, RecordFiles):
+            return read_sdtm_files(source.origin, dict(source.files)) if is_sdtm(list(source.files)) else None
+        if isinstance(source, RecordBook) or not sdtm_folder(Path(source)):
+            return None
+        return read_sdtm_folder(Path(source))
+    except SdtmError as exc:
+        raise ActualsError(exc.problems) from None
+
+
+def mapped_sdtm(source: Source, scenario: Scenario) -> MappedRecords | None:
+    """A source of SDTM datasets mapped to records for ``scenario`` (None for records)."""
+    datasets = sdtm_source(source)
+    if datasets is None:
+        return None
+    return map_sdtm(datasets, scenario)
 
 
 def _product_unused(actuals: Actuals) -> None:
@@ -137,6 +177,9 @@ def latest_record_date(source: Source) -> dt.date | None:
     records stop, a first guess at the date they were complete to. Problems are not reported here
     (``read_actuals`` reports them)."""
     try:
+        datasets = sdtm_source(source)
+        if datasets is not None:
+            return _latest_sdtm_date(datasets)
         raw = read_source(source)
     except ActualsError:
         return None
@@ -147,3 +190,16 @@ def latest_record_date(source: Source) -> dt.date | None:
                 if column not in NOT_EVENTS and isinstance(value, dt.date) and (latest is None or value > latest):
                     latest = value
     return latest
+
+
+def _latest_sdtm_date(datasets: SdtmDatasets) -> dt.date | None:
+    """The latest whole date in any date variable (``--DTC``) of the SDTM datasets."""
+    latest = None
+    for domain in datasets.domains.values():
+        for variable in domain.rows.columns:
+            if variable.endswith("DTC"):
+                days = domain.rows[variable].dropna().str.slice(0, 10)
+                days = days[days.str.fullmatch(r"\d{4}-\d{2}-\d{2}")]
+                if len(days) and (latest is None or days.max() > latest):
+                    latest = days.max()
+    return dt.date.fromisoformat(latest) if latest else None

@@ -99,9 +99,17 @@ class ScreeningRow(Row):
     failed_criteria: str | None = Field(
         default=None,
         max_length=2000,
-        description="The criteria failed (the engine's names, ';'-separated); only when failed.",
+        description=(
+            "The criteria failed (the engine's names, ';'-separated); only when failed. A scenario screening "
+            "by a pass probability keeps any names as recorded (not_eligible when none is known)."
+        ),
     )
     enrolled_on: Day | None = Field(default=None, description="The day a passed candidate was enrolled.")
+    usubjid: str | None = Field(
+        default=None,
+        max_length=200,
+        description="The candidate's id in the trial's own records (SDTM USUBJID); kept for tracing, not read.",
+    )
 
     @model_validator(mode="after")
     def _consistent(self) -> ScreeningRow:
@@ -137,6 +145,11 @@ class SubjectRow(Row):
         description="ongoing, completed (follow-up done), withdrawn, died or lost."
     )
     status_on: Day | None = Field(default=None, description="The day the status was reached; empty if ongoing.")
+    status_reason: str | None = Field(
+        default=None,
+        max_length=200,
+        description="Why the subject left or completed, as recorded (SDTM DS.DSDECOD); kept, not read.",
+    )
 
     @model_validator(mode="after")
     def _consistent(self) -> SubjectRow:
@@ -298,6 +311,10 @@ FILES: dict[str, type[Row]] = {
 }
 """Every file of an actuals folder and the model of its rows; a file may be absent (nothing of
 that kind yet; without ``lots.csv``, the scenario's initial stock)."""
+
+
+KEPT_NOT_READ = ("usubjid", "status_reason")
+"""Columns that trace a row to the trial's own records (SDTM): kept as written, never read."""
 
 
 def columns(model: type[Row]) -> list[str]:

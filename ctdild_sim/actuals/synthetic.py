@@ -14,7 +14,7 @@ from collections import defaultdict
 
 import pandas as pd
 
-from ctdild_sim.actuals.rows import FILES, columns
+from ctdild_sim.actuals.rows import FILES, KEPT_NOT_READ, columns
 from ctdild_sim.model.engine import ReplicateResult
 from ctdild_sim.scenario.trial import Scenario
 from ctdild_sim.sim.events import EventName as E
@@ -56,7 +56,8 @@ class _Export:
         if self.scenario.product is not None:
             tables["lots.csv"] = self.lots()
         return {
-            name: _typed(pd.DataFrame(rows, columns=columns(FILES[name])), FILES[name]) for name, rows in tables.items()
+            name: _typed(pd.DataFrame(rows, columns=_simulated(FILES[name])), FILES[name])
+            for name, rows in tables.items()
         }
 
     def sites(self) -> list[dict]:
@@ -240,3 +241,8 @@ def synthetic_readme(scenario: Scenario, scenario_file: str, seed: int, replicat
         f"    ctdild-sim actuals {scenario_file} --replicate {replicate} --seed {seed} --as-of {as_of} --out DIR\n\n"
         "Use them to try `ctdild-sim forecast`, or as an example of what each file holds.\n"
     )
+
+
+def _simulated(model) -> list[str]:
+    """A table's columns a simulation fills (no trial's own ids or recorded reasons)."""
+    return [c for c in columns(model) if c not in KEPT_NOT_READ]

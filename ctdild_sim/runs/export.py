@@ -151,10 +151,16 @@ def write_tables(out: Path, tables: list[tuple[str, pd.DataFrame]]) -> None:
             safe_for_spreadsheets(frame).to_csv(staging / f"{name}.csv", index=False)
 
 
-def write_csv_tables(out: Path, tables: dict[str, pd.DataFrame], marker: str, notes: str | None = None) -> None:
+def write_csv_tables(
+    out: Path,
+    tables: dict[str, pd.DataFrame],
+    marker: str,
+    notes: str | None = None,
+    texts: dict[str, str] | None = None,
+) -> None:
     """Write each table as CSV under its file name into ``out``, atomically, with ``notes`` as its
-    README.md; an existing ``out`` is replaced only if it holds ``marker`` (an earlier export of
-    the same kind)."""
+    README.md and each of ``texts`` as a text file of its name; an existing ``out`` is replaced
+    only if it holds ``marker`` (an earlier export of the same kind)."""
     if out.exists() and not out.is_dir():
         raise OutputError(f"{out}: exists and is not a folder")
     if out.is_dir() and any(out.iterdir()) and not (out / marker).exists():
@@ -165,3 +171,5 @@ def write_csv_tables(out: Path, tables: dict[str, pd.DataFrame], marker: str, no
             safe_for_spreadsheets(frame).to_csv(staging / name, index=False)
         if notes is not None:
             (staging / "README.md").write_text(notes, encoding="utf-8")
+        for name, text in (texts or {}).items():
+            (staging / name).write_text(text, encoding="utf-8")
