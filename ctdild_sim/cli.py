@@ -1,5 +1,5 @@
 """The ``ctdild-sim`` command line: validate, schema, run, runs, report, rank, supply, forecast,
-actuals, compare, sensitivity, solve and dashboard.
+backtest, actuals, compare, sensitivity, solve and dashboard.
 
 The CLI only parses arguments, calls the library and prints. Bad input (a scenario file that
 cannot be used, an output folder that cannot be written) is reported as ``FILE: FIELD: PROBLEM``
@@ -33,7 +33,7 @@ from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, T
 from rich.text import Text
 
 from ctdild_sim import __version__
-from ctdild_sim.actuals.reader import ActualsError, latest_record_date
+from ctdild_sim.actuals.reader import ActualsError, as_of_hint, latest_record_date
 from ctdild_sim.actuals.records import read_records
 from ctdild_sim.actuals.rows import FILES as ACTUALS_FILES
 from ctdild_sim.actuals.sdtm_files import SdtmError, read_sdtm_folder, sdtm_folder
@@ -55,6 +55,8 @@ from ctdild_sim.scenario.loading import ScenarioError, load_scenario, read_text,
 from ctdild_sim.scenario.product import MAX_VIALS_PER_LOT
 from ctdild_sim.scenario.trial import Scenario
 from ctdild_sim.sim.budget import BudgetExceeded
+from ctdild_sim.studies.backtest import Period
+from ctdild_sim.studies.backtest import backtest as run_backtest
 from ctdild_sim.studies.forecast import PLAN_REPLICATES, as_of_problem
 from ctdild_sim.studies.forecast import forecast as run_forecast
 from ctdild_sim.studies.lot_plan import plan_lots
@@ -696,18 +698,26 @@ def supply(
 
 # -- forecast from a trial's records ------------------------------------------------------
 
+actuals_option = click.option(
+    "--actuals",
+    "actuals_dir",
+    required=True,
+    type=click.Path(path_type=Path),
+    help="The trial's records: a folder of CSV files or a workbook (docs/records.md), or a folder of SDTM "
+    "datasets (docs/records.md#from-sdtm).",
+)
+no_learning_option = click.option(
+    "--no-learning",
+    is_flag=True,
+    help="Keep the scenario's assumptions as written instead of learning them from the records.",
+)
+
 _date = click.DateTime(formats=["%Y-%m-%d"])
 
 
 @main.command()
 @click.argument("scenario_file", type=click.Path(path_type=Path))
-@click.option(
-    "--actuals",
-    "actuals_dir",
-    required=True,
-    type=click.Path(path_type=Path),
-    help="Folder of the trial's records (CSV files; the format: docs/records.md).",
-)
+@actuals_option
 @click.option(
     "--as-of", "as_of", type=_date, default=None, help="The date the records run to (YYYY-MM-DD) [default: today]."
 )
@@ -735,11 +745,7 @@ _date = click.DateTime(formats=["%Y-%m-%d"])
     help="Replicates a candidate policy of the lot-plan search (and its fresh check) "
     "is simulated on (at most --replicates).",
 )
-@click.option(
-    "--no-learning",
-    is_flag=True,
-    help="Keep the scenario's assumptions as written instead of learning them from the records.",
-)
+@no_learning_option
 @_execution_options
 @click.option(
     "--keep-events",
@@ -806,16 +812,118 @@ def forecast(
                 **options,
             ),
         )
-        tables = made.output_tables()
-        if not no_store:
-            how = (started, seed, replicates, options)
-            _save(state, results_root, tables, scenario, scenario_file, *how, extra=made.manifest())
-        console = _console()
-        view_report(
-            console, forecast_view([RunRecord.made(scenario, dict(tables), seed, replicates, **made.manifest())])
-        )
-        _saved_line(console, state, results_root)
-        _write(console, out, tables)
+        how = (started, seed, replicates, options)
+        _store_and_report(state, made, forecast_view, scenario, scenario_file, how, results_root, no_store, out)
+
+
+def _store_and_report(state, made, view_of, scenario, scenario_file, how, root, no_store, out) -> None:
+    """A study just made (a forecast, a backtest): stored first (unless ``no_store``), then its
+    view printed, then its tables exported (``--out``)."""
+    tables = made.output_tables()
+    if not no_store:
+        _save(state, root, tables, scenario, scenario_file, *how, extra=made.manifest())
+    console = _console()
+    _, seed, replicates, _ = how
+    view_report(console, view_of([RunRecord.made(scenario, dict(tables), seed, replicates, **made.manifest())]))
+    _saved_line(console, state, root)
+    _write(console, out, tables)
+
+
+def _period(text: str) -> Period:
+    try:
+        return Period.parse(text)
+    except ValueError as exc:
+        raise click.BadParameter(str(exc)) from None
+
+
+@main.command()
+@click.argument("scenario_file", type=click.Path(path_type=Path))
+@actuals_option
+@click.option(
+    "--every",
+    "every",
+    default="3M",
+    show_default=True,
+    callback=lambda _ctx, _param, value: _period(value),
+    help="Forecast as of a date every period: a whole number of days, weeks, months or years (90D, 6W, 3M, 1Y).",
+)
+@click.option(
+    "--from",
+    "first",
+    type=_date,
+    default=None,
+    help="The first date to forecast as of [default: 6 months after the first enrolment].",
+)
+@click.option(
+    "--to",
+    "end",
+    type=_date,
+    default=None,
+    help="The date the records are complete to: the truth the forecasts are scored against [default: the "
+    "date ending the folder's name, else the latest date in the records].",
+)
+@no_learning_option
+@_execution_options
+@_store_options("backtest")
+@out_option
+def backtest(
+    scenario_file: Path,
+    actuals_dir: Path,
+    every: Period,
+    first: dt.datetime | None,
+    end: dt.datetime | None,
+    no_learning: bool,
+    replicates: int,
+    seed: int,
+    workers: int | None,
+    chunk_size: int | None,
+    scheduler: str | None,
+    quiet: bool,
+    results_root: Path,
+    no_store: bool,
+    out: Path | None,
+) -> None:
+    """The forecast's track record: forecast the trial as of each past date, from its records cut at
+    that date (nothing later is read), and score each forecast against what the records show later."""
+    from ctdild_sim.views.backtest import backtest_view
+
+    scenario_file = _scenario_path(scenario_file)
+    actuals_dir = _scenario_path(actuals_dir)
+    scenario = _load(scenario_file, out)
+    end_date = end.date() if end is not None else as_of_hint(actuals_dir)
+    if end_date is None:
+        _fail(f"--to: {actuals_dir} holds no dated record; give the date the records are complete to")
+    if problem := as_of_problem(scenario, end_date):
+        _fail(f"--to: {problem}")
+    try:
+        read_records(actuals_dir, scenario, end_date)  # every problem before anything is simulated
+    except ActualsError as exc:
+        _fail(str(exc))
+    options = _run_options(workers, chunk_size, scheduler)
+    started = dt.datetime.now(dt.UTC)
+    with _guarded(scenario_file) as state:
+        try:
+            made = _with_steps(
+                quiet,
+                lambda progress: run_backtest(
+                    scenario,
+                    actuals_dir,
+                    end_date,
+                    replicates,
+                    seed,
+                    period=every,
+                    start=first.date() if first is not None else None,
+                    learning=not no_learning,
+                    progress=progress,
+                    **options,
+                ),
+            )
+        except ValueError as exc:
+            _fail(f"--from: {exc}")
+        except ActualsError as exc:
+            _fail(str(exc))
+        how = (started, seed, replicates, options)
+        _store_and_report(state, made, backtest_view, scenario, scenario_file, how, results_root, no_store, out)
 
 
 def _write_template(path: Path, scenario_file: Path | None) -> None:

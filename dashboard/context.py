@@ -47,9 +47,17 @@ class NothingPicked(DashboardError):
     """Not an error: the page needs runs or a file picked first (shown as a hint)."""
 
 
-def picked_runs(ctx: Context, query: dict) -> list[RunRecord]:
-    """The stored runs the page's state names; ``NothingPicked`` when it names none."""
+def picked_runs(ctx: Context, query: dict, backtests: bool = False) -> list[RunRecord]:
+    """The stored runs the page's state names; ``NothingPicked`` when it names none. A backtest
+    holds scores, not replicates: only the Track record page (``backtests``) shows one."""
     runs = load_runs(ctx.results_dir, query.get("runs"))
     if not runs:
         raise NothingPicked("Pick one or more stored runs above, or run scenario files.")
-    return runs
+    shown = [r for r in runs if (r.kind == "backtest") == backtests]
+    if not shown:
+        raise NothingPicked(
+            "The picked runs are backtests: the Track record page shows them."
+            if not backtests
+            else "Pick a backtest run above (ctdild-sim backtest SCENARIO --actuals RECORDS makes one)."
+        )
+    return shown

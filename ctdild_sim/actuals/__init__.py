@@ -5,6 +5,7 @@
 - ``workbook``: records kept in Excel, and the empty template a coordinator fills in;
 - ``sdtm_files``: a trial's CDISC SDTM datasets (XPT, Dataset-JSON, CSV) found and read within limits;
 - ``sdtm_map``: SDTM datasets mapped to the records format, every row not mapped listed;
+- ``cut``: records (or SDTM) as they stood on an earlier date, for a backtest;
 - ``rows``: the format: one pydantic model per row of each table;
 - ``lines``: checked rows with where they stand, and the tables they make;
 - ``checks``: the tables checked against each other and against the scenario;

@@ -79,7 +79,7 @@ class MappedRecords:
 
     def files(self) -> dict[str, bytes]:
         """Each table as a records CSV file (the lots file as it came)."""
-        out = {name: _csv(name, rows) for name, rows in self.tables.items() if rows}
+        out = {name: rows_as_csv(name, rows) for name, rows in self.tables.items() if rows}
         if self.lots is not None:
             out[LOTS_FILE] = self.lots
         return out
@@ -104,8 +104,11 @@ class MappedRecords:
 
 
 def mapped_columns(name: str, rows: list[dict[str, str]]) -> list[str]:
-    """A mapped table's columns: the format's, in its order, those the rows fill."""
-    return [c for c in columns(FILES[name]) if any(c in row for row in rows)]
+    """A table's columns: the format's, in its order, those the rows fill, then any others the rows
+    name (a records file's unknown column is kept, for the reader to name)."""
+    known = [c for c in columns(FILES[name]) if any(c in row for row in rows)]
+    others = dict.fromkeys(c for row in rows for c in row if c not in known)
+    return [*known, *others]
 
 
 def sdtm_readme(folder: Path, scenario_name: str, mapped: MappedRecords) -> str:
@@ -120,7 +123,8 @@ def sdtm_readme(folder: Path, scenario_name: str, mapped: MappedRecords) -> str:
     )
 
 
-def _csv(name: str, rows: list[dict[str, str]]) -> bytes:
+def rows_as_csv(name: str, rows: list[dict[str, str]]) -> bytes:
+    """A records table's rows (text cells by column) as its CSV file, the format's columns in order."""
     header = mapped_columns(name, rows)
     out = io.StringIO()
     writer = csv.DictWriter(out, header, lineterminator="\n")
@@ -151,7 +155,7 @@ class _Mapping:
 
     def date(self, domain: str, usubjid: str, variable: str, value: str | None) -> dt.date | None:
         """An ISO 8601 date (a time after it dropped); a partial or bad one is listed, and None."""
-        if value is None:
+        if not isinstance(value, str):
             return None
         match = _ISO_DATE.match(value)
         if match:

@@ -10,7 +10,8 @@
 - ``compare``: scenarios compared on common random numbers;
 - ``sensitivity``: one-at-a-time sensitivity, paired on common random numbers;
 - ``ranking``: the share of each outcome's variance each drawn quantity explains;
-- ``forecast``: what a forecast from records says, against the plan.
+- ``forecast``: what a forecast from records says, against the plan;
+- ``scores``: how good a forecast was once the truth is known (coverage, interval score, CRPS).
 
 May import: ``scenario``, ``sim``, ``supply``, ``model``, ``actuals`` and ``learning``.
 """

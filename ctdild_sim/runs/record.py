@@ -57,12 +57,14 @@ class RunRecord:
             name += f", forecast as of {self.manifest.get('as_of')}"
         if self.kind == "lot_plan":
             name += ", lot plan"
+        if self.kind == "backtest":
+            name += ", backtest"
         label = self.manifest.get("label")
         return f"{name} ({label})" if label else name
 
     @property
     def kind(self) -> str:
-        """``plan`` (from day 0), ``forecast``, ``sensitivity`` or ``lot_plan``."""
+        """``plan`` (from day 0), ``forecast``, ``sensitivity``, ``lot_plan`` or ``backtest``."""
         return str(self.manifest.get("kind") or "plan")
 
     @property

@@ -8,6 +8,7 @@
 - ``product``: the cell product's supply, demand, waste and cost;
 - ``lot_plan``: a lot plan's answer and its search;
 - ``forecast``: a trial under way, from a stored forecast;
+- ``backtest``: the forecast's track record: coverage, scores and each milestone's slip;
 - ``compare``: scenarios side by side on common random numbers;
 - ``sensitivity``: the tornado and the variance ranking;
 - ``solve``: the value of a lever that meets a target;

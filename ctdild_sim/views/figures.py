@@ -513,3 +513,33 @@ def frontier_figure(frontier: pd.DataFrame, chosen: tuple | None, target: float 
 def _same_decisions(a: tuple, b: tuple) -> bool:
     """Whether two (lot size, reorder point, look-ahead) decisions are one (NaN lot sizes equal)."""
     return all((pd.isna(x) and pd.isna(y)) or x == y for x, y in zip(a, b, strict=True))
+
+
+def slip_figure(scores: pd.DataFrame, start: dt.date, label: str) -> go.Figure:
+    """How a milestone's forecast moved: as of each backtest date (x), the forecast's P10 to P90
+    band and P50 (y), against the date it actually came (a dashed line) and the as-of date itself
+    (a forecast below that line would have been in the past)."""
+
+    def dates(days: pd.Series) -> list[dt.date]:
+        return [start + dt.timedelta(days=float(d)) for d in days]
+
+    as_of = list(pd.to_datetime(scores["as_of"]).dt.date)
+    fig = go.Figure()
+    band(fig, as_of, dates(scores["p10"]), dates(scores["p90"]), dates(scores["p50"]), "Forecast", COLOURS[0])
+    fig.data[-1].update(mode="lines+markers")
+    actual = dates(scores["actual"].iloc[:1])[0] if len(scores) else None
+    if actual is not None:
+        fig.add_trace(
+            go.Scatter(
+                x=[as_of[0], as_of[-1]],
+                y=[actual, actual],
+                mode="lines",
+                line={"color": "black", "dash": "dash"},
+                name=f"Actual: {actual}",
+            )
+        )
+    fig.add_trace(
+        go.Scatter(x=as_of, y=as_of, mode="lines", line={"color": "grey", "dash": "dot", "width": 1}, name="As-of date")
+    )
+    fig.update_layout(title=f"{label}: the forecast as of each date", xaxis_title="forecast as of", yaxis_title="date")
+    return legend_below(fig)

@@ -14,6 +14,7 @@ from ctdild_sim.runs.results import scenario_comments
 from ctdild_sim.scenario.comments import comment_for, weak_assumptions
 from ctdild_sim.scenario.parameters import scenario_parameters
 from ctdild_sim.scenario.trial import Scenario
+from ctdild_sim.views.backtest import backtest_view
 from ctdild_sim.views.figures import lplv_ecdf_figure
 from ctdild_sim.views.forecast import forecast_view
 from ctdild_sim.views.lot_plan import stored_lot_plan_view
@@ -23,12 +24,15 @@ from ctdild_sim.views.view import View, display_names
 
 
 def steering_views(records: list[RunRecord]) -> list[View]:
-    """The pack's parts in order: headline answers, the plans, the forecasts, the product, the
-    assumptions and the runs."""
+    """The pack's parts in order: headline answers, the plans, the forecasts, their track record,
+    the product, the assumptions and the runs."""
     plans = [r for r in records if r.kind in ("plan", "sensitivity")]  # a sensitivity run holds its base
     forecasts = [r for r in records if r.forecast]
     lot_plans = [r for r in records if r.kind == "lot_plan"]
+    backtests = [r for r in records if r.kind == "backtest"]
     studies = ([plan_view(plans)] if plans else []) + ([forecast_view(forecasts)] if forecasts else [])
+    if backtests:
+        studies.append(backtest_view(backtests))
     if any(r.scenario.product is not None for r in plans):
         studies.append(product_view(plans))
     if lot_plans:
@@ -42,7 +46,7 @@ def _headline(records: list[RunRecord], studies: list[View]) -> View:
     for study in studies:
         view.answers += study.answers
         view.notes += [n for n in study.notes if n.startswith("Warning:")]
-    named = display_names(records)
+    named = display_names([r for r in records if r.kind != "backtest"])  # a backtest's own view has its answers
     metrics = {n: r.tables["metrics"] for n, r in named.items()}
     scenarios = {n: r.scenario for n, r in named.items()}
     view.table("Headline", headline(metrics, scenarios))
