@@ -42,6 +42,7 @@ from ctdild_sim.actuals.synthetic import actuals_from_replicate, synthetic_readm
 from ctdild_sim.actuals.workbook import TemplateExists, write_template
 from ctdild_sim.analysis.ranking import RESAMPLES, drawn_inputs
 from ctdild_sim.analysis.tables import RunTables
+from ctdild_sim.learning.enrolment import MODELS as ENROLMENT_MODELS
 from ctdild_sim.model.compiled import model_build
 from ctdild_sim.model.engine import run_replicate
 from ctdild_sim.reports.terminal import runs_report, view_report
@@ -711,6 +712,14 @@ no_learning_option = click.option(
     is_flag=True,
     help="Keep the scenario's assumptions as written instead of learning them from the records.",
 )
+enrolment_option = click.option(
+    "--enrolment-model",
+    "enrolment_model",
+    type=click.Choice(["auto", *ENROLMENT_MODELS]),
+    default=None,
+    help="The enrolment model the referral rates are learned under [default: the scenario's "
+    "learning.enrolment_model, auto: chosen by the records' leave-future-out score].",
+)
 
 _date = click.DateTime(formats=["%Y-%m-%d"])
 
@@ -746,6 +755,7 @@ _date = click.DateTime(formats=["%Y-%m-%d"])
     "is simulated on (at most --replicates).",
 )
 @no_learning_option
+@enrolment_option
 @_execution_options
 @click.option(
     "--keep-events",
@@ -766,6 +776,7 @@ def forecast(
     lot_sizes: tuple[int, ...],
     plan_replicates: int,
     no_learning: bool,
+    enrolment_model: str | None,
     replicates: int,
     seed: int,
     workers: int | None,
@@ -806,6 +817,7 @@ def forecast(
                 target_dates=tuple(d.date() for d in target_dates),
                 target_stockout=None if no_lot_plan else target_stockout,
                 learning=not no_learning,
+                enrolment_model=enrolment_model,
                 progress=progress,
                 plan_replicates=min(plan_replicates, replicates),
                 lot_sizes=lot_sizes,
@@ -863,6 +875,7 @@ def _period(text: str) -> Period:
     "date ending the folder's name, else the latest date in the records].",
 )
 @no_learning_option
+@enrolment_option
 @_execution_options
 @_store_options("backtest")
 @out_option
@@ -873,6 +886,7 @@ def backtest(
     first: dt.datetime | None,
     end: dt.datetime | None,
     no_learning: bool,
+    enrolment_model: str | None,
     replicates: int,
     seed: int,
     workers: int | None,
@@ -914,6 +928,7 @@ def backtest(
                     period=every,
                     start=first.date() if first is not None else None,
                     learning=not no_learning,
+                    enrolment_model=enrolment_model,
                     progress=progress,
                     **options,
                 ),

@@ -70,6 +70,8 @@ class Evidence:
     """The records' counts, exposures and durations, as of the restart."""
 
     referrals: dict[str, tuple[int, float]]  # site -> (referrals, active months)
+    referral_days: dict[str, list[float]]  # site -> the day of each referral (an active site's)
+    active_spells: dict[str, list[tuple[float, float]]]  # site -> the days it could refer (recruitment open)
     activation: dict[int, Durations]  # site entry (index in scenario.sites) -> activation delays
     screened: tuple[int, int]  # candidates passing, failing their first screening
     criteria: Counter  # criteria failed at candidates' first screening
@@ -90,8 +92,15 @@ def gather(scenario: Scenario, trace: Trace, observed: Observed) -> Evidence:
     counts = Counter(e.event for e in history)
     screened, criteria = _screened(history)
     years = _years_on_study(trace)
+    spells = _active_spells(scenario, observed)
+    days = {name: [] for name in spells}
+    for e in observed.history:
+        if e.event == E.REFERRED and e.site in days:
+            days[e.site].append(e.day)
     return Evidence(
-        referrals=_referrals(scenario, trace, observed),
+        referrals={name: (len(days[name]), _length(s) / DAYS_PER_MONTH) for name, s in spells.items()},
+        referral_days=days,
+        active_spells=spells,
         activation=_activation(scenario, trace),
         screened=screened,
         criteria=criteria,
@@ -120,19 +129,31 @@ def _closed_spells(observed: Observed) -> list[tuple[float, float]]:
     return spells
 
 
-def _referrals(scenario: Scenario, trace: Trace, observed: Observed) -> dict[str, tuple[int, float]]:
-    counts = Counter(e.site for e in observed.history if e.event == E.REFERRED)
+def _active_spells(scenario: Scenario, observed: Observed) -> dict[str, list[tuple[float, float]]]:
+    """Each activated site's spells of referring: from its activation to the restart, recruitment's
+    closed spells (the last cohort full) taken out."""
     activated = {e.site: e.day for e in observed.history if e.event == E.SITE_ACTIVATED}
-    spells = _closed_spells(observed)
-    restart = trace.restart_day
+    closed, restart = _closed_spells(observed), observed.restart_day
     out = {}
     for name in scenario.site_names:
         start = activated.get(name)
         if start is None:
             continue
-        days = restart - start - sum(max(0.0, min(b, restart) - max(a, start)) for a, b in spells)
-        out[name] = (counts.get(name, 0), max(0.0, days) / DAYS_PER_MONTH)
+        spells, day = [], start
+        for a, b in sorted(closed):
+            if b <= day or a >= restart:
+                continue
+            if a > day:
+                spells.append((day, a))
+            day = max(day, b)
+        if day < restart:
+            spells.append((day, restart))
+        out[name] = spells
     return out
+
+
+def _length(spells: list[tuple[float, float]]) -> float:
+    return sum(b - a for a, b in spells)
 
 
 def _activation(scenario: Scenario, trace: Trace) -> dict[int, Durations]:

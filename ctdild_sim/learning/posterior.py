@@ -37,15 +37,16 @@ import pandas as pd
 from pydantic import BaseModel
 
 from ctdild_sim.learning.beliefs import BetaBelief, DirichletBelief, GammaBelief, ScaleBelief, log_spread
+from ctdild_sim.learning.enrolment import Choice, Referrals, choose
 from ctdild_sim.learning.evidence import Durations, Evidence, gather
 from ctdild_sim.model.candidates import CandidateFactory
 from ctdild_sim.model.eligibility import LISTING, failed_criteria_for
-from ctdild_sim.model.referrals import DRAWN
+from ctdild_sim.model.referrals import DAYS_PER_MONTH, DRAWN
 from ctdild_sim.model.trace import Observed, Trace
 from ctdild_sim.scenario.distributions import Fixed
 from ctdild_sim.scenario.eligibility import Eligibility
 from ctdild_sim.scenario.notation import fmt_cells, fmt_name, fmt_quantity, fmt_share
-from ctdild_sim.scenario.trial import Population, ReviewOutcomes, Scenario
+from ctdild_sim.scenario.trial import Population, ReferralTrend, ReviewOutcomes, Scenario
 
 POPULATION_SAMPLE = 20_000
 """Candidates drawn (with a fixed seed) to measure what the population model implies."""
@@ -179,12 +180,14 @@ class Posterior:
 
     assumptions: tuple[Assumption, ...]
     learned: bool
+    enrolment: Choice | None = None  # the enrolment model the records chose (None: a prior)
+    trend: ReferralTrend | None = None  # the referral trend it carries forward from the restart
     digest: bytes = field(init=False, repr=False, compare=False)
     """A fingerprint of the beliefs, made once: what a search's draw memory keys on (``draws``),
     sent to the workers with the posterior instead of made again for every chunk."""
 
     def __post_init__(self) -> None:
-        content = pickle.dumps((self.assumptions, self.learned), protocol=pickle.HIGHEST_PROTOCOL)
+        content = pickle.dumps((self.assumptions, self.learned, self.trend), protocol=pickle.HIGHEST_PROTOCOL)
         object.__setattr__(self, "digest", hashlib.blake2b(content, digest_size=16).digest())
 
     def draw(
@@ -202,6 +205,8 @@ class Posterior:
             change = target.change(scenario, value, extra)  # each assumption its own place
             if change is not None:
                 changes[change[0]] = change[1]
+        if self.enrolment is not None:  # the chosen model's trend from the restart (None: constant rates)
+            changes[("referral_trend",)] = self.trend
         scenario = replace_all(scenario, changes)  # one copy of each model along the paths
         if "sites" in extra:  # built from the sites as changed (a site's activation may be drawn)
             scenario = scenario.model_copy(update={"sites": _sites(scenario, extra["sites"])})
@@ -242,12 +247,22 @@ class Posterior:
         )
 
 
-def learn(scenario: Scenario, trace: Trace | None = None, observed: Observed | None = None) -> Posterior:
+def learn(
+    scenario: Scenario,
+    trace: Trace | None = None,
+    observed: Observed | None = None,
+    enrolment_model: str | None = None,
+) -> Posterior:
     """The posterior of the scenario's assumptions given a trial's records (their ``trace`` and
-    the history the engine ``observed`` in them; the prior without them)."""
+    the history the engine ``observed`` in them; the prior without them), with referral rates
+    under the enrolment model the records choose (``enrolment``), or ``enrolment_model``."""
     evidence = gather(scenario, trace, observed) if trace is not None and observed is not None else None
+    choice = None
+    if evidence is not None and trace is not None:
+        history = Referrals(evidence.active_spells, evidence.referral_days, trace.restart_day)
+        choice = choose(scenario, history, enrolment_model)
     assumptions = [
-        *_site_rates(scenario, evidence),
+        *_site_rates(scenario, evidence, choice),
         _eligibility(scenario, evidence),
         *_scales(scenario, evidence),
         *_adverse_events(scenario, evidence),
@@ -256,7 +271,8 @@ def learn(scenario: Scenario, trace: Trace | None = None, observed: Observed | N
         _withdrawal(scenario, evidence),
         _deaths(scenario, evidence),
     ]
-    return Posterior(tuple(a for a in assumptions if a is not None), evidence is not None)
+    trend = choice.fit.trend(trace.restart_day, scenario.horizon_days) if choice is not None and trace else None
+    return Posterior(tuple(a for a in assumptions if a is not None), evidence is not None, choice, trend)
 
 
 # -- applying a drawn value to a scenario ---------------------------------------------------------
@@ -302,19 +318,22 @@ def _summary(belief) -> tuple[float, float, float]:
 # -- referral rates -------------------------------------------------------------------------------
 
 
-def _site_rates(scenario: Scenario, evidence: Evidence | None) -> list[Assumption]:
+def _site_rates(scenario: Scenario, evidence: Evidence | None, choice: Choice | None) -> list[Assumption]:
     """One assumption per site; the drawn rates (and never-enrolling sites) are put together into
-    one sites list, each site an entry of its own."""
+    one sites list, each site an entry of its own. Under a drifting enrolment model a site's
+    active months are weighted by the model's factor (1 at the restart): its rate is today's."""
     out = []
     names = iter(scenario.site_names)
     for index, site in enumerate(scenario.sites):
         for _ in range(site.count):
             name = next(names)
-            out.append(_site_rate(scenario, index, name, evidence))
+            out.append(_site_rate(scenario, index, name, evidence, choice))
     return out
 
 
-def _site_rate(scenario: Scenario, index: int, name: str, evidence: Evidence | None) -> Assumption:
+def _site_rate(
+    scenario: Scenario, index: int, name: str, evidence: Evidence | None, choice: Choice | None
+) -> Assumption:
     site = scenario.sites[index]
     planned = f"{site.referral_rate_per_month:g}/month (CV {site.referral_rate_cv:g})"
     never = site.never_enrols_probability
@@ -331,13 +350,18 @@ def _site_rate(scenario: Scenario, index: int, name: str, evidence: Evidence | N
         data = "not active yet"
         if evidence is not None and name in evidence.referrals:
             count, months = evidence.referrals[name]
-            posterior = prior.update(count, months)
+            weighted = months
+            if choice is not None and choice.model != "homogeneous":
+                weighted = choice.fit.exposure(evidence.active_spells[name]) / DAYS_PER_MONTH
+            posterior = prior.update(count, weighted)
             if count:
                 never = 0.0
             elif never > 0:  # no referral yet: it may be a site that never refers
                 quiet = prior.p_no_events(months)
                 never = never / (never + (1 - never) * quiet)
             data = f"{count} referrals in {months:.1f} active months"
+            if weighted != months:
+                data += f", {weighted:.1f} at today's rate ({choice.model if choice else ''} model)"
         post_summary = _summary(posterior)
 
     target = SiteTarget(posterior, (), index, name, never, site.referral_rate_per_month)

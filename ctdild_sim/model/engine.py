@@ -24,7 +24,7 @@ from ctdild_sim.model.candidates import Candidate, CandidateFactory, PlainCandid
 from ctdild_sim.model.cohorts import CohortGate, CohortState
 from ctdild_sim.model.eligibility import screening_rule
 from ctdild_sim.model.patient import Journey, Patient, draw_exit_times
-from ctdild_sim.model.referrals import Recruitment, start_sites
+from ctdild_sim.model.referrals import RateProfile, Recruitment, start_sites
 from ctdild_sim.model.safety import SafetyReview
 from ctdild_sim.model.screening import Screening
 from ctdild_sim.model.trace import Observed, SubjectRecord, Trace
@@ -96,6 +96,7 @@ class Trial:
         if trace is not None:
             self.candidates.continue_from(trace.next_candidate_id)
         self.supply = Supply(self, scenario.product) if scenario.product else UnlimitedSupply(self)
+        self.referral_profile = RateProfile(scenario.referral_trend) if scenario.referral_trend else None
         self.recruitment = Recruitment(self)
         self.safety = SafetyReview(self)
         self.gate = CohortGate(self)

@@ -10,12 +10,13 @@ closed spell simply removes arrivals.
 
 from __future__ import annotations
 
+import bisect
 import math
 from typing import TYPE_CHECKING
 
 import simpy
 
-from ctdild_sim.scenario.trial import Site
+from ctdild_sim.scenario.trial import ReferralTrend, Site
 from ctdild_sim.sim.events import EventName
 
 if TYPE_CHECKING:
@@ -52,6 +53,50 @@ class Recruitment:
             self.trial.log.record(EventName.RECRUITMENT_REOPENED)
 
 
+class RateProfile:
+    """A scenario's referral trend on the simulation's days: a piecewise-constant factor on every
+    site's rate (``ReferralTrend``), the last piece holding on. Referrals under it are a Poisson
+    process of rate ``rate * factor(t)``: the next comes when the integrated rate reaches a unit
+    exponential draw (a time change), so a factor of 1 throughout gives the homogeneous process's
+    very gaps."""
+
+    def __init__(self, trend: ReferralTrend):
+        self.starts = [m * DAYS_PER_MONTH for m in trend.start_months]
+        self.factors = list(trend.factors)
+
+    def _piece(self, day: float) -> int:
+        return max(0, bisect.bisect_right(self.starts, day) - 1)
+
+    def factor(self, day: float) -> float:
+        return self.factors[self._piece(day)]
+
+    def integral(self, a: float, b: float) -> float:
+        """The factor integrated from day ``a`` to day ``b`` (days at full rate)."""
+        if b <= a:
+            return 0.0
+        total, k = 0.0, self._piece(a)
+        while a < b:
+            end = self.starts[k + 1] if k + 1 < len(self.starts) else math.inf
+            upto = min(b, end)
+            total += self.factors[k] * (upto - a)
+            a, k = upto, k + 1
+        return total
+
+    def after(self, day: float, rate: float, work: float) -> float:
+        """The day the integrated rate from ``day`` reaches ``work`` (a unit exponential draw for a
+        Poisson site, 1 for a regular one); inf if it never does (factors 0 from some day on)."""
+        k = self._piece(day)
+        while True:
+            end = self.starts[k + 1] if k + 1 < len(self.starts) else math.inf
+            speed = rate * self.factors[k]
+            if speed > 0 and day + work / speed <= end:
+                return day + work / speed
+            if end == math.inf:
+                return math.inf
+            work -= speed * (end - day)
+            day, k = end, k + 1
+
+
 def draw_site_rate(site: Site, rng) -> float:
     """Referrals per day for one site in this replicate (Gamma around the scenario mean)."""
     mean = site.referral_rate_per_month / DAYS_PER_MONTH
@@ -86,11 +131,16 @@ def site_referrals(
     if trial.recording:
         yield env.timeout(trial.restart_day - env.now)
         first_gap = _first_gap(trial, activation_days, recorded, rate_per_day, regular)
+    profile = trial.referral_profile
     while True:
         if first_gap is not None:
             gap, first_gap = first_gap, None
-        else:
+        elif profile is None:
             gap = 1.0 / rate_per_day if regular else rng.exponential(1.0 / rate_per_day)
+        else:  # the same draw, spent at the trend's changing rate
+            gap = profile.after(env.now, rate_per_day, 1.0 if regular else rng.exponential()) - env.now
+        if gap == math.inf:
+            return  # the trend's rate is 0 from here on
         yield env.timeout(gap)
         if trial.recruitment.closed:
             yield trial.recruitment.reopened
@@ -104,15 +154,19 @@ def _first_gap(
     trial: Trial, activated: float, recorded: tuple[CandidateRecord, ...], rate: float, regular: bool
 ) -> float:
     """Days from the restart to an active site's next referral."""
+    profile, now = trial.referral_profile, trial.env.now
     if not regular:
-        return float(trial.streams.referrals.exponential(1.0 / rate))  # memoryless
+        if profile is None:
+            return float(trial.streams.referrals.exponential(1.0 / rate))  # memoryless
+        return profile.after(now, rate, float(trial.streams.referrals.exponential())) - now
     # A regular site refers every 1/rate days from its activation; a closed spell restarts the
     # count from the reopening (see the loop above).
     anchor = recorded[-1].referred_day if recorded else activated
     reopened = trial.recruitment.reopened_day
     if reopened is not None and reopened > anchor:
         anchor = reopened
-    return max(0.0, anchor + 1.0 / rate - trial.env.now)
+    due = anchor + 1.0 / rate if profile is None else profile.after(anchor, rate, 1.0)
+    return max(0.0, due - now)
 
 
 DRAWN = "drawn: "

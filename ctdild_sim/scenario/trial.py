@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import datetime as dt
 import itertools
+import math
 from typing import Annotated, Literal
 
 from pydantic import (
@@ -118,6 +119,34 @@ class Site(StrictModel):
     never_enrols_probability: Probability = Field(
         default=0.0, description="Probability that the site, once activated, refers nobody at all."
     )
+
+
+class ReferralTrend(StrictModel):
+    """A trial-wide factor on every site's referral rate that changes over time (sites ramping up,
+    referral networks tiring, a pause): piecewise constant from the study's start, the last
+    factor holding from its start on. A forecast that learns a drifting enrolment model sets it."""
+
+    start_months: list[float] = Field(
+        min_length=1,
+        max_length=2000,
+        description="Months from the study's start at which each factor begins: 0 first, then increasing.",
+    )
+    factors: list[float] = Field(
+        min_length=1,
+        max_length=2000,
+        description="The factor on every site's referral rate from each start (0: no referrals then).",
+    )
+
+    @model_validator(mode="after")
+    def _pieces(self) -> ReferralTrend:
+        starts, factors = self.start_months, self.factors
+        if len(starts) != len(factors):
+            raise ValueError(f"start_months has {len(starts)} entries and factors {len(factors)}: one factor a start")
+        if starts[0] != 0 or any(b <= a for a, b in itertools.pairwise(starts)) or starts[-1] > MAX_HORIZON_DAYS / 30:
+            raise ValueError(f"start_months must start at 0 and increase, within 100 years (got {starts[:6]})")
+        if any(not 0 <= f <= 100 or math.isnan(f) for f in factors):
+            raise ValueError(f"factors must be between 0 and 100 (got {[f for f in factors if not 0 <= f <= 100][:3]})")
+        return self
 
 
 class IldProfile(StrictModel):
@@ -439,6 +468,41 @@ class Learning(StrictModel):
         le=10_000,
         description="Lots the planned lot yield is worth (5: one academic bank's figures).",
     )
+    enrolment_model: Literal["auto", "homogeneous", "piecewise", "ramp_decay"] = Field(
+        default="auto",
+        description=(
+            "How a forecast models referral rates over time: homogeneous (each site's rate constant), piecewise "
+            "(a trial-wide factor per piece of piece_months, the recent one carried forward), ramp_decay "
+            "(a trial-wide ramp-up to a plateau times an exponential decline, eventPred's time-decay form with "
+            "a decline), or auto: the one whose forecast of the last holdout_months of the records, made from "
+            "the months before, scores best (a drifting one only if it beats homogeneous by more than "
+            "drift_evidence in log score). docs/learning.md says how."
+        ),
+    )
+    piece_months: float = Field(
+        default=6,
+        ge=1,
+        le=60,
+        description="The piecewise model's pieces: this many months each, counted back from the as-of date.",
+    )
+    holdout_months: float = Field(
+        default=6,
+        ge=1,
+        le=60,
+        description=(
+            "Months at the end of the records each enrolment model forecasts from the months before, when the "
+            "model is chosen (at most a third of the records' referral history)."
+        ),
+    )
+    drift_evidence: float = Field(
+        default=2.0,
+        ge=0,
+        le=100,
+        description=(
+            "How much better (in log predictive score over the holdout) a drifting model must forecast than the "
+            "homogeneous one to be chosen: 2, a predictive density about 7 times as high."
+        ),
+    )
 
 
 class Scenario(StrictModel):
@@ -459,6 +523,13 @@ class Scenario(StrictModel):
         description="Days after which a replicate is cut off if the trial has not ended.",
     )
     sites: list[Site] = Field(min_length=1, max_length=MAX_SITES, description="Recruiting sites.")
+    referral_trend: ReferralTrend | None = Field(
+        default=None,
+        description=(
+            "A factor on every site's referral rate that changes over time (a ramp-up, a decline, a pause); "
+            "empty: each site's rate is the same throughout."
+        ),
+    )
     population: Population | None = Field(
         default=None,
         description=(

@@ -132,6 +132,7 @@ def backtest(
     period: Period,
     start: dt.date | None = None,
     learning: bool = True,
+    enrolment_model: str | None = None,
     progress: Progress | None = None,
     **options,
 ) -> Backtest:
@@ -153,7 +154,8 @@ def backtest(
         records = read_records(records_as_of(source, scenario, as_of), scenario, as_of)
         following = dates[k + 1] if k + 1 < len(dates) else min(period.after(as_of), end)
         counts_day = scenario.day_of(following) + 1.0  # the counts by the end of the next date
-        posterior = learn(scenario, records.trace, records.observed) if learning else None
+        posterior = learn(scenario, records.trace, records.observed, enrolment_model) if learning else None
+        choice = posterior.enrolment if posterior is not None else None
         tables = run_scenario(
             scenario,
             replicates,
@@ -176,8 +178,9 @@ def backtest(
                 "referred": now["referred_by_day"],
                 "enrolled": now["enrolled_by_day"],
                 "counts_on": following,
-                "model": "homogeneous Poisson-Gamma",
-                "model_reason": "the only enrolment model",
+                "model": choice.model if choice is not None else "homogeneous (as planned)",
+                "model_reason": choice.reason if choice is not None else "learning off: the scenario as written",
+                "model_parameters": choice.fit.parameters if choice is not None else "",
             }
         )
     return Backtest(

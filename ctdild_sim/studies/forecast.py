@@ -81,6 +81,7 @@ class Forecast:
             "actuals_folder": str(self.actuals.folder),
             "actuals_sha256": self.actuals.sha256,
             "learning": self.posterior is not None,
+            **enrolment_manifest(self.posterior),
             "restart_day": self.restart_day,
             "target_dates": [d.isoformat() for d in self.target_dates],
             "warnings": list(self.warnings),
@@ -135,6 +136,19 @@ class Forecast:
         return tables
 
 
+def enrolment_manifest(posterior: Posterior | None) -> dict:
+    """What a stored forecast says of its enrolment model: which, why, and its fitted parameters."""
+    choice = posterior.enrolment if posterior is not None else None
+    if choice is None:
+        return {"enrolment_model": None}
+    return {
+        "enrolment_model": choice.model,
+        "enrolment_reason": choice.reason,
+        "enrolment_parameters": choice.fit.parameters,
+        "enrolment_scores": choice.scores,
+    }
+
+
 KEPT_ROWS = 2_000_000
 """Event rows a forecast keeps at most in its kept replicates' logs: each repeats the records'
 history, so records at the format's limits (160,000 rows of history) keep a dozen, not hundreds
@@ -173,6 +187,7 @@ def forecast(
     target_dates: tuple[dt.date, ...] = (),
     target_stockout: float | None = None,
     learning: bool = True,
+    enrolment_model: str | None = None,
     progress: Progress | None = None,
     plan_replicates: int | None = None,
     lot_sizes: tuple[int, ...] = (),
@@ -182,11 +197,12 @@ def forecast(
     already read) as of ``as_of`` (see the module); ``learning=False`` keeps the scenario's
     assumptions as written.
 
-    ``options`` go to every run (workers, chunk_size, scheduler, keep_events: see ``kept_replicates``);
+    ``enrolment_model`` forces one (``learning.enrolment``); ``options`` go to every run (workers,
+    chunk_size, scheduler, keep_events: see ``kept_replicates``);
     the lot-plan search simulates each candidate policy on ``plan_replicates`` replicates (default:
     ``replicates``), trying the ``lot_sizes`` given (default: across the scenario's range)."""
     records = source if isinstance(source, TrialRecords) else read_records(source, scenario, as_of)
-    posterior = learn(scenario, records.trace, records.observed) if learning else None
+    posterior = learn(scenario, records.trace, records.observed, enrolment_model) if learning else None
     if "keep_events" in options:
         options["keep_events"] = kept_replicates(records, options["keep_events"])
 

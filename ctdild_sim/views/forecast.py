@@ -58,6 +58,12 @@ def _forecast_parts(view: View, name: str, run: RunRecord, targets: Sequence[dt.
     view.notes.append(
         f"{name}: from the records {folder}, with {learned}; {run.replicates} replicates, seed {run.seed}."
     )
+    model = manifest.get("enrolment_model")
+    if model:
+        view.notes.append(
+            f"{name}: enrolment model {model} ({manifest.get('enrolment_parameters', '')}), "
+            f"because: {manifest.get('enrolment_reason', '')}."
+        )
     _answers(view, name, run, targets)
     milestones = tables["milestones"]
     restart = float(manifest.get("restart_day", scenario.day_of(as_of) + 1))
