@@ -20,6 +20,7 @@ from pathlib import Path
 
 from ctdild_sim.actuals.archive import MAX_ZIP_BYTES, unpack_zip
 from ctdild_sim.actuals.reader import ActualsError, RecordBook, RecordFiles
+from ctdild_sim.actuals.sdtm_files import sdtm_folder
 from ctdild_sim.actuals.sources import read_source
 from ctdild_sim.runs import results
 from ctdild_sim.runs.record import RunRecord
@@ -138,9 +139,12 @@ def save_scenario_text(folder: Path, new_name: object, text: object) -> Path:
 
 
 def actuals_folders(folder: Path) -> dict[str, Path]:
-    """The trial records of the actuals folder by name: subfolders holding CSV files and .xlsx
-    workbooks (no link to anything outside it)."""
-    return _entries(folder, lambda p: (p.is_dir() and any(p.glob("*.csv"))) or (p.is_file() and p.suffix == ".xlsx"))
+    """The trial records of the actuals folder by name: subfolders holding CSV files or SDTM
+    datasets, and .xlsx workbooks (no link to anything outside it)."""
+    return _entries(
+        folder,
+        lambda p: (p.is_dir() and (any(p.glob("*.csv")) or sdtm_folder(p))) or (p.is_file() and p.suffix == ".xlsx"),
+    )
 
 
 def _entries(folder: Path, wanted: Callable[[Path], bool]) -> dict[str, Path]:

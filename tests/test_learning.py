@@ -31,7 +31,7 @@ from ctdild_sim.scenario.trial import Scenario
 from ctdild_sim.studies.calibration import calibration, coverage_table, rank
 from ctdild_sim.studies.forecast import forecast
 
-from conftest import BASE_SCENARIO, EXAMPLE, FORECAST_EXAMPLE
+from conftest import BASE_SCENARIO, EXAMPLE, FORECAST_EXAMPLE, ROOT
 
 AS_OF = dt.date(2026, 11, 25)
 BASE = load_scenario(BASE_SCENARIO)
@@ -255,6 +255,28 @@ def test_a_small_calibration_check():
         assert abs(row[f"in{level}"] - p) < 4 * math.sqrt(p * (1 - p) / n), (level, row[f"in{level}"])
     ranks = results["lplv_day_rank"].to_numpy()
     assert stats.kstest(ranks, "uniform").pvalue > 0.001
+
+
+@pytest.mark.slow
+def test_a_small_calibration_under_drift():
+    """The calibration study under a drift (the pilot's design, rates halving over two years): the
+    truths are simulated under the drift (each trial's last patient comes later than the same
+    trial's without it), the forecasts are made under each model asked for, on the same records,
+    and the automatic choice says what it chose. The figures themselves: benchmarks/calibration.py."""
+    from ctdild_sim.learning.enrolment import MODELS
+    from ctdild_sim.studies.calibration import DRIFTS
+
+    pilot = load_scenario(ROOT / "scenarios" / "cdiscpilot01.yaml")
+    models = ("homogeneous", "auto")
+    drifted = calibration(pilot, 3, [300.0], 30, 5, drift=DRIFTS["halving"][1], models=models, workers=1)
+    steady = calibration(pilot, 3, [300.0], 30, 5, models=("homogeneous",), workers=1)
+    assert len(drifted) == 2 * len(steady) == 6 and set(drifted["model"]) == set(models)
+    later = drifted[drifted["model"] == "homogeneous"]["lpi_day_truth"].to_numpy()
+    assert (np.nan_to_num(later, nan=np.inf) > steady["lpi_day_truth"].to_numpy()).all()  # NaN: not by the horizon
+    assert set(drifted[drifted["model"] == "auto"]["chosen"]) <= set(MODELS)
+    table = coverage_table(drifted, by=("model", "cut_day"))
+    assert set(table["measure"]) == {"last patient in (day)", "last patient last visit (day)"}
+    assert (table["trials"] == 3).all()
 
 
 def test_drawn_values_go_in_with_one_copy_along_each_path_and_overlaps_are_refused():

@@ -75,6 +75,15 @@ def test_a_plain_trial_by_hand():
     assert m["n_enrolled"] == 3
 
 
+def test_the_last_visit_comes_in_its_window():
+    """A last visit 5 days late (a fixed window) moves the last visit of the hand-worked trial from
+    day 287 to 292; one 200 days early comes no earlier than the visit before it (day 14 + 105)."""
+    late = plain(**{"follow_up.last_visit_delay_days": fixed(5)})
+    assert replicate_metrics(run_replicate(late, 1, 0), late)["lplv_day"] == pytest.approx(292)
+    early = plain(**{"follow_up.last_visit_delay_days": {"dist": "normal", "mean": -200, "sd": 0.001}})
+    assert replicate_metrics(run_replicate(early, 1, 0), early)["lplv_day"] == pytest.approx(105 + 14, abs=0.01)
+
+
 def test_the_pass_probability_is_the_share_passing():
     """Screenings pass at the planned share, within 4 Monte Carlo standard errors, and a failure
     names no modelled criterion."""

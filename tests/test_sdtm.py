@@ -311,3 +311,24 @@ def test_a_bad_sdtm_folder_is_a_clear_error(tmp_path):
     assert "Traceback" not in result.output and not (tmp_path / "out").exists()
     with pytest.raises(ActualsError, match=r"dm\.xpt: not a readable"):
         read_records(sdtm, load_scenario(scenario), dt.date(2013, 1, 1))
+
+
+def test_the_dashboard_takes_sdtm_in_a_zip_and_in_its_records_folder(tmp_path):
+    """An uploaded zip of SDTM datasets is mapped and checked as a folder is, and an SDTM folder in
+    the dashboard's records folder is offered beside the records folders."""
+    import base64
+    import zipfile
+
+    from dashboard.data import actuals_folders, records_upload
+
+    sdtm = tmp_path / "records" / "study-sdtm"
+    write_domains(synthetic_study(), sdtm, "xpt")
+    archive = tmp_path / "sdtm.zip"
+    with zipfile.ZipFile(archive, "w", zipfile.ZIP_DEFLATED) as out:
+        for path in sdtm.iterdir():
+            out.write(path, f"study-sdtm/{path.name}")
+    upload = records_upload("sdtm.zip", base64.b64encode(archive.read_bytes()).decode())
+    from_zip = read_records(upload, PILOT, dt.date(2013, 1, 18))
+    from_folder = read_records(sdtm, PILOT, dt.date(2013, 1, 18))
+    assert from_zip.observed.history == from_folder.observed.history
+    assert "study-sdtm" in actuals_folders(tmp_path / "records")

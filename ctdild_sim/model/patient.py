@@ -404,8 +404,12 @@ class Journey:
         say ``completed_day`` completed then: the visits due later were not needed, and one whose
         visits ended earlier completes on the recorded day all the same."""
         p, trial = self.p, self.trial
-        hold = trial.scenario.safety.hold_days
-        schedule = [(hold, 0, "hold")] + [(d, 1, "visit") for d in trial.scenario.follow_up.visit_days]
+        hold, follow_up = trial.scenario.safety.hold_days, trial.scenario.follow_up
+        visits = list(follow_up.visit_days)
+        if follow_up.last_visit_delay_days is not None and completed_day is None:  # its window, drawn
+            earliest = visits[-2] if len(visits) > 1 else 0.0
+            visits[-1] = max(earliest, visits[-1] + follow_up.last_visit_delay_days.sample(trial.streams.dosing))
+        schedule = [(hold, 0, "hold")] + [(d, 1, "visit") for d in visits]
         for offset, _, kind in sorted(schedule):
             if completed_day is not None and kind == "visit" and p.last_infusion_day + offset > completed_day:
                 continue

@@ -113,7 +113,11 @@ class SafetyReview:
                 self._observe_recorded(patient, event)
 
     def _observe(self, patient: Patient, name: str, triggers: bool, onset: float):
+        """An AE comes at its onset, unless the subject died first (the dead have no adverse events:
+        a death is recorded as itself, and the records refuse an AE after it)."""
         yield self.trial.env.timeout(onset)
+        if patient.status == "died":
+            return
         self._log_adverse_event(patient, name, triggers)
         if triggers:
             self.trigger(patient, name)

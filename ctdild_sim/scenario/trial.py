@@ -403,6 +403,13 @@ class FollowUp(StrictModel):
         max_length=100,
         description="Days after the subject's last infusion of each follow-up visit, increasing.",
     )
+    last_visit_delay_days: ranged(-365, 365, "days", non_negative=False) | None = Field(  # type: ignore[valid-type]
+        default=None,
+        description=(
+            "Days a subject's last visit comes after its planned day (its visit window; negative: early), "
+            "drawn per subject; empty: on its day. Never before the visit before it."
+        ),
+    )
 
     @field_validator("visit_days")
     @classmethod
@@ -646,6 +653,12 @@ class Scenario(StrictModel):
     def screened_by_criteria(self) -> bool:
         """Whether screening evaluates this trial's criteria on drawn candidates (not a pass probability alone)."""
         return self.population is not None
+
+    def vials_per_dose(self, cohort: Cohort) -> int:
+        """Vials one infusion of ``cohort`` takes at the population's mean body weight (a scenario
+        with a product, whose validation says a population and every dose are there)."""
+        assert self.product is not None and self.population is not None and cohort.dose_cells_per_kg is not None
+        return self.product.vials_per_dose(self.population.body_weight_kg.mean, cohort.dose_cells_per_kg)
 
     @property
     def target_enrolment(self) -> int:

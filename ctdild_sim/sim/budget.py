@@ -117,9 +117,8 @@ def lots_needed(scenario: Scenario) -> int:
     if product is None:
         return 0
     per_lot = max(product.expected_good_vials_per_lot, 1e-9)
-    weight = scenario.population.body_weight_kg.mean
     repeats = 1 + scenario.safety.max_cohort_repeats
-    vials = sum(c.size * c.infusions * product.vials_per_dose(weight, c.dose_cells_per_kg) for c in scenario.cohorts)
+    vials = sum(c.size * c.infusions * scenario.vials_per_dose(c) for c in scenario.cohorts)
     policy = product.policy
     cover = math.ceil(policy.cover) if isinstance(policy, MakeToOrder) else 1
     need = math.ceil(vials * repeats * cover / per_lot)

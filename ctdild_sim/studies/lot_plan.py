@@ -244,8 +244,7 @@ def default_max_point(scenario: Scenario) -> int:
     """Twice the largest cohort's vial need at mean weight (at least 8)."""
     product = scenario.product
     assert product is not None
-    weight = scenario.population.body_weight_kg.mean
-    largest = max(c.size * c.infusions * product.vials_per_dose(weight, c.dose_cells_per_kg) for c in scenario.cohorts)
+    largest = max(c.size * c.infusions * scenario.vials_per_dose(c) for c in scenario.cohorts)
     return max(8, 2 * largest)
 
 

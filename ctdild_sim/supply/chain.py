@@ -57,7 +57,8 @@ class Supply:
     def reserve_at_enrolment(self) -> bool:
         return self.spec.reserve_at == "enrolment"
 
-    def vials_per_dose(self, weight_kg: float, dose_cells_per_kg: float) -> int:
+    def vials_per_dose(self, weight_kg: float, dose_cells_per_kg: float | None) -> int:
+        assert dose_cells_per_kg is not None, "a scenario with a product doses every cohort per kg (validated)"
         return self.spec.vials_per_dose(weight_kg, dose_cells_per_kg)
 
     def request(self, patient_id: int, vials: int) -> DoseRequest:
@@ -108,7 +109,7 @@ class UnlimitedSupply:
         self.env = trial.env
         self.lots: list[Lot] = []
 
-    def vials_per_dose(self, weight_kg: float, dose_cells_per_kg: float) -> int:
+    def vials_per_dose(self, weight_kg: float, dose_cells_per_kg: float | None) -> int:
         return 0
 
     def request(self, patient_id: int, vials: int) -> DoseRequest:

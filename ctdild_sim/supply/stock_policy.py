@@ -83,8 +83,7 @@ class MakeToOrderPolicy(StockPolicy):
         trial, product = self.supply.trial, self.supply.spec
         if self.supply.recording:
             return
-        mean_weight = trial.scenario.population.body_weight_kg.mean
-        per_dose = product.vials_per_dose(mean_weight, cohort.spec.dose_cells_per_kg)
+        per_dose = trial.scenario.vials_per_dose(cohort.spec)
         need = self.cover * cohort.spec.size * cohort.spec.infusions * per_dose
         short = need - self.projected_vials()
         for _ in range(max(0, math.ceil(short / product.expected_good_vials_per_lot))):
