@@ -33,6 +33,7 @@ from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, T
 from rich.text import Text
 
 from ctdild_sim import __version__
+from ctdild_sim.actuals.cut import records_as_of
 from ctdild_sim.actuals.reader import ActualsError, as_of_hint, latest_record_date
 from ctdild_sim.actuals.records import read_records
 from ctdild_sim.actuals.rows import FILES as ACTUALS_FILES
@@ -731,6 +732,12 @@ _date = click.DateTime(formats=["%Y-%m-%d"])
     "--as-of", "as_of", type=_date, default=None, help="The date the records run to (YYYY-MM-DD) [default: today]."
 )
 @click.option(
+    "--cut",
+    is_flag=True,
+    help="Read the records as they stood on --as-of, dropping what came later (a forecast as of a past date "
+    "from records, or an SDTM export, that run further; a backtest does this at every date).",
+)
+@click.option(
     "--target-date",
     "target_dates",
     type=_date,
@@ -770,6 +777,7 @@ def forecast(
     scenario_file: Path,
     actuals_dir: Path,
     as_of: dt.datetime | None,
+    cut: bool,
     target_dates: tuple[dt.datetime, ...],
     target_stockout: float,
     no_lot_plan: bool,
@@ -798,8 +806,9 @@ def forecast(
     as_of_date = as_of.date() if as_of is not None else dt.date.today()
     if problem := as_of_problem(scenario, as_of_date):
         _fail(f"--as-of: {problem}")
-    try:
-        records = read_records(actuals_dir, scenario, as_of_date)  # every problem before anything is simulated
+    try:  # every problem before anything is simulated
+        source = records_as_of(actuals_dir, scenario, as_of_date) if cut else actuals_dir
+        records = read_records(source, scenario, as_of_date)
     except ActualsError as exc:
         _fail(str(exc))
     kept = keep_events if _keeps_records(out, no_store) else 0
@@ -821,6 +830,7 @@ def forecast(
                 progress=progress,
                 plan_replicates=min(plan_replicates, replicates),
                 lot_sizes=lot_sizes,
+                records_cut=cut,
                 **options,
             ),
         )

@@ -75,8 +75,11 @@ def _poison_records(folder: Path, cut: dt.date) -> None:
             if after(row, column):
                 for key, value in poison.items():
                     frame.loc[i, key] = value
-        if name == "lots.csv":  # counts as of the records' end: later use
-            frame["vials_used"], frame["vials_expired"] = "999", "999"
+        if name == "lots.csv":  # counts as of the records' end: later use, later expiry
+            infusions = pd.read_csv(folder / "infusions.csv", dtype=str, keep_default_na=False)
+            drawn_later = set(infusions[infusions["infused_on"].map(lambda d: d > str(cut))]["lot_id"])
+            frame.loc[frame["lot_id"].isin(drawn_later), "vials_used"] = "999"
+            frame.loc[frame["expires_on"].map(lambda d: not d or d > str(cut)), "vials_expired"] = "999"
         events = [c for c in frame.columns if c != "expires_on"]  # an expiry is known at the fill, not an event
         frame[events] = frame[events].map(later)
         frame.to_csv(path, index=False)
@@ -299,3 +302,17 @@ def test_the_track_record_page_and_the_pack_show_a_stored_backtest(tmp_path):
         timeline.view(ctx, {"runs": [backtest_id]})
     pack = steering_pack([RunRecord.open(plan_id, store), RunRecord.open(backtest_id, store)])
     assert any("backtest" in s.heading for s in pack.sections)
+
+
+def test_a_cut_at_the_records_own_date_changes_nothing():
+    from ctdild_sim.actuals.cut import cut_with_count
+    from ctdild_sim.actuals.sources import source_name
+
+    files, changed = cut_with_count(EXAMPLE, BASE, dt.date(2026, 11, 25))
+    assert changed == 0
+    assert (
+        read_records(files, BASE, dt.date(2026, 11, 25)).observed.history
+        == read_records(EXAMPLE, BASE, dt.date(2026, 11, 25)).observed.history
+    )
+    assert cut_with_count(EXAMPLE, BASE, dt.date(2025, 9, 1))[1] > 0
+    assert source_name("actuals/pilot-sdtm/(mapped from SDTM)") == "pilot-sdtm" and source_name("a/b") == "b"

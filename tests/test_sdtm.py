@@ -332,3 +332,15 @@ def test_the_dashboard_takes_sdtm_in_a_zip_and_in_its_records_folder(tmp_path):
     from_folder = read_records(sdtm, PILOT, dt.date(2013, 1, 18))
     assert from_zip.observed.history == from_folder.observed.history
     assert "study-sdtm" in actuals_folders(tmp_path / "records")
+
+
+def test_a_forecast_as_of_a_past_date_cuts_the_records_when_asked(tmp_path):
+    sdtm = tmp_path / "sdtm"
+    write_domains(synthetic_study(), sdtm, "xpt")
+    scenario = str(ROOT / "scenarios" / "cdiscpilot01.yaml")
+    common = ["--actuals", str(sdtm), "--as-of", "2012-09-01", "-n", "4", "-j", "1", "--no-store", "--quiet"]
+    refused = run_cli("forecast", scenario, *common)
+    assert refused.exit_code == 2 and "is after the as-of date 2012-09-01" in refused.output
+    made = run_cli("forecast", scenario, *common, "--cut")
+    assert made.exit_code == 0, made.output
+    assert "forecast as of 2012-09-01" in made.output

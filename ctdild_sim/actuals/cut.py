@@ -11,13 +11,14 @@ from __future__ import annotations
 
 import datetime as dt
 from collections import defaultdict
+from pathlib import Path
 
 import pandas as pd
 
 from ctdild_sim.actuals.reader import sdtm_source
 from ctdild_sim.actuals.sdtm_files import Domain, SdtmDatasets
 from ctdild_sim.actuals.sdtm_map import map_sdtm, rows_as_csv
-from ctdild_sim.actuals.sources import ActualsError, RecordFiles, Source, read_source
+from ctdild_sim.actuals.sources import ActualsError, RecordBook, RecordFiles, Source, read_source
 from ctdild_sim.scenario.base import unquoted
 from ctdild_sim.scenario.trial import Scenario
 
@@ -29,17 +30,38 @@ def records_as_of(source: Source, scenario: Scenario, cut: dt.date) -> RecordFil
     """The records of ``source`` (records, or SDTM datasets mapped to them) as they stood at the
     end of ``cut``; held in memory, to be read and checked as any records are. SDTM is cut before
     it is mapped (``cut_sdtm``), so that no choice the mapping makes reads a later row."""
+    return cut_with_count(source, scenario, cut)[0]
+
+
+def cut_with_count(source: Source, scenario: Scenario, cut: dt.date) -> tuple[RecordFiles, int]:
+    """``records_as_of``, and how many of the records' rows the cut left out or undid in part."""
     datasets = sdtm_source(source)
-    mapped = map_sdtm(cut_sdtm(datasets, cut), scenario) if datasets is not None else None
-    raw = read_source(mapped.record_files() if mapped is not None else source)
+    whole = _tables(map_sdtm(datasets, scenario).record_files() if datasets is not None else source)
+    cut_source = map_sdtm(cut_sdtm(datasets, cut), scenario).record_files() if datasets is not None else source
+    tables, origin = _tables(cut_source), _origin(cut_source)
+    kept = cut_records(tables, cut)
+    files = {name: rows_as_csv(name, rows) for name, rows in kept.items() if rows}
+    before = {name: {tuple(sorted(r.items())) for r in rows} for name, rows in whole.items()}
+    after = {name: {tuple(sorted(r.items())) for r in rows} for name, rows in kept.items()}
+    changed = sum(len(rows - after.get(name, set())) for name, rows in before.items())
+    return RecordFiles(origin, files), changed
+
+
+def _tables(source: Source) -> Tables:
+    raw = read_source(source)
     if raw.problems:
         raise ActualsError(raw.problems)
-    tables = {
+    return {
         name: [dict(zip(table.header, map(unquoted, cells), strict=False)) for _, cells in table.rows]
         for name, table in raw.tables.items()
     }
-    files = {name: rows_as_csv(name, rows) for name, rows in cut_records(tables, cut).items() if rows}
-    return RecordFiles(raw.origin / f"(as of {cut})", files)
+
+
+def _origin(source: Source) -> Path:
+    """Where records come from, as their messages name it."""
+    if isinstance(source, RecordFiles | RecordBook):
+        return source.origin
+    return Path(source)
 
 
 SDTM_DATES = {"ds": "DSSTDTC", "ex": "EXSTDTC", "ae": "AESTDTC", "sv": "SVSTDTC", "ie": "IEDTC"}
@@ -137,16 +159,18 @@ def cut_records(tables: Tables, cut: dt.date) -> Tables:
                 row[name] = ""
 
     out: Tables = {}
+    later: set[str] = set()  # lots an infusion after the cut drew on
     for name, rows in tables.items():
         kept = []
         for original in rows:
             row = dict(original)
-            if not _keep(name, row, after, blank):
-                continue
-            kept.append(row)
+            if _keep(name, row, after, blank):
+                kept.append(row)
+            elif name == "infusions.csv":
+                later.add((row.get("lot_id") or "").strip())
         out[name] = kept
     if "lots.csv" in out:
-        _lot_counts(out["lots.csv"], out.get("infusions.csv", []))
+        _lot_counts(out["lots.csv"], out.get("infusions.csv", []), later, cut)
     return out
 
 
@@ -198,9 +222,10 @@ _LATER_STEPS = {
 """What a lot step undone takes with it (an expiry and a vial count come with the fill)."""
 
 
-def _lot_counts(lots: list[dict[str, str]], infusions: list[dict[str, str]]) -> None:
-    """A lot's used and discarded vials: what the infusions kept took from it (expired vials are
-    left to the default: those of a lot expired by the as-of date)."""
+def _lot_counts(lots: list[dict[str, str]], infusions: list[dict[str, str]], later: set[str], cut: dt.date) -> None:
+    """A lot's counts as they stood: a lot an infusion after the cut drew on counts what the kept
+    infusions took from it; a lot not expired by the cut has no expired vials yet; a lot not filled
+    by then has no counts."""
     used: dict[str, int] = defaultdict(int)
     discarded: dict[str, int] = defaultdict(int)
     for row in infusions:
@@ -215,10 +240,12 @@ def _lot_counts(lots: list[dict[str, str]], infusions: list[dict[str, str]]) -> 
                 if name in row:
                     row[name] = ""
             continue
-        row["vials_used"] = str(used.get(lot, 0))
-        row["vials_discarded"] = str(discarded.get(lot, 0))
-        if "vials_expired" in row:
-            row["vials_expired"] = ""
+        if lot in later:
+            row["vials_used"] = str(used.get(lot, 0))
+            row["vials_discarded"] = str(discarded.get(lot, 0))
+        expiry = _day(row.get("expires_on"))
+        if "vials_expired" in row and (expiry is None or expiry > cut):
+            row["vials_expired"] = "0"  # none expired yet
 
 
 def _count(text: str | None) -> int:

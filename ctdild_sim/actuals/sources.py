@@ -25,7 +25,7 @@ import stat
 import zipfile
 from collections.abc import Iterator
 from dataclasses import dataclass, field
-from pathlib import Path
+from pathlib import Path, PurePath
 
 from ctdild_sim.actuals.rows import FILES
 
@@ -104,6 +104,15 @@ class RawRecords:
     tables: dict[str, RawTable]
     sha256: dict[str, str]
     problems: list[str]
+
+
+def source_name(origin: str | Path) -> str:
+    """The name of the folder (or workbook, or upload) records came from, as a person picked it:
+    how they were read (``(mapped from SDTM)``) is not part of it."""
+    path = PurePath(str(origin))
+    while path.name.startswith("(") and path.parent != path:
+        path = path.parent
+    return path.name
 
 
 def hint(name: str, known: list[str]) -> str:

@@ -145,7 +145,7 @@ class Fit:
         while day < horizon and len(starts) < 1999:
             end = day + DAYS_PER_MONTH
             starts.append(day / DAYS_PER_MONTH)
-            factors.append(min(100.0, self.shape.integral(day, end) / DAYS_PER_MONTH))
+            factors.append(min(100.0, max(0.0, self.shape.integral(day, end) / DAYS_PER_MONTH)))  # rounding
             day = end
         return ReferralTrend(start_months=starts, factors=factors)
 

@@ -57,6 +57,7 @@ class Forecast:
     warnings: list[str] = field(default_factory=list)
     posterior: Posterior | None = None  # None: learning was off
     kept_events: int | None = None  # replicates whose full records were kept (``kept_replicates``)
+    records_cut: bool = False  # the records were read as they stood on the as-of date (``actuals.cut``)
 
     @property
     def restart_day(self) -> float:
@@ -81,6 +82,7 @@ class Forecast:
             "actuals_folder": str(self.actuals.folder),
             "actuals_sha256": self.actuals.sha256,
             "learning": self.posterior is not None,
+            "records_cut": self.records_cut,
             **enrolment_manifest(self.posterior),
             "restart_day": self.restart_day,
             "target_dates": [d.isoformat() for d in self.target_dates],
@@ -191,6 +193,7 @@ def forecast(
     progress: Progress | None = None,
     plan_replicates: int | None = None,
     lot_sizes: tuple[int, ...] = (),
+    records_cut: bool = False,
     **options,
 ) -> Forecast:
     """Forecast the trial from its records (a folder, a workbook, files held in memory, or records
@@ -259,4 +262,5 @@ def forecast(
         records.warnings,
         posterior,
         options.get("keep_events"),
+        records_cut,
     )

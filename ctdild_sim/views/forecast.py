@@ -6,10 +6,10 @@ from __future__ import annotations
 
 import datetime as dt
 from collections.abc import Sequence
-from pathlib import Path
 
 import pandas as pd
 
+from ctdild_sim.actuals.sources import source_name
 from ctdild_sim.analysis.summary import probability_done_by, run_warnings
 from ctdild_sim.runs.record import RunRecord
 from ctdild_sim.studies.lot_plan import FRESH_SEED_OFFSET
@@ -54,7 +54,9 @@ def _forecast_parts(view: View, name: str, run: RunRecord, targets: Sequence[dt.
     view.notes += [f"Warning: {name}: {w}" for w in manifest.get("warnings", [])]
     view.notes += [f"Warning: {name}: {w}" for w in run_warnings(tables["metrics"])]
     learned = "assumptions learned from the records" if manifest.get("learning") else "the scenario's assumptions"
-    folder = Path(str(manifest.get("actuals_folder", "?"))).name
+    folder = source_name(str(manifest.get("actuals_folder", "?")))
+    if manifest.get("records_cut"):
+        folder += f" as they stood on {manifest['as_of']} (later rows left out)"
     view.notes.append(
         f"{name}: from the records {folder}, with {learned}; {run.replicates} replicates, seed {run.seed}."
     )

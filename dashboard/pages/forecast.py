@@ -25,8 +25,10 @@ from dash import Input, Output, State, dcc, html, no_update
 from dash.exceptions import PreventUpdate
 
 from ctdild_sim.actuals.archive import MAX_ZIP_BYTES
+from ctdild_sim.actuals.cut import cut_with_count
 from ctdild_sim.actuals.reader import ActualsError, RecordBook, RecordFiles, as_of_hint
 from ctdild_sim.actuals.records import read_records
+from ctdild_sim.actuals.sources import source_name
 from ctdild_sim.runs.export import WriteFailed
 from ctdild_sim.runs.record import RunRecord
 from ctdild_sim.runs.results import StoreError, save_run
@@ -81,7 +83,10 @@ def layout(**query) -> html.Div:
                 dcc.Checklist(
                     id=ids.FORECAST_LEARNING,
                     value=["learn"],
-                    options=[{"label": " learn the assumptions from the records", "value": "learn"}],
+                    options=[
+                        {"label": " learn the assumptions from the records", "value": "learn"},
+                        {"label": " the records as they stood on the as-of date (later rows left out)", "value": "cut"},
+                    ],
                 ),
                 html.Button("Forecast", id=ids.FORECAST_BUTTON),
                 html.Button("Cancel", id=ids.FORECAST_CANCEL, disabled=True),
@@ -220,7 +225,7 @@ def forecast_picks(ctx: Context, run: RunRecord, uploads: list[str]) -> Picks:
                 "upload them again to forecast from them."
             )
     else:
-        folder = PurePath(source).name if isinstance(source, str) else ""
+        folder = source_name(source) if isinstance(source, str) else ""
         records = folder if folder in actuals_folders(_actuals_dir(ctx)) else None
         if records is None:
             notes["records"] = (
@@ -353,18 +358,46 @@ def records_as_of_hint(actuals_dir: Path, choice: object, upload: object) -> str
 
 
 def records_summary(
-    scenarios_dir: Path, actuals_dir: Path, scenario_name: object, choice: object, as_of: object, upload: object
+    scenarios_dir: Path,
+    actuals_dir: Path,
+    scenario_name: object,
+    choice: object,
+    as_of: object,
+    upload: object,
+    cut: bool = False,
 ) -> list[str]:
-    """The picked records checked against the scenario as the CLI checks them: what they hold."""
+    """The picked records checked against the scenario as the CLI checks them (``cut``: as they
+    stood on the as-of date): what they hold."""
     source = None
     try:
         scenario, _, source, day = _forecast_inputs(scenarios_dir, actuals_dir, scenario_name, choice, upload, as_of)
-        records = read_records(source, scenario, day)
+        records, later = records_then(source, scenario, day, cut)
     except ActualsError as exc:
-        raise DashboardError(_shown(source, exc)) from None
+        shown = _shown(source, exc)
+        if not cut and "is after the as-of date" in shown:
+            shown = (
+                "Some records are dated after the as-of date: tick 'the records as they stood on the as-of date' "
+                f"to forecast as of then, or pick a later date.\n{shown}"
+            )
+        raise DashboardError(shown) from None
     counts = ", ".join(f"{counted(len(lines), 'row')} in {name}" for name, lines in records.actuals.tables.items())
     lines = [f"The records are valid as of {day}: {counts}. The simulation takes over on day {records.restart_day:g}."]
+    if later:
+        lines.append(
+            f"{counted(later, 'row')} of the records came later than {day} and are not read (or read as they "
+            f"stood that day): the forecast is the one that could have been made then."
+        )
     return lines + [f"Warning: {w}" for w in records.warnings]
+
+
+def records_then(source: RecordFiles | RecordBook | Path, scenario, day: dt.date, cut: bool):
+    """The records read as of ``day``; with ``cut``, as they stood on it (``actuals.cut``: a
+    forecast as of a past date from records, or an SDTM export, that run further), with how many of
+    their rows came later."""
+    if not cut:
+        return read_records(source, scenario, day), 0
+    files, later = cut_with_count(source, scenario, day)
+    return read_records(files if later else source, scenario, day), later
 
 
 def uploaded_records_name(filename: str, contents: str) -> str:
@@ -387,13 +420,16 @@ def on_records_picked(ctx: Context, choice: object, upload: object, before: obje
     return latest if latest is not None else no_update
 
 
-def on_records_check(ctx: Context, scenario_name: object, choice: object, as_of: object, upload: object):
+def on_records_check(
+    ctx: Context, scenario_name: object, choice: object, as_of: object, upload: object, options: object = None
+):
     """Check the picked records against the scenario as the CLI would, and say what they hold."""
     if not scenario_name or not choice:
         return "Pick the scenario file and the trial's records (a folder or workbook, or upload a zip or a workbook)."
+    cut = isinstance(options, list) and "cut" in options
     try:
         lines = ctx.checks.run(
-            records_summary, ctx.scenarios_dir, _actuals_dir(ctx), scenario_name, choice, as_of, upload
+            records_summary, ctx.scenarios_dir, _actuals_dir(ctx), scenario_name, choice, as_of, upload, cut
         )
     except DashboardError as exc:
         return error(messages(ctx, exc))
@@ -440,8 +476,9 @@ def on_forecast(
         n = whole_number(replicates, "Replicates", 1, ctx.max_replicates)
         seed = whole_number(seed, "The seed", 0, MAX_SEED)
         learn = isinstance(learning, list) and "learn" in learning
+        cut = isinstance(learning, list) and "cut" in learning
         with ctx.jobs.hold(f"a forecast of {n:,} replicates"):
-            records = read_records(source, scenario, day)  # the job's own process, one job at a time
+            records, _ = records_then(source, scenario, day, cut)  # the job's own process, one job at a time
             started = dt.datetime.now(dt.UTC)
             done: dict[str, int] = {}
 
@@ -449,7 +486,9 @@ def on_forecast(
                 done[step] = done.get(step, 0) + k
                 set_progress((f"{step}: {done[step]:,}" + (f" / {total:,}" if total else "") + " replicates",))
 
-            made = forecast(scenario, records, day, n, seed, learning=learn, progress=progress, workers=ctx.workers)
+            made = forecast(
+                scenario, records, day, n, seed, learning=learn, records_cut=cut, progress=progress, workers=ctx.workers
+            )
             extra = made.manifest()
             if isinstance(source, RecordFiles | RecordBook):
                 extra["actuals_folder"] = f"{UPLOADED}{source.origin}"
@@ -510,7 +549,8 @@ def register(app: dash.Dash, ctx: Context) -> None:
         Input(ids.FORECAST_RECORDS, "value"),
         Input(ids.FORECAST_AS_OF, "date"),
         State(ids.FORECAST_UPLOAD_STORE, "data"),
-    )(lambda name, choice, as_of, upload: on_records_check(ctx, name, choice, as_of, upload))
+        Input(ids.FORECAST_LEARNING, "value"),
+    )(lambda name, choice, as_of, upload, options: on_records_check(ctx, name, choice, as_of, upload, options))
     app.callback(
         Output(ids.FORECAST_UPLOAD_STORE, "data"),
         Output(ids.FORECAST_RECORDS, "options", allow_duplicate=True),
