@@ -33,7 +33,6 @@ from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, T
 from rich.text import Text
 
 from ctdild_sim import __version__
-from ctdild_sim.actuals.cut import records_as_of
 from ctdild_sim.actuals.reader import ActualsError, as_of_hint, latest_record_date
 from ctdild_sim.actuals.records import read_records
 from ctdild_sim.actuals.rows import FILES as ACTUALS_FILES
@@ -57,7 +56,7 @@ from ctdild_sim.scenario.loading import ScenarioError, load_scenario, read_text,
 from ctdild_sim.scenario.product import MAX_VIALS_PER_LOT
 from ctdild_sim.scenario.trial import Scenario
 from ctdild_sim.sim.budget import BudgetExceeded
-from ctdild_sim.studies.backtest import Period
+from ctdild_sim.studies.backtest import BacktestError, Period
 from ctdild_sim.studies.backtest import backtest as run_backtest
 from ctdild_sim.studies.forecast import PLAN_REPLICATES, as_of_problem
 from ctdild_sim.studies.forecast import forecast as run_forecast
@@ -807,8 +806,7 @@ def forecast(
     if problem := as_of_problem(scenario, as_of_date):
         _fail(f"--as-of: {problem}")
     try:  # every problem before anything is simulated
-        source = records_as_of(actuals_dir, scenario, as_of_date) if cut else actuals_dir
-        records = read_records(source, scenario, as_of_date)
+        records = read_records(actuals_dir, scenario, as_of_date, cut)
     except ActualsError as exc:
         _fail(str(exc))
     kept = keep_events if _keeps_records(out, no_store) else 0
@@ -943,8 +941,8 @@ def backtest(
                     **options,
                 ),
             )
-        except ValueError as exc:
-            _fail(f"--from: {exc}")
+        except BacktestError as exc:
+            _fail(str(exc))
         except ActualsError as exc:
             _fail(str(exc))
         how = (started, seed, replicates, options)

@@ -156,7 +156,7 @@ def test_a_backtest_forecasts_from_the_cut_records():
     scored = made.scores[made.scores["kind"] == "milestone"]
     assert len(scored) >= 1  # cohort 2 is enrolled after the cut, by the records' end
     for row in scored.itertuples():
-        values = metrics[row.target].fillna(BASE.horizon_days).to_numpy()
+        values = np.floor(metrics[row.target].fillna(BASE.horizon_days).to_numpy())  # by day
         assert row.p50 == np.quantile(values, 0.5, method="inverted_cdf")
         assert row.p90 == np.quantile(values, 0.9, method="inverted_cdf")
     assert made.points.loc[0, "enrolled"] == len(records.trace.subjects)
@@ -308,7 +308,7 @@ def test_a_cut_at_the_records_own_date_changes_nothing():
     from ctdild_sim.actuals.cut import cut_with_count
     from ctdild_sim.actuals.sources import source_name
 
-    files, changed = cut_with_count(EXAMPLE, BASE, dt.date(2026, 11, 25))
+    files, changed, _ = cut_with_count(EXAMPLE, BASE, dt.date(2026, 11, 25))
     assert changed == 0
     assert (
         read_records(files, BASE, dt.date(2026, 11, 25)).observed.history
@@ -316,3 +316,38 @@ def test_a_cut_at_the_records_own_date_changes_nothing():
     )
     assert cut_with_count(EXAMPLE, BASE, dt.date(2025, 9, 1))[1] > 0
     assert source_name("actuals/pilot-sdtm/(mapped from SDTM)") == "pilot-sdtm" and source_name("a/b") == "b"
+
+
+def test_scores_read_coverage_off_a_randomised_pit():
+    """A forecast certain of the truth is inside the 80% interval 80% of the time, not always (its
+    ties shared at random), and one certain of a wrong value never is."""
+    from ctdild_sim.analysis.scores import inside, randomised_pit
+
+    rng = np.random.default_rng(4)
+    certain = np.full(50, 7.0)
+    shares = [inside(randomised_pit(certain, 7.0, rng), 0.8) for _ in range(4000)]
+    assert abs(np.mean(shares) - 0.8) < 4 * math.sqrt(0.16 / 4000)
+    assert not inside(randomised_pit(certain, 9.0, rng), 0.8)
+
+
+def test_a_cut_refuses_lots_it_cannot_rebuild(tmp_path):
+    """A later infusion that names no lot leaves the lots' counts as they stood unknown: the cut
+    says so rather than keep the end-of-records counts."""
+    from ctdild_sim.actuals.sources import ActualsError
+
+    folder = tmp_path / "records"
+    shutil.copytree(EXAMPLE, folder)
+    infusions = pd.read_csv(folder / "infusions.csv", dtype=str, keep_default_na=False)
+    infusions["lot_id"] = ""
+    infusions.to_csv(folder / "infusions.csv", index=False)
+    with pytest.raises(ActualsError, match=r"names no lot or no vials .* cannot be rebuilt"):
+        records_as_of(folder, BASE, dt.date(2025, 7, 1))
+
+
+def test_backtest_dates_that_cannot_be_used_are_named():
+    from ctdild_sim.studies.backtest import BacktestError
+
+    with pytest.raises(BacktestError, match="--from: 2020-01-01 is before the study's start"):
+        backtest(BASE, EXAMPLE, dt.date(2026, 11, 25), 2, 1, period=Period.parse("3M"), start=dt.date(2020, 1, 1))
+    with pytest.raises(BacktestError, match="gives more than 60 dates"):
+        backtest(BASE, EXAMPLE, dt.date(2026, 11, 25), 2, 1, period=Period.parse("1W"), start=dt.date(2024, 9, 1))

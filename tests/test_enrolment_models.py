@@ -188,3 +188,20 @@ def test_a_drifting_forecast_carries_its_trend_and_says_why():
     homogeneous = learn(base, records.trace, records.observed, "homogeneous")
     assert homogeneous.draw(base, np.random.default_rng(1))[0].referral_trend is None
     assert learn(base).enrolment is None
+
+
+def test_a_stated_trend_is_kept_unless_a_model_is_forced():
+    """A scenario that states its referral trend (a planned pause) keeps it in the forecast, its
+    levels learned over the exposure it weights; --enrolment-model replaces it with a fitted one."""
+    import datetime as dt
+
+    from ctdild_sim.actuals.records import read_records
+
+    base = load_scenario(ROOT / "scenarios" / "nct06574581.yaml")
+    planned = base.model_copy(update={"referral_trend": ReferralTrend(start_months=[0, 30], factors=[1.0, 0.0])})
+    records = read_records(ROOT / "scenarios" / "actuals" / "nct06574581-2026-11-25", planned, dt.date(2026, 11, 25))
+    kept = learn(planned, records.trace, records.observed)
+    assert kept.enrolment.model == "stated"
+    assert kept.draw(planned, np.random.default_rng(1))[0].referral_trend == planned.referral_trend
+    forced = learn(planned, records.trace, records.observed, "homogeneous")
+    assert forced.draw(planned, np.random.default_rng(1))[0].referral_trend is None

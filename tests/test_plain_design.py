@@ -144,6 +144,7 @@ def test_what_a_plain_trial_learns():
         ({"screening.pass_probability": None}, "population: required unless screening.pass_probability"),
         ({"retention.death_hazard_per_year": None}, "retention.death_hazard_per_year: required without"),
         ({"product": DETERMINISTIC.get("product") or {"vial_cells": 1}}, "product"),
+        ({"cohorts": [{"name": "g", "size": 3, "infusions": 1, "dose_cells_per_kg": 1e6}]}, "a dose per kg needs"),
     ],
 )
 def test_a_plain_trial_says_what_it_lacks(change, message):

@@ -344,3 +344,49 @@ def test_a_forecast_as_of_a_past_date_cuts_the_records_when_asked(tmp_path):
     made = run_cli("forecast", scenario, *common, "--cut")
     assert made.exit_code == 0, made.output
     assert "forecast as of 2012-09-01" in made.output
+
+
+def test_a_rescreened_subject_is_randomised_and_rows_of_failures_are_listed(tmp_path):
+    """A subject with a DS screen failure, rescreened and randomised, is the randomised subject
+    (the failure listed); the EX and AE rows of a subject never randomised are listed, not dropped."""
+    study = synthetic_study()
+    study["ds"] = pd.concat(
+        [
+            study["ds"],
+            pd.DataFrame(
+                {
+                    "USUBJID": ["S-2"],
+                    "DSSEQ": [3.0],
+                    "DSCAT": ["DISPOSITION EVENT"],
+                    "DSDECOD": ["SCREEN FAILURE"],
+                    "DSSTDTC": ["2012-07-12"],
+                }
+            ),
+        ],
+        ignore_index=True,
+    )
+    study["ae"] = pd.concat(
+        [
+            study["ae"],
+            pd.DataFrame(
+                {"USUBJID": ["S-1"], "AESEQ": [1.0], "AEDECOD": ["HEADACHE"], "AESER": ["N"], "AESTDTC": ["2012-07-05"]}
+            ),
+        ],
+        ignore_index=True,
+    )
+    write_domains(study, tmp_path, "csv")
+    mapped = map_sdtm(read_sdtm_folder(tmp_path), PILOT)
+    assert [r["subject_id"] for r in mapped.tables["subjects.csv"]] == ["2", "3", "4"]
+    listed = [str(u) for u in mapped.unmapped]
+    assert "DS:S-2:DSDECOD: a screen failure on 2012-07-12 before the randomisation: not mapped" in listed
+    assert "AE:S-1:USUBJID: a row of a subject never randomised: not a dose or AE of the model" in listed
+
+
+def test_a_cut_forecast_keeps_what_the_mapping_says_and_a_refusal_hints_at_the_cut(pilot_xpt):
+    """Cut, the pilot's records still carry the mapping's notes (with its count of rows not mapped
+    as of then); uncut, rows after the as-of date are refused with the hint to cut them."""
+    records = read_records(pilot_xpt, PILOT, dt.date(2013, 7, 9), cut=True)
+    assert records.later_rows > 0
+    assert any("SDTM rows or values not mapped" in w for w in records.warnings)
+    with pytest.raises(ActualsError, match="forecast --cut"):
+        read_records(pilot_xpt, PILOT, dt.date(2013, 7, 9))

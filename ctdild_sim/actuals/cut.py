@@ -2,9 +2,11 @@
 
 Nothing dated after the cut survives it: a row whose first day is later is dropped, and a later
 step of a row that began before is undone (a decision, a discharge, a status, a lot's fill or
-release, a review's close). A lot's counts are what the infusions kept say it gave. SDTM datasets
-are cut the same way, after mapping (``sdtm_map``), so the records of a backtest read only what
-was recorded by its date (``tests/test_backtest.py`` poisons every later row to show it).
+release, a review's close). A lot a later infusion drew on counts what the infusions kept say it
+gave (a cut refuses records whose later infusions do not say which lot, or how many vials: the
+counts as they stood cannot be rebuilt). SDTM datasets are cut before they are mapped
+(``cut_sdtm``), so the records of a backtest read only what was recorded by its date
+(``tests/test_backtest.py`` poisons every later row to show it).
 """
 
 from __future__ import annotations
@@ -33,18 +35,20 @@ def records_as_of(source: Source, scenario: Scenario, cut: dt.date) -> RecordFil
     return cut_with_count(source, scenario, cut)[0]
 
 
-def cut_with_count(source: Source, scenario: Scenario, cut: dt.date) -> tuple[RecordFiles, int]:
-    """``records_as_of``, and how many of the records' rows the cut left out or undid in part."""
+def cut_with_count(source: Source, scenario: Scenario, cut: dt.date) -> tuple[RecordFiles, int, list[str]]:
+    """``records_as_of``, how many of the records' rows the cut left out or undid in part, and (for
+    SDTM) what the mapping of the cut datasets says."""
     datasets = sdtm_source(source)
     whole = _tables(map_sdtm(datasets, scenario).record_files() if datasets is not None else source)
-    cut_source = map_sdtm(cut_sdtm(datasets, cut), scenario).record_files() if datasets is not None else source
+    mapped = map_sdtm(cut_sdtm(datasets, cut), scenario) if datasets is not None else None
+    cut_source = mapped.record_files() if mapped is not None else source
     tables, origin = _tables(cut_source), _origin(cut_source)
     kept = cut_records(tables, cut)
     files = {name: rows_as_csv(name, rows) for name, rows in kept.items() if rows}
     before = {name: {tuple(sorted(r.items())) for r in rows} for name, rows in whole.items()}
     after = {name: {tuple(sorted(r.items())) for r in rows} for name, rows in kept.items()}
     changed = sum(len(rows - after.get(name, set())) for name, rows in before.items())
-    return RecordFiles(origin, files), changed
+    return RecordFiles(origin, files), changed, mapped.warnings() if mapped is not None else []
 
 
 def _tables(source: Source) -> Tables:
@@ -105,33 +109,44 @@ DECISIONS = ("SCREEN FAILURE", "RANDOMIZED")
 
 
 def _decided_later(datasets: SdtmDatasets, cut: dt.date) -> set[str]:
-    """Subjects whose screening decision came after ``cut``: randomised after it (DM.RFSTDTC), or
-    with a DS screen failure or randomisation record after it."""
+    """Subjects whose screening decision came after ``cut``: randomised after it (DM.RFSTDTC), with
+    a DS screen failure or randomisation record after it (or dated only to the cut's month or
+    year), or screened after it (a failure DM's arm alone shows is dated by the last screening
+    visit, as the mapping dates it)."""
     later: set[str] = set()
     dm = datasets.domains["dm"]
     for usubjid, start in zip(dm.column("USUBJID"), dm.column("RFSTDTC"), strict=True):
-        if _sdtm_after(start, cut):
+        if _sdtm_after(start, cut, partial_is_later=True):
             later.add(usubjid)
     ds = datasets.domains.get("ds")
     if ds is not None:
         terms = [str(t or "").strip().upper() for t in ds.column("DSDECOD")]
         for usubjid, term, day in zip(ds.column("USUBJID"), terms, ds.column("DSSTDTC"), strict=True):
-            if term in DECISIONS and _sdtm_after(day, cut):
+            if term in DECISIONS and _sdtm_after(day, cut, partial_is_later=True):
+                later.add(usubjid)
+    sv = datasets.domains.get("sv")
+    if sv is not None:
+        for usubjid, epoch, visit, day in zip(
+            sv.column("USUBJID"), sv.column("EPOCH"), sv.column("VISIT"), sv.column("SVSTDTC"), strict=True
+        ):
+            screening = str(epoch or "").upper() == "SCREENING" or "SCREEN" in str(visit or "").upper()
+            if screening and _sdtm_after(day, cut):
                 later.add(usubjid)
     return later
 
 
-def _sdtm_after(value: object, cut: dt.date) -> bool:
+def _sdtm_after(value: object, cut: dt.date, partial_is_later: bool = False) -> bool:
     """Whether an SDTM date (ISO 8601, perhaps with a time) is after ``cut``; a partial date is
-    after it only when its year (or month) is."""
+    after it when its year (or month) is, or (``partial_is_later``) when it may be."""
     if not isinstance(value, str) or len(value) < 4 or not value[:4].isdigit():
         return False
     try:
-        if len(value) >= 10:
+        if len(value) >= 10 and value[4] == "-" and value[7] == "-":
             return dt.date.fromisoformat(value[:10]) > cut
-        if len(value) >= 7:
-            return (int(value[:4]), int(value[5:7])) > (cut.year, cut.month)
-        return int(value[:4]) > cut.year
+        if len(value) >= 7 and value[4] == "-":
+            month = (int(value[:4]), int(value[5:7]))
+            return month >= (cut.year, cut.month) if partial_is_later else month > (cut.year, cut.month)
+        return int(value[:4]) >= cut.year if partial_is_later else int(value[:4]) > cut.year
     except ValueError:
         return False
 
@@ -160,16 +175,28 @@ def cut_records(tables: Tables, cut: dt.date) -> Tables:
 
     out: Tables = {}
     later: set[str] = set()  # lots an infusion after the cut drew on
+    unknown: list[int] = []  # later infusions that name no lot or no vials (rows of the file)
     for name, rows in tables.items():
         kept = []
-        for original in rows:
+        for number, original in enumerate(rows, start=2):
             row = dict(original)
             if _keep(name, row, after, blank):
                 kept.append(row)
             elif name == "infusions.csv":
-                later.add((row.get("lot_id") or "").strip())
+                lot = (row.get("lot_id") or "").strip()
+                later.add(lot)
+                if not lot or not (row.get("vials") or "").strip():
+                    unknown.append(number)
         out[name] = kept
     if "lots.csv" in out:
+        if unknown:
+            raise ActualsError(
+                [
+                    f"infusions.csv:{unknown[0]}: an infusion after {cut} names no lot or no vials "
+                    f"({len(unknown)} such rows): the lots' counts as they stood on {cut} cannot be rebuilt; "
+                    "give each infusion its lot_id and vials, or leave lots.csv out"
+                ]
+            )
         _lot_counts(out["lots.csv"], out.get("infusions.csv", []), later, cut)
     return out
 
@@ -224,8 +251,8 @@ _LATER_STEPS = {
 
 def _lot_counts(lots: list[dict[str, str]], infusions: list[dict[str, str]], later: set[str], cut: dt.date) -> None:
     """A lot's counts as they stood: a lot an infusion after the cut drew on counts what the kept
-    infusions took from it; a lot not expired by the cut has no expired vials yet; a lot not filled
-    by then has no counts."""
+    infusions took from it (each names its lot and vials, or the cut was refused); a lot not
+    expired by the cut has no expired vials yet; a lot not filled by then has no counts."""
     used: dict[str, int] = defaultdict(int)
     discarded: dict[str, int] = defaultdict(int)
     for row in infusions:
@@ -244,8 +271,8 @@ def _lot_counts(lots: list[dict[str, str]], infusions: list[dict[str, str]], lat
             row["vials_used"] = str(used.get(lot, 0))
             row["vials_discarded"] = str(discarded.get(lot, 0))
         expiry = _day(row.get("expires_on"))
-        if "vials_expired" in row and (expiry is None or expiry > cut):
-            row["vials_expired"] = "0"  # none expired yet
+        if (row.get("vials_expired") or "").strip() and (expiry is None or expiry > cut):
+            row["vials_expired"] = "0"  # none expired yet (an empty cell is the default: the same)
 
 
 def _count(text: str | None) -> int:

@@ -9,7 +9,8 @@ import datetime as dt
 from dataclasses import dataclass
 from pathlib import Path
 
-from ctdild_sim.actuals.reader import Actuals, RecordFiles, read_actuals
+from ctdild_sim.actuals.cut import cut_with_count
+from ctdild_sim.actuals.reader import Actuals, ActualsError, RecordFiles, read_actuals
 from ctdild_sim.actuals.trace import trace_of
 from ctdild_sim.model.engine import observe
 from ctdild_sim.model.trace import Observed, Trace
@@ -23,6 +24,7 @@ class TrialRecords:
     actuals: Actuals
     trace: Trace
     observed: Observed
+    later_rows: int = 0  # rows left out or undone, read as they stood on the as-of date (``cut``)
 
     @property
     def restart_day(self) -> float:
@@ -34,9 +36,31 @@ class TrialRecords:
         return [*self.actuals.warnings, *self.observed.warnings]
 
 
-def read_records(source: str | Path | RecordFiles, scenario: Scenario, as_of: dt.date) -> TrialRecords:
-    """The records of a folder, a workbook or files held in memory, as of ``as_of``
-    (``reader.ActualsError`` with every problem if they cannot be used)."""
-    actuals = read_actuals(source, scenario, as_of)
+def read_records(
+    source: str | Path | RecordFiles, scenario: Scenario, as_of: dt.date, cut: bool = False
+) -> TrialRecords:
+    """The records of a folder, a workbook, files held in memory or SDTM datasets, as of ``as_of``
+    (``reader.ActualsError`` with every problem if they cannot be used); with ``cut``, as they stood
+    on ``as_of`` (``actuals.cut``: rows dated later left out, or undone, and counted)."""
+    later, notes = 0, []
+    if cut:
+        files, later, notes = cut_with_count(source, scenario, as_of)
+        if later:
+            source = files
+    try:
+        actuals = read_actuals(source, scenario, as_of)
+    except ActualsError as exc:
+        if not cut and any("is after the as-of date" in p for p in exc.problems):
+            raise ActualsError([LATER_ROWS_HINT.format(as_of=as_of), *exc.problems]) from None
+        raise
+    if later:
+        actuals.warnings[:0] = notes
     trace = trace_of(actuals, scenario)
-    return TrialRecords(actuals, trace, observe(scenario, trace))
+    return TrialRecords(actuals, trace, observe(scenario, trace), later)
+
+
+LATER_ROWS_HINT = (
+    "Some records are dated after the as-of date {as_of}: to forecast as of then, read them as they stood "
+    "that day (ctdild-sim forecast --cut; the Forecast page's 'as they stood on the as-of date'), or give a "
+    "later as-of date."
+)

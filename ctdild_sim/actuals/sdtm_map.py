@@ -223,12 +223,7 @@ class _Mapping:
             None,
         )
         arm = {_upper(dm.get("ARMCD")), _upper(dm.get("ARM")), _upper(dm.get("ACTARMCD"))}
-        failed = failed_on is not None or bool(arm & set(SCREEN_FAILURE_ARMS))
         subject = {"usubjid": usubjid, "site": site, "referred_on": referred, "screens": screens, "dm": dm}
-        if failed:
-            subject["outcome"] = "failed"
-            subject["screened_on"] = failed_on or (screens[-1] if screens else referred)
-            return subject
         randomised = next(
             (
                 self.date("ds", usubjid, "DSSTDTC", r.get("DSSTDTC"))
@@ -241,6 +236,12 @@ class _Mapping:
         enrolled = (
             randomised or self.date("dm", usubjid, "RFSTDTC", dm.get("RFSTDTC")) or (doses[0][0] if doses else None)
         )
+        if enrolled is not None and failed_on is not None:  # failed, rescreened and randomised: the last decision
+            self.miss("ds", usubjid, "DSDECOD", f"a screen failure on {failed_on} before the randomisation: not mapped")
+        if enrolled is None and (failed_on is not None or arm & set(SCREEN_FAILURE_ARMS)):
+            subject["outcome"] = "failed"
+            subject["screened_on"] = failed_on or (screens[-1] if screens else referred)
+            return subject
         disposition = self._disposition(usubjid, ds, dm)
         if enrolled is None:
             if disposition is not None:  # left before randomisation
@@ -306,6 +307,11 @@ class _Mapping:
             row["enrolled_on"] = s["enrolled_on"].isoformat()
         tables["screening.csv"].append(row)
         if s.get("outcome") != "passed":
+            for domain in ("ex", "ae"):
+                for _ in self.by_subject.get(domain, {}).get(usubjid, []):
+                    self.miss(
+                        domain, usubjid, "USUBJID", "a row of a subject never randomised: not a dose or AE of the model"
+                    )
             return
         for r in self.by_subject.get("ie", {}).get(usubjid, []):
             code = r.get("IETESTCD") or ""

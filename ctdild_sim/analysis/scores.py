@@ -1,7 +1,9 @@
 """How good a forecast was, once the truth is known: pure functions of a forecast's replicate
 values and the value that came true.
 
-- interval coverage: whether the truth fell inside the central 50% and 80% intervals;
+- interval coverage: whether the truth fell inside the central 50% and 80% intervals, read off its
+  randomised PIT (the share of replicates below it, ties shared at random), so that whole days and
+  counts, and forecasts certain of the truth, are counted as a calibrated forecast's would be;
 - the interval score of the central (1 - alpha) interval (Gneiting and Raftery 2007, eq. 43):
   its width, plus 2/alpha times how far the truth fell outside; lower is better, in days;
 - the continuous ranked probability score from the replicates (eq. 21 of the same paper,
@@ -56,6 +58,22 @@ def crps(values: np.ndarray, truth: float) -> float:
         return math.nan
     spread = 2.0 * float(np.sum((2 * np.arange(1, n + 1) - n - 1) * x)) / (n * n)
     return float(np.mean(np.abs(x - truth))) - spread / 2.0
+
+
+def randomised_pit(values: np.ndarray, truth: float, rng: np.random.Generator) -> float:
+    """The truth's place in the forecast: the share of replicates below it, ties shared at random
+    (a randomised probability integral transform; NaN: never, later than any value). Uniform when
+    the forecast is calibrated, discrete values (days, counts) and all: a forecast certain of the
+    truth is not counted inside every interval."""
+    x = np.nan_to_num(np.asarray(values, dtype=float), nan=np.inf)
+    t = np.inf if math.isnan(truth) else truth
+    below, ties = float((x < t).sum()), float((x == t).sum())
+    return (below + rng.random() * ties) / len(x)
+
+
+def inside(pit: float, level: float) -> bool:
+    """Whether a randomised PIT falls in the central ``level`` interval."""
+    return (1 - level) / 2 <= pit <= (1 + level) / 2
 
 
 def binomial_se(share: float, n: int) -> float:

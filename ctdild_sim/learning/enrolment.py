@@ -133,12 +133,15 @@ class Fit:
     levels: dict[str, float]
     loglik: float
     parameters: str
+    stated: ReferralTrend | None = None  # the scenario's own trend, kept (``choose``)
 
     def exposure(self, spells: list[tuple[float, float]]) -> float:
         return self.shape.exposure(spells)
 
     def trend(self, restart: float, horizon: float) -> ReferralTrend | None:
         """The scenario's referral trend this fit carries forward from ``restart`` (None: constant)."""
+        if self.stated is not None:
+            return self.stated
         if self.shape.tau is None:  # constant, or the last piece (a level's own rate) holds on
             return None
         starts, factors, day = [0.0], [1.0], restart
@@ -301,6 +304,8 @@ def choose(scenario: Scenario, history: Referrals, forced: str | None = None) ->
     """The model a forecast from ``history`` uses (``forced``, or by leave-future-out), fitted to it all."""
     learning = scenario.learning
     piece_days = learning.piece_months * DAYS_PER_MONTH
+    if scenario.referral_trend is not None and forced is None:
+        return Choice(_stated(scenario.referral_trend, history), "the scenario states its referral_trend", {})
     wanted = forced or learning.enrolment_model
     if wanted != "auto":
         return Choice(
@@ -337,6 +342,14 @@ def choose(scenario: Scenario, history: Referrals, forced: str | None = None) ->
         )
     )
     return Choice(fit(chosen, history, piece_days), reason, scores)
+
+
+def _stated(trend: ReferralTrend, history: Referrals) -> Fit:
+    """The scenario's own referral trend as a fit: the levels learned over exposure it weights, the
+    trend itself carried forward unchanged (a planned ramp-up or pause is not second-guessed)."""
+    shape = Shape(tuple(m * DAYS_PER_MONTH for m in trend.start_months), tuple(trend.factors))
+    levels, loglik = _profiled(shape, history)
+    return Fit("stated", shape, levels, loglik, "the scenario's referral_trend, as planned", stated=trend)
 
 
 def _prior_shape(scenario: Scenario) -> float:

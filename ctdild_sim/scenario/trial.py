@@ -647,6 +647,12 @@ class Scenario(StrictModel):
             )
         if self.product is not None:
             raise ValueError("product: needs a population (the dose is per kg of its body weight)")
+        dosed = [k for k, c in enumerate(self.cohorts) if c.dose_cells_per_kg is not None]
+        if dosed:
+            raise ValueError(
+                f"cohorts[{dosed[0]}].dose_cells_per_kg: a dose per kg needs a population (its body weight); "
+                "leave it out of a trial without one"
+            )
         return self
 
     @property

@@ -26,7 +26,7 @@ from ctdild_sim.actuals.reader import RecordFiles
 from ctdild_sim.actuals.records import TrialRecords, read_records
 from ctdild_sim.analysis.forecast import observed_milestones
 from ctdild_sim.analysis.metrics import counts_by, milestone_columns
-from ctdild_sim.analysis.scores import covered, crps, interval_score, quantile_band
+from ctdild_sim.analysis.scores import crps, inside, interval_score, quantile_band, randomised_pit
 from ctdild_sim.learning.posterior import learn
 from ctdild_sim.runs.runner import run_scenario
 from ctdild_sim.scenario.trial import Scenario
@@ -35,6 +35,13 @@ COUNTS = ("referred", "screened", "enrolled")
 """The counts scored on the next backtest date (``analysis.metrics.COUNTED_BY``)."""
 MAX_POINTS = 60
 """A backtest forecasts as of at most this many dates."""
+PIT_STREAM = 0xB7
+"""Spawn key of the streams that share ties in the scores' randomised PITs."""
+
+
+class BacktestError(ValueError):
+    """Backtest dates that cannot be used: the message says which option and why."""
+
 
 _PERIOD = re.compile(r"^\s*(\d{1,3})\s*([DWMY])\s*$", re.IGNORECASE)
 
@@ -91,10 +98,12 @@ class Backtest:
     learning: bool
     origin: str
     warnings: list[str] = field(default_factory=list)
+    truths: dict[str, float | None] = field(default_factory=dict)  # each milestone's day in the full records
 
     def manifest(self) -> dict:
         return {
             "kind": "backtest",
+            "truths": self.truths,
             "actuals_folder": self.origin,
             "as_of_dates": [d.isoformat() for d in self.dates],
             "records_end": self.end.isoformat(),
@@ -144,11 +153,18 @@ def backtest(
     if start is None:
         first = first_enrolment(full, scenario)
         if first is None:
-            raise ValueError("the records enrol nobody: give --from, the first date to forecast as of")
+            raise BacktestError("--from: the records enrol nobody: give the first date to forecast as of")
         start = FIRST_AFTER.after(first)
+    if start < scenario.start_date:
+        raise BacktestError(f"--from: {start} is before the study's start {scenario.start_date}")
+    if start >= end:
+        raise BacktestError(f"--from: no date to forecast as of: {start} is not before the records' end {end}")
     dates = backtest_dates(start, end, period)
-    if not dates:
-        raise ValueError(f"no date to forecast as of: --from {start} is not before the records' end {end}")
+    if len(dates) == MAX_POINTS and period.after(dates[-1]) < end:
+        raise BacktestError(
+            f"--every: {period} from {start} to {end} gives more than {MAX_POINTS} dates; at most {MAX_POINTS} "
+            "(a longer period, or a later --from)"
+        )
     scores, points = [], []
     for k, as_of in enumerate(dates):
         records = read_records(records_as_of(source, scenario, as_of), scenario, as_of)
@@ -170,7 +186,8 @@ def backtest(
         )
         truth_counts = counts_by(full.observed.history, counts_day)
         now = counts_by(records.observed.history, records.restart_day)
-        scores += _scored(scenario, as_of, records, tables.metrics, truth_milestones, truth_counts, following)
+        rng = np.random.default_rng(np.random.SeedSequence(seed, spawn_key=(PIT_STREAM, k)))
+        scores += _scored(scenario, as_of, records, tables.metrics, truth_milestones, truth_counts, following, rng)
         points.append(
             {
                 "as_of": as_of,
@@ -195,6 +212,7 @@ def backtest(
         learning,
         str(full.actuals.folder),
         full.warnings,
+        {t: truth_milestones.get(t) for t in backtest_targets(len(scenario.cohorts))},
     )
 
 
@@ -210,6 +228,7 @@ SCORE_COLUMNS = [
     "p75",
     "p90",
     "actual",
+    "pit",
     "in_50",
     "in_80",
     "interval_score_80",
@@ -225,10 +244,11 @@ def _scored(
     truth: dict[str, float],
     truth_counts: dict[str, int],
     counts_on: dt.date,
+    rng: np.random.Generator,
 ) -> list[dict]:
     """The scores of one forecast: each milestone the full records reached after ``as_of`` (the
     same dates twice over, as a single cohort's enrolment and last patient in, scored once), and
-    each count on the next date."""
+    each count on the next date. Milestones are compared by day, as the records hold them."""
     rows: list[dict] = []
     restart, horizon = records.restart_day, scenario.horizon_days
     seen: list[tuple[float, bytes]] = []
@@ -237,17 +257,19 @@ def _scored(
         if actual is None or actual < restart or column not in metrics:
             continue
         raw = metrics[column].to_numpy(dtype=float)
-        values = np.where(np.isnan(raw), horizon, raw)  # never reached: at the horizon
+        values = np.floor(np.where(np.isnan(raw), horizon, raw))  # by day; never reached: at the horizon
         key = (actual, values.tobytes())
         if key in seen:
             continue
         seen.append(key)
-        rows.append(_row(as_of, column, "milestone", values, float(actual), float(np.mean(~np.isnan(raw)))))
+        reached = float(np.mean(~np.isnan(raw)))
+        rows.append(_row(as_of, column, "milestone", values, float(math.floor(actual)), reached, rng))
     for name in COUNTS:
         column = f"{name}_by_day"
         if column in metrics and counts_on > as_of:
             values = metrics[column].to_numpy(dtype=float)
-            rows.append(_row(as_of, f"{name}_by:{counts_on}", "count", values, float(truth_counts[column]), 1.0))
+            actual = float(truth_counts[column])
+            rows.append(_row(as_of, f"{name}_by:{counts_on}", "count", values, actual, 1.0, rng))
     return rows
 
 
@@ -258,7 +280,10 @@ def backtest_targets(n_cohorts: int) -> list[str]:
     return [*first, *(c for c in milestone_columns(n_cohorts) if c not in first)]
 
 
-def _row(as_of: dt.date, target: str, kind: str, values: np.ndarray, actual: float, reached: float) -> dict:
+def _row(
+    as_of: dt.date, target: str, kind: str, values: np.ndarray, actual: float, reached: float, rng: np.random.Generator
+) -> dict:
+    pit = randomised_pit(values, actual, rng)
     return {
         "as_of": as_of,
         "target": target,
@@ -267,8 +292,9 @@ def _row(as_of: dt.date, target: str, kind: str, values: np.ndarray, actual: flo
         "reached_share": reached,
         **quantile_band(values),
         "actual": actual,
-        "in_50": covered(values, actual, 0.5),
-        "in_80": covered(values, actual, 0.8),
+        "pit": pit,
+        "in_50": inside(pit, 0.5),
+        "in_80": inside(pit, 0.8),
         "interval_score_80": interval_score(values, actual, 0.8),
         "crps": crps(values, actual),
     }

@@ -28,6 +28,7 @@ import pandas as pd
 from ctdild_sim.actuals.records import read_records
 from ctdild_sim.actuals.synthetic import actuals_from_replicate
 from ctdild_sim.analysis.metrics import replicate_metrics
+from ctdild_sim.analysis.scores import randomised_pit
 from ctdild_sim.learning.posterior import learn
 from ctdild_sim.model.engine import run_replicate
 from ctdild_sim.runs.runner import simulate_metrics
@@ -65,12 +66,8 @@ def measures_of(scenario: Scenario) -> dict[str, str]:
     return MEASURES if scenario.product is not None else PLAIN_MEASURES
 
 
-def rank(forecast: np.ndarray, truth: float, rng: np.random.Generator) -> float:
-    """The share of ``forecast`` below ``truth``, ties broken at random (NaN: never, later than all)."""
-    values = np.nan_to_num(np.asarray(forecast, dtype=float), nan=np.inf)
-    t = np.inf if math.isnan(truth) else truth
-    below, ties = float((values < t).sum()), float((values == t).sum())
-    return (below + rng.random() * ties) / len(values)
+rank = randomised_pit
+"""The share of a forecast below the truth, ties broken at random (``analysis.scores``)."""
 
 
 def _width(low: float, high: float) -> float:

@@ -61,7 +61,11 @@ def _backtest_parts(view: View, name: str, run: RunRecord) -> None:
             f"50% interval: {fmt_share(row.in_50)} (calibrated: 50% ± {2 * row.in_50_se:.0%}); "
             f"80% interval: {fmt_share(row.in_80)} (80% ± {2 * row.in_80_se:.0%})",
         )
-    view.table(f"{name}: the track record, as of each date", track_record(scores, points, scenario))
+    truths = manifest.get("truths", {})
+    view.table(
+        f"{name}: the track record, as of each date",
+        track_record(scores, points, scenario, truths, str(manifest.get("records_end", ""))),
+    )
     view.table(f"{name}: coverage and scores", _summary_table(summary))
     milestones = scores[scores["kind"] == "milestone"]
     for target in dict.fromkeys(milestones["target"]):
@@ -89,9 +93,12 @@ def _band(start: dt.date, row) -> str:
     return f"{_date(start, row.p50)} ({_date(start, row.p10)} to {_date(start, row.p90)})"
 
 
-def track_record(scores: pd.DataFrame, points: pd.DataFrame, scenario: Scenario) -> pd.DataFrame:
+def track_record(
+    scores: pd.DataFrame, points: pd.DataFrame, scenario: Scenario, truths: dict, records_end: str
+) -> pd.DataFrame:
     """One row per as-of date: the enrolment by then, the forecast of last patient in and of the
-    last visit (P50, P10 to P90) against the actual dates, and the enrolment model used."""
+    last visit (P50, P10 to P90) against the actual dates, and the enrolment model used. A
+    milestone not scored was reached before that date, or not by the records' end."""
     start = scenario.start_date
     rows = []
     for point in points.itertuples():
@@ -99,7 +106,9 @@ def track_record(scores: pd.DataFrame, points: pd.DataFrame, scenario: Scenario)
         for target in HEADLINE:
             scored = scores[(scores["as_of"] == point.as_of) & (scores["target"] == target)]
             if scored.empty:
-                row[f"{target}_forecast"], row[f"{target}_actual"] = "reached before", ""
+                reached = truths.get(target) is not None
+                row[f"{target}_forecast"] = "reached before" if reached else "not scored"
+                row[f"{target}_actual"] = "" if reached else f"not reached by {records_end}"
                 continue
             s = next(scored.itertuples())
             row[f"{target}_forecast"] = _band(start, s)

@@ -25,7 +25,6 @@ from dash import Input, Output, State, dcc, html, no_update
 from dash.exceptions import PreventUpdate
 
 from ctdild_sim.actuals.archive import MAX_ZIP_BYTES
-from ctdild_sim.actuals.cut import cut_with_count
 from ctdild_sim.actuals.reader import ActualsError, RecordBook, RecordFiles, as_of_hint
 from ctdild_sim.actuals.records import read_records
 from ctdild_sim.actuals.sources import source_name
@@ -371,15 +370,10 @@ def records_summary(
     source = None
     try:
         scenario, _, source, day = _forecast_inputs(scenarios_dir, actuals_dir, scenario_name, choice, upload, as_of)
-        records, later = records_then(source, scenario, day, cut)
+        records = read_records(source, scenario, day, cut)
     except ActualsError as exc:
-        shown = _shown(source, exc)
-        if not cut and "is after the as-of date" in shown:
-            shown = (
-                "Some records are dated after the as-of date: tick 'the records as they stood on the as-of date' "
-                f"to forecast as of then, or pick a later date.\n{shown}"
-            )
-        raise DashboardError(shown) from None
+        raise DashboardError(_shown(source, exc)) from None
+    later = records.later_rows
     counts = ", ".join(f"{counted(len(lines), 'row')} in {name}" for name, lines in records.actuals.tables.items())
     lines = [f"The records are valid as of {day}: {counts}. The simulation takes over on day {records.restart_day:g}."]
     if later:
@@ -388,16 +382,6 @@ def records_summary(
             f"stood that day): the forecast is the one that could have been made then."
         )
     return lines + [f"Warning: {w}" for w in records.warnings]
-
-
-def records_then(source: RecordFiles | RecordBook | Path, scenario, day: dt.date, cut: bool):
-    """The records read as of ``day``; with ``cut``, as they stood on it (``actuals.cut``: a
-    forecast as of a past date from records, or an SDTM export, that run further), with how many of
-    their rows came later."""
-    if not cut:
-        return read_records(source, scenario, day), 0
-    files, later = cut_with_count(source, scenario, day)
-    return read_records(files if later else source, scenario, day), later
 
 
 def uploaded_records_name(filename: str, contents: str) -> str:
@@ -478,7 +462,7 @@ def on_forecast(
         learn = isinstance(learning, list) and "learn" in learning
         cut = isinstance(learning, list) and "cut" in learning
         with ctx.jobs.hold(f"a forecast of {n:,} replicates"):
-            records, _ = records_then(source, scenario, day, cut)  # the job's own process, one job at a time
+            records = read_records(source, scenario, day, cut)  # the job's own process, one job at a time
             started = dt.datetime.now(dt.UTC)
             done: dict[str, int] = {}
 
