@@ -920,7 +920,13 @@ def backtest(
     try:
         read_records(actuals_dir, scenario, end_date)  # every problem before anything is simulated
     except ActualsError as exc:
-        _fail(str(exc))
+        problems = [p for p in exc.problems if not p.startswith("Some records are dated after")]
+        if len(problems) < len(exc.problems):  # the records run past the truth's date
+            how = "the date ending the folder's name" if end is None else "given"
+            problems.insert(
+                0, f"--to: the records run past {end_date} ({how}): give --to the date they are complete to"
+            )
+        _fail(str(ActualsError(problems)))
     options = _run_options(workers, chunk_size, scheduler)
     started = dt.datetime.now(dt.UTC)
     with _guarded(scenario_file) as state:

@@ -258,6 +258,10 @@ def test_the_backtest_command_stores_and_reports(tmp_path):
         (["--every", "3Q"], "'3Q' is not a period"),
         (["--from", "2027-01-01"], "is not before the records' end 2026-11-25"),
         (["--to", "2020-01-01"], "--to: 2020-01-01 is before the study's start"),
+        (
+            ["--to", "2026-01-01"],
+            "--to: the records run past 2026-01-01 (given): give --to the date they are complete to",
+        ),
     ],
 )
 def test_bad_backtest_options_are_named(tmp_path, args, message):

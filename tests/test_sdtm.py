@@ -390,3 +390,75 @@ def test_a_cut_forecast_keeps_what_the_mapping_says_and_a_refusal_hints_at_the_c
     assert any("SDTM rows or values not mapped" in w for w in records.warnings)
     with pytest.raises(ActualsError, match="forecast --cut"):
         read_records(pilot_xpt, PILOT, dt.date(2013, 7, 9))
+
+
+def _hostile(folder: Path, case: str) -> None:
+    """One hostile change to a copy of the synthetic study (its XPT in ``folder``)."""
+    import os
+
+    if case == "fifo":
+        (folder / "ae.xpt").unlink()
+        os.mkfifo(folder / "ae.xpt")
+    elif case == "folder":
+        (folder / "ae.xpt").unlink()
+        (folder / "ae.xpt").mkdir()
+    elif case == "link":
+        (folder / "ae.xpt").unlink()
+        (folder / "ae.xpt").symlink_to("/dev/zero")
+    elif case == "deep":
+        (folder / "dm.xpt").unlink()
+        (folder / "dm.json").write_text("[" * 200_000 + "]" * 200_000)
+    elif case == "digits":
+        (folder / "dm.xpt").unlink()
+        (folder / "dm.json").write_text('{"datasetJSONVersion": "1.1.0", "records": ' + "9" * 5000 + "}")
+    elif case == "truncated":
+        data = (folder / "dm.xpt").read_bytes()
+        (folder / "dm.xpt").write_bytes(data[: len(data) - 37])
+    elif case in ("no_usubjid", "empty", "twice"):
+        dm = synthetic_study()["dm"]
+        dm = {"no_usubjid": dm.drop(columns=["USUBJID"]), "empty": dm.iloc[:0], "twice": pd.concat([dm, dm.iloc[:1]])}[
+            case
+        ]
+        write_domains({"dm": dm}, folder, "xpt")
+    elif case == "ndjson_line":
+        (folder / "dm.xpt").unlink()
+        write_domains({"dm": synthetic_study()["dm"]}, folder, "ndjson")
+        lines = (folder / "dm.ndjson").read_text().splitlines()
+        lines[2] = "[broken"
+        (folder / "dm.ndjson").write_text("\n".join(lines) + "\n")
+    elif case == "lots_case":
+        (folder / "LOTS.CSV").write_text("lot_id\n1\n")
+
+
+@pytest.mark.parametrize(
+    ("case", "message"),
+    [
+        ("fifo", "ae.xpt: not a regular file"),
+        ("folder", "ae.xpt: not a regular file"),
+        ("link", "ae.xpt: a symbolic link"),
+        ("deep", "dm.json: not readable Dataset-JSON: nested too deeply"),
+        ("digits", "dm.json: not readable Dataset-JSON: Exceeds the limit"),
+        ("truncated", "dm.xpt: not a readable SAS transport (XPT) file"),
+        ("no_usubjid", "dm.xpt: no USUBJID variable"),
+        ("empty", "dm.xpt: no subjects"),
+        ("twice", "dm.xpt: USUBJID 'S-1' is listed 2 times"),
+        ("ndjson_line", "dm.ndjson: not readable Dataset-JSON: line 3:"),
+        ("lots_case", "LOTS.CSV: the lots file is named lots.csv"),
+    ],
+)
+def test_hostile_sdtm_is_a_message_not_a_traceback_or_a_hang(tmp_path, case, message):
+    folder = tmp_path / "sdtm"
+    write_domains(synthetic_study(), folder, "xpt")
+    _hostile(folder, case)
+    with pytest.raises(SdtmError, match=re.escape(message)):
+        read_sdtm_folder(folder)
+    result = run_cli(
+        "actuals",
+        str(ROOT / "scenarios" / "cdiscpilot01.yaml"),
+        "--from-sdtm",
+        str(folder),
+        "--out",
+        str(tmp_path / "o"),
+    )
+    assert result.exit_code == 2 and message in result.output and "Traceback" not in result.output
+    assert not (tmp_path / "o").exists()

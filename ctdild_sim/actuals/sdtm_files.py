@@ -25,7 +25,9 @@ from pathlib import Path
 
 import pandas as pd
 import pyreadstat
-from pydantic import BaseModel, ConfigDict, Field, ValidationError
+from pydantic import BaseModel, ConfigDict, Field, StrictInt, ValidationError
+
+from ctdild_sim.actuals.sources import read_regular_file
 
 DOMAINS = ("dm", "ds", "ex", "ae", "sv", "ie")
 """The SDTM domains the records come from: demographics (every screened subject), disposition,
@@ -34,8 +36,11 @@ FORMATS = (".xpt", ".json", ".ndjson", ".csv")
 """The file formats read, by suffix (any case)."""
 LOTS_FILE = "lots.csv"
 """The lots file that goes with SDTM datasets (the IRT's or manufacturer's list, in the records format)."""
-MAX_DOMAIN_BYTES = 64 * 1024 * 1024
-"""Largest dataset file read (a large trial's AE or SV domain is some megabytes)."""
+MAX_DOMAIN_BYTES = 32 * 1024 * 1024
+"""Largest dataset file read (a large trial's AE or SV domain is some megabytes; a Dataset-JSON
+file takes some 35 times its size in memory while it is read)."""
+MAX_SDTM_BYTES = 64 * 1024 * 1024
+"""Most bytes the datasets of one folder (or upload) may hold together."""
 MAX_DOMAIN_ROWS = 500_000
 """Most rows read of one dataset."""
 MAX_DOMAIN_COLUMNS = 400
@@ -91,22 +96,34 @@ def _domain_of(name: str) -> str | None:
 
 
 def read_sdtm_folder(folder: Path) -> SdtmDatasets:
-    """The SDTM datasets of a folder (``SdtmError`` naming every file that cannot be read)."""
-    files = {}
+    """The SDTM datasets of a folder (``SdtmError`` naming every file that cannot be read): regular
+    files only (a link, a folder or a pipe of a dataset's name is an error, never followed or
+    waited on), within the limits."""
+    files, problems, total = {}, [], 0
     for path in sorted(folder.iterdir()):
-        if path.is_symlink():
-            continue  # a link is never followed
-        if _domain_of(path.name) is not None or path.name == LOTS_FILE:
-            size = path.stat().st_size
-            if size > MAX_DOMAIN_BYTES:
-                raise SdtmError([f"{path}: {size:,} bytes; the limit is {MAX_DOMAIN_BYTES:,} a dataset"])
-            files[path.name] = path.read_bytes()
+        if _domain_of(path.name) is None and path.name.lower() != LOTS_FILE:
+            continue
+        if path.name.lower() == LOTS_FILE and path.name != LOTS_FILE:
+            problems.append(f"{path}: the lots file is named {LOTS_FILE} (names are exact)")
+            continue
+        data, found = read_regular_file(path, MAX_DOMAIN_BYTES)
+        problems += found
+        if data is not None:
+            total += len(data)
+            files[path.name] = data
+    if total > MAX_SDTM_BYTES:
+        problems.append(f"{folder}: {total:,} bytes of datasets; the limit is {MAX_SDTM_BYTES:,} together")
+    if problems:
+        raise SdtmError(problems)
     return read_sdtm_files(folder, files)
 
 
 def read_sdtm_files(origin: Path, files: dict[str, bytes]) -> SdtmDatasets:
     """The SDTM datasets among files held in memory (a folder's, or an upload's), by name."""
     problems: list[str] = []
+    total = sum(len(data) for name, data in files.items() if _domain_of(Path(name).name) is not None)
+    if total > MAX_SDTM_BYTES:
+        raise SdtmError([f"{origin}: {total:,} bytes of datasets; the limit is {MAX_SDTM_BYTES:,} together"])
     found: dict[str, str] = {}
     domains: dict[str, Domain] = {}
     for name in sorted(files):
@@ -124,10 +141,26 @@ def read_sdtm_files(origin: Path, files: dict[str, bytes]) -> SdtmDatasets:
             problems.extend(f"{where}: {p}" for p in exc.problems)
     if "dm" not in domains and not problems:
         problems.append(f"{origin}: no DM dataset (dm.xpt, dm.json, dm.ndjson or dm.csv): every subject is in DM")
+    if "dm" in domains:
+        problems += _dm_problems(domains["dm"])
     if problems:
         raise SdtmError(problems)
     lots = next((data for name, data in files.items() if Path(name).name == LOTS_FILE), None)
     return SdtmDatasets(origin, domains, lots)
+
+
+def _dm_problems(dm: Domain) -> list[str]:
+    """What makes a DM unusable: no subject, no USUBJID or SITEID, a subject listed twice."""
+    missing = [v for v in ("USUBJID", "SITEID") if v not in dm.rows.columns]
+    if missing:
+        return [f"{dm.where}: no {' or '.join(missing)} variable (DM names every subject and their site)"]
+    if dm.rows.empty:
+        return [f"{dm.where}: no subjects"]
+    counts = dm.rows["USUBJID"].value_counts()
+    twice = counts[counts > 1]
+    if len(twice):
+        return [f"{dm.where}: USUBJID {twice.index[0]!r} is listed {int(twice.iloc[0])} times ({len(twice)} such)"]
+    return []
 
 
 def _read(name: str, data: bytes) -> pd.DataFrame:
@@ -167,6 +200,10 @@ def _text(value: object) -> str | None:
 
 
 def _read_xpt(data: bytes) -> pd.DataFrame:
+    if len(data) % 80:
+        raise SdtmError(
+            [f"not a readable SAS transport (XPT) file: {len(data):,} bytes, not whole 80-byte records (cut short?)"]
+        )
     try:
         frame, _ = pyreadstat.read_xport(io.BytesIO(data))
     except pyreadstat.ReadstatError as exc:
@@ -178,7 +215,7 @@ def _read_xpt(data: bytes) -> pd.DataFrame:
 
 def _read_csv(data: bytes) -> pd.DataFrame:
     try:
-        return pd.read_csv(io.BytesIO(data), dtype=str, keep_default_na=False, encoding="utf-8-sig")
+        return pd.read_csv(io.BytesIO(data), dtype=str, keep_default_na=False, encoding="utf-8-sig", index_col=False)
     except (UnicodeDecodeError, pd.errors.ParserError, pd.errors.EmptyDataError) as exc:
         raise SdtmError([f"not a readable CSV file: {str(exc)[:120]}"]) from None
 
@@ -201,27 +238,39 @@ class DatasetMetadata(BaseModel):
 
     datasetJSONVersion: str = Field(pattern=r"^1\.1(\.\d+)?$")
     name: str = ""
-    records: int = Field(ge=0)
+    records: StrictInt = Field(ge=0)
     columns: list[DatasetColumn] = Field(min_length=1, max_length=MAX_DOMAIN_COLUMNS)
 
 
 def _read_dataset_json(data: bytes, ndjson: bool) -> pd.DataFrame:
+    number = 1
     try:
         if ndjson:
-            lines = iter(data.decode("utf-8").splitlines())
-            head = json.loads(next(lines, "null"))
-            rows: list = [json.loads(line) for line in _nonblank(lines)]
+            lines = data.decode("utf-8").splitlines()
+            if not lines or not lines[0].strip():
+                raise SdtmError(["NDJSON Dataset-JSON: the first line holds the metadata (it is empty)"])
+            head = json.loads(lines[0])
+            rows: list = []
+            for k, line in enumerate(lines[1:], start=2):
+                number = k  # the line a problem is on
+                if line.strip():
+                    rows.append(json.loads(line))
         else:
             whole = json.loads(data.decode("utf-8"))
             head = {k: v for k, v in whole.items() if k != "rows"} if isinstance(whole, dict) else whole
             rows = whole.get("rows", []) if isinstance(whole, dict) else []
         meta = DatasetMetadata.model_validate(head)
     except (UnicodeDecodeError, json.JSONDecodeError) as exc:
-        raise SdtmError([f"not readable Dataset-JSON: {str(exc)[:120]}"]) from None
+        where = f"line {number}: " if ndjson else ""
+        raise SdtmError([f"not readable Dataset-JSON: {where}{str(exc)[:120]}"]) from None
+    except RecursionError:
+        raise SdtmError(["not readable Dataset-JSON: nested too deeply"]) from None
     except ValidationError as exc:
         first = exc.errors()[0]
         where = ".".join(str(p) for p in first["loc"])
         raise SdtmError([f"not Dataset-JSON v1.1: {where}: {first['msg']}"]) from None
+    except ValueError as exc:  # json's own limits (an integer of thousands of digits)
+        raise SdtmError([f"not readable Dataset-JSON: {str(exc)[:120]}"]) from None
     names = [c.name for c in meta.columns]
     if not isinstance(rows, list):
         raise SdtmError(["not Dataset-JSON v1.1: rows is not a list"])

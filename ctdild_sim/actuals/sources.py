@@ -132,7 +132,7 @@ def read_source(source: Source) -> RawRecords:
     if path.suffix.lower() in (".xlsx", ".xlsm", ".xls", ".ods"):
         if path.suffix.lower() != ".xlsx":
             raise ActualsError([f"{path}: not an .xlsx workbook (save it as an Excel .xlsx workbook)"])
-        data, problems = _read_file(path, MAX_FILE_BYTES)
+        data, problems = read_regular_file(path, MAX_FILE_BYTES)
         if data is None:
             raise ActualsError(problems)
         return _from_workbook(path, data)
@@ -156,7 +156,7 @@ def _from_folder(folder: Path) -> RawRecords:
         if entry.name not in FILES:
             problems.append(f"{path}: not a records file{hint(entry.name, list(FILES))} (names are exact)")
             continue
-        data, found = _read_file(path, MAX_FILE_BYTES)
+        data, found = read_regular_file(path, MAX_FILE_BYTES)
         problems += found
         if data is None:
             continue
@@ -180,7 +180,7 @@ def _from_folder(folder: Path) -> RawRecords:
     return _from_csv_files(folder, files, problems)
 
 
-def _read_file(path: Path, limit: int) -> tuple[bytes | None, list[str]]:
+def read_regular_file(path: Path, limit: int) -> tuple[bytes | None, list[str]]:
     """A regular file's bytes (never through a symbolic link, never past ``limit``)."""
     try:
         info = os.lstat(path)
