@@ -94,7 +94,8 @@ class MappedRecords:
         if self.unmapped:
             by_reason: dict[str, int] = defaultdict(int)
             for u in self.unmapped:
-                by_reason[f"{u.domain.upper()} {u.reason.split(':')[0].split(' (')[0]}"] += 1
+                reason = re.sub(r"^\d+ ", "", u.reason.split(":")[0].split(" (")[0])  # "2 row(s) ...": one kind
+                by_reason[f"{u.domain.upper()} {reason}"] += 1
             listed = "; ".join(f"{reason} ({n:,})" for reason, n in sorted(by_reason.items(), key=lambda kv: -kv[1]))
             out.append(
                 f"{self.origin}: {len(self.unmapped):,} SDTM rows or values not mapped: {listed} "
@@ -163,7 +164,10 @@ class _Mapping:
                 return dt.date(int(match[1]), int(match[2]), int(match[3]))
             except ValueError:
                 pass
-        why = "a partial date" if _PARTIAL_DATE.match(value) else "not an ISO 8601 date"
+        if match:
+            why = "not a real date"
+        else:
+            why = "a partial date" if _PARTIAL_DATE.match(value) else "not an ISO 8601 date"
         self.miss(domain, usubjid, variable, f"{why} ({value[:40]!r}): the records need a day")
         return None
 
