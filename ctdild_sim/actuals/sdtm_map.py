@@ -164,10 +164,7 @@ class _Mapping:
                 return dt.date(int(match[1]), int(match[2]), int(match[3]))
             except ValueError:
                 pass
-        if match:
-            why = "not a real date"
-        else:
-            why = "a partial date" if _PARTIAL_DATE.match(value) else "not an ISO 8601 date"
+        why = _not_a_day(value, bool(match))
         self.miss(domain, usubjid, variable, f"{why} ({value[:40]!r}): the records need a day")
         return None
 
@@ -451,6 +448,13 @@ class _Mapping:
                 if usubjid not in mapped:
                     variable = "USUBJID"
                     self.miss(name, usubjid, variable, f"{len(rows)} row(s) of a subject not mapped from DM")
+
+
+def _not_a_day(value: str, iso: bool) -> str:
+    """Why an SDTM date gives no day: an impossible one, a partial one, or none at all."""
+    if iso:
+        return "not a real date"
+    return "a partial date" if _PARTIAL_DATE.match(value) else "not an ISO 8601 date"
 
 
 def _by_subject(domain: Domain) -> dict[str, list[dict]]:
