@@ -28,27 +28,37 @@ Tables = dict[str, list[dict[str, str]]]
 """Records tables by file name, each row a column -> text cell mapping."""
 
 
-def records_as_of(source: Source, scenario: Scenario, cut: dt.date) -> RecordFiles:
-    """The records of ``source`` (records, or SDTM datasets mapped to them) as they stood at the
-    end of ``cut``; held in memory, to be read and checked as any records are. SDTM is cut before
-    it is mapped (``cut_sdtm``), so that no choice the mapping makes reads a later row."""
-    return cut_with_count(source, scenario, cut)[0]
+def records_as_of(source: Source | SdtmDatasets, scenario: Scenario, cut: dt.date) -> RecordFiles:
+    """The records of ``source`` (records, or SDTM datasets mapped to them, perhaps read already)
+    as they stood at the end of ``cut``; held in memory, to be read and checked as any records are.
+    SDTM is cut before it is mapped (``cut_sdtm``), so that no choice the mapping makes reads a
+    later row."""
+    return _cut(source, scenario, cut)[0]
 
 
-def cut_with_count(source: Source, scenario: Scenario, cut: dt.date) -> tuple[RecordFiles, int, list[str]]:
+def cut_with_count(
+    source: Source | SdtmDatasets, scenario: Scenario, cut: dt.date
+) -> tuple[RecordFiles, int, list[str]]:
     """``records_as_of``, how many of the records' rows the cut left out or undid in part, and (for
     SDTM) what the mapping of the cut datasets says."""
+    files, kept, notes = _cut(source, scenario, cut)
     datasets = sdtm_source(source)
     whole = _tables(map_sdtm(datasets, scenario).record_files() if datasets is not None else source)
+    before = {name: {tuple(sorted(r.items())) for r in rows} for name, rows in whole.items()}
+    after = {name: {tuple(sorted(r.items())) for r in rows} for name, rows in kept.items()}
+    changed = sum(len(rows - after.get(name, set())) for name, rows in before.items())
+    return files, changed, notes
+
+
+def _cut(source: Source | SdtmDatasets, scenario: Scenario, cut: dt.date) -> tuple[RecordFiles, Tables, list[str]]:
+    """The cut records' files and tables, and the cut SDTM's mapping notes."""
+    datasets = sdtm_source(source)
     mapped = map_sdtm(cut_sdtm(datasets, cut), scenario) if datasets is not None else None
     cut_source = mapped.record_files() if mapped is not None else source
     tables, origin = _tables(cut_source), _origin(cut_source)
     kept = cut_records(tables, cut)
     files = {name: rows_as_csv(name, rows) for name, rows in kept.items() if rows}
-    before = {name: {tuple(sorted(r.items())) for r in rows} for name, rows in whole.items()}
-    after = {name: {tuple(sorted(r.items())) for r in rows} for name, rows in kept.items()}
-    changed = sum(len(rows - after.get(name, set())) for name, rows in before.items())
-    return RecordFiles(origin, files), changed, mapped.warnings() if mapped is not None else []
+    return RecordFiles(origin, files), kept, mapped.warnings() if mapped is not None else []
 
 
 def _tables(source: Source) -> Tables:

@@ -75,8 +75,11 @@ def read_actuals(source: Source, scenario: Scenario, as_of: dt.date) -> Actuals:
     return actuals
 
 
-def sdtm_source(source: Source) -> SdtmDatasets | None:
-    """The SDTM datasets of a folder or an upload that holds a DM dataset; None for records."""
+def sdtm_source(source: Source | SdtmDatasets) -> SdtmDatasets | None:
+    """The SDTM datasets of a folder or an upload that holds a DM dataset (or datasets read
+    already: read once, a backtest cuts them at every date); None for records."""
+    if isinstance(source, SdtmDatasets):
+        return source
     try:
         if isinstance(source, RecordFiles):
             return read_sdtm_files(source.origin, dict(source.files)) if is_sdtm(list(source.files)) else None

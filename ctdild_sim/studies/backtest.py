@@ -22,7 +22,7 @@ import numpy as np
 import pandas as pd
 
 from ctdild_sim.actuals.cut import records_as_of
-from ctdild_sim.actuals.reader import RecordFiles
+from ctdild_sim.actuals.reader import RecordFiles, sdtm_source
 from ctdild_sim.actuals.records import TrialRecords, read_records
 from ctdild_sim.analysis.forecast import observed_milestones
 from ctdild_sim.analysis.metrics import counts_by, milestone_columns
@@ -166,8 +166,9 @@ def backtest(
             "(a longer period, or a later --from)"
         )
     scores, points = [], []
+    read_once = sdtm_source(source) or source  # SDTM read (and checked) once, cut at every date
     for k, as_of in enumerate(dates):
-        records = read_records(records_as_of(source, scenario, as_of), scenario, as_of)
+        records = read_records(records_as_of(read_once, scenario, as_of), scenario, as_of)
         following = dates[k + 1] if k + 1 < len(dates) else min(period.after(as_of), end)
         counts_day = scenario.day_of(following) + 1.0  # the counts by the end of the next date
         posterior = learn(scenario, records.trace, records.observed, enrolment_model) if learning else None
