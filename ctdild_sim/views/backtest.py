@@ -14,7 +14,7 @@ from ctdild_sim.scenario.trial import Scenario
 from ctdild_sim.studies.backtest import coverage_summary
 from ctdild_sim.views.columns import fmt_date, fmt_share
 from ctdild_sim.views.figures import slip_figure
-from ctdild_sim.views.view import View, display_names
+from ctdild_sim.views.view import View, kind_view
 
 BACKTEST_TABLES = ("backtest_scores", "backtest_points")
 HEADLINE = ("lpi_day", "lplv_day")
@@ -23,17 +23,14 @@ HEADLINE = ("lpi_day", "lplv_day")
 
 def backtest_view(runs: list[RunRecord]) -> View:
     """Each backtest among ``runs`` (the others are named as not shown)."""
-    backtests = [r for r in runs if r.kind == "backtest"]
-    named = display_names(backtests)
-    view = View("; ".join(named) if named else "Track record")
-    if not backtests:
-        view.notes.append(
-            "Pick a backtest run above (ctdild-sim backtest SCENARIO --actuals RECORDS makes one): the "
-            "forecast as of each past date against what then happened."
-        )
-        return view
-    if len(backtests) < len(runs):
-        view.notes.append(f"{len(runs) - len(backtests)} of the picked runs are not backtests; not shown here.")
+    view, named = kind_view(
+        runs,
+        "backtest",
+        "backtests",
+        "Track record",
+        "Pick a backtest run above (ctdild-sim backtest SCENARIO --actuals RECORDS makes one): the "
+        "forecast as of each past date against what then happened.",
+    )
     for name, run in named.items():
         _backtest_parts(view, name, run)
     return view

@@ -16,7 +16,7 @@ from ctdild_sim.studies.lot_plan import FRESH_SEED_OFFSET
 from ctdild_sim.views.columns import fmt_date, fmt_probability, fmt_share
 from ctdild_sim.views.figures import forecast_milestone_figure, progress_figure
 from ctdild_sim.views.lot_plan import currency_of, lot_plan_parts, savings_of
-from ctdild_sim.views.view import View, display_names
+from ctdild_sim.views.view import View, kind_view
 
 FORECAST_TABLES = ("progress_weekly", "plan_progress_weekly", "observed_progress", "milestones", "plan_vs_actual")
 """The tables a forecast holds besides a run's (a forecast stored by an early version lacks some)."""
@@ -25,17 +25,14 @@ FORECAST_TABLES = ("progress_weekly", "plan_progress_weekly", "observed_progress
 def forecast_view(runs: list[RunRecord], targets: Sequence[dt.date] = ()) -> View:
     """Each forecast among ``runs`` (the others are named as not shown), with the chance of the
     dates it was asked about and of ``targets``."""
-    forecasts = [r for r in runs if r.forecast]
-    named = display_names(forecasts)
-    view = View("; ".join(named) if named else "Forecast")  # each name says "forecast as of" its date
-    if not forecasts:
-        view.notes.append(
-            "Pick a forecast run above, or make one here: choose the scenario file, the trial's "
-            "records and the as-of date, then Forecast."
-        )
-        return view
-    if len(forecasts) < len(runs):
-        view.notes.append(f"{len(runs) - len(forecasts)} of the picked runs are not forecasts; not shown here.")
+    view, named = kind_view(  # each name says "forecast as of" its date
+        runs,
+        "forecast",
+        "forecasts",
+        "Forecast",
+        "Pick a forecast run above, or make one here: choose the scenario file, the trial's "
+        "records and the as-of date, then Forecast.",
+    )
     for name, run in named.items():
         _forecast_parts(view, name, run, targets)
     return view

@@ -100,6 +100,20 @@ def display_names(runs: list[RunRecord]) -> dict[str, RunRecord]:
     return {(r.name if names.count(r.name) == 1 else f"{r.name} [{r.run_id[:15]}]"): r for r in runs}
 
 
+def kind_view(runs: list[RunRecord], kind: str, what: str, title: str, pick: str) -> tuple[View, dict[str, RunRecord]]:
+    """The view of the ``kind`` runs among ``runs`` (forecasts, backtests), titled by their names
+    (``title`` when there is none), and their display names; its first note says how many other
+    runs were picked and are not shown (``what`` they are not), or, with none, how to make one."""
+    chosen = [r for r in runs if r.kind == kind]
+    named = display_names(chosen)
+    view = View("; ".join(named) if named else title)
+    if not chosen:
+        view.notes.append(pick)
+    elif len(chosen) < len(runs):
+        view.notes.append(f"{len(runs) - len(chosen)} of the picked runs are not {what}; not shown here.")
+    return view, named
+
+
 def warnings(named: dict[str, RunRecord]) -> list[str]:
     """Each run's warnings (nobody enrolled, nothing completed, ...), for a view's first notes."""
     return [f"Warning: {name}: {w}" for name, run in named.items() for w in run_warnings(run.tables["metrics"])]
