@@ -19,7 +19,7 @@ import pandas as pd
 
 from ctdild_sim.actuals.reader import sdtm_source
 from ctdild_sim.actuals.sdtm_files import Domain, SdtmDatasets
-from ctdild_sim.actuals.sdtm_map import map_sdtm, rows_as_csv
+from ctdild_sim.actuals.sdtm_map import map_sdtm, rows_as_csv, screening_visit
 from ctdild_sim.actuals.sources import ActualsError, RecordBook, RecordFiles, Source, read_source
 from ctdild_sim.scenario.base import unquoted
 from ctdild_sim.scenario.trial import Scenario
@@ -41,8 +41,8 @@ def cut_with_count(
 ) -> tuple[RecordFiles, int, list[str]]:
     """``records_as_of``, how many of the records' rows the cut left out or undid in part, and (for
     SDTM) what the mapping of the cut datasets says."""
-    files, kept, notes = _cut(source, scenario, cut)
-    datasets = sdtm_source(source)
+    datasets = sdtm_source(source)  # read once, for the cut and for the whole
+    files, kept, notes = _cut(datasets or source, scenario, cut)
     whole = _tables(map_sdtm(datasets, scenario).record_files() if datasets is not None else source)
     before = {name: {tuple(sorted(r.items())) for r in rows} for name, rows in whole.items()}
     after = {name: {tuple(sorted(r.items())) for r in rows} for name, rows in kept.items()}
@@ -139,8 +139,7 @@ def _decided_later(datasets: SdtmDatasets, cut: dt.date) -> set[str]:
         for usubjid, epoch, visit, day in zip(
             sv.column("USUBJID"), sv.column("EPOCH"), sv.column("VISIT"), sv.column("SVSTDTC"), strict=True
         ):
-            screening = str(epoch or "").upper() == "SCREENING" or "SCREEN" in str(visit or "").upper()
-            if screening and _sdtm_after(day, cut):
+            if screening_visit(epoch, visit) and _sdtm_after(day, cut):
                 later.add(usubjid)
     return later
 

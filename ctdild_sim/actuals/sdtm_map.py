@@ -256,7 +256,7 @@ class _Mapping:
     def _screening_visits(self, usubjid: str) -> list[dt.date]:
         days = []
         for r in self.by_subject.get("sv", {}).get(usubjid, []):
-            if _upper(r.get("EPOCH")) == "SCREENING" or "SCREEN" in _upper(r.get("VISIT")):
+            if screening_visit(r.get("EPOCH"), r.get("VISIT")):
                 day = self.date("sv", usubjid, "SVSTDTC", r.get("SVSTDTC"))
                 if day is not None:
                     days.append(day)
@@ -427,10 +427,7 @@ class _Mapping:
         disposition records that are not a subject's disposition (a milestone, a final visit)."""
         sv = self.domains.get("sv")
         if sv is not None:
-            screening = sv.column("EPOCH").map(_upper).eq("SCREENING") | sv.column("VISIT").map(_upper).str.contains(
-                "SCREEN"
-            )
-            later = int((~screening).sum())
+            later = sum(not screening_visit(e, v) for e, v in zip(sv.column("EPOCH"), sv.column("VISIT"), strict=True))
             if later:
                 self.notes.append(f"SV: {later:,} visits after screening are not read (the model schedules visits)")
         ds = self.domains.get("ds")
@@ -457,6 +454,11 @@ def _not_a_day(value: str, iso: bool) -> str:
     return "a partial date" if _PARTIAL_DATE.match(value) else "not an ISO 8601 date"
 
 
+def screening_visit(epoch: object, visit: object) -> bool:
+    """Whether an SV visit is a screening visit: EPOCH ``SCREENING``, or a VISIT naming screening."""
+    return _upper(epoch) == "SCREENING" or "SCREEN" in _upper(visit)
+
+
 def _by_subject(domain: Domain) -> dict[str, list[dict]]:
     out: dict[str, list[dict]] = defaultdict(list)
     for row in domain.rows.to_dict("records"):
@@ -464,8 +466,8 @@ def _by_subject(domain: Domain) -> dict[str, list[dict]]:
     return dict(out)
 
 
-def _upper(value: str | None) -> str:
-    return (value or "").strip().upper()
+def _upper(value: object) -> str:
+    return str(value).strip().upper() if isinstance(value, str) else ""
 
 
 def _name(value: str | None) -> str:
