@@ -15,7 +15,7 @@ Every subject of DM is a screened candidate; the mapping, per subject:
   are the same treatment continued, listed as not mapped); admitted, dosed and discharged that day
   (EX holds no stay); EXLOT to the lot when the scenario has a product;
 - disposition: the last DS disposition event (DSCAT ``DISPOSITION EVENT``): COMPLETED is
-  completed, DEATH died, LOST TO FOLLOW-UP lost, any other reason withdrawn (kept in
+  completed, DEATH died, any other reason (LOST TO FOLLOW-UP too) withdrawn (kept in
   ``status_reason``); DM.DTHDTC a death; none: ongoing;
 - AEs: AESTDTC the onset; the kind whose name is AEDECOD (or AETERM), else the scenario's one
   kind of the AE's seriousness (AESER); an AE before enrolment or of a subject never enrolled is
@@ -47,8 +47,10 @@ UNMAPPED_FILE = "sdtm-unmapped.txt"
 """Where ``actuals --from-sdtm`` lists what it could not map, a line each (not a records file)."""
 SCREEN_FAILURE_ARMS = ("SCRNFAIL", "SCREEN FAILURE")
 """DM's ARMCD or ARM of a screen failure (SDTM's controlled terms, in any case)."""
-COMPLETED, DEATH, LOST = "COMPLETED", "DEATH", "LOST TO FOLLOW-UP"
-"""DS.DSDECOD's terms that are a status of their own; any other disposition is a withdrawal."""
+COMPLETED, DEATH = "COMPLETED", "DEATH"
+"""DS.DSDECOD's terms that are a status of their own; any other disposition is a withdrawal: a
+subject lost to follow-up left the study as the model's withdrawals do (the records' ``lost`` is a
+candidate lost waiting for product, which the withdrawal hazard does not learn from)."""
 _ISO_DATE = re.compile(r"^(\d{4})-(\d{2})-(\d{2})(T.*)?$")
 _PARTIAL_DATE = re.compile(r"^\d{4}(-\d{2})?(-{1,2}.*)?$")
 
@@ -287,7 +289,7 @@ class _Mapping:
         if not events:
             return None
         day, _, term, reason = max(events)
-        status = {COMPLETED: "completed", DEATH: "died", LOST: "lost"}.get(term, "withdrawn")
+        status = {COMPLETED: "completed", DEATH: "died"}.get(term, "withdrawn")
         return status, day, reason
 
     # -- the tables -------------------------------------------------------------------------------
